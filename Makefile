@@ -1,0 +1,44 @@
+# The two commands a fresh machine needs: `make demo` and `make test`. Everything else builds on them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast bench lint lock clean
+
+$(STAMP): pyproject.toml requirements-dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	rm -rf demo-workdir
+	$(BIN)/python examples/demo.py demo-workdir
+
+test: install
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test-fast: install
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+bench: install
+	$(BIN)/python -m pip install -q -r requirements-bench.lock
+	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+# Regenerate the lockfiles after changing dependencies in pyproject.toml.
+lock: install
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/uv pip compile -q pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev -o requirements-dev.lock
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --extra bench -o requirements-bench.lock
+
+clean:
+	rm -rf $(VENV) demo-workdir bench/.work .pytest_cache .hypothesis

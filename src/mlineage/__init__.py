@@ -1,0 +1,62 @@
+"""mlineage: record, verify and explain the lineage of machine-learning models.
+
+The public API is re-exported here and loaded lazily, so that ``import mlineage`` (and the CLI's start-up)
+does not pay for SQLAlchemy until a store is actually opened.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "run": "mlineage.sdk.run",
+    "track": "mlineage.sdk.run",
+    "active_run": "mlineage.sdk.run",
+    "ActiveRun": "mlineage.sdk.run",
+    "Client": "mlineage.sdk.client",
+    "default_client": "mlineage.sdk.client",
+    "Artifact": "mlineage.model",
+    "ArtifactKind": "mlineage.model",
+    "Digest": "mlineage.model",
+    "LineageRecord": "mlineage.model",
+    "Run": "mlineage.model",
+    "RunKind": "mlineage.model",
+    "RunStatus": "mlineage.model",
+    "LineageQuery": "mlineage.graph",
+    "LineageResult": "mlineage.graph",
+    "MlineageError": "mlineage.errors",
+    "ValidationError": "mlineage.errors",
+    "NotFoundError": "mlineage.errors",
+    "AmbiguousRefError": "mlineage.errors",
+    "CycleError": "mlineage.errors",
+    "LedgerError": "mlineage.errors",
+    "IntegrityError": "mlineage.errors",
+    "ConfigError": "mlineage.errors",
+    "StoreUnavailableError": "mlineage.errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from .errors import (AmbiguousRefError, ConfigError, CycleError, IntegrityError, LedgerError,
+                         MlineageError, NotFoundError, StoreUnavailableError, ValidationError)
+    from .graph import LineageQuery, LineageResult
+    from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, RunStatus
+    from .sdk.client import Client, default_client
+    from .sdk.run import ActiveRun, active_run, run, track
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlineage' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,6 @@
+"""Content-addressed blob stores."""
+
+from .local import LocalBlobStore
+from .protocol import BlobStore
+
+__all__ = ["BlobStore", "LocalBlobStore"]

@@ -1,0 +1,1 @@
+"""What the SDK records about where and how a run happened."""

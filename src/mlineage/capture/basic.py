@@ -1,0 +1,57 @@
+"""The basic context every run carries: code version, interpreter, command line, who and where.
+
+Computed once per process and reused: a training script that starts a thousand runs pays for it once.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import os
+import platform
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from .git import find_git_dir, head_commit
+
+
+@functools.lru_cache(maxsize=1)
+def _static_context() -> dict[str, Any]:
+    return {
+        "python": {"version": platform.python_version(), "implementation": platform.python_implementation()},
+        "platform": platform.platform(terse=True),
+        "user": current_user(),
+        "host": socket.gethostname(),
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _git_context(cwd: str) -> dict[str, Any] | None:
+    git_dir = find_git_dir(Path(cwd))
+    if git_dir is None:
+        return None
+    commit, branch = head_commit(git_dir)
+    return {"commit": commit, "branch": branch}
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+def actor() -> str:
+    ctx = _static_context()
+    return f"{ctx['user']}@{ctx['host']}"
+
+
+def basic_context() -> dict[str, Any]:
+    context = dict(_static_context())
+    context["argv"] = list(sys.argv)
+    git = _git_context(os.getcwd())
+    if git is not None:
+        context["git"] = git
+    return context

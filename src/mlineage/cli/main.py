@@ -1,0 +1,58 @@
+"""``mlineage`` entry point: the command group and uniform error handling.
+
+Start-up is on the path of every command, so this module imports only click; each command imports what it
+needs (SQLAlchemy, Rich) inside its body.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import MlineageError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MlineageError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlineage")
+@click.option("--uri", envvar="MLINEAGE_URI", metavar="URI",
+              help="Metadata store (sqlite:///... or postgresql://...). Default: the project's .mlineage/.")
+def cli(uri: str | None) -> None:
+    """Record, verify and explain the lineage of machine-learning models.
+
+    Run inside a project folder (one with .mlineage/, created by `mlineage init`). REF arguments accept a
+    digest (sha256:<hex> or a unique prefix), a run id or prefix, or name@version / name (latest).
+    """
+    if uri:
+        os.environ["MLINEAGE_URI"] = uri
+
+
+def _register() -> None:
+    from . import ledger_commands, project_commands, query_commands
+
+    for module in (project_commands, query_commands, ledger_commands):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="mlineage")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Read-only commands: runs, show, trace, impact. Every one has --json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .context import open_client
+from .output import console, emit_json
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+@click.command("runs")
+@click.option("--limit", "-n", default=20, show_default=True, help="How many runs, newest first.")
+@click.option("--job", help="Only runs of this job.")
+@click.option("--status", type=click.Choice(["running", "completed", "failed", "aborted"]), help="Only this status.")
+@JSON_OPTION
+def runs_command(limit: int, job: str | None, status: str | None, as_json: bool) -> None:
+    """List recorded runs, newest first."""
+    from ..render import run_to_dict
+
+    client = open_client()
+    found = client.store.list_runs(limit=limit, job=job, status=status)
+    if as_json:
+        emit_json([run_to_dict(r) for r in found])
+        return
+    from rich.table import Table
+
+    table = Table("run", "job", "kind", "status", "started", "metrics", box=None)
+    for r in found:
+        style = {"failed": "red", "aborted": "yellow", "running": "cyan"}.get(r.status.value, "green")
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(r.metrics.items())[:4])
+        table.add_row(r.id[:12], r.job, r.kind.value, f"[{style}]{r.status.value}[/]", r.started_at or "", metrics)
+    console().print(table if found else "no runs recorded yet")
+
+
+@click.command("show")
+@click.argument("ref")
+@JSON_OPTION
+def show_command(ref: str, as_json: bool) -> None:
+    """Show one artifact or run: its record, inputs/outputs or producers, and lineage summary."""
+    from ..model import Artifact
+    from ..render import artifact_to_dict, lineage_record_to_dict, run_to_dict
+
+    client = open_client()
+    node = client.resolve(ref)
+    out: dict[str, Any]
+    if isinstance(node, Artifact):
+        out = artifact_to_dict(node)
+        out["produced_by"] = [run_to_dict(r) for r in client.store.producers_of(str(node.digest))]
+        out["blob_present"] = client.blobs.has(node.digest)
+        if node.kind.value == "model":
+            out["lineage_record"] = lineage_record_to_dict(client.lineage_record(node))
+    else:
+        out = run_to_dict(node)
+        inputs, outputs = client.store.io_of_run(node.id)
+        out["inputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in inputs]
+        out["outputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in outputs]
+    if as_json:
+        emit_json(out)
+        return
+    _print_record(out)
+
+
+def _print_record(record: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None)
+    for key, value in record.items():
+        if value in (None, {}, []):
+            continue
+        if key in ("inputs", "outputs", "produced_by"):
+            value = "\n".join(
+                (f"{v.get('role') or ''} {v.get('name') or ''}@{v.get('version') or ''} {v['digest']}".strip()
+                 if v["type"] == "artifact" else f"{v['job']} {v['id']} [{v['status']}]")
+                for v in value
+            )
+        elif key == "lineage_record":
+            value = ", ".join(f"{a['name'] or a['digest'][:19]}" for a in value["parent_artifacts"]) or "-"
+            key = "parents"
+        elif isinstance(value, dict):
+            value = "\n".join(f"{k}: {v}" for k, v in value.items())
+        table.add_row(f"[bold]{key}[/]", str(value))
+    console().print(table)
+
+
+def _lineage_command(name: str, direction: str, doc: str) -> click.Command:
+    @click.command(name, help=doc)
+    @click.argument("ref")
+    @click.option("--depth", type=click.IntRange(min=0), help="Stop after this many hops (reported if it cuts).")
+    @click.option("--limit", type=click.IntRange(min=1), default=100_000, show_default=True,
+                  help="Stop after this many nodes (reported if it cuts).")
+    @JSON_OPTION
+    def command(ref: str, depth: int | None, limit: int, as_json: bool) -> None:
+        from ..render import tree_lines
+
+        client = open_client()
+        result = client.lineage(ref, direction, depth=depth, limit=limit)
+        if as_json:
+            emit_json(result.to_dict())
+            return
+        lines, cut = tree_lines(result.nodes, result.edges, result.root, direction)
+        from rich.markup import escape
+
+        out = console()
+        for line in lines:
+            prefix = "    " * (line.depth - 1) + ("└── " if line.depth else "")
+            via = f"[dim]{escape(line.via)}[/] " if line.via else ""
+            mark = " [dim](shown above)[/]" if line.repeated else ""
+            out.print(f"{prefix}{via}{escape(line.label)}{mark}")
+        noun = "ancestor" if direction == "up" else "descendant"
+        count = len(result.depth) - 1
+        out.print(f"[dim]{count} {noun}{'s' if count != 1 else ''}[/]")
+        if cut:
+            out.print("[yellow]tree display cut at 2000 lines: use --json for the full result[/]")
+        for reason in result.truncated:
+            out.print(f"[yellow]truncated: {escape(reason)}[/]")
+
+    return command
+
+
+trace_command = _lineage_command("trace", "up", "Show everything REF was derived from (all ancestors), as a tree.")
+impact_command = _lineage_command("impact", "down", "Show everything derived from REF (all descendants), as a tree.")
+
+COMMANDS = [runs_command, show_command, trace_command, impact_command]

@@ -1,0 +1,120 @@
+"""Where the store lives: zero configuration by default, one env variable or config file to change it.
+
+Lookup order for the metadata store: ``MLINEAGE_URI`` → ``.mlineage/config.toml`` ``[store] uri`` → the
+SQLite file in the nearest enclosing ``.mlineage/`` folder (searched upwards, like git).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+
+PROJECT_DIR = ".mlineage"
+CONFIG_FILE = "config.toml"
+DB_FILE = "mlineage.db"
+OBJECTS_DIR = "objects"
+
+_CONFIG_TEMPLATE = """\
+# mlineage project configuration. Commit this file; the database and objects stay out of git.
+# Environment variables override it: MLINEAGE_URI (metadata store), MLINEAGE_ARTIFACTS (blob store).
+
+[store]
+# uri = "sqlite:///.mlineage/mlineage.db"           # the default
+# uri = "postgresql://user@db.example.com/mlineage"  # a shared team store
+
+[artifacts]
+# uri = ".mlineage/objects"                          # the default: a local content-addressed folder
+"""
+
+_GITIGNORE = "/mlineage.db*\n/objects/\n/tmp/\n/*.lock\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    project_root: Path | None
+    store_uri: str
+    artifacts_uri: str
+
+
+def find_project(start: Path | None = None) -> Path | None:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_DIR).is_dir():
+            return folder
+    return None
+
+
+def init_project(root: Path) -> Path:
+    """Create ``.mlineage/`` in root (idempotent) and return its path."""
+    project = root.resolve() / PROJECT_DIR
+    project.mkdir(parents=True, exist_ok=True)
+    config = project / CONFIG_FILE
+    if not config.exists():
+        config.write_text(_CONFIG_TEMPLATE)
+    ignore = project / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(_GITIGNORE)
+    return project
+
+
+def _read_config(root: Path) -> dict[str, dict[str, str]]:
+    path = root / PROJECT_DIR / CONFIG_FILE
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}; fix or delete it") from None
+
+
+def _resolve_relative(uri: str, root: Path) -> str:
+    """``sqlite:///relative.db`` and bare folder paths in the config are relative to the project root."""
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        rel = uri[len("sqlite:///"):]
+        return f"sqlite:///{(root / rel).resolve()}"
+    return uri
+
+
+def load_settings(start: Path | None = None, *, auto_init: bool = False) -> Settings:
+    """Resolve the settings for the project around ``start`` (default: cwd).
+
+    With ``auto_init`` (the SDK's behaviour) a missing project is created at the git top-level, or in the
+    current folder when not in git; the CLI instead asks the user to run ``mlineage init``.
+    """
+    root = find_project(start)
+    env_store = os.environ.get("MLINEAGE_URI")
+    env_artifacts = os.environ.get("MLINEAGE_ARTIFACTS")
+    if root is None and auto_init and not (env_store and env_artifacts):
+        base = start or Path.cwd()
+        root = _git_toplevel(base) or base
+        init_project(root)
+    if root is None and not env_store:
+        raise ConfigError(
+            "no mlineage project here or in any parent folder: run `mlineage init` in your project folder, "
+            "or set MLINEAGE_URI"
+        )
+    config = _read_config(root) if root else {}
+    store = env_store or config.get("store", {}).get("uri")
+    artifacts = env_artifacts or config.get("artifacts", {}).get("uri")
+    if root is not None:
+        store = _resolve_relative(store, root) if store else f"sqlite:///{root / PROJECT_DIR / DB_FILE}"
+        if artifacts is None:
+            artifacts = str(root / PROJECT_DIR / OBJECTS_DIR)
+        elif "://" not in artifacts and not os.path.isabs(artifacts):
+            artifacts = str((root / artifacts).resolve())
+    if artifacts is None:
+        raise ConfigError("MLINEAGE_URI is set but no artifact store is: set MLINEAGE_ARTIFACTS to a folder")
+    assert store is not None
+    return Settings(root, store, artifacts)
+
+
+def _git_toplevel(start: Path) -> Path | None:
+    for folder in (start.resolve(), *start.resolve().parents):
+        if (folder / ".git").exists():
+            return folder
+    return None

@@ -1,0 +1,67 @@
+"""Checks that a value can live in the ledger: finite JSON scalars, lists and string-keyed objects only.
+
+The ledger hashes canonical JSON, so anything JSON cannot represent exactly (NaN, objects, bytes, tuples
+that would come back as lists) is refused at the door with the path to the offending value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .errors import ValidationError
+
+MAX_DEPTH = 32
+
+
+def check_json_value(value: Any, where: str, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise ValidationError(where, f"nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, (bool, str)):
+        return
+    if isinstance(value, int):
+        if abs(value) > 2**53:
+            raise ValidationError(where, f"integer {value} is too large for JSON", "pass it as a string")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(where, f"{value!r} is not a finite number", "log finite values only")
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            check_json_value(item, f"{where}[{i}]", depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(where, f"key {key!r} is a {type(key).__name__}", "use string keys")
+            check_json_value(item, f"{where}.{key}", depth + 1)
+        return
+    raise ValidationError(
+        where,
+        f"a {type(value).__name__} cannot be recorded",
+        "use str, int, float, bool, None, or lists/dicts of those",
+    )
+
+
+def check_params(params: Any, where: str = "params") -> dict[str, Any]:
+    if not isinstance(params, dict):
+        raise ValidationError(where, f"expected a dict, got {type(params).__name__}")
+    check_json_value(params, where)
+    return dict(params)
+
+
+def check_metric(key: Any, value: Any, where: str = "metrics") -> float:
+    if not isinstance(key, str) or not key:
+        raise ValidationError(where, f"metric name {key!r} must be a non-empty string")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:  # numpy scalars and friends
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                f"{where}.{key}", f"{type(value).__name__} is not a number", "log ints or floats"
+            ) from None
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValidationError(f"{where}.{key}", f"{value!r} is not a finite number")
+    return value

@@ -1,0 +1,134 @@
+"""The hash chain: canonical JSON, event hashes, and verification (pure: no I/O).
+
+``hash = sha256(prev_hash || canonical(envelope))`` where the envelope commits to the SHA-256 of the
+canonical *payload*, not to the payload bytes. A payload that must later be erased (personal data, a leaked
+secret) can therefore be removed without breaking the chain: its digest stays, and verify still passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+
+from .events import NewEvent, StoredEvent
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS) canonical form: the byte string every hash in the ledger is taken over."""
+    return rfc8785.dumps(value)
+
+
+def payload_digest(canonical_payload: bytes) -> str:
+    return hashlib.sha256(canonical_payload).hexdigest()
+
+
+def envelope(seq: int, event_id: str, type_: str, v: int, ts: str, actor: str | None, psha: str) -> dict[str, Any]:
+    return {"seq": seq, "id": event_id, "type": type_, "v": v, "ts": ts, "actor": actor, "payload_sha256": psha}
+
+
+def chain_hash(prev_hash: str, envelope_: dict[str, Any]) -> str:
+    h = hashlib.sha256(prev_hash.encode("ascii"))
+    h.update(canonical_json(envelope_))
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SealedEvent:
+    """An event with its place in the chain, ready to insert; payload_json is its canonical text."""
+
+    event: StoredEvent
+    payload_json: str
+
+
+def seal(events: Sequence[NewEvent], head_seq: int, head_hash: str) -> list[SealedEvent]:
+    """Number and chain a batch after the current head. The payload is round-tripped through its
+    canonical text so that what projections see now is exactly what a rebuild will read back."""
+    sealed = []
+    prev = head_hash
+    for offset, ev in enumerate(events, start=1):
+        seq = head_seq + offset
+        canonical = canonical_json(ev.payload)
+        psha = payload_digest(canonical)
+        text = canonical.decode("utf-8")
+        digest = chain_hash(prev, envelope(seq, ev.id, ev.type, ev.v, ev.ts, ev.actor, psha))
+        stored = StoredEvent(seq, ev.id, ev.type, ev.v, ev.ts, ev.actor, json.loads(text), psha, prev, digest)
+        sealed.append(SealedEvent(stored, text))
+        prev = digest
+    return sealed
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    ok: bool
+    count: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    first_bad_id: str | None = None
+    problem: str | None = None
+    redacted: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "count": self.count,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "first_bad_id": self.first_bad_id,
+            "problem": self.problem,
+            "redacted": self.redacted,
+        }
+
+
+def verify_chain(
+    events: Iterable[tuple[StoredEvent, str | None]], recorded_head: tuple[int, str] | None = None
+) -> VerifyReport:
+    """Walk events in seq order with their stored payload text and report the first inconsistency.
+
+    Checks, per event: seq is contiguous, prev_hash is the previous event's hash, the payload text hashes to
+    payload_sha256 (unless the payload was erased), and the event hash recomputes. ``recorded_head`` catches a
+    truncated tail: deleting the newest events leaves a self-consistent chain that is shorter than the head.
+    """
+    expected_seq = 1
+    prev = GENESIS_HASH
+    count = 0
+    redacted = 0
+    last_seq = 0
+
+    def bad(ev: StoredEvent | None, problem: str, seq: int) -> VerifyReport:
+        return VerifyReport(False, count, last_seq, prev, seq, ev.id if ev else None, problem, redacted)
+
+    for ev, payload_text in events:
+        if ev.seq != expected_seq:
+            return bad(ev, f"event seq {ev.seq} found where {expected_seq} was expected (missing events)",
+                       expected_seq)
+        if ev.prev_hash != prev:
+            return bad(ev, "prev_hash does not match the previous event's hash", ev.seq)
+        if payload_text is None:
+            redacted += 1
+        elif payload_digest(payload_text.encode("utf-8")) != ev.payload_sha256:
+            return bad(ev, "payload does not match its recorded SHA-256 (payload altered)", ev.seq)
+        recomputed = chain_hash(prev, envelope(ev.seq, ev.id, ev.type, ev.v, ev.ts, ev.actor, ev.payload_sha256))
+        if recomputed != ev.hash:
+            return bad(ev, "event hash does not recompute (envelope altered)", ev.seq)
+        prev = ev.hash
+        last_seq = ev.seq
+        count += 1
+        expected_seq += 1
+    if recorded_head is not None:
+        head_seq, head_hash = recorded_head
+        if head_seq != last_seq or head_hash != prev:
+            return VerifyReport(
+                False, count, last_seq, prev, last_seq + 1, None,
+                f"ledger head says seq {head_seq} but the chain ends at seq {last_seq} (events removed)",
+                redacted,
+            )
+    return VerifyReport(True, count, last_seq, prev, redacted=redacted)

@@ -1,0 +1,176 @@
+"""The pure domain model: value objects with no I/O.
+
+Identity is content: an artifact *is* its digest; names, versions and aliases are labels pointing at digests,
+and lineage edges always join digests (or run ids), never mutable names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .errors import ValidationError
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_SUPPORTED_ALGORITHMS = ("sha256",)
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Digest:
+    """A content digest, parsed and printed only here: ``sha256:<64 hex>``."""
+
+    algorithm: str
+    hex: str
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in _SUPPORTED_ALGORITHMS:
+            raise ValidationError("digest", f"unsupported algorithm {self.algorithm!r}", "use sha256")
+        if not _HEX64.match(self.hex):
+            raise ValidationError("digest", f"{self.hex!r} is not 64 lowercase hex characters")
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        algorithm, sep, hexpart = text.partition(":")
+        if not sep:
+            raise ValidationError("digest", f"{text!r} has no algorithm prefix", "write it as sha256:<hex>")
+        return cls(algorithm, hexpart.lower())
+
+    @classmethod
+    def sha256(cls, hexdigest: str) -> Digest:
+        return cls("sha256", hexdigest)
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+    @property
+    def short(self) -> str:
+        return f"{self.algorithm}:{self.hex[:12]}"
+
+
+class ArtifactKind(str, Enum):
+    DATASET = "dataset"
+    MODEL = "model"
+    CODE = "code"
+    ENVIRONMENT = "environment"
+    METRICS = "metrics"
+    CONFIG = "config"
+    FILE = "file"
+    DIRECTORY = "directory"
+    OTHER = "other"
+
+
+class RunKind(str, Enum):
+    INGEST = "ingest"
+    TRANSFORM = "transform"
+    TRAIN = "train"
+    EVALUATE = "evaluate"
+    DEPLOY = "deploy"
+    HUMAN_EDIT = "human_edit"
+    AGGREGATE = "aggregate"
+    IMPORT = "import"
+    OTHER = "other"
+
+
+class RunStatus(str, Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ABORTED = "aborted"
+
+    @property
+    def finished(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+
+class EdgeType(str, Enum):
+    """Edges point the way data flows: parent → child."""
+
+    USED = "USED"  # artifact → run
+    PRODUCED = "PRODUCED"  # run → artifact
+    DERIVED_FROM = "DERIVED_FROM"  # parent artifact → derived artifact
+
+
+class NodeKind(str, Enum):
+    ARTIFACT = "artifact"
+    RUN = "run"
+
+
+def enum_value(enum: type[Enum], value: str, field_name: str) -> Any:
+    """Parse an enum value with an error that lists the choices."""
+    try:
+        return enum(value)
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in enum)  # type: ignore[attr-defined]
+        raise ValidationError(field_name, f"{value!r} is not one of: {choices}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    digest: Digest
+    kind: ArtifactKind
+    size: int | None = None
+    name: str | None = None
+    version: int | None = None
+    media_type: str | None = None
+    uri: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.name is not None and self.version is not None:
+            return f"{self.name}@{self.version}"
+        return self.digest.short
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: str
+    job: str
+    kind: RunKind
+    status: RunStatus
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    agent: str | None = None
+    error: dict[str, str] | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.job} ({self.id[:8]})"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRef:
+    """A graph node: an artifact (key = digest text) or a run (key = run id)."""
+
+    kind: NodeKind
+    key: str
+
+    def __str__(self) -> str:
+        return self.key if self.kind is NodeKind.ARTIFACT else f"run:{self.key}"
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    parent: NodeRef
+    child: NodeRef
+    type: EdgeType
+    role: str | None = None
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineageRecord:
+    """The seed's lineage tuple for one model, as a read-only view over the graph."""
+
+    model_id: str
+    parent_artifacts: list[Artifact]
+    transformation_logic: dict[str, Any]
+    environment_context: dict[str, Any]
+    output_metrics: dict[str, float]
+    timestamp: str | None

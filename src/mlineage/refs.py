@@ -1,0 +1,75 @@
+"""Turning what a user types (a digest prefix, a run id prefix, ``name@version``) into one node.
+
+Every interpretation is tried and the candidates pooled, so a string that could mean two things is reported
+as ambiguous with both candidates listed, never silently resolved to one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import AmbiguousRefError, NotFoundError, ValidationError
+from .model import Artifact, Run
+from .stores.protocol import MetadataStore
+
+_HEX = re.compile(r"^[0-9a-f]+$")
+MIN_PREFIX = 4
+
+
+def describe_candidate(node: Artifact | Run) -> str:
+    if isinstance(node, Artifact):
+        label = f" {node.name}@{node.version}" if node.name else ""
+        return f"artifact {node.digest}{label} ({node.kind.value})"
+    return f"run {node.id} {node.job} ({node.status.value}, started {node.started_at})"
+
+
+def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
+    ref = ref.strip()
+    if not ref:
+        raise ValidationError("ref", "is empty", "pass a digest, a run id, or name@version")
+    candidates: dict[str, Artifact | Run] = {}
+
+    def add(node: Artifact | Run) -> None:
+        key = str(node.digest) if isinstance(node, Artifact) else f"run:{node.id}"
+        candidates[key] = node
+
+    if ref.startswith("run:"):
+        for run in store.find_runs(ref[4:], limit=21):
+            add(run)
+    elif ref.startswith("sha256:"):
+        prefix = ref[len("sha256:"):].lower()
+        if len(prefix) < MIN_PREFIX:
+            raise ValidationError("ref", f"digest prefix {ref!r} is too short", f"give at least {MIN_PREFIX} hex digits")
+        for artifact in store.find_artifacts("sha256:" + prefix, limit=21):
+            add(artifact)
+    else:
+        name, at, version_text = ref.rpartition("@")
+        if at and name:
+            version: int | None
+            if version_text in ("latest", ""):
+                version = None
+            elif version_text.isdigit():
+                version = int(version_text)
+            else:
+                raise ValidationError("ref", f"version {version_text!r} in {ref!r} is not a number", "write name@3")
+            found = store.get_version(name, version)
+            if found is None:
+                raise NotFoundError(f"no artifact named {ref!r}: check `mlineage show {name}` for its versions")
+            return found
+        named = store.get_version(ref)
+        if named is not None:
+            add(named)
+        if len(ref) >= MIN_PREFIX and _HEX.match(ref.lower()):
+            for artifact in store.find_artifacts("sha256:" + ref.lower(), limit=21):
+                add(artifact)
+        if len(ref) >= MIN_PREFIX:
+            for run in store.find_runs(ref, limit=21):
+                add(run)
+    if not candidates:
+        raise NotFoundError(
+            f"nothing matches {ref!r}: use a digest (sha256:<hex> or a prefix of at least {MIN_PREFIX} hex "
+            "digits), a run id or prefix, or name@version; `mlineage runs` lists runs"
+        )
+    if len(candidates) > 1:
+        raise AmbiguousRefError(ref, [describe_candidate(n) for n in candidates.values()])
+    return next(iter(candidates.values()))

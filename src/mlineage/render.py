@@ -1,0 +1,82 @@
+"""Plain data views of domain objects for JSON output and for the tree renderer (no I/O, no Rich)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Artifact, LineageRecord, Run
+
+
+def artifact_to_dict(a: Artifact) -> dict[str, Any]:
+    return {
+        "type": "artifact", "digest": str(a.digest), "kind": a.kind.value, "name": a.name, "version": a.version,
+        "size": a.size, "media_type": a.media_type, "uri": a.uri, "metadata": a.metadata, "created_at": a.created_at,
+    }
+
+
+def run_to_dict(r: Run) -> dict[str, Any]:
+    return {
+        "type": "run", "id": r.id, "job": r.job, "kind": r.kind.value, "status": r.status.value, "params": r.params,
+        "metrics": r.metrics, "context": r.context, "agent": r.agent, "error": r.error,
+        "started_at": r.started_at, "ended_at": r.ended_at,
+    }
+
+
+def node_to_dict(node: Artifact | Run) -> dict[str, Any]:
+    return artifact_to_dict(node) if isinstance(node, Artifact) else run_to_dict(node)
+
+
+def node_label(node: Artifact | Run) -> str:
+    if isinstance(node, Artifact):
+        name = f"{node.name}@{node.version} " if node.name else ""
+        return f"{node.kind.value} {name}{node.digest.short}"
+    return f"run {node.job} [{node.status.value}] {node.id[:12]}"
+
+
+def lineage_record_to_dict(record: LineageRecord) -> dict[str, Any]:
+    return {
+        "model_id": record.model_id,
+        "parent_artifacts": [artifact_to_dict(a) for a in record.parent_artifacts],
+        "transformation_logic": record.transformation_logic,
+        "environment_context": record.environment_context,
+        "output_metrics": record.output_metrics,
+        "timestamp": record.timestamp,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class TreeLine:
+    """One line of a lineage tree: indentation depth, label, and whether it repeats a node shown above."""
+
+    depth: int
+    label: str
+    via: str
+    repeated: bool
+
+
+def tree_lines(nodes: dict[int, Artifact | Run], edges: list[tuple[int, int, str, str]], root: int,
+               direction: str, max_lines: int = 2000) -> tuple[list[TreeLine], bool]:
+    """Flatten a DAG into tree lines (depth first); a node reached twice is shown once in full and then
+    marked as repeated, so shared ancestry (diamonds) does not explode the output."""
+    children: dict[int, list[tuple[int, str]]] = {}
+    for parent, child, type_, role in edges:
+        src, dst = (child, parent) if direction == "up" else (parent, child)
+        children.setdefault(src, []).append((dst, type_ + (f":{role}" if role else "")))
+    lines: list[TreeLine] = []
+    shown: set[int] = set()
+    stack: list[tuple[int, int, str]] = [(root, 0, "")]
+    cut = False
+    while stack:
+        node, depth, via = stack.pop()
+        if len(lines) >= max_lines:
+            cut = True
+            break
+        repeated = node in shown
+        lines.append(TreeLine(depth, node_label(nodes[node]), via, repeated))
+        if repeated:
+            continue
+        shown.add(node)
+        for target, label in sorted(children.get(node, []), key=lambda x: node_label(nodes[x[0]]), reverse=True):
+            stack.append((target, depth + 1, label))
+    return lines, cut

@@ -1,0 +1,179 @@
+"""The one place the logic lives: the SDK, the CLI and (later) the server all call a Client.
+
+A Client owns a metadata store and a blob store, chosen by settings; it records artifacts and runs as ledger
+events and answers queries through the core (refs, graph).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import events as ev
+from ..blobs.local import LocalBlobStore
+from ..capture.basic import actor
+from ..config import Settings, load_settings
+from ..errors import ConfigError, NotFoundError, ValidationError
+from ..events import NewEvent, StoredEvent
+from ..graph import LineageQuery, LineageResult, node_ref, walk
+from ..hashing import ManifestEntry, directory_manifest, manifest_digest
+from ..ledger import VerifyReport, canonical_json
+from ..model import Artifact, ArtifactKind, LineageRecord, Run, enum_value
+from ..refs import resolve
+from ..stores.protocol import MetadataStore
+
+
+def _open_store(uri: str) -> MetadataStore:
+    if uri.startswith(("sqlite:", "postgresql:", "postgres:", "postgresql+psycopg:")):
+        from ..stores.sql import SqlStore
+
+        return SqlStore(uri)
+    raise ConfigError(f"unsupported store URI {uri!r}: use sqlite:///path or postgresql://...")
+
+
+class Client:
+    def __init__(self, settings: Settings | None = None, *, store: MetadataStore | None = None,
+                 blobs: LocalBlobStore | None = None) -> None:
+        self.settings = settings or load_settings(auto_init=True)
+        self.store: MetadataStore = store or _open_store(self.settings.store_uri)
+        if blobs is None:
+            if "://" in self.settings.artifacts_uri:
+                raise ConfigError(
+                    f"artifact store {self.settings.artifacts_uri!r}: only local folders are supported so far"
+                )
+            blobs = LocalBlobStore(Path(self.settings.artifacts_uri))
+        self.blobs = blobs
+
+    @classmethod
+    def for_uri(cls, store_uri: str, artifacts: str | os.PathLike[str]) -> Client:
+        return cls(Settings(None, store_uri, str(artifacts)))
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------ writing
+
+    def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        stamped = [e if e.actor else NewEvent(e.type, e.payload, e.id, e.ts, actor(), e.v) for e in events]
+        return self.store.append(stamped)
+
+    def artifact_event(self, path: str | os.PathLike[str], *, kind: str | ArtifactKind = ArtifactKind.FILE,
+                       name: str | None = None, store_blob: bool = True,
+                       metadata: dict[str, Any] | None = None) -> NewEvent:
+        """Hash (and store) a file or directory and return the event that records it, not yet appended."""
+        source = Path(path)
+        if not source.exists():
+            raise ValidationError("path", f"{source} does not exist", "check the path, or pass a digest/name ref")
+        kind_value = enum_value(ArtifactKind, str(getattr(kind, "value", kind)), "kind").value
+        meta = dict(metadata or {})
+        meta.setdefault("path", str(source))
+        if source.is_dir():
+            entries = directory_manifest(source)
+            digest = manifest_digest(entries)
+            size = sum(e.size for e in entries)
+            meta["files"] = len(entries)
+            if store_blob:
+                self._store_directory(source, entries)
+            media_type = "application/vnd.mlineage.manifest+json"
+        elif store_blob:
+            digest, size = self.blobs.put_file(source)
+            media_type = None
+        else:
+            from ..hashing import hash_file
+
+            digest, size = hash_file(source)
+            media_type = None
+        payload: dict[str, Any] = {"digest": str(digest), "kind": kind_value, "size": size, "metadata": meta}
+        if name is not None:
+            payload["name"] = name
+        if media_type:
+            payload["media_type"] = media_type
+        return NewEvent(ev.ARTIFACT_RECORDED, payload)
+
+    def _store_directory(self, root: Path, entries: list[ManifestEntry]) -> None:
+        for entry in entries:
+            if not self.blobs.has(entry.digest):
+                self.blobs.put_file(root / entry.path)
+        document = [
+            {"path": e.path, "digest": str(e.digest), "size": e.size, "mode": e.mode}
+            for e in sorted(entries, key=lambda e: e.path)
+        ]
+        self.blobs.put_bytes(canonical_json(document))
+
+    def record_artifact(self, path: str | os.PathLike[str], **kwargs: Any) -> Artifact:
+        event = self.artifact_event(path, **kwargs)
+        self.append([event])
+        return self.artifact(event.payload["digest"], event.payload.get("name"))
+
+    def artifact(self, digest: str, name: str | None = None) -> Artifact:
+        found = self.store.get_artifact(digest)
+        if found is None:
+            raise NotFoundError(f"artifact {digest} is not recorded")
+        if name is not None and found.name != name:
+            labelled = self.store.get_version(name)
+            if labelled is not None and labelled.digest == found.digest:
+                return labelled
+        return found
+
+    # ------------------------------------------------------------ reading
+
+    def resolve(self, ref: str) -> Artifact | Run:
+        return resolve(self.store, ref)
+
+    def lineage(self, ref: str | Artifact | Run, direction: str = "up", *, depth: int | None = None,
+                limit: int | None = None) -> LineageResult:
+        node = self.resolve(ref) if isinstance(ref, str) else ref
+        if direction not in ("up", "down"):
+            raise ValidationError("direction", f"{direction!r} must be 'up' or 'down'")
+        return walk(self.store, LineageQuery(node_ref(node), direction, depth, limit))  # type: ignore[arg-type]
+
+    def trace(self, ref: str | Artifact | Run, **options: Any) -> LineageResult:
+        return self.lineage(ref, "up", **options)
+
+    def impact(self, ref: str | Artifact | Run, **options: Any) -> LineageResult:
+        return self.lineage(ref, "down", **options)
+
+    def lineage_record(self, ref: str | Artifact) -> LineageRecord:
+        """The seed's lineage tuple for a model: parents, the producing run's logic, environment, metrics."""
+        model = self.resolve(ref) if isinstance(ref, str) else ref
+        if not isinstance(model, Artifact):
+            raise ValidationError("ref", f"{ref!r} is a run; lineage_record takes an artifact (a model)")
+        producers = self.store.producers_of(str(model.digest))
+        run = producers[-1] if producers else None
+        parents: list[Artifact] = []
+        if run is not None:
+            inputs, _ = self.store.io_of_run(run.id)
+            parents.extend(a for a, _role in inputs)
+        up = self.trace(model, depth=1)
+        parents.extend(n for i, n in up.nodes.items() if isinstance(n, Artifact) and i != up.root)
+        unique = list({str(a.digest): a for a in parents}.values())
+        logic: dict[str, Any] = {}
+        environment: dict[str, Any] = {}
+        if run is not None:
+            logic = {"run_id": run.id, "job": run.job, "kind": run.kind.value, "params": run.params,
+                     "code": run.context.get("git"), "argv": run.context.get("argv")}
+            environment = {k: v for k, v in run.context.items() if k not in ("git", "argv")}
+        return LineageRecord(
+            model_id=str(model.digest), parent_artifacts=unique, transformation_logic=logic,
+            environment_context=environment, output_metrics=dict(run.metrics) if run else {},
+            timestamp=run.ended_at if run else model.created_at,
+        )
+
+    def verify(self) -> VerifyReport:
+        return self.store.verify()
+
+    def rebuild(self) -> int:
+        return self.store.rebuild()
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_client(cwd: str, store_env: str | None, artifacts_env: str | None) -> Client:
+    return Client(load_settings(Path(cwd), auto_init=True))
+
+
+def default_client() -> Client:
+    """The client for the current folder's project, opened once per (folder, environment) and reused."""
+    return _cached_client(os.getcwd(), os.environ.get("MLINEAGE_URI"), os.environ.get("MLINEAGE_ARTIFACTS"))

@@ -1,0 +1,267 @@
+"""The run context: ``with mlineage.run(...)`` and ``@mlineage.track``.
+
+A run's start is written at once (a crashed job still shows up, as running); inputs and outputs are written
+as they are declared, so a bad path or a cycle fails at the line that caused it; params and metrics are
+buffered and written in batches (and always at the end), because per-call commits are what make other
+trackers slow. A run that raises is recorded as failed with its error, Ctrl-C as aborted: failed runs are
+lineage too. The active run lives in a ContextVar, so threads and asyncio tasks each see their own.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from .. import events as ev
+from ..capture.basic import basic_context
+from ..errors import MlineageError, ValidationError
+from ..events import NewEvent, new_id, utc_now
+from ..jsonvalues import check_json_value, check_metric, check_params
+from ..model import Artifact, ArtifactKind, Run, RunKind, enum_value
+from .client import Client, default_client
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_active: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar("mlineage_active_run", default=None)
+
+FLUSH_EVERY_EVENTS = 1000
+FLUSH_EVERY_SECONDS = 2.0
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost run open in this thread or task, if any."""
+    return _active.get()
+
+
+class ActiveRun:
+    def __init__(self, job: str, *, kind: str | RunKind = RunKind.OTHER, params: Mapping[str, Any] | None = None,
+                 client: Client | None = None, run_id: str | None = None) -> None:
+        if not isinstance(job, str) or not job.strip():
+            raise ValidationError("job", f"must be a non-empty string, got {job!r}")
+        self.client = client or default_client()
+        self.id = run_id or new_id()
+        self.job = job
+        self.kind: RunKind = enum_value(RunKind, str(getattr(kind, "value", kind)), "kind")
+        self.params: dict[str, Any] = check_params(dict(params or {}))
+        self._pending: list[NewEvent] = []
+        self._pending_metrics: list[dict[str, Any]] = []
+        self._last_flush = time.monotonic()
+        self._started = False
+        self._ended = False
+        self._token: contextvars.Token[ActiveRun | None] | None = None
+        self.inputs: list[Artifact] = []
+        self.outputs: list[Artifact] = []
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> ActiveRun:
+        if self._started:
+            return self
+        self.client.append([NewEvent(ev.RUN_STARTED, {
+            "run_id": self.id, "job": self.job, "kind": self.kind.value, "params": self.params,
+            "context": basic_context(), "started_at": utc_now(),
+        })])
+        self._started = True
+        return self
+
+    def __enter__(self) -> ActiveRun:
+        self.start()
+        self._token = _active.set(self)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._token is not None:
+            _active.reset(self._token)
+            self._token = None
+        if exc_type is None:
+            self.end("completed")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.end("aborted", {"type": "KeyboardInterrupt", "message": "interrupted by the user"})
+        else:
+            self.end("failed", {"type": exc_type.__name__, "message": str(exc)})
+
+    def end(self, status: str = "completed", error: dict[str, str] | None = None) -> None:
+        if self._ended:
+            return
+        self._require_started()
+        payload: dict[str, Any] = {"run_id": self.id, "status": status, "ended_at": utc_now()}
+        if error is not None:
+            payload["error"] = error
+        self._flush_into([NewEvent(ev.RUN_ENDED, payload)])
+        self._ended = True
+
+    # ------------------------------------------------------------ inputs and outputs
+
+    def use(self, source: str | os.PathLike[str] | Artifact, *, role: str | None = None,
+            kind: str | ArtifactKind = ArtifactKind.DATASET, name: str | None = None,
+            store_blob: bool = True) -> Artifact:
+        """Declare an input: a path (hashed and recorded now) or a ref to an artifact already recorded."""
+        self._require_open()
+        artifact_events, digest = self._artifact_events(source, kind, name, store_blob)
+        self.client.append([*artifact_events, NewEvent(ev.ARTIFACT_USED, self._edge(digest, role))])
+        artifact = self.client.artifact(digest, name)
+        self.inputs.append(artifact)
+        return artifact
+
+    def produce(self, path: str | os.PathLike[str], *, kind: str | ArtifactKind = ArtifactKind.MODEL,
+                name: str | None = None, role: str | None = None,
+                derived_from: Iterable[str | Artifact] = (), store_blob: bool = True,
+                metadata: dict[str, Any] | None = None) -> Artifact:
+        """Declare an output file or directory; ``derived_from`` adds DERIVED_FROM links (e.g. base model)."""
+        self._require_open()
+        if isinstance(path, Artifact) or not Path(path).exists():
+            raise ValidationError("path", f"{path} does not exist", "write the output before calling produce()")
+        record = self.client.artifact_event(path, kind=kind, name=name, store_blob=store_blob, metadata=metadata)
+        digest = record.payload["digest"]
+        batch = [record, NewEvent(ev.ARTIFACT_PRODUCED, self._edge(digest, role))]
+        for parent in derived_from:
+            parent_digest = str(parent.digest) if isinstance(parent, Artifact) else self._digest_of_ref(parent)
+            batch.append(NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent_digest, "child": digest}))
+        self.client.append(batch)
+        artifact = self.client.artifact(digest, name)
+        self.outputs.append(artifact)
+        return artifact
+
+    def _artifact_events(self, source: str | os.PathLike[str] | Artifact, kind: str | ArtifactKind,
+                         name: str | None, store_blob: bool) -> tuple[list[NewEvent], str]:
+        if isinstance(source, Artifact):
+            return [], str(source.digest)
+        if Path(source).exists():
+            record = self.client.artifact_event(source, kind=kind, name=name, store_blob=store_blob)
+            return [record], record.payload["digest"]
+        return [], self._digest_of_ref(str(source))
+
+    def _digest_of_ref(self, ref: str) -> str:
+        try:
+            node = self.client.resolve(str(ref))
+        except MlineageError as exc:
+            raise ValidationError("source", f"{ref!r} is neither an existing path nor a known artifact: {exc}") from None
+        if not isinstance(node, Artifact):
+            raise ValidationError("source", f"{ref!r} is a run, not an artifact")
+        return str(node.digest)
+
+    def _edge(self, digest: str, role: str | None) -> dict[str, Any]:
+        payload = {"run_id": self.id, "digest": digest}
+        if role is not None:
+            payload["role"] = role
+        return payload
+
+    # ------------------------------------------------------------ params and metrics
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self._require_open()
+        checked = check_params(dict(params))
+        for key, value in checked.items():
+            if key in self.params and self.params[key] != value:
+                raise ValidationError(f"params.{key}", f"already logged as {self.params[key]!r}; params are immutable")
+        self.params.update(checked)
+        self._pending.append(NewEvent(ev.PARAMS_LOGGED, {"run_id": self.id, "params": checked}))
+        self._maybe_flush()
+
+    def log_metric(self, key: str, value: float, step: int = 0) -> None:
+        self.log_metrics({key: value}, step=step)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        self._require_open()
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValidationError("step", f"must be an integer >= 0, got {step!r}")
+        ts = utc_now()
+        for key, value in metrics.items():
+            self._pending_metrics.append({"key": key, "value": check_metric(key, value), "step": step, "ts": ts})
+        self._maybe_flush()
+
+    def flush(self) -> None:
+        """Write buffered params and metrics now."""
+        self._flush_into([])
+
+    def _maybe_flush(self) -> None:
+        if (len(self._pending) + len(self._pending_metrics) >= FLUSH_EVERY_EVENTS
+                or time.monotonic() - self._last_flush >= FLUSH_EVERY_SECONDS):
+            self.flush()
+
+    def _flush_into(self, tail: list[NewEvent]) -> None:
+        batch = list(self._pending)
+        if self._pending_metrics:
+            batch.append(NewEvent(ev.METRICS_LOGGED, {"run_id": self.id, "metrics": self._pending_metrics}))
+        batch.extend(tail)
+        if batch:
+            self.client.append(batch)
+        self._pending = []
+        self._pending_metrics = []
+        self._last_flush = time.monotonic()
+
+    # ------------------------------------------------------------ state
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise MlineageError("the run has not started: use it as `with mlineage.run(...) as run:`")
+
+    def _require_open(self) -> None:
+        self._require_started()
+        if self._ended:
+            raise MlineageError(f"run {self.id} has already ended; start a new run")
+
+    def record(self) -> Run | None:
+        """The run as stored (after flushing what is buffered)."""
+        if not self._ended:
+            self.flush()
+        return self.client.store.get_run(self.id)
+
+
+def run(job: str, *, kind: str | RunKind = RunKind.OTHER, params: Mapping[str, Any] | None = None,
+        client: Client | None = None) -> ActiveRun:
+    """Open a tracked run: ``with mlineage.run("train", kind="train", params={...}) as run:``."""
+    return ActiveRun(job, kind=kind, params=params, client=client)
+
+
+def _json_params(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Record a function's arguments as params; values JSON cannot hold are recorded by type name."""
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError:
+        return {}
+    bound.apply_defaults()
+    params: dict[str, Any] = {}
+    for key, value in bound.arguments.items():
+        try:
+            check_json_value(value, key)
+            params[key] = value
+        except ValidationError:
+            params[key] = f"<{type(value).__name__}>"
+    return params
+
+
+def track(job: str | None = None, *, kind: str | RunKind = RunKind.OTHER, inputs: Iterable[str] = (),
+          outputs: Mapping[str, str] | Iterable[str] = (), capture_args: bool = True,
+          client: Client | None = None) -> Callable[[F], F]:
+    """Decorate a function so each call is a run. ``inputs`` are paths read before the call; ``outputs`` are
+    paths (optionally mapped to a kind) produced after it returns. Arguments become params."""
+    output_kinds = dict(outputs) if isinstance(outputs, Mapping) else {o: ArtifactKind.FILE.value for o in outputs}
+    input_paths = list(inputs)
+
+    def decorator(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            params = _json_params(fn, args, kwargs) if capture_args else {}
+            with ActiveRun(job or fn.__qualname__, kind=kind, params=params, client=client) as current:
+                for path in input_paths:
+                    current.use(path)
+                result = fn(*args, **kwargs)
+                for path, out_kind in output_kinds.items():
+                    current.produce(path, kind=out_kind)
+                return result
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,131 @@
+"""SQLAlchemy Core table definitions: the event log and the projections queries read.
+
+The migrations in ``migrations/versions`` create these tables; ``tests/test_migrations.py`` checks that the
+migrated schema and this module agree, so queries and migrations cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+ledger_head = Table(
+    "ledger_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("v", Integer, nullable=False),
+    Column("ts", String(40), nullable=False),
+    Column("actor", Text),
+    Column("payload", Text),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
+
+# ---- projections: derived from events, dropped and replayed by rebuild
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("key", String(160), nullable=False, unique=True),
+    Column("created_seq", BigInteger, nullable=False),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("digest", String(80), primary_key=True),
+    Column("node_id", Integer, nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("size", BigInteger),
+    Column("name", Text),
+    Column("version", Integer),
+    Column("media_type", Text),
+    Column("uri", Text),
+    Column("metadata", Text, nullable=False),
+    Column("created_seq", BigInteger, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("name", String(400), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("created_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("name", "version"),
+    UniqueConstraint("name", "digest", name="uq_versions_name_digest"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("node_id", Integer, nullable=False, unique=True),
+    Column("job", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("metrics", Text, nullable=False),
+    Column("context", Text, nullable=False),
+    Column("agent", Text),
+    Column("error", Text),
+    Column("started_at", String(40), nullable=False),
+    Column("ended_at", String(40)),
+    Column("created_seq", BigInteger, nullable=False),
+    Column("updated_seq", BigInteger, nullable=False),
+    Index("ix_runs_job", "job"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_id", String(128), nullable=False),
+    Column("key", String(400), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("ts", String(40), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Index("ix_metrics_run_key", "run_id", "key"),
+)
+
+edges = Table(
+    "edges",
+    metadata,
+    Column("parent", Integer, nullable=False),
+    Column("child", Integer, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("role", String(200), nullable=False),
+    Column("created_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("parent", "child", "type", "role"),
+    Index("ix_edges_child_parent", "child", "parent"),
+)
+
+LEDGER_TABLES = (ledger_head, events)
+PROJECTION_TABLES = (nodes, artifacts, versions, runs, metrics, edges)

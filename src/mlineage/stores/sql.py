@@ -1,0 +1,312 @@
+"""The SQL metadata store (SQLite and PostgreSQL through SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, text, update
+from sqlalchemy.exc import OperationalError
+
+from ..errors import StoreUnavailableError
+from ..events import NewEvent, StoredEvent, validate
+from ..ledger import SealedEvent, VerifyReport, seal, verify_chain
+from ..model import Artifact, ArtifactKind, Digest, NodeKind, NodeRef, Run, RunKind, RunStatus
+from . import migrate
+from .engine import make_engine
+from .projector import Projector
+from .protocol import AdjacentEdge, Direction
+from .schema import PROJECTION_TABLES, artifacts, edges, events, ledger_head, metadata, metrics, nodes, runs, versions
+
+_CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _artifact(row: Any) -> Artifact:
+    return Artifact(
+        digest=Digest.parse(row.digest), kind=ArtifactKind(row.kind), size=row.size, name=row.name,
+        version=row.version, media_type=row.media_type, uri=row.uri, metadata=json.loads(row.metadata),
+        created_at=row.created_at,
+    )
+
+
+def _run(row: Any) -> Run:
+    return Run(
+        id=row.id, job=row.job, kind=RunKind(row.kind), status=RunStatus(row.status), params=json.loads(row.params),
+        metrics=json.loads(row.metrics), context=json.loads(row.context), agent=row.agent,
+        error=json.loads(row.error) if row.error else None, started_at=row.started_at, ended_at=row.ended_at,
+    )
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(
+        seq=row.seq, id=row.id, type=row.type, v=row.v, ts=row.ts, actor=row.actor,
+        payload=json.loads(row.payload) if row.payload is not None else None,
+        payload_sha256=row.payload_sha256, prev_hash=row.prev_hash, hash=row.hash,
+    )
+
+
+class SqlStore:
+    """One class for both dialects: the differences live in ``engine.py`` and the write lock below."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.engine = make_engine(uri)
+        self.dialect = self.engine.dialect.name
+        try:
+            migrate.upgrade(self.engine)
+        except OperationalError as exc:
+            raise StoreUnavailableError(f"cannot open metadata store {self._safe_uri()}: {exc.orig}") from None
+
+    def _safe_uri(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ writing
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[tuple[Connection, int, str]]:
+        """A write transaction holding the ledger lock, with the current head."""
+        with self.engine.connect().execution_options(mlineage_write=True) as conn, conn.begin():
+            query = select(ledger_head.c.seq, ledger_head.c.hash).where(ledger_head.c.id == 1)
+            if self.dialect == "postgresql":
+                query = query.with_for_update()
+            head = conn.execute(query).one()
+            yield conn, int(head.seq), str(head.hash)
+
+    def append(self, new_events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Validate, chain and project a batch atomically. Events whose id is already in the ledger are
+        skipped, so a retried batch never duplicates anything."""
+        if not new_events:
+            return []
+        checked = [validate(e) for e in new_events]
+        with self._write() as (conn, head_seq, head_hash):
+            ids = [e.id for e in checked]
+            seen: set[str] = set()
+            for chunk in _chunks(ids):
+                seen.update(conn.execute(select(events.c.id).where(events.c.id.in_(chunk))).scalars())
+            if seen:
+                checked = [e for e in checked if e.id not in seen]
+                if not checked:
+                    return []
+            sealed = seal(checked, head_seq, head_hash)
+            self._insert_events(conn, sealed)
+            projector = Projector(conn)
+            for item in sealed:
+                projector.apply(item.event)
+            last = sealed[-1].event
+            conn.execute(update(ledger_head).where(ledger_head.c.id == 1).values(seq=last.seq, hash=last.hash))
+        return [s.event for s in sealed]
+
+    @staticmethod
+    def _insert_events(conn: Connection, sealed: Sequence[SealedEvent]) -> None:
+        conn.execute(
+            insert(events),
+            [
+                {
+                    "seq": s.event.seq, "id": s.event.id, "type": s.event.type, "v": s.event.v, "ts": s.event.ts,
+                    "actor": s.event.actor, "payload": s.payload_json, "payload_sha256": s.event.payload_sha256,
+                    "prev_hash": s.event.prev_hash, "hash": s.event.hash,
+                }
+                for s in sealed
+            ],
+        )
+
+    # ------------------------------------------------------------------ the ledger
+
+    def head(self) -> tuple[int, str]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(ledger_head.c.seq, ledger_head.c.hash)).one()
+            return int(row.seq), str(row.hash)
+
+    def _event_rows(self, after_seq: int, batch: int) -> Iterator[Any]:
+        last = after_seq
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(events).where(events.c.seq > last).order_by(events.c.seq).limit(batch)
+                ).all()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].seq
+
+    def iter_events(self, after_seq: int = 0, batch: int = 5000) -> Iterator[StoredEvent]:
+        for row in self._event_rows(after_seq, batch):
+            yield _stored(row)
+
+    def verify(self) -> VerifyReport:
+        recorded = self.head()
+
+        def pairs() -> Iterator[tuple[StoredEvent, str | None]]:
+            for row in self._event_rows(0, 5000):
+                stored = StoredEvent(row.seq, row.id, row.type, row.v, row.ts, row.actor, None,
+                                     row.payload_sha256, row.prev_hash, row.hash)
+                yield stored, row.payload
+
+        return verify_chain(pairs(), recorded)
+
+    def rebuild(self) -> int:
+        """Drop every projection and replay the whole ledger into fresh tables, in one transaction."""
+        count = 0
+        with self._write() as (conn, _seq, _hash):
+            metadata.drop_all(conn, tables=list(reversed(PROJECTION_TABLES)))
+            metadata.create_all(conn, tables=list(PROJECTION_TABLES))
+            projector = Projector(conn)
+            last = 0
+            while True:
+                rows = conn.execute(
+                    select(events).where(events.c.seq > last).order_by(events.c.seq).limit(5000)
+                ).all()
+                if not rows:
+                    break
+                for row in rows:
+                    projector.apply(_stored(row))
+                    count += 1
+                last = rows[-1].seq
+        return count
+
+    def projection_snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every projection row, sorted: rebuild must reproduce this exactly."""
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        with self.engine.connect() as conn:
+            for table in PROJECTION_TABLES:
+                rows = conn.execute(select(table)).all()
+                out[table.name] = sorted((tuple(r) for r in rows), key=repr)
+        return out
+
+    # ------------------------------------------------------------------ projections
+
+    def get_artifact(self, digest: str) -> Artifact | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(artifacts).where(artifacts.c.digest == digest)).first()
+        return _artifact(row) if row else None
+
+    def get_run(self, run_id: str) -> Run | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+        return _run(row) if row else None
+
+    def find_artifacts(self, digest_prefix: str, limit: int = 50) -> list[Artifact]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(artifacts).where(artifacts.c.digest.startswith(digest_prefix, autoescape=True))
+                .order_by(artifacts.c.digest).limit(limit)
+            ).all()
+        return [_artifact(r) for r in rows]
+
+    def find_runs(self, id_prefix: str, limit: int = 50) -> list[Run]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(runs).where(runs.c.id.startswith(id_prefix, autoescape=True)).order_by(runs.c.id).limit(limit)
+            ).all()
+        return [_run(r) for r in rows]
+
+    def get_version(self, name: str, version: int | None = None) -> Artifact | None:
+        query = select(versions.c.digest, versions.c.version).where(versions.c.name == name)
+        query = query.order_by(versions.c.version.desc()).limit(1) if version is None else query.where(
+            versions.c.version == version
+        )
+        with self.engine.connect() as conn:
+            label = conn.execute(query).first()
+            if label is None:
+                return None
+            row = conn.execute(select(artifacts).where(artifacts.c.digest == label.digest)).one()
+        artifact = _artifact(row)
+        if artifact.name != name or artifact.version != label.version:
+            # The same bytes can carry several names; show the one the user asked for.
+            artifact = Artifact(artifact.digest, artifact.kind, artifact.size, name, int(label.version),
+                                artifact.media_type, artifact.uri, artifact.metadata, artifact.created_at)
+        return artifact
+
+    def list_runs(self, limit: int = 50, job: str | None = None, status: str | None = None) -> list[Run]:
+        query = select(runs).order_by(runs.c.created_seq.desc()).limit(limit)
+        if job is not None:
+            query = query.where(runs.c.job == job)
+        if status is not None:
+            query = query.where(runs.c.status == status)
+        with self.engine.connect() as conn:
+            return [_run(r) for r in conn.execute(query).all()]
+
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(metrics.c.step, metrics.c.value, metrics.c.ts)
+                .where(and_(metrics.c.run_id == run_id, metrics.c.key == key))
+                .order_by(metrics.c.seq, metrics.c.step)
+            ).all()
+        return [(int(r.step), float(r.value), str(r.ts)) for r in rows]
+
+    # ------------------------------------------------------------------ graph access
+
+    def node_id(self, ref: NodeRef) -> int | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(nodes.c.id).where(nodes.c.key == ref.key)).scalar()
+        return int(value) if value is not None else None
+
+    def adjacent(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
+                 ) -> list[AdjacentEdge]:
+        near, far = (edges.c.child, edges.c.parent) if direction == "up" else (edges.c.parent, edges.c.child)
+        found: list[AdjacentEdge] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(node_ids)):
+                query = select(near, far, edges.c.type, edges.c.role, edges.c.created_seq).where(near.in_(chunk))
+                if as_of_seq is not None:
+                    query = query.where(edges.c.created_seq <= as_of_seq)
+                found.extend(AdjacentEdge(int(r[0]), int(r[1]), r[2], r[3], int(r[4]))
+                             for r in conn.execute(query))
+        return found
+
+    def describe(self, node_ids: Sequence[int]) -> dict[int, Artifact | Run]:
+        out: dict[int, Artifact | Run] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(node_ids)):
+                for row in conn.execute(select(artifacts).where(artifacts.c.node_id.in_(chunk))):
+                    out[int(row.node_id)] = _artifact(row)
+                for row in conn.execute(select(runs).where(runs.c.node_id.in_(chunk))):
+                    out[int(row.node_id)] = _run(row)
+        return out
+
+    def io_of_run(self, run_id: str) -> tuple[list[tuple[Artifact, str]], list[tuple[Artifact, str]]]:
+        """(inputs, outputs) of a run with their roles."""
+        with self.engine.connect() as conn:
+            node = conn.execute(select(runs.c.node_id).where(runs.c.id == run_id)).scalar()
+            if node is None:
+                return [], []
+            inputs = conn.execute(
+                select(artifacts, edges.c.role).join(edges, edges.c.parent == artifacts.c.node_id)
+                .where(and_(edges.c.child == node, edges.c.type == "USED")).order_by(edges.c.created_seq)
+            ).all()
+            outputs = conn.execute(
+                select(artifacts, edges.c.role).join(edges, edges.c.child == artifacts.c.node_id)
+                .where(and_(edges.c.parent == node, edges.c.type == "PRODUCED")).order_by(edges.c.created_seq)
+            ).all()
+        return [(_artifact(r), r.role) for r in inputs], [(_artifact(r), r.role) for r in outputs]
+
+    def producers_of(self, digest: str) -> list[Run]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(runs).join(edges, edges.c.parent == runs.c.node_id)
+                .join(artifacts, artifacts.c.node_id == edges.c.child)
+                .where(and_(artifacts.c.digest == digest, edges.c.type == "PRODUCED"))
+                .order_by(runs.c.created_seq)
+            ).all()
+        return [_run(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                name: int(conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
+                for name in ("events", "artifacts", "runs", "edges")
+            }
+
+    def node_kind(self, node: Artifact | Run) -> NodeKind:
+        return NodeKind.ARTIFACT if isinstance(node, Artifact) else NodeKind.RUN

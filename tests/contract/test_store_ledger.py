@@ -1,0 +1,188 @@
+"""The metadata store contract, run on SQLite and PostgreSQL: appends, projections, rebuild, tamper-evidence."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from mlineage import events as ev
+from mlineage.errors import CycleError, NotFoundError, ValidationError
+from mlineage.events import NewEvent
+from mlineage.ledger import GENESIS_HASH
+from mlineage.stores.sql import SqlStore
+
+D1 = "sha256:" + "1" * 64
+D2 = "sha256:" + "2" * 64
+D3 = "sha256:" + "3" * 64
+
+
+def art(digest: str, name: str | None = None, kind: str = "dataset") -> NewEvent:
+    payload = {"digest": digest, "kind": kind, "size": 10}
+    if name:
+        payload["name"] = name
+    return NewEvent(ev.ARTIFACT_RECORDED, payload)
+
+
+def start(run_id: str, job: str = "train") -> NewEvent:
+    return NewEvent(ev.RUN_STARTED, {"run_id": run_id, "job": job, "kind": "train", "params": {"lr": 0.1}})
+
+
+def used(run_id: str, digest: str) -> NewEvent:
+    return NewEvent(ev.ARTIFACT_USED, {"run_id": run_id, "digest": digest})
+
+
+def produced(run_id: str, digest: str) -> NewEvent:
+    return NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run_id, "digest": digest})
+
+
+def pipeline(store: SqlStore) -> None:
+    store.append([art(D1, "raw"), start("r1"), used("r1", D1), art(D2, "model", "model"), produced("r1", D2)])
+    store.append([NewEvent(ev.METRICS_LOGGED, {"run_id": "r1", "metrics": [{"key": "acc", "value": 0.9}]}),
+                  NewEvent(ev.RUN_ENDED, {"run_id": "r1", "status": "completed"})])
+
+
+def test_empty_store_has_genesis_head(store: SqlStore) -> None:
+    assert store.head() == (0, GENESIS_HASH)
+    report = store.verify()
+    assert report.ok and report.count == 0
+
+
+def test_append_projects_and_chains(store: SqlStore) -> None:
+    pipeline(store)
+    seq, head = store.head()
+    assert seq == 7
+    run = store.get_run("r1")
+    assert run is not None and run.status.value == "completed" and run.metrics == {"acc": 0.9}
+    model = store.get_version("model")
+    assert model is not None and str(model.digest) == D2 and model.version == 1
+    inputs, outputs = store.io_of_run("r1")
+    assert [str(a.digest) for a, _ in inputs] == [D1]
+    assert [str(a.digest) for a, _ in outputs] == [D2]
+    events = list(store.iter_events())
+    assert [e.seq for e in events] == list(range(1, 8))
+    assert events[0].prev_hash == GENESIS_HASH
+    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+    assert events[-1].hash == head
+    assert store.verify().ok
+
+
+def test_rebuild_reproduces_projections(store: SqlStore) -> None:
+    pipeline(store)
+    before = store.projection_snapshot()
+    assert store.rebuild() == 7
+    assert store.projection_snapshot() == before
+
+
+def test_versions_increment_per_name_and_dedupe(store: SqlStore) -> None:
+    store.append([art(D1, "data"), art(D2, "data"), art(D1, "data")])
+    assert store.get_version("data", 1).digest.hex == "1" * 64  # type: ignore[union-attr]
+    assert store.get_version("data").version == 2  # type: ignore[union-attr]
+    assert store.get_version("data", 3) is None
+
+
+def test_retried_batch_is_idempotent(store: SqlStore) -> None:
+    batch = [art(D1), start("r1"), used("r1", D1)]
+    first = store.append(batch)
+    again = store.append(batch)
+    assert len(first) == 3 and again == []
+    assert store.head()[0] == 3
+
+
+def test_cycle_is_rejected_whole(store: SqlStore) -> None:
+    pipeline(store)
+    before_head = store.head()
+    before = store.projection_snapshot()
+    # r2 uses the model that r1 produced from D1, and tries to produce D1: D1 -> r1 -> D2 -> r2 -> D1.
+    with pytest.raises(CycleError, match="cycle"):
+        store.append([start("r2"), used("r2", D2), produced("r2", D1)])
+    assert store.head() == before_head
+    assert store.projection_snapshot() == before
+    with pytest.raises(CycleError):
+        store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": D2, "child": D1})])
+    assert store.head() == before_head
+
+
+def test_unknown_run_or_artifact_writes_nothing(store: SqlStore) -> None:
+    store.append([art(D1)])
+    with pytest.raises(NotFoundError, match="run"):
+        store.append([art(D3), used("nope", D1)])
+    assert store.get_artifact(D3) is None
+    store.append([start("r1")])
+    with pytest.raises(NotFoundError, match="artifact"):
+        store.append([used("r1", D2)])
+    assert store.head()[0] == 2
+
+
+@pytest.mark.parametrize(
+    "event, field",
+    [
+        (NewEvent(ev.RUN_STARTED, {"run_id": "r", "job": "j", "params": {"x": object()}}), "params.x"),
+        (NewEvent(ev.RUN_STARTED, {"run_id": "r", "job": "j", "params": {"x": float("nan")}}), "params.x"),
+        (NewEvent(ev.RUN_STARTED, {"run_id": "r", "job": "", "params": {}}), "job"),
+        (NewEvent(ev.RUN_STARTED, {"run_id": "r", "job": "j", "kind": "dance"}), "kind"),
+        (NewEvent(ev.ARTIFACT_RECORDED, {"digest": "md5:abc"}), "digest"),
+        (NewEvent(ev.ARTIFACT_RECORDED, {"digest": "sha256:xyz"}), "digest"),
+        (NewEvent(ev.METRICS_LOGGED, {"run_id": "r", "metrics": [{"key": "a", "value": "high"}]}), "metrics.a"),
+        (NewEvent("Bogus", {}), "type"),
+    ],
+)
+def test_invalid_events_are_refused_with_the_field(store: SqlStore, event: NewEvent, field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        store.append([start("ok"), event])
+    assert field in str(info.value)
+    assert store.head()[0] == 0
+
+
+def test_run_cannot_end_twice(store: SqlStore) -> None:
+    from mlineage.errors import LedgerError
+
+    store.append([start("r1"), NewEvent(ev.RUN_ENDED, {"run_id": "r1", "status": "failed",
+                                                       "error": {"type": "ValueError", "message": "x"}})])
+    with pytest.raises(LedgerError, match="already ended"):
+        store.append([NewEvent(ev.RUN_ENDED, {"run_id": "r1", "status": "completed"})])
+    run = store.get_run("r1")
+    assert run is not None and run.error == {"type": "ValueError", "message": "x"}
+
+
+def _raw(store: SqlStore, sql: str) -> None:
+    with store.engine.connect() as conn, conn.begin():
+        conn.execute(text(sql))
+
+
+def test_triggers_refuse_update_and_delete(store: SqlStore) -> None:
+    pipeline(store)
+    with pytest.raises(Exception, match="append-only"):
+        _raw(store, "UPDATE events SET actor = 'mallory' WHERE seq = 2")
+    with pytest.raises(Exception, match="append-only"):
+        _raw(store, "DELETE FROM events WHERE seq = 7")
+    with pytest.raises(Exception, match="forward"):
+        _raw(store, "UPDATE ledger_head SET seq = 1")
+    assert store.verify().ok
+
+
+def _drop_triggers(store: SqlStore) -> None:
+    if store.dialect == "sqlite":
+        _raw(store, "DROP TRIGGER events_no_update")
+        _raw(store, "DROP TRIGGER events_no_delete")
+    else:
+        _raw(store, "DROP TRIGGER events_no_update_delete ON events")
+
+
+@pytest.mark.parametrize(
+    "tamper, bad_seq, problem",
+    [
+        ("UPDATE events SET payload = replace(payload, '0.1', '0.5') WHERE seq = 2", 2, "payload"),
+        ("UPDATE events SET actor = 'mallory' WHERE seq = 4", 4, "envelope"),
+        ("DELETE FROM events WHERE seq = 3", 3, "missing"),
+        ("DELETE FROM events WHERE seq = 7", 7, "removed"),
+        ("UPDATE events SET ts = '2020-01-01T00:00:00.000000Z' WHERE seq = 6", 6, "envelope"),
+    ],
+)
+def test_verify_names_the_first_tampered_event(store: SqlStore, tamper: str, bad_seq: int, problem: str) -> None:
+    pipeline(store)
+    _drop_triggers(store)
+    _raw(store, tamper)
+    report = store.verify()
+    assert not report.ok
+    assert report.first_bad_seq == bad_seq
+    assert problem in (report.problem or "")
