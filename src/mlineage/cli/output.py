@@ -22,7 +22,8 @@ def emit_json(value: Any) -> None:
 def console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    # Piped output is read by people in logs and CI too: do not squeeze it into 80 columns.
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
 def error_console() -> Any:

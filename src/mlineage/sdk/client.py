@@ -121,6 +121,16 @@ class Client:
     # ------------------------------------------------------------ reading
 
     def resolve(self, ref: str) -> Artifact | Run:
+        """A digest, run id, name@version -- or the path of a file, which is hashed and looked up."""
+        path = Path(ref)
+        if "@" not in ref and not ref.startswith(("sha256:", "run:")) and path.is_file():
+            from ..hashing import hash_file
+
+            digest, _ = hash_file(path)
+            found = self.store.get_artifact(str(digest))
+            if found is None:
+                raise NotFoundError(f"{ref} ({digest.short}) is a file whose content was never recorded")
+            return found
         return resolve(self.store, ref)
 
     def lineage(self, ref: str | Artifact | Run, direction: str = "up", *, depth: int | None = None,
