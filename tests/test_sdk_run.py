@@ -1,0 +1,171 @@
+"""The run context through the public API, on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import mlineage
+from mlineage.errors import AmbiguousRefError, CycleError, NotFoundError, ValidationError
+from mlineage.sdk.client import Client
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_run_records_inputs_outputs_params_metrics(client: Client, tmp_path: Path) -> None:
+    data = write(tmp_path / "train.csv", b"a,b\n1,2\n")
+    with mlineage.run("train", kind="train", params={"lr": 0.1, "layers": [64, 32]}, client=client) as run:
+        dataset = run.use(data, role="training_data", name="train-data")
+        run.log_param("epochs", 3)
+        for step in range(5):
+            run.log_metric("loss", 1.0 / (step + 1), step=step)
+        model = run.produce(write(tmp_path / "model.bin", b"weights"), name="classifier")
+    stored = client.store.get_run(run.id)
+    assert stored is not None
+    assert stored.status.value == "completed" and stored.kind.value == "train"
+    assert stored.params == {"lr": 0.1, "layers": [64, 32], "epochs": 3}
+    assert stored.metrics == {"loss": pytest.approx(0.2)}
+    assert [v for _, v, _ in client.store.metric_history(run.id, "loss")] == pytest.approx([1, 0.5, 1 / 3, 0.25, 0.2])
+    assert stored.context["python"]["version"]
+    assert "argv" in stored.context and "user" in stored.context and "host" in stored.context
+    assert dataset.name == "train-data" and dataset.version == 1
+    assert model.kind.value == "model" and client.blobs.has(model.digest)
+    inputs, outputs = client.store.io_of_run(run.id)
+    assert [(a.digest, r) for a, r in inputs] == [(dataset.digest, "training_data")]
+    assert [a.digest for a, _ in outputs] == [model.digest]
+
+
+def test_failed_run_is_recorded_with_its_error(client: Client) -> None:
+    with pytest.raises(ZeroDivisionError):
+        with mlineage.run("train", client=client) as run:
+            1 / 0  # noqa: B018
+    stored = client.store.get_run(run.id)
+    assert stored is not None and stored.status.value == "failed"
+    assert stored.error == {"type": "ZeroDivisionError", "message": "division by zero"}
+
+
+def test_keyboard_interrupt_is_recorded_as_aborted(client: Client) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        with mlineage.run("train", client=client) as run:
+            raise KeyboardInterrupt
+    stored = client.store.get_run(run.id)
+    assert stored is not None and stored.status.value == "aborted"
+
+
+def test_track_decorator_records_arguments_and_files(client: Client, tmp_path: Path) -> None:
+    source = write(tmp_path / "in.txt", b"hello")
+    target = tmp_path / "out.txt"
+
+    @mlineage.track("copy", kind="transform", inputs=[str(source)], outputs={str(target): "dataset"}, client=client)
+    def copy(upper: bool, sink: object = None) -> str:
+        assert mlineage.active_run() is not None
+        text = source.read_text()
+        target.write_text(text.upper() if upper else text)
+        return "done"
+
+    assert copy(True) == "done"
+    assert mlineage.active_run() is None
+    stored = client.store.list_runs(limit=1)[0]
+    assert stored.job == "copy" and stored.params == {"upper": True, "sink": None}
+    result = client.trace(str(target))
+    assert len(result.depth) == 3  # out.txt <- run <- in.txt
+
+
+def test_use_by_ref_and_lineage_record(client: Client, tmp_path: Path) -> None:
+    with mlineage.run("prep", client=client) as prep:
+        prep.produce(write(tmp_path / "clean.csv", b"x\n1\n"), kind="dataset", name="clean")
+    with mlineage.run("train", params={"C": 2.0}, client=client) as train:
+        train.use("clean@1")
+        train.log_metric("acc", 0.75)
+        model = train.produce(write(tmp_path / "m.bin", b"m"), name="model")
+    record = client.lineage_record("model@latest")
+    assert record.model_id == str(model.digest)
+    assert [a.name for a in record.parent_artifacts] == ["clean"]
+    assert record.transformation_logic["params"] == {"C": 2.0}
+    assert record.output_metrics == {"acc": 0.75}
+    assert record.environment_context["python"]["version"]
+
+
+def test_bad_input_is_refused_and_writes_nothing(client: Client, tmp_path: Path) -> None:
+    with mlineage.run("train", client=client) as run:
+        head = client.store.head()
+        with pytest.raises(ValidationError, match="does not exist"):
+            run.produce(tmp_path / "missing.bin")
+        with pytest.raises(ValidationError, match="neither an existing path nor a known artifact"):
+            run.use("no-such-thing")
+        with pytest.raises(ValidationError, match="params.fn"):
+            run.log_params({"fn": print})
+        with pytest.raises(ValidationError, match="not a finite number"):
+            run.log_metric("loss", float("inf"))
+        assert client.store.head() == head
+    with pytest.raises(ValidationError, match="job"):
+        mlineage.run("", client=client)
+
+
+def test_params_are_immutable(client: Client) -> None:
+    with mlineage.run("train", params={"lr": 0.1}, client=client) as run:
+        run.log_param("lr", 0.1)  # same value: fine
+        with pytest.raises(ValidationError, match="immutable"):
+            run.log_param("lr", 0.2)
+
+
+def test_a_cycle_through_the_sdk_is_rejected(client: Client, tmp_path: Path) -> None:
+    data = write(tmp_path / "d.csv", b"d")
+    with mlineage.run("make", client=client) as first:
+        first.produce(data, kind="dataset", name="d")
+    with mlineage.run("loop", client=client) as loop:
+        out = write(tmp_path / "o.csv", b"o")
+        loop.use("d")
+        loop.produce(out, kind="dataset")
+        head = client.store.head()
+        with pytest.raises(CycleError):
+            # o.csv was made from d.csv; declaring d.csv derived from o.csv closes a loop
+            loop.produce(data, kind="dataset", derived_from=[str(client.resolve(str(out)).digest)])
+        assert client.store.head() == head
+
+
+def test_refs_resolve_and_report_ambiguity(client: Client, tmp_path: Path) -> None:
+    artifacts = []
+    with mlineage.run("many", client=client) as run:
+        for i in range(40):
+            artifacts.append(run.produce(write(tmp_path / f"f{i}", str(i).encode()), kind="file"))
+    a = artifacts[0]
+    assert client.resolve(str(a.digest)) == a
+    assert client.resolve(f"sha256:{a.digest.hex[:10]}") == a
+    assert client.resolve(f"run:{run.id[:8]}").id == run.id  # type: ignore[union-attr]
+    # With 40 digests, some 1-hex-digit prefix is shared; 4 digits is the minimum, so find a shared one.
+    by_prefix: dict[str, list[str]] = {}
+    for art in artifacts:
+        by_prefix.setdefault(art.digest.hex[:1], []).append(str(art.digest))
+    shared = next(p for p, ds in by_prefix.items() if len(ds) > 1)
+    with pytest.raises(ValidationError, match="too short"):
+        client.resolve(f"sha256:{shared}")
+    with pytest.raises(NotFoundError, match="nothing matches"):
+        client.resolve("sha256:ffffffffffff0000")
+    with pytest.raises(NotFoundError):
+        client.resolve("nope@3")
+
+
+def test_ambiguous_prefix_lists_candidates(store_uri: str, tmp_path: Path) -> None:
+    from mlineage import events as ev
+    from mlineage.events import NewEvent
+
+    client = Client.for_uri(store_uri, tmp_path / "objects")
+    client.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": "sha256:abcd" + "1" * 60, "kind": "file"}),
+                   NewEvent(ev.ARTIFACT_RECORDED, {"digest": "sha256:abcd" + "2" * 60, "kind": "file"})])
+    with pytest.raises(AmbiguousRefError) as info:
+        client.resolve("abcd")
+    assert len(info.value.candidates) == 2
+    assert "abcd1111" in str(info.value) and "abcd2222" in str(info.value)
+    client.close()
+
+
+def test_public_api_surface() -> None:
+    assert set(mlineage.__all__) >= {"run", "track", "active_run", "Client", "Digest", "MlineageError"}
+    for name in mlineage.__all__:
+        assert getattr(mlineage, name) is not None
