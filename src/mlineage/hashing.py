@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .ledger import canonical_json
 from .model import Digest
 
 BUFFER_SIZE = 1 << 20  # 1 MiB: large enough that hashlib (which releases the GIL) dominates the loop
+SMALL_FILE = 1 << 16  # files up to this size are read in one call, with no buffer loop
 
 
 def hash_bytes(data: bytes) -> Digest:
@@ -42,13 +43,104 @@ class ManifestEntry:
     mode: int
 
 
+def manifest_bytes(entries: Iterable[ManifestEntry]) -> bytes:
+    """The canonical bytes of a manifest: RFC 8785 JSON of the entries sorted by path.
+
+    Written directly with ``json.dumps`` (sorted keys, no spaces, literal UTF-8): for these values (strings and
+    small non-negative integers) that is byte-for-byte what ``canonical_json`` gives, at a fraction of the cost
+    on a 10,000-file directory. A test checks the two agree.
+    """
+    document = [
+        {"digest": str(e.digest), "mode": e.mode, "path": e.path, "size": e.size}
+        for e in sorted(entries, key=lambda e: e.path)
+    ]
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode(
+        "utf-8", "surrogatepass"
+    )
+
+
+def parse_manifest(data: bytes) -> list[ManifestEntry]:
+    """Read a stored manifest back, checking every field (a manifest blob is untrusted input)."""
+    from .errors import ValidationError
+
+    try:
+        document = json.loads(data)
+        entries = [
+            ManifestEntry(str(row["path"]), Digest.parse(row["digest"]), int(row["size"]), int(row["mode"]))
+            for row in document
+        ]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationError("manifest", f"not a directory manifest ({exc})") from None
+    for entry in entries:
+        parts = entry.path.split("/")
+        if entry.path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise ValidationError("manifest", f"unsafe path {entry.path!r} in a directory manifest")
+    return entries
+
+
 def manifest_digest(entries: list[ManifestEntry]) -> Digest:
     """A directory is named by the digest of its sorted manifest, so equal trees get equal names."""
+    return hash_bytes(manifest_bytes(entries))
+
+
+def canonical_manifest_bytes(entries: list[ManifestEntry]) -> bytes:
+    """The same bytes through the general RFC 8785 encoder (the reference ``manifest_bytes`` is tested against)."""
+    from .ledger import canonical_json
+
     document = [
         {"path": e.path, "digest": str(e.digest), "size": e.size, "mode": e.mode}
         for e in sorted(entries, key=lambda e: e.path)
     ]
-    return hash_bytes(canonical_json(document))
+    return canonical_json(document)
+
+
+def hash_small_or_large(path: str | os.PathLike[str], size_hint: int | None = None) -> tuple[Digest, int]:
+    """``hash_file`` with a one-read fast path for small files (most of a 10,000-file dataset)."""
+    if size_hint is not None and size_hint <= SMALL_FILE:
+        with open(path, "rb", buffering=0) as handle:
+            data = handle.read(SMALL_FILE + 1)
+            if len(data) <= SMALL_FILE:
+                rest = b""
+            else:  # grew since the stat: fall back to streaming
+                rest = b"1"
+        if not rest:
+            return Digest.sha256(hashlib.sha256(data).hexdigest()), len(data)
+    return hash_file(path)
+
+
+def default_workers() -> int:
+    """Hashing threads: hashlib releases the GIL on large buffers, so one per core (at least two for I/O)."""
+    return max(2, min(8, os.cpu_count() or 2))
+
+
+def hash_many(paths: Sequence[str | os.PathLike[str]], sizes: Sequence[int | None] | None = None,
+              workers: int | None = None,
+              on_done: Callable[[int, int], None] | None = None) -> list[tuple[Digest, int]]:
+    """Hash several files at once, in order. ``on_done(index, size)`` is called as each file finishes."""
+    if not paths:
+        return []
+    size_list = list(sizes) if sizes is not None else [None] * len(paths)
+    n = workers or default_workers()
+    if n <= 1 or len(paths) == 1:
+        out = []
+        for i, (p, s) in enumerate(zip(paths, size_list)):
+            out.append(hash_small_or_large(p, s))
+            if on_done:
+                on_done(i, out[-1][1])
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    results: list[tuple[Digest, int] | None] = [None] * len(paths)
+
+    def work(i: int) -> None:
+        results[i] = hash_small_or_large(paths[i], size_list[i])
+        if on_done:
+            on_done(i, results[i][1])  # type: ignore[index]
+
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="mlineage-hash") as pool:
+        for future in [pool.submit(work, i) for i in range(len(paths))]:
+            future.result()
+    return [r for r in results if r is not None]
 
 
 def directory_manifest(root: Path) -> list[ManifestEntry]:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import IntegrityError, NotFoundError
+from ..errors import IntegrityError, NotFoundError, ValidationError
 from ..hashing import hash_bytes, hash_file
 from ..model import Digest
+from .placement import link_or_copy
 
 
 class LocalBlobStore:
@@ -70,6 +73,109 @@ class LocalBlobStore:
                 os.unlink(temp)
             raise
         return digest
+
+    def store_file(self, path: Path, digest: Digest, modes: Sequence[str], before: os.stat_result) -> str:
+        """Store a file whose digest is already known (hashed, or found in the stat cache).
+
+        The bytes go in by the first of ``modes`` that works (a hardlink costs no copy), under a temp name; the
+        source's stat is checked again before the rename, so a file changed since it was hashed is refused
+        rather than stored under the wrong name. Returns the mode used, or "present".
+        """
+        target = self.path_for(digest)
+        if target.is_file():
+            return "present"
+        staging = self.root / "tmp"
+        staging.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mktemp(dir=staging, prefix="incoming-"))
+        try:
+            used = link_or_copy(path, temp, [m for m in modes if m != "symlink"] or ["copy"])
+            after = os.stat(path)
+            if (after.st_ino, after.st_size, after.st_mtime_ns) != (before.st_ino, before.st_size,
+                                                                     before.st_mtime_ns):
+                raise ValidationError("path", f"{path} changed while it was being added", "run the command again")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(temp, 0o444)
+            os.replace(temp, target)
+        except BaseException:
+            if os.path.lexists(temp):
+                os.unlink(temp)
+            raise
+        return used
+
+    def iter_digests(self) -> Iterator[Digest]:
+        """Every object in the store (names that are not digests are skipped, never trusted)."""
+        base = self.root / "sha256"
+        if not base.is_dir():
+            return
+        for fan in sorted(os.scandir(base), key=lambda e: e.name):
+            if len(fan.name) != 2 or not fan.is_dir():
+                continue
+            for entry in os.scandir(fan.path):
+                try:
+                    yield Digest.sha256(fan.name + entry.name)
+                except ValidationError:
+                    continue
+
+    def upload(self, path: Path, digest: Digest, on_bytes: object = None) -> None:
+        """Copy a file in under a digest it is known to have (used when this store is a push remote)."""
+        if self.has(digest):
+            return
+        staging = self.root / "tmp"
+        staging.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=staging, prefix="incoming-")
+        os.close(fd)
+        try:
+            import shutil
+
+            shutil.copyfile(path, temp)
+            self._commit(temp, digest)
+        except BaseException:
+            if os.path.exists(temp):
+                os.unlink(temp)
+            raise
+
+    def download_to(self, digest: Digest, target: Path, on_bytes: object = None) -> None:
+        """Copy an object out to ``target`` while re-hashing it; a corrupted object is never placed."""
+        source = self.path_for(digest)
+        if not source.is_file():
+            raise NotFoundError(f"blob {digest} is not in the store at {self.root}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".mlineage-tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                actual, _ = hash_file(source, on_chunk=out.write)
+            if actual != digest:
+                raise IntegrityError(f"blob {digest} in {self.root} is corrupted: it hashes to {actual}; "
+                                     "it was not placed")
+            os.chmod(temp, 0o444)
+            os.replace(temp, target)
+        except BaseException:
+            if os.path.exists(temp):
+                os.unlink(temp)
+            raise
+
+    def check(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            from ..errors import StoreUnavailableError
+
+            raise StoreUnavailableError(f"remote {self.root} is not a folder")
+
+    def remove(self, digest: Digest) -> None:
+        path = self.path_for(digest)
+        if path.exists():
+            path.unlink()
+
+    def remove_stale_temps(self, older_than_s: float = 3600.0) -> list[Path]:
+        """Temp files left by a crash (never under a digest name): remove those older than the threshold."""
+        staging = self.root / "tmp"
+        removed = []
+        if staging.is_dir():
+            cutoff = time.time() - older_than_s
+            for entry in os.scandir(staging):
+                if entry.name.startswith("incoming-") and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+        return removed
 
     def open(self, digest: Digest) -> BinaryIO:
         path = self.path_for(digest)

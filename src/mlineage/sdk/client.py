@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events as ev
-from ..blobs.local import LocalBlobStore
+from ..blobs.protocol import BlobStore
 from ..capture.basic import actor
 from ..config import Settings, load_settings
 from ..errors import ConfigError, NotFoundError, ValidationError
@@ -36,16 +36,14 @@ def _open_store(uri: str) -> MetadataStore:
 
 class Client:
     def __init__(self, settings: Settings | None = None, *, store: MetadataStore | None = None,
-                 blobs: LocalBlobStore | None = None) -> None:
+                 blobs: BlobStore | None = None) -> None:
         self.settings = settings or load_settings(auto_init=True)
         self.store: MetadataStore = store or _open_store(self.settings.store_uri)
         if blobs is None:
-            if "://" in self.settings.artifacts_uri:
-                raise ConfigError(
-                    f"artifact store {self.settings.artifacts_uri!r}: only local folders are supported so far"
-                )
-            blobs = LocalBlobStore(Path(self.settings.artifacts_uri))
-        self.blobs = blobs
+            from ..blobs.registry import open_blob_store
+
+            blobs = open_blob_store(self.settings.artifacts_uri)  # a folder, file://... or s3://bucket/prefix
+        self.blobs: BlobStore = blobs
 
     @classmethod
     def for_uri(cls, store_uri: str, artifacts: str | os.PathLike[str]) -> Client:

@@ -1,0 +1,260 @@
+"""Data versioning commands: add, status, checkout, push, pull, gc, fsck.
+
+Start-up matters here (``status`` on a clean tree should take well under 100 ms), so the module imports
+only click; each command imports the workspace inside its body, and only ``add`` and ``gc`` reach the ledger
+(SQLAlchemy). Every command has --json; progress bars appear only on an interactive terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .output import emit_json
+
+if TYPE_CHECKING:
+    from ..data.workspace import Workspace
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+REMOTE_OPTION = click.option("-r", "--remote", metavar="URI",
+                             help="Remote to use (a folder or s3://bucket/prefix). Default: [remote] uri.")
+JOBS_OPTION = click.option("-j", "--jobs", type=click.IntRange(min=1), help="Parallel transfers.")
+
+
+def _workspace() -> Workspace:
+    from ..data.workspace import Workspace
+
+    return Workspace()
+
+
+def _human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+@click.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--name", help="Artifact name (default: the path relative to the project). One path only.")
+@click.option("--kind", default="dataset", show_default=True,
+              type=click.Choice(["dataset", "model", "code", "config", "metrics", "file", "directory", "other"]),
+              help="Artifact kind recorded in the ledger.")
+@JSON_OPTION
+def add_command(paths: tuple[Path, ...], name: str | None, kind: str, as_json: bool) -> None:
+    """Version files and directories: store their content, record them, write PATH.lin pointers.
+
+    Content is hashed with SHA-256 (unchanged files are never re-hashed), stored once in the cache, recorded
+    as an artifact in the ledger, and PATH is added to the .gitignore beside it. Commit the .lin pointer.
+    """
+    ws = _workspace()
+    try:
+        results = ws.add(list(paths), name=name, kind=kind, quiet=as_json)
+    finally:
+        ws.close()
+    if as_json:
+        emit_json([{"path": str(r.path.relative_to(ws.root)), "pointer": str(r.pointer.relative_to(ws.root)),
+                    "digest": str(r.digest), "size": r.size, "kind": r.kind, "files": r.files, "name": r.name,
+                    "version": r.version, "changed": r.changed, "stored_objects": r.stored} for r in results])
+        return
+    for r in results:
+        what = f"{r.files} files, " if r.files is not None else ""
+        label = f"{r.name}@{r.version}" if r.version else r.name
+        verb = "added" if r.changed else "unchanged"
+        click.echo(f"{verb} {label}  {r.digest.short}  ({what}{_human_size(r.size)})  -> {r.pointer.name}")
+    if any(r.changed for r in results):
+        pointers = " ".join(str(r.pointer.relative_to(ws.root)) for r in results if r.changed)
+        click.echo(f"commit the pointer(s): git add {pointers} .gitignore")
+
+
+@click.command("status")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@JSON_OPTION
+def status_command(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Show which tracked paths changed, are missing, or have invalid pointers.
+
+    Exit status 0, or 1 when a pointer file is invalid.
+    """
+    ws = _workspace()
+    try:
+        entries = ws.status(list(paths) or None)
+    finally:
+        ws.close()
+    if as_json:
+        emit_json([e.to_dict(ws.root) for e in entries])
+    else:
+        changed = [e for e in entries if e.state != "unchanged"]
+        if not entries:
+            click.echo("no tracked data (add some with `mlineage add PATH`)")
+        elif not changed:
+            click.echo(f"up to date: {len(entries)} tracked path{'s' if len(entries) != 1 else ''} match their "
+                       "pointers")
+        for e in changed:
+            rel = e.to_dict(ws.root)["path"]
+            parts = [f"{len(e.added)} new", f"{len(e.removed)} deleted", f"{len(e.changed)} modified"]
+            detail = e.detail or (", ".join(p for p in parts if not p.startswith("0 ")) if e.added or e.removed
+                                  or e.changed else "")
+            click.echo(f"{e.state + ':':10} {rel}" + (f"  ({detail})" if detail else ""))
+            for label, items in (("new", e.added), ("deleted", e.removed), ("modified", e.changed)):
+                for item in items[:20]:
+                    click.echo(f"             {label}: {item}")
+                if len(items) > 20:
+                    click.echo(f"             ... {len(items) - 20} more {label}")
+    sys.exit(1 if any(e.state == "invalid" for e in entries) else 0)
+
+
+@click.command("checkout")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-f", "--force", is_flag=True, help="Overwrite changes that are not in the cache (they are lost).")
+@click.option("--no-fetch", is_flag=True, help="Use only the local cache; never download from the remote.")
+@JSON_OPTION
+def checkout_command(paths: tuple[Path, ...], force: bool, no_fetch: bool, as_json: bool) -> None:
+    """Restore tracked data to what its pointers say (from the cache, else from the remote).
+
+    Every object is verified against its digest before it is placed; a corrupted one is never used.
+    """
+    ws = _workspace()
+    try:
+        done = ws.checkout(list(paths) or None, force=force, fetch=not no_fetch, quiet=as_json)
+    finally:
+        ws.close()
+    if as_json:
+        emit_json([dict(e.to_dict(ws.root), action=action) for e, action in done])
+        return
+    changed = [(e, a) for e, a in done if a != "unchanged"]
+    for e, action in changed:
+        click.echo(f"{action}: {e.to_dict(ws.root)['path']}")
+    if not changed:
+        click.echo(f"up to date: {len(done)} tracked path{'s' if len(done) != 1 else ''}")
+
+
+def _transfer_output(kind: str, report: Any, as_json: bool, where: str) -> None:
+    if as_json:
+        emit_json(dict(report.to_dict(), remote=where))
+        return
+    click.echo(f"{kind} {report.transferred} object(s), {_human_size(report.bytes)} ({where}); "
+               f"{report.already} already there")
+    if report.missing_locally:
+        click.echo(f"warning: {len(report.missing_locally)} object(s) named by pointers are not in the local "
+                   f"cache (e.g. {report.missing_locally[0]}); pull them from where they were added", err=True)
+
+
+@click.command("push")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@REMOTE_OPTION
+@JOBS_OPTION
+@click.option("--all", "all_objects", is_flag=True, help="Push every cached object, not only what pointers name.")
+@JSON_OPTION
+def push_command(paths: tuple[Path, ...], remote: str | None, jobs: int | None, all_objects: bool,
+                 as_json: bool) -> None:
+    """Upload the objects the pointers name that the remote lacks (only those, in parallel batches).
+
+    Large files go up in multipart chunks. An interrupted push leaves only complete objects on the remote;
+    run it again to send the rest.
+    """
+    from ..data.transfer import push
+
+    ws = _workspace()
+    try:
+        target = ws.remote(remote)
+        report = push(ws, target, ws.pointers(list(paths)) if paths else None, all_objects=all_objects,
+                      quiet=as_json, jobs=jobs)
+    finally:
+        ws.close()
+    _transfer_output("pushed", report, as_json, target.uri)
+
+
+@click.command("pull")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@REMOTE_OPTION
+@JOBS_OPTION
+@click.option("--no-checkout", is_flag=True, help="Only fill the cache; leave the workspace as it is.")
+@click.option("-f", "--force", is_flag=True, help="Let the checkout overwrite changes that are not in the cache.")
+@JSON_OPTION
+def pull_command(paths: tuple[Path, ...], remote: str | None, jobs: int | None, no_checkout: bool, force: bool,
+                 as_json: bool) -> None:
+    """Download the objects the pointers name that the cache lacks, verify each, then check the data out."""
+    from ..data.transfer import pull
+
+    ws = _workspace()
+    try:
+        target = ws.remote(remote)
+        chosen = ws.pointers(list(paths)) if paths else None
+        report = pull(ws, target, chosen, quiet=as_json, jobs=jobs)
+        done = [] if no_checkout else ws.checkout(list(paths) or None, force=force, fetch=False, quiet=as_json)
+    finally:
+        ws.close()
+    if as_json:
+        emit_json(dict(report.to_dict(), remote=target.uri,
+                       checkout=[dict(e.to_dict(ws.root), action=a) for e, a in done]))
+        return
+    _transfer_output("pulled", report, False, target.uri)
+    for e, action in done:
+        if action != "unchanged":
+            click.echo(f"{action}: {e.to_dict(ws.root)['path']}")
+
+
+@click.command("gc")
+@click.option("--dry-run/--force", "dry_run", default=True, show_default=True,
+              help="Only list what would be removed (the default); --force removes it.")
+@click.option("-w", "--workspace", "workspace_only", is_flag=True,
+              help="Keep only what the current pointers reach, ignoring older versions the ledger records.")
+@JSON_OPTION
+def gc_command(dry_run: bool, workspace_only: bool, as_json: bool) -> None:
+    """Remove cache objects that no pointer file and no ledger record reaches.
+
+    Without --force it only lists them. Objects of every version the ledger records are kept unless
+    --workspace is given.
+    """
+    from ..data.maintenance import gc
+
+    ws = _workspace()
+    try:
+        report = gc(ws, dry_run=dry_run, workspace_only=workspace_only)
+    finally:
+        ws.close()
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    verb = "would remove" if dry_run else "removed"
+    for d in report.unreachable[:50]:
+        click.echo(f"{verb} {d}")
+    if len(report.unreachable) > 50:
+        click.echo(f"... and {len(report.unreachable) - 50} more")
+    click.echo(f"{verb} {len(report.unreachable)} object(s), {_human_size(report.bytes)}; kept {report.kept}"
+               + (" (dry run: pass --force to remove)" if dry_run and report.unreachable else ""))
+
+
+@click.command("fsck")
+@click.option("--repair", is_flag=True, help="Delete corrupted objects so that `mlineage pull` can fetch them again.")
+@JSON_OPTION
+def fsck_command(repair: bool, as_json: bool) -> None:
+    """Re-hash every object in the cache; report corrupted objects and referenced objects that are missing.
+
+    Exit status 0 when the cache is sound, 1 otherwise.
+    """
+    from ..data.maintenance import fsck
+
+    ws = _workspace()
+    try:
+        report = fsck(ws, repair=repair, quiet=as_json)
+    finally:
+        ws.close()
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for d, actual in report.corrupted:
+            click.echo(f"corrupted: {d} (its bytes hash to {actual})" + (" - removed" if repair else ""))
+        for d in report.missing:
+            click.echo(f"missing:   {d}")
+        click.echo(f"checked {report.checked} object(s): {len(report.corrupted)} corrupted, "
+                   f"{len(report.missing)} missing" + ("" if report.ok else "; run `mlineage pull` to refetch"))
+    sys.exit(0 if report.ok else 1)
+
+
+COMMANDS = [add_command, status_command, checkout_command, push_command, pull_command, gc_command, fsck_command]

@@ -1,0 +1,111 @@
+"""Cache maintenance: ``gc`` (remove objects nothing reaches) and ``fsck`` (re-hash every object)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import IntegrityError, ValidationError
+from ..hashing import hash_many
+from ..model import Digest
+from .progress import Meter
+from .workspace import MANIFEST_MEDIA_TYPE, Workspace, referenced_digests
+
+
+@dataclass
+class GcReport:
+    unreachable: list[Digest]
+    bytes: int
+    removed: bool
+    kept: int
+    stale_temps: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unreachable": [str(d) for d in self.unreachable], "bytes": self.bytes, "removed": self.removed,
+                "kept": self.kept, "stale_temps_removed": self.stale_temps}
+
+
+@dataclass
+class FsckReport:
+    checked: int
+    corrupted: list[tuple[Digest, str]] = field(default_factory=list)
+    missing: list[Digest] = field(default_factory=list)
+    repaired: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.corrupted and not self.missing
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "ok": self.ok, "repaired": self.repaired,
+                "corrupted": [{"digest": str(d), "actual": a} for d, a in self.corrupted],
+                "missing": [str(d) for d in self.missing]}
+
+
+def ledger_digests(ws: Workspace) -> set[Digest]:
+    """Every artifact digest the ledger records, with the members of recorded directory manifests."""
+    from .. import events as ev
+
+    out: set[Digest] = set()
+    manifests = []
+    for event in ws.client.store.iter_events():
+        if event.type != ev.ARTIFACT_RECORDED or event.payload is None:
+            continue
+        digest = Digest.parse(event.payload["digest"])
+        out.add(digest)
+        if event.payload.get("media_type") == MANIFEST_MEDIA_TYPE:
+            manifests.append(digest)
+    for m in manifests:
+        if ws.cache.has(m):
+            try:
+                out.update(e.digest for e in ws.read_manifest(m))
+            except (IntegrityError, ValidationError):
+                continue  # fsck reports it; gc keeps what it cannot read
+    return out
+
+
+def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False) -> GcReport:
+    """Objects in the cache that no pointer (and, unless ``workspace_only``, no ledger record) reaches."""
+    reachable = referenced_digests(ws)
+    if not workspace_only:
+        reachable |= ledger_digests(ws)
+    present = list(ws.cache.iter_digests())
+    unreachable = sorted(d for d in present if d not in reachable)
+    size = 0
+    for d in unreachable:
+        try:
+            size += ws.cache.path_for(d).stat().st_size
+        except FileNotFoundError:
+            pass
+    stale = 0
+    if not dry_run:
+        for d in unreachable:
+            ws.cache.remove(d)
+        stale = len(ws.cache.remove_stale_temps())
+    return GcReport(unreachable, size, not dry_run, len(present) - len(unreachable), stale)
+
+
+def fsck(ws: Workspace, *, repair: bool = False, quiet: bool = False) -> FsckReport:
+    """Re-hash every cache object (several at once) and list the corrupted ones and the referenced missing."""
+    present = list(ws.cache.iter_digests())
+    paths = [ws.cache.path_for(d) for d in present]
+    sizes = [p.stat().st_size for p in paths]
+    with Meter("checking", sum(sizes), len(paths), enabled=False if quiet else None) as meter:
+        hashed = hash_many(paths, sizes, ws.settings.jobs, lambda _i, n: meter.advance(n, 1))
+    report = FsckReport(len(present))
+    for d, (actual, _size) in zip(present, hashed):
+        if actual != d:
+            report.corrupted.append((d, str(actual)))
+    bad = {d for d, _ in report.corrupted}
+    missing_manifests: list[Digest] = []
+    referenced = set()
+    try:
+        referenced = referenced_digests(ws, on_missing_manifest=missing_manifests.append)
+    except (IntegrityError, ValidationError):
+        pass  # a corrupted manifest is already listed
+    report.missing = sorted(d for d in referenced | set(missing_manifests) if not ws.cache.has(d) and d not in bad)
+    if repair:
+        for d in bad:
+            ws.cache.remove(d)
+        report.repaired = True
+    return report

@@ -1,0 +1,77 @@
+"""Data-versioning settings from ``.mlineage/config.toml`` and the environment (no heavy imports).
+
+```toml
+[artifacts]
+uri = ".mlineage/objects"      # the local cache (the default); an s3:// URI here also becomes the remote
+
+[remote]
+uri = "s3://bucket/prefix"     # or a folder path; MLINEAGE_REMOTE overrides
+endpoint_url = "http://127.0.0.1:9000"   # optional; else AWS_ENDPOINT_URL and the usual AWS settings
+
+[data]
+link = "reflink,hardlink,copy"  # how data is placed in the workspace and the cache; MLINEAGE_LINK overrides
+jobs = 4                        # parallel hashing / transfer threads
+```
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import CONFIG_FILE, OBJECTS_DIR, PROJECT_DIR, find_project
+from ..errors import ConfigError
+from ..hashing import default_workers
+from ..blobs.placement import parse_link_modes
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    root: Path
+    cache_dir: Path
+    remote_uri: str | None
+    remote_options: dict[str, Any] = field(default_factory=dict)
+    link_modes: tuple[str, ...] = ("reflink", "hardlink", "copy")
+    jobs: int = 2
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / PROJECT_DIR
+
+
+def load_data_settings(start: Path | None = None) -> DataSettings:
+    root = find_project(start)
+    if root is None:
+        raise ConfigError("no mlineage project here or in any parent folder: run `mlineage init` in your "
+                          "project folder first")
+    config_path = root / PROJECT_DIR / CONFIG_FILE
+    config: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            with config_path.open("rb") as handle:
+                config = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_path} is not valid TOML: {exc}; fix or delete it") from None
+    artifacts = os.environ.get("MLINEAGE_ARTIFACTS") or config.get("artifacts", {}).get("uri")
+    remote_section = dict(config.get("remote", {}))
+    remote = os.environ.get("MLINEAGE_REMOTE") or remote_section.pop("uri", None)
+    remote_section.pop("uri", None)
+    if artifacts and "://" in artifacts and not artifacts.startswith("file://"):
+        cache = root / PROJECT_DIR / OBJECTS_DIR
+        remote = remote or artifacts
+    elif artifacts:
+        path = artifacts[len("file://"):] if artifacts.startswith("file://") else artifacts
+        cache = Path(path) if os.path.isabs(path) else (root / path)
+    else:
+        cache = root / PROJECT_DIR / OBJECTS_DIR
+    if remote and "://" not in remote and not os.path.isabs(remote):
+        remote = str((root / remote).resolve())
+    data = config.get("data", {})
+    link = os.environ.get("MLINEAGE_LINK") or data.get("link")
+    jobs = data.get("jobs", default_workers())
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"{config_path}: [data] jobs must be a positive integer, got {jobs!r}")
+    return DataSettings(root, cache.resolve(), remote, remote_section, parse_link_modes(link), jobs)

@@ -1,0 +1,580 @@
+"""The data workspace: scan tracked paths with the stat cache, add them, report status, check them out.
+
+Nothing here imports SQLAlchemy: only ``add`` touches the ledger, through a Client it is handed or opens
+late, so ``status`` and ``checkout`` of a clean tree cost a walk, a few stats and one SQLite lookup.
+
+Order of writes in ``add``: blobs (atomic, under their digest), then the ledger event, then the pointer file
+(atomic rename), then ``.gitignore``. A crash at any point leaves no pointer naming a blob that was not stored.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..blobs.local import LocalBlobStore
+from ..blobs.placement import place
+from ..blobs.statcache import DirRecord, StatCache, StatKey, dir_fingerprint
+from ..config import PROJECT_DIR
+from ..errors import IntegrityError, NotFoundError, ValidationError
+from ..hashing import ManifestEntry, hash_file, hash_many, manifest_bytes, parse_manifest
+from ..model import Digest
+from . import pointer as ptr
+from .progress import Meter
+from .settings import DataSettings, load_data_settings
+
+if TYPE_CHECKING:
+    from ..sdk.client import Client
+
+MANIFEST_MEDIA_TYPE = "application/vnd.mlineage.manifest+json"
+_SKIP_DIRS = {PROJECT_DIR, ".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", ".dvc"}
+STATCACHE_FILE = "statcache.db"
+
+
+def norm_mode(st_mode: int) -> int:
+    """Only the executable bit is versioned (hardlinked cache files are read-only, which is not a change)."""
+    return 0o755 if st_mode & 0o111 else 0o644
+
+
+@dataclass
+class Scan:
+    """A tracked path as it is on disk now."""
+
+    path: Path
+    kind: str  # "file" or "directory"
+    digest: Digest
+    size: int
+    files: int | None = None
+    entries: list[ManifestEntry] | None = None  # directories only
+    stats: dict[str, os.stat_result] = field(default_factory=dict)  # rel path -> stat (dirs); "" for a file
+    fingerprint: str | None = None
+
+
+@dataclass
+class StatusEntry:
+    pointer: Path
+    data: Path
+    state: str  # unchanged | modified | missing | invalid
+    detail: str = ""
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    def to_dict(self, root: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": _rel(self.data, root), "pointer": _rel(self.pointer, root),
+                               "state": self.state}
+        if self.detail:
+            out["detail"] = self.detail
+        for key in ("added", "removed", "changed"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        return out
+
+
+@dataclass
+class AddResult:
+    path: Path
+    pointer: Path
+    digest: Digest
+    size: int
+    kind: str
+    files: int | None
+    name: str
+    version: int | None
+    changed: bool
+    stored: int  # objects newly put in the cache
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def walk_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
+    """Every regular file under root as (relative posix path, absolute path, lstat), symlinks refused."""
+    out: list[tuple[str, str, os.stat_result]] = []
+    stack = [(str(root), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except PermissionError:
+            raise ValidationError("path", f"{folder} cannot be read (permission denied)",
+                                  "fix its permissions and try again") from None
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_symlink():
+                raise ValidationError("path", f"{entry.path} is a symbolic link, which is not versioned",
+                                      "replace it with the file it points to, or move it out of the folder")
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, rel + "/"))
+            elif entry.is_file(follow_symlinks=False):
+                if entry.name.startswith(".mlineage-tmp-"):
+                    continue  # our own temp file from an interrupted checkout
+                out.append((rel, entry.path, entry.stat(follow_symlinks=False)))
+    return out
+
+
+class Workspace:
+    def __init__(self, settings: DataSettings | None = None, *, client: Client | None = None,
+                 statcache: StatCache | None = None) -> None:
+        self.settings = settings or load_data_settings()
+        self.root = self.settings.root.resolve()
+        self.cache = LocalBlobStore(self.settings.cache_dir)
+        self.statcache = statcache or StatCache(self.settings.state_dir / STATCACHE_FILE)
+        self._client = client
+        self._remote: Any = None
+
+    # ------------------------------------------------------------ plumbing
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            from ..config import load_settings
+            from ..sdk.client import Client
+
+            self._client = Client(load_settings(self.root), blobs=self.cache)
+        return self._client
+
+    def remote(self, uri: str | None = None) -> Any:
+        from .transfer import open_remote
+
+        if uri is not None:
+            return open_remote(uri, self.settings.remote_options, self.root)
+        if self._remote is None:
+            if not self.settings.remote_uri:
+                raise NotFoundError("no remote is configured: set [remote] uri in .mlineage/config.toml "
+                                    "(a folder or s3://bucket/prefix), or MLINEAGE_REMOTE, or pass --remote")
+            self._remote = open_remote(self.settings.remote_uri, self.settings.remote_options, self.root)
+        return self._remote
+
+    def close(self) -> None:
+        self.statcache.close()
+
+    def digests_of(self, files: Sequence[tuple[str, os.stat_result]], meter: Meter | None = None) -> list[Digest]:
+        """Digests of files, from the stat cache where (dev, inode, size, mtime) still match, else hashed."""
+        keys = [StatKey.of(st) for _, st in files]
+        known = self.statcache.get_many(keys)
+        todo = [i for i, d in enumerate(known) if d is None]
+        out: list[Digest | None] = [Digest.parse(d) if d else None for d in known]
+        if todo:
+            def done(_: int, size: int) -> None:
+                if meter is not None:
+                    meter.advance(size, 1)
+
+            try:
+                hashed = hash_many([files[i][0] for i in todo], [files[i][1].st_size for i in todo],
+                                   self.settings.jobs, done)
+            except PermissionError as exc:
+                raise ValidationError("path", f"{exc.filename} cannot be read (permission denied)",
+                                      "fix its permissions and try again") from None
+            except FileNotFoundError as exc:
+                raise ValidationError("path", f"{exc.filename} disappeared while it was being read",
+                                      "run the command again") from None
+            for i, (digest, _size) in zip(todo, hashed):
+                out[i] = digest
+            self.statcache.put_many((keys[i], str(out[i])) for i in todo)
+        return [d for d in out if d is not None]
+
+    def scan(self, path: Path, meter: Meter | None = None) -> Scan:
+        """Hash a file or directory as it is now (cached digests reused)."""
+        st = os.lstat(path)
+        if stat_mod.S_ISREG(st.st_mode):
+            (digest,) = self.digests_of([(str(path), st)], meter)
+            return Scan(path, "file", digest, st.st_size, stats={"": st})
+        if not stat_mod.S_ISDIR(st.st_mode):
+            raise ValidationError("path", f"{path} is not a regular file or directory")
+        rows = walk_files(path)
+        fingerprint = dir_fingerprint((rel, s) for rel, _, s in rows)
+        key = str(path)
+        if meter is not None:
+            meter.set_total(sum(s.st_size for _, _, s in rows), len(rows))
+        digests = self.digests_of([(full, s) for _, full, s in rows], meter)
+        entries = [ManifestEntry(rel, d, s.st_size, norm_mode(s.st_mode)) for (rel, _, s), d in zip(rows, digests)]
+        body = manifest_bytes(entries)
+        from ..hashing import hash_bytes
+
+        digest = hash_bytes(body)
+        size = sum(e.size for e in entries)
+        self.statcache.put_dir(key, fingerprint, DirRecord(str(digest), size, len(entries)))
+        return Scan(path, "directory", digest, size, len(entries), sorted(entries, key=lambda e: e.path),
+                    {rel: s for rel, _, s in rows}, fingerprint)
+
+    def quick_digest(self, path: Path) -> Digest | None:
+        """A directory's digest from its fingerprint alone (None when anything changed since it was seen)."""
+        rows = walk_files(path)
+        record = self.statcache.get_dir(str(path), dir_fingerprint((rel, s) for rel, _, s in rows))
+        return Digest.parse(record.digest) if record else None
+
+    # ------------------------------------------------------------ checking user input
+
+    def _target(self, raw: str | os.PathLike[str], *, must_exist: bool = True) -> Path:
+        given = Path(raw)
+        absolute = Path(os.path.abspath(given))
+        if absolute.name.endswith(ptr.SUFFIX):
+            absolute = ptr.data_path(absolute)
+        try:
+            rel = absolute.relative_to(self.root)
+        except ValueError:
+            raise ValidationError("path", f"{raw} is outside the project {self.root}",
+                                  "move the data into the project, or run the command from its project") from None
+        if not rel.parts:
+            raise ValidationError("path", f"{raw} is the project folder itself", "add the data folders inside it")
+        if rel.parts[0] in (PROJECT_DIR, ".git"):
+            raise ValidationError("path", f"{raw} is inside {rel.parts[0]}/, which mlineage manages itself")
+        for parent in list(absolute.parents)[: len(rel.parts) - 1]:
+            if ptr.pointer_path(parent).exists():
+                raise ValidationError("path", f"{raw} is inside the tracked directory {_rel(parent, self.root)}",
+                                      f"add {_rel(parent, self.root)} as a whole instead")
+        if must_exist and not os.path.lexists(absolute):
+            raise ValidationError("path", f"{raw} does not exist", "check the path")
+        if must_exist and absolute.is_symlink():
+            raise ValidationError("path", f"{raw} is a symbolic link", "add the file or folder it points to")
+        return absolute
+
+    def pointers(self, paths: Sequence[str | os.PathLike[str]] | None = None) -> list[Path]:
+        """Pointer files for the given paths (a tracked path, its pointer, or a folder to search), or all."""
+        if not paths:
+            return find_pointers(self.root)
+        found: list[Path] = []
+        for raw in paths:
+            target = self._target(raw, must_exist=False)
+            pointer = ptr.pointer_path(target)
+            if pointer.is_file():
+                found.append(pointer)
+            elif target.is_dir():
+                found.extend(find_pointers(target))
+            else:
+                raise ValidationError("path", f"{raw} is not tracked (no {pointer.name} beside it)",
+                                      f"run `mlineage add {raw}` first")
+        return sorted(set(found))
+
+    # ------------------------------------------------------------ add
+
+    def add(self, paths: Sequence[str | os.PathLike[str]], *, name: str | None = None, kind: str = "dataset",
+            metadata: dict[str, Any] | None = None, quiet: bool = False) -> list[AddResult]:
+        if not paths:
+            raise ValidationError("path", "no paths given", "name the files or folders to add")
+        if name is not None and len(paths) > 1:
+            raise ValidationError("name", "given with several paths", "add them one at a time to name them")
+        targets = [self._target(p) for p in paths]
+        for t in targets:
+            if not os.access(t, os.R_OK):
+                raise ValidationError("path", f"{t} cannot be read (permission denied)", "fix its permissions")
+        if len(set(targets)) != len(targets):
+            raise ValidationError("path", "the same path is given twice")
+        # 1. hash everything (changes nothing but the stat cache)
+        scans = []
+        with Meter("hashing", enabled=None if not quiet else False) as meter:
+            for t in targets:
+                scans.append(self.scan(t, meter))
+        previous = []
+        for s in scans:
+            pointer = ptr.pointer_path(s.path)
+            previous.append(ptr.read(pointer) if pointer.exists() else None)
+        # 2. blobs
+        stored = [self._store(s) for s in scans]
+        # 3. the ledger: one append for every changed path
+        from .. import events as ev
+
+        results: list[AddResult] = []
+        new_events = []
+        for s, old, count in zip(scans, previous, stored):
+            label = name or _rel(s.path, self.root)
+            changed = old is None or old.digest != s.digest or old.name != label
+            results.append(AddResult(s.path, ptr.pointer_path(s.path), s.digest, s.size, s.kind, s.files, label,
+                                     old.version if old and not changed else None, changed, count))
+            if not changed:
+                continue
+            meta: dict[str, Any] = dict(metadata or {})
+            meta.update({"path": _rel(s.path, self.root), "pointer": _rel(ptr.pointer_path(s.path), self.root)})
+            if s.files is not None:
+                meta["files"] = s.files
+            payload: dict[str, Any] = {"digest": str(s.digest), "kind": kind, "size": s.size, "name": label,
+                                       "metadata": meta}
+            if s.kind == "directory":
+                payload["media_type"] = MANIFEST_MEDIA_TYPE
+            new_events.append(ev.NewEvent(ev.ARTIFACT_RECORDED, payload))
+        if new_events:
+            self.client.append(new_events)
+            for r in results:
+                if r.changed:
+                    found = self.client.artifact(str(r.digest), r.name)
+                    r.version = found.version if found.name == r.name else None
+        # 4. pointers, then .gitignore
+        for s, r in zip(scans, results):
+            if r.changed or not r.pointer.exists():
+                ptr.write(r.pointer, ptr.Pointer(s.path.name, s.digest, s.size, s.kind, s.files, r.name, r.version))
+            ensure_gitignored(s.path)
+        return results
+
+    def _store(self, s: Scan) -> int:
+        """Put a scanned path's blobs into the cache; returns how many were new."""
+        modes = self.settings.link_modes
+        count = 0
+        if s.kind == "file":
+            if self.cache.store_file(s.path, s.digest, modes, s.stats[""]) != "present":
+                count += 1
+            return count
+        assert s.entries is not None
+        seen: set[Digest] = set()
+        for e in s.entries:
+            if e.digest in seen:
+                continue
+            seen.add(e.digest)
+            if self.cache.store_file(s.path / e.path, e.digest, modes, s.stats[e.path]) != "present":
+                count += 1
+        if not self.cache.has(s.digest):
+            self.cache.put_bytes(manifest_bytes(s.entries))
+            count += 1
+        return count
+
+    # ------------------------------------------------------------ status
+
+    def status(self, paths: Sequence[str | os.PathLike[str]] | None = None, *, details: bool = True
+               ) -> list[StatusEntry]:
+        out = []
+        for pointer in self.pointers(paths):
+            out.append(self._status_one(pointer, details))
+        return out
+
+    def _status_one(self, pointer: Path, details: bool) -> StatusEntry:
+        data = ptr.data_path(pointer)
+        try:
+            p = ptr.read(pointer)
+        except ValidationError as exc:
+            return StatusEntry(pointer, data, "invalid", str(exc))
+        if not os.path.lexists(data):
+            return StatusEntry(pointer, data, "missing")
+        is_dir = data.is_dir() and not data.is_symlink()
+        if is_dir != p.is_dir:
+            return StatusEntry(pointer, data, "modified", f"was a {p.kind}, now a {'directory' if is_dir else 'file'}")
+        try:
+            if is_dir:
+                if self.quick_digest(data) == p.digest:
+                    return StatusEntry(pointer, data, "unchanged")
+                now = self.scan(data)
+            else:
+                now = self.scan(data)
+        except ValidationError as exc:
+            return StatusEntry(pointer, data, "invalid", str(exc))
+        if now.digest == p.digest:
+            return StatusEntry(pointer, data, "unchanged")
+        entry = StatusEntry(pointer, data, "modified")
+        if is_dir and details and self.cache.has(p.digest):
+            try:
+                old = {e.path: e for e in self.read_manifest(p.digest)}
+            except (IntegrityError, ValidationError):
+                return entry
+            new = {e.path: e for e in now.entries or []}
+            entry.added = sorted(set(new) - set(old))
+            entry.removed = sorted(set(old) - set(new))
+            entry.changed = sorted(k for k in set(old) & set(new)
+                                   if (old[k].digest, old[k].mode) != (new[k].digest, new[k].mode))
+        return entry
+
+    # ------------------------------------------------------------ reading the cache safely
+
+    def verify_object(self, digest: Digest) -> Path:
+        """The cache path of an object whose bytes hash to its name (stat cache first, else re-hashed)."""
+        path = self.cache.path_for(digest)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise NotFoundError(f"{digest} is not in the cache") from None
+        key = StatKey.of(st)
+        if self.statcache.get(key) == str(digest):
+            return path
+        actual, _ = hash_file(path)
+        if actual != digest:
+            raise IntegrityError(f"cache object {digest} is corrupted (its bytes hash to {actual}); it was not "
+                                 "used. Run `mlineage fsck --repair`, then `mlineage pull` to fetch it again")
+        self.statcache.put_many([(key, str(digest))])
+        return path
+
+    def read_manifest(self, digest: Digest) -> list[ManifestEntry]:
+        path = self.verify_object(digest)
+        return parse_manifest(path.read_bytes())
+
+    def ensure_local(self, digests: Iterable[Digest], *, fetch: bool = True, quiet: bool = False) -> None:
+        """Make sure every object is in the local cache, downloading the missing ones from the remote."""
+        missing = sorted({d for d in digests if not self.cache.has(d)})
+        if not missing:
+            return
+        if not fetch or not self.settings.remote_uri:
+            raise NotFoundError(f"{len(missing)} object(s) are not in the local cache (e.g. {missing[0]}) and "
+                                "no remote is configured to fetch them from; set [remote] uri and run "
+                                "`mlineage pull`")
+        from .transfer import download
+
+        download(self, self.remote(), missing, quiet=quiet)
+
+    # ------------------------------------------------------------ checkout
+
+    def checkout(self, paths: Sequence[str | os.PathLike[str]] | None = None, *, force: bool = False,
+                 fetch: bool = True, quiet: bool = False) -> list[tuple[StatusEntry, str]]:
+        """Make tracked paths match their pointers. Returns (status before, action) per pointer.
+
+        Data that differs from the pointer and is not in the cache would be lost, so it is refused unless
+        ``force``; every refusal is found before anything is changed.
+        """
+        plans = []
+        for pointer in self.pointers(paths):
+            entry = self._status_one(pointer, details=False)
+            if entry.state == "invalid":
+                raise ValidationError(str(pointer), entry.detail, "fix or restore the pointer file with git")
+            if entry.state == "unchanged":
+                plans.append((entry, None))
+                continue
+            p = ptr.read(pointer)
+            if p.is_dir:
+                self.ensure_local([p.digest], fetch=fetch, quiet=quiet)
+                manifest = self.read_manifest(p.digest)
+                self.ensure_local([e.digest for e in manifest], fetch=fetch, quiet=quiet)
+            else:
+                manifest = None
+                self.ensure_local([p.digest], fetch=fetch, quiet=quiet)
+            if not force:
+                self._refuse_data_loss(entry.data, p, manifest)
+            plans.append((entry, (p, manifest)))
+        out = []
+        for entry, plan in plans:
+            if plan is None:
+                out.append((entry, "unchanged"))
+                continue
+            p, manifest = plan
+            if manifest is None:
+                self._place_file(p.digest, entry.data, None)
+            else:
+                self._place_dir(entry.data, manifest)
+            out.append((entry, "restored" if entry.state == "missing" else "updated"))
+        return out
+
+    def _unsaved(self, path: Path, st: os.stat_result, wanted: Digest | None) -> bool:
+        (digest,) = self.digests_of([(str(path), st)])
+        return digest != wanted and not self.cache.has(digest)
+
+    def _refuse_data_loss(self, data: Path, p: ptr.Pointer, manifest: list[ManifestEntry] | None) -> None:
+        if not os.path.lexists(data):
+            return
+        if data.is_file() and not data.is_symlink():
+            if self._unsaved(data, os.lstat(data), p.digest if manifest is None else None):
+                raise ValidationError("checkout", f"{_rel(data, self.root)} has changes that are not in the cache",
+                                      f"`mlineage add {_rel(data, self.root)}` to keep them, or pass --force")
+            return
+        if data.is_dir() and not data.is_symlink():
+            wanted = {e.path: e.digest for e in manifest or []}
+            for rel, full, st in walk_files(data):
+                if self._unsaved(Path(full), st, wanted.get(rel)):
+                    raise ValidationError("checkout", f"{_rel(Path(full), self.root)} has changes that are not in "
+                                          "the cache", f"`mlineage add {_rel(data, self.root)}` to keep them, "
+                                          "or pass --force")
+
+    def _place_file(self, digest: Digest, target: Path, mode: int | None) -> None:
+        source = self.verify_object(digest)
+        used = place(source, target, self.settings.link_modes, mode if mode is not None else 0o644)
+        st = os.stat(target)
+        if used in ("copy", "reflink"):
+            self.statcache.put_many([(StatKey.of(st), str(digest))])
+
+    def _place_dir(self, data: Path, manifest: list[ManifestEntry]) -> None:
+        if os.path.lexists(data) and not data.is_dir():
+            os.unlink(data)
+        data.mkdir(parents=True, exist_ok=True)
+        wanted = {e.path: e for e in manifest}
+        current = {rel: (full, st) for rel, full, st in walk_files(data)}
+        for rel, (full, _st) in current.items():
+            if rel not in wanted:
+                os.unlink(full)
+        have = self.digests_of([(full, st) for full, st in current.values()])
+        have_by_rel = dict(zip(current, have))
+        new_rows = []
+        for e in manifest:
+            target = data / e.path
+            old = current.get(e.path)
+            if old is not None and have_by_rel[e.path] == e.digest and norm_mode(old[1].st_mode) == e.mode:
+                continue
+            if target.is_dir():
+                import shutil
+
+                shutil.rmtree(target)
+            source = self.verify_object(e.digest)
+            used = place(source, target, self.settings.link_modes, e.mode)
+            if used in ("copy", "reflink"):
+                new_rows.append((StatKey.of(os.stat(target)), str(e.digest)))
+        self.statcache.put_many(new_rows)
+        _remove_empty_dirs(data)
+        self.scan(data)  # refresh the directory fingerprint so the next status is quick
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    for folder, dirnames, filenames in os.walk(root, topdown=False):
+        if folder != str(root) and not dirnames and not filenames:
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+
+
+def find_pointers(start: Path) -> list[Path]:
+    """Pointer files under start, not descending into tracked directories, hidden folders or venvs."""
+    found: list[Path] = []
+    stack = [start]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except (PermissionError, FileNotFoundError):
+            continue
+        names = {e.name for e in entries}
+        for entry in entries:
+            if entry.name.endswith(ptr.SUFFIX) and entry.is_file(follow_symlinks=False):
+                found.append(Path(entry.path))
+            elif (entry.is_dir(follow_symlinks=False) and entry.name not in _SKIP_DIRS
+                  and not entry.name.startswith(".") and entry.name + ptr.SUFFIX not in names):
+                stack.append(Path(entry.path))
+    return sorted(found)
+
+
+def ensure_gitignored(data: Path) -> None:
+    """Add ``/name`` to the .gitignore beside the data (atomically), once."""
+    ignore = data.parent / ".gitignore"
+    line = "/" + data.name
+    text = ignore.read_text(encoding="utf-8") if ignore.exists() else ""
+    if line in text.splitlines():
+        return
+    if text and not text.endswith("\n"):
+        text += "\n"
+    import tempfile
+
+    fd, temp = tempfile.mkstemp(dir=data.parent, prefix=".mlineage-tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text + line + "\n")
+        os.chmod(temp, 0o644)
+        os.replace(temp, ignore)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+def referenced_digests(ws: Workspace, pointers: Sequence[Path] | None = None,
+                       on_missing_manifest: Callable[[Digest], None] | None = None) -> set[Digest]:
+    """Every object the pointers reach: their digests and, for directories, each manifest's members."""
+    out: set[Digest] = set()
+    for pointer in pointers if pointers is not None else ws.pointers():
+        p = ptr.read(pointer)
+        out.add(p.digest)
+        if p.is_dir:
+            if ws.cache.has(p.digest):
+                out.update(e.digest for e in ws.read_manifest(p.digest))
+            elif on_missing_manifest is not None:
+                on_missing_manifest(p.digest)
+    return out
