@@ -1,4 +1,4 @@
-"""Read-only commands: runs, show, trace, impact. Every one has --json."""
+"""Read-only commands: runs, show, trace, impact. Every one has --json (trace/impact: see lineage_output)."""
 
 from __future__ import annotations
 
@@ -87,36 +87,18 @@ def _print_record(record: dict[str, Any]) -> None:
 
 
 def _lineage_command(name: str, direction: str, doc: str) -> click.Command:
+    from .lineage_output import lineage_options
+
     @click.command(name, help=doc)
     @click.argument("ref")
-    @click.option("--depth", type=click.IntRange(min=0), help="Stop after this many hops (reported if it cuts).")
-    @click.option("--limit", type=click.IntRange(min=1), default=100_000, show_default=True,
-                  help="Stop after this many nodes (reported if it cuts).")
-    @JSON_OPTION
-    def command(ref: str, depth: int | None, limit: int, as_json: bool) -> None:
-        from ..render import tree_lines
+    @lineage_options
+    def command(ref: str, depth: int | None, limit: int, kinds: tuple[str, ...], as_of: str | None, fmt: str,
+                as_json: bool) -> None:
+        from .lineage_output import print_lineage
 
         client = open_client()
-        result = client.lineage(ref, direction, depth=depth, limit=limit)
-        if as_json:
-            emit_json(result.to_dict())
-            return
-        lines, cut = tree_lines(result.nodes, result.edges, result.root, direction)
-        from rich.markup import escape
-
-        out = console()
-        for line in lines:
-            prefix = "    " * (line.depth - 1) + ("└── " if line.depth else "")
-            via = f"[dim]{escape(line.via)}[/] " if line.via else ""
-            mark = " [dim](shown above)[/]" if line.repeated else ""
-            out.print(f"{prefix}{via}{escape(line.label)}{mark}")
-        noun = "ancestor" if direction == "up" else "descendant"
-        count = len(result.depth) - 1
-        out.print(f"[dim]{count} {noun}{'s' if count != 1 else ''}[/]")
-        if cut:
-            out.print("[yellow]tree display cut at 2000 lines: use --json for the full result[/]")
-        for reason in result.truncated:
-            out.print(f"[yellow]truncated: {escape(reason)}[/]")
+        result = client.lineage(ref, direction, depth=depth, limit=limit, kinds=kinds or None, as_of=as_of)
+        print_lineage(result, "json" if as_json else fmt)
 
     return command
 

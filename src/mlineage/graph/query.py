@@ -1,57 +1,55 @@
-"""Lineage traversal: one options object (``LineageQuery``) shared by the CLI, SDK and server.
+"""``LineageQuery`` (the one options object) and ``LineageResult`` (a lazy, pageable answer).
 
-The walk is breadth-first over the store's ``adjacent`` primitive, one round trip per level. Every bound
-that cuts a result (depth, limit) is reported in ``LineageResult.truncated``: a lineage tool that silently
-drops ancestors is worse than none.
+A result holds node ids and hop depths as numpy arrays; node records and typed edges are read from the store
+only when asked for (``page``, ``nodes``, ``edges``), so a query that reaches a million nodes costs a BFS, not
+a million row decodes. Every bound that cut a result (depth, limit) is listed in ``truncated`` with how much
+it cut: a lineage tool that silently drops ancestors is worse than none.
+
+Order is defined, not incidental: nodes come by (depth, node id), so ``limit`` keeps the same nodes on every
+engine and every backend.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .model import Artifact, NodeKind, NodeRef, Run
-from .stores.protocol import AdjacentEdge, MetadataStore
+from ..model import Artifact, NodeKind, NodeRef, Run
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..stores.protocol import MetadataStore
 
 Direction = Literal["up", "down"]
+RUN_KIND = "run"
 
 
 @dataclass(frozen=True, slots=True)
 class LineageQuery:
+    """What to walk: from ``start``, ``up`` (ancestors) or ``down`` (descendants), at most ``max_depth`` hops,
+    keeping at most ``limit`` nodes (besides the start), only nodes whose kind is in ``kinds`` (an artifact kind
+    or ``run``; the walk still passes through the others), over the graph as it stood at ledger seq
+    ``as_of_seq``."""
+
     start: NodeRef
     direction: Direction = "up"
     max_depth: int | None = None
     limit: int | None = None
     as_of_seq: int | None = None
-
-
-@dataclass(slots=True)
-class LineageResult:
-    query: LineageQuery
-    root: int
-    depth: dict[int, int] = field(default_factory=dict)  # node id -> hops from the root
-    edges: list[tuple[int, int, str, str]] = field(default_factory=list)  # (parent, child, type, role)
-    nodes: dict[int, Artifact | Run] = field(default_factory=dict)
-    truncated: list[str] = field(default_factory=list)
+    kinds: frozenset[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        from .render import node_to_dict
-
         return {
-            "root": _key(self.nodes[self.root]),
-            "direction": "ancestors" if self.query.direction == "up" else "descendants",
-            "count": len(self.depth) - 1,
-            "truncated": self.truncated,
-            "nodes": [dict(node_to_dict(self.nodes[n]), depth=d) for n, d in sorted(self.depth.items(),
-                                                                                  key=lambda x: (x[1], x[0]))],
-            "edges": [
-                {"parent": _key(self.nodes[p]), "child": _key(self.nodes[c]), "type": t, "role": r or None}
-                for p, c, t, r in self.edges
-            ],
+            "start": str(self.start), "direction": self.direction, "max_depth": self.max_depth,
+            "limit": self.limit, "as_of_seq": self.as_of_seq,
+            "kinds": sorted(self.kinds) if self.kinds is not None else None,
         }
 
 
-def _key(node: Artifact | Run) -> str:
+def node_key(node: Artifact | Run) -> str:
+    """The stable text key of a node in output: its digest, or ``run:<id>``."""
     return str(node.digest) if isinstance(node, Artifact) else f"run:{node.id}"
 
 
@@ -61,42 +59,97 @@ def node_ref(node: Artifact | Run) -> NodeRef:
     return NodeRef(NodeKind.RUN, node.id)
 
 
-def walk(store: MetadataStore, query: LineageQuery) -> LineageResult:
-    root = store.node_id(query.start)
-    if root is None:
-        raise LookupError(f"{query.start} is not in the lineage graph")
-    result = LineageResult(query, root, depth={root: 0})
-    frontier = [root]
-    level = 0
-    while frontier:
-        if query.max_depth is not None and level >= query.max_depth:
-            beyond = {e.target for e in store.adjacent(frontier, query.direction, query.as_of_seq)}
-            beyond -= result.depth.keys()
-            if beyond:
-                result.truncated.append(
-                    f"depth limit {query.max_depth} reached: at least {len(beyond)} more node(s) lie beyond it"
-                )
-            break
-        level += 1
-        found: list[AdjacentEdge] = store.adjacent(frontier, query.direction, query.as_of_seq)
-        next_frontier: list[int] = []
-        for edge in found:
-            parent, child = (edge.target, edge.source) if query.direction == "up" else (edge.source, edge.target)
-            if edge.target not in result.depth:
-                if query.limit is not None and len(result.depth) - 1 >= query.limit:
-                    result.truncated.append(
-                        f"limit {query.limit} reached: the result was cut; raise --limit to see more"
-                    )
-                    next_frontier = []
-                    break
-                result.depth[edge.target] = level
-                next_frontier.append(edge.target)
-            result.edges.append((parent, child, edge.type, edge.role))
-        else:
-            frontier = next_frontier
-            continue
-        break
-    known = set(result.depth)
-    result.edges = [e for e in result.edges if e[0] in known and e[1] in known]
-    result.nodes = store.describe(list(known))
-    return result
+def node_kind(node: Artifact | Run) -> str:
+    return node.kind.value if isinstance(node, Artifact) else RUN_KIND
+
+
+@dataclass(eq=False)
+class LineageResult:
+    query: LineageQuery
+    root: int
+    ids: np.ndarray  # node ids, root first, then by (depth, id)
+    depths: np.ndarray  # hops from the root, aligned with ids
+    store: MetadataStore
+    truncated: list[str] = field(default_factory=list)
+    engine: str = "memory"
+    reachable: int | None = None  # nodes reachable before any cut (root excluded), when the engine knows
+    _nodes: dict[int, Artifact | Run] | None = None
+    _edges: list[tuple[int, int, str, str]] | None = None
+
+    # ------------------------------------------------------------ sizes and views
+
+    @property
+    def count(self) -> int:
+        """Nodes in the result besides the root."""
+        return int(len(self.ids)) - 1
+
+    @property
+    def depth(self) -> dict[int, int]:
+        """node id -> hops from the root (the whole result as a dict; use ``page`` for huge ones)."""
+        return {int(i): int(d) for i, d in zip(self.ids.tolist(), self.depths.tolist(), strict=True)}
+
+    def id_list(self) -> list[int]:
+        return [int(i) for i in self.ids.tolist()]
+
+    @property
+    def nodes(self) -> dict[int, Artifact | Run]:
+        """Every node's record, read from the store on first use."""
+        if self._nodes is None:
+            self._nodes = self.store.describe(self.id_list())
+        return self._nodes
+
+    @property
+    def edges(self) -> list[tuple[int, int, str, str]]:
+        """Typed edges (parent, child, type, role) with both ends in the result, as of the query's seq.
+
+        The subgraph is induced: with both ends kept, an edge lies on a lineage path to (or from) the root."""
+        if self._edges is None:
+            keep = set(self.id_list())
+            found = self.store.adjacent(self.id_list(), self.query.direction, self.query.as_of_seq)
+            out: set[tuple[int, int, str, str]] = set()
+            for e in found:
+                if e.target in keep:
+                    parent, child = (e.target, e.source) if self.query.direction == "up" else (e.source, e.target)
+                    out.add((parent, child, e.type, e.role))
+            self._edges = sorted(out)
+        return self._edges
+
+    # ------------------------------------------------------------ output
+
+    def page(self, offset: int = 0, size: int = 1000) -> list[dict[str, Any]]:
+        """Node records ``offset .. offset+size`` in result order, each with its depth (for paging APIs)."""
+        from ..render import node_to_dict
+
+        ids = self.id_list()[offset: offset + size]
+        depths = self.depths[offset: offset + size].tolist()
+        described = self._nodes if self._nodes is not None else self.store.describe(ids)
+        return [dict(node_to_dict(described[i]), depth=int(d)) for i, d in zip(ids, depths, strict=True)]
+
+    def iter_node_dicts(self, page_size: int = 2000) -> Iterator[dict[str, Any]]:
+        for offset in range(0, len(self.ids), page_size):
+            yield from self.page(offset, page_size)
+
+    def keys(self) -> dict[int, str]:
+        """node id -> output key (digest or run:<id>) for every node in the result."""
+        return {i: node_key(n) for i, n in self.nodes.items()}
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "root": node_key(self.store.describe([self.root])[self.root]),
+            "direction": "ancestors" if self.query.direction == "up" else "descendants",
+            "query": self.query.to_dict(),
+            "count": self.count,
+            "reachable": self.reachable,
+            "truncated": list(self.truncated),
+            "engine": self.engine,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape (docs/lineage-queries.md; schema in ``mlineage.formats``)."""
+        keys = self.keys()
+        out = self.header()
+        out["nodes"] = list(self.iter_node_dicts())
+        out["edges"] = [
+            {"parent": keys[p], "child": keys[c], "type": t, "role": r or None} for p, c, t, r in self.edges
+        ]
+        return out

@@ -18,7 +18,7 @@ from ..capture.basic import actor
 from ..config import Settings, load_settings
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
-from ..graph import LineageQuery, LineageResult, node_ref, walk
+from ..graph import GraphEngine, LineageQuery, LineageResult, node_ref
 from ..hashing import ManifestEntry, directory_manifest, manifest_digest
 from ..ledger import VerifyReport, canonical_json
 from ..model import Artifact, ArtifactKind, LineageRecord, Run, enum_value
@@ -131,18 +131,71 @@ class Client:
             return found
         return resolve(self.store, ref)
 
-    def lineage(self, ref: str | Artifact | Run, direction: str = "up", *, depth: int | None = None,
-                limit: int | None = None) -> LineageResult:
+    # ------------------------------------------------------------ lineage (mlineage.graph does the work)
+
+    @property
+    def graph(self) -> GraphEngine:
+        """The lineage engine of this client's store: an in-memory snapshot, refreshed per query."""
+        engine: GraphEngine | None = getattr(self, "_graph", None)
+        if engine is None:
+            engine = self._graph = GraphEngine(self.store)
+        return engine
+
+    def as_of_seq(self, as_of: str | int | None) -> int | None:
+        """``--as-of``: a ledger seq (int) as is, or a timestamp mapped to the last seq with ts <= T."""
+        from ..graph.timetravel import as_of_seq
+
+        return as_of_seq(self.store, as_of)
+
+    def query(self, ref: str | Artifact | Run, direction: str = "up", *, depth: int | None = None,
+              limit: int | None = None, kinds: Sequence[str] | None = None,
+              as_of: str | int | None = None) -> LineageQuery:
+        """Build the one options object every lineage call takes (refs resolved, as-of mapped to a seq)."""
         node = self.resolve(ref) if isinstance(ref, str) else ref
         if direction not in ("up", "down"):
             raise ValidationError("direction", f"{direction!r} must be 'up' or 'down'")
-        return walk(self.store, LineageQuery(node_ref(node), direction, depth, limit))  # type: ignore[arg-type]
+        return LineageQuery(node_ref(node), direction, depth, limit,  # type: ignore[arg-type]
+                            self.as_of_seq(as_of), frozenset(kinds) if kinds else None)
+
+    def lineage(self, ref: str | Artifact | Run | LineageQuery, direction: str = "up", *,
+                depth: int | None = None, limit: int | None = None, kinds: Sequence[str] | None = None,
+                as_of: str | int | None = None) -> LineageResult:
+        query = ref if isinstance(ref, LineageQuery) else self.query(
+            ref, direction, depth=depth, limit=limit, kinds=kinds, as_of=as_of)
+        return self.graph.walk(query)
 
     def trace(self, ref: str | Artifact | Run, **options: Any) -> LineageResult:
+        """All ancestors of ``ref`` (options: depth, limit, kinds, as_of)."""
         return self.lineage(ref, "up", **options)
 
     def impact(self, ref: str | Artifact | Run, **options: Any) -> LineageResult:
+        """All descendants of ``ref`` (options: depth, limit, kinds, as_of)."""
         return self.lineage(ref, "down", **options)
+
+    def path(self, source: str | Artifact | Run, target: str | Artifact | Run, *, as_of: str | int | None = None,
+             max_paths: int = 20) -> Any:
+        """The chain(s) of runs and artifacts between two nodes (either way round): a ``PathResult``."""
+        from ..graph.paths import find_paths
+
+        a = self.resolve(source) if isinstance(source, str) else source
+        b = self.resolve(target) if isinstance(target, str) else target
+        return find_paths(self.graph, a, b, self.as_of_seq(as_of), max_paths)
+
+    def closure(self, ref: str | Artifact | Run, *, as_of: str | int | None = None) -> Any:
+        """Every data, code and environment anchor needed to reproduce ``ref``: a ``Closure``."""
+        from ..graph.closure import dependency_closure
+
+        node = self.resolve(ref) if isinstance(ref, str) else ref
+        return dependency_closure(self.graph, node, self.blobs.has, self.as_of_seq(as_of))
+
+    def lineage_diff(self, a: str | Artifact | Run, b: str | Artifact | Run, *,
+                     as_of: str | int | None = None) -> Any:
+        """What differs between two models' ancestries: a ``LineageDiff``."""
+        from ..graph.diff import diff_lineage
+
+        left = self.resolve(a) if isinstance(a, str) else a
+        right = self.resolve(b) if isinstance(b, str) else b
+        return diff_lineage(self.graph, left, right, self.as_of_seq(as_of))
 
     def lineage_record(self, ref: str | Artifact) -> LineageRecord:
         """The seed's lineage tuple for a model: parents, the producing run's logic, environment, metrics."""

@@ -1,8 +1,9 @@
 """The narrow interface every metadata backend implements.
 
 Writes go through ``append`` only (the ledger is the single way in); everything else reads projections.
-The graph layer needs just ``adjacent`` and ``describe``, so a faster traversal engine can replace the
-default one without touching the store.
+The graph layer needs just the graph-access group (``node_id``, ``adjacent``, ``describe``, ``graph_columns``,
+``seq_at``, ``reachable``): the in-memory engine in ``mlineage.graph`` loads its snapshot through
+``graph_columns`` and falls back to ``reachable`` (one recursive CTE) when it is not loaded.
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ class AdjacentEdge:
     type: str
     role: str
     seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class GraphColumns:
+    """Edges (parallel columns) and nodes (id, kind: an artifact kind or ``run``) created in a seq range."""
+
+    parent: list[int]
+    child: list[int]
+    seq: list[int]
+    node_ids: list[int]
+    node_kinds: list[str]
 
 
 @runtime_checkable
@@ -57,5 +69,10 @@ class MetadataStore(Protocol):
     def adjacent(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
                  ) -> list[AdjacentEdge]: ...
     def describe(self, node_ids: Sequence[int]) -> dict[int, Artifact | Run]: ...
+    def graph_columns(self, after_seq: int, upto_seq: int) -> GraphColumns: ...
+    def node_created_seq(self, node_id: int) -> int | None: ...
+    def seq_at(self, ts: str) -> int: ...
+    def reachable(self, node_id: int, direction: Direction, as_of_seq: int | None = None,
+                  cap: int | None = None) -> list[int]: ...
 
     def close(self) -> None: ...

@@ -43,6 +43,7 @@ events = Table(
     Column("payload_sha256", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    Index("ix_events_ts", "ts"),
 )
 
 # ---- projections: derived from events, dropped and replayed by rebuild
@@ -54,6 +55,7 @@ nodes = Table(
     Column("kind", String(16), nullable=False),
     Column("key", String(160), nullable=False, unique=True),
     Column("created_seq", BigInteger, nullable=False),
+    Index("ix_nodes_created_seq", "created_seq"),
 )
 
 artifacts = Table(
@@ -125,6 +127,7 @@ edges = Table(
     Column("created_seq", BigInteger, nullable=False),
     PrimaryKeyConstraint("parent", "child", "type", "role"),
     Index("ix_edges_child_parent", "child", "parent"),
+    Index("ix_edges_created_seq", "created_seq"),
 )
 
 LEDGER_TABLES = (ledger_head, events)

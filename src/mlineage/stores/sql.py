@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, text, update
+from sqlalchemy import Connection, and_, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from ..errors import StoreUnavailableError
@@ -17,7 +17,7 @@ from ..model import Artifact, ArtifactKind, Digest, NodeKind, NodeRef, Run, RunK
 from . import migrate
 from .engine import make_engine
 from .projector import Projector
-from .protocol import AdjacentEdge, Direction
+from .protocol import AdjacentEdge, Direction, GraphColumns
 from .schema import PROJECTION_TABLES, artifacts, edges, events, ledger_head, metadata, metrics, nodes, runs, versions
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
@@ -264,6 +264,62 @@ class SqlStore:
                 found.extend(AdjacentEdge(int(r[0]), int(r[1]), r[2], r[3], int(r[4]))
                              for r in conn.execute(query))
         return found
+
+    def graph_columns(self, after_seq: int, upto_seq: int) -> GraphColumns:
+        """Edges and nodes created in ``(after_seq, upto_seq]`` as flat integer columns, read with the
+        driver's raw cursor: this is how the in-memory graph snapshot loads and refreshes itself."""
+        bounds = {"a": after_seq, "b": upto_seq}
+        edge_sql = ("SELECT parent, child, created_seq FROM edges WHERE created_seq > :a AND created_seq <= :b")
+        node_sql = (
+            "SELECT n.id, COALESCE(a.kind, 'run') FROM nodes n LEFT JOIN artifacts a ON a.node_id = n.id "
+            "WHERE n.created_seq > :a AND n.created_seq <= :b"
+        )
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                flat = self._pg_copy_ints(conn, edge_sql.replace(":a", str(int(after_seq))).replace(
+                    ":b", str(int(upto_seq))))
+            else:
+                rows = conn.execute(text(edge_sql), bounds).all()
+                flat = [v for row in rows for v in row]
+            node_rows = conn.execute(text(node_sql), bounds).all()
+        return GraphColumns(flat[0::3], flat[1::3], flat[2::3], [int(r[0]) for r in node_rows],
+                            [str(r[1]) for r in node_rows])
+
+    @staticmethod
+    def _pg_copy_ints(conn: Connection, query: str) -> list[int]:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        chunks: list[bytes] = []
+        with raw.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT") as copy:  # type: ignore[attr-defined]
+            for block in copy:
+                chunks.append(bytes(block))
+        return [int(v) for v in b"".join(chunks).split()]
+
+    def node_created_seq(self, node_id: int) -> int | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(nodes.c.created_seq).where(nodes.c.id == node_id)).scalar()
+        return int(value) if value is not None else None
+
+    def seq_at(self, ts: str) -> int:
+        """The last ledger seq whose event time is <= ``ts`` (0 when the ledger had nothing yet)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(func.max(events.c.seq)).where(events.c.ts <= ts)).scalar()
+        return int(value or 0)
+
+    def reachable(self, node_id: int, direction: Direction, as_of_seq: int | None = None,
+                  cap: int | None = None) -> list[int]:
+        """Every node reachable from ``node_id`` (itself included) with one indexed recursive CTE: the SQL
+        fallback of the graph engine. ``UNION`` (not ``UNION ALL``) makes it terminate on any data."""
+        near, far = ("child", "parent") if direction == "up" else ("parent", "child")
+        when = "" if as_of_seq is None else " AND e.created_seq <= :asof"
+        sql = (
+            f"WITH RECURSIVE reach(n) AS (SELECT CAST(:start AS INTEGER) UNION "
+            f"SELECT e.{far} FROM edges e JOIN reach r ON e.{near} = r.n WHERE 1 = 1{when}) SELECT n FROM reach"
+        )
+        if cap is not None:
+            sql += f" LIMIT {int(cap)}"
+        with self.engine.connect() as conn:
+            return [int(v) for v in conn.execute(text(sql), {"start": node_id, "asof": as_of_seq}).scalars()]
 
     def describe(self, node_ids: Sequence[int]) -> dict[int, Artifact | Run]:
         out: dict[int, Artifact | Run] = {}

@@ -1,0 +1,112 @@
+"""Shared options and output of the lineage commands (trace, impact, path, closure, lineage-diff).
+
+Only click at module level: numpy, Rich and the store are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .output import console
+
+if TYPE_CHECKING:
+    from ..graph import LineageResult
+
+TREE_MAX_NODES = 2000  # beyond this a tree is unreadable: show counts and the first levels instead
+DIAGRAM_MAX_NODES = 10_000  # DOT / Mermaid refuse beyond this (cut with --depth/--limit/--kind)
+
+FORMATS = ("tree", "json", "dot", "mermaid")
+
+
+def lineage_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--depth", type=click.IntRange(min=0), help="Stop after this many hops (reported if it cuts)."),
+        click.option("--limit", type=click.IntRange(min=1), default=100_000, show_default=True,
+                     help="Keep at most this many nodes, nearest first (reported if it cuts)."),
+        click.option("--kind", "kinds", multiple=True, metavar="KIND",
+                     help="Only show nodes of this kind (dataset, model, code, ..., run); repeatable. "
+                          "The walk still passes through other nodes."),
+        click.option("--as-of", "as_of", metavar="TIMESTAMP",
+                     help="The graph as it stood then: an ISO time (2026-05-01T12:00:00Z) or seq:N."),
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="tree", show_default=True,
+                     help="Output: a Rich tree, JSON, Graphviz DOT or Mermaid."),
+        click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON (same as --format json)."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def emit_result_json(result: LineageResult) -> None:
+    """Stream the documented JSON shape page by page: a million-node result is never one big dict."""
+    out = click.get_text_stream("stdout")
+    header = result.header()
+    out.write("{\n")
+    for key in sorted(header):
+        out.write(f'  {json.dumps(key)}: {json.dumps(header[key], sort_keys=True, default=str)},\n')
+    out.write('  "nodes": [')
+    first = True
+    for node in result.iter_node_dicts():
+        out.write(("\n    " if first else ",\n    ") + json.dumps(node, sort_keys=True, ensure_ascii=False,
+                                                               default=str))
+        first = False
+    out.write("\n  ],\n" if not first else "],\n")
+    keys = result.keys()
+    out.write('  "edges": [')
+    first = True
+    for p, c, t, r in result.edges:
+        edge = {"parent": keys[p], "child": keys[c], "type": t, "role": r or None}
+        out.write(("\n    " if first else ",\n    ") + json.dumps(edge, sort_keys=True, ensure_ascii=False))
+        first = False
+    out.write("\n  ]\n}\n" if not first else "]\n}\n")
+
+
+def print_lineage(result: LineageResult, fmt: str) -> None:
+    direction = result.query.direction
+    if fmt == "json":
+        emit_result_json(result)
+        return
+    if fmt in ("dot", "mermaid"):
+        if result.count + 1 > DIAGRAM_MAX_NODES:
+            from ..errors import ValidationError
+
+            raise ValidationError("format", f"{result.count + 1:,} nodes are too many for a {fmt} diagram "
+                                  f"(at most {DIAGRAM_MAX_NODES:,})", "cut it with --depth, --limit or --kind")
+        from ..formats import to_dot, to_mermaid
+
+        text = (to_dot(result.nodes, result.edges, result.root) if fmt == "dot"
+                else to_mermaid(result.nodes, result.edges, result.root))
+        click.echo(text, nl=False)
+        for reason in result.truncated:
+            click.echo(f"truncated: {reason}", err=True)
+        return
+    from rich.markup import escape
+
+    out = console()
+    noun = "ancestor" if direction == "up" else "descendant"
+    if result.count + 1 > TREE_MAX_NODES:
+        import numpy as np
+
+        per_depth = np.bincount(result.depths)
+        out.print(f"[bold]{result.count:,} {noun}s[/] — too many to draw as a tree; by distance:")
+        for depth, number in enumerate(per_depth.tolist()[1:], start=1):
+            if number:
+                out.print(f"  {depth} hop{'s' if depth != 1 else ''}: {number:,}")
+        out.print("[dim]use --json (streams every node), or cut with --depth, --limit or --kind[/]")
+    else:
+        from ..render import tree_lines
+
+        lines, cut = tree_lines(result.nodes, result.edges, result.root, direction)
+        for line in lines:
+            prefix = "    " * (line.depth - 1) + ("└── " if line.depth else "")
+            via = f"[dim]{escape(line.via)}[/] " if line.via else ""
+            mark = " [dim](shown above)[/]" if line.repeated else ""
+            out.print(f"{prefix}{via}{escape(line.label)}{mark}")
+        out.print(f"[dim]{result.count:,} {noun}{'s' if result.count != 1 else ''}[/]")
+        if cut:
+            out.print("[yellow]tree display cut at 2000 lines: use --json for the full result[/]")
+    for reason in result.truncated:
+        out.print(f"[yellow]truncated: {escape(reason)}[/]")

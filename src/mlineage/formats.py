@@ -1,0 +1,122 @@
+"""Lineage graphs as Graphviz DOT and Mermaid text, and the JSON Schema of ``trace``/``impact`` output.
+
+Pure text generation (no I/O). Identifiers are generated (``n<id>``), never taken from user data; labels are
+escaped for each language, so any artifact name or job renders and parses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .model import Artifact, Run
+from .render import node_label
+
+EdgeRow = tuple[int, int, str, str]
+
+_DOT_SHAPES = {"run": "box", "dataset": "cylinder", "model": "component"}
+
+
+def _dot_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _kind(node: Artifact | Run) -> str:
+    return "run" if isinstance(node, Run) else node.kind.value
+
+
+def to_dot(nodes: Mapping[int, Artifact | Run], edges: Sequence[EdgeRow], root: int | None = None,
+           title: str = "lineage") -> str:
+    lines = [f"digraph {_dot_quote(title)} {{", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    for node_id in sorted(nodes):
+        node = nodes[node_id]
+        attrs = [f"label={_dot_quote(node_label(node))}", f"shape={_DOT_SHAPES.get(_kind(node), 'ellipse')}"]
+        if node_id == root:
+            attrs.append("penwidth=2")
+        lines.append(f"  n{node_id} [{', '.join(attrs)}];")
+    for parent, child, type_, role in edges:
+        label = type_ + (f":{role}" if role else "")
+        lines.append(f"  n{parent} -> n{child} [label={_dot_quote(label)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_label(text: str) -> str:
+    # Mermaid labels in double quotes take HTML entities; quotes and brackets would end the label early.
+    replaced = (text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+                .replace("\n", " "))
+    return '"' + replaced.replace("#", "&#35;").replace("|", "&#124;") + '"'
+
+
+def to_mermaid(nodes: Mapping[int, Artifact | Run], edges: Sequence[EdgeRow], root: int | None = None) -> str:
+    lines = ["flowchart LR"]
+    for node_id in sorted(nodes):
+        node = nodes[node_id]
+        label = _mermaid_label(node_label(node))
+        lines.append(f"  n{node_id}[{label}]" if isinstance(node, Run) else f"  n{node_id}([{label}])")
+    for parent, child, type_, role in edges:
+        lines.append(f"  n{parent} -->|{_mermaid_label(type_ + (':' + role if role else ''))}| n{child}")
+    if root is not None and root in nodes:
+        lines.append("  classDef root stroke-width:3px")
+        lines.append(f"  class n{root} root")
+    return "\n".join(lines) + "\n"
+
+
+_NODE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "depth"],
+    "properties": {
+        "type": {"enum": ["artifact", "run"]},
+        "depth": {"type": "integer", "minimum": 0},
+        "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+        "id": {"type": "string"},
+        "kind": {"type": "string"},
+    },
+    "allOf": [
+        {"if": {"properties": {"type": {"const": "artifact"}}}, "then": {"required": ["digest", "kind"]}},
+        {"if": {"properties": {"type": {"const": "run"}}}, "then": {"required": ["id", "job", "status"]}},
+    ],
+}
+
+LINEAGE_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "mlineage trace/impact result",
+    "type": "object",
+    "required": ["root", "direction", "query", "count", "reachable", "truncated", "engine", "nodes", "edges"],
+    "additionalProperties": False,
+    "properties": {
+        "root": {"type": "string"},
+        "direction": {"enum": ["ancestors", "descendants"]},
+        "query": {
+            "type": "object",
+            "required": ["start", "direction", "max_depth", "limit", "as_of_seq", "kinds"],
+            "properties": {
+                "start": {"type": "string"},
+                "direction": {"enum": ["up", "down"]},
+                "max_depth": {"type": ["integer", "null"], "minimum": 0},
+                "limit": {"type": ["integer", "null"], "minimum": 1},
+                "as_of_seq": {"type": ["integer", "null"], "minimum": 0},
+                "kinds": {"type": ["array", "null"], "items": {"type": "string"}},
+            },
+        },
+        "count": {"type": "integer", "minimum": 0},
+        "reachable": {"type": ["integer", "null"], "minimum": 0},
+        "truncated": {"type": "array", "items": {"type": "string"}},
+        "engine": {"enum": ["memory", "sql"]},
+        "nodes": {"type": "array", "items": _NODE_SCHEMA},
+        "edges": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["parent", "child", "type", "role"],
+                "additionalProperties": False,
+                "properties": {
+                    "parent": {"type": "string"},
+                    "child": {"type": "string"},
+                    "type": {"enum": ["USED", "PRODUCED", "DERIVED_FROM"]},
+                    "role": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+}

@@ -1,0 +1,133 @@
+"""``closure REF``: every anchor needed to reproduce REF — data, code and environment — with digests and
+whether each content-addressed blob is present in the artifact store (missing means not reproducible).
+
+Anchors come from REF's whole ancestry:
+
+* data: the source artifacts (no producing run or parent artifact in the ancestry) that are not code or
+  environment artifacts; each needs its blob;
+* code: ``code`` artifacts in the ancestry (blob needed), and each ancestor run's git commit from its context;
+* environment: ``environment`` artifacts in the ancestry (blob needed), and each run's recorded python /
+  platform / package information from its context.
+
+Intermediate artifacts (produced inside the ancestry) are listed too, but they can be regenerated, so a
+missing intermediate blob does not make REF irreproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..model import Artifact, Digest, Run
+from .query import LineageQuery, node_key, node_ref
+
+if TYPE_CHECKING:
+    from .engine import GraphEngine
+
+CODE_KINDS = frozenset({"code"})
+ENVIRONMENT_KINDS = frozenset({"environment"})
+ENVIRONMENT_CONTEXT_KEYS = ("environment", "python", "platform", "packages", "container", "hardware")
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    category: str  # data | code | environment
+    ref: str  # what it is: name@version, a digest, git:<commit>, or run:<id>/python
+    digest: str | None  # content digest when there is one
+    present: bool | None  # blob in the artifact store (None: not a blob, nothing to check)
+    source: str  # "artifact" or "run-context"
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"category": self.category, "ref": self.ref, "digest": self.digest, "present": self.present,
+                "source": self.source, "detail": self.detail}
+
+
+@dataclass
+class Closure:
+    root: Artifact | Run
+    anchors: list[Anchor]
+    intermediates: list[Anchor]
+    runs: list[Run]
+    missing: list[str]
+    truncated: list[str]
+
+    @property
+    def reproducible(self) -> bool:
+        return not self.missing
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": node_key(self.root), "reproducible": self.reproducible, "missing": list(self.missing),
+            "anchors": [a.to_dict() for a in self.anchors],
+            "intermediates": [a.to_dict() for a in self.intermediates],
+            "runs": [{"id": r.id, "job": r.job, "status": r.status.value} for r in self.runs],
+            "truncated": list(self.truncated),
+        }
+
+
+def _label(a: Artifact) -> str:
+    return f"{a.name}@{a.version}" if a.name is not None and a.version is not None else str(a.digest)
+
+
+def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Callable[[Digest], bool],
+                       as_of_seq: int | None = None) -> Closure:
+    result = engine.walk(LineageQuery(node_ref(node), "up", as_of_seq=as_of_seq))
+    nodes = result.nodes
+    has_parent = {child for _p, child, _t, _r in result.edges}
+    anchors: list[Anchor] = []
+    intermediates: list[Anchor] = []
+    missing: list[str] = []
+    runs: list[Run] = []
+    for node_id in result.id_list():
+        item = nodes[node_id]
+        if isinstance(item, Run):
+            runs.append(item)
+            continue
+        if node_id == result.root:
+            continue
+        kind = item.kind.value
+        category = "code" if kind in CODE_KINDS else "environment" if kind in ENVIRONMENT_KINDS else "data"
+        present = has_blob(item.digest)
+        anchor = Anchor(category, _label(item), str(item.digest), present, "artifact", {"kind": kind})
+        if node_id in has_parent and category == "data":
+            intermediates.append(anchor)
+            continue
+        anchors.append(anchor)
+        if not present:
+            missing.append(f"{category} {_label(item)} ({item.digest.short}): blob not in the artifact store")
+    commits: dict[str, Anchor] = {}
+    for run in runs:
+        git = run.context.get("git") if isinstance(run.context.get("git"), dict) else None
+        code_inputs = any(a.category == "code" for a in anchors)
+        if git and git.get("commit"):
+            commit = str(git["commit"])
+            detail = {k: v for k, v in git.items() if k != "commit"}
+            detail["runs"] = sorted({*commits[commit].detail.get("runs", []), run.id}) if commit in commits \
+                else [run.id]
+            commits[commit] = Anchor("code", f"git:{commit}", commit, None, "run-context", detail)
+            if git.get("dirty") and not git.get("diff_sha256") and not git.get("diff_digest"):
+                missing.append(f"code for run {run.id} ({run.job}): the working tree was dirty at "
+                               f"{commit[:12]} and the uncommitted diff was not recorded")
+        elif not code_inputs:
+            missing.append(f"code for run {run.id} ({run.job}): no git commit and no code artifact recorded")
+        environment = {k: run.context[k] for k in ENVIRONMENT_CONTEXT_KEYS if k in run.context}
+        if environment:
+            anchors.append(Anchor("environment", f"run:{run.id}", _env_digest(environment), None, "run-context",
+                                  {"job": run.job, **environment}))
+        elif not any(a.category == "environment" and a.source == "artifact" for a in anchors):
+            missing.append(f"environment for run {run.id} ({run.job}): nothing recorded")
+    anchors.extend(commits.values())
+    order = {"data": 0, "code": 1, "environment": 2}
+    anchors.sort(key=lambda a: (order[a.category], a.source, a.ref))
+    return Closure(node, anchors, intermediates, runs, missing, list(result.truncated))
+
+
+def _env_digest(environment: dict[str, Any]) -> str:
+    """A digest of the recorded environment values (canonical JSON), to compare environments at a glance."""
+    import hashlib
+    import json
+
+    text = json.dumps(environment, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return "sha256:" + hashlib.sha256(text).hexdigest()

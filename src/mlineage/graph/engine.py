@@ -1,0 +1,237 @@
+"""Answering a ``LineageQuery``: the in-memory engine (CSR snapshot + scipy's C breadth-first search), with
+the store's recursive CTE as the fallback.
+
+How a query runs on the in-memory engine:
+
+* no depth bound: one ``breadth_first_order`` over the (as-of masked) CSR, in C; hop depths come from the
+  BFS predecessor tree by pointer jumping (log2(depth) vectorised passes), and only when the output needs them;
+* a depth bound of at most ``LEVEL_BFS_MAX_DEPTH``: a level-by-level numpy BFS that stops at the bound (the
+  work is bounded by the depth, and the size of the next level is reported as what the bound cut);
+* ``limit`` keeps the first nodes in (depth, id) order and reports how many more were reachable.
+
+Both engines terminate on any data (a visited set in the BFS, ``UNION`` in the CTE), cycles included.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..errors import NotFoundError, ValidationError
+from .query import LineageQuery, LineageResult, node_kind
+from .snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from ..stores.protocol import MetadataStore
+
+EngineMode = Literal["auto", "memory", "sql"]
+LEVEL_BFS_MAX_DEPTH = 32
+ENGINE_ENV = "MLINEAGE_GRAPH_ENGINE"
+
+
+class GraphEngine:
+    """One per store (the Client holds it): the snapshot is loaded on first use and refreshed per query."""
+
+    def __init__(self, store: MetadataStore, mode: EngineMode | None = None) -> None:
+        self.store = store
+        chosen = mode or os.environ.get(ENGINE_ENV, "auto")
+        if chosen not in ("auto", "memory", "sql"):
+            raise ValidationError(ENGINE_ENV, f"{chosen!r} is not one of auto, memory, sql")
+        self.mode: EngineMode = chosen  # type: ignore[assignment]
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Snapshot:
+        """The fresh in-memory snapshot (loaded on first call, then refreshed incrementally)."""
+        with self._lock:
+            if self._snapshot is None:
+                self._snapshot = Snapshot()
+        self._snapshot.refresh(self.store)
+        return self._snapshot
+
+    def walk(self, query: LineageQuery) -> LineageResult:
+        _check(query)
+        root = self.store.node_id(query.start)
+        if root is None:
+            raise NotFoundError(f"{query.start} is not in the lineage graph")
+        if query.as_of_seq is not None:
+            if not _existed(self.store, root, query.as_of_seq):
+                raise NotFoundError(f"{query.start} did not exist yet at ledger seq {query.as_of_seq}")
+        if self.mode == "sql":
+            return _walk_sql(self.store, query, root)
+        return _walk_memory(self.store, self.snapshot(), query, root)
+
+
+def walk(store: MetadataStore, query: LineageQuery, engine: GraphEngine | None = None) -> LineageResult:
+    return (engine or GraphEngine(store)).walk(query)
+
+
+def _check(query: LineageQuery) -> None:
+    if query.direction not in ("up", "down"):
+        raise ValidationError("direction", f"{query.direction!r} must be 'up' or 'down'")
+    if query.max_depth is not None and query.max_depth < 0:
+        raise ValidationError("depth", f"{query.max_depth} is negative", "pass 0 or more")
+    if query.limit is not None and query.limit < 1:
+        raise ValidationError("limit", f"{query.limit} is below 1", "pass 1 or more")
+
+
+def _existed(store: MetadataStore, node_id: int, as_of_seq: int) -> bool:
+    seq = store.node_created_seq(node_id)
+    return seq is None or seq <= as_of_seq
+
+
+# ---------------------------------------------------------------- in memory
+
+
+def bfs_depths(order: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Hop depths of ``order`` (a BFS order, root first) from the BFS predecessor array, by pointer jumping."""
+    k = len(order)
+    if k <= 1:
+        return np.zeros(k, np.int64)
+    position = np.empty(len(pred), np.int64)
+    position[order] = np.arange(k)
+    ptr = np.zeros(k, np.int64)
+    ptr[1:] = position[pred[order[1:]]]
+    depth = np.ones(k, np.int64)
+    depth[0] = 0
+    while ptr.any():
+        depth += depth[ptr]
+        ptr = ptr[ptr]
+    return depth
+
+
+def level_bfs(indptr: np.ndarray, indices: np.ndarray, seq: np.ndarray, root: int, max_depth: int,
+              as_of_seq: int | None, n: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Level-synchronous BFS to ``max_depth`` hops; returns (ids, depths, size of the next level beyond)."""
+    seen = np.zeros(n, bool)
+    seen[root] = True
+    frontier = np.array([root], np.int64)
+    ids = [frontier]
+    depths = [np.zeros(1, np.int64)]
+    level = 0
+    while frontier.size:
+        starts = indptr[frontier].astype(np.int64)
+        counts = indptr[frontier + 1].astype(np.int64) - starts
+        total = int(counts.sum())
+        if total == 0:
+            return np.concatenate(ids), np.concatenate(depths), 0
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+        found = indices[offsets].astype(np.int64)
+        if as_of_seq is not None:
+            found = found[seq[offsets] <= as_of_seq]
+        found = np.unique(found[~seen[found]])
+        if level >= max_depth:
+            return np.concatenate(ids), np.concatenate(depths), int(found.size)
+        level += 1
+        seen[found] = True
+        frontier = found
+        ids.append(found)
+        depths.append(np.full(found.size, level, np.int64))
+    return np.concatenate(ids), np.concatenate(depths), 0
+
+
+def _walk_memory(store: MetadataStore, snap: Snapshot, query: LineageQuery, root: int) -> LineageResult:
+    truncated: list[str] = []
+    beyond = 0
+    if root >= snap.n:  # a node newer than every edge: nothing to walk
+        ids, depths = np.array([root], np.int64), np.zeros(1, np.int64)
+    elif query.max_depth is not None and query.max_depth <= LEVEL_BFS_MAX_DEPTH:
+        adj = snap.up if query.direction == "up" else snap.down
+        ids, depths, beyond = level_bfs(adj.indptr, adj.indices, adj.seq, root, query.max_depth,
+                                        query.as_of_seq if query.as_of_seq is not None and query.as_of_seq < snap.seq
+                                        else None, snap.n)
+    else:
+        from scipy.sparse.csgraph import breadth_first_order
+
+        order, pred = breadth_first_order(snap.matrix(query.direction, query.as_of_seq), root, directed=True,
+                                          return_predecessors=True)
+        ids = order.astype(np.int64)
+        depths = bfs_depths(order, pred)
+        if query.max_depth is not None:
+            keep = depths <= query.max_depth
+            beyond = int(len(ids) - keep.sum())
+            ids, depths = ids[keep], depths[keep]
+    if beyond:
+        truncated.append(_depth_message(query.max_depth, beyond, exact=query.max_depth is not None
+                                        and query.max_depth > LEVEL_BFS_MAX_DEPTH))
+    reachable = None if beyond else len(ids) - 1
+    if query.kinds is not None and root < snap.n:
+        keep = np.isin(snap.kinds[ids], snap.kind_codes(query.kinds))
+        keep[0] = True
+        ids, depths = ids[keep], depths[keep]
+    return _finish(store, query, root, ids, depths, truncated, "memory", reachable)
+
+
+def _depth_message(max_depth: int | None, beyond: int, exact: bool) -> str:
+    amount = f"{beyond:,} more node(s) lie" if exact else f"at least {beyond:,} more node(s) lie"
+    return f"depth limit {max_depth} reached: {amount} beyond it; raise --depth to see them"
+
+
+def _finish(store: MetadataStore, query: LineageQuery, root: int, ids: np.ndarray, depths: np.ndarray,
+            truncated: list[str], engine: str, reachable: int | None) -> LineageResult:
+    """Order by (depth, id), apply ``limit``, report the cut."""
+    keys = (depths << 32) | ids  # ids < 2**31: one value sort instead of an argsort
+    keys.sort()
+    ids, depths = keys & 0xFFFFFFFF, keys >> 32
+    if query.limit is not None and len(ids) - 1 > query.limit:
+        cut = len(ids) - 1 - query.limit
+        ids, depths = ids[: query.limit + 1], depths[: query.limit + 1]
+        truncated.append(f"limit {query.limit:,} reached: {cut:,} more matching node(s) were cut; "
+                         "raise --limit to see them")
+    return LineageResult(query, root, ids, depths, store, truncated, engine, reachable)
+
+
+# ---------------------------------------------------------------- SQL fallback
+
+
+def _walk_sql(store: MetadataStore, query: LineageQuery, root: int) -> LineageResult:
+    """The fallback: one recursive CTE for the reachable set (or level-by-level ``adjacent`` under a depth
+    bound), then depths by BFS over the induced edges, in Python."""
+    truncated: list[str] = []
+    beyond = 0
+    if query.max_depth is not None:
+        depth_of = {root: 0}
+        frontier = [root]
+        for level in range(1, query.max_depth + 2):
+            if not frontier:
+                break
+            found = {e.target for e in store.adjacent(frontier, query.direction, query.as_of_seq)}
+            fresh = sorted(found - depth_of.keys())
+            if level > query.max_depth:
+                beyond = len(fresh)
+                break
+            for node in fresh:
+                depth_of[node] = level
+            frontier = fresh
+    else:
+        reach = store.reachable(root, query.direction, query.as_of_seq)
+        members = set(reach)
+        children: dict[int, list[int]] = {}
+        for e in store.adjacent(reach, query.direction, query.as_of_seq):
+            if e.target in members:
+                children.setdefault(e.source, []).append(e.target)
+        depth_of = {root: 0}
+        frontier = [root]
+        level = 0
+        while frontier:
+            level += 1
+            nxt = []
+            for node in frontier:
+                for target in children.get(node, ()):
+                    if target not in depth_of:
+                        depth_of[target] = level
+                        nxt.append(target)
+            frontier = nxt
+    if beyond:
+        truncated.append(_depth_message(query.max_depth, beyond, exact=False))
+    reachable = None if beyond else len(depth_of) - 1
+    if query.kinds is not None:
+        described = store.describe(list(depth_of))
+        depth_of = {i: d for i, d in depth_of.items()
+                    if i == root or (i in described and node_kind(described[i]) in query.kinds)}
+    ids = np.fromiter(depth_of.keys(), np.int64, len(depth_of))
+    depths = np.fromiter(depth_of.values(), np.int64, len(depth_of))
+    return _finish(store, query, root, ids, depths, truncated, "sql", reachable)
