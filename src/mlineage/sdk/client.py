@@ -31,6 +31,10 @@ def _open_store(uri: str) -> MetadataStore:
         from ..stores.sql import SqlStore
 
         return SqlStore(uri)
+    if uri.startswith(("http://", "https://")):
+        from .remote import RemoteStore
+
+        return RemoteStore(uri)  # type: ignore[return-value]
     raise ConfigError(f"unsupported store URI {uri!r}: use sqlite:///path or postgresql://...")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0004"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 

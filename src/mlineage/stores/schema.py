@@ -132,3 +132,52 @@ edges = Table(
 
 LEDGER_TABLES = (ledger_head, events)
 PROJECTION_TABLES = (nodes, artifacts, versions, runs, metrics, edges)
+
+# ---- server state (issue 6): access control and the ingestion queue. Not projections: rebuild keeps them.
+
+server_tokens = Table(
+    "server_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("scopes", String(100), nullable=False),
+    Column("namespace", String(200), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("revoked_at", String(40)),
+)
+
+server_namespace_objects = Table(
+    "server_namespace_objects",
+    metadata,
+    Column("namespace", String(200), nullable=False),
+    Column("key", String(160), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("namespace", "key"),
+    Index("ix_server_namespace_objects_key", "key"),
+)
+
+server_inbox = Table(
+    "server_inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("format", String(32), nullable=False),
+    Column("namespace", String(200), nullable=False),
+    Column("actor", Text),
+    Column("body", Text, nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("processed_at", String(40)),
+    Index("ix_server_inbox_status", "status", "id"),
+)
+
+server_state = Table(
+    "server_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+SERVER_TABLES = (server_tokens, server_namespace_objects, server_inbox, server_state)

@@ -1,0 +1,133 @@
+"""Team-server commands: `server`, `sync`, `token create/revoke/list`. Heavy imports stay in the bodies."""
+
+from __future__ import annotations
+
+import click
+
+from .output import emit_json
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+@click.command("server")
+@click.option("--store", "store_uri", envvar="MLINEAGE_SERVER_STORE", metavar="URI",
+              help="Metadata store (postgresql://... or sqlite:///...). Default: the project's store.")
+@click.option("--artifacts", metavar="PATH", envvar="MLINEAGE_SERVER_ARTIFACTS",
+              help="Artifact store (a local folder). Default: the project's objects folder.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8470, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option("--auth/--no-auth", default=True, show_default=True,
+              help="Require API tokens (--no-auth: one trusted user, every caller is an admin).")
+@click.option("--max-body-mb", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Largest JSON request body accepted (413 above it).")
+@click.option("--no-worker", is_flag=True, help="Do not project queued OpenLineage events in this process.")
+def server_command(store_uri: str | None, artifacts: str | None, host: str, port: int, auth: bool,
+                   max_body_mb: int, no_worker: bool) -> None:
+    """Serve the HTTP API (OpenAPI at /docs and /openapi.json) over a SQL store."""
+    import uvicorn
+
+    from ..config import load_settings
+    from ..server import create_app
+
+    if store_uri is None or artifacts is None:
+        settings = load_settings()
+        store_uri = store_uri or settings.store_uri
+        artifacts = artifacts or settings.artifacts_uri
+    app = create_app(store_uri, artifacts, auth=auth, worker=not no_worker, max_body=max_body_mb * 1024 * 1024)
+    click.echo(f"mlineage server on http://{host}:{port} (auth {'on' if auth else 'OFF'})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@click.command("sync")
+@JSON_OPTION
+def sync_command(as_json: bool) -> None:
+    """Ship the local event spool to the server now (MLINEAGE_URI=http(s)://...)."""
+    from ..config import load_settings
+    from ..errors import ConfigError
+    from ..sdk.remote import RemoteStore
+
+    settings = load_settings(auto_init=False)
+    if not settings.store_uri.startswith(("http://", "https://")):
+        raise ConfigError("`mlineage sync` ships the spool to a server: set MLINEAGE_URI=http(s)://server")
+    store = RemoteStore(settings.store_uri)
+    try:
+        result = store.flush(quiet=False)
+    finally:
+        store._http.close()
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"shipped {result['shipped']} event(s), {result['rejected']} rejected, {result['pending']} pending")
+    if result["rejected"]:
+        click.echo(f"rejected events are kept in {store.spool.rejected_path}", err=True)
+
+
+@click.group("token")
+def token_group() -> None:
+    """Create, list and revoke API tokens (stored hashed in the server's database)."""
+
+
+def _tokens(store_uri: str | None):  # type: ignore[no-untyped-def]
+    from ..config import load_settings
+    from ..server.auth import TokenStore
+    from ..stores.sql import SqlStore
+
+    uri = store_uri or load_settings().store_uri
+    if uri.startswith(("http://", "https://")):
+        from ..errors import ConfigError
+
+        raise ConfigError("token commands act on the server's database: pass --store postgresql://... or sqlite:///")
+    return TokenStore(SqlStore(uri).engine)
+
+
+STORE_OPTION = click.option("--store", "store_uri", envvar="MLINEAGE_SERVER_STORE", metavar="URI",
+                            help="The server's metadata store. Default: the project's store.")
+
+
+@token_group.command("create")
+@click.argument("name")
+@click.option("--scopes", default="read,write", show_default=True, help="Comma-separated: read, write, admin.")
+@click.option("--namespace", default="default", show_default=True, help="The team namespace ('*' = all).")
+@STORE_OPTION
+@JSON_OPTION
+def token_create(name: str, scopes: str, namespace: str, store_uri: str | None, as_json: bool) -> None:
+    """Create a token NAME; the secret is printed once and stored only as a hash."""
+    token, record = _tokens(store_uri).create(name, scopes, namespace)
+    if as_json:
+        emit_json(dict(record, token=token))
+        return
+    click.echo(token)
+    click.echo(f"token {record['id']} ({','.join(record['scopes'])} in {namespace}): shown once, keep it safe",
+               err=True)
+
+
+@token_group.command("list")
+@STORE_OPTION
+@JSON_OPTION
+def token_list(store_uri: str | None, as_json: bool) -> None:
+    """List tokens (never their secrets)."""
+    found = _tokens(store_uri).list()
+    if as_json:
+        emit_json(found)
+        return
+    for t in found:
+        state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
+        click.echo(f"{t['id']}  {t['name']}  {','.join(t['scopes'])}  ns={t['namespace']}  {state}")
+    if not found:
+        click.echo("no tokens")
+
+
+@token_group.command("revoke")
+@click.argument("token_id")
+@STORE_OPTION
+@JSON_OPTION
+def token_revoke(token_id: str, store_uri: str | None, as_json: bool) -> None:
+    """Revoke the token with id TOKEN_ID (from `mlineage token list`)."""
+    record = _tokens(store_uri).revoke(token_id)
+    if as_json:
+        emit_json(record)
+        return
+    click.echo(f"revoked {record['id']} ({record['name']})")
+
+
+COMMANDS = [server_command, sync_command, token_group]

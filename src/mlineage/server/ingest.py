@@ -1,0 +1,153 @@
+"""The accepted-event queue and the worker that projects it into the graph asynchronously.
+
+``POST /api/v1/lineage`` validates an OpenLineage event against the official schema, then stores it in
+``server_inbox`` (idempotent: the event's canonical digest is its id) and answers at once. A worker thread
+takes pending rows in arrival order, maps each to core events (``interop.openlineage``) using the current
+graph, appends them through the Client and marks the row done — or failed, with the reason, if the mapped
+events are refused (a cycle, say). The mapped events' ids derive from the inbox id, so a row replayed after a
+crash between append and mark is skipped by the ledger: nothing is applied twice.
+Only one worker projects at a time (a row lock on PostgreSQL, the write lock on SQLite), keeping arrival order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from ..errors import MlineageError
+from ..events import NewEvent, utc_now
+from ..interop import openlineage as ol
+from ..sdk.client import Client
+from ..stores.schema import server_inbox
+from .auth import Principal
+from .namespaces import NamespaceIndex, tag_actor
+
+log = logging.getLogger("mlineage.server")
+
+
+class _State:
+    """What the OpenLineage mapping asks of the graph, answered from the store."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def run_status(self, run_id: str) -> str | None:
+        run = self.client.store.get_run(run_id)
+        return run.status.value if run else None
+
+    def latest_version(self, label: str, exclude_run: str) -> str | None:
+        store = self.client.store
+        latest = store.get_version(label)
+        if latest is None or latest.version is None:
+            return None
+        for v in range(latest.version, 0, -1):
+            art = latest if v == latest.version else store.get_version(label, v)
+            if art is not None and art.metadata.get("run") != exclude_run:
+                return str(art.digest)
+        return None
+
+
+class Inbox:
+    def __init__(self, client: Client, index: NamespaceIndex) -> None:
+        self.client = client
+        self.index = index
+        self.engine: Engine = client.store.engine  # type: ignore[attr-defined]
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def accept(self, doc: dict[str, Any], principal: Principal) -> tuple[str, bool]:
+        """Queue a validated OpenLineage event; return (its id, whether it was new)."""
+        event_id = ol.event_id(doc)
+        row = {"event_id": event_id, "format": "openlineage", "namespace": principal.write_namespace,
+               "actor": tag_actor(doc.get("producer"), principal), "body": json.dumps(doc, ensure_ascii=False),
+               "received_at": utc_now(), "status": "pending", "error": None, "processed_at": None}
+        with self.engine.begin() as conn:
+            if conn.execute(select(server_inbox.c.id).where(server_inbox.c.event_id == event_id)).first():
+                return event_id, False
+            conn.execute(insert(server_inbox).values(**row))
+        self._wake.set()
+        return event_id, True
+
+    # ------------------------------------------------------------ the worker
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="mlineage-ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                done = self.drain(max_rows=200)
+            except Exception:  # keep the worker alive; the row stays pending and is retried
+                log.exception("ingestion worker failed; retrying in 1 s")
+                done = 0
+                self._stop.wait(1.0)
+            if done == 0:
+                self._wake.wait(0.5)
+                self._wake.clear()
+
+    def drain(self, max_rows: int = 200) -> int:
+        """Project up to max_rows pending events; return how many were handled."""
+        with self._lock:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(server_inbox).where(server_inbox.c.status == "pending").order_by(server_inbox.c.id)
+                    .limit(max_rows)
+                ).all()
+            for row in rows:
+                self._project(row)
+            return len(rows)
+
+    def _project(self, row: Any) -> None:
+        doc = json.loads(row.body)
+        status, error = "done", None
+        try:
+            mapped = ol.to_core_events(doc, _State(self.client), f"inbox:{row.event_id}")
+            tagged = [NewEvent(e.type, e.payload, e.id, e.ts, row.actor, e.v) for e in mapped]
+            stored = self.client.append(tagged) if tagged else []
+            self.index.record(stored)
+        except MlineageError as exc:
+            status, error = "failed", str(exc)[:2000]
+            log.warning("OpenLineage event %s could not be projected: %s", row.event_id, exc)
+        with self.engine.begin() as conn:
+            conn.execute(update(server_inbox).where(server_inbox.c.id == row.id)
+                         .values(status=status, error=error, processed_at=utc_now()))
+
+    def lag(self, namespace: str | None) -> dict[str, Any]:
+        """Ingestion lag: what is still queued, how old the oldest is, and what failed."""
+        with self.engine.connect() as conn:
+            def count(status: str) -> int:
+                q = select(func.count()).select_from(server_inbox).where(server_inbox.c.status == status)
+                if namespace is not None:
+                    q = q.where(server_inbox.c.namespace == namespace)
+                return int(conn.execute(q).scalar_one())
+
+            oldest_q = select(func.min(server_inbox.c.received_at)).where(server_inbox.c.status == "pending")
+            failed_q = (select(server_inbox.c.event_id, server_inbox.c.error).where(server_inbox.c.status == "failed")
+                        .order_by(server_inbox.c.id.desc()).limit(10))
+            if namespace is not None:
+                oldest_q = oldest_q.where(server_inbox.c.namespace == namespace)
+                failed_q = failed_q.where(server_inbox.c.namespace == namespace)
+            oldest = conn.execute(oldest_q).scalar()
+            pending, done, failed = count("pending"), count("done"), count("failed")
+            recent_failures = [{"event_id": r.event_id, "error": r.error} for r in conn.execute(failed_q)]
+        lag_s = 0.0
+        if oldest:
+            started = datetime.strptime(oldest, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+            lag_s = max(0.0, time.time() - started.timestamp())
+        return {"pending": pending, "done": done, "failed": failed, "lag_seconds": round(lag_s, 3),
+                "recent_failures": recent_failures}

@@ -1,0 +1,307 @@
+"""Namespaces: which artifacts and runs a team's token can see.
+
+The ledger stays one hash chain per database. The server tags every event it appends with the writer's
+namespace in the (hash-chained) ``actor`` field, ``"<client actor> via <token> [ns:<namespace>]"``, and keeps
+``server_namespace_objects`` — (namespace, node key) for each run started and artifact recorded — as an index
+over the ledger, advanced under a lock from a cursor, so it can always be caught up (or rebuilt) from the
+events themselves. Events appended without a tag (straight into the database by a local CLI) belong to
+``default``.
+
+``NamespacedStore`` wraps the metadata store and hides whatever the namespace cannot see; the Client and the
+lineage walk run on top of it unchanged, so a trace simply stops at another team's nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, insert, select, text, update
+
+from .. import events as ev
+from ..errors import NotFoundError
+from ..events import NewEvent, StoredEvent
+from ..ledger import VerifyReport
+from ..model import Artifact, NodeRef, Run
+from ..stores.protocol import AdjacentEdge, Direction, MetadataStore
+from ..stores.schema import events as events_table
+from ..stores.schema import nodes, server_namespace_objects, server_state
+from .auth import DEFAULT_NAMESPACE, ForbiddenError, Principal
+
+_TAG = re.compile(r"\[ns:([^\]]+)\]$")
+_CURSOR = "namespace_index_seq"
+
+
+def tag_actor(actor: str | None, principal: Principal) -> str:
+    return f"{actor or 'unknown'} via {principal.name} [ns:{principal.write_namespace}]"
+
+
+def namespace_of(actor: str | None) -> str:
+    match = _TAG.search(actor or "")
+    return match.group(1) if match else DEFAULT_NAMESPACE
+
+
+def _owned_keys(event_type: str, payload: dict[str, Any] | None) -> list[str]:
+    if payload is None:
+        return []
+    if event_type == ev.RUN_STARTED:
+        return [payload["run_id"]]
+    if event_type == ev.ARTIFACT_RECORDED:
+        return [payload["digest"]]
+    return []
+
+
+class NamespaceIndex:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    def _locked_cursor(self, conn: Connection) -> int:
+        query = select(server_state.c.value).where(server_state.c.key == _CURSOR)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        return int(conn.execute(query).scalar_one())
+
+    def record(self, stored: Sequence[StoredEvent]) -> None:
+        """Index events just appended; if others were appended meanwhile, catch up from the ledger."""
+        if not stored:
+            return
+        with self.engine.connect().execution_options(mlineage_write=True) as conn, conn.begin():
+            cursor = self._locked_cursor(conn)
+            if cursor >= stored[-1].seq:
+                return
+            if cursor == stored[0].seq - 1:
+                self._insert(conn, ((e.seq, e.type, e.actor, e.payload) for e in stored))
+                new_cursor = stored[-1].seq
+            else:
+                new_cursor = self._catch_up(conn, cursor)
+            conn.execute(update(server_state).where(server_state.c.key == _CURSOR).values(value=str(new_cursor)))
+
+    def catch_up(self) -> int:
+        with self.engine.connect().execution_options(mlineage_write=True) as conn, conn.begin():
+            cursor = self._locked_cursor(conn)
+            new_cursor = self._catch_up(conn, cursor)
+            if new_cursor != cursor:
+                conn.execute(update(server_state).where(server_state.c.key == _CURSOR).values(value=str(new_cursor)))
+        return new_cursor
+
+    def _catch_up(self, conn: Connection, cursor: int) -> int:
+        while True:
+            rows = conn.execute(
+                select(events_table.c.seq, events_table.c.type, events_table.c.actor, events_table.c.payload)
+                .where(events_table.c.seq > cursor).order_by(events_table.c.seq).limit(5000)
+            ).all()
+            if not rows:
+                return cursor
+            self._insert(conn, ((r.seq, r.type, r.actor, json.loads(r.payload) if r.payload else None)
+                                for r in rows))
+            cursor = int(rows[-1].seq)
+
+    def _insert(self, conn: Connection, items: Any) -> None:
+        rows: dict[tuple[str, str], int] = {}
+        for seq, type_, actor, payload in items:
+            for key in _owned_keys(type_, payload):
+                rows.setdefault((namespace_of(actor), key), seq)
+        if not rows:
+            return
+        keys = list(rows)
+        existing: set[tuple[str, str]] = set()
+        for start in range(0, len(keys), 400):
+            chunk = keys[start:start + 400]
+            existing.update(
+                (r.namespace, r.key) for r in conn.execute(
+                    select(server_namespace_objects.c.namespace, server_namespace_objects.c.key)
+                    .where(server_namespace_objects.c.key.in_([k for _, k in chunk]))
+                )
+            )
+        fresh = [{"namespace": ns, "key": key, "seq": seq} for (ns, key), seq in rows.items()
+                 if (ns, key) not in existing]
+        if fresh:
+            conn.execute(insert(server_namespace_objects), fresh)
+
+    # ------------------------------------------------------------ visibility
+
+    def visible_keys(self, namespace: str, keys: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 400):
+                chunk = list(keys[start:start + 400])
+                out.update(conn.execute(
+                    select(server_namespace_objects.c.key).where(and_(
+                        server_namespace_objects.c.namespace == namespace,
+                        server_namespace_objects.c.key.in_(chunk)))
+                ).scalars())
+        return out
+
+    def visible_nodes(self, namespace: str, node_ids: Sequence[int]) -> set[int]:
+        out: set[int] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(node_ids), 400):
+                chunk = list(node_ids[start:start + 400])
+                out.update(int(v) for v in conn.execute(
+                    select(nodes.c.id).join(server_namespace_objects, server_namespace_objects.c.key == nodes.c.key)
+                    .where(and_(server_namespace_objects.c.namespace == namespace, nodes.c.id.in_(chunk)))
+                ).scalars())
+        return out
+
+    def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(nodes.c.key).where(nodes.c.key.in_(list(keys)))).scalars())
+
+    def check_writes(self, batch: Sequence[NewEvent], principal: Principal) -> None:
+        """Refuse a batch that links to runs or artifacts outside the writer's namespace (HTTP 403)."""
+        if principal.sees_all:
+            return
+        started = {e.payload.get("run_id") for e in batch if e.type == ev.RUN_STARTED}
+        recorded = {e.payload.get("digest") for e in batch if e.type == ev.ARTIFACT_RECORDED}
+        runs: set[str] = set()
+        digests: set[str] = set()
+        for e in batch:
+            p = e.payload
+            if e.type in (ev.ARTIFACT_USED, ev.ARTIFACT_PRODUCED, ev.PARAMS_LOGGED, ev.METRICS_LOGGED, ev.RUN_ENDED):
+                runs.add(str(p.get("run_id")))
+            if e.type in (ev.ARTIFACT_USED, ev.ARTIFACT_PRODUCED):
+                digests.add(str(p.get("digest")))
+            if e.type == ev.ARTIFACT_DERIVED:
+                digests.update((str(p.get("parent")), str(p.get("child"))))
+        wanted = sorted((runs - started) | (digests - recorded))
+        if not wanted:
+            return
+        missing = set(wanted) - self.visible_keys(principal.namespace, wanted)
+        foreign = self.existing_keys(sorted(missing)) if missing else set()
+        if foreign:
+            key = sorted(foreign)[0]
+            raise ForbiddenError(
+                f"{'run' if key in runs else 'artifact'} {key} is outside namespace {principal.namespace!r}: "
+                "record it in your namespace first, or use a token for its namespace"
+            )
+
+
+class NamespacedStore:
+    """A read view of a MetadataStore restricted to one namespace (writes go through the server)."""
+
+    def __init__(self, inner: MetadataStore, index: NamespaceIndex, namespace: str) -> None:
+        self.inner = inner
+        self.index = index
+        self.namespace = namespace
+        self.uri = inner.uri
+
+    def _art_ok(self, a: Artifact | None) -> Artifact | None:
+        if a is None or not self.index.visible_keys(self.namespace, [str(a.digest)]):
+            return None
+        return a
+
+    def _run_ok(self, r: Run | None) -> Run | None:
+        if r is None or not self.index.visible_keys(self.namespace, [r.id]):
+            return None
+        return r
+
+    def _filter_arts(self, items: list[Artifact]) -> list[Artifact]:
+        ok = self.index.visible_keys(self.namespace, [str(a.digest) for a in items])
+        return [a for a in items if str(a.digest) in ok]
+
+    def _filter_runs(self, items: list[Run]) -> list[Run]:
+        ok = self.index.visible_keys(self.namespace, [r.id for r in items])
+        return [r for r in items if r.id in ok]
+
+    def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        raise ForbiddenError("writes go through the server's append endpoint")
+
+    def head(self) -> tuple[int, str]:
+        return self.inner.head()
+
+    def iter_events(self, after_seq: int = 0, batch: int = 5000) -> Iterator[StoredEvent]:
+        raise ForbiddenError("reading the raw ledger needs a token for all namespaces ('*')")
+
+    def verify(self) -> VerifyReport:
+        return self.inner.verify()
+
+    def rebuild(self) -> int:
+        raise ForbiddenError("rebuild needs an admin token for all namespaces")
+
+    def get_artifact(self, digest: str) -> Artifact | None:
+        return self._art_ok(self.inner.get_artifact(digest))
+
+    def get_run(self, run_id: str) -> Run | None:
+        return self._run_ok(self.inner.get_run(run_id))
+
+    def find_artifacts(self, digest_prefix: str, limit: int = 50) -> list[Artifact]:
+        return self._filter_arts(self.inner.find_artifacts(digest_prefix, limit=max(limit, 1) * 20))[:limit]
+
+    def find_runs(self, id_prefix: str, limit: int = 50) -> list[Run]:
+        return self._filter_runs(self.inner.find_runs(id_prefix, limit=max(limit, 1) * 20))[:limit]
+
+    def get_version(self, name: str, version: int | None = None) -> Artifact | None:
+        return self._art_ok(self.inner.get_version(name, version))
+
+    def list_runs(self, limit: int = 50, job: str | None = None, status: str | None = None) -> list[Run]:
+        return self._filter_runs(self.inner.list_runs(limit=max(limit, 1) * 20, job=job, status=status))[:limit]
+
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, str]]:
+        if self.get_run(run_id) is None:
+            raise NotFoundError(f"run {run_id} is not recorded")
+        return self.inner.metric_history(run_id, key)
+
+    def io_of_run(self, run_id: str) -> tuple[list[tuple[Artifact, str]], list[tuple[Artifact, str]]]:
+        if self.get_run(run_id) is None:
+            return [], []
+        inputs, outputs = self.inner.io_of_run(run_id)
+        ok = self.index.visible_keys(self.namespace, [str(a.digest) for a, _ in inputs + outputs])
+        return [x for x in inputs if str(x[0].digest) in ok], [x for x in outputs if str(x[0].digest) in ok]
+
+    def producers_of(self, digest: str) -> list[Run]:
+        if self.get_artifact(digest) is None:
+            return []
+        return self._filter_runs(self.inner.producers_of(digest))
+
+    def counts(self) -> dict[str, int]:
+        with self.index.engine.connect() as conn:
+            total = conn.execute(text(
+                "SELECT COUNT(*) FROM server_namespace_objects WHERE namespace = :ns"), {"ns": self.namespace}
+            ).scalar_one()
+        return {"objects": int(total)}
+
+    def node_id(self, ref: NodeRef) -> int | None:
+        if not self.index.visible_keys(self.namespace, [ref.key]):
+            return None
+        return self.inner.node_id(ref)
+
+    def adjacent(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
+                 ) -> list[AdjacentEdge]:
+        found = self.inner.adjacent(node_ids, direction, as_of_seq)
+        ok = self.index.visible_nodes(self.namespace, sorted({e.target for e in found}))
+        return [e for e in found if e.target in ok]
+
+    def describe(self, node_ids: Sequence[int]) -> dict[int, Artifact | Run]:
+        ok = self.index.visible_nodes(self.namespace, list(node_ids))
+        return self.inner.describe([n for n in node_ids if n in ok])
+
+    # the graph engine's bulk access (see stores/protocol.py): filtered the same way
+
+    def graph_columns(self, after_seq: int, upto_seq: int) -> Any:
+        cols = self.inner.graph_columns(after_seq, upto_seq)  # type: ignore[attr-defined]
+        touched = sorted(set(cols.node_ids) | set(cols.parent) | set(cols.child))
+        ok = self.index.visible_nodes(self.namespace, touched)
+        keep = [i for i, (p, c) in enumerate(zip(cols.parent, cols.child)) if p in ok and c in ok]
+        nodes_keep = [i for i, n in enumerate(cols.node_ids) if n in ok]
+        return type(cols)([cols.parent[i] for i in keep], [cols.child[i] for i in keep], [cols.seq[i] for i in keep],
+                          [cols.node_ids[i] for i in nodes_keep], [cols.node_kinds[i] for i in nodes_keep])
+
+    def node_created_seq(self, node_id: int) -> int | None:
+        if not self.index.visible_nodes(self.namespace, [node_id]):
+            return None
+        return self.inner.node_created_seq(node_id)  # type: ignore[attr-defined, no-any-return]
+
+    def seq_at(self, ts: str) -> int:
+        return self.inner.seq_at(ts)  # type: ignore[attr-defined, no-any-return]
+
+    def reachable(self, node_id: int, direction: Direction, as_of_seq: int | None = None,
+                  cap: int | None = None) -> list[int]:
+        found = self.inner.reachable(node_id, direction, as_of_seq, cap)  # type: ignore[attr-defined]
+        ok = self.index.visible_nodes(self.namespace, found)
+        return [n for n in found if n in ok]
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,120 @@
+"""The HTTP API against a real server process, on SQLite and PostgreSQL: writes, reads, queries, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+import httpx
+
+from mlineage.sdk.client import Client
+
+D = ["sha256:" + hashlib.sha256(f"blob-{i}".encode()).hexdigest() for i in range(10)]
+
+
+def ev(type_: str, **payload: object) -> dict[str, object]:
+    return {"id": uuid.uuid4().hex, "type": type_, "payload": payload}
+
+
+def pipeline(prefix: str) -> list[dict[str, object]]:
+    raw, clean, model = (f"sha256:{hashlib.sha256(f'{prefix}-{n}'.encode()).hexdigest()}"
+                         for n in ("raw", "clean", "model"))
+    return [
+        ev("ArtifactRecorded", digest=raw, kind="dataset", name=f"{prefix}-raw"),
+        ev("RunStarted", run_id=f"{prefix}-prep", job="prep", kind="transform"),
+        ev("ArtifactUsed", run_id=f"{prefix}-prep", digest=raw),
+        ev("ArtifactRecorded", digest=clean, kind="dataset", name=f"{prefix}-clean"),
+        ev("ArtifactProduced", run_id=f"{prefix}-prep", digest=clean),
+        ev("RunEnded", run_id=f"{prefix}-prep", status="completed"),
+        ev("RunStarted", run_id=f"{prefix}-train", job="train", kind="train", params={"lr": 0.1}),
+        ev("ArtifactUsed", run_id=f"{prefix}-train", digest=clean),
+        ev("MetricsLogged", run_id=f"{prefix}-train", metrics=[{"key": "acc", "value": 0.9, "step": 1}]),
+        ev("ArtifactRecorded", digest=model, kind="model", name=f"{prefix}-model"),
+        ev("ArtifactProduced", run_id=f"{prefix}-train", digest=model),
+        ev("RunEnded", run_id=f"{prefix}-train", status="completed"),
+    ]
+
+
+def test_batch_append_reads_and_queries_match_the_core(admin: httpx.Client, server: object) -> None:
+    events = pipeline("p1")
+    first = admin.post("/events/batch", json={"events": events})
+    assert first.status_code == 200, first.text
+    assert first.json()["accepted"] == len(events)
+    again = admin.post("/events/batch", json={"events": events})  # a retried batch duplicates nothing
+    assert again.json() == {"accepted": 0, "duplicates": len(events), "head_seq": first.json()["head_seq"],
+                            "events": []}
+    run = admin.get("/runs/p1-train").json()
+    assert run["status"] == "completed" and run["metrics"] == {"acc": 0.9} and run["params"] == {"lr": 0.1}
+    io = admin.get("/runs/p1-train/io").json()
+    assert [a["name"] for a in io["inputs"]] == ["p1-clean"]
+    assert admin.get("/versions/p1-model").json()["version"] == 1
+    assert admin.get("/runs/p1-train/metrics/acc").json()["history"][0]["value"] == 0.9
+
+    over_http = admin.get("/trace", params={"ref": "p1-model"}).json()
+    local = Client.for_uri(server.store_uri, server.artifacts)  # type: ignore[attr-defined]
+    try:
+        direct = local.trace("p1-model").to_dict()
+        impact_direct = local.impact("p1-raw", depth=1).to_dict()
+    finally:
+        local.close()
+    assert over_http["nodes"] == direct["nodes"] and over_http["edges"] == direct["edges"]
+    assert over_http["count"] == 4
+    impact = admin.get("/impact", params={"ref": "p1-raw", "depth": 1}).json()
+    assert impact["nodes"] == impact_direct["nodes"] and impact["truncated"] == impact_direct["truncated"]
+    assert admin.get("/verify").json()["ok"] is True
+
+
+def test_single_event_append_is_idempotent(admin: httpx.Client) -> None:
+    one = ev("ArtifactRecorded", digest=D[0], kind="file")
+    assert admin.post("/events", json=one).json()["accepted"] == 1
+    assert admin.post("/events", json=one).json()["accepted"] == 0
+    assert admin.get(f"/artifacts/{D[0]}").json()["digest"] == D[0]
+
+
+def test_bad_input_is_4xx_json_and_writes_nothing(admin: httpx.Client) -> None:
+    head = admin.get("/head").json()
+    cases = [
+        admin.post("/events/batch", content=b"{not json", headers={"content-type": "application/json"}),
+        admin.post("/events/batch", json={"events": [ev("NoSuchType")]}),
+        admin.post("/events/batch", json={"events": [ev("ArtifactRecorded", digest="sha256:xyz", kind="file")]}),
+        # a good event followed by one linking an unknown artifact: the whole batch is refused
+        admin.post("/events/batch", json={"events": [ev("ArtifactRecorded", digest=D[5], kind="file"),
+                                                      ev("ArtifactDerived", parent=D[5], child=D[6])]}),
+        admin.post("/events/batch", json={"events": [ev("RunEnded", run_id="nope", status="completed")]}),
+        admin.post("/events/batch", content=b"[" + b"1," * 600_000 + b"1]",
+                   headers={"content-type": "application/json"}),
+        admin.get(f"/artifacts/{D[9]}"),
+        admin.get("/artifacts/not-a-digest"),
+        admin.get("/trace", params={"ref": D[9]}),
+        admin.get(f"/blobs/{D[9]}"),
+        admin.post("/lineage", content=b"{", headers={"content-type": "application/json"}),
+        admin.post("/lineage", json={"eventType": "START"}),
+    ]
+    for response in cases:
+        assert 400 <= response.status_code < 500, (response.status_code, response.text)
+        body = response.json()
+        assert body["error"]["message"], body
+    assert cases[0].status_code == 400 and "malformed JSON" in cases[0].json()["error"]["message"]
+    assert cases[1].json()["error"]["field"] == "type"
+    assert cases[3].status_code == 404 and D[6] in cases[3].json()["error"]["message"]
+    assert cases[5].status_code == 413
+    assert admin.get("/head").json() == head
+    assert admin.get(f"/artifacts/{D[5]}").status_code == 404  # the good half of the refused batch is absent
+
+
+def test_blob_upload_and_download_by_digest(admin: httpx.Client) -> None:
+    data = b"model weights" * 100
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    wrong = admin.put(f"/blobs/{D[7]}", content=data)
+    assert wrong.status_code == 400 and "hashes to" in wrong.json()["error"]["message"]
+    assert admin.put(f"/blobs/{digest}", content=data).status_code == 201
+    assert admin.put(f"/blobs/{digest}", content=data).status_code == 200
+    assert admin.get(f"/blobs/{digest}").content == data
+
+
+def test_openapi_spec_is_served(server: object) -> None:
+    spec = httpx.get(server.url + "/openapi.json").json()  # type: ignore[attr-defined]
+    assert spec["info"]["title"] == "mlineage"
+    assert {"/api/v1/events/batch", "/api/v1/lineage", "/api/v1/trace", "/api/v1/blobs/{digest}"} <= set(spec["paths"])
+    assert json.dumps(spec)
