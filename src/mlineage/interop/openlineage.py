@@ -75,6 +75,9 @@ class _Validators:
         registry: Any = Registry().with_resources(resources)
         formats = FormatChecker(formats=["uuid"])  # not date-time: real producers omit the timezone
         self.core = Draft202012Validator(core, registry=registry, format_checker=formats)
+        self.kinds = {kind: Draft202012Validator({"$ref": f"{core['$id']}#/$defs/{name}"}, registry=registry,
+                                                 format_checker=formats)
+                      for kind, name in (("run", "RunEvent"), ("dataset", "DatasetEvent"), ("job", "JobEvent"))}
         for doc in facet_docs:
             for facet_name, ref in doc.get("properties", {}).items():
                 schema = {"$ref": doc["$id"] + ref["$ref"]} if ref.get("$ref", "").startswith("#") else ref
@@ -115,9 +118,13 @@ def validate_event(doc: Any) -> dict[str, Any]:
     validators = _validators(str(spec_dir()))
     if "schemaURL" not in doc:  # Marquez accepts events without it; so do we (it is only a pointer)
         doc = dict(doc, schemaURL=SCHEMA_URL)
-    error = next(iter(sorted(validators.core.iter_errors(doc), key=lambda e: len(list(e.path)))), None)
+    doc = _without_facet_nulls(doc)
+    error = next(iter(validators.core.iter_errors(doc)), None)
     if error is not None:
-        best = _best(error)
+        # the spec is anyOf(RunEvent, DatasetEvent, JobEvent): explain against the one the event looks like
+        best = next(iter(sorted(validators.kinds[event_kind(doc)].iter_errors(doc),
+                                key=lambda e: -len(list(e.absolute_path)))), None) or _best(error)
+        best = _best(best)
         raise ValidationError(_path(list(best.absolute_path)), best.message[:300],
                               "see https://openlineage.io/spec for the RunEvent schema")
     for where, facets in _facet_groups(doc):
@@ -143,6 +150,23 @@ def _best(error: Any) -> Any:
     if error.context:
         return best_match(error.context)
     return error
+
+
+def _without_facet_nulls(doc: dict[str, Any]) -> dict[str, Any]:
+    """Producers write null for facet fields they do not know; validate facets as if those were absent
+    (Marquez accepts them too). The stored event keeps the nulls."""
+    def clean(facets: Any) -> Any:
+        return {k: _drop_nulls(v) for k, v in facets.items()} if isinstance(facets, dict) else facets
+
+    out = dict(doc)
+    for key in ("run", "job", "dataset"):
+        if isinstance(out.get(key), dict) and "facets" in out[key]:
+            out[key] = dict(out[key], facets=clean(out[key]["facets"]))
+    for side in ("inputs", "outputs"):
+        if isinstance(out.get(side), list):
+            out[side] = [dict(ds, **{k: clean(ds[k]) for k in ("facets", "inputFacets", "outputFacets") if k in ds})
+                         if isinstance(ds, dict) else ds for ds in out[side]]
+    return out
 
 
 def _drop_nulls(value: Any) -> Any:

@@ -87,8 +87,13 @@ def _error(status: int, type_: str, message: str, field: str | None = None) -> J
     return JSONResponse({"error": {"type": type_, "message": message, "field": field}}, status_code=status)
 
 
+class PayloadTooLarge(MlineageError):
+    """A request body over the server's limit (HTTP 413)."""
+
+
 _STATUS: list[tuple[type[Exception], int]] = [
-    (AuthError, 401), (ForbiddenError, 403), (ValidationError, 400), (AmbiguousRefError, 409),
+    (AuthError, 401), (ForbiddenError, 403), (PayloadTooLarge, 413), (ValidationError, 400),
+    (AmbiguousRefError, 409),
     (NotFoundError, 404), (CycleError, 409), (LedgerError, 409), (ConfigError, 400),
     (StoreUnavailableError, 503),
 ]
@@ -301,6 +306,16 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     async def openlineage_ingest(request: Request, p: Writer) -> JSONResponse:
         """Accept an OpenLineage RunEvent/DatasetEvent/JobEvent; projected asynchronously (see /ingestion)."""
         raw = await request.body()
+        if request.headers.get("content-encoding", "").lower() == "gzip":  # the OpenLineage client's option
+            import zlib
+
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                raw = inflater.decompress(raw, max_body)
+            except zlib.error as exc:
+                raise ValidationError("body", f"malformed gzip body: {exc}") from None
+            if inflater.unconsumed_tail:
+                raise PayloadTooLarge(f"the decompressed body is over the {max_body} byte limit")
         try:
             doc = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

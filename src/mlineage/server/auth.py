@@ -7,13 +7,16 @@ A token whose namespace is ``*`` sees every namespace (an operator's token); its
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from collections.abc import Iterator
+
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from ..errors import MlineageError, NotFoundError, ValidationError
 from ..events import utc_now
@@ -93,12 +96,12 @@ class TokenStore:
         token = f"mlt_{token_id}_{secrets.token_urlsafe(32)}"
         row = {"id": token_id, "name": name, "secret_sha256": _hash(token), "scopes": ",".join(sorted(parsed)),
                "namespace": namespace, "created_at": utc_now(), "revoked_at": None}
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(insert(server_tokens).values(**row))
         return token, _public(row)
 
     def revoke(self, token_id: str) -> dict[str, Any]:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             found = conn.execute(select(server_tokens).where(server_tokens.c.id == token_id)).first()
             if found is None:
                 raise NotFoundError(f"no token with id {token_id!r}: `mlineage token list` shows the ids")
@@ -125,3 +128,10 @@ class TokenStore:
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "name": row["name"], "scopes": row["scopes"].split(","),
             "namespace": row["namespace"], "created_at": row["created_at"], "revoked_at": row["revoked_at"]}
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction (``BEGIN IMMEDIATE`` on SQLite, so a read-then-write never hits 'database is locked')."""
+    with engine.connect().execution_options(mlineage_write=True) as conn, conn.begin():
+        yield conn

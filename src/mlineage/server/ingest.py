@@ -25,7 +25,7 @@ from ..events import NewEvent, utc_now
 from ..interop import openlineage as ol
 from ..sdk.client import Client
 from ..stores.schema import server_inbox
-from .auth import Principal
+from .auth import Principal, write_transaction
 from .namespaces import NamespaceIndex, tag_actor
 
 log = logging.getLogger("mlineage.server")
@@ -69,7 +69,7 @@ class Inbox:
         row = {"event_id": event_id, "format": "openlineage", "namespace": principal.write_namespace,
                "actor": tag_actor(doc.get("producer"), principal), "body": json.dumps(doc, ensure_ascii=False),
                "received_at": utc_now(), "status": "pending", "error": None, "processed_at": None}
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             if conn.execute(select(server_inbox.c.id).where(server_inbox.c.event_id == event_id)).first():
                 return event_id, False
             conn.execute(insert(server_inbox).values(**row))
@@ -123,7 +123,7 @@ class Inbox:
         except MlineageError as exc:
             status, error = "failed", str(exc)[:2000]
             log.warning("OpenLineage event %s could not be projected: %s", row.event_id, exc)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(update(server_inbox).where(server_inbox.c.id == row.id)
                          .values(status=status, error=error, processed_at=utc_now()))
 
