@@ -1,6 +1,23 @@
-"""Content-addressed blob stores."""
+"""Content-addressed blob stores (loaded lazily, so importing one submodule stays cheap)."""
 
-from .local import LocalBlobStore
-from .protocol import BlobStore
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .local import LocalBlobStore
+    from .protocol import BlobStore
 
 __all__ = ["BlobStore", "LocalBlobStore"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LocalBlobStore":
+        from .local import LocalBlobStore
+
+        return LocalBlobStore
+    if name == "BlobStore":
+        from .protocol import BlobStore
+
+        return BlobStore
+    raise AttributeError(f"module 'mlineage.blobs' has no attribute {name!r}")

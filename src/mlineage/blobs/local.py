@@ -16,7 +16,7 @@ from typing import BinaryIO
 from ..errors import IntegrityError, NotFoundError, ValidationError
 from ..hashing import hash_bytes, hash_file
 from ..model import Digest
-from .placement import link_or_copy
+from .placement import ensure_dir, link_or_copy, unique_name
 
 
 class LocalBlobStore:
@@ -82,19 +82,19 @@ class LocalBlobStore:
         rather than stored under the wrong name. Returns the mode used, or "present".
         """
         target = self.path_for(digest)
-        if target.is_file():
+        if os.path.isfile(target):
             return "present"
         staging = self.root / "tmp"
-        staging.mkdir(parents=True, exist_ok=True)
-        temp = Path(tempfile.mktemp(dir=staging, prefix="incoming-"))
+        ensure_dir(staging)
+        temp = staging / unique_name("incoming-")
         try:
-            used = link_or_copy(path, temp, [m for m in modes if m != "symlink"] or ["copy"])
+            used = link_or_copy(path, temp, [m for m in modes if m != "symlink"] or ["copy"], before.st_dev)
             after = os.stat(path)
             if (after.st_ino, after.st_size, after.st_mtime_ns) != (before.st_ino, before.st_size,
                                                                      before.st_mtime_ns):
                 raise ValidationError("path", f"{path} changed while it was being added", "run the command again")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(temp, 0o444)
+            ensure_dir(target.parent)
+            os.chmod(temp, 0o555 if before.st_mode & 0o111 else 0o444)
             os.replace(temp, target)
         except BaseException:
             if os.path.lexists(temp):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import errno
 import os
+import itertools
 import shutil
-import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,13 +33,27 @@ def parse_link_modes(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return modes
 
 
+_counter = itertools.count()
+_made_dirs: set[str] = set()
+
+
+def unique_name(prefix: str = ".mlineage-tmp-") -> str:
+    """A name no other thread or process uses at the same time (pid, thread, counter): cheap, no syscalls."""
+    return f"{prefix}{os.getpid()}-{threading.get_ident()}-{next(_counter)}"
+
+
+def ensure_dir(folder: str | Path) -> None:
+    """mkdir -p, remembered for the process: only for the cache's own fan-out folders, which nothing removes."""
+    key = str(folder)
+    if key not in _made_dirs:
+        os.makedirs(key, exist_ok=True)
+        _made_dirs.add(key)
+
+
 def temp_beside(target: Path) -> Path:
-    """A fresh, unused name in target's folder (the folder is created)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=".mlineage-tmp-")
-    os.close(fd)
-    os.unlink(name)
-    return Path(name)
+    """A fresh, unused name in target's folder (the folder is created; not memoised: workspaces change)."""
+    os.makedirs(target.parent, exist_ok=True)
+    return target.parent / unique_name()
 
 
 def reflink(src: Path, dst: Path) -> None:
@@ -53,10 +68,23 @@ def reflink(src: Path, dst: Path) -> None:
             raise
 
 
-def link_or_copy(src: Path, dst: Path, modes: Sequence[str]) -> str:
-    """Make ``dst`` (which must not exist) hold src's bytes by the first mode that works; return that mode."""
+_UNSUPPORTED: set[tuple[str, int, str]] = set()  # (mode, source device, target folder) that failed once
+_NOT_SUPPORTED_ERRNOS = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EPERM,
+                         errno.EMLINK}
+
+
+def link_or_copy(src: Path, dst: Path, modes: Sequence[str], src_dev: int | None = None) -> str:
+    """Make ``dst`` (which must not exist) hold src's bytes by the first mode that works; return that mode.
+
+    A mode the filesystem refuses (no reflink on ext4, no hardlink across devices) is remembered for the
+    process, so a 10,000-file add tries it once, not 10,000 times.
+    """
     last: OSError | None = None
+    folder = os.path.dirname(dst)
     for mode in modes:
+        memo = (mode, src_dev if src_dev is not None else -1, folder if mode == "hardlink" else "")
+        if src_dev is not None and memo in _UNSUPPORTED:
+            continue
         try:
             if mode == "reflink":
                 reflink(src, dst)
@@ -70,17 +98,20 @@ def link_or_copy(src: Path, dst: Path, modes: Sequence[str]) -> str:
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise
+            if src_dev is not None and exc.errno in _NOT_SUPPORTED_ERRNOS and mode != "copy":
+                _UNSUPPORTED.add(memo)
             last = exc
             continue
     assert last is not None
     raise last
 
 
-def place(src: Path, target: Path, modes: Sequence[str], mode_bits: int | None = None) -> str:
+def place(src: Path, target: Path, modes: Sequence[str], mode_bits: int | None = None,
+          src_dev: int | None = None) -> str:
     """Atomically replace ``target`` with src's bytes (link or copy). Returns the mode used."""
     temp = temp_beside(target)
     try:
-        used = link_or_copy(src, temp, modes)
+        used = link_or_copy(src, temp, modes, src_dev)
         if used in ("copy", "reflink") and mode_bits is not None:
             os.chmod(temp, mode_bits)
         if target.is_dir() and not target.is_symlink():

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,13 +45,61 @@ class DirRecord(NamedTuple):
     files: int
 
 
-def dir_fingerprint(rows: Iterable[tuple[str, os.stat_result]]) -> str:
-    """A cheap digest of a directory's (path, inode, size, mtime, mode) rows, sorted by path."""
-    h = hashlib.sha256()
-    for rel, st in sorted(rows, key=lambda r: r[0]):
-        h.update(f"{rel}\0{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_mode & 0o777}\n"
-                 .encode("utf-8", "surrogateescape"))
+def dir_fingerprint(rows: Sequence[tuple[str, os.stat_result]]) -> str:
+    """A cheap digest of a directory's rows (path, device, inode, size, mtime, x bits), in the walk's order.
+
+    Shared by the full scan and the quick ``status`` path (``mlineage.data.quick``): both walk with
+    ``walk_stats``, so equal trees give equal fingerprints; a different order only costs a cache miss.
+    """
+    numbers = array("q")
+    for _, st in rows:
+        numbers.extend((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode & 0o111))
+    h = hashlib.sha256("\0".join(rel for rel, _ in rows).encode("utf-8", "surrogateescape"))
+    h.update(numbers.tobytes())
     return h.hexdigest()
+
+
+class UnsupportedEntry(Exception):
+    """A symlink or special file inside a tracked directory (the caller decides what to say)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def walk_stats(root: str, threads: int = 2) -> list[tuple[str, str, os.stat_result]]:
+    """Every regular file under root as (relative posix path, absolute path, lstat).
+
+    Listing is serial (cheap); the lstat calls, which dominate on a large tree, run on ``threads`` threads
+    (they release the GIL). Raises UnsupportedEntry for a symlink, PermissionError for an unreadable folder.
+    """
+    names: list[str] = []
+    paths: list[str] = []
+    stack = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as it:
+            for e in it:
+                if e.is_symlink():
+                    raise UnsupportedEntry(e.path)
+                if e.is_dir(follow_symlinks=False):
+                    stack.append((e.path, prefix + e.name + "/"))
+                elif e.is_file(follow_symlinks=False):
+                    if not e.name.startswith(".mlineage-tmp-"):
+                        names.append(prefix + e.name)
+                        paths.append(e.path)
+                else:
+                    raise UnsupportedEntry(e.path)
+    if threads > 1 and len(paths) > 2000:
+        from concurrent.futures import ThreadPoolExecutor
+
+        step = (len(paths) + threads - 1) // threads
+        chunks = [paths[i : i + step] for i in range(0, len(paths), step)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            stats = [st for part in pool.map(lambda c: [os.lstat(p) for p in c], chunks) for st in part]
+    else:
+        stats = [os.lstat(p) for p in paths]
+    return list(zip(names, paths, stats))
 
 
 class StatCache:

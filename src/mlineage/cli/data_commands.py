@@ -92,8 +92,9 @@ def status_command(paths: tuple[Path, ...], as_json: bool) -> None:
         if not entries:
             click.echo("no tracked data (add some with `mlineage add PATH`)")
         elif not changed:
-            click.echo(f"up to date: {len(entries)} tracked path{'s' if len(entries) != 1 else ''} match their "
-                       "pointers")
+            n = len(entries)
+            click.echo(f"up to date: {n} tracked path{'s' if n != 1 else ''} "
+                       f"match{'' if n != 1 else 'es'} {'their pointers' if n != 1 else 'its pointer'}")
         for e in changed:
             rel = e.to_dict(ws.root)["path"]
             parts = [f"{len(e.added)} new", f"{len(e.removed)} deleted", f"{len(e.changed)} modified"]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..blobs.local import LocalBlobStore
 from ..blobs.placement import place
-from ..blobs.statcache import DirRecord, StatCache, StatKey, dir_fingerprint
+from ..blobs.statcache import DirRecord, StatCache, StatKey, UnsupportedEntry, dir_fingerprint, walk_stats
 from ..config import PROJECT_DIR
 from ..errors import IntegrityError, NotFoundError, ValidationError
 from ..hashing import ManifestEntry, hash_file, hash_many, manifest_bytes, parse_manifest
@@ -97,28 +97,15 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def walk_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
-    """Every regular file under root as (relative posix path, absolute path, lstat), symlinks refused."""
-    out: list[tuple[str, str, os.stat_result]] = []
-    stack = [(str(root), "")]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except PermissionError:
-            raise ValidationError("path", f"{folder} cannot be read (permission denied)",
-                                  "fix its permissions and try again") from None
-        for entry in entries:
-            rel = prefix + entry.name
-            if entry.is_symlink():
-                raise ValidationError("path", f"{entry.path} is a symbolic link, which is not versioned",
-                                      "replace it with the file it points to, or move it out of the folder")
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((entry.path, rel + "/"))
-            elif entry.is_file(follow_symlinks=False):
-                if entry.name.startswith(".mlineage-tmp-"):
-                    continue  # our own temp file from an interrupted checkout
-                out.append((rel, entry.path, entry.stat(follow_symlinks=False)))
-    return out
+    """Every regular file under root as (relative posix path, absolute path, lstat); symlinks refused."""
+    try:
+        return walk_stats(str(root))
+    except UnsupportedEntry as exc:
+        raise ValidationError("path", f"{exc.path} is a symbolic link or special file, which is not versioned",
+                              "replace it with the file it points to, or move it out of the folder") from None
+    except PermissionError as exc:
+        raise ValidationError("path", f"{exc.filename} cannot be read (permission denied)",
+                              "fix its permissions and try again") from None
 
 
 class Workspace:
@@ -129,6 +116,7 @@ class Workspace:
         self.cache = LocalBlobStore(self.settings.cache_dir)
         self.statcache = statcache or StatCache(self.settings.state_dir / STATCACHE_FILE)
         self._client = client
+        self._owns_client = client is None
         self._remote: Any = None
 
     # ------------------------------------------------------------ plumbing
@@ -156,6 +144,12 @@ class Workspace:
 
     def close(self) -> None:
         self.statcache.close()
+        if self._owns_client and self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _cache_dev(self) -> int:
+        return os.stat(self.cache.root).st_dev
 
     def digests_of(self, files: Sequence[tuple[str, os.stat_result]], meter: Meter | None = None) -> list[Digest]:
         """Digests of files, from the stat cache where (dev, inode, size, mtime) still match, else hashed."""
@@ -191,7 +185,7 @@ class Workspace:
         if not stat_mod.S_ISDIR(st.st_mode):
             raise ValidationError("path", f"{path} is not a regular file or directory")
         rows = walk_files(path)
-        fingerprint = dir_fingerprint((rel, s) for rel, _, s in rows)
+        fingerprint = dir_fingerprint([(rel, s) for rel, _, s in rows])
         key = str(path)
         if meter is not None:
             meter.set_total(sum(s.st_size for _, _, s in rows), len(rows))
@@ -209,7 +203,7 @@ class Workspace:
     def quick_digest(self, path: Path) -> Digest | None:
         """A directory's digest from its fingerprint alone (None when anything changed since it was seen)."""
         rows = walk_files(path)
-        record = self.statcache.get_dir(str(path), dir_fingerprint((rel, s) for rel, _, s in rows))
+        record = self.statcache.get_dir(str(path), dir_fingerprint([(rel, s) for rel, _, s in rows]))
         return Digest.parse(record.digest) if record else None
 
     # ------------------------------------------------------------ checking user input
@@ -478,7 +472,8 @@ class Workspace:
 
     def _place_file(self, digest: Digest, target: Path, mode: int | None) -> None:
         source = self.verify_object(digest)
-        used = place(source, target, self.settings.link_modes, mode if mode is not None else 0o644)
+        used = place(source, target, self.settings.link_modes, mode if mode is not None else 0o644,
+                     self._cache_dev())
         st = os.stat(target)
         if used in ("copy", "reflink"):
             self.statcache.put_many([(StatKey.of(st), str(digest))])
@@ -505,7 +500,7 @@ class Workspace:
 
                 shutil.rmtree(target)
             source = self.verify_object(e.digest)
-            used = place(source, target, self.settings.link_modes, e.mode)
+            used = place(source, target, self.settings.link_modes, e.mode, self._cache_dev())
             if used in ("copy", "reflink"):
                 new_rows.append((StatKey.of(os.stat(target)), str(e.digest)))
         self.statcache.put_many(new_rows)

@@ -1,0 +1,123 @@
+"""The quick path of ``mlineage status``: answer "everything is unchanged" without loading click, YAML,
+SQLAlchemy or the workspace machinery.
+
+It reads pointer files in the exact layout ``mlineage add`` writes, stats the data, and looks the stat rows
+up in the stat cache. It answers only when every tracked path is provably unchanged; anything else (a change,
+a hand-edited pointer, a stat-cache miss, an option it does not know) returns False and the full command
+runs, so the quick path never decides anything the full one would decide differently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+_POINTER_LINE = re.compile(r'^(path|kind|digest|size|files|name|version): (.+)$')
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_SKIP = {".mlineage", ".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", ".dvc"}
+
+
+def _find_root() -> str | None:
+    here = os.getcwd()
+    while True:
+        if os.path.isdir(os.path.join(here, ".mlineage")):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def _pointers(start: str) -> list[str]:
+    found = []
+    stack = [start]
+    while stack:
+        folder = stack.pop()
+        with os.scandir(folder) as it:
+            entries = list(it)
+        names = {e.name for e in entries}
+        for e in entries:
+            if e.name.endswith(".lin") and e.is_file(follow_symlinks=False):
+                found.append(e.path)
+            elif (e.is_dir(follow_symlinks=False) and e.name not in _SKIP and not e.name.startswith(".")
+                  and e.name + ".lin" not in names):
+                stack.append(e.path)
+    return sorted(found)
+
+
+def _read_pointer(path: str) -> tuple[str, str] | None:
+    """(kind, digest) from a pointer in the canonical layout, or None to let the full parser judge it."""
+    fields: dict[str, str] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            m = _POINTER_LINE.match(line.rstrip("\n"))
+            if m is None or m.group(1) in fields:
+                return None
+            fields[m.group(1)] = m.group(2)
+    name = os.path.basename(path)[:-4]
+    if fields.get("path") != '"' + name + '"' or '\\' in name or '"' in name:
+        return None
+    kind, digest = fields.get("kind"), fields.get("digest", "")
+    if kind not in ("file", "directory") or not _DIGEST.match(digest) or not fields.get("size", "x").isdigit():
+        return None
+    if kind == "directory" and not fields.get("files", "x").isdigit():
+        return None
+    return kind, digest
+
+
+def quick_status(args: list[str]) -> bool:
+    """Print the clean-tree answer and return True, or return False to run the full command."""
+    if any(a not in ("--json",) for a in args):
+        return False
+    try:
+        root = _find_root()
+        db = os.path.join(root, ".mlineage", "statcache.db") if root else None
+        if root is None or db is None or not os.path.exists(db):
+            return False
+        pointers = _pointers(root)
+        import sqlite3
+
+        from ..blobs.statcache import dir_fingerprint, walk_stats
+
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            for pointer in pointers:
+                parsed = _read_pointer(pointer)
+                if parsed is None:
+                    return False
+                kind, digest = parsed
+                data = pointer[:-4]
+                if kind == "file":
+                    st = os.lstat(data)
+                    if not (st.st_mode & 0o170000 == 0o100000):
+                        return False
+                    row = conn.execute("SELECT digest FROM files WHERE dev=? AND ino=? AND size=? AND mtime_ns=?",
+                                       (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)).fetchone()
+                else:
+                    if os.path.islink(data) or not os.path.isdir(data):
+                        return False
+                    rows = walk_stats(data)
+                    row = conn.execute("SELECT digest FROM dirs WHERE path=? AND fingerprint=?",
+                                       (data, dir_fingerprint([(r, st) for r, _, st in rows]))).fetchone()
+                if row is None or row[0] != digest:
+                    return False
+        finally:
+            conn.close()
+    except (OSError, UnicodeDecodeError, Exception):  # noqa: BLE001 - any doubt: the full command decides
+        return False
+    if "--json" in args:
+        import json
+
+        out = [{"path": os.path.relpath(p[:-4], root).replace(os.sep, "/"),
+                "pointer": os.path.relpath(p, root).replace(os.sep, "/"), "state": "unchanged"} for p in pointers]
+        sys.stdout.write(json.dumps(out, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    elif not pointers:
+        sys.stdout.write("no tracked data (add some with `mlineage add PATH`)\n")
+    else:
+        n = len(pointers)
+        sys.stdout.write(f"up to date: {n} tracked path{'s' if n != 1 else ''} "
+                         f"match{'' if n != 1 else 'es'} {'their pointers' if n != 1 else 'its pointer'}\n")
+    return True
