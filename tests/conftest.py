@@ -101,3 +101,14 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     init_project(root)
     monkeypatch.chdir(root)
     return root
+
+
+@pytest.fixture(autouse=True)
+def _basic_capture_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full capture links every run to a code and an environment artifact (two more lineage nodes per run).
+    Tests that count nodes should see only what they declared, so full capture is on only in tests marked
+    ``full_capture`` (tests/capture/, tests/integrations/); everywhere else runs record the basic context."""
+    if request.node.get_closest_marker("full_capture") is None:
+        monkeypatch.setenv("MLINEAGE_CAPTURE", "basic")
+    else:
+        monkeypatch.delenv("MLINEAGE_CAPTURE", raising=False)

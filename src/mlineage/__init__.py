@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "run": "mlineage.sdk.run",
     "track": "mlineage.sdk.run",
+    "autolog": "mlineage.sdk.autolog",
     "active_run": "mlineage.sdk.run",
     "ActiveRun": "mlineage.sdk.run",
     "Client": "mlineage.sdk.client",
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from .graph import LineageQuery, LineageResult
     from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, RunStatus
     from .sdk.client import Client, default_client
+    from .sdk.autolog import autolog
     from .sdk.run import ActiveRun, active_run, run, track
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .git import find_git_dir, head_commit
+from .redact import redact_argv
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,9 +49,17 @@ def actor() -> str:
     return f"{ctx['user']}@{ctx['host']}"
 
 
-def basic_context() -> dict[str, Any]:
+def static_context() -> dict[str, Any]:
+    """Interpreter, platform, user and host: a fresh copy of what never changes within a process."""
     context = dict(_static_context())
-    context["argv"] = list(sys.argv)
+    context["python"] = dict(context["python"])
+    return context
+
+
+def basic_context() -> dict[str, Any]:
+    """The minimal context (no manifests): what a run records when full capture is switched off or fails."""
+    context = static_context()
+    context["argv"] = redact_argv(sys.argv)
     git = _git_context(os.getcwd())
     if git is not None:
         context["git"] = git

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -18,27 +19,86 @@ def find_git_dir(start: Path) -> Path | None:
     return None
 
 
-def head_commit(git_dir: Path) -> tuple[str | None, str | None]:
-    """(commit, branch) of HEAD; commit is None in a repository with no commits yet."""
+def _read(path: str) -> str | None:
     try:
-        head = (git_dir / "HEAD").read_text().strip()
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read().strip()
     except OSError:
+        return None
+
+
+def head_commit(git_dir: Path) -> tuple[str | None, str | None]:
+    """(commit, branch) of HEAD; commit is None in a repository with no commits yet.
+
+    Plain ``open`` calls, no pathlib: this runs on every tracked run and must cost microseconds."""
+    base = str(git_dir)
+    head = _read(os.path.join(base, "HEAD"))
+    if head is None:
         return None, None
     if not head.startswith("ref:"):
         return head or None, None
     ref = head.split(":", 1)[1].strip()
     branch = ref.removeprefix("refs/heads/")
-    common = git_dir
-    commondir = git_dir / "commondir"
-    if commondir.exists():
-        common = (git_dir / commondir.read_text().strip()).resolve()
-    for base in (git_dir, common):
-        ref_file = base / ref
-        if ref_file.is_file():
-            return ref_file.read_text().strip() or None, branch
-    packed = common / "packed-refs"
-    if packed.is_file():
-        for line in packed.read_text().splitlines():
+    found = _read(os.path.join(base, ref))
+    if found:
+        return found, branch
+    common = base
+    commondir = _read(os.path.join(base, "commondir"))
+    if commondir:
+        common = os.path.normpath(os.path.join(base, commondir))
+        found = _read(os.path.join(common, ref))
+        if found:
+            return found, branch
+    packed = _read(os.path.join(common, "packed-refs"))
+    if packed:
+        for line in packed.splitlines():
             if line.endswith(" " + ref):
                 return line.split(" ", 1)[0], branch
     return None, branch
+
+
+def work_tree_of(git_dir: Path) -> Path:
+    """The work tree a git directory belongs to (its parent for a plain ``.git`` folder)."""
+    if git_dir.name == ".git":
+        return git_dir.parent
+    gitdir_file = git_dir / "gitdir"  # a linked worktree: <worktree>/.git is named in this file
+    if gitdir_file.is_file():
+        return Path(gitdir_file.read_text().strip()).parent
+    return git_dir.parent
+
+
+def common_dir(git_dir: Path) -> Path:
+    commondir = git_dir / "commondir"
+    if commondir.is_file():
+        return (git_dir / commondir.read_text().strip()).resolve()
+    return git_dir
+
+
+def remote_urls(git_dir: Path) -> dict[str, str]:
+    """``{remote name: url}`` read from the repository's config file (credentials are NOT stripped here)."""
+    config = common_dir(git_dir) / "config"
+    try:
+        text = config.read_text(errors="replace")
+    except OSError:
+        return {}
+    urls: dict[str, str] = {}
+    section: str | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            header = line.strip("[]").strip()
+            section = header.split('"')[1] if header.startswith("remote ") and '"' in header else None
+        elif section is not None and "=" in line:
+            key, value = (part.strip() for part in line.split("=", 1))
+            if key.lower() == "url" and section not in urls:
+                urls[section] = value
+    return urls
+
+
+def index_stamp(git_dir: Path) -> tuple[int, int]:
+    """(mtime_ns, size) of the index: it changes on ``git add``, commit, checkout and most status refreshes."""
+    try:
+        st = (git_dir / "index").stat()
+    except OSError:
+        return 0, 0
+    return st.st_mtime_ns, st.st_size

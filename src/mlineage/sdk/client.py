@@ -15,6 +15,7 @@ from typing import Any
 from .. import events as ev
 from ..blobs.protocol import BlobStore
 from ..capture.basic import actor
+from ..capture.redact import redact_payload
 from ..config import Settings, load_settings
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
@@ -59,7 +60,10 @@ class Client:
     # ------------------------------------------------------------ writing
 
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
-        stamped = [e if e.actor else NewEvent(e.type, e.payload, e.id, e.ts, actor(), e.v) for e in events]
+        stamped = [
+            NewEvent(e.type, redact_payload(e.type, e.payload), e.id, e.ts, e.actor or actor(), e.v)
+            for e in events
+        ]
         return self.store.append(stamped)
 
     def artifact_event(self, path: str | os.PathLike[str], *, kind: str | ArtifactKind = ArtifactKind.FILE,

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from .. import events as ev
 from ..capture.basic import basic_context
+from ..capture.redact import redact_params
 from ..errors import MlineageError, ValidationError
 from ..events import NewEvent, new_id, utc_now
 from ..jsonvalues import check_json_value, check_metric, check_params
@@ -42,14 +43,17 @@ def active_run() -> ActiveRun | None:
 
 class ActiveRun:
     def __init__(self, job: str, *, kind: str | RunKind = RunKind.OTHER, params: Mapping[str, Any] | None = None,
-                 client: Client | None = None, run_id: str | None = None) -> None:
+                 client: Client | None = None, run_id: str | None = None, capture: bool = True,
+                 source_files: Iterable[str | os.PathLike[str]] = ()) -> None:
         if not isinstance(job, str) or not job.strip():
             raise ValidationError("job", f"must be a non-empty string, got {job!r}")
         self.client = client or default_client()
         self.id = run_id or new_id()
         self.job = job
         self.kind: RunKind = enum_value(RunKind, str(getattr(kind, "value", kind)), "kind")
-        self.params: dict[str, Any] = check_params(dict(params or {}))
+        self.params: dict[str, Any] = redact_params(check_params(dict(params or {})))
+        self.capture = capture and os.environ.get("MLINEAGE_CAPTURE", "full") != "basic"
+        self.source_files = tuple(str(p) for p in source_files)
         self._pending: list[NewEvent] = []
         self._pending_metrics: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
@@ -58,18 +62,40 @@ class ActiveRun:
         self._token: contextvars.Token[ActiveRun | None] | None = None
         self.inputs: list[Artifact] = []
         self.outputs: list[Artifact] = []
+        self._finalizers: list[Callable[[ActiveRun], None]] = []
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> ActiveRun:
         if self._started:
             return self
+        context, extra, recorded = self._capture()
         self.client.append([NewEvent(ev.RUN_STARTED, {
             "run_id": self.id, "job": self.job, "kind": self.kind.value, "params": self.params,
-            "context": basic_context(), "started_at": utc_now(),
-        })])
+            "context": context, "started_at": utc_now(),
+        }), *extra])
+        if recorded:
+            from ..capture.run_context import mark_recorded
+
+            mark_recorded(self.client, recorded)
         self._started = True
         return self
+
+    def _capture(self) -> tuple[dict[str, Any], list[NewEvent], list[str]]:
+        """The run context and the events linking the code and environment manifests (capture never fails a
+        run: on an error the run keeps the basic context and records what went wrong)."""
+        if not self.capture:
+            return basic_context(), [], []
+        from ..capture.run_context import capture_run, context_events
+
+        try:
+            captured = capture_run(self.source_files)
+            extra, recorded = context_events(self.client, captured, self.id)
+            return captured.context, extra, recorded
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            context = basic_context()
+            context["capture_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            return context, [], []
 
     def __enter__(self) -> ActiveRun:
         self.start()
@@ -92,11 +118,22 @@ class ActiveRun:
         if self._ended:
             return
         self._require_started()
+        finalizers, self._finalizers = self._finalizers, []
+        for finalize in finalizers:  # integrations record what they accumulated (e.g. partial_fit batches)
+            try:
+                finalize(self)
+            except Exception as exc:  # noqa: BLE001 - a failing integration must not lose the run's end
+                if error is None and status == "completed":
+                    status, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
         payload: dict[str, Any] = {"run_id": self.id, "status": status, "ended_at": utc_now()}
         if error is not None:
             payload["error"] = error
         self._flush_into([NewEvent(ev.RUN_ENDED, payload)])
         self._ended = True
+
+    def add_finalizer(self, finalize: Callable[[ActiveRun], None]) -> None:
+        """Call ``finalize(run)`` when the run ends, before its end is written (used by autolog integrations)."""
+        self._finalizers.append(finalize)
 
     # ------------------------------------------------------------ inputs and outputs
 
@@ -161,7 +198,7 @@ class ActiveRun:
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         self._require_open()
-        checked = check_params(dict(params))
+        checked = redact_params(check_params(dict(params)))
         for key, value in checked.items():
             if key in self.params and self.params[key] != value:
                 raise ValidationError(f"params.{key}", f"already logged as {self.params[key]!r}; params are immutable")
@@ -220,9 +257,14 @@ class ActiveRun:
 
 
 def run(job: str, *, kind: str | RunKind = RunKind.OTHER, params: Mapping[str, Any] | None = None,
-        client: Client | None = None) -> ActiveRun:
-    """Open a tracked run: ``with mlineage.run("train", kind="train", params={...}) as run:``."""
-    return ActiveRun(job, kind=kind, params=params, client=client)
+        client: Client | None = None, capture: bool = True,
+        source_files: Iterable[str | os.PathLike[str]] = ()) -> ActiveRun:
+    """Open a tracked run: ``with mlineage.run("train", kind="train", params={...}) as run:``.
+
+    The run records its code and environment (see docs/tracking.md); ``source_files`` names files or folders
+    whose digests go into the code manifest (useful outside git); ``capture=False`` records only the basic
+    context (interpreter, platform, user, host, argv)."""
+    return ActiveRun(job, kind=kind, params=params, client=client, capture=capture, source_files=source_files)
 
 
 def _json_params(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,88 @@
+"""The environment manifest: packages once per process, lockfiles, container and Kubernetes facts, hardware."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlineage.capture import environment as env_capture
+from mlineage.capture.redact import REDACTED
+
+pytestmark = pytest.mark.full_capture
+
+
+def test_package_manifest_lists_installed_distributions_once() -> None:
+    items, digest = env_capture.packages()
+    names = dict(items)
+    assert "sqlalchemy" in names and "click" in names and digest.startswith("sha256:")
+    assert env_capture.packages() is env_capture.packages()  # cached: computed once per process
+
+
+def test_lockfiles_at_the_project_root(tmp_path: Path) -> None:
+    (tmp_path / "uv.lock").write_text("version = 1\n")
+    (tmp_path / "requirements-dev.txt").write_text("pytest==8\n")
+    (tmp_path / "environment.yml").write_text("name: x\n")
+    (tmp_path / "notes.txt").write_text("not a lockfile\n")
+    found = dict(env_capture.lockfiles(str(tmp_path)))
+    assert sorted(found) == ["environment.yml", "requirements-dev.txt", "uv.lock"]
+    assert all(d.startswith("sha256:") for d in found.values())
+
+
+def test_manifest_contents(tmp_path: Path) -> None:
+    (tmp_path / "poetry.lock").write_text("# lock\n")
+    doc = env_capture.environment_manifest(tmp_path)
+    assert doc["python"]["version"] and doc["os"]["system"]
+    assert doc["packages_digest"] == env_capture.packages()[1]
+    assert doc["lockfiles"][0]["path"] == "poetry.lock"
+    hw = doc["hardware"]
+    assert hw["cpu_count"] and hw["memory_bytes"] > 0
+
+
+def test_container_from_the_documented_variables_and_the_runtime(tmp_path: Path) -> None:
+    digest = "sha256:" + "ab" * 32
+    info = env_capture.container_info({"MLINEAGE_IMAGE": "registry.example.com/train:1.2",
+                                       "MLINEAGE_IMAGE_DIGEST": digest}, fs_root=tmp_path)
+    assert info == {"image": "registry.example.com/train:1.2", "image_digest": digest}
+    (tmp_path / ".dockerenv").write_text("")
+    (tmp_path / "proc/self").mkdir(parents=True)
+    container_id = "c" * 64
+    (tmp_path / "proc/self/cgroup").write_text(f"0::/system.slice/docker-{container_id}.scope\n")
+    info = env_capture.container_info({"MLINEAGE_IMAGE": f"train@{digest}"}, fs_root=tmp_path)
+    assert info == {"image": f"train@{digest}", "image_digest": digest, "runtime": "docker",
+                    "container_id": container_id}
+    podman = tmp_path / "podman"
+    (podman / "run").mkdir(parents=True)
+    (podman / "run/.containerenv").write_text(f'engine="podman-4"\nimage="quay.io/x/y:2"\nimageid="{"d" * 64}"\n')
+    info = env_capture.container_info({}, fs_root=podman)
+    assert info == {"image": "quay.io/x/y:2", "image_digest": "sha256:" + "d" * 64, "runtime": "podman"}
+    assert env_capture.container_info({}, fs_root=tmp_path / "nothing") is None
+
+
+def test_kubernetes_pod_and_namespace(tmp_path: Path) -> None:
+    ns = tmp_path / "namespace"
+    ns.write_text("ml-team\n")
+    env = {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "HOSTNAME": "train-7f9c-abcde"}
+    assert env_capture.kubernetes_info(env, ns) == {"pod": "train-7f9c-abcde", "namespace": "ml-team"}
+    env = {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "POD_NAME": "p", "POD_NAMESPACE": "n", "NODE_NAME": "gpu-1"}
+    assert env_capture.kubernetes_info(env, ns) == {"pod": "p", "namespace": "n", "node": "gpu-1"}
+    assert env_capture.kubernetes_info({}, ns) is None
+
+
+def test_relevant_environment_variables_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "q" * 34)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setenv("MLINEAGE_URI", "postgresql://svc:pw-in-url@db/ml")
+    monkeypatch.setenv("UNRELATED_SECRET", "nope")
+    env = env_capture.relevant_environ()
+    assert env["HF_TOKEN"] == REDACTED and env["OMP_NUM_THREADS"] == "2"
+    assert env["MLINEAGE_URI"] == "postgresql://db/ml" and "UNRELATED_SECRET" not in env
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")  # a change is seen on the next call
+    assert env_capture.relevant_environ()["OMP_NUM_THREADS"] == "4"
+
+
+def test_accelerators_only_when_torch_is_loaded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    assert "accelerators" not in env_capture.environment_manifest(tmp_path)
