@@ -118,3 +118,24 @@ def test_openapi_spec_is_served(server: object) -> None:
     assert spec["info"]["title"] == "mlineage"
     assert {"/api/v1/events/batch", "/api/v1/lineage", "/api/v1/trace", "/api/v1/blobs/{digest}"} <= set(spec["paths"])
     assert json.dumps(spec)
+
+
+def test_concurrent_clients_keep_one_valid_chain(admin: httpx.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = admin.get("/head").json()["seq"]
+    clients, batches, per_batch = 8, 10, 20
+
+    def writer(w: int) -> int:
+        with httpx.Client(base_url=str(admin.base_url), headers=dict(admin.headers), timeout=120) as c:
+            for b in range(batches):
+                events = [ev("ArtifactRecorded", digest="sha256:" + hashlib.sha256(f"c{w}-{b}-{i}".encode()).hexdigest(),
+                             kind="file") for i in range(per_batch)]
+                assert c.post("/events/batch", json={"events": events}).status_code == 200
+        return w
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(writer, range(clients)))
+    report = admin.get("/verify").json()
+    assert report["ok"] is True
+    assert report["head_seq"] - before == clients * batches * per_batch

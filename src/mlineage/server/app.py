@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as FPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -37,6 +38,9 @@ log = logging.getLogger("mlineage.server")
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_MAX_BLOB = 256 * 1024 * 1024
 MAX_BATCH = 10_000
+MAX_NODE_ID = 2**31 - 1  # nodes.id is a 32-bit integer column
+MAX_SEQ = 2**62
+NodeId = Annotated[int, Field(ge=0, le=MAX_NODE_ID)]
 
 # ------------------------------------------------------------------ wire models
 
@@ -60,12 +64,12 @@ class EventBatch(BaseModel):
 
 class NodeIdsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    node_ids: list[int] = Field(max_length=100_000)
+    node_ids: list[NodeId] = Field(max_length=100_000)
 
 
 class AdjacentIn(NodeIdsIn):
     direction: str = Field(pattern="^(up|down)$")
-    as_of_seq: int | None = None
+    as_of_seq: int | None = Field(default=None, ge=0, le=MAX_SEQ)
 
 
 class TokenIn(BaseModel):
@@ -108,6 +112,23 @@ def _install_errors(app: FastAPI) -> None:
         if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
+
+    import rfc8785
+
+    @app.exception_handler(rfc8785.CanonicalizationError)
+    async def _canonical(_request: Request, exc: Exception) -> JSONResponse:
+        return _error(400, "ValidationError", f"payload: {exc} (numbers must fit an IEEE double exactly)",
+                      "payload")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_request: Request, exc: OverflowError) -> JSONResponse:
+        return _error(400, "ValidationError", f"a number is too large for the store: {exc}")
+
+    from sqlalchemy.exc import DataError
+
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, exc: DataError) -> JSONResponse:
+        return _error(400, "ValidationError", f"the store refused a value: {str(exc.orig).splitlines()[0]}")
 
     @app.exception_handler(LookupError)
     async def _lookup(_request: Request, exc: LookupError) -> JSONResponse:
@@ -272,7 +293,7 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
         return append(batch.events, p)
 
     @app.get("/api/v1/events", tags=["events"])
-    def list_events(p: Reader, after_seq: Annotated[int, Query(ge=0)] = 0,
+    def list_events(p: Reader, after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
                     limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> dict[str, Any]:
         """Raw ledger events (a token for all namespaces only: the ledger spans every team)."""
         if not p.sees_all:
@@ -361,7 +382,7 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
         return {"runs": [run_to_dict(r) for r in view(p).store.producers_of(str(Digest.parse(digest)))]}
 
     @app.get("/api/v1/versions/{name:path}", tags=["read"])
-    def get_version(name: str, p: Reader, version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    def get_version(name: str, p: Reader, version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> dict[str, Any]:
         found = view(p).store.get_version(name, version)
         if found is None:
             raise NotFoundError(f"no artifact named {name!r}" + (f" at version {version}" if version else ""))
@@ -403,15 +424,15 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
 
     @app.get("/api/v1/trace", tags=["lineage"])
     def trace(p: Reader, ref: Annotated[str, Query(min_length=1, max_length=400)],
-              depth: Annotated[int | None, Query(ge=0)] = None,
-              limit: Annotated[int | None, Query(ge=1)] = 100_000) -> dict[str, Any]:
+              depth: Annotated[int | None, Query(ge=0, le=10**6)] = None,
+              limit: Annotated[int | None, Query(ge=1, le=10**9)] = 100_000) -> dict[str, Any]:
         """All ancestors of REF (digest, prefix, run:<id>, name@version)."""
         return _lineage(ref, "up", p, depth, limit)
 
     @app.get("/api/v1/impact", tags=["lineage"])
     def impact(p: Reader, ref: Annotated[str, Query(min_length=1, max_length=400)],
-               depth: Annotated[int | None, Query(ge=0)] = None,
-               limit: Annotated[int | None, Query(ge=1)] = 100_000) -> dict[str, Any]:
+               depth: Annotated[int | None, Query(ge=0, le=10**6)] = None,
+               limit: Annotated[int | None, Query(ge=1, le=10**9)] = 100_000) -> dict[str, Any]:
         """All descendants of REF."""
         return _lineage(ref, "down", p, depth, limit)
 
@@ -439,14 +460,14 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
                           for k, v in found.items()}}
 
     @app.get("/api/v1/graph/columns", tags=["graph"])
-    def graph_columns(p: Reader, after_seq: Annotated[int, Query(ge=0)],
-                      upto_seq: Annotated[int, Query(ge=0)]) -> dict[str, Any]:
+    def graph_columns(p: Reader, after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)],
+                      upto_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)]) -> dict[str, Any]:
         cols = view(p).store.graph_columns(after_seq, upto_seq)  # type: ignore[attr-defined]
         return {"parent": list(cols.parent), "child": list(cols.child), "seq": list(cols.seq),
                 "node_ids": list(cols.node_ids), "node_kinds": list(cols.node_kinds)}
 
     @app.get("/api/v1/graph/nodes/{node_id}/created-seq", tags=["graph"])
-    def node_created_seq(node_id: int, p: Reader) -> dict[str, Any]:
+    def node_created_seq(node_id: Annotated[int, FPath(ge=0, le=MAX_NODE_ID)], p: Reader) -> dict[str, Any]:
         return {"seq": view(p).store.node_created_seq(node_id)}  # type: ignore[attr-defined]
 
     @app.get("/api/v1/graph/seq-at", tags=["graph"])
@@ -454,8 +475,10 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
         return {"seq": view(p).store.seq_at(ts)}  # type: ignore[attr-defined]
 
     @app.get("/api/v1/graph/reachable", tags=["graph"])
-    def reachable(p: Reader, node_id: int, direction: Annotated[str, Query(pattern="^(up|down)$")],
-                  as_of_seq: int | None = None, cap: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    def reachable(p: Reader, node_id: Annotated[int, Query(ge=0, le=MAX_NODE_ID)],
+                  direction: Annotated[str, Query(pattern="^(up|down)$")],
+                  as_of_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+                  cap: Annotated[int | None, Query(ge=1, le=10**9)] = None) -> dict[str, Any]:
         return {"node_ids": view(p).store.reachable(node_id, direction, as_of_seq, cap)}  # type: ignore[attr-defined]
 
     # ---------------------------------------------------------------- blobs

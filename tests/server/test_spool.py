@@ -1,0 +1,123 @@
+"""The durable spool: tracking goes on while the server is down, and killing the server mid-stream loses
+and duplicates nothing once the spool drains after a restart."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mlineage.events import NewEvent
+from mlineage.sdk.remote import RemoteStore
+
+from .conftest import ServerProcess, admin_token, free_port
+
+
+def record(i: int, tag: str) -> NewEvent:
+    digest = "sha256:" + hashlib.sha256(f"{tag}-{i}".encode()).hexdigest()
+    return NewEvent("ArtifactRecorded", {"digest": digest, "kind": "file", "size": i})
+
+
+def event_count(server: ServerProcess, token: str) -> tuple[int, bool]:
+    with httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"},
+                      timeout=60) as c:
+        report = c.get("/verify").json()
+    return report["count"], report["ok"]
+
+
+def test_tracking_continues_while_the_server_is_down(backend_uri: str, tmp_path: Path) -> None:
+    server = ServerProcess(backend_uri, tmp_path / "objects")
+    token = admin_token(backend_uri)
+    before, _ = 0, True
+    store = RemoteStore(server.url, token=token, spool_dir=tmp_path / "spool")
+    try:
+        store.append([record(i, "down") for i in range(50)])  # nobody listening: spooled, no error
+        assert store.spool.pending() == 50
+        assert store.get_artifact(str(record(3, "down").payload["digest"])) is not None  # read-your-writes
+        server.start()
+        before, _ = event_count(server, token)
+        assert store.flush() == {"shipped": 50, "rejected": 0, "pending": 0}
+        after, ok = event_count(server, token)
+        assert after - before == 50 and ok
+        assert store.flush()["shipped"] == 0
+    finally:
+        store.close()
+        server.stop()
+
+
+def test_kill_the_server_mid_stream_then_restart(backend_uri: str, tmp_path: Path) -> None:
+    server = ServerProcess(backend_uri, tmp_path / "objects").start()
+    token = admin_token(backend_uri)
+    start_count, _ = event_count(server, token)
+    total, per_append = 1500, 10
+    store = RemoteStore(server.url, token=token, spool_dir=tmp_path / "spool", batch=100)
+    tag = uuid.uuid4().hex
+    shipped_some = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for k in range(0, total, per_append):
+                store.append([record(i, tag) for i in range(k, k + per_append)])
+                if k >= 300:
+                    shipped_some.set()
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+            shipped_some.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    shipped_some.wait()
+    server.kill()  # SIGKILL while batches are in flight
+    thread.join()
+    assert not errors, errors
+    assert store.spool.pending() > 0  # what the dead server never acknowledged is still spooled
+    server.start()
+    result = store.flush()
+    store.close()
+    assert result["pending"] == 0 and result["rejected"] == 0
+    count, ok = event_count(server, token)
+    assert ok
+    assert count - start_count == total  # nothing lost, nothing duplicated
+    server.stop()
+
+
+def test_sdk_and_cli_talk_to_the_server_through_mlineage_uri(server: ServerProcess, admin: httpx.Client,
+                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = admin.post("/tokens", json={"name": "sdk", "scopes": ["write"], "namespace": "ml"}).json()["token"]
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "data.csv").write_text("a,b\n1,2\n")
+    env = {**os.environ, "MLINEAGE_URI": server.url, "MLINEAGE_TOKEN": token,
+           "MLINEAGE_SPOOL": str(tmp_path / "spool"), "MLINEAGE_ARTIFACTS": str(tmp_path / "objects")}
+    script = """
+import mlineage
+with mlineage.run("train", kind="train", params={"lr": 0.5}) as run:
+    run.use("data.csv", kind="dataset", name="sdk-data")
+    open("model.bin", "wb").write(b"weights")
+    run.produce("model.bin", kind="model", name="sdk-model")
+    run.log_metric("acc", 0.75)
+print(run.id)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.strip().splitlines()[-1]
+    cli = [sys.executable, "-m", "mlineage.cli.main"]
+    trace = subprocess.run([*cli, "trace", "sdk-model", "--json"], cwd=project, env=env, capture_output=True,
+                           text=True)
+    assert trace.returncode == 0, trace.stderr
+    import json
+
+    result = json.loads(trace.stdout)
+    assert {n.get("name") for n in result["nodes"]} >= {"sdk-model", "sdk-data"}
+    assert admin.get(f"/runs/{run_id}").json()["metrics"] == {"acc": 0.75}
+    synced = subprocess.run([*cli, "sync", "--json"], cwd=project, env=env, capture_output=True, text=True)
+    assert synced.returncode == 0, synced.stderr
+    assert json.loads(synced.stdout)["pending"] == 0
