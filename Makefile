@@ -15,17 +15,25 @@ $(STAMP): pyproject.toml requirements-dev.lock
 
 install: $(STAMP)
 
+# The ML libraries the autolog integration tests need, with pip so that torch is the local CPU wheel
+# (see requirements-ml.txt; uv would pull a CUDA build).
+ML_STAMP := $(VENV)/.installed-ml
+$(ML_STAMP): $(STAMP) requirements-ml.txt
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -r requirements-ml.txt
+	touch $(ML_STAMP)
+
 demo: install
 	rm -rf demo-workdir
 	$(BIN)/python examples/demo.py demo-workdir
 
-test: install
+test: install $(ML_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
-bench: install
+bench: install $(ML_STAMP)
 	$(BIN)/python -m pip install -q -r requirements-bench.lock
 	$(BIN)/python -m bench
 
