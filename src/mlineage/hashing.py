@@ -131,19 +131,40 @@ def hash_many(paths: Sequence[str | os.PathLike[str]], sizes: Sequence[int | Non
     from concurrent.futures import ThreadPoolExecutor
 
     results: list[tuple[Digest, int] | None] = [None] * len(paths)
+    # Small files go in batches (a task per 4 KiB file would cost more in scheduling than in hashing);
+    # large files get a task each, so several stream at once.
+    tasks: list[list[int]] = []
+    batch: list[int] = []
+    for i, size in enumerate(size_list):
+        if size is not None and size <= SMALL_FILE:
+            batch.append(i)
+            if len(batch) == 256:
+                tasks.append(batch)
+                batch = []
+        else:
+            tasks.append([i])
+    if batch:
+        tasks.append(batch)
 
-    def work(i: int) -> None:
-        results[i] = hash_small_or_large(paths[i], size_list[i])
-        if on_done:
-            on_done(i, results[i][1])  # type: ignore[index]
+    def work(indices: list[int]) -> None:
+        for i in indices:
+            results[i] = hash_small_or_large(paths[i], size_list[i])
+            if on_done:
+                on_done(i, results[i][1])  # type: ignore[index]
 
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="mlineage-hash") as pool:
-        for future in [pool.submit(work, i) for i in range(len(paths))]:
+        for future in [pool.submit(work, t) for t in tasks]:
             future.result()
     return [r for r in results if r is not None]
 
 
+def norm_mode(st_mode: int) -> int:
+    """Only the executable bit is versioned (0o755 or 0o644): a read-only cache link is not a change."""
+    return 0o755 if st_mode & 0o111 else 0o644
+
+
 def directory_manifest(root: Path) -> list[ManifestEntry]:
+    """The SDK's manifest of a folder; ``mlineage add`` builds the same entries with its stat cache."""
     entries = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -153,6 +174,6 @@ def directory_manifest(root: Path) -> list[ManifestEntry]:
                 continue
             digest, size = hash_file(full)
             entries.append(
-                ManifestEntry(full.relative_to(root).as_posix(), digest, size, full.stat().st_mode & 0o777)
+                ManifestEntry(full.relative_to(root).as_posix(), digest, size, norm_mode(full.stat().st_mode))
             )
     return entries

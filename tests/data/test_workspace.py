@@ -290,3 +290,17 @@ def test_manifest_bytes_match_rfc8785() -> None:
             assert manifest_bytes(entries) == canonical_manifest_bytes(entries)
 
     check()
+
+
+def test_cli_and_sdk_name_a_directory_alike(sqlite_project: Path) -> None:
+    """Identity is content: `mlineage add DIR` and `Client.record_artifact(DIR)` give the same digest."""
+    from mlineage.hashing import directory_manifest, manifest_digest
+
+    data = _dataset(sqlite_project)
+    (data / "a.txt").chmod(0o755)
+    sdk_digest = manifest_digest(directory_manifest(data))
+    ws = workspace()
+    (result,) = ws.add([data])
+    assert result.digest == sdk_digest
+    assert manifest_digest(directory_manifest(data)) == sdk_digest  # read-only cache links change nothing
+    ws.close()

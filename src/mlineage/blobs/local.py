@@ -23,6 +23,7 @@ class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.uri = self.root.as_uri()
+        self._root_text = str(self.root)
 
     def path_for(self, digest: Digest) -> Path:
         return self.root / digest.algorithm / digest.hex[:2] / digest.hex[2:]
@@ -81,21 +82,28 @@ class LocalBlobStore:
         source's stat is checked again before the rename, so a file changed since it was hashed is refused
         rather than stored under the wrong name. Returns the mode used, or "present".
         """
-        target = self.path_for(digest)
+        hexd = digest.hex
+        folder = f"{self._root_text}/{digest.algorithm}/{hexd[:2]}"
+        target = f"{folder}/{hexd[2:]}"
         if os.path.isfile(target):
             return "present"
-        staging = self.root / "tmp"
+        staging = f"{self._root_text}/tmp"
         ensure_dir(staging)
-        temp = staging / unique_name("incoming-")
+        temp = f"{staging}/{unique_name('incoming-')}"
         try:
-            used = link_or_copy(path, temp, [m for m in modes if m != "symlink"] or ["copy"], before.st_dev)
+            used = link_or_copy(path, temp, [m for m in modes if m != "symlink"] or ["copy"],  # type: ignore[arg-type]
+                                before.st_dev)
             after = os.stat(path)
             if (after.st_ino, after.st_size, after.st_mtime_ns) != (before.st_ino, before.st_size,
                                                                      before.st_mtime_ns):
                 raise ValidationError("path", f"{path} changed while it was being added", "run the command again")
-            ensure_dir(target.parent)
+            ensure_dir(folder)
             os.chmod(temp, 0o555 if before.st_mode & 0o111 else 0o444)
             os.replace(temp, target)
+            if os.path.lexists(temp):
+                # rename(2) does nothing when both names are hardlinks to one inode (another process stored
+                # the same file a moment ago): the object is in place, the temp name must go.
+                os.unlink(temp)
         except BaseException:
             if os.path.lexists(temp):
                 os.unlink(temp)

@@ -117,6 +117,8 @@ def place(src: Path, target: Path, modes: Sequence[str], mode_bits: int | None =
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
         os.replace(temp, target)
+        if os.path.lexists(temp):  # both names were hardlinks to one inode: rename(2) did nothing
+            os.unlink(temp)
     except BaseException:
         if os.path.lexists(temp):
             os.unlink(temp)

@@ -21,7 +21,7 @@ from ..blobs.placement import place
 from ..blobs.statcache import DirRecord, StatCache, StatKey, UnsupportedEntry, dir_fingerprint, walk_stats
 from ..config import PROJECT_DIR
 from ..errors import IntegrityError, NotFoundError, ValidationError
-from ..hashing import ManifestEntry, hash_file, hash_many, manifest_bytes, parse_manifest
+from ..hashing import ManifestEntry, hash_file, hash_many, manifest_bytes, norm_mode, parse_manifest
 from ..model import Digest
 from . import pointer as ptr
 from .progress import Meter
@@ -33,11 +33,6 @@ if TYPE_CHECKING:
 MANIFEST_MEDIA_TYPE = "application/vnd.mlineage.manifest+json"
 _SKIP_DIRS = {PROJECT_DIR, ".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", ".dvc"}
 STATCACHE_FILE = "statcache.db"
-
-
-def norm_mode(st_mode: int) -> int:
-    """Only the executable bit is versioned (hardlinked cache files are read-only, which is not a change)."""
-    return 0o755 if st_mode & 0o111 else 0o644
 
 
 @dataclass
@@ -263,6 +258,9 @@ class Workspace:
                 raise ValidationError("path", f"{t} cannot be read (permission denied)", "fix its permissions")
         if len(set(targets)) != len(targets):
             raise ValidationError("path", "the same path is given twice")
+        # Open the ledger on a second thread while this one hashes: importing SQLAlchemy holds the GIL,
+        # hashing mostly does not, so on two cores the start-up cost hides behind the hashing.
+        opener = _Prefetch(lambda: self.client)
         # 1. hash everything (changes nothing but the stat cache)
         scans = []
         with Meter("hashing", enabled=None if not quiet else False) as meter:
@@ -295,6 +293,7 @@ class Workspace:
             if s.kind == "directory":
                 payload["media_type"] = MANIFEST_MEDIA_TYPE
             new_events.append(ev.NewEvent(ev.ARTIFACT_RECORDED, payload))
+        opener.wait()
         if new_events:
             self.client.append(new_events)
             for r in results:
@@ -317,13 +316,25 @@ class Workspace:
                 count += 1
             return count
         assert s.entries is not None
-        seen: set[Digest] = set()
+        unique: dict[Digest, ManifestEntry] = {}
         for e in s.entries:
-            if e.digest in seen:
-                continue
-            seen.add(e.digest)
-            if self.cache.store_file(s.path / e.path, e.digest, modes, s.stats[e.path]) != "present":
-                count += 1
+            unique.setdefault(e.digest, e)
+        base = str(s.path)
+
+        def store(entries: list[ManifestEntry]) -> int:
+            return sum(self.cache.store_file(Path(f"{base}/{e.path}"), e.digest, modes, s.stats[e.path])
+                       != "present" for e in entries)
+
+        todo = list(unique.values())
+        if len(todo) > 512 and self.settings.jobs > 1:
+            # link + stat + chmod + rename per file: system calls, which release the GIL
+            from concurrent.futures import ThreadPoolExecutor
+
+            step = 256
+            with ThreadPoolExecutor(max_workers=self.settings.jobs) as pool:
+                count += sum(pool.map(store, [todo[i : i + step] for i in range(0, len(todo), step)]))
+        else:
+            count += store(todo)
         if not self.cache.has(s.digest):
             self.cache.put_bytes(manifest_bytes(s.entries))
             count += 1
@@ -506,6 +517,29 @@ class Workspace:
         self.statcache.put_many(new_rows)
         _remove_empty_dirs(data)
         self.scan(data)  # refresh the directory fingerprint so the next status is quick
+
+
+class _Prefetch:
+    """Run a function on a daemon thread now; ``wait`` joins it and re-raises what it raised."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        import threading
+
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller in wait()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="mlineage-prefetch", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _remove_empty_dirs(root: Path) -> None:
