@@ -139,3 +139,19 @@ def test_concurrent_clients_keep_one_valid_chain(admin: httpx.Client) -> None:
     report = admin.get("/verify").json()
     assert report["ok"] is True
     assert report["head_seq"] - before == clients * batches * per_batch
+
+
+def test_queued_batches_are_chained_by_the_worker(admin: httpx.Client) -> None:
+    from .conftest import wait_ingested
+
+    good = [ev("ArtifactRecorded", digest="sha256:" + hashlib.sha256(f"q-{i}".encode()).hexdigest(), kind="file")
+            for i in range(30)]
+    bad = ev("RunEnded", run_id="never-started", status="completed")
+    response = admin.post("/events/batch", params={"wait": "false"}, json={"events": good + [bad]})
+    assert response.status_code == 202 and response.json() == {"queued": 31, "duplicates": 0}
+    assert admin.post("/events/batch", params={"wait": "false"}, json={"events": good}).json()["duplicates"] == 30
+    lag = wait_ingested(admin)
+    assert any("never-started" in (f["error"] or "") for f in lag["recent_failures"])
+    for e in good[:3]:
+        assert admin.get(f"/artifacts/{e['payload']['digest']}").status_code == 200
+    assert admin.get("/verify").json()["ok"] is True

@@ -149,7 +149,7 @@ class RemoteStore:
     """The server as a MetadataStore (see the module docstring)."""
 
     def __init__(self, uri: str, *, token: str | None = None, spool_dir: str | Path | None = None,
-                 autoship: bool = True, batch: int = BATCH, timeout: float = 30.0) -> None:
+                 autoship: bool = True, batch: int = BATCH, timeout: float = 30.0, wait: bool = True) -> None:
         try:
             import httpx
         except ImportError:  # pragma: no cover - the extra is missing
@@ -162,6 +162,7 @@ class RemoteStore:
         self._httpx = httpx
         self.spool = Spool(Path(spool_dir) if spool_dir else default_spool_dir(self.uri))
         self.autoship = autoship
+        self.wait = wait  # False: the server queues batches and projects them asynchronously
         self.batch = batch
         self._local_artifacts: dict[str, dict[str, Any]] = {}
         self._local_runs: dict[str, dict[str, Any]] = {}
@@ -213,7 +214,8 @@ class RemoteStore:
                         self.spool.acknowledge(end)
                     break
                 try:
-                    self._request("POST", "/events/batch", json={"events": batch})
+                    self._request("POST", "/events/batch", json={"events": batch},
+                                  params=None if self.wait else {"wait": "false"})
                     shipped += len(batch)
                 except StoreUnavailableError as exc:
                     if not quiet:

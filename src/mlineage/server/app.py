@@ -288,9 +288,18 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
         return append([event], p)
 
     @app.post("/api/v1/events/batch", tags=["events"], status_code=200)
-    def append_batch(batch: EventBatch, p: Writer) -> dict[str, Any]:
-        """Append a batch atomically: all of it or none; ids already in the ledger are skipped."""
-        return append(batch.events, p)
+    def append_batch(batch: EventBatch, p: Writer, wait: bool = True) -> Any:
+        """Append a batch atomically: all of it or none; ids already in the ledger are skipped.
+
+        ``wait=false``: validate and queue the batch durably (202), and let the worker chain and project it
+        (see /ingestion for the lag). Graph errors (an unknown run...) then show up there, not here."""
+        if wait:
+            return append(batch.events, p)
+        checked = [validate(NewEvent(e.type, e.payload, e.id or new_id(), e.ts or utc_now(),
+                                     tag_actor(e.actor, p), e.v)) for e in batch.events]
+        index.check_writes(checked, p)
+        queued, dupes = inbox.accept_native(checked, p.write_namespace)
+        return JSONResponse({"queued": queued, "duplicates": dupes}, status_code=202)
 
     @app.get("/api/v1/events", tags=["events"])
     def list_events(p: Reader, after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,

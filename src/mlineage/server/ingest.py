@@ -6,7 +6,9 @@ takes pending rows in arrival order, maps each to core events (``interop.openlin
 graph, appends them through the Client and marks the row done — or failed, with the reason, if the mapped
 events are refused (a cycle, say). The mapped events' ids derive from the inbox id, so a row replayed after a
 crash between append and mark is skipped by the ledger: nothing is applied twice.
-Only one worker projects at a time (a row lock on PostgreSQL, the write lock on SQLite), keeping arrival order.
+Native mlineage events can take the same path (``POST /api/v1/events/batch?wait=false``): consecutive queued
+events are appended as one ledger batch. One worker thread per server process projects, in arrival order; run
+one server process with the worker per database (``--no-worker`` on the others).
 """
 
 from __future__ import annotations
@@ -76,6 +78,26 @@ class Inbox:
         self._wake.set()
         return event_id, True
 
+    def accept_native(self, events: list[NewEvent], namespace: str) -> tuple[int, int]:
+        """Queue validated mlineage events (``?wait=false``); return (queued, already queued)."""
+        now = utc_now()
+        rows = [{"event_id": e.id, "format": "mlineage", "namespace": namespace, "actor": e.actor,
+                 "body": json.dumps({"id": e.id, "type": e.type, "payload": e.payload, "ts": e.ts, "v": e.v},
+                                    ensure_ascii=False, separators=(",", ":")),
+                 "received_at": now, "status": "pending", "error": None, "processed_at": None} for e in events]
+        unique = list({r["event_id"]: r for r in rows}.values())
+        with write_transaction(self.engine) as conn:
+            seen: set[str] = set()
+            ids = [r["event_id"] for r in unique]
+            for start in range(0, len(ids), 500):
+                seen.update(conn.execute(select(server_inbox.c.event_id)
+                                         .where(server_inbox.c.event_id.in_(ids[start:start + 500]))).scalars())
+            fresh = [r for r in unique if r["event_id"] not in seen]
+            if fresh:
+                conn.execute(insert(server_inbox), fresh)
+        self._wake.set()
+        return len(fresh), len(rows) - len(fresh)
+
     # ------------------------------------------------------------ the worker
 
     def start(self) -> None:
@@ -91,7 +113,7 @@ class Inbox:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                done = self.drain(max_rows=200)
+                done = self.drain(max_rows=1000)
             except Exception:  # keep the worker alive; the row stays pending and is retried
                 log.exception("ingestion worker failed; retrying in 1 s")
                 done = 0
@@ -108,9 +130,44 @@ class Inbox:
                     select(server_inbox).where(server_inbox.c.status == "pending").order_by(server_inbox.c.id)
                     .limit(max_rows)
                 ).all()
+            group: list[Any] = []
             for row in rows:
+                if row.format == "mlineage":
+                    group.append(row)
+                    continue
+                self._project_native(group)
+                group = []
                 self._project(row)
+            self._project_native(group)
             return len(rows)
+
+    def _project_native(self, rows: list[Any]) -> None:
+        """Append a run of queued mlineage events as one ledger batch; on refusal, isolate the bad ones."""
+        if not rows:
+            return
+        def event(row: Any) -> NewEvent:
+            body = json.loads(row.body)
+            return NewEvent(body["type"], body["payload"], body["id"], body["ts"], row.actor, body["v"])
+
+        try:
+            self.index.record(self.client.append([event(r) for r in rows]))
+            failures: dict[int, str] = {}
+        except MlineageError:
+            failures = {}
+            for row in rows:
+                try:
+                    self.index.record(self.client.append([event(row)]))
+                except MlineageError as exc:
+                    failures[row.id] = str(exc)[:2000]
+        now = utc_now()
+        with write_transaction(self.engine) as conn:
+            ok = [r.id for r in rows if r.id not in failures]
+            for start in range(0, len(ok), 500):
+                conn.execute(update(server_inbox).where(server_inbox.c.id.in_(ok[start:start + 500]))
+                             .values(status="done", processed_at=now))
+            for row_id, error in failures.items():
+                conn.execute(update(server_inbox).where(server_inbox.c.id == row_id)
+                             .values(status="failed", error=error, processed_at=now))
 
     def _project(self, row: Any) -> None:
         doc = json.loads(row.body)

@@ -1,0 +1,186 @@
+"""Team server: ingestion throughput over HTTP into PostgreSQL (hash chain included), and trace latency under
+16 concurrent clients. No peer is named for these: each figure is reported against the issue's goal.
+
+Run: ``python -m bench server`` (``MLINEAGE_BENCH_QUICK=1`` for a small run). Needs the local PostgreSQL
+(``MLINEAGE_BENCH_PG``, default postgresql://postgres@127.0.0.1:5432/test); a fresh schema is made and dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from .harness import Result, workdir
+
+PG = os.environ.get("MLINEAGE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+GOAL_EPS = 2000.0
+
+
+def _digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _ev(type_: str, **payload: Any) -> dict[str, Any]:
+    return {"id": uuid.uuid4().hex, "type": type_, "payload": payload}
+
+
+def pipeline_events(tag: str, runs: int) -> list[dict[str, Any]]:
+    """A chain: data0 -> run0 -> data1 -> run1 -> ... (5 events per run: the usual mix of a tracked step)."""
+    out = [_ev("ArtifactRecorded", digest=_digest(f"{tag}-0"), kind="dataset", name=f"{tag}-data")]
+    for r in range(runs):
+        run_id = f"{tag}-r{r}"
+        out += [
+            _ev("RunStarted", run_id=run_id, job=f"{tag}-step", kind="transform", params={"i": r}),
+            _ev("ArtifactUsed", run_id=run_id, digest=_digest(f"{tag}-{r}")),
+            _ev("ArtifactRecorded", digest=_digest(f"{tag}-{r + 1}"), kind="dataset", name=f"{tag}-data"),
+            _ev("ArtifactProduced", run_id=run_id, digest=_digest(f"{tag}-{r + 1}")),
+            _ev("RunEnded", run_id=run_id, status="completed"),
+        ]
+    return out
+
+
+@contextmanager
+def _pg_schema() -> Iterator[str]:
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@contextmanager
+def _server(store_uri: str) -> Iterator[tuple[str, str]]:
+    import httpx
+
+    from mlineage.server.auth import TokenStore
+    from mlineage.stores.sql import SqlStore
+
+    store = SqlStore(store_uri)
+    token = TokenStore(store.engine).create("bench", "admin", "*")[0]
+    store.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    work = workdir("server")
+    proc = subprocess.Popen([sys.executable, "-m", "mlineage.cli.main", "server", "--store", store_uri, "--artifacts",
+                             str(work / "objects"), "--port", str(port)], stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield url, token
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def _post_all(url: str, token: str, batches: list[list[list[dict[str, Any]]]], clients: int, wait: bool) -> float:
+    """``batches``: per pipeline, its batches in order. A pipeline stays on one client (its events depend on
+    each other); pipelines are spread over the clients."""
+    import httpx
+
+    def send(chunk: list[list[list[dict[str, Any]]]]) -> None:
+        with httpx.Client(base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"},
+                          timeout=300) as c:
+            for b in (b for pipeline in chunk for b in pipeline):
+                r = c.post("/events/batch", json={"events": b}, params=None if wait else {"wait": "false"})
+                r.raise_for_status()
+
+    shares = [batches[i::clients] for i in range(clients)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, shares))
+    return time.perf_counter() - started
+
+
+def _drain(url: str, token: str) -> None:
+    import httpx
+
+    with httpx.Client(base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        while c.get("/ingestion").json()["pending"]:
+            time.sleep(0.05)
+
+
+def _batches(tag: str, pipelines: int, runs: int, size: int) -> tuple[list[list[list[dict[str, Any]]]], int]:
+    """Each pipeline's events in order, cut into batches; pipelines are independent, so clients can interleave."""
+    batches = []
+    total = 0
+    for p in range(pipelines):
+        events = pipeline_events(f"{tag}{p}", runs)
+        total += len(events)
+        batches.append([events[i:i + size] for i in range(0, len(events), size)])
+    return batches, total
+
+
+def run(quick: bool) -> list[Result]:
+    import httpx
+
+    pipelines, runs, size, clients = (4, 100, 500, 4) if quick else (8, 250, 500, 4)
+    out: list[Result] = []
+    with _pg_schema() as store_uri, _server(store_uri) as (url, token):
+        # 1. synchronous: each batch is validated, chained and projected before the response
+        batches, total = _batches("sync", pipelines, runs, size)
+        seconds = _post_all(url, token, batches, clients, wait=True)
+        sync_eps = total / seconds
+        out.append(Result(f"HTTP ingest, sync batches of {size}, {clients} clients, PostgreSQL ({total} events)",
+                          sync_eps, "-", None, "events/s", True, f">= {GOAL_EPS:,.0f} events/s",
+                          sync_eps >= GOAL_EPS))
+        # 2. queued: accepted durably (202), chained and projected by the worker; measured until the lag is 0
+        batches, total = _batches("async", pipelines, runs, size)
+        started = time.perf_counter()
+        accepted_s = _post_all(url, token, batches, clients, wait=False)
+        _drain(url, token)
+        end_to_end = time.perf_counter() - started
+        out.append(Result(f"HTTP ingest, queued (202) accept rate, {clients} clients ({total} events)",
+                          total / accepted_s, "-", None, "events/s", True, f">= {GOAL_EPS:,.0f} events/s",
+                          total / accepted_s >= GOAL_EPS))
+        out.append(Result("HTTP ingest, queued, until chained + projected (lag 0)", total / end_to_end, "-", None,
+                          "events/s", True, f">= {GOAL_EPS:,.0f} events/s", total / end_to_end >= GOAL_EPS))
+        # 3. trace latency: 16 concurrent clients tracing the end of a long pipeline
+        leaf = _digest(f"sync0-{runs}")
+        per_client = 10 if quick else 25
+        latencies: list[float] = []
+
+        def tracer(_: int) -> list[float]:
+            times = []
+            with httpx.Client(base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"},
+                              timeout=300) as c:
+                for _i in range(per_client):
+                    t = time.perf_counter()
+                    r = c.get("/trace", params={"ref": leaf})
+                    times.append(time.perf_counter() - t)
+                    r.raise_for_status()
+            return times
+
+        with httpx.Client(base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=300) as c:
+            nodes = c.get("/trace", params={"ref": leaf}).json()["count"]  # warm the snapshot once
+        with ThreadPoolExecutor(16) as pool:
+            for times in pool.map(tracer, range(16)):
+                latencies += times
+        latencies.sort()
+        p50 = statistics.median(latencies) * 1000
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+        out.append(Result(f"trace over HTTP, 16 concurrent clients, p50 ({nodes} ancestors)", p50, "-", None, "ms",
+                          False, "report", None))
+        out.append(Result(f"trace over HTTP, 16 concurrent clients, p99 ({nodes} ancestors)", p99, "-", None, "ms",
+                          False, "report", None))
+    return out
