@@ -68,8 +68,10 @@ def add_command(paths: tuple[Path, ...], name: str | None, kind: str, as_json: b
         verb = "added" if r.changed else "unchanged"
         click.echo(f"{verb} {label}  {r.digest.short}  ({what}{_human_size(r.size)})  -> {r.pointer.name}")
     if any(r.changed for r in results):
-        pointers = " ".join(str(r.pointer.relative_to(ws.root)) for r in results if r.changed)
-        click.echo(f"commit the pointer(s): git add {pointers} .gitignore")
+        changed = [r for r in results if r.changed]
+        files = [str(r.pointer.relative_to(ws.root)) for r in changed]
+        files += sorted({str((r.path.parent / ".gitignore").relative_to(ws.root)) for r in changed})
+        click.echo(f"commit the pointer(s): git add {' '.join(files)}")
 
 
 @click.command("status")

@@ -49,8 +49,8 @@ def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
 
 
-def dumps(p: Pointer) -> str:
-    lines = [_HEADER.format(path=p.path), f"path: {_quote(p.path)}\n", f"kind: {p.kind}\n",
+def dumps(p: Pointer, shown_path: str | None = None) -> str:
+    lines = [_HEADER.format(path=shown_path or p.path), f"path: {_quote(p.path)}\n", f"kind: {p.kind}\n",
              f"digest: {p.digest}\n", f"size: {p.size}\n"]
     if p.files is not None:
         lines.append(f"files: {p.files}\n")
@@ -126,12 +126,12 @@ def read(pointer: Path) -> Pointer:
     return loads(text, pointer)
 
 
-def write(pointer: Path, p: Pointer) -> None:
-    """Atomic: a temp file in the same folder, then rename."""
+def write(pointer: Path, p: Pointer, shown_path: str | None = None) -> None:
+    """Atomic: a temp file in the same folder, then rename. ``shown_path`` is the data's path in the header."""
     fd, temp = tempfile.mkstemp(dir=pointer.parent, prefix=".mlineage-tmp-", suffix=SUFFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(dumps(p))
+            out.write(dumps(p, shown_path))
         os.chmod(temp, 0o644)
         os.replace(temp, pointer)
     except BaseException:

@@ -303,7 +303,8 @@ class Workspace:
         # 4. pointers, then .gitignore
         for s, r in zip(scans, results):
             if r.changed or not r.pointer.exists():
-                ptr.write(r.pointer, ptr.Pointer(s.path.name, s.digest, s.size, s.kind, s.files, r.name, r.version))
+                ptr.write(r.pointer, ptr.Pointer(s.path.name, s.digest, s.size, s.kind, s.files, r.name, r.version),
+                          _rel(s.path, self.root))
             ensure_gitignored(s.path)
         return results
 
