@@ -192,7 +192,7 @@ def _walk_sql(store: MetadataStore, query: LineageQuery, root: int) -> LineageRe
     bound), then depths by BFS over the induced edges, in Python."""
     truncated: list[str] = []
     beyond = 0
-    if query.max_depth is not None:
+    if query.max_depth is not None and query.max_depth <= LEVEL_BFS_MAX_DEPTH:
         depth_of = {root: 0}
         frontier = [root]
         for level in range(1, query.max_depth + 2):
@@ -225,8 +225,12 @@ def _walk_sql(store: MetadataStore, query: LineageQuery, root: int) -> LineageRe
                         depth_of[target] = level
                         nxt.append(target)
             frontier = nxt
+        if query.max_depth is not None:
+            beyond = sum(1 for d in depth_of.values() if d > query.max_depth)
+            depth_of = {i: d for i, d in depth_of.items() if d <= query.max_depth}
     if beyond:
-        truncated.append(_depth_message(query.max_depth, beyond, exact=False))
+        truncated.append(_depth_message(query.max_depth, beyond, exact=query.max_depth is not None
+                                        and query.max_depth > LEVEL_BFS_MAX_DEPTH))
     reachable = None if beyond else len(depth_of) - 1
     if query.kinds is not None:
         described = store.describe(list(depth_of))

@@ -257,8 +257,9 @@ class SqlStore:
         near, far = (edges.c.child, edges.c.parent) if direction == "up" else (edges.c.parent, edges.c.child)
         found: list[AdjacentEdge] = []
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(node_ids)):
-                query = select(near, far, edges.c.type, edges.c.role, edges.c.created_seq).where(near.in_(chunk))
+            for chunk in self._id_chunks(node_ids):
+                query = select(near, far, edges.c.type, edges.c.role, edges.c.created_seq).where(
+                    self._among(near, chunk))
                 if as_of_seq is not None:
                     query = query.where(edges.c.created_seq <= as_of_seq)
                 found.extend(AdjacentEdge(int(r[0]), int(r[1]), r[2], r[3], int(r[4]))
@@ -324,12 +325,23 @@ class SqlStore:
     def describe(self, node_ids: Sequence[int]) -> dict[int, Artifact | Run]:
         out: dict[int, Artifact | Run] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(node_ids)):
-                for row in conn.execute(select(artifacts).where(artifacts.c.node_id.in_(chunk))):
+            for chunk in self._id_chunks(node_ids):
+                for row in conn.execute(select(artifacts).where(self._among(artifacts.c.node_id, chunk))):
                     out[int(row.node_id)] = _artifact(row)
-                for row in conn.execute(select(runs).where(runs.c.node_id.in_(chunk))):
+                for row in conn.execute(select(runs).where(self._among(runs.c.node_id, chunk))):
                     out[int(row.node_id)] = _run(row)
         return out
+
+    def _id_chunks(self, node_ids: Sequence[int]) -> Iterator[Sequence[int]]:
+        # PostgreSQL takes one array parameter (= ANY), so chunks can be large; SQLite binds each id.
+        return _chunks([int(i) for i in node_ids], 20_000 if self.dialect == "postgresql" else _CHUNK)
+
+    def _among(self, column: Any, chunk: Sequence[int]) -> Any:
+        if self.dialect == "postgresql":
+            from sqlalchemy import ARRAY, BigInteger, any_, bindparam
+
+            return column == any_(bindparam("ids", list(chunk), type_=ARRAY(BigInteger)))
+        return column.in_(chunk)
 
     def io_of_run(self, run_id: str) -> tuple[list[tuple[Artifact, str]], list[tuple[Artifact, str]]]:
         """(inputs, outputs) of a run with their roles."""
