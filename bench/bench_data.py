@@ -32,7 +32,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def _run(cmd: list[str], cwd: Path, **env: str) -> float:
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, env=_env(**env), capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed in {cwd}:\n{proc.stdout}\n{proc.stderr}")
@@ -145,7 +145,7 @@ def run(quick: bool) -> list[Result]:
     _random_file(big, big_size)
     _small_files(small, n_small)
     big_label = f"{big_size >> 20} MiB" if big_size < (1 << 30) else "1 GiB"
-    dvc_name = "DVC " + subprocess.run(DVC + ["--version"], capture_output=True, text=True,
+    dvc_name = "DVC " + subprocess.run(DVC + ["--version"], capture_output=True, text=True, check=False,
                                        env=_env()).stdout.strip()
     results: list[Result] = []
 

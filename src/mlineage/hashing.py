@@ -19,7 +19,7 @@ def hash_bytes(data: bytes) -> Digest:
     return Digest.sha256(hashlib.sha256(data).hexdigest())
 
 
-def hash_file(path: str | os.PathLike[str], on_chunk: Callable[[bytes], None] | None = None) -> tuple[Digest, int]:
+def hash_file(path: str | os.PathLike[str], on_chunk: Callable[[bytes], object] | None = None) -> tuple[Digest, int]:
     """Digest and size of a file, read once. ``on_chunk`` sees every chunk (e.g. to copy while hashing)."""
     h = hashlib.sha256()
     size = 0

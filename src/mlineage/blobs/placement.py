@@ -7,8 +7,8 @@ at worst a stray ``.mlineage-tmp-*`` file, never a half-written target.
 from __future__ import annotations
 
 import errno
-import os
 import itertools
+import os
 import shutil
 import threading
 from collections.abc import Sequence

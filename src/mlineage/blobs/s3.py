@@ -103,7 +103,7 @@ class S3BlobStore:
 
     def open(self, digest: Digest) -> BinaryIO:
         """A verified local copy of the object (spooled to disk past 64 MiB)."""
-        spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)
+        spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - returned open to the caller
         self._download_into(digest, spool)
         spool.seek(0)
         return spool  # type: ignore[return-value]
@@ -141,7 +141,7 @@ class S3BlobStore:
                                     Callback=on_bytes)
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, f"uploading {digest.short}") from None
-        except Exception as exc:  # s3transfer wraps failures in its own types
+        except Exception as exc:  # noqa: BLE001 - s3transfer wraps failures in its own types
             raise self._fail(exc, f"uploading {digest.short}") from None
 
     def _download_into(self, digest: Digest, out: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> int:

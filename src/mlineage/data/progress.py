@@ -23,11 +23,17 @@ class Meter:
         self._progress: Any = None
         self._task: Any = None
 
-    def __enter__(self) -> Meter:
+    def __enter__(self) -> Meter:  # noqa: PYI034
         if self.enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                       TransferSpeedColumn)
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
 
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[files]} files"),

@@ -92,7 +92,7 @@ def quick_status(args: list[str]) -> bool:
                 data = pointer[:-4]
                 if kind == "file":
                     st = os.lstat(data)
-                    if not (st.st_mode & 0o170000 == 0o100000):
+                    if st.st_mode & 0o170000 != 0o100000:
                         return False
                     row = conn.execute("SELECT digest FROM files WHERE dev=? AND ino=? AND size=? AND mtime_ns=?",
                                        (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)).fetchone()

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..blobs.placement import parse_link_modes
 from ..config import CONFIG_FILE, OBJECTS_DIR, PROJECT_DIR, find_project
 from ..errors import ConfigError
 from ..hashing import default_workers
-from ..blobs.placement import parse_link_modes
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def load_data_settings(start: Path | None = None) -> DataSettings:
         cache = root / PROJECT_DIR / OBJECTS_DIR
         remote = remote or artifacts
     elif artifacts:
-        path = artifacts[len("file://"):] if artifacts.startswith("file://") else artifacts
+        path = artifacts.removeprefix("file://")
         cache = Path(path) if os.path.isabs(path) else (root / path)
     else:
         cache = root / PROJECT_DIR / OBJECTS_DIR

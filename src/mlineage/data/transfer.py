@@ -120,7 +120,7 @@ def _split_manifests(ws: Workspace, digests: list[Digest]) -> tuple[list[Digest]
     for pointer in ws.pointers():
         try:
             p = ptr.read(pointer)
-        except Exception:  # noqa: BLE001 - a bad pointer does not stop pushing the rest
+        except Exception:  # noqa: BLE001, S112 - a bad pointer does not stop pushing the rest
             continue
         if p.is_dir:
             manifests.add(p.digest)

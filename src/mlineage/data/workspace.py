@@ -430,7 +430,7 @@ class Workspace:
         Data that differs from the pointer and is not in the cache would be lost, so it is refused unless
         ``force``; every refusal is found before anything is changed.
         """
-        plans = []
+        plans: list[tuple[StatusEntry, tuple[ptr.Pointer, list[ManifestEntry] | None] | None]] = []
         for pointer in self.pointers(paths):
             entry = self._status_one(pointer, details=False)
             if entry.state == "invalid":
