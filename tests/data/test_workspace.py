@@ -160,6 +160,8 @@ def test_bad_input_changes_nothing(sqlite_project: Path, tmp_path: Path) -> None
     ws.add([data])
     with pytest.raises(ValidationError, match="inside the tracked directory"):
         ws.add([data / "a.txt"])
+    with pytest.raises(ValidationError, match="contains the tracked path data/images"):
+        ws.add(["data"])
     os.symlink(data / "a.txt", sqlite_project / "link.txt")
     with pytest.raises(ValidationError, match="symbolic link"):
         ws.add(["link.txt"])

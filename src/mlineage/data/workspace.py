@@ -258,6 +258,13 @@ class Workspace:
                 raise ValidationError("path", f"{t} cannot be read (permission denied)", "fix its permissions")
         if len(set(targets)) != len(targets):
             raise ValidationError("path", "the same path is given twice")
+        for t in targets:
+            if t.is_dir():
+                inner = find_pointers(t)
+                if inner:
+                    raise ValidationError("path", f"{_rel(t, self.root)} contains the tracked path "
+                                          f"{_rel(ptr.data_path(inner[0]), self.root)}",
+                                          f"track one or the other: remove {_rel(inner[0], self.root)} first")
         # Open the ledger on a second thread while this one hashes: importing SQLAlchemy holds the GIL,
         # hashing mostly does not, so on two cores the start-up cost hides behind the hashing.
         opener = _Prefetch(lambda: self.client)
