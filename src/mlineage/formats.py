@@ -41,11 +41,12 @@ def to_dot(nodes: Mapping[int, Artifact | Run], edges: Sequence[EdgeRow], root: 
     return "\n".join(lines) + "\n"
 
 
+_MERMAID_ESCAPES = {c: f"#{ord(c)};" for c in '#"[]|<>&{}()`'}
+
+
 def _mermaid_label(text: str) -> str:
-    # Mermaid labels in double quotes take HTML entities; quotes and brackets would end the label early.
-    replaced = (text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
-                .replace("\n", " "))
-    return '"' + replaced.replace("#", "&#35;").replace("|", "&#124;") + '"'
+    """A quoted Mermaid label; characters with a meaning in Mermaid become its ``#<code>;`` entity codes."""
+    return '"' + "".join(_MERMAID_ESCAPES.get(c, c) for c in text.replace("\n", " ").replace("\r", " ")) + '"'
 
 
 def to_mermaid(nodes: Mapping[int, Artifact | Run], edges: Sequence[EdgeRow], root: int | None = None) -> str:

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import click
 
 from .context import open_client
 from .output import console, emit_json
 
+if TYPE_CHECKING:
+    from ..sdk.client import Client
+
 AS_OF = click.option("--as-of", "as_of", metavar="TIMESTAMP",
                      help="The graph as it stood then: an ISO time (2026-05-01T12:00:00Z) or seq:N.")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+@contextlib.contextmanager
+def _client() -> Iterator[Client]:
+    client = open_client()
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 @click.command("path")
@@ -27,7 +43,8 @@ def path_command(source: str, target: str, max_paths: int, fmt: str, as_of: str 
 
     from ..render import node_label
 
-    result = open_client().path(source, target, as_of=as_of, max_paths=max_paths)
+    with _client() as client:
+        result = client.path(source, target, as_of=as_of, max_paths=max_paths)
     fmt = "json" if as_json else fmt
     if fmt == "json":
         emit_json(result.to_dict())
@@ -65,7 +82,8 @@ def closure_command(ref: str, as_of: str | None, as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    closure = open_client().closure(ref, as_of=as_of)
+    with _client() as client:
+        closure = client.closure(ref, as_of=as_of)
     if as_json:
         emit_json(closure.to_dict())
         return
@@ -100,7 +118,8 @@ def lineage_diff_command(model_a: str, model_b: str, as_of: str | None, as_json:
     from rich.markup import escape
     from rich.table import Table
 
-    diff = open_client().lineage_diff(model_a, model_b, as_of=as_of)
+    with _client() as client:
+        diff = client.lineage_diff(model_a, model_b, as_of=as_of)
     if as_json:
         emit_json(diff.to_dict())
         return

@@ -40,28 +40,30 @@ def lineage_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def emit_result_json(result: LineageResult) -> None:
+def emit_result_json(result: LineageResult, page_size: int = 2000) -> None:
     """Stream the documented JSON shape page by page: a million-node result is never one big dict."""
-    out = click.get_text_stream("stdout")
     header = result.header()
-    out.write("{\n")
-    for key in sorted(header):
-        out.write(f'  {json.dumps(key)}: {json.dumps(header[key], sort_keys=True, default=str)},\n')
-    out.write('  "nodes": [')
+    parts = ["{\n"]
+    parts += [f"  {json.dumps(key)}: {json.dumps(header[key], sort_keys=True, default=str)},\n" for key in sorted(header)]
+    parts.append('  "nodes": [')
     first = True
-    for node in result.iter_node_dicts():
-        out.write(("\n    " if first else ",\n    ") + json.dumps(node, sort_keys=True, ensure_ascii=False,
-                                                               default=str))
-        first = False
-    out.write("\n  ],\n" if not first else "],\n")
+    for offset in range(0, len(result.ids), page_size):
+        for node in result.page(offset, page_size):
+            parts.append(("\n    " if first else ",\n    ") + json.dumps(node, sort_keys=True, ensure_ascii=False,
+                                                                        default=str))
+            first = False
+        click.echo("".join(parts), nl=False)
+        parts = []
+    parts.append("\n  ],\n" if not first else "],\n")
     keys = result.keys()
-    out.write('  "edges": [')
+    parts.append('  "edges": [')
     first = True
     for p, c, t, r in result.edges:
         edge = {"parent": keys[p], "child": keys[c], "type": t, "role": r or None}
-        out.write(("\n    " if first else ",\n    ") + json.dumps(edge, sort_keys=True, ensure_ascii=False))
+        parts.append(("\n    " if first else ",\n    ") + json.dumps(edge, sort_keys=True, ensure_ascii=False))
         first = False
-    out.write("\n  ]\n}\n" if not first else "]\n}\n")
+    parts.append("\n  ]\n}\n" if not first else "]\n}\n")
+    click.echo("".join(parts), nl=False)
 
 
 def print_lineage(result: LineageResult, fmt: str) -> None:
