@@ -141,7 +141,7 @@ def validate_event(doc: Any) -> dict[str, Any]:
                 inner = _path(list(best.absolute_path))
                 field = f"{where}.{name}" + ("" if inner == "(event)" else f".{inner}")
                 raise ValidationError(field, best.message[:300], f"fix the {name!r} facet or leave it out")
-    return doc
+    return dict(doc)
 
 
 def _best(error: Any) -> Any:

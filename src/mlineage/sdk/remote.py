@@ -287,11 +287,14 @@ class RemoteStore:
             raise
 
     def get_artifact(self, digest: str) -> Artifact | None:
-        return self._or_local(lambda: _artifact(self._get(f"/artifacts/{digest}")), digest,
-                              self._local_artifacts, _local_artifact)
+        found: Artifact | None = self._or_local(lambda: _artifact(self._get(f"/artifacts/{digest}")), digest,
+                                                self._local_artifacts, _local_artifact)
+        return found
 
     def get_run(self, run_id: str) -> Run | None:
-        return self._or_local(lambda: _run(self._get(f"/runs/{run_id}")), run_id, self._local_runs, _local_run)
+        found: Run | None = self._or_local(lambda: _run(self._get(f"/runs/{run_id}")), run_id, self._local_runs,
+                                           _local_run)
+        return found
 
     def find_artifacts(self, digest_prefix: str, limit: int = 50) -> list[Artifact]:
         return [_artifact(a) for a in self._get("/artifacts", prefix=digest_prefix, limit=limit)["artifacts"]]
@@ -342,7 +345,7 @@ class RemoteStore:
         return {int(k): (_artifact(v) if v.get("type") == "artifact" else _run(v)) for k, v in body["nodes"].items()}
 
     def graph_columns(self, after_seq: int, upto_seq: int) -> Any:
-        from ..stores.protocol import GraphColumns  # type: ignore[attr-defined]
+        from ..stores.protocol import GraphColumns
 
         body = self._get("/graph/columns", after_seq=after_seq, upto_seq=upto_seq)
         return GraphColumns(body["parent"], body["child"], body["seq"], body["node_ids"], body["node_kinds"])
@@ -384,8 +387,7 @@ def _error_from(response: Any) -> MlineageError:
     if response.status_code == 404:
         return NotFoundError(message)
     if response.status_code in (400, 422) and body.get("field"):
-        err: MlineageError = ValidationError(str(body["field"]), message)
-        return _Remote400(response.status_code, err)
+        return _Remote400(response.status_code, ValidationError(str(body["field"]), message))
     return RemoteError(response.status_code, message)
 
 

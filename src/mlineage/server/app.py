@@ -22,8 +22,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
-from ..errors import (AmbiguousRefError, ConfigError, CycleError, LedgerError, MlineageError, NotFoundError,
-                      StoreUnavailableError, ValidationError)
+from ..errors import (
+    AmbiguousRefError,
+    ConfigError,
+    CycleError,
+    LedgerError,
+    MlineageError,
+    NotFoundError,
+    StoreUnavailableError,
+    ValidationError,
+)
 from ..events import SCHEMA_VERSION, NewEvent, StoredEvent, new_id, utc_now, validate
 from ..interop import openlineage as ol
 from ..model import Digest, NodeKind, NodeRef
@@ -212,7 +220,7 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     client = Client.for_uri(store_uri, artifacts)
     if not hasattr(client.store, "engine"):
         raise ConfigError("the server needs a SQL metadata store (sqlite:/// or postgresql://)")
-    engine = client.store.engine  # type: ignore[attr-defined]
+    engine = client.store.engine
     tokens = TokenStore(engine)
     index = NamespaceIndex(engine)
     inbox = Inbox(client, index)
@@ -261,7 +269,7 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
         found = views.get(p.namespace)
         if found is None:
             store = NamespacedStore(client.store, index, p.namespace)
-            found = views[p.namespace] = Client(client.settings, store=store,  # type: ignore[arg-type]
+            found = views[p.namespace] = Client(client.settings, store=store,
                                                 blobs=client.blobs)
         return found
 
@@ -477,24 +485,24 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     @app.get("/api/v1/graph/columns", tags=["graph"])
     def graph_columns(p: Reader, after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)],
                       upto_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)]) -> dict[str, Any]:
-        cols = view(p).store.graph_columns(after_seq, upto_seq)  # type: ignore[attr-defined]
+        cols = view(p).store.graph_columns(after_seq, upto_seq)
         return {"parent": list(cols.parent), "child": list(cols.child), "seq": list(cols.seq),
                 "node_ids": list(cols.node_ids), "node_kinds": list(cols.node_kinds)}
 
     @app.get("/api/v1/graph/nodes/{node_id}/created-seq", tags=["graph"])
     def node_created_seq(node_id: Annotated[int, FPath(ge=0, le=MAX_NODE_ID)], p: Reader) -> dict[str, Any]:
-        return {"seq": view(p).store.node_created_seq(node_id)}  # type: ignore[attr-defined]
+        return {"seq": view(p).store.node_created_seq(node_id)}
 
     @app.get("/api/v1/graph/seq-at", tags=["graph"])
     def seq_at(p: Reader, ts: Annotated[str, Query(min_length=1, max_length=40)]) -> dict[str, Any]:
-        return {"seq": view(p).store.seq_at(ts)}  # type: ignore[attr-defined]
+        return {"seq": view(p).store.seq_at(ts)}
 
     @app.get("/api/v1/graph/reachable", tags=["graph"])
     def reachable(p: Reader, node_id: Annotated[int, Query(ge=0, le=MAX_NODE_ID)],
                   direction: Annotated[str, Query(pattern="^(up|down)$")],
                   as_of_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
                   cap: Annotated[int | None, Query(ge=1, le=10**9)] = None) -> dict[str, Any]:
-        return {"node_ids": view(p).store.reachable(node_id, direction, as_of_seq, cap)}  # type: ignore[attr-defined]
+        return {"node_ids": view(p).store.reachable(node_id, direction, as_of_seq, cap)}  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- blobs
 

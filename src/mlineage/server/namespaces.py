@@ -172,7 +172,7 @@ class NamespaceIndex:
         missing = set(wanted) - self.visible_keys(principal.namespace, wanted)
         foreign = self.existing_keys(sorted(missing)) if missing else set()
         if foreign:
-            key = sorted(foreign)[0]
+            key = min(foreign)
             raise ForbiddenError(
                 f"{'run' if key in runs else 'artifact'} {key} is outside namespace {principal.namespace!r}: "
                 "record it in your namespace first, or use a token for its namespace"
@@ -281,7 +281,7 @@ class NamespacedStore:
     # the graph engine's bulk access (see stores/protocol.py): filtered the same way
 
     def graph_columns(self, after_seq: int, upto_seq: int) -> Any:
-        cols = self.inner.graph_columns(after_seq, upto_seq)  # type: ignore[attr-defined]
+        cols = self.inner.graph_columns(after_seq, upto_seq)
         touched = sorted(set(cols.node_ids) | set(cols.parent) | set(cols.child))
         ok = self.index.visible_nodes(self.namespace, touched)
         keep = [i for i, (p, c) in enumerate(zip(cols.parent, cols.child)) if p in ok and c in ok]
@@ -292,14 +292,14 @@ class NamespacedStore:
     def node_created_seq(self, node_id: int) -> int | None:
         if not self.index.visible_nodes(self.namespace, [node_id]):
             return None
-        return self.inner.node_created_seq(node_id)  # type: ignore[attr-defined, no-any-return]
+        return self.inner.node_created_seq(node_id)
 
     def seq_at(self, ts: str) -> int:
-        return self.inner.seq_at(ts)  # type: ignore[attr-defined, no-any-return]
+        return self.inner.seq_at(ts)
 
     def reachable(self, node_id: int, direction: Direction, as_of_seq: int | None = None,
                   cap: int | None = None) -> list[int]:
-        found = self.inner.reachable(node_id, direction, as_of_seq, cap)  # type: ignore[attr-defined]
+        found = self.inner.reachable(node_id, direction, as_of_seq, cap)
         ok = self.index.visible_nodes(self.namespace, found)
         return [n for n in found if n in ok]
 
