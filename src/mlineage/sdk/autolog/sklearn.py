@@ -83,6 +83,7 @@ def save_model(run: ActiveRun, estimator: Any, *, name: str | None = None, role:
         path.write_bytes(pickle.dumps(estimator, protocol=5))
         return run.produce(path, kind="model", name=name, role=role, metadata={
             "framework": "scikit-learn", "class": f"{cls.__module__}.{cls.__qualname__}", "format": "pickle",
+            "path": path.name,  # written to a scratch folder: only the blob store keeps it
         })
 
 

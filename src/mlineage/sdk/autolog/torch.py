@@ -188,6 +188,7 @@ def log_model(model: Any, path: str | os.PathLike[str] | None = None, *, run: Ac
         with scratch_dir() as folder:
             target = folder / "model.pt"
             save(state, target)
+            meta.setdefault("path", target.name)  # a scratch file: only the blob store keeps it
             return _produce(current, target, model, name, derived_from, role, meta)
     finally:
         _saving.reset(token)

@@ -85,6 +85,7 @@ class _Hooks:
             model.save_pretrained(target)
             return run.produce(target, kind="model", role="model", derived_from=list(self._base), metadata={
                 "framework": "transformers", "class": type(model).__name__, "format": "save_pretrained",
+                "path": target.name,  # a scratch folder: only the blob store keeps it
             })
 
     def _finish(self) -> None:

@@ -1,0 +1,300 @@
+"""Autolog overhead on real small training jobs, with MLflow's autolog on the same jobs, in one process.
+
+Workloads (CPU, one torch thread, fixed seeds):
+- scikit-learn: ``RandomForestClassifier(n_estimators=60)`` fit on 4,000 x 20 — mlineage ``autolog()`` vs
+  ``mlflow.sklearn.autolog()``, both with their defaults (params, training data digest / dataset, model saved,
+  training score / training metrics).
+- PyTorch Lightning: a 2-layer MLP, 200 steps — ``autolog()`` (our callback) vs ``mlflow.pytorch.autolog()``.
+- plain PyTorch: the same MLP, 200 steps in a hand-written loop, the loss logged every step and the final
+  ``state_dict`` saved — ``mlineage.run`` + ``run.log_metric`` + ``torch.save`` under autolog vs MLflow's
+  equivalent (``start_run`` + ``log_metric`` every step + ``log_artifact``): MLflow has no autolog for a plain
+  loop.
+
+Arms are interleaved round by round (off, mlineage, MLflow) and each arm's best time is kept, which is the least
+noisy estimate on a shared machine; overhead = best(arm) / best(off) - 1. Capture cost per run (git + environment,
+cold and warm) and an empty tracked run (full capture vs MLflow ``start_run``/``end_run``) are measured too.
+
+Run: ``python -m bench autolog`` (``MLINEAGE_BENCH_QUICK=1`` for fewer rounds).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .harness import Result, workdir
+
+GOAL = "< 2% overhead, below MLflow"
+
+
+def _best(arms: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    best = {name: float("inf") for name in arms}
+    for _ in range(rounds):
+        for name, fn in arms.items():
+            started = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return best
+
+
+def _overhead_rows(label: str, best: dict[str, float], peer_name: str) -> list[Result]:
+    base = best["off"]
+    ours = (best["mlineage"] / base - 1) * 100
+    peer = (best["mlflow"] / base - 1) * 100
+    print(f"  {label}: off {base * 1000:.1f} ms, mlineage {best['mlineage'] * 1000:.1f} ms ({ours:+.2f}%), "
+          f"MLflow {best['mlflow'] * 1000:.1f} ms ({peer:+.2f}%)")
+    return [Result(f"{label}: overhead vs no tracking", max(ours, 0.0), peer_name, max(peer, 0.0),
+                   "% wall time", False, GOAL, ours < 2.0 and ours < peer)]
+
+
+def _setup_mlflow(root: Path) -> Any:
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    mlflow.set_experiment("bench-autolog")
+    return mlflow
+
+
+def _mlflow_name(mlflow: Any, what: str) -> str:
+    return f"MLflow {mlflow.__version__} {what} (SQLite)"
+
+
+def bench_sklearn(mlflow: Any, rounds: int) -> list[Result]:
+    import numpy as np
+    from sklearn.ensemble import RandomForestClassifier
+
+    import mlineage
+
+    rng = np.random.RandomState(0)
+    x = rng.rand(4000, 20)
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0.8).astype(int)
+
+    def fit() -> None:
+        RandomForestClassifier(n_estimators=60, max_depth=10, random_state=0, n_jobs=1).fit(x, y)
+
+    def ours() -> None:
+        mlineage.autolog(torch=False, lightning=False, transformers=False)
+        try:
+            fit()
+        finally:
+            mlineage.autolog(disable=True)
+
+    def theirs() -> None:
+        mlflow.sklearn.autolog(silent=True)
+        try:
+            fit()
+        finally:
+            mlflow.sklearn.autolog(disable=True)
+            if mlflow.active_run():
+                mlflow.end_run()
+
+    ours(), theirs()  # warm-up: imports, store creation, migrations, first capture
+    best = _best({"off": fit, "mlineage": ours, "mlflow": theirs}, rounds)
+    return _overhead_rows("scikit-learn RandomForest fit (4000x20, 60 trees)", best,
+                          _mlflow_name(mlflow, "sklearn.autolog"))
+
+
+def _mlp(torch: Any) -> Any:
+    return torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
+                               torch.nn.ReLU(), torch.nn.Linear(256, 10))
+
+
+def _batches(torch: Any) -> list[tuple[Any, Any]]:
+    generator = torch.Generator().manual_seed(0)
+    return [(torch.randn(128, 64, generator=generator), torch.randint(0, 10, (128,), generator=generator))
+            for _ in range(20)]
+
+
+def bench_torch_loop(mlflow: Any, rounds: int, root: Path) -> list[Result]:
+    import torch
+
+    import mlineage
+
+    batches = _batches(torch)
+    checkpoint = root / "mlp.pt"
+
+    def train(log: Callable[[int, float], None] | None) -> None:
+        torch.manual_seed(0)
+        model = _mlp(torch)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for step in range(200):
+            x, y = batches[step % len(batches)]
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            if log is not None:
+                log(step, loss.item())
+        torch.save(model.state_dict(), checkpoint)
+
+    def off() -> None:
+        train(None)
+
+    def ours() -> None:
+        mlineage.autolog(sklearn=False, lightning=False, transformers=False)
+        try:
+            with mlineage.run("mlp", kind="train", params={"lr": 1e-3, "steps": 200}) as run:
+                train(lambda step, value: run.log_metric("loss", value, step=step))
+        finally:
+            mlineage.autolog(disable=True)
+
+    def theirs() -> None:
+        with mlflow.start_run():
+            mlflow.log_params({"lr": 1e-3, "steps": 200})
+            train(lambda step, value: mlflow.log_metric("loss", value, step=step))
+            mlflow.log_artifact(str(checkpoint))
+
+    ours(), theirs()
+    best = _best({"off": off, "mlineage": ours, "mlflow": theirs}, rounds)
+    return _overhead_rows("PyTorch MLP, 200 steps, plain loop (loss every step + checkpoint)", best,
+                          _mlflow_name(mlflow, "log_metric/log_artifact (no autolog for plain loops)"))
+
+
+def bench_lightning(mlflow: Any, rounds: int, root: Path) -> list[Result]:
+    import lightning.pytorch as pl
+    import torch
+
+    import mlineage
+
+    batches = _batches(torch)
+    dataset = torch.utils.data.TensorDataset(torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches]))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=128)  # the same 20 batches as the plain loop
+
+    class MLP(pl.LightningModule):
+        def __init__(self, lr: float = 1e-3) -> None:
+            super().__init__()
+            self.save_hyperparameters()
+            self.net = _mlp(torch)
+
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            x, y = batch
+            loss = torch.nn.functional.cross_entropy(self.net(x), y)
+            self.log("train_loss", loss, on_step=False, on_epoch=True)
+            return loss
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+
+    def fit() -> None:
+        torch.manual_seed(0)
+        trainer = pl.Trainer(max_steps=200, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                             enable_model_summary=False, accelerator="cpu", default_root_dir=str(root / "pl"))
+        trainer.fit(MLP(), loader)
+
+    def ours() -> None:
+        mlineage.autolog(sklearn=False, torch=False, transformers=False)
+        try:
+            fit()
+        finally:
+            mlineage.autolog(disable=True)
+
+    def theirs() -> None:
+        mlflow.pytorch.autolog(silent=True)
+        try:
+            fit()
+        finally:
+            mlflow.pytorch.autolog(disable=True)
+            if mlflow.active_run():
+                mlflow.end_run()
+
+    ours(), theirs()
+    best = _best({"off": fit, "mlineage": ours, "mlflow": theirs}, rounds)
+    return _overhead_rows("PyTorch Lightning MLP, 200 steps", best, _mlflow_name(mlflow, "pytorch.autolog"))
+
+
+def bench_capture(mlflow: Any, rounds: int) -> list[Result]:
+    import mlineage
+    from mlineage.capture import run_context
+
+    run_context.clear_cache()
+    started = time.perf_counter()
+    run_context.capture_run()
+    cold = (time.perf_counter() - started) * 1000
+    n = 2000
+    warm = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(n):
+            run_context.capture_run()
+        warm = min(warm, (time.perf_counter() - started) / n * 1e6)
+    print(f"  capture: cold {cold:.1f} ms, warm {warm:.1f} us per run")
+
+    def ours(capture: bool) -> Callable[[], None]:
+        def go() -> None:
+            for _ in range(50):
+                with mlineage.run("empty", capture=capture):
+                    pass
+        return go
+
+    def theirs() -> None:
+        for _ in range(50):
+            with mlflow.start_run():
+                pass
+
+    ours(True)(), theirs()
+    best = _best({"full": ours(True), "basic": ours(False), "mlflow": theirs}, max(2, rounds // 2))
+    full, basic, peer = (best[k] / 50 * 1000 for k in ("full", "basic", "mlflow"))
+    print(f"  empty run: full capture {full:.2f} ms, basic context {basic:.2f} ms, MLflow {peer:.2f} ms")
+    return [
+        Result("capture per run, warm (git + environment, cached)", warm, "-", None, "us/run", False,
+               "far under 1 ms", warm < 1000),
+        Result("capture, cold (first run of a process)", cold, "-", None, "ms", False, "-", None),
+        Result("empty tracked run, full capture (start+end)", full, _mlflow_name(mlflow, "start_run/end_run"),
+               peer, "ms/run", False, "-", None),
+        Result("empty tracked run, basic context only", basic, _mlflow_name(mlflow, "start_run/end_run"), peer,
+               "ms/run", False, "-", None),
+    ]
+
+
+def run(quick: bool) -> list[Result]:
+    from mlineage.config import init_project
+
+    rounds = 2 if quick else 5
+    root = workdir("autolog")
+    for leftover in root.glob("**/*.db"):
+        leftover.unlink()
+    project = root / "project"
+    project.mkdir(exist_ok=True)
+    if not (project / ".git").exists():  # a small project of its own, as a user's would be
+        subprocess.run(["git", "init", "-q", str(project)], check=True)
+        (project / "train.py").write_text("# the training script\n")
+        subprocess.run(["git", "-C", str(project), "add", "train.py"], check=True)
+        subprocess.run(["git", "-C", str(project), "-c", "user.name=bench", "-c", "user.email=bench@example.com",
+                        "commit", "-q", "-m", "bench project"], check=True)
+    if not (project / ".mlineage").exists():
+        init_project(project)
+    previous = Path.cwd()
+    os.chdir(project)
+    os.environ.pop("MLINEAGE_URI", None)
+    os.environ.pop("MLINEAGE_ARTIFACTS", None)
+    warnings.filterwarnings("ignore")
+    for name in ("lightning", "lightning.pytorch", "pytorch_lightning", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    results: list[Result] = []
+    try:
+        mlflow = _setup_mlflow(root)
+        results += bench_capture(mlflow, rounds)
+        results += bench_sklearn(mlflow, rounds)
+        try:
+            import torch
+        except ImportError:
+            print("  torch is not installed: the PyTorch rows are skipped (make bench installs requirements-ml.txt)")
+            return results
+        torch.set_num_threads(1)
+        results += bench_torch_loop(mlflow, rounds, root)
+        try:
+            import lightning.pytorch  # noqa: F401
+        except ImportError:
+            print("  lightning is not installed: the Lightning row is skipped")
+            return results
+        results += bench_lightning(mlflow, rounds, root)
+    finally:
+        os.chdir(previous)
+    return results
