@@ -75,7 +75,24 @@ class LocalBlobStore:
             raise
         return digest
 
-    def store_file(self, path: Path, digest: Digest, modes: Sequence[str], before: os.stat_result) -> str:
+    def present(self, digests: Sequence[Digest]) -> set[Digest]:
+        """Which of these objects the store has: one listing per fan-out folder for many, a stat each for few."""
+        if len(digests) < 512:
+            return {d for d in digests if self.has(d)}
+        wanted: dict[str, list[Digest]] = {}
+        for d in digests:
+            wanted.setdefault(f"{d.algorithm}/{d.hex[:2]}", []).append(d)
+        found: set[Digest] = set()
+        for folder, group in wanted.items():
+            try:
+                names = set(os.listdir(f"{self._root_text}/{folder}"))
+            except FileNotFoundError:
+                continue
+            found.update(d for d in group if d.hex[2:] in names)
+        return found
+
+    def store_file(self, path: Path, digest: Digest, modes: Sequence[str], before: os.stat_result,
+                   known_absent: bool = False) -> str:
         """Store a file whose digest is already known (hashed, or found in the stat cache).
 
         The bytes go in by the first of ``modes`` that works (a hardlink costs no copy), under a temp name; the
@@ -85,7 +102,7 @@ class LocalBlobStore:
         hexd = digest.hex
         folder = f"{self._root_text}/{digest.algorithm}/{hexd[:2]}"
         target = f"{folder}/{hexd[2:]}"
-        if os.path.isfile(target):
+        if not known_absent and os.path.isfile(target):
             return "present"
         staging = f"{self._root_text}/tmp"
         ensure_dir(staging)

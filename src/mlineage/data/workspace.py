@@ -47,6 +47,7 @@ class Scan:
     entries: list[ManifestEntry] | None = None  # directories only
     stats: dict[str, os.stat_result] = field(default_factory=dict)  # rel path -> stat (dirs); "" for a file
     fingerprint: str | None = None
+    manifest: bytes | None = None  # directories: the manifest's canonical bytes
 
 
 @dataclass
@@ -193,7 +194,7 @@ class Workspace:
         size = sum(e.size for e in entries)
         self.statcache.put_dir(key, fingerprint, DirRecord(str(digest), size, len(entries)))
         return Scan(path, "directory", digest, size, len(entries), sorted(entries, key=lambda e: e.path),
-                    {rel: s for rel, _, s in rows}, fingerprint)
+                    {rel: s for rel, _, s in rows}, fingerprint, body)
 
     def quick_digest(self, path: Path) -> Digest | None:
         """A directory's digest from its fingerprint alone (None when anything changed since it was seen)."""
@@ -330,10 +331,11 @@ class Workspace:
         base = str(s.path)
 
         def store(entries: list[ManifestEntry]) -> int:
-            return sum(self.cache.store_file(Path(f"{base}/{e.path}"), e.digest, modes, s.stats[e.path])
-                       != "present" for e in entries)
+            return sum(self.cache.store_file(Path(f"{base}/{e.path}"), e.digest, modes, s.stats[e.path],
+                                             known_absent=True) != "present" for e in entries)
 
-        todo = list(unique.values())
+        have = self.cache.present(list(unique))
+        todo = [e for d, e in unique.items() if d not in have]
         if len(todo) > 512 and self.settings.jobs > 1:
             # link + stat + chmod + rename per file: system calls, which release the GIL
             from concurrent.futures import ThreadPoolExecutor
@@ -344,7 +346,7 @@ class Workspace:
         else:
             count += store(todo)
         if not self.cache.has(s.digest):
-            self.cache.put_bytes(manifest_bytes(s.entries))
+            self.cache.put_bytes(s.manifest if s.manifest is not None else manifest_bytes(s.entries))
             count += 1
         return count
 
