@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..errors import NotFoundError, ValidationError
+from ..model import NodeRef
 from .query import LineageQuery, LineageResult, node_kind
 from .snapshot import Snapshot
 
@@ -43,6 +44,7 @@ class GraphEngine:
         self.mode: EngineMode = chosen  # type: ignore[assignment]
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
+        self._node_ids: dict[NodeRef, int] = {}
 
     def snapshot(self) -> Snapshot:
         """The fresh in-memory snapshot (loaded on first call, then refreshed incrementally)."""
@@ -54,7 +56,13 @@ class GraphEngine:
 
     def walk(self, query: LineageQuery) -> LineageResult:
         _check(query)
-        root = self.store.node_id(query.start)
+        root = self._node_ids.get(query.start)
+        if root is None:
+            root = self.store.node_id(query.start)
+            if root is not None:
+                if len(self._node_ids) >= 100_000:
+                    self._node_ids.clear()
+                self._node_ids[query.start] = root  # ids never change: rebuild replays them identically
         if root is None:
             raise NotFoundError(f"{query.start} is not in the lineage graph")
         if query.as_of_seq is not None:
@@ -87,20 +95,37 @@ def _existed(store: MetadataStore, node_id: int, as_of_seq: int) -> bool:
 
 
 def bfs_depths(order: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Hop depths of ``order`` (a BFS order, root first) from the BFS predecessor array, by pointer jumping."""
+    """Hop depths of ``order`` (a BFS order, root first) from the BFS predecessor array.
+
+    In BFS order depths never decrease and the predecessors' positions never decrease either, so level k+1
+    starts at the first position whose predecessor sits at or after level k's start: one binary search per
+    level. A very deep, thin result (a 100k-step chain) switches to pointer jumping: log2(depth) passes."""
     k = len(order)
     if k <= 1:
         return np.zeros(k, np.int64)
     position = np.empty(len(pred), np.int64)
     position[order] = np.arange(k)
-    ptr = np.zeros(k, np.int64)
-    ptr[1:] = position[pred[order[1:]]]
+    up = np.zeros(k, np.int64)
+    up[1:] = position[pred[order[1:]]]
+    starts = [0, 1]
+    while starts[-1] < k and len(starts) <= 64:
+        starts.append(int(np.searchsorted(up, starts[-1], side="left")))
+    if starts[-1] >= k:
+        return np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts))
+    ptr = up
     depth = np.ones(k, np.int64)
     depth[0] = 0
     while ptr.any():
         depth += depth[ptr]
         ptr = ptr[ptr]
     return depth
+
+
+def order_by_depth(ids: np.ndarray, depths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort by (depth, id): one value sort of packed keys (ids < 2**31) instead of an argsort."""
+    keys = (depths << 32) | ids
+    keys.sort()
+    return keys & 0xFFFFFFFF, keys >> 32
 
 
 def level_bfs(indptr: np.ndarray, indices: np.ndarray, seq: np.ndarray, root: int, max_depth: int,
@@ -148,6 +173,10 @@ def _walk_memory(store: MetadataStore, snap: Snapshot, query: LineageQuery, root
 
         order, pred = breadth_first_order(snap.matrix(query.direction, query.as_of_seq), root, directed=True,
                                           return_predecessors=True)
+        if query.max_depth is None and query.kinds is None and (query.limit is None or len(order) - 1 <=
+                                                                  query.limit):
+            # nothing to cut: depths and (depth, id) order are computed when first asked for
+            return LineageResult(query, root, store, [], "memory", len(order) - 1, _bfs=(order, pred))
         ids = order.astype(np.int64)
         depths = bfs_depths(order, pred)
         if query.max_depth is not None:
@@ -173,15 +202,13 @@ def _depth_message(max_depth: int | None, beyond: int, exact: bool) -> str:
 def _finish(store: MetadataStore, query: LineageQuery, root: int, ids: np.ndarray, depths: np.ndarray,
             truncated: list[str], engine: str, reachable: int | None) -> LineageResult:
     """Order by (depth, id), apply ``limit``, report the cut."""
-    keys = (depths << 32) | ids  # ids < 2**31: one value sort instead of an argsort
-    keys.sort()
-    ids, depths = keys & 0xFFFFFFFF, keys >> 32
+    ids, depths = order_by_depth(ids, depths)
     if query.limit is not None and len(ids) - 1 > query.limit:
         cut = len(ids) - 1 - query.limit
         ids, depths = ids[: query.limit + 1], depths[: query.limit + 1]
         truncated.append(f"limit {query.limit:,} reached: {cut:,} more matching node(s) were cut; "
                          "raise --limit to see them")
-    return LineageResult(query, root, ids, depths, store, truncated, engine, reachable)
+    return LineageResult(query, root, store, truncated, engine, reachable, _ids=ids, _depths=depths)
 
 
 # ---------------------------------------------------------------- SQL fallback

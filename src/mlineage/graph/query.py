@@ -65,23 +65,54 @@ def node_kind(node: Artifact | Run) -> str:
 
 @dataclass(eq=False)
 class LineageResult:
+    """The answer to a ``LineageQuery``. ``ids``/``depths`` are ordered by (depth, id); when nothing had to be
+    cut, the engine hands over the raw BFS (order + predecessor tree) and hop depths and ordering are computed
+    on first use, so asking only for the size or the members of a huge result costs a BFS and no more."""
+
     query: LineageQuery
     root: int
-    ids: np.ndarray  # node ids, root first, then by (depth, id)
-    depths: np.ndarray  # hops from the root, aligned with ids
     store: MetadataStore
     truncated: list[str] = field(default_factory=list)
     engine: str = "memory"
     reachable: int | None = None  # nodes reachable before any cut (root excluded), when the engine knows
+    _ids: np.ndarray | None = None
+    _depths: np.ndarray | None = None
+    _bfs: tuple[np.ndarray, np.ndarray] | None = None  # (BFS order, predecessors) awaiting depths
     _nodes: dict[int, Artifact | Run] | None = None
     _edges: list[tuple[int, int, str, str]] | None = None
 
     # ------------------------------------------------------------ sizes and views
 
     @property
+    def ids(self) -> np.ndarray:
+        """Node ids, root first, then by (depth, id)."""
+        self._materialise()
+        assert self._ids is not None
+        return self._ids
+
+    @property
+    def depths(self) -> np.ndarray:
+        """Hops from the root, aligned with ``ids``."""
+        self._materialise()
+        assert self._depths is not None
+        return self._depths
+
+    def members(self) -> np.ndarray:
+        """Node ids in no particular order (no depth or ordering work)."""
+        return self._bfs[0] if self._bfs is not None else self.ids
+
+    def _materialise(self) -> None:
+        if self._bfs is not None:
+            from .engine import bfs_depths, order_by_depth
+
+            order, pred = self._bfs
+            self._ids, self._depths = order_by_depth(order.astype("int64"), bfs_depths(order, pred))
+            self._bfs = None
+
+    @property
     def count(self) -> int:
         """Nodes in the result besides the root."""
-        return int(len(self.ids)) - 1
+        return int(len(self.members())) - 1
 
     @property
     def depth(self) -> dict[int, int]:
