@@ -16,7 +16,7 @@ from typing import BinaryIO
 from ..errors import IntegrityError, NotFoundError, ValidationError
 from ..hashing import hash_bytes, hash_file
 from ..model import Digest
-from .placement import ensure_dir, link_or_copy, unique_name
+from .placement import _UNSUPPORTED, ensure_dir, link_or_copy, unique_name
 
 
 class LocalBlobStore:
@@ -24,6 +24,7 @@ class LocalBlobStore:
         self.root = Path(root)
         self.uri = self.root.as_uri()
         self._root_text = str(self.root)
+        self._no_direct_link: set[int] = set()
 
     def path_for(self, digest: Digest) -> Path:
         return self.root / digest.algorithm / digest.hex[:2] / digest.hex[2:]
@@ -104,6 +105,28 @@ class LocalBlobStore:
         target = f"{folder}/{hexd[2:]}"
         if not known_absent and os.path.isfile(target):
             return "present"
+        if self._direct_link(modes, before.st_dev):
+            # A hardlink is never half-written, so it can take the digest name at once (link(2) is atomic and
+            # fails if the name exists): three system calls instead of five, which matters for 10,000 files.
+            ensure_dir(folder)
+            try:
+                os.link(path, target)
+            except FileExistsError:
+                return "present"
+            except OSError:
+                self._no_direct_link.add(before.st_dev)
+            else:
+                try:
+                    after = os.stat(target)
+                    if (after.st_ino, after.st_size, after.st_mtime_ns) != (before.st_ino, before.st_size,
+                                                                             before.st_mtime_ns):
+                        raise ValidationError("path", f"{path} changed while it was being added",
+                                              "run the command again")
+                    os.chmod(target, 0o555 if before.st_mode & 0o111 else 0o444)
+                except BaseException:
+                    os.unlink(target)
+                    raise
+                return "hardlink"
         staging = f"{self._root_text}/tmp"
         ensure_dir(staging)
         temp = f"{staging}/{unique_name('incoming-')}"
@@ -126,6 +149,18 @@ class LocalBlobStore:
                 os.unlink(temp)
             raise
         return used
+
+    def _direct_link(self, modes: Sequence[str], src_dev: int) -> bool:
+        """Whether hardlink is the first mode that can work here (reflink known to fail, or not wanted)."""
+        if src_dev in self._no_direct_link:
+            return False
+        for mode in modes:
+            if mode == "hardlink":
+                return True
+            if mode == "reflink" and ("reflink", src_dev, "") in _UNSUPPORTED:
+                continue
+            return False
+        return False
 
     def iter_digests(self) -> Iterator[Digest]:
         """Every object in the store (names that are not digests are skipped, never trusted)."""
