@@ -12,6 +12,10 @@ from mlineage.events import NewEvent
 _COUNTER = itertools.count()
 
 
+def run_id(tag: str, i: int) -> str:
+    return f"{tag}-run{i:04d}x"  # fixed width and a tail: no run id is a prefix of another
+
+
 def digest(tag: str, i: int) -> str:
     import hashlib
 
@@ -29,7 +33,7 @@ class Graph:
     keys: list[str] = field(default_factory=list)
 
     def key(self, i: int) -> str:
-        return digest(self.tag, i) if self.kinds[i] != "run" else f"run:{self.tag}-r{i}"
+        return digest(self.tag, i) if self.kinds[i] != "run" else "run:" + run_id(self.tag, i)
 
     def ref(self, i: int) -> str:
         return self.key(i)
@@ -54,7 +58,7 @@ def node_events(g: Graph) -> list[NewEvent]:
     out = []
     for i, kind in enumerate(g.kinds):
         if kind == "run":
-            out.append(NewEvent(ev.RUN_STARTED, {"run_id": f"{g.tag}-r{i}", "job": f"job{i % 3}", "kind": "train",
+            out.append(NewEvent(ev.RUN_STARTED, {"run_id": run_id(g.tag, i), "job": f"job{i % 3}", "kind": "train",
                                                  "params": {"p": i % 2}}))
         else:
             out.append(NewEvent(ev.ARTIFACT_RECORDED, {"digest": digest(g.tag, i), "kind": kind, "size": 1}))
@@ -63,9 +67,9 @@ def node_events(g: Graph) -> list[NewEvent]:
 
 def edge_event(g: Graph, p: int, c: int, type_: str) -> NewEvent:
     if type_ == "USED":
-        return NewEvent(ev.ARTIFACT_USED, {"run_id": f"{g.tag}-r{c}", "digest": digest(g.tag, p)})
+        return NewEvent(ev.ARTIFACT_USED, {"run_id": run_id(g.tag, c), "digest": digest(g.tag, p)})
     if type_ == "PRODUCED":
-        return NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": f"{g.tag}-r{p}", "digest": digest(g.tag, c)})
+        return NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run_id(g.tag, p), "digest": digest(g.tag, c)})
     return NewEvent(ev.ARTIFACT_DERIVED, {"parent": digest(g.tag, p), "child": digest(g.tag, c)})
 
 
