@@ -187,3 +187,29 @@ def test_corrupted_remote_object_is_never_placed(sqlite_project: Path, tmp_path:
     assert not fresh.cache.has(digest)
     assert not (clone / "m.bin").exists()
     fresh.close()
+
+
+def test_registry_picks_the_store_by_scheme(tmp_path: Path) -> None:
+    from mlineage.blobs.local import LocalBlobStore
+    from mlineage.blobs.registry import open_blob_store
+    from mlineage.errors import ConfigError
+
+    assert isinstance(open_blob_store(str(tmp_path / "objects")), LocalBlobStore)
+    assert open_blob_store((tmp_path / "x").as_uri()).root == tmp_path / "x"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="unsupported artifact store URI"):
+        open_blob_store("gopher://example/objects")
+
+
+def test_client_stores_artifacts_in_s3(store_uri: str, s3_remote: str, tmp_path: Path) -> None:
+    """MLINEAGE_ARTIFACTS=s3://... makes the SDK's artifact store the bucket, with no other change."""
+    from mlineage.blobs.s3 import S3BlobStore
+    from mlineage.sdk.client import Client
+
+    client = Client.for_uri(store_uri, s3_remote)
+    assert isinstance(client.blobs, S3BlobStore)
+    f = write(tmp_path / "weights.bin", os.urandom(4000))
+    artifact = client.record_artifact(f, kind="model", name="weights")
+    assert client.blobs.has(artifact.digest)
+    with client.blobs.open(artifact.digest) as handle:
+        assert handle.read() == f.read_bytes()
+    client.close()
