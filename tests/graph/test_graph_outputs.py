@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ def test_time_travel_by_seq_and_timestamp(client: Any) -> None:
     seq_after_first, _ = client.store.head()
     before = set(client.trace(MODEL2).depth)
     time.sleep(0.01)
-    moment = datetime.now(timezone.utc).isoformat()
+    moment = datetime.now(UTC).isoformat()
     time.sleep(0.01)
     client.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": MODEL, "child": MODEL2, "role": "finetune"})])
     now = client.trace(MODEL2)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+from bench import graphgen
 from sqlalchemy import text
 
-from bench import graphgen
 from mlineage import events as ev
 from mlineage.events import NewEvent
 from mlineage.graph import GraphEngine, LineageQuery
@@ -32,8 +31,8 @@ def test_deep_chain_is_walked_to_the_end(store: Any) -> None:
         assert up.ids[-1] == store.node_id(at("chain", 0))
         down = engine.walk(LineageQuery(at("chain", 0), "down", max_depth=50_000))
         assert down.count == 50_000
-        assert down.truncated == ["depth limit 50000 reached: 49,999 more node(s) lie beyond it; "
-                                  "raise --depth to see them"], mode
+        assert down.truncated == [("depth limit 50000 reached: 49,999 more node(s) lie beyond it; "
+                                  "raise --depth to see them")], mode
         near = engine.walk(LineageQuery(at("chain", 0), "down", max_depth=3))
         assert near.count == 3 and near.truncated and "at least 1 more" in near.truncated[0]
 
@@ -47,8 +46,8 @@ def test_wide_fan_out_and_limit_is_reported(store: Any) -> None:
         assert down.count == n - 1 and set(down.depths[1:].tolist()) == {1}
         cut = engine.walk(LineageQuery(at("fan", 0), "down", limit=10))
         assert cut.count == 10
-        assert cut.truncated == ["limit 10 reached: 99,990 more matching node(s) were cut; "
-                                 "raise --limit to see them"]
+        assert cut.truncated == [("limit 10 reached: 99,990 more matching node(s) were cut; "
+                                 "raise --limit to see them")]
         # the kept nodes are the first by (depth, id): deterministic on every engine
         assert cut.id_list()[1:] == sorted(down.id_list()[1:])[:10]
         one = engine.walk(LineageQuery(at("fan", 5), "up", max_depth=1))

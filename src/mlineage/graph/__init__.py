@@ -7,7 +7,7 @@ SDK and server call the Client.
 
 from __future__ import annotations
 
-from .query import Direction, LineageQuery, LineageResult, node_key, node_ref
 from .engine import GraphEngine, walk
+from .query import Direction, LineageQuery, LineageResult, node_key, node_ref
 
 __all__ = ["Direction", "GraphEngine", "LineageQuery", "LineageResult", "node_key", "node_ref", "walk"]

@@ -65,9 +65,8 @@ class GraphEngine:
                 self._node_ids[query.start] = root  # ids never change: rebuild replays them identically
         if root is None:
             raise NotFoundError(f"{query.start} is not in the lineage graph")
-        if query.as_of_seq is not None:
-            if not _existed(self.store, root, query.as_of_seq):
-                raise NotFoundError(f"{query.start} did not exist yet at ledger seq {query.as_of_seq}")
+        if query.as_of_seq is not None and not _existed(self.store, root, query.as_of_seq):
+            raise NotFoundError(f"{query.start} did not exist yet at ledger seq {query.as_of_seq}")
         if self.mode == "sql":
             return _walk_sql(self.store, query, root)
         return _walk_memory(self.store, self.snapshot(), query, root)

@@ -67,7 +67,7 @@ def find_paths(engine: GraphEngine, a: Artifact | Run, b: Artifact | Run, as_of_
             return PathResult(a, b, False, nodes={down_a.root: a}, total_paths=0)
     up = engine.walk(LineageQuery(node_ref(target), "up", as_of_seq=as_of_seq))
     on_path = np.intersect1d(down.ids, up.ids)
-    members = set(int(i) for i in on_path.tolist())
+    members = {int(i) for i in on_path.tolist()}
     result = PathResult(source, target, swapped)
     children: dict[int, list[tuple[int, str, str]]] = {}
     for e in store.adjacent(sorted(members), "down", as_of_seq):

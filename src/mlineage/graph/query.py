@@ -112,7 +112,7 @@ class LineageResult:
     @property
     def count(self) -> int:
         """Nodes in the result besides the root."""
-        return int(len(self.members())) - 1
+        return len(self.members()) - 1
 
     @property
     def depth(self) -> dict[int, int]:

@@ -162,4 +162,4 @@ class Snapshot:
 
     @property
     def edge_count(self) -> int:
-        return int(len(self.down.indices))
+        return len(self.down.indices)

@@ -3,7 +3,7 @@ a timestamp maps to the last seq whose event time is at or before it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..errors import ValidationError
@@ -23,8 +23,8 @@ def parse_timestamp(text: str) -> str:
         raise ValidationError("as_of", f"{text!r} is not a timestamp",
                               "write 2026-05-01, 2026-05-01T12:00:00Z, or seq:1234 for a ledger seq") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime(LEDGER_TS_FORMAT)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(LEDGER_TS_FORMAT)
 
 
 def as_of_seq(store: MetadataStore, as_of: str | int | None) -> int | None:

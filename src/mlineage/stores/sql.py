@@ -18,7 +18,18 @@ from . import migrate
 from .engine import make_engine
 from .projector import Projector
 from .protocol import AdjacentEdge, Direction, GraphColumns
-from .schema import PROJECTION_TABLES, artifacts, edges, events, ledger_head, metadata, metrics, nodes, runs, versions
+from .schema import (
+    PROJECTION_TABLES,
+    artifacts,
+    edges,
+    events,
+    ledger_head,
+    metadata,
+    metrics,
+    nodes,
+    runs,
+    versions,
+)
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
