@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 EngineMode = Literal["auto", "memory", "sql"]
 LEVEL_BFS_MAX_DEPTH = 32
 ENGINE_ENV = "MLINEAGE_GRAPH_ENGINE"
+CACHE_ENV = "MLINEAGE_GRAPH_CACHE"  # a folder for snapshot caches, or "off"
+CACHE_MIN_EDGES = 50_000  # smaller graphs load from the store faster than the cache is worth
 
 
 class GraphEngine:
@@ -47,12 +50,64 @@ class GraphEngine:
         self._node_ids: dict[NodeRef, int] = {}
 
     def snapshot(self) -> Snapshot:
-        """The fresh in-memory snapshot (loaded on first call, then refreshed incrementally)."""
+        """The fresh in-memory snapshot (loaded on first call — from the on-disk cache when there is a valid
+        one — then refreshed incrementally)."""
         with self._lock:
+            cold = self._snapshot is None
             if self._snapshot is None:
-                self._snapshot = Snapshot()
-        self._snapshot.refresh(self.store)
+                self._snapshot = self._from_cache() or Snapshot()
+        start_seq = self._snapshot.seq
+        added = self._snapshot.refresh(self.store)
+        if added >= CACHE_MIN_EDGES or (cold and start_seq == 0 and self._snapshot.edge_count >= CACHE_MIN_EDGES):
+            self._to_cache(self._snapshot)
         return self._snapshot
+
+    def cache_folder(self) -> Path | None:
+        """Where the snapshot is cached between processes: $MLINEAGE_GRAPH_CACHE/<store>, or next to a SQLite
+        database file (``<db>.graph``); None (no cache) for other stores without the variable."""
+        import hashlib
+
+        root = os.environ.get(CACHE_ENV)
+        uri = getattr(self.store, "uri", "")
+        if root == "off":
+            return None
+        if root:
+            return Path(root) / hashlib.sha256(uri.encode()).hexdigest()[:16]
+        if uri.startswith("sqlite:///") and ":memory:" not in uri:
+            return Path(uri[len("sqlite:///"):].split("?", 1)[0] + ".graph")
+        return None
+
+    def _ledger_hash(self, seq: int) -> str | None:
+        for event in self.store.iter_events(after_seq=seq - 1, batch=1):
+            return event.hash if event.seq == seq else None
+        return None
+
+    def _from_cache(self) -> Snapshot | None:
+        """A cached snapshot, only if the ledger still has the same event at its seq (same history)."""
+        from .snapshot import load
+
+        folder = self.cache_folder()
+        if folder is None or not folder.exists():
+            return None
+        found = load(folder)
+        if found is None:
+            return None
+        snap, ledger_hash = found
+        if snap.seq > self.store.head()[0] or self._ledger_hash(snap.seq) != ledger_hash:
+            return None
+        return snap
+
+    def _to_cache(self, snap: Snapshot) -> None:
+        from .snapshot import save
+
+        folder = self.cache_folder()
+        ledger_hash = self._ledger_hash(snap.seq) if folder is not None else None
+        if folder is None or ledger_hash is None:
+            return
+        try:
+            save(snap, folder, ledger_hash)
+        except OSError:  # a read-only or full disk costs speed, never an answer
+            pass
 
     def walk(self, query: LineageQuery) -> LineageResult:
         _check(query)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -163,3 +164,55 @@ class Snapshot:
     @property
     def edge_count(self) -> int:
         return len(self.down.indices)
+
+
+# ---------------------------------------------------------------- on-disk cache
+
+_ARRAYS = ("down_indptr", "down_indices", "down_seq", "up_indptr", "up_indices", "up_seq", "kinds")
+
+
+def save(snap: Snapshot, folder: Path, ledger_hash: str) -> None:
+    """Write the snapshot as plain .npy files (memory-mapped on load) under ``folder``, atomically: a new
+    generation folder, then ``current`` renamed over the old pointer, then older generations removed."""
+    import json
+    import os
+    import shutil
+    import uuid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    generation = folder / f"seq-{snap.seq}-{uuid.uuid4().hex[:8]}"
+    generation.mkdir()
+    arrays = {"down_indptr": snap.down.indptr, "down_indices": snap.down.indices, "down_seq": snap.down.seq,
+              "up_indptr": snap.up.indptr, "up_indices": snap.up.indices, "up_seq": snap.up.seq,
+              "kinds": snap.kinds}
+    for name, array in arrays.items():
+        np.save(generation / f"{name}.npy", np.ascontiguousarray(array))
+    meta = {"seq": snap.seq, "n": snap.n, "kind_names": snap.kind_names, "ledger_hash": ledger_hash, "format": 1}
+    (generation / "meta.json").write_text(json.dumps(meta))
+    pointer = folder / f"current.{uuid.uuid4().hex[:8]}"
+    pointer.write_text(generation.name)
+    os.replace(pointer, folder / "current")
+    for old in folder.glob("seq-*"):
+        if old.name != generation.name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load(folder: Path) -> tuple[Snapshot, str] | None:
+    """The cached snapshot and the ledger hash at its seq, or None when there is no usable cache."""
+    import json
+
+    try:
+        generation = folder / (folder / "current").read_text().strip()
+        meta = json.loads((generation / "meta.json").read_text())
+        if meta.get("format") != 1:
+            return None
+        a = {name: np.load(generation / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+    except (OSError, ValueError):
+        return None
+    snap = Snapshot()
+    snap.seq, snap.n, snap.kind_names = int(meta["seq"]), int(meta["n"]), list(meta["kind_names"])
+    snap.down = Adjacency(a["down_indptr"], a["down_indices"], a["down_seq"])
+    snap.up = Adjacency(a["up_indptr"], a["up_indices"], a["up_seq"])
+    snap.kinds = np.array(a["kinds"])  # small, and written in place when nodes arrive
+    snap._ones = np.ones(len(snap.down.indices))
+    return snap, str(meta["ledger_hash"])

@@ -1,0 +1,77 @@
+"""The on-disk snapshot cache: reused across processes only while the ledger is the same history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import graphgen
+from mlineage import events as ev
+from mlineage.events import NewEvent
+from mlineage.graph import GraphEngine, LineageQuery
+from mlineage.graph import engine as engine_module
+from mlineage.model import NodeKind, NodeRef
+from mlineage.stores.sql import SqlStore
+
+
+def at(i: int) -> NodeRef:
+    return NodeRef(NodeKind.ARTIFACT, graphgen.digest_of("c", i))
+
+
+def _counting(store: SqlStore) -> list[int]:
+    calls: list[int] = []
+    original = store.graph_columns
+
+    def spy(after_seq: int, upto_seq: int) -> Any:
+        calls.append(after_seq)
+        return original(after_seq, upto_seq)
+
+    store.graph_columns = spy  # type: ignore[method-assign]
+    return calls
+
+
+def test_cache_is_reused_refreshed_and_rejected_for_another_ledger(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_uri: str) -> None:
+    monkeypatch.setattr(engine_module, "CACHE_MIN_EDGES", 10)
+    monkeypatch.setenv("MLINEAGE_GRAPH_CACHE", str(tmp_path / "cache"))
+    store = SqlStore(store_uri)
+    graphgen.insert(store, graphgen.random_dag(300, seed=5), "c")
+    query = LineageQuery(at(299), "up")
+    first = GraphEngine(store, "memory")
+    expected = first.walk(query).depth
+    assert first.cache_folder() is not None and (first.cache_folder() / "current").exists()  # type: ignore[operator]
+
+    calls = _counting(store)
+    second = GraphEngine(store, "memory")
+    assert second.walk(query).depth == expected
+    assert 0 not in calls  # loaded from the cache, not from the edges table
+
+    d = graphgen.digest_of("c", 299)
+    fresh = graphgen.digest_of("extra", 0)
+    store.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": fresh, "kind": "dataset"}),
+                  NewEvent(ev.ARTIFACT_DERIVED, {"parent": fresh, "child": d})])
+    third = GraphEngine(store, "memory")
+    result = third.walk(query)
+    assert result.count == len(expected)  # one more ancestor than before (expected includes the root)
+    assert 0 not in calls
+    store.close()
+
+
+def test_cache_from_another_history_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "CACHE_MIN_EDGES", 10)
+    db = tmp_path / "s.db"
+    store = SqlStore(f"sqlite:///{db}")
+    graphgen.insert(store, graphgen.chain(50), "c")
+    assert GraphEngine(store, "memory").walk(LineageQuery(at(49), "up")).count == 49
+    assert (tmp_path / "s.db.graph" / "current").exists()
+    store.close()
+    for path in tmp_path.glob("s.db*"):
+        if path.is_file():
+            path.unlink()
+    other = SqlStore(f"sqlite:///{db}")  # a new database at the same path: a different ledger
+    graphgen.insert(other, graphgen.chain(20), "c")
+    # the stale cache (a 50-chain) would answer 39 descendants here
+    assert GraphEngine(other, "memory").walk(LineageQuery(at(10), "down")).count == 9
+    other.close()
