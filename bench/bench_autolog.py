@@ -163,6 +163,9 @@ def bench_lightning(mlflow: Any, rounds: int, root: Path) -> list[Result]:
 
     import mlineage
 
+    for name in ("lightning", "lightning.pytorch", "pytorch_lightning", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # lightning sets its own level when imported
+
     batches = _batches(torch)
     dataset = torch.utils.data.TensorDataset(torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches]))
     loader = torch.utils.data.DataLoader(dataset, batch_size=128)  # the same 20 batches as the plain loop

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from mlineage.capture.redact import (REDACTED, is_secret_name, redact_argv, redact_environ, redact_params,
-                                     redact_payload, redact_text, strip_url_credentials)
+from mlineage.capture.redact import (
+    REDACTED,
+    is_secret_name,
+    redact_argv,
+    redact_environ,
+    redact_params,
+    redact_payload,
+    redact_text,
+    strip_url_credentials,
+)
 
 # Planted secrets in the formats the redactor must recognise by value alone (all fake).
 TOKENS = [

@@ -114,3 +114,17 @@ def test_warm_capture_reuses_the_cached_manifests() -> None:
     second = run_context.capture_run()
     assert [m.digest for m in first.manifests] == [m.digest for m in second.manifests]
     assert all(a is b for a, b in zip(first.manifests, second.manifests))  # no re-serialisation
+
+
+def test_lineage_record_separates_parents_from_code_and_environment(client: Client, tmp_path: Path) -> None:
+    data, model_file = tmp_path / "train.csv", tmp_path / "model.bin"
+    data.write_text("a\n1\n")
+    model_file.write_bytes(b"weights")
+    with mlineage.run("train", client=client) as run:
+        dataset = run.use(data)
+        model = run.produce(model_file)
+    record = client.lineage_record(model)
+    assert [str(a.digest) for a in record.parent_artifacts] == [str(dataset.digest)]
+    linked = _context_inputs(client, run.id)
+    assert record.transformation_logic["code_manifest"]["digest"] == linked["code"]
+    assert record.environment_context["environment"]["digest"] == linked["environment"]

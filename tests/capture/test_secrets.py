@@ -48,9 +48,8 @@ def test_planted_secrets_are_absent_everywhere(project: Path, monkeypatch: pytes
     with mlineage.run("train", params={"api_key": PARAM_SECRET, "note": f"token {GITHUB}", "lr": 0.1}) as run:
         run.log_params({"openai": OPENAI, "db_password": PARAM_SECRET})
         run.log_param("hub_token", HF)
-    with pytest.raises(ConnectionError):
-        with mlineage.run("fails"):
-            raise ConnectionError(f"cannot reach postgresql://svc:{ERROR_PASSWORD}@db/ml")
+    with pytest.raises(ConnectionError), mlineage.run("fails"):
+        raise ConnectionError(f"cannot reach postgresql://svc:{ERROR_PASSWORD}@db/ml")
 
     stored = run.record()
     assert stored is not None and stored.params["lr"] == 0.1 and stored.params["api_key"] == "[REDACTED]"
@@ -80,7 +79,7 @@ def test_sqlite_dump_has_no_secrets(project: Path, monkeypatch: pytest.MonkeyPat
         pass
     mlineage.default_client().close()
     db = next((project / ".mlineage").rglob("*.db"))
-    dump = subprocess.run([sys.executable, "-c", "import sqlite3,sys;c=sqlite3.connect(sys.argv[1]);"
-                           "print('\\n'.join(c.iterdump()))", str(db)], capture_output=True, text=True, check=True)
+    script = "import sqlite3,sys;c=sqlite3.connect(sys.argv[1]);print('\\n'.join(c.iterdump()))"
+    dump = subprocess.run([sys.executable, "-c", script, str(db)], capture_output=True, text=True, check=True)
     assert "RunStarted" in dump.stdout or "runs" in dump.stdout
     assert PARAM_SECRET not in dump.stdout and HF not in dump.stdout

@@ -37,7 +37,7 @@ def _autolog_off_afterwards() -> Iterator[None]:
 
 
 @pytest.fixture
-def tracked(project: Path) -> Iterator["Client"]:  # noqa: F821
+def tracked(project: Path) -> Iterator[Client]:  # noqa: F821
     """The project's default client (what autolog writes to), closed after the test."""
     import mlineage
 

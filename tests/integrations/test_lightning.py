@@ -25,24 +25,24 @@ class TinyModule(pl.LightningModule):
         self.save_hyperparameters()
         self.net = torch.nn.Sequential(torch.nn.Linear(4, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 2))
 
-    def training_step(self, batch: tuple, batch_idx: int) -> "torch.Tensor":
+    def training_step(self, batch: tuple, batch_idx: int) -> torch.Tensor:
         x, y = batch
         loss = torch.nn.functional.cross_entropy(self.net(x), y)
         self.log("train_loss", loss, on_epoch=True, on_step=False)
         return loss
 
-    def configure_optimizers(self) -> "torch.optim.Optimizer":
+    def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
 
 
-def _loader() -> "torch.utils.data.DataLoader":
+def _loader() -> torch.utils.data.DataLoader:
     torch.manual_seed(0)
     x = torch.randn(64, 4)
     dataset = torch.utils.data.TensorDataset(x, (x[:, 0] > 0).long())
     return torch.utils.data.DataLoader(dataset, batch_size=16)
 
 
-def _trainer(tmp_path: Path, **kwargs: object) -> "pl.Trainer":
+def _trainer(tmp_path: Path, **kwargs: object) -> pl.Trainer:
     return pl.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                       enable_model_summary=False, accelerator="cpu", default_root_dir=str(tmp_path), **kwargs)
 
@@ -75,7 +75,7 @@ def test_explicit_callback_inside_an_open_run(tracked: Client, tmp_path: Path) -
 
 def test_a_failing_fit_is_recorded_as_failed(tracked: Client, tmp_path: Path) -> None:
     class Broken(TinyModule):
-        def training_step(self, batch: tuple, batch_idx: int) -> "torch.Tensor":
+        def training_step(self, batch: tuple, batch_idx: int) -> torch.Tensor:
             raise RuntimeError("diverged")
 
     autolog(sklearn=False)

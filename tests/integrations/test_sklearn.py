@@ -39,7 +39,7 @@ def _io(client: Client, run_id: str) -> tuple[dict[str, list], list]:
 def test_fit_outside_a_run_is_recorded_as_a_run(tracked: Client) -> None:
     from sklearn.ensemble import RandomForestClassifier
 
-    assert autolog()["sklearn"] == "enabled"
+    assert autolog(log_training_score=True)["sklearn"] == "enabled"
     x, y = _data()
     model = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0).fit(x, y)
     [run] = tracked.store.list_runs(limit=5)
@@ -130,6 +130,7 @@ def test_partial_fit_accumulates_until_the_run_ends(tracked: Client) -> None:
 
 def test_disable_and_explicit_logging(tracked: Client) -> None:
     from sklearn.tree import DecisionTreeClassifier
+
     from mlineage.sdk.autolog.sklearn import log_estimator
 
     autolog()
@@ -153,7 +154,7 @@ def test_autolog_imports_nothing_heavy_and_hooks_later_imports(tmp_path: Path) -
         "assert getattr(LinearRegression.fit, '__mlineage_wrapped__', False)\n"
         "print('ok')\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 

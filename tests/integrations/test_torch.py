@@ -22,11 +22,11 @@ class Net(torch.nn.Module):
         self.backbone = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU())
         self.head = torch.nn.Linear(16, classes)
 
-    def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x))
 
 
-def _train(model: "torch.nn.Module", steps: int = 5) -> None:
+def _train(model: torch.nn.Module, steps: int = 5) -> None:
     torch.manual_seed(0)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = torch.randn(32, 8), torch.randint(0, 2, (32,))

@@ -41,7 +41,7 @@ class _Data(torch.utils.data.Dataset):
         return {"input_ids": self.ids[i], "attention_mask": torch.ones(8, dtype=torch.long), "labels": self.labels[i]}
 
 
-def _trainer(model: object, tmp_path: Path, **kwargs: object) -> "transformers.Trainer":
+def _trainer(model: object, tmp_path: Path, **kwargs: object) -> transformers.Trainer:
     args = transformers.TrainingArguments(
         output_dir=str(tmp_path / "out"), max_steps=3, per_device_train_batch_size=4, learning_rate=1e-3,
         logging_steps=1, save_strategy="no", report_to=[], use_cpu=True, hub_token=HUB_TOKEN,

@@ -40,12 +40,14 @@ GIT_TIMEOUT_S = 20.0
 
 _git_state_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 _file_digest_cache: dict[tuple[str, int, int], str] = {}
+_entry_cache: dict[str, Path | None] = {}
 
 
 def clear_cache() -> None:
     _git_dir_cache.clear()
     _git_state_cache.clear()
     _file_digest_cache.clear()
+    _entry_cache.clear()
 
 
 def file_digest(path: Path) -> tuple[str, int] | None:
@@ -161,8 +163,10 @@ def entry_script() -> Path | None:
     candidate = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv and sys.argv[0] else None)
     if not candidate:
         return None
-    path = Path(candidate)
-    return path.resolve() if path.is_file() else None
+    if candidate not in _entry_cache:  # resolve() costs a syscall per path component: once per process
+        path = Path(candidate)
+        _entry_cache[candidate] = path.resolve() if path.is_file() else None
+    return _entry_cache[candidate]
 
 
 def _display_path(path: Path, root: Path | None) -> str:

@@ -147,7 +147,7 @@ def redact_argv(argv: Iterable[str]) -> list[str]:
             continue
         hide_next = False
         if arg.startswith("-"):
-            name, sep, value = arg.partition("=")
+            name, sep, _value = arg.partition("=")
             if is_secret_name(name):
                 if sep:
                     out.append(f"{name}={REDACTED}")

@@ -215,7 +215,8 @@ class Client:
         parents: list[Artifact] = []
         if run is not None:
             inputs, _ = self.store.io_of_run(run.id)
-            parents.extend(a for a, _role in inputs)
+            # the code and environment manifests are the run's logic and context, not parent artifacts
+            parents.extend(a for a, role in inputs if role not in ("code", "environment"))
         up = self.trace(model, depth=1)
         parents.extend(n for i, n in up.nodes.items() if isinstance(n, Artifact) and i != up.root)
         unique = list({str(a.digest): a for a in parents}.values())
@@ -223,8 +224,9 @@ class Client:
         environment: dict[str, Any] = {}
         if run is not None:
             logic = {"run_id": run.id, "job": run.job, "kind": run.kind.value, "params": run.params,
-                     "code": run.context.get("git"), "argv": run.context.get("argv")}
-            environment = {k: v for k, v in run.context.items() if k not in ("git", "argv")}
+                     "code": run.context.get("git"), "code_manifest": run.context.get("code"),
+                     "argv": run.context.get("argv")}
+            environment = {k: v for k, v in run.context.items() if k not in ("git", "argv", "code")}
         return LineageRecord(
             model_id=str(model.digest), parent_artifacts=unique, transformation_logic=logic,
             environment_context=environment, output_metrics=dict(run.metrics) if run else {},

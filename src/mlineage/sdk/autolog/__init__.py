@@ -25,7 +25,7 @@ from typing import Any
 from ._hooks import when_imported
 from ._state import STATE, AutologConfig
 
-__all__ = ["autolog", "AutologConfig", "INTEGRATIONS"]
+__all__ = ["INTEGRATIONS", "AutologConfig", "autolog"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def _enabler(integration: Integration) -> Callable[[ModuleType], None]:
 
 def autolog(*, sklearn: bool | None = None, torch: bool | None = None, lightning: bool | None = None,
             transformers: bool | None = None, disable: bool = False, log_models: bool = True,
-            log_training_score: bool = True, job: str | None = None, client: Any = None) -> dict[str, str]:
+            log_training_score: bool = False, job: str | None = None, client: Any = None) -> dict[str, str]:
     """Turn on every installed integration (pass ``name=False`` to leave one off, ``name=True`` to require it).
 
     Inside an open ``mlineage.run()`` the integrations record into that run; outside one, each training call

@@ -8,7 +8,7 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,27 @@ def record_input_digest(run: ActiveRun, digest: str, *, kind: str, role: str, me
                        NewEvent(ev.ARTIFACT_USED, {"run_id": run.id, "digest": digest, "role": role})])
     artifact = run.client.artifact(digest)
     run.inputs.append(artifact)
+    return artifact
+
+
+def produce_bytes(run: ActiveRun, data: bytes, *, kind: str = "model", role: str = "model",
+                  metadata: dict[str, Any] | None = None, media_type: str | None = None, name: str | None = None,
+                  derived_from: Iterable[str] = ()) -> Artifact:
+    """Store bytes (a serialized model) in the blob store and record them as an output of the run: one write,
+    no scratch file. ``derived_from`` are digests of recorded artifacts (DERIVED_FROM parents)."""
+    digest = str(run.client.blobs.put_bytes(data))
+    payload: dict[str, Any] = {"digest": digest, "kind": kind, "size": len(data), "metadata": dict(metadata or {})}
+    if media_type is not None:
+        payload["media_type"] = media_type
+    if name is not None:
+        payload["name"] = name
+    events = [NewEvent(ev.ARTIFACT_RECORDED, payload),
+              NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run.id, "digest": digest, "role": role})]
+    events += [NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent, "child": digest})
+               for parent in dict.fromkeys(derived_from) if parent != digest]
+    run.client.append(events)
+    artifact = run.client.artifact(digest, name)
+    run.outputs.append(artifact)
     return artifact
 
 

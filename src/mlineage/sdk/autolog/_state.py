@@ -9,7 +9,7 @@ from typing import Any
 @dataclass
 class AutologConfig:
     log_models: bool = True  # save fitted/trained models as artifacts
-    log_training_score: bool = True  # sklearn: estimator.score(X, y) after fit (costs one predict)
+    log_training_score: bool = False  # sklearn: estimator.score(X, y) after fit (costs a predict pass)
     job: str | None = None  # job name for runs autolog opens itself
     client: Any = None  # a Client; None means the project's default client
 

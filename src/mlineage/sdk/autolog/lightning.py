@@ -161,11 +161,11 @@ def enable(module: ModuleType | None = None) -> None:
         original(self, *args, **kwargs)
 
     _patched[package] = (trainer_cls, original)
-    trainer_cls.__init__ = __init__
+    setattr(trainer_cls, "__init__", __init__)  # noqa: B010
     log.debug("mlineage autolog: %s.Trainer patched", package)
 
 
 def disable() -> None:
     while _patched:
         _, (trainer_cls, original) = _patched.popitem()
-        trainer_cls.__init__ = original
+        setattr(trainer_cls, "__init__", original)  # noqa: B010

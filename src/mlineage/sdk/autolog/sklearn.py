@@ -27,7 +27,14 @@ from typing import Any
 
 from ...model import Artifact
 from ..run import ActiveRun, active_run
-from ._common import data_digest, log_metrics_safely, log_params_safely, record_input_digest, scratch_dir, tracked_run
+from ._common import (
+    data_digest,
+    log_metrics_safely,
+    log_params_safely,
+    produce_bytes,
+    record_input_digest,
+    tracked_run,
+)
 from ._state import STATE
 
 METHODS = ("fit", "partial_fit")
@@ -63,7 +70,7 @@ def log_estimator(run: ActiveRun, estimator: Any, x: Any = None, y: Any = None, 
     if training_score and y is not None and x is not None and hasattr(estimator, "score"):
         try:
             metrics[f"{prefix}training_score"] = estimator.score(x, y)
-        except Exception:  # noqa: BLE001 - e.g. a clusterer whose score needs other arguments
+        except Exception:  # noqa: BLE001, S110 - e.g. a clusterer whose score needs other arguments
             pass
     for attribute in ("best_score_", "oob_score_"):
         value = getattr(estimator, attribute, None)
@@ -78,13 +85,11 @@ def log_estimator(run: ActiveRun, estimator: Any, x: Any = None, y: Any = None, 
 def save_model(run: ActiveRun, estimator: Any, *, name: str | None = None, role: str = "model") -> Artifact:
     """Pickle a fitted estimator and produce it as a model artifact of ``run``."""
     cls = type(estimator)
-    with scratch_dir() as folder:
-        path = folder / f"{cls.__name__}.pkl"
-        path.write_bytes(pickle.dumps(estimator, protocol=5))
-        return run.produce(path, kind="model", name=name, role=role, metadata={
-            "framework": "scikit-learn", "class": f"{cls.__module__}.{cls.__qualname__}", "format": "pickle",
-            "path": path.name,  # written to a scratch folder: only the blob store keeps it
-        })
+    return produce_bytes(run, pickle.dumps(estimator, protocol=5), name=name, role=role,
+                         media_type="application/vnd.python.pickle", metadata={
+                             "framework": "scikit-learn", "class": f"{cls.__module__}.{cls.__qualname__}",
+                             "format": "pickle", "protocol": 5,
+                         })
 
 
 class _PartialFitState:
@@ -165,9 +170,10 @@ def _patch_class(cls: type) -> None:
 
 def _all_subclasses(root: type) -> list[type]:
     seen: dict[type, None] = {}
-    stack = [root]
+    stack: list[type] = [root]
     while stack:
-        for sub in stack.pop().__subclasses__():
+        subclasses: list[type] = stack.pop().__subclasses__()
+        for sub in subclasses:
             if sub not in seen:
                 seen[sub] = None
                 stack.append(sub)
@@ -184,15 +190,15 @@ def enable(module: ModuleType | None = None) -> None:
         original = inspect.getattr_static(BaseEstimator, "__init_subclass__")
         _init_subclass_original.append(BaseEstimator.__dict__.get("__init_subclass__"))
 
-        def __init_subclass__(cls: type, **kwargs: Any) -> None:
+        def __init_subclass__(cls: Any, /, **kwargs: Any) -> None:
             if isinstance(original, classmethod):
                 original.__func__(cls, **kwargs)
             else:
-                super(BaseEstimator, cls).__init_subclass__(**kwargs)  # type: ignore[misc]
+                super(BaseEstimator, cls).__init_subclass__(**kwargs)
             if _enabled:
                 _patch_class(cls)
 
-        BaseEstimator.__init_subclass__ = classmethod(__init_subclass__)  # type: ignore[assignment,method-assign]
+        setattr(BaseEstimator, "__init_subclass__", classmethod(__init_subclass__))  # noqa: B010
     for cls in _all_subclasses(BaseEstimator):
         _patch_class(cls)
 
@@ -211,5 +217,5 @@ def disable() -> None:
         if previous is None:
             delattr(BaseEstimator, "__init_subclass__")
         else:
-            BaseEstimator.__init_subclass__ = previous  # type: ignore[method-assign]
+            setattr(BaseEstimator, "__init_subclass__", previous)  # noqa: B010
     _partial.clear()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import io
 import os
 import weakref
 from collections.abc import Iterable, Mapping
@@ -30,7 +31,7 @@ from typing import Any
 from ...capture.code import file_digest
 from ...model import Artifact
 from ..run import ActiveRun, active_run
-from ._common import scratch_dir
+from ._common import produce_bytes
 
 ROLE_BASE = "base_model"
 
@@ -145,7 +146,7 @@ def parents_of(obj: Any) -> list[Checkpoint]:
         for module, parents in list(_module_parents.items()):
             try:
                 tensors = [*module.parameters(), *module.buffers()]
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001, S112 - a module in a broken state has no storage to match
                 continue
             if any(t.data_ptr() in pointers for t in tensors if t.numel()):
                 found.extend(parents)
@@ -185,11 +186,12 @@ def log_model(model: Any, path: str | os.PathLike[str] | None = None, *, run: Ac
         if path is not None:
             save(state, path)
             return _produce(current, Path(path), model, name, derived_from, role, meta)
-        with scratch_dir() as folder:
-            target = folder / "model.pt"
-            save(state, target)
-            meta.setdefault("path", target.name)  # a scratch file: only the blob store keeps it
-            return _produce(current, target, model, name, derived_from, role, meta)
+        buffer = io.BytesIO()  # no path: serialized in memory, written once, into the blob store
+        save(state, buffer)
+        parents = [str(_use_checkpoint(current, c).digest) for c in parents_of(model)]
+        parents += [str(p.digest) if isinstance(p, Artifact) else current._digest_of_ref(p) for p in derived_from]
+        return produce_bytes(current, buffer.getvalue(), name=name, role=role, metadata=meta,
+                             media_type="application/vnd.pytorch.state-dict", derived_from=parents)
     finally:
         _saving.reset(token)
 
@@ -215,7 +217,7 @@ def _patched_load(original: Any) -> Any:
                 current = active_run()
                 if current is not None and _first_tensor(result) is not None:
                     _use_checkpoint(current, checkpoint)
-            except Exception:  # noqa: BLE001 - tracking must never break loading
+            except Exception:  # noqa: BLE001, S110 - tracking must never break loading
                 pass
         return result
 

@@ -146,5 +146,5 @@ def enable(module: ModuleType | None = None) -> None:
 def disable() -> None:
     while _patched:
         trainer_cls, original_init, original_train = _patched.pop()
-        trainer_cls.__init__ = original_init
-        trainer_cls.train = original_train
+        setattr(trainer_cls, "__init__", original_init)  # noqa: B010
+        setattr(trainer_cls, "train", original_train)  # noqa: B010
