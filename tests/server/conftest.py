@@ -33,8 +33,9 @@ def free_port() -> int:
 @dataclass
 class ServerProcess:
     store_uri: str
-    artifacts: Path
+    artifacts: Path | str  # a folder, or an s3:// URI
     port: int = field(default_factory=free_port)
+    log_dir: Path | None = None
     auth: bool = True
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
@@ -48,7 +49,8 @@ class ServerProcess:
                 str(self.artifacts), "--port", str(self.port), "--max-body-mb", "1"]
         if not self.auth:
             args.append("--no-auth")
-        self.log = self.artifacts.parent / f"server-{self.port}.log"
+        folder = self.log_dir or Path(self.artifacts).parent
+        self.log = folder / f"server-{self.port}.log"
         env = dict(os.environ)
         env.pop("MLINEAGE_URI", None)
         with open(self.log, "ab") as out:
