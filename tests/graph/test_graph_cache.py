@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from bench import graphgen
+
 from mlineage import events as ev
 from mlineage.events import NewEvent
 from mlineage.graph import GraphEngine, LineageQuery

@@ -112,16 +112,14 @@ class Snapshot:
         if n > len(kinds):
             kinds = np.concatenate([kinds, np.zeros(n - len(kinds), np.uint8)])
         if len(node_ids):
-            codes = {name: i for i, name in enumerate(self.kind_names)}
             names = self.kind_names[:]
-            per_node = np.empty(len(node_ids), np.uint8)
-            for i, name in enumerate(cols.node_kinds):
-                code = codes.get(name)
-                if code is None:
-                    code = codes[name] = len(names)
+            found, inverse = np.unique(np.asarray(cols.node_kinds, dtype=object).astype(str), return_inverse=True)
+            codes = []
+            for name in found.tolist():
+                if name not in names:
                     names.append(name)
-                per_node[i] = code
-            kinds[node_ids] = per_node
+                codes.append(names.index(name))
+            kinds[node_ids] = np.asarray(codes, np.uint8)[inverse]
             self.kind_names = names
         down = self.down.inserted(parent, child, seq, n)
         up = self.up.inserted(child, parent, seq, n)
