@@ -63,6 +63,16 @@ def test_batch_append_reads_and_queries_match_the_core(admin: httpx.Client, serv
     impact = admin.get("/impact", params={"ref": "p1-raw", "depth": 1}).json()
     assert impact["nodes"] == impact_direct["nodes"] and impact["truncated"] == impact_direct["truncated"]
     assert admin.get("/verify").json()["ok"] is True
+    local = Client.for_uri(server.store_uri, server.artifacts)  # type: ignore[attr-defined]
+    try:
+        path_direct = local.path("p1-raw", "p1-model").to_dict()
+        closure_direct = local.closure("p1-model").to_dict()
+        diff_direct = local.lineage_diff("p1-model", "p1-clean").to_dict()
+    finally:
+        local.close()
+    assert admin.get("/path", params={"source": "p1-raw", "target": "p1-model"}).json() == path_direct
+    assert admin.get("/closure", params={"ref": "p1-model"}).json() == closure_direct
+    assert admin.get("/lineage-diff", params={"a": "p1-model", "b": "p1-clean"}).json() == diff_direct
 
 
 def test_single_event_append_is_idempotent(admin: httpx.Client) -> None:

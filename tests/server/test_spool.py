@@ -121,3 +121,49 @@ print(run.id)
     synced = subprocess.run([*cli, "sync", "--json"], cwd=project, env=env, capture_output=True, text=True, check=False)
     assert synced.returncode == 0, synced.stderr
     assert json.loads(synced.stdout)["pending"] == 0
+
+
+def test_refused_events_are_kept_aside_and_the_rest_ships(server: ServerProcess, admin: httpx.Client,
+                                                          tmp_path: Path) -> None:
+    token = admin.post("/tokens", json={"name": "spooler", "scopes": ["write"], "namespace": "sp"}).json()["token"]
+    good = [record(i, uuid.uuid4().hex) for i in range(5)]
+    poison = NewEvent("RunEnded", {"run_id": f"never-{uuid.uuid4().hex}", "status": "completed"})
+    store = RemoteStore(server.url, token=token, spool_dir=tmp_path / "spool")
+    try:
+        store.append(good[:2] + [poison] + good[2:])
+        assert store.spool.pending() == 0
+        lines = store.spool.rejected_path.read_text().splitlines()
+        assert len(lines) == 1 and poison.id in lines[0] and "404" in lines[0]
+        for e in good:
+            assert admin.get(f"/artifacts/{e.payload['digest']}").status_code == 200
+    finally:
+        store.close()
+    bad_token = RemoteStore(server.url, token="mlt_wrong", spool_dir=tmp_path / "spool2")
+    try:
+        bad_token.append([record(1, uuid.uuid4().hex)])
+        assert bad_token.spool.pending() == 1  # a 401 drops nothing: fix the token, then `mlineage sync`
+        assert not bad_token.spool.rejected_path.exists()
+    finally:
+        bad_token._http.close()
+
+
+def test_spool_compaction_keeps_unshipped_events(tmp_path: Path) -> None:
+    from mlineage.sdk import remote
+
+    spool = remote.Spool(tmp_path / "s")
+    events = [record(i, "compact") for i in range(10)]
+    spool.write(events)
+    batch, end = spool.read_batch(0, 100)
+    assert len(batch) == 10
+    old = remote.COMPACT_BYTES
+    remote.COMPACT_BYTES = 1
+    try:
+        spool.acknowledge(end)
+    finally:
+        remote.COMPACT_BYTES = old
+    assert spool.path.stat().st_size == 0 and spool.offset() == 0 and spool.pending() == 0
+    spool.write(events[:3])
+    with open(spool.path, "ab") as handle:  # a torn, half-written line is not shipped
+        handle.write(b'{"id": "half')
+    batch, end = spool.read_batch(spool.offset(), 100)
+    assert [b["id"] for b in batch] == [e.id for e in events[:3]]

@@ -203,51 +203,61 @@ class RemoteStore:
         return []  # acknowledged asynchronously: the seq and hash are the server's to assign
 
     def flush(self, quiet: bool = False) -> dict[str, int]:
-        """Ship the spool in batches until empty or the server is unreachable. Returns counts."""
+        """Ship the spool in batches until it is empty or the server cannot take more now. Returns counts.
+
+        A batch the server refuses (a 4xx other than 401/408/429) is retried one event at a time; events it
+        still refuses go to ``rejected.jsonl`` with the reason, the rest are shipped. Unreachable server, 5xx,
+        401 (a bad token: fix it, nothing is dropped), 408 and 429 leave the spool as it is."""
         shipped = rejected = 0
         with self._ship_lock, _flock(self.spool.folder / "ship.lock", blocking=True):
-            while True:
-                start = self.spool.offset()
-                batch, end = self.spool.read_batch(start, self.batch)
-                if not batch:
-                    if end > start:
-                        self.spool.acknowledge(end)
-                    break
-                try:
-                    self._request("POST", "/events/batch", json={"events": batch},
-                                  params=None if self.wait else {"wait": "false"})
-                    shipped += len(batch)
-                except StoreUnavailableError as exc:
-                    if not quiet:
-                        raise
-                    if not self._warned:
-                        log.warning("%s; events stay in the spool %s (run `mlineage sync` later)",
-                                    exc, self.spool.path)
-                        self._warned = True
-                    break
-                except RemoteError as exc:
-                    if exc.status >= 500:
-                        if not quiet:
-                            raise
+            try:
+                while True:
+                    start = self.spool.offset()
+                    batch, end = self.spool.read_batch(start, self.batch)
+                    if not batch:
+                        if end > start:
+                            self.spool.acknowledge(end)
                         break
-                    ok, bad = self._ship_one_by_one(batch)
-                    shipped += ok
-                    rejected += bad
-                self.spool.acknowledge(end)
+                    status, message = self._post("/events/batch", {"events": batch},
+                                                 None if self.wait else {"wait": "false"})
+                    if status < 300:
+                        shipped += len(batch)
+                    elif _retry_later(status):
+                        raise StoreUnavailableError(f"mlineage server {self.uri} answered {status}: {message}")
+                    else:
+                        ok, bad = self._ship_one_by_one(batch)
+                        shipped += ok
+                        rejected += bad
+                    self.spool.acknowledge(end)
+            except StoreUnavailableError as exc:
+                if not quiet:
+                    raise
+                if not self._warned:
+                    log.warning("%s; events stay in the spool %s (run `mlineage sync` later)", exc, self.spool.path)
+                    self._warned = True
         return {"shipped": shipped, "rejected": rejected, "pending": self.spool.pending()}
+
+    def _post(self, path: str, body: Any, params: dict[str, str] | None = None) -> tuple[int, str]:
+        try:
+            response = self._http.post(path, json=body, params=params)
+        except self._httpx.TransportError as exc:
+            raise StoreUnavailableError(f"mlineage server {self.uri} is unreachable: {exc}") from None
+        if response.status_code < 300:
+            return response.status_code, ""
+        return response.status_code, str(_error_from(response))
 
     def _ship_one_by_one(self, batch: list[dict[str, Any]]) -> tuple[int, int]:
         """A refused batch: find the events the server refuses; keep them in rejected.jsonl, ship the rest."""
         ok = bad = 0
         for item in batch:
-            try:
-                self._request("POST", "/events", json=item)
+            status, message = self._post("/events", item)
+            if status < 300:
                 ok += 1
-            except RemoteError as exc:
-                if exc.status >= 500:
-                    raise
-                self.spool.reject(item, str(exc))
-                log.warning("the server refused event %s: %s (kept in %s)", item.get("id"), exc,
+            elif _retry_later(status):
+                raise StoreUnavailableError(f"mlineage server {self.uri} answered {status}: {message}")
+            else:
+                self.spool.reject(item, f"HTTP {status}: {message}")
+                log.warning("the server refused event %s: %s (kept in %s)", item.get("id"), message,
                             self.spool.rejected_path)
                 bad += 1
         return ok, bad
@@ -376,6 +386,10 @@ class RemoteError(MlineageError):
     def __init__(self, status: int, message: str) -> None:
         self.status = status
         super().__init__(message)
+
+
+def _retry_later(status: int) -> bool:
+    return status >= 500 or status in (401, 408, 429)
 
 
 def _error_from(response: Any) -> MlineageError:

@@ -459,6 +459,24 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
         """All descendants of REF."""
         return _lineage(ref, "down", p, depth, limit)
 
+    @app.get("/api/v1/path", tags=["lineage"])
+    def path(p: Reader, source: Annotated[str, Query(min_length=1, max_length=400)],
+             target: Annotated[str, Query(min_length=1, max_length=400)],
+             max_paths: Annotated[int, Query(ge=1, le=1000)] = 20) -> Any:
+        """The chain(s) of runs and artifacts between two nodes (`mlineage path --json`)."""
+        return _json(view(p).path(source, target, max_paths=max_paths).to_dict())
+
+    @app.get("/api/v1/closure", tags=["lineage"])
+    def closure(p: Reader, ref: Annotated[str, Query(min_length=1, max_length=400)]) -> Any:
+        """Every data, code and environment anchor needed to reproduce REF (`mlineage closure --json`)."""
+        return _json(view(p).closure(ref).to_dict())
+
+    @app.get("/api/v1/lineage-diff", tags=["lineage"])
+    def lineage_diff(p: Reader, a: Annotated[str, Query(min_length=1, max_length=400)],
+                     b: Annotated[str, Query(min_length=1, max_length=400)]) -> Any:
+        """What differs between two models' ancestries (`mlineage lineage-diff --json`)."""
+        return _json(view(p).lineage_diff(a, b).to_dict())
+
     @app.get("/api/v1/resolve", tags=["lineage"])
     def resolve(p: Reader, ref: Annotated[str, Query(min_length=1, max_length=400)]) -> dict[str, Any]:
         node = view(p).resolve(ref)
