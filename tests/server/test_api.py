@@ -134,7 +134,7 @@ def test_concurrent_clients_keep_one_valid_chain(admin: httpx.Client) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     before = admin.get("/head").json()["seq"]
-    clients, batches, per_batch = 8, 10, 20
+    clients, batches, per_batch = 8, 5, 10
 
     def writer(w: int) -> int:
         with httpx.Client(base_url=str(admin.base_url), headers=dict(admin.headers), timeout=120) as c:
