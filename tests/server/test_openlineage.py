@@ -184,3 +184,22 @@ def test_official_openlineage_python_client(ol_client: Any, admin: httpx.Client)
     assert {"pg/clean.orders", "pg/raw.orders"} <= names  # the second run's input joins the first run's output
     clean = next(n for n in trace["nodes"] if n.get("name") == "pg/clean.orders")
     assert clean["metadata"]["schema"] == [{"name": "id", "type": "int"}]
+
+
+@pytest.mark.parametrize(("event_type", "status"), [("COMPLETE", "completed"), ("FAIL", "failed"),
+                                                    ("ABORT", "aborted"), ("RUNNING", None), ("OTHER", None)])
+def test_run_states_map_to_run_status(event_type: str, status: str | None) -> None:
+    doc = {**load(FLUENTD / "event_simple.json"), "eventType": event_type}
+    if event_type == "FAIL":
+        doc["run"] = {**doc["run"], "facets": {"errorMessage": {
+            "_producer": "x", "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json",
+            "message": "division by zero", "programmingLanguage": "python"}}}
+    ol.validate_event(doc)
+    mapped = ol.to_core_events(doc, FakeState(), "s")
+    ended = [e for e in mapped if e.type == "RunEnded"]
+    assert [e.payload["status"] for e in ended] == ([status] if status else [])
+    if event_type == "FAIL":
+        assert ended[0].payload["error"] == {"type": "python", "message": "division by zero"}
+    state = FakeState()
+    state.runs[doc["run"]["runId"]] = "completed"  # a terminal event for a run already ended adds no second end
+    assert not [e for e in ol.to_core_events(doc, state, "t") if e.type in ("RunEnded", "RunStarted")]
