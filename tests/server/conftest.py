@@ -36,6 +36,7 @@ class ServerProcess:
     artifacts: Path | str  # a folder, or an s3:// URI
     port: int = field(default_factory=free_port)
     log_dir: Path | None = None
+    extra: list[str] = field(default_factory=list)
     auth: bool = True
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
@@ -49,6 +50,7 @@ class ServerProcess:
                 str(self.artifacts), "--port", str(self.port), "--max-body-mb", "1"]
         if not self.auth:
             args.append("--no-auth")
+        args += self.extra
         folder = self.log_dir or Path(self.artifacts).parent
         self.log = folder / f"server-{self.port}.log"
         env = dict(os.environ)

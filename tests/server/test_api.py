@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from pathlib import Path
 
 import httpx
 
@@ -165,3 +166,23 @@ def test_queued_batches_are_chained_by_the_worker(admin: httpx.Client) -> None:
     for e in good[:3]:
         assert admin.get(f"/artifacts/{e['payload']['digest']}").status_code == 200
     assert admin.get("/verify").json()["ok"] is True
+
+
+def test_several_server_processes_share_one_database(backend_uri: str, tmp_path: Path) -> None:
+    """--workers 2: requests spread over two processes; only one projects queued events, in order."""
+    from .conftest import ServerProcess, admin_token, wait_ingested
+
+    server = ServerProcess(backend_uri, tmp_path / "objects", extra=["--workers", "2"]).start()
+    token = admin_token(backend_uri)
+    try:
+        with httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"},
+                          timeout=60) as c:
+            events = pipeline("multi")
+            for e in events:  # one at a time, queued: the order must survive whichever process takes each
+                assert c.post("/events/batch", params={"wait": "false"}, json={"events": [e]}).status_code == 202
+            lag = wait_ingested(c)
+            assert lag["failed"] == 0, lag
+            assert c.get("/trace", params={"ref": "multi-model"}).json()["count"] == 4
+            assert c.get("/verify").json()["ok"] is True
+    finally:
+        server.stop()

@@ -20,9 +20,11 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print machin
               help="Require API tokens (--no-auth: one trusted user, every caller is an admin).")
 @click.option("--max-body-mb", default=16, show_default=True, type=click.IntRange(min=1),
               help="Largest JSON request body accepted (413 above it).")
-@click.option("--no-worker", is_flag=True, help="Do not project queued OpenLineage events in this process.")
+@click.option("--no-worker", is_flag=True, help="Do not project queued events in this process.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes (reads scale with them; one of them projects queued events at a time).")
 def server_command(store_uri: str | None, artifacts: str | None, host: str, port: int, auth: bool,
-                   max_body_mb: int, no_worker: bool) -> None:
+                   max_body_mb: int, no_worker: bool, workers: int) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) over a SQL store."""
     import uvicorn
 
@@ -33,8 +35,21 @@ def server_command(store_uri: str | None, artifacts: str | None, host: str, port
         settings = load_settings()
         store_uri = store_uri or settings.store_uri
         artifacts = artifacts or settings.artifacts_uri
+    click.echo(f"mlineage server on http://{host}:{port} (auth {'on' if auth else 'OFF'}, {workers} process(es))",
+               err=True)
+    if workers > 1:
+        import os
+
+        os.environ.update({"MLINEAGE_SERVER_STORE": store_uri, "MLINEAGE_SERVER_ARTIFACTS": str(artifacts),
+                           "MLINEAGE_SERVER_AUTH": "1" if auth else "0", "MLINEAGE_SERVER_WORKER": "0" if no_worker else "1",
+                           "MLINEAGE_SERVER_MAX_BODY": str(max_body_mb * 1024 * 1024)})
+        from ..stores.sql import SqlStore
+
+        SqlStore(store_uri).close()  # migrate once, before the processes start
+        uvicorn.run("mlineage.server.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning", access_log=False)
+        return
     app = create_app(store_uri, artifacts, auth=auth, worker=not no_worker, max_body=max_body_mb * 1024 * 1024)
-    click.echo(f"mlineage server on http://{host}:{port} (auth {'on' if auth else 'OFF'})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -578,3 +578,15 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     wrapped: Any = _BodyLimit(app, max_body, max_blob)
     wrapped.fastapi = app  # reachable for tests and the CLI
     return wrapped
+
+
+def app_from_environment() -> Any:
+    """The app for ``uvicorn --factory`` (what ``mlineage server --workers N`` starts in each process),
+    configured from ``MLINEAGE_SERVER_STORE``, ``MLINEAGE_SERVER_ARTIFACTS``, ``MLINEAGE_SERVER_AUTH`` (1/0),
+    ``MLINEAGE_SERVER_WORKER`` (1/0) and ``MLINEAGE_SERVER_MAX_BODY`` (bytes)."""
+    import os
+
+    env = os.environ
+    return create_app(env["MLINEAGE_SERVER_STORE"], env["MLINEAGE_SERVER_ARTIFACTS"],
+                      auth=env.get("MLINEAGE_SERVER_AUTH", "1") == "1", worker=env.get("MLINEAGE_SERVER_WORKER", "1") == "1",
+                      max_body=int(env.get("MLINEAGE_SERVER_MAX_BODY", DEFAULT_MAX_BODY)))

@@ -7,20 +7,23 @@ graph, appends them through the Client and marks the row done — or failed, wit
 events are refused (a cycle, say). The mapped events' ids derive from the inbox id, so a row replayed after a
 crash between append and mark is skipped by the ledger: nothing is applied twice.
 Native mlineage events can take the same path (``POST /api/v1/events/batch?wait=false``): consecutive queued
-events are appended as one ledger batch. One worker thread per server process projects, in arrival order; run
-one server process with the worker per database (``--no-worker`` on the others).
+events are appended as one ledger batch. Every server process runs a worker thread, but only the one holding
+the database's ingestion lock projects (in arrival order); the others take over if it stops.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text, update
 
 from ..errors import MlineageError
 from ..events import NewEvent, utc_now
@@ -111,16 +114,62 @@ class Inbox:
             self._thread.join(timeout=30)
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        with self._leadership() as leading:
+            while not self._stop.is_set():
+                if not leading():
+                    self._stop.wait(1.0)  # another server process projects; take over if it goes away
+                    continue
+                try:
+                    done = self.drain(max_rows=1000)
+                except Exception:  # keep the worker alive; the row stays pending and is retried
+                    log.exception("ingestion worker failed; retrying in 1 s")
+                    done = 0
+                    self._stop.wait(1.0)
+                if done == 0:
+                    self._wake.wait(0.5)
+                    self._wake.clear()
+
+    @contextlib.contextmanager
+    def _leadership(self) -> Iterator[Callable[[], bool]]:
+        """One projecting worker per database, whatever the number of server processes: a session advisory
+        lock on PostgreSQL, a file lock next to the SQLite file. ``leading()`` tries to take it when free."""
+        if self.engine.dialect.name == "postgresql":
+            conn = self.engine.connect()
+            held = False
+
+            def leading_pg() -> bool:
+                nonlocal held
+                if not held:
+                    held = bool(conn.execute(text("SELECT pg_try_advisory_lock(727272)")).scalar())
+                    conn.commit()
+                return held
+
             try:
-                done = self.drain(max_rows=1000)
-            except Exception:  # keep the worker alive; the row stays pending and is retried
-                log.exception("ingestion worker failed; retrying in 1 s")
-                done = 0
-                self._stop.wait(1.0)
-            if done == 0:
-                self._wake.wait(0.5)
-                self._wake.clear()
+                yield leading_pg
+            finally:
+                conn.close()  # ends the session, which releases the lock
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield lambda: True
+            return
+        handle = open(f"{database}.inbox-lock", "a+b")  # noqa: SIM115 - held for the worker's lifetime
+        held_file = False
+
+        def leading_file() -> bool:
+            nonlocal held_file
+            if not held_file:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    held_file = True
+                except BlockingIOError:
+                    return False
+            return True
+
+        try:
+            yield leading_file
+        finally:
+            handle.close()
 
     def drain(self, max_rows: int = 200) -> int:
         """Project up to max_rows pending events; return how many were handled."""
@@ -204,7 +253,7 @@ class Inbox:
             recent_failures = [{"event_id": r.event_id, "error": r.error} for r in conn.execute(failed_q)]
         lag_s = 0.0
         if oldest:
-            started = datetime.strptime(oldest, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+            started = datetime.strptime(oldest, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
             lag_s = max(0.0, time.time() - started.timestamp())
         return {"pending": pending, "done": done, "failed": failed, "lag_seconds": round(lag_s, 3),
                 "recent_failures": recent_failures}
