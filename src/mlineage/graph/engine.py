@@ -176,9 +176,27 @@ def bfs_depths(order: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 
 def order_by_depth(ids: np.ndarray, depths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort by (depth, id): one value sort of packed keys (ids < 2**31) instead of an argsort."""
+    """Sort by (depth, id): packed keys (ids < 2**31), sorted only where they are not already in order.
+
+    A BFS order is already sorted by depth, so only each level's ids need sorting: a level of one node (every
+    level of a chain) needs none, and a few wide levels are sorted one slice at a time."""
     keys = (depths << 32) | ids
-    keys.sort()
+    if len(keys) < 2:
+        return ids, depths
+    unsorted = keys[1:] < keys[:-1]
+    if not unsorted.any():
+        return ids, depths
+    if not (depths[1:] >= depths[:-1]).all():
+        keys.sort()
+    else:
+        bounds = np.flatnonzero(np.diff(depths)) + 1
+        if len(bounds) > 1024:
+            keys.sort()
+        else:
+            for lo, hi in zip(np.concatenate([[0], bounds]).tolist(), np.concatenate([bounds, [len(keys)]]).tolist(),
+                              strict=True):
+                if hi - lo > 1:
+                    keys[lo:hi].sort()
     return keys & 0xFFFFFFFF, keys >> 32
 
 
