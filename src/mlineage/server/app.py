@@ -277,7 +277,7 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
         checked = [validate(NewEvent(e.type, e.payload, e.id or new_id(), e.ts or utc_now(),
                                      tag_actor(e.actor, p), e.v)) for e in batch]
         index.check_writes(checked, p)
-        stored = client.store.append(checked)
+        stored = client.append(checked)  # the Client: redaction and stamping as for every writer
         index.record(stored)
         return {"accepted": len(stored), "duplicates": len(checked) - len(stored),
                 "head_seq": stored[-1].seq if stored else client.store.head()[0],
