@@ -213,3 +213,40 @@ def test_client_stores_artifacts_in_s3(store_uri: str, s3_remote: str, tmp_path:
     with client.blobs.open(artifact.digest) as handle:
         assert handle.read() == f.read_bytes()
     client.close()
+
+
+def test_interrupted_pull_resumes(sqlite_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlineage.data.transfer import pull, push
+
+    uri = str(tmp_path / "remote")
+    data, _ = _make_data(sqlite_project)
+    expected = tree(data)
+    ws = workspace()
+    ws.add([data])
+    push(ws, ws.remote(uri), quiet=True)
+    ws.close()
+    clone = clone_project(sqlite_project, tmp_path / "clone")
+    monkeypatch.chdir(clone)
+    fresh = workspace()
+    remote = fresh.remote(uri)
+    real = remote.download_to
+    calls = {"n": 0}
+
+    def flaky(digest: object, target: Path, on_bytes: object = None) -> None:
+        calls["n"] += 1
+        if calls["n"] > 6:
+            raise KeyboardInterrupt
+        real(digest, target, on_bytes=on_bytes)
+
+    monkeypatch.setattr(remote, "download_to", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        pull(fresh, remote, quiet=True, jobs=1)
+    have = len(list(fresh.cache.iter_digests()))
+    assert 0 < have <= 6
+    assert not list((fresh.cache.root / "sha256").rglob(".mlineage-tmp-*"))  # nothing half-written
+    monkeypatch.setattr(remote, "download_to", real)
+    report = pull(fresh, remote, quiet=True)
+    assert report.transferred == 32 - have
+    fresh.checkout(fetch=False)
+    assert tree(clone / "data") == expected
+    fresh.close()
