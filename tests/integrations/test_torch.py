@@ -103,3 +103,15 @@ def test_autolog_follows_load_state_dict_and_save(tracked: Client, tmp_path: Pat
 
     autolog(disable=True)
     assert not hasattr(torch.save, "__wrapped__")
+
+
+def test_environment_manifest_reports_accelerators_once_torch_is_loaded(tmp_path: Path) -> None:
+    from mlineage.capture import environment, hardware
+
+    environment.clear_cache()
+    hardware.accelerators.cache_clear()
+    doc = environment.environment_manifest(tmp_path)
+    accelerators = doc["accelerators"]
+    assert accelerators["torch"] == str(torch.__version__)
+    assert accelerators["gpus"] == [] or all(isinstance(g, str) for g in accelerators["gpus"])
+    assert "cuda" in accelerators and "cudnn" in accelerators
