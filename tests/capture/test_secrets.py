@@ -54,6 +54,12 @@ def test_planted_secrets_are_absent_everywhere(project: Path, monkeypatch: pytes
     stored = run.record()
     assert stored is not None and stored.params["lr"] == 0.1 and stored.params["api_key"] == "[REDACTED]"
     assert stored.context["git"]["remote"] == "https://github.com/acme/models.git"
+    from mlineage.interop.openlineage import run_to_events
+
+    client = mlineage.default_client()
+    inputs, outputs = client.store.io_of_run(run.id)
+    openlineage = json.dumps(run_to_events(stored, [a for a, _ in inputs], [a for a, _ in outputs]))
+    assert run.id in openlineage
 
     mlineage.default_client().close()  # checkpoint the WAL so the database file holds everything
     store_dir = project / ".mlineage"
@@ -70,6 +76,7 @@ def test_planted_secrets_are_absent_everywhere(project: Path, monkeypatch: pytes
         for path in files:
             assert needle not in path.read_bytes(), f"{secret!r} leaked into {path}"
         assert secret not in export.output, f"{secret!r} leaked into the export"
+        assert secret not in openlineage, f"{secret!r} leaked into the OpenLineage export"
 
 
 def test_sqlite_dump_has_no_secrets(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
