@@ -57,6 +57,9 @@ def test_container_from_the_documented_variables_and_the_runtime(tmp_path: Path)
     info = env_capture.container_info({}, fs_root=podman)
     assert info == {"image": "quay.io/x/y:2", "image_digest": "sha256:" + "d" * 64, "runtime": "podman"}
     assert env_capture.container_info({}, fs_root=tmp_path / "nothing") is None
+    fallback = env_capture.container_info({"CONTAINER_IMAGE": "ci/img:3", "IMAGE_DIGEST": digest},
+                                          fs_root=tmp_path / "nothing")
+    assert fallback == {"image": "ci/img:3", "image_digest": digest}
 
 
 def test_kubernetes_pod_and_namespace(tmp_path: Path) -> None:

@@ -43,7 +43,8 @@ ENV_PREFIXES = (
 # The documented variables a user or orchestrator sets to name the container image a run executes in.
 IMAGE_VARS = ("MLINEAGE_IMAGE", "MLINEAGE_IMAGE_DIGEST")
 # Commonly set by CI systems and orchestrators; read when the mlineage variables are absent.
-IMAGE_FALLBACK_VARS = ("CONTAINER_IMAGE", "IMAGE_DIGEST", "DOCKER_IMAGE")
+IMAGE_FALLBACK_VARS = ("CONTAINER_IMAGE", "DOCKER_IMAGE")
+DIGEST_FALLBACK_VARS = ("IMAGE_DIGEST",)
 _DIGEST_IN_TEXT = re.compile(r"sha256:[0-9a-f]{64}")
 _CONTAINER_ID = re.compile(r"(?:docker|containerd|crio|libpod|cri-containerd)[-/:]([0-9a-f]{64})|/([0-9a-f]{64})(?:/|$)")
 K8S_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -111,7 +112,7 @@ def container_info(environ: dict[str, str] | os._Environ[str] | None = None, fs_
     env = os.environ if environ is None else environ
     info: dict[str, Any] = {}
     image = env.get("MLINEAGE_IMAGE") or next((env[v] for v in IMAGE_FALLBACK_VARS if env.get(v)), None)
-    digest = env.get("MLINEAGE_IMAGE_DIGEST")
+    digest = env.get("MLINEAGE_IMAGE_DIGEST") or next((env[v] for v in DIGEST_FALLBACK_VARS if env.get(v)), None)
     if image:
         info["image"] = redact_text(image)
         if digest is None and (m := _DIGEST_IN_TEXT.search(image)):
