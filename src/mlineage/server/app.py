@@ -87,8 +87,17 @@ class TokenIn(BaseModel):
     namespace: str = Field(min_length=1, max_length=100)
 
 
+def _plain(value: Any) -> Any:
+    """JSON for what the graph engine hands back: numpy scalars and arrays become Python numbers and lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
 def _json(value: Any) -> Response:
-    return Response(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str),
+    return Response(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain),
                     media_type="application/json")
 
 
@@ -486,41 +495,41 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
 
     @app.get("/api/v1/graph/node-id", tags=["graph"])
     def node_id(p: Reader, kind: Annotated[str, Query(pattern="^(artifact|run)$")],
-                key: Annotated[str, Query(min_length=1, max_length=160)]) -> dict[str, Any]:
-        return {"node_id": view(p).store.node_id(NodeRef(NodeKind(kind), key))}
+                key: Annotated[str, Query(min_length=1, max_length=160)]) -> Any:
+        return _json({"node_id": view(p).store.node_id(NodeRef(NodeKind(kind), key))})
 
     @app.post("/api/v1/graph/adjacent", tags=["graph"])
-    def adjacent(body: AdjacentIn, p: Reader) -> dict[str, Any]:
+    def adjacent(body: AdjacentIn, p: Reader) -> Any:
         found = view(p).store.adjacent(body.node_ids, body.direction, body.as_of_seq)  # type: ignore[arg-type]
-        return {"edges": [[e.source, e.target, e.type, e.role, e.seq] for e in found]}
+        return _json({"edges": [[e.source, e.target, e.type, e.role, e.seq] for e in found]})
 
     @app.post("/api/v1/graph/describe", tags=["graph"])
-    def describe(body: NodeIdsIn, p: Reader) -> dict[str, Any]:
+    def describe(body: NodeIdsIn, p: Reader) -> Any:
         found = view(p).store.describe(body.node_ids)
-        return {"nodes": {str(k): (artifact_to_dict(v) if hasattr(v, "digest") else run_to_dict(v))  # type: ignore[arg-type]
-                          for k, v in found.items()}}
+        return _json({"nodes": {str(k): (artifact_to_dict(v) if hasattr(v, "digest") else run_to_dict(v))  # type: ignore[arg-type]
+                                for k, v in found.items()}})
 
     @app.get("/api/v1/graph/columns", tags=["graph"])
     def graph_columns(p: Reader, after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)],
-                      upto_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)]) -> dict[str, Any]:
+                      upto_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)]) -> Any:
         cols = view(p).store.graph_columns(after_seq, upto_seq)
-        return {"parent": list(cols.parent), "child": list(cols.child), "seq": list(cols.seq),
-                "node_ids": list(cols.node_ids), "node_kinds": list(cols.node_kinds)}
+        return _json({"parent": cols.parent, "child": cols.child, "seq": cols.seq, "node_ids": cols.node_ids,
+                      "node_kinds": cols.node_kinds})
 
     @app.get("/api/v1/graph/nodes/{node_id}/created-seq", tags=["graph"])
-    def node_created_seq(node_id: Annotated[int, FPath(ge=0, le=MAX_NODE_ID)], p: Reader) -> dict[str, Any]:
-        return {"seq": view(p).store.node_created_seq(node_id)}
+    def node_created_seq(node_id: Annotated[int, FPath(ge=0, le=MAX_NODE_ID)], p: Reader) -> Any:
+        return _json({"seq": view(p).store.node_created_seq(node_id)})
 
     @app.get("/api/v1/graph/seq-at", tags=["graph"])
-    def seq_at(p: Reader, ts: Annotated[str, Query(min_length=1, max_length=40)]) -> dict[str, Any]:
-        return {"seq": view(p).store.seq_at(ts)}
+    def seq_at(p: Reader, ts: Annotated[str, Query(min_length=1, max_length=40)]) -> Any:
+        return _json({"seq": view(p).store.seq_at(ts)})
 
     @app.get("/api/v1/graph/reachable", tags=["graph"])
     def reachable(p: Reader, node_id: Annotated[int, Query(ge=0, le=MAX_NODE_ID)],
                   direction: Annotated[str, Query(pattern="^(up|down)$")],
                   as_of_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
-                  cap: Annotated[int | None, Query(ge=1, le=10**9)] = None) -> dict[str, Any]:
-        return {"node_ids": view(p).store.reachable(node_id, direction, as_of_seq, cap)}  # type: ignore[arg-type]
+                  cap: Annotated[int | None, Query(ge=1, le=10**9)] = None) -> Any:
+        return _json({"node_ids": view(p).store.reachable(node_id, direction, as_of_seq, cap)})  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- blobs
 
