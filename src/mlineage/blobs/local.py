@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -176,7 +176,7 @@ class LocalBlobStore:
                 except ValidationError:
                     continue
 
-    def upload(self, path: Path, digest: Digest, on_bytes: object = None) -> None:
+    def upload(self, path: Path, digest: Digest, on_bytes: Callable[[int], object] | None = None) -> None:
         """Copy a file in under a digest it is known to have (used when this store is a push remote)."""
         if self.has(digest):
             return
@@ -189,6 +189,8 @@ class LocalBlobStore:
 
             shutil.copyfile(path, temp)
             self._commit(temp, digest)
+            if on_bytes is not None:
+                on_bytes(os.path.getsize(path))
         except BaseException:
             if os.path.exists(temp):
                 os.unlink(temp)

@@ -53,6 +53,10 @@ class Meter:
         if self._progress is not None:
             self._progress.update(self._task, total=total_bytes, files=self._files_text())
 
+    def add_total(self, nbytes: int, files: int) -> None:
+        """Grow the totals as more work is discovered (one path after another)."""
+        self.set_total((self.total_bytes or 0) + nbytes, (self.total_files or 0) + files)
+
     def advance(self, nbytes: int = 0, files: int = 0) -> None:
         if self._progress is None:
             return

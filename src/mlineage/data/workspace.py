@@ -176,6 +176,8 @@ class Workspace:
         """Hash a file or directory as it is now (cached digests reused)."""
         st = os.lstat(path)
         if stat_mod.S_ISREG(st.st_mode):
+            if meter is not None:
+                meter.add_total(st.st_size, 1)
             (digest,) = self.digests_of([(str(path), st)], meter)
             return Scan(path, "file", digest, st.st_size, stats={"": st})
         if not stat_mod.S_ISDIR(st.st_mode):
@@ -184,7 +186,7 @@ class Workspace:
         fingerprint = dir_fingerprint([(rel, s) for rel, _, s in rows])
         key = str(path)
         if meter is not None:
-            meter.set_total(sum(s.st_size for _, _, s in rows), len(rows))
+            meter.add_total(sum(s.st_size for _, _, s in rows), len(rows))
         digests = self.digests_of([(full, s) for _, full, s in rows], meter)
         entries = [ManifestEntry(rel, d, s.st_size, norm_mode(s.st_mode)) for (rel, _, s), d in zip(rows, digests)]
         body = manifest_bytes(entries)
