@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import NotFoundError, ValidationError
 from ..model import NodeRef
 from .query import LineageQuery, LineageResult, node_kind
-from .snapshot import Snapshot
+from .snapshot import Snapshot, StaleSnapshot
 
 if TYPE_CHECKING:
     from ..stores.protocol import MetadataStore
@@ -57,7 +57,14 @@ class GraphEngine:
             if self._snapshot is None:
                 self._snapshot = self._from_cache() or Snapshot()
         start_seq = self._snapshot.seq
-        added = self._snapshot.refresh(self.store)
+        try:
+            added = self._snapshot.refresh(self.store)
+        except StaleSnapshot:  # renumbered projections (a rebuild): start again from the store
+            with self._lock:
+                self._snapshot = Snapshot()
+                self._node_ids.clear()
+            cold, start_seq = True, 0
+            added = self._snapshot.refresh(self.store)
         if added >= CACHE_MIN_EDGES or (cold and start_seq == 0 and self._snapshot.edge_count >= CACHE_MIN_EDGES):
             self._to_cache(self._snapshot)
         return self._snapshot
@@ -111,20 +118,21 @@ class GraphEngine:
 
     def walk(self, query: LineageQuery) -> LineageResult:
         _check(query)
-        root = self._node_ids.get(query.start)
+        snap = self.snapshot() if self.mode != "sql" else None  # first: a renumbering clears the id cache
+        root = self._node_ids.get(query.start) if snap is not None else None
         if root is None:
             root = self.store.node_id(query.start)
-            if root is not None:
+            if root is not None and snap is not None:
                 if len(self._node_ids) >= 100_000:
                     self._node_ids.clear()
-                self._node_ids[query.start] = root  # ids never change: rebuild replays them identically
+                self._node_ids[query.start] = root  # valid while the snapshot's anchor check passes
         if root is None:
             raise NotFoundError(f"{query.start} is not in the lineage graph")
         if query.as_of_seq is not None and not _existed(self.store, root, query.as_of_seq):
             raise NotFoundError(f"{query.start} did not exist yet at ledger seq {query.as_of_seq}")
-        if self.mode == "sql":
+        if snap is None:
             return _walk_sql(self.store, query, root)
-        return _walk_memory(self.store, self.snapshot(), query, root)
+        return _walk_memory(self.store, snap, query, root)
 
 
 def walk(store: MetadataStore, query: LineageQuery, engine: GraphEngine | None = None) -> LineageResult:

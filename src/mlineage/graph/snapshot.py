@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 _INT32_MAX = 2**31 - 1
 
 
+class StaleSnapshot(Exception):
+    """The snapshot no longer describes the store's node ids; the engine reloads it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Adjacency:
     """One direction in compressed sparse rows: row ``v``'s neighbours are ``indices[indptr[v]:indptr[v+1]]``."""
@@ -82,12 +86,16 @@ class Snapshot:
         self._ones = np.ones(0)
         self._lock = threading.Lock()
         self._matrices: dict[tuple[str, int | None], Any] = {}
+        self.anchor: tuple[int, str] | None = None  # (id, key) of the newest node loaded: detects renumbering
 
     # ------------------------------------------------------------ loading
 
     def refresh(self, store: MetadataStore) -> int:
-        """Read what the ledger added since ``seq``; returns how many edges were added."""
-        head, _ = store.head()
+        """Read what the ledger added since ``seq``; returns how many edges were added. Raises
+        ``StaleSnapshot`` when the store's node ids no longer match (the projections were renumbered)."""
+        head, anchor_id = store.graph_state(self.anchor[1] if self.anchor else None)
+        if self.anchor is not None and anchor_id != self.anchor[0]:
+            raise StaleSnapshot("node ids changed under the snapshot (the projections were rebuilt)")
         if head <= self.seq:
             return 0
         with self._lock:
@@ -95,6 +103,8 @@ class Snapshot:
                 return 0
             cols = store.graph_columns(self.seq, head)
             added = self._apply(cols)
+            if cols.last_node is not None:
+                self.anchor = cols.last_node
             self.seq = head
             return added
 
@@ -185,7 +195,8 @@ def save(snap: Snapshot, folder: Path, ledger_hash: str) -> None:
               "kinds": snap.kinds}
     for name, array in arrays.items():
         np.save(generation / f"{name}.npy", np.ascontiguousarray(array))
-    meta = {"seq": snap.seq, "n": snap.n, "kind_names": snap.kind_names, "ledger_hash": ledger_hash, "format": 1}
+    meta = {"seq": snap.seq, "n": snap.n, "kind_names": snap.kind_names, "ledger_hash": ledger_hash, "format": 1,
+            "anchor": list(snap.anchor) if snap.anchor else None}
     (generation / "meta.json").write_text(json.dumps(meta))
     pointer = folder / f"current.{uuid.uuid4().hex[:8]}"
     pointer.write_text(generation.name)
@@ -213,4 +224,6 @@ def load(folder: Path) -> tuple[Snapshot, str] | None:
     snap.up = Adjacency(a["up_indptr"], a["up_indices"], a["up_seq"])
     snap.kinds = np.array(a["kinds"])  # small, and written in place when nodes arrive
     snap._ones = np.ones(len(snap.down.indices))
+    anchor = meta.get("anchor")
+    snap.anchor = (int(anchor[0]), str(anchor[1])) if anchor else None
     return snap, str(meta["ledger_hash"])

@@ -297,7 +297,7 @@ class SqlStore:
                 node_tokens = self._pg_copy(conn, node_sql).split()
                 ids: Any = np.array(node_tokens[0::2], dtype=np.bytes_).astype(np.int64) if node_tokens else []
                 return GraphColumns(ints[0::3], ints[1::3], ints[2::3], ids,  # type: ignore[arg-type]
-                                    [k.decode() for k in node_tokens[1::2]])
+                                    [k.decode() for k in node_tokens[1::2]], self._last_node(conn, upto_seq))
             else:  # the raw sqlite3 cursor: plain tuples, no Row objects for millions of rows
                 raw = conn.connection.dbapi_connection
                 assert raw is not None
@@ -307,8 +307,9 @@ class SqlStore:
                         for v in row]
                 node_rows = cursor.execute(node_sql.replace(":a", "?").replace(":b", "?"), qmarks).fetchall()
                 cursor.close()
+                last = self._last_node(conn, upto_seq)
         return GraphColumns(flat[0::3], flat[1::3], flat[2::3], [r[0] for r in node_rows],
-                            [r[1] for r in node_rows])
+                            [r[1] for r in node_rows], last)
 
     @staticmethod
     def _pg_copy(conn: Connection, query: str) -> bytes:
@@ -320,6 +321,22 @@ class SqlStore:
             for block in copy:
                 chunks.append(bytes(block))
         return b"".join(chunks)
+
+    def graph_state(self, node_key: str | None) -> tuple[int, int | None]:
+        """(ledger head seq, id of the node with this key) in one round trip: the graph snapshot's per-query
+        check that it is current and that node ids were not renumbered (a rebuild on PostgreSQL closes the
+        gaps that rejected writes left in the id sequence)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT (SELECT seq FROM ledger_head WHERE id = 1), (SELECT id FROM nodes WHERE key = :k)"),
+                {"k": node_key or ""},
+            ).one()
+        return int(row[0]), (int(row[1]) if row[1] is not None else None)
+
+    def _last_node(self, conn: Connection, upto_seq: int) -> tuple[int, str] | None:
+        row = conn.execute(select(nodes.c.id, nodes.c.key).where(nodes.c.created_seq <= upto_seq)
+                           .order_by(nodes.c.id.desc()).limit(1)).first()
+        return (int(row.id), str(row.key)) if row else None
 
     def node_created_seq(self, node_id: int) -> int | None:
         with self.engine.connect() as conn:
