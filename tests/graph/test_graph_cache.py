@@ -103,3 +103,26 @@ def test_renumbered_node_ids_are_detected(store: SqlStore, monkeypatch: pytest.M
     assert after == before and len(after) == 4
     fresh = {store.describe([i])[i].digest for i in GraphEngine(store, "memory").walk(query).id_list()}
     assert fresh == before
+
+
+def test_one_shot_process_asks_the_database_unless_a_cache_exists(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MLINEAGE_GRAPH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(engine_module, "ONE_SHOT_SQL_EDGES", 10)
+    monkeypatch.setattr(engine_module, "CACHE_MIN_EDGES", 10)
+    graphgen.insert(store, graphgen.chain(30), "c")
+    query = LineageQuery(at(29), "up")
+    cli_like = GraphEngine(store)
+    cli_like.one_shot = True
+    first = cli_like.walk(query)
+    assert first.engine == "sql" and first.count == 29
+    GraphEngine(store).walk(query)  # a long-lived process loads the snapshot and writes the cache
+    again = GraphEngine(store)
+    again.one_shot = True
+    second = again.walk(query)
+    assert second.engine == "memory" and second.depth == first.depth
+    monkeypatch.setattr(engine_module, "ONE_SHOT_SQL_EDGES", 10_000)
+    small = GraphEngine(store)
+    small.one_shot = True
+    monkeypatch.setenv("MLINEAGE_GRAPH_CACHE", "off")
+    assert small.walk(query).engine == "memory"  # a small graph loads faster than the CTE is worth avoiding

@@ -22,6 +22,7 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print machin
 @contextlib.contextmanager
 def _client() -> Iterator[Client]:
     client = open_client()
+    client.graph.one_shot = True
     try:
         yield client
     finally:

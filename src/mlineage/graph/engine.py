@@ -34,6 +34,7 @@ LEVEL_BFS_MAX_DEPTH = 32
 ENGINE_ENV = "MLINEAGE_GRAPH_ENGINE"
 CACHE_ENV = "MLINEAGE_GRAPH_CACHE"  # a folder for snapshot caches, or "off"
 CACHE_MIN_EDGES = 50_000  # smaller graphs load from the store faster than the cache is worth
+ONE_SHOT_SQL_EDGES = 200_000  # above this, a one-shot process without a cache asks the database instead
 
 
 class GraphEngine:
@@ -48,6 +49,7 @@ class GraphEngine:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._node_ids: dict[NodeRef, int] = {}
+        self.one_shot = False  # set by the CLI: this process answers one query and exits
 
     def snapshot(self) -> Snapshot:
         """The fresh in-memory snapshot (loaded on first call — from the on-disk cache when there is a valid
@@ -116,9 +118,23 @@ class GraphEngine:
         except OSError:  # a read-only or full disk costs speed, never an answer
             pass
 
+    def _use_sql_now(self) -> bool:
+        """``auto`` in a one-shot process (the CLI): with no snapshot in memory and no usable on-disk cache, a
+        large graph is answered by the recursive CTE, which costs less than loading every edge for one query."""
+        if self.mode == "sql":
+            return True
+        if self.mode == "memory" or not self.one_shot or self._snapshot is not None:
+            return False
+        with self._lock:
+            cached = self._from_cache()
+            if cached is not None:
+                self._snapshot = cached
+                return False
+        return self.store.edge_count_estimate() > ONE_SHOT_SQL_EDGES
+
     def walk(self, query: LineageQuery) -> LineageResult:
         _check(query)
-        snap = self.snapshot() if self.mode != "sql" else None  # first: a renumbering clears the id cache
+        snap = None if self._use_sql_now() else self.snapshot()  # first: a renumbering clears the id cache
         root = self._node_ids.get(query.start) if snap is not None else None
         if root is None:
             root = self.store.node_id(query.start)

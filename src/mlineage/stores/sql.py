@@ -333,6 +333,19 @@ class SqlStore:
             ).one()
         return int(row[0]), (int(row[1]) if row[1] is not None else None)
 
+    def edge_count_estimate(self) -> int:
+        """A cheap size estimate of the edges table (no full count): SQLite's largest rowid, PostgreSQL's
+        planner statistics (a real count when the table was never analysed)."""
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                value = conn.execute(text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'edges'::regclass"))\
+                    .scalar()
+                if value is None or value < 0:
+                    value = conn.execute(text("SELECT COUNT(*) FROM edges")).scalar()
+            else:
+                value = conn.execute(text("SELECT MAX(rowid) FROM edges")).scalar()
+        return int(value or 0)
+
     def _last_node(self, conn: Connection, upto_seq: int) -> tuple[int, str] | None:
         row = conn.execute(select(nodes.c.id, nodes.c.key).where(nodes.c.created_seq <= upto_seq)
                            .order_by(nodes.c.id.desc()).limit(1)).first()
