@@ -41,8 +41,9 @@ def test_tokens_are_required_and_stored_hashed(server: ServerProcess, admin: htt
     bad = httpx.get(server.url + "/api/v1/runs", headers={"Authorization": "Bearer mlt_nope"})
     assert bad.status_code == 401 and bad.json()["error"]["type"] == "AuthError"
     created = admin.post("/tokens", json={"name": "temp", "scopes": ["read"], "namespace": "x"}).json()
-    from mlineage.stores.sql import SqlStore
     from sqlalchemy import text
+
+    from mlineage.stores.sql import SqlStore
 
     store = SqlStore(server.store_uri)
     try:

@@ -358,7 +358,16 @@ class RemoteStore:
         from ..stores.protocol import GraphColumns
 
         body = self._get("/graph/columns", after_seq=after_seq, upto_seq=upto_seq)
-        return GraphColumns(body["parent"], body["child"], body["seq"], body["node_ids"], body["node_kinds"])
+        last = body.get("last_node")
+        return GraphColumns(body["parent"], body["child"], body["seq"], body["node_ids"], body["node_kinds"],
+                            (int(last[0]), str(last[1])) if last else None)
+
+    def graph_state(self, node_key: str | None) -> tuple[int, int | None]:
+        body = self._get("/graph/state", node_key=node_key)
+        return int(body["head"]), (int(body["node_id"]) if body["node_id"] is not None else None)
+
+    def edge_count_estimate(self) -> int:
+        return int(self._get("/graph/edge-count")["estimate"])
 
     def node_created_seq(self, node_id: int) -> int | None:
         value = self._get(f"/graph/nodes/{node_id}/created-seq")["seq"]

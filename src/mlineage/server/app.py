@@ -514,7 +514,16 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
                       upto_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)]) -> Any:
         cols = view(p).store.graph_columns(after_seq, upto_seq)
         return _json({"parent": cols.parent, "child": cols.child, "seq": cols.seq, "node_ids": cols.node_ids,
-                      "node_kinds": cols.node_kinds})
+                      "node_kinds": cols.node_kinds, "last_node": getattr(cols, "last_node", None)})
+
+    @app.get("/api/v1/graph/state", tags=["graph"])
+    def graph_state(p: Reader, node_key: Annotated[str | None, Query(max_length=160)] = None) -> Any:
+        head_seq, node = view(p).store.graph_state(node_key)
+        return _json({"head": head_seq, "node_id": node})
+
+    @app.get("/api/v1/graph/edge-count", tags=["graph"])
+    def edge_count(p: Reader) -> Any:
+        return _json({"estimate": view(p).store.edge_count_estimate()})
 
     @app.get("/api/v1/graph/nodes/{node_id}/created-seq", tags=["graph"])
     def node_created_seq(node_id: Annotated[int, FPath(ge=0, le=MAX_NODE_ID)], p: Reader) -> Any:

@@ -11,10 +11,9 @@ import contextlib
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-
-from collections.abc import Iterator
 
 from sqlalchemy import Connection, Engine, insert, select, update
 

@@ -281,13 +281,28 @@ class NamespacedStore:
     # the graph engine's bulk access (see stores/protocol.py): filtered the same way
 
     def graph_columns(self, after_seq: int, upto_seq: int) -> Any:
+        import dataclasses
+
         cols = self.inner.graph_columns(after_seq, upto_seq)
         touched = sorted(set(cols.node_ids) | set(cols.parent) | set(cols.child))
         ok = self.index.visible_nodes(self.namespace, touched)
-        keep = [i for i, (p, c) in enumerate(zip(cols.parent, cols.child)) if p in ok and c in ok]
+        keep = [i for i, (p, c) in enumerate(zip(cols.parent, cols.child, strict=True)) if p in ok and c in ok]
         nodes_keep = [i for i, n in enumerate(cols.node_ids) if n in ok]
-        return type(cols)([cols.parent[i] for i in keep], [cols.child[i] for i in keep], [cols.seq[i] for i in keep],
-                          [cols.node_ids[i] for i in nodes_keep], [cols.node_kinds[i] for i in nodes_keep])
+        last = cols.last_node
+        if last is not None and not self.index.visible_keys(self.namespace, [last[1]]):
+            last = None  # the renumbering anchor must be a node this namespace may see
+        return dataclasses.replace(
+            cols, parent=[cols.parent[i] for i in keep], child=[cols.child[i] for i in keep],
+            seq=[cols.seq[i] for i in keep], node_ids=[cols.node_ids[i] for i in nodes_keep],
+            node_kinds=[cols.node_kinds[i] for i in nodes_keep], last_node=last)
+
+    def graph_state(self, node_key: str | None) -> tuple[int, int | None]:
+        visible = node_key is not None and bool(self.index.visible_keys(self.namespace, [node_key]))
+        head, node = self.inner.graph_state(node_key if visible else None)
+        return head, node if visible else None
+
+    def edge_count_estimate(self) -> int:
+        return self.inner.edge_count_estimate()
 
     def node_created_seq(self, node_id: int) -> int | None:
         if not self.index.visible_nodes(self.namespace, [node_id]):
