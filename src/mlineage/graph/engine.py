@@ -181,22 +181,24 @@ def bfs_depths(order: np.ndarray, pred: np.ndarray) -> np.ndarray:
     k = len(order)
     if k <= 1:
         return np.zeros(k, np.int64)
-    position = np.empty(len(pred), np.int64)
-    position[order] = np.arange(k)
-    up = np.zeros(k, np.int64)
+    position = np.empty(len(pred), np.int32)
+    position[order] = np.arange(k, dtype=np.int32)
+    up = np.zeros(k, np.int32)
     up[1:] = position[pred[order[1:]]]
     starts = [0, 1]
     while starts[-1] < k and len(starts) <= 64:
         starts.append(int(np.searchsorted(up, starts[-1], side="left")))
     if starts[-1] >= k:
         return np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts))
+    if np.array_equal(up[1:], np.arange(k - 1, dtype=np.int32)):  # a pure chain: one node per level
+        return np.arange(k, dtype=np.int64)
     ptr = up
-    depth = np.ones(k, np.int64)
+    depth = np.ones(k, np.int32)
     depth[0] = 0
     while ptr.any():
         depth += depth[ptr]
         ptr = ptr[ptr]
-    return depth
+    return depth.astype(np.int64)
 
 
 def order_by_depth(ids: np.ndarray, depths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
