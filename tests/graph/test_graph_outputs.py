@@ -152,6 +152,21 @@ def test_closure_reports_anchors_and_missing_blobs(client: Any, tmp_path: Path) 
     assert any("blob not in the artifact store" in m for m in closure.missing)
 
 
+def test_closure_treats_an_ingest_output_as_a_source(client: Any) -> None:
+    pipeline(client)
+    fetched = digest("p", 9)
+    client.append([
+        NewEvent(ev.RUN_STARTED, {"run_id": "ingest1", "job": "ingest", "kind": "ingest", "params": {},
+                                  "context": {"git": {"commit": "d" * 40}, "python": "3.11.7"}}),
+        NewEvent(ev.ARTIFACT_RECORDED, {"digest": fetched, "kind": "dataset", "name": "fetched"}),
+        NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": "ingest1", "digest": fetched}),
+        NewEvent(ev.ARTIFACT_USED, {"run_id": "prep1", "digest": fetched}),
+    ])
+    closure = client.closure("clf@1")
+    assert ("data", "fetched@1") in {(a.category, a.ref) for a in closure.anchors}
+    assert [a.ref for a in closure.intermediates] == ["clean@1"]
+
+
 def test_lineage_diff_names_what_changed(client: Any) -> None:
     pipeline(client, second_lr=0.5)
     diff = client.lineage_diff("clf@1", "clf@2")

@@ -3,8 +3,8 @@ whether each content-addressed blob is present in the artifact store (missing me
 
 Anchors come from REF's whole ancestry:
 
-* data: the source artifacts (no producing run or parent artifact in the ancestry) that are not code or
-  environment artifacts; each needs its blob;
+* data: the source artifacts that are not code or environment artifacts — those with no parent artifact and
+  no producing run that itself used recorded data (an ingest run's output is a source) — each needs its blob;
 * code: ``code`` artifacts in the ancestry (blob needed), and each ancestor run's git commit from its context;
 * environment: ``environment`` artifacts in the ancestry (blob needed), and each run's recorded python /
   platform / package information from its context.
@@ -75,7 +75,17 @@ def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Call
                        as_of_seq: int | None = None) -> Closure:
     result = engine.walk(LineageQuery(node_ref(node), "up", as_of_seq=as_of_seq))
     nodes = result.nodes
-    has_parent = {child for _p, child, _t, _r in result.edges}
+
+    def is_data(node_id: int) -> bool:
+        item = nodes.get(node_id)
+        return isinstance(item, Artifact) and item.kind.value not in CODE_KINDS | ENVIRONMENT_KINDS
+
+    # a run regenerates its outputs only from data it recorded: an ingest run with no data inputs fetched
+    # from outside, so what it produced is a source anchor, not a regenerable intermediate
+    runs_with_data = {child for parent, child, _t, _r in result.edges
+                      if isinstance(nodes.get(child), Run) and is_data(parent)}
+    has_parent = {child for parent, child, _t, _r in result.edges
+                  if parent in runs_with_data or is_data(parent)}
     anchors: list[Anchor] = []
     intermediates: list[Anchor] = []
     missing: list[str] = []
