@@ -61,11 +61,10 @@ class Projector:
     # ------------------------------------------------------------ helpers
 
     def _node(self, kind: NodeKind, key: str, seq: int) -> int:
-        return int(
-            self.conn.execute(
-                insert(nodes).values(kind=kind.value, key=key, created_seq=seq).returning(nodes.c.id)
-            ).scalar_one()
-        )
+        # An event creates at most one node, so its seq is a unique id that replays identically. (A database
+        # sequence would not: PostgreSQL consumes sequence values in rolled-back transactions.)
+        self.conn.execute(insert(nodes).values(id=seq, kind=kind.value, key=key, created_seq=seq))
+        return seq
 
     def _artifact_node(self, digest: str, field: str) -> int:
         node_id = self.conn.execute(select(artifacts.c.node_id).where(artifacts.c.digest == digest)).scalar()
