@@ -121,12 +121,15 @@ def test_a_cycle_through_the_sdk_is_rejected(client: Client, tmp_path: Path) -> 
     with mlineage.run("loop", client=client) as loop:
         out = write(tmp_path / "o.csv", b"o")
         loop.use("d")
-        loop.produce(out, kind="dataset")
+        made = loop.produce(out, kind="dataset")
+        loop.flush()
         head = client.store.head()
         with pytest.raises(CycleError):
             # o.csv was made from d.csv; declaring d.csv derived from o.csv closes a loop
-            loop.produce(data, kind="dataset", derived_from=[str(client.resolve(str(out)).digest)])
+            loop.produce(data, kind="dataset", derived_from=[made])
         assert client.store.head() == head
+        with pytest.raises(CycleError):
+            loop.use(made)  # the run made o.csv: using it too would loop run -> o.csv -> run
 
 
 def test_refs_resolve_and_report_ambiguity(client: Client, tmp_path: Path) -> None:
@@ -135,8 +138,8 @@ def test_refs_resolve_and_report_ambiguity(client: Client, tmp_path: Path) -> No
         for i in range(40):
             artifacts.append(run.produce(write(tmp_path / f"f{i}", str(i).encode()), kind="file"))
     a = artifacts[0]
-    assert client.resolve(str(a.digest)) == a
-    assert client.resolve(f"sha256:{a.digest.hex[:10]}") == a
+    assert client.resolve(str(a.digest)).digest == a.digest  # type: ignore[union-attr]
+    assert client.resolve(f"sha256:{a.digest.hex[:10]}").digest == a.digest  # type: ignore[union-attr]
     assert client.resolve(f"run:{run.id[:8]}").id == run.id  # type: ignore[union-attr]
     # With 40 digests, some 1-hex-digit prefix is shared; 4 digits is the minimum, so find a shared one.
     by_prefix: dict[str, list[str]] = {}
