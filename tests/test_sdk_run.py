@@ -33,6 +33,7 @@ def test_run_records_inputs_outputs_params_metrics(client: Client, tmp_path: Pat
     assert [v for _, v, _ in client.store.metric_history(run.id, "loss")] == pytest.approx([1, 0.5, 1 / 3, 0.25, 0.2])
     assert stored.context["python"]["version"]
     assert "argv" in stored.context and "user" in stored.context and "host" in stored.context
+    assert stored.agent == f"{stored.context['user']}@{stored.context['host']}"
     assert dataset.name == "train-data" and dataset.version == 1
     assert model.kind.value == "model" and client.blobs.has(model.digest)
     inputs, outputs = client.store.io_of_run(run.id)

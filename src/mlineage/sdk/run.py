@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from .. import events as ev
-from ..capture.basic import basic_context
+from ..capture.basic import actor, basic_context
 from ..capture.redact import redact_params
 from ..errors import MlineageError, ValidationError
 from ..events import NewEvent, new_id, utc_now
@@ -73,7 +73,7 @@ class ActiveRun:
         context, extra, recorded = self._capture()
         self.client.append([NewEvent(ev.RUN_STARTED, {
             "run_id": self.id, "job": self.job, "kind": self.kind.value, "params": self.params,
-            "context": context, "started_at": utc_now(),
+            "context": context, "agent": actor(), "started_at": utc_now(),
         }), *extra])
         if recorded:
             from ..capture.run_context import mark_recorded
