@@ -18,7 +18,7 @@ def main(argv: list[str]) -> int:
 
     wanted = [m if m.startswith("bench_") else f"bench_{m}" for m in argv] or MODULES
     results: list[Result] = []
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     for name in wanted:
         module = importlib.import_module(f"bench.{name}")
         console.print(f"[dim]running {name} ...[/]")
