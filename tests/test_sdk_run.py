@@ -42,18 +42,16 @@ def test_run_records_inputs_outputs_params_metrics(client: Client, tmp_path: Pat
 
 
 def test_failed_run_is_recorded_with_its_error(client: Client) -> None:
-    with pytest.raises(ZeroDivisionError):
-        with mlineage.run("train", client=client) as run:
-            1 / 0  # noqa: B018
+    with pytest.raises(ZeroDivisionError), mlineage.run("train", client=client) as run:
+        1 / 0  # noqa: B018
     stored = client.store.get_run(run.id)
     assert stored is not None and stored.status.value == "failed"
     assert stored.error == {"type": "ZeroDivisionError", "message": "division by zero"}
 
 
 def test_keyboard_interrupt_is_recorded_as_aborted(client: Client) -> None:
-    with pytest.raises(KeyboardInterrupt):
-        with mlineage.run("train", client=client) as run:
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), mlineage.run("train", client=client) as run:
+        raise KeyboardInterrupt
     stored = client.store.get_run(run.id)
     assert stored is not None and stored.status.value == "aborted"
 

@@ -47,7 +47,7 @@ _REACHES = """
 
 
 class _RunState:
-    __slots__ = ("node_id", "status", "params", "metrics")
+    __slots__ = ("metrics", "node_id", "params", "status")
 
     def __init__(self, node_id: int, status: str, params: dict[str, Any], metrics: dict[str, float]) -> None:
         self.node_id = node_id
