@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .harness import Result, quick_mode
 
@@ -18,12 +18,12 @@ def main(argv: list[str]) -> int:
 
     wanted = [m if m.startswith("bench_") else f"bench_{m}" for m in argv] or MODULES
     results: list[Result] = []
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     for name in wanted:
         module = importlib.import_module(f"bench.{name}")
         console.print(f"[dim]running {name} ...[/]")
         results.extend(module.run(quick_mode()))
-    table = Table(title=f"mlineage benchmarks, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    table = Table(title=f"mlineage benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     for column in ("benchmark", "mlineage", "peer", "peer value", "unit", "advantage", "goal", "met"):
         table.add_column(column)
     for r in results:

@@ -63,7 +63,7 @@ def evaluate() -> None:
         run.use("classifier", role="model")
         run.use("test-set", role="evaluation_data")
         with open("models/classifier.pkl", "rb") as handle:
-            model = pickle.load(handle)  # noqa: S301 - our own file, just written
+            model = pickle.load(handle)
         data = np.load("data/test.npy")
         accuracy = float(model.score(data[:, :-1], data[:, -1]))
         run.log_metric("test_accuracy", accuracy)

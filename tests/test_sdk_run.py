@@ -33,6 +33,7 @@ def test_run_records_inputs_outputs_params_metrics(client: Client, tmp_path: Pat
     assert [v for _, v, _ in client.store.metric_history(run.id, "loss")] == pytest.approx([1, 0.5, 1 / 3, 0.25, 0.2])
     assert stored.context["python"]["version"]
     assert "argv" in stored.context and "user" in stored.context and "host" in stored.context
+    assert stored.agent == f"{stored.context['user']}@{stored.context['host']}"
     assert dataset.name == "train-data" and dataset.version == 1
     assert model.kind.value == "model" and client.blobs.has(model.digest)
     inputs, outputs = client.store.io_of_run(run.id)
@@ -41,18 +42,16 @@ def test_run_records_inputs_outputs_params_metrics(client: Client, tmp_path: Pat
 
 
 def test_failed_run_is_recorded_with_its_error(client: Client) -> None:
-    with pytest.raises(ZeroDivisionError):
-        with mlineage.run("train", client=client) as run:
-            1 / 0  # noqa: B018
+    with pytest.raises(ZeroDivisionError), mlineage.run("train", client=client) as run:
+        1 / 0  # noqa: B018
     stored = client.store.get_run(run.id)
     assert stored is not None and stored.status.value == "failed"
     assert stored.error == {"type": "ZeroDivisionError", "message": "division by zero"}
 
 
 def test_keyboard_interrupt_is_recorded_as_aborted(client: Client) -> None:
-    with pytest.raises(KeyboardInterrupt):
-        with mlineage.run("train", client=client) as run:
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), mlineage.run("train", client=client) as run:
+        raise KeyboardInterrupt
     stored = client.store.get_run(run.id)
     assert stored is not None and stored.status.value == "aborted"
 
@@ -121,12 +120,15 @@ def test_a_cycle_through_the_sdk_is_rejected(client: Client, tmp_path: Path) -> 
     with mlineage.run("loop", client=client) as loop:
         out = write(tmp_path / "o.csv", b"o")
         loop.use("d")
-        loop.produce(out, kind="dataset")
+        made = loop.produce(out, kind="dataset")
+        loop.flush()
         head = client.store.head()
         with pytest.raises(CycleError):
             # o.csv was made from d.csv; declaring d.csv derived from o.csv closes a loop
-            loop.produce(data, kind="dataset", derived_from=[str(client.resolve(str(out)).digest)])
+            loop.produce(data, kind="dataset", derived_from=[made])
         assert client.store.head() == head
+        with pytest.raises(CycleError):
+            loop.use(made)  # the run made o.csv: using it too would loop run -> o.csv -> run
 
 
 def test_refs_resolve_and_report_ambiguity(client: Client, tmp_path: Path) -> None:
@@ -135,8 +137,8 @@ def test_refs_resolve_and_report_ambiguity(client: Client, tmp_path: Path) -> No
         for i in range(40):
             artifacts.append(run.produce(write(tmp_path / f"f{i}", str(i).encode()), kind="file"))
     a = artifacts[0]
-    assert client.resolve(str(a.digest)) == a
-    assert client.resolve(f"sha256:{a.digest.hex[:10]}") == a
+    assert client.resolve(str(a.digest)).digest == a.digest  # type: ignore[union-attr]
+    assert client.resolve(f"sha256:{a.digest.hex[:10]}").digest == a.digest  # type: ignore[union-attr]
     assert client.resolve(f"run:{run.id[:8]}").id == run.id  # type: ignore[union-attr]
     # With 40 digests, some 1-hex-digit prefix is shared; 4 digits is the minimum, so find a shared one.
     by_prefix: dict[str, list[str]] = {}

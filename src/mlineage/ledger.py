@@ -20,9 +20,52 @@ from .events import NewEvent, StoredEvent
 GENESIS_HASH = "0" * 64
 
 
+class _NeedsFullCanonicaliser(Exception):
+    """The value has a float or key the fast path cannot render exactly as RFC 8785 does."""
+
+
+def _jcs_ready(value: Any) -> Any:
+    """A copy that the C json encoder renders byte-for-byte as RFC 8785 would, or raise.
+
+    The two agree on strings (same escapes), ints, bools and null. They differ on floats -- JCS writes 1.0
+    as ``1``, pads big floats with zeros, and switches to exponents at other thresholds -- and on key order
+    for characters outside the BMP (JCS sorts by UTF-16 code units). Integral floats below 2**53 become ints
+    (identical text); other floats are kept only where ``repr`` and ECMAScript agree (1e-4 <= |x| < 1e16);
+    anything else takes the full path.
+    """
+    if isinstance(value, float):
+        if value.is_integer():
+            if abs(value) < 2.0**53:
+                return int(value)
+        elif 1e-4 <= abs(value) < 1e16:
+            return value
+        raise _NeedsFullCanonicaliser
+    if isinstance(value, int) and abs(value) >= 2**53:
+        raise _NeedsFullCanonicaliser  # outside JSON's exact integers: let the reference raise its error
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or (not key.isascii() and max(map(ord, key)) > 0xFFFF):
+                raise _NeedsFullCanonicaliser
+            out[key] = _jcs_ready(item)
+        return out
+    if isinstance(value, list):
+        return [_jcs_ready(item) for item in value]
+    return value
+
+
 def canonical_json(value: Any) -> bytes:
-    """RFC 8785 (JCS) canonical form: the byte string every hash in the ledger is taken over."""
-    return rfc8785.dumps(value)
+    """RFC 8785 (JCS) canonical form: the byte string every hash in the ledger is taken over.
+
+    Hashing happens two or three times per event, so the common case goes through the C json encoder (about
+    10x faster than the pure-Python ``rfc8785`` package); a property test checks the two agree byte for byte.
+    """
+    try:
+        ready = _jcs_ready(value)
+        return json.dumps(ready, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")
+    except (_NeedsFullCanonicaliser, UnicodeEncodeError, ValueError, TypeError):
+        return rfc8785.dumps(value)
 
 
 def payload_digest(canonical_payload: bytes) -> str:

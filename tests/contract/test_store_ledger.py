@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import text
 
@@ -61,7 +63,7 @@ def test_append_projects_and_chains(store: SqlStore) -> None:
     events = list(store.iter_events())
     assert [e.seq for e in events] == list(range(1, 8))
     assert events[0].prev_hash == GENESIS_HASH
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     assert events[-1].hash == head
     assert store.verify().ok
 

@@ -19,6 +19,9 @@ from ..model import Digest
 from .placement import _UNSUPPORTED, ensure_dir, link_or_copy, unique_name
 
 
+SMALL_FILE = 8 << 20  # files up to this size are read whole: hash first, write only when new
+
+
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -47,13 +50,21 @@ class LocalBlobStore:
         os.replace(temp, target)
 
     def put_file(self, path: Path) -> tuple[Digest, int]:
-        """Copy a file in while hashing it: one read of the source."""
+        """Store a file and return (digest, size), reading the source once.
+
+        Small files are hashed first so that content already stored costs no write at all; larger ones are
+        copied in while hashed. Like the data commands (``store_file``) this does not fsync: the rename makes
+        objects atomic against a crashed process, and ``fsck``/checkout re-hash, so damage from a power loss is
+        detected rather than served.
+        """
+        if os.path.getsize(path) <= SMALL_FILE:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            return self.put_bytes(data), len(data)
         fd, temp = self._stage()
         try:
             with os.fdopen(fd, "wb") as out:
                 digest, size = hash_file(path, on_chunk=out.write)
-                out.flush()
-                os.fsync(out.fileno())
             self._commit(temp, digest)
         except BaseException:
             if os.path.exists(temp):

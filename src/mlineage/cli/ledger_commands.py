@@ -29,7 +29,6 @@ def verify_command(export_file: Path | None, as_json: bool) -> None:
         report = verify_chain(progress(_read_export(export_file), None, "verifying"))
     else:
         client = open_client()
-        head_seq, _ = client.store.head()
         report = client.store.verify()
     if as_json:
         emit_json(report.to_dict())

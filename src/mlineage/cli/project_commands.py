@@ -24,7 +24,7 @@ def init_command(path: Path, as_json: bool) -> None:
     project = init_project(path)
     settings = load_settings(path)
     client = Client(settings)
-    seq, head = client.store.head()
+    seq, _head = client.store.head()
     client.close()
     if as_json:
         emit_json({"project": str(project), "store": settings.store_uri, "artifacts": settings.artifacts_uri,

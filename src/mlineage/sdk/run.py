@@ -20,12 +20,12 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from .. import events as ev
-from ..capture.basic import basic_context
+from ..capture.basic import actor, basic_context
 from ..capture.redact import redact_params
 from ..errors import MlineageError, ValidationError
 from ..events import NewEvent, new_id, utc_now
 from ..jsonvalues import check_json_value, check_metric, check_params
-from ..model import Artifact, ArtifactKind, Run, RunKind, enum_value
+from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, enum_value
 from .client import Client, default_client
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,6 +63,7 @@ class ActiveRun:
         self.inputs: list[Artifact] = []
         self.outputs: list[Artifact] = []
         self._finalizers: list[Callable[[ActiveRun], None]] = []
+        self._has_outputs = False
 
     # ------------------------------------------------------------ lifecycle
 
@@ -72,7 +73,7 @@ class ActiveRun:
         context, extra, recorded = self._capture()
         self.client.append([NewEvent(ev.RUN_STARTED, {
             "run_id": self.id, "job": self.job, "kind": self.kind.value, "params": self.params,
-            "context": context, "started_at": utc_now(),
+            "context": context, "agent": actor(), "started_at": utc_now(),
         }), *extra])
         if recorded:
             from ..capture.run_context import mark_recorded
@@ -142,9 +143,19 @@ class ActiveRun:
             store_blob: bool = True) -> Artifact:
         """Declare an input: a path (hashed and recorded now) or a ref to an artifact already recorded."""
         self._require_open()
-        artifact_events, digest = self._artifact_events(source, kind, name, store_blob)
-        self.client.append([*artifact_events, NewEvent(ev.ARTIFACT_USED, self._edge(digest, role))])
-        artifact = self.client.artifact(digest, name)
+        artifact_events, digest, known = self._artifact_events(source, kind, name, store_blob)
+        batch = [*artifact_events, NewEvent(ev.ARTIFACT_USED, self._edge(digest, role))]
+        if known is None and name is None:
+            known = self.client.store.get_artifact(digest)
+        # Before the run has outputs, a new input edge cannot close a cycle (the run has no descendants),
+        # so it can wait for the next batch; otherwise write now, so any error surfaces at this line.
+        if self._has_outputs or name is not None:
+            self._flush_into(batch)
+            artifact = known or self.client.artifact(digest, name)
+        else:
+            self._pending.extend(batch)
+            artifact = known or _declared(artifact_events[-1].payload)
+            self._maybe_flush()
         self.inputs.append(artifact)
         return artifact
 
@@ -160,30 +171,40 @@ class ActiveRun:
         digest = record.payload["digest"]
         batch = [record, NewEvent(ev.ARTIFACT_PRODUCED, self._edge(digest, role))]
         for parent in derived_from:
-            parent_digest = str(parent.digest) if isinstance(parent, Artifact) else self._digest_of_ref(parent)
+            parent_digest = str((parent if isinstance(parent, Artifact) else self._artifact_of_ref(parent)).digest)
             batch.append(NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent_digest, "child": digest}))
-        self.client.append(batch)
-        artifact = self.client.artifact(digest, name)
+        self._has_outputs = True
+        # A brand-new, unnamed artifact has no descendants, so linking it cannot close a cycle: it can wait
+        # for the next batch. Anything else is written now, so errors surface at this line.
+        if len(batch) == 2 and name is None and self.client.store.get_artifact(digest) is None:
+            self._pending.extend(batch)
+            artifact = _declared(record.payload)
+            self._maybe_flush()
+        else:
+            self._flush_into(batch)
+            artifact = self.client.artifact(digest, name)
         self.outputs.append(artifact)
         return artifact
 
     def _artifact_events(self, source: str | os.PathLike[str] | Artifact, kind: str | ArtifactKind,
-                         name: str | None, store_blob: bool) -> tuple[list[NewEvent], str]:
+                         name: str | None, store_blob: bool) -> tuple[list[NewEvent], str, Artifact | None]:
+        """(events that record the source, its digest, the Artifact when it is already known)."""
         if isinstance(source, Artifact):
-            return [], str(source.digest)
+            return [], str(source.digest), source
         if Path(source).exists():
             record = self.client.artifact_event(source, kind=kind, name=name, store_blob=store_blob)
-            return [record], record.payload["digest"]
-        return [], self._digest_of_ref(str(source))
+            return [record], record.payload["digest"], None
+        known = self._artifact_of_ref(str(source))
+        return [], str(known.digest), known
 
-    def _digest_of_ref(self, ref: str) -> str:
+    def _artifact_of_ref(self, ref: str) -> Artifact:
         try:
             node = self.client.resolve(str(ref))
         except MlineageError as exc:
             raise ValidationError("source", f"{ref!r} is neither an existing path nor a known artifact: {exc}") from None
         if not isinstance(node, Artifact):
             raise ValidationError("source", f"{ref!r} is a run, not an artifact")
-        return str(node.digest)
+        return node
 
     def _edge(self, digest: str, role: str | None) -> dict[str, Any]:
         payload = {"run_id": self.id, "digest": digest}
@@ -254,6 +275,13 @@ class ActiveRun:
         if not self._ended:
             self.flush()
         return self.client.store.get_run(self.id)
+
+
+def _declared(payload: dict[str, Any]) -> Artifact:
+    """The artifact as this run declares it, before its (buffered) record reaches the store."""
+    return Artifact(digest=Digest.parse(payload["digest"]), kind=ArtifactKind(payload["kind"]),
+                    size=payload.get("size"), media_type=payload.get("media_type"), uri=payload.get("uri"),
+                    metadata=dict(payload.get("metadata", {})))
 
 
 def run(job: str, *, kind: str | RunKind = RunKind.OTHER, params: Mapping[str, Any] | None = None,

@@ -19,7 +19,7 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
 def normalise_url(uri: str) -> str:
-    if uri.startswith("postgresql://") or uri.startswith("postgres://"):
+    if uri.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + uri.split("://", 1)[1]
     if uri.startswith(("sqlite://", "postgresql+psycopg://")):
         return uri

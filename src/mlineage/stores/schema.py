@@ -51,7 +51,7 @@ events = Table(
 nodes = Table(
     "nodes",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),
     Column("kind", String(16), nullable=False),
     Column("key", String(160), nullable=False, unique=True),
     Column("created_seq", BigInteger, nullable=False),

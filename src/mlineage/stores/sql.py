@@ -87,49 +87,32 @@ class SqlStore:
     def _write(self) -> Iterator[tuple[Connection, int, str]]:
         """A write transaction holding the ledger lock, with the current head."""
         with self.engine.connect().execution_options(mlineage_write=True) as conn, conn.begin():
-            query = select(ledger_head.c.seq, ledger_head.c.hash).where(ledger_head.c.id == 1)
-            if self.dialect == "postgresql":
-                query = query.with_for_update()
-            head = conn.execute(query).one()
-            yield conn, int(head.seq), str(head.hash)
+            lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
+            seq, digest = conn.exec_driver_sql(f"SELECT seq, hash FROM ledger_head WHERE id = 1{lock}").one()
+            yield conn, int(seq), str(digest)
 
     def append(self, new_events: Sequence[NewEvent]) -> list[StoredEvent]:
         """Validate, chain and project a batch atomically. Events whose id is already in the ledger are
-        skipped, so a retried batch never duplicates anything."""
+        skipped, so a retried batch never duplicates anything.
+
+        Every tracked run goes through here several times, so the statements go to the DB-API cursor
+        directly (see projector.py for why)."""
         if not new_events:
             return []
         checked = [validate(e) for e in new_events]
         with self._write() as (conn, head_seq, head_hash):
-            ids = [e.id for e in checked]
-            seen: set[str] = set()
-            for chunk in _chunks(ids):
-                seen.update(conn.execute(select(events.c.id).where(events.c.id.in_(chunk))).scalars())
+            projector = Projector(conn)
+            seen = projector.existing_event_ids([e.id for e in checked])
             if seen:
                 checked = [e for e in checked if e.id not in seen]
                 if not checked:
                     return []
             sealed = seal(checked, head_seq, head_hash)
-            self._insert_events(conn, sealed)
-            projector = Projector(conn)
+            projector.insert_events(sealed)
             for item in sealed:
                 projector.apply(item.event)
-            last = sealed[-1].event
-            conn.execute(update(ledger_head).where(ledger_head.c.id == 1).values(seq=last.seq, hash=last.hash))
+            projector.move_head(sealed[-1].event.seq, sealed[-1].event.hash)
         return [s.event for s in sealed]
-
-    @staticmethod
-    def _insert_events(conn: Connection, sealed: Sequence[SealedEvent]) -> None:
-        conn.execute(
-            insert(events),
-            [
-                {
-                    "seq": s.event.seq, "id": s.event.id, "type": s.event.type, "v": s.event.v, "ts": s.event.ts,
-                    "actor": s.event.actor, "payload": s.payload_json, "payload_sha256": s.event.payload_sha256,
-                    "prev_hash": s.event.prev_hash, "hash": s.event.hash,
-                }
-                for s in sealed
-            ],
-        )
 
     # ------------------------------------------------------------------ the ledger
 

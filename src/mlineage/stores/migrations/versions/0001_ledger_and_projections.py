@@ -66,7 +66,7 @@ def upgrade() -> None:
     op.execute(sa.text("INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')"))
     op.create_table(
         "nodes",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("key", sa.String(160), nullable=False, unique=True),
         sa.Column("created_seq", sa.BigInteger, nullable=False),

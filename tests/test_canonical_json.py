@@ -1,0 +1,31 @@
+"""The fast canonical JSON path must match the RFC 8785 reference implementation byte for byte."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlineage.ledger import canonical_json
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(),
+    st.sampled_from([0.0, -0.0, 1.0, 1e-7, 1e-5, 1e-4, 0.1, 1e15, 1.5e16, 1e20, 1e21, 123456789.125, 5e-324]),
+)
+json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=5),
+                                                            st.dictionaries(st.text(), inner, max_size=5)),
+                           max_leaves=30)
+
+
+@settings(max_examples=600, deadline=None)
+@given(json_values)
+def test_fast_path_matches_rfc8785(value: Any) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_keys_outside_the_bmp_sort_by_utf16() -> None:
+    value = {"\U0001f600": 1, "\ufb01": 2, "a": 3}
+    assert canonical_json(value) == rfc8785.dumps(value)
