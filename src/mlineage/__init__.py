@@ -17,6 +17,7 @@ _EXPORTS = {
     "autolog": "mlineage.sdk.autolog",
     "active_run": "mlineage.sdk.run",
     "ActiveRun": "mlineage.sdk.run",
+    "emit": "mlineage.sdk.emit",
     "Client": "mlineage.sdk.client",
     "default_client": "mlineage.sdk.client",
     "Artifact": "mlineage.model",

@@ -7,7 +7,17 @@ SDK and server call the Client.
 
 from __future__ import annotations
 
-from .engine import GraphEngine, walk
+from typing import Any
+
 from .query import Direction, LineageQuery, LineageResult, node_key, node_ref
+
+
+def __getattr__(name: str) -> Any:
+    # The engine needs numpy and scipy: load it on first use, not when the query types are imported.
+    if name in ("GraphEngine", "walk"):
+        from . import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module 'mlineage.graph' has no attribute {name!r}")
 
 __all__ = ["Direction", "GraphEngine", "LineageQuery", "LineageResult", "node_key", "node_ref", "walk"]

@@ -10,7 +10,7 @@ import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
 from ..blobs.protocol import BlobStore
@@ -19,12 +19,15 @@ from ..capture.redact import redact_payload
 from ..config import Settings, load_settings
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
-from ..graph import GraphEngine, LineageQuery, LineageResult, node_ref
+from ..graph.query import LineageQuery, LineageResult, node_ref
 from ..hashing import ManifestEntry, directory_manifest, manifest_digest
 from ..ledger import VerifyReport, canonical_json
 from ..model import Artifact, ArtifactKind, LineageRecord, Run, enum_value
 from ..refs import resolve
 from ..stores.protocol import MetadataStore
+
+if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
+    from ..graph.engine import GraphEngine
 
 
 def _open_store(uri: str) -> MetadataStore:
@@ -146,6 +149,8 @@ class Client:
         """The lineage engine of this client's store: an in-memory snapshot, refreshed per query."""
         engine: GraphEngine | None = getattr(self, "_graph", None)
         if engine is None:
+            from ..graph.engine import GraphEngine
+
             engine = self._graph = GraphEngine(self.store)
         return engine
 

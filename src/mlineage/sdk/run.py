@@ -239,6 +239,12 @@ class ActiveRun:
             self._pending_metrics.append({"key": key, "value": check_metric(key, value), "step": step, "ts": ts})
         self._maybe_flush()
 
+    def write_events(self, events: list[NewEvent]) -> None:
+        """Append events that belong to this run now, after (and atomically with) what it has buffered, so
+        integrations that build their own events keep the run's order."""
+        self._require_open()
+        self._flush_into(list(events))
+
     def flush(self) -> None:
         """Write buffered params and metrics now."""
         self._flush_into([])

@@ -64,6 +64,7 @@ class Projector:
         self.postgres = conn.dialect.name == "postgresql"
         self._runs: dict[str, _RunState] = {}
         self._artifacts: dict[str, tuple[int, bool]] = {}  # digest -> (node id, has a name)
+        self._next_node_id: int | None = None
         self._handlers: dict[str, Callable[[StoredEvent, dict[str, Any]], None]] = {
             ev.ARTIFACT_RECORDED: self._artifact_recorded,
             ev.RUN_STARTED: self._run_started,
@@ -118,11 +119,16 @@ class Projector:
         return self._x(sql, params).fetchone()
 
     def _node(self, kind: NodeKind, key: str, seq: int) -> int:
-        # An event creates at most one node, so its seq is a unique id that replays identically. (A database
-        # sequence would not: PostgreSQL consumes sequence values in rolled-back transactions.)
+        """Node ids are dense and assigned in ledger order while the writer holds the ledger lock, so a
+        replay assigns the same ids. (A database sequence would not: PostgreSQL consumes sequence values in
+        rolled-back transactions, which a rebuild then closes up.)"""
+        if self._next_node_id is None:
+            self._next_node_id = int(self._one("SELECT COALESCE(MAX(id), 0) FROM nodes", {})[0]) + 1
+        node_id = self._next_node_id
         self._x("INSERT INTO nodes (id, kind, key, created_seq) VALUES (:id, :kind, :key, :seq)",
-                {"id": seq, "kind": kind.value, "key": key, "seq": seq})
-        return seq
+                {"id": node_id, "kind": kind.value, "key": key, "seq": seq})
+        self._next_node_id += 1
+        return node_id
 
     def _artifact(self, digest: str) -> tuple[int, bool] | None:
         known = self._artifacts.get(digest)

@@ -161,8 +161,8 @@ def record_input_digest(run: ActiveRun, digest: str, *, kind: str, role: str, me
         payload["size"] = size
     if name is not None:
         payload["name"] = name
-    run.client.append([NewEvent(ev.ARTIFACT_RECORDED, payload),
-                       NewEvent(ev.ARTIFACT_USED, {"run_id": run.id, "digest": digest, "role": role})])
+    run.write_events([NewEvent(ev.ARTIFACT_RECORDED, payload),
+                      NewEvent(ev.ARTIFACT_USED, {"run_id": run.id, "digest": digest, "role": role})])
     artifact = run.client.artifact(digest)
     run.inputs.append(artifact)
     return artifact
@@ -183,7 +183,7 @@ def produce_bytes(run: ActiveRun, data: bytes, *, kind: str = "model", role: str
               NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run.id, "digest": digest, "role": role})]
     events += [NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent, "child": digest})
                for parent in dict.fromkeys(derived_from) if parent != digest]
-    run.client.append(events)
+    run.write_events(events)
     artifact = run.client.artifact(digest, name)
     run.outputs.append(artifact)
     return artifact

@@ -189,7 +189,7 @@ def log_model(model: Any, path: str | os.PathLike[str] | None = None, *, run: Ac
         buffer = io.BytesIO()  # no path: serialized in memory, written once, into the blob store
         save(state, buffer)
         parents = [str(_use_checkpoint(current, c).digest) for c in parents_of(model)]
-        parents += [str(p.digest) if isinstance(p, Artifact) else current._digest_of_ref(p) for p in derived_from]
+        parents += [str(p.digest) if isinstance(p, Artifact) else str(current._artifact_of_ref(p).digest) for p in derived_from]
         return produce_bytes(current, buffer.getvalue(), name=name, role=role, metadata=meta,
                              media_type="application/vnd.pytorch.state-dict", derived_from=parents)
     finally:
