@@ -36,6 +36,10 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
     if ref.startswith("run:"):
         for run in store.find_runs(ref[4:], limit=21):
             add(run)
+    elif ref.startswith("sha256:") and len(ref) == len("sha256:") + 64:
+        exact = store.get_artifact(ref.lower())  # a full digest: one primary-key lookup
+        if exact is not None:
+            add(exact)
     elif ref.startswith("sha256:"):
         prefix = ref[len("sha256:"):].lower()
         if len(prefix) < MIN_PREFIX:

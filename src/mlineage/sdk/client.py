@@ -47,6 +47,7 @@ class Client:
                  blobs: BlobStore | None = None) -> None:
         self.settings = settings or load_settings(auto_init=True)
         self.store: MetadataStore = store or _open_store(self.settings.store_uri)
+        self._by_digest: dict[str, Artifact] = {}
         if blobs is None:
             from ..blobs.registry import open_blob_store
 
@@ -130,7 +131,13 @@ class Client:
     # ------------------------------------------------------------ reading
 
     def resolve(self, ref: str) -> Artifact | Run:
-        """A digest, run id, name@version -- or the path of a file, which is hashed and looked up."""
+        """A digest, run id, name@version -- or the path of a file, which is hashed and looked up.
+
+        Artifacts found by full digest are remembered: the ledger is append-only, so a recorded digest stays
+        recorded, and a training loop that names the same inputs on every run pays for the lookup once."""
+        known = self._by_digest.get(ref)
+        if known is not None:
+            return known
         path = Path(ref)
         if "@" not in ref and not ref.startswith(("sha256:", "run:")) and path.is_file():
             from ..hashing import hash_file
@@ -140,7 +147,10 @@ class Client:
             if found is None:
                 raise NotFoundError(f"{ref} ({digest.short}) is a file whose content was never recorded")
             return found
-        return resolve(self.store, ref)
+        node = resolve(self.store, ref)
+        if isinstance(node, Artifact) and ref == str(node.digest) and len(self._by_digest) < 10_000:
+            self._by_digest[ref] = node
+        return node
 
     # ------------------------------------------------------------ lineage (mlineage.graph does the work)
 
