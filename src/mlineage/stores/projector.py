@@ -65,6 +65,9 @@ class Projector:
         self._runs: dict[str, _RunState] = {}
         self._artifacts: dict[str, tuple[int, bool]] = {}  # digest -> (node id, has a name)
         self._next_node_id: int | None = None
+        self._created: set[int] = set()  # nodes inserted in this transaction
+        self._has_children: set[int] = set()  # nodes given an outgoing edge in this transaction
+        self._edges_added: set[tuple[int, int, str, str]] = set()
         self._handlers: dict[str, Callable[[StoredEvent, dict[str, Any]], None]] = {
             ev.ARTIFACT_RECORDED: self._artifact_recorded,
             ev.RUN_STARTED: self._run_started,
@@ -128,6 +131,7 @@ class Projector:
         self._x("INSERT INTO nodes (id, kind, key, created_seq) VALUES (:id, :kind, :key, :seq)",
                 {"id": node_id, "kind": kind.value, "key": key, "seq": seq})
         self._next_node_id += 1
+        self._created.add(node_id)
         return node_id
 
     def _artifact(self, digest: str) -> tuple[int, bool] | None:
@@ -155,16 +159,27 @@ class Projector:
         return state
 
     def _edge(self, parent: int, child: int, type_: EdgeType, role: str | None, seq: int) -> None:
-        params = {"p": parent, "c": child, "t": type_.value, "r": role or ""}
-        if self._one("SELECT 1 FROM edges WHERE parent = :p AND child = :c AND type = :t AND role = :r", params):
+        key = (parent, child, type_.value, role or "")
+        if key in self._edges_added:
             return
-        if self._one(_REACHES, {"start": child, "target": parent}):
+        params = {"p": parent, "c": child, "t": type_.value, "r": role or ""}
+        # A node created in this transaction has no edges in the database, so the edge cannot exist yet;
+        # and one that has not been given children here cannot reach anything, so no cycle check is needed.
+        # That spares the two round trips for the common case: a run producing a brand-new artifact.
+        fresh = parent in self._created or child in self._created
+        if not fresh and self._one(
+                "SELECT 1 FROM edges WHERE parent = :p AND child = :c AND type = :t AND role = :r", params):
+            return
+        leaf = child in self._created and child not in self._has_children
+        if not leaf and self._one(_REACHES, {"start": child, "target": parent}):
             raise CycleError(
                 f"a {type_.value} edge from node {parent} to node {child} would close a cycle in the lineage "
                 "graph; the write was rejected"
             )
         self._x("INSERT INTO edges (parent, child, type, role, created_seq) VALUES (:p, :c, :t, :r, :seq)",
                 dict(params, seq=seq))
+        self._edges_added.add(key)
+        self._has_children.add(parent)
 
     # ------------------------------------------------------------ handlers
 
