@@ -11,6 +11,7 @@ nobody else can change them meanwhile). SQLAlchemy's statement construction cost
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -60,7 +61,9 @@ class Projector:
     def __init__(self, conn: Connection) -> None:
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
-        self.cursor = dbapi.cursor()
+        self._dbapi = dbapi
+        self.cursor = dbapi.cursor()  # writes
+        self._reader = dbapi.cursor()  # reads get their own cursor: in pipeline mode results are per cursor
         self.postgres = conn.dialect.name == "postgresql"
         self._runs: dict[str, _RunState] = {}
         self._artifacts: dict[str, tuple[int, bool]] = {}  # digest -> (node id, has a name)
@@ -79,6 +82,14 @@ class Projector:
             ev.RUN_ENDED: self._run_ended,
         }
 
+    def pipelined(self) -> contextlib.AbstractContextManager[Any]:
+        """On PostgreSQL, send statements without waiting for each reply (psycopg's pipeline mode): only
+        the SELECTs whose answer the projector needs wait for the server, and any error still surfaces
+        before the transaction commits. SQLite is in-process and needs nothing of the kind."""
+        if self.postgres:
+            return self._dbapi.pipeline()  # type: ignore[no-any-return]
+        return contextlib.nullcontext()
+
     # ------------------------------------------------------------ the ledger rows
 
     def existing_event_ids(self, ids: list[str]) -> set[str]:
@@ -87,7 +98,8 @@ class Projector:
             chunk = ids[start:start + 500]
             params = {f"i{n}": value for n, value in enumerate(chunk)}
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            found.update(row[0] for row in self._x(f"SELECT id FROM events WHERE id IN ({marks})", params))
+            self._reader.execute(_for_dialect(f"SELECT id FROM events WHERE id IN ({marks})", self.postgres), params)
+            found.update(row[0] for row in self._reader.fetchall())
         return found
 
     def insert_events(self, sealed: Sequence[SealedEvent]) -> None:
@@ -119,7 +131,8 @@ class Projector:
         return self.cursor
 
     def _one(self, sql: str, params: dict[str, Any]) -> Any:
-        return self._x(sql, params).fetchone()
+        self._reader.execute(_for_dialect(sql, self.postgres), params)
+        return self._reader.fetchone()
 
     def _node(self, kind: NodeKind, key: str, seq: int) -> int:
         """Node ids are dense and assigned in ledger order while the writer holds the ledger lock, so a

@@ -108,10 +108,11 @@ class SqlStore:
                 if not checked:
                     return []
             sealed = seal(checked, head_seq, head_hash)
-            projector.insert_events(sealed)
-            for item in sealed:
-                projector.apply(item.event)
-            projector.move_head(sealed[-1].event.seq, sealed[-1].event.hash)
+            with projector.pipelined():
+                projector.insert_events(sealed)
+                for item in sealed:
+                    projector.apply(item.event)
+                projector.move_head(sealed[-1].event.seq, sealed[-1].event.hash)
         return [s.event for s in sealed]
 
     # ------------------------------------------------------------------ the ledger
