@@ -18,7 +18,6 @@ from ..hashing import hash_bytes, hash_file
 from ..model import Digest
 from .placement import _UNSUPPORTED, ensure_dir, link_or_copy, unique_name
 
-
 SMALL_FILE = 8 << 20  # files up to this size are read whole: hash first, write only when new
 
 
@@ -255,8 +254,3 @@ class LocalBlobStore:
         if not path.is_file():
             raise NotFoundError(f"blob {digest} is not in the artifact store at {self.root}")
         return path.open("rb")
-
-    def verify_blob(self, digest: Digest) -> None:
-        actual, _ = hash_file(self.path_for(digest))
-        if actual != digest:
-            raise IntegrityError(f"blob {digest} is corrupted: its content hashes to {actual}")

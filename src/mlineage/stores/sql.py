@@ -7,13 +7,13 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, text, update
+from sqlalchemy import Connection, and_, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from ..errors import StoreUnavailableError
 from ..events import NewEvent, StoredEvent, validate
-from ..ledger import SealedEvent, VerifyReport, seal, verify_chain
-from ..model import Artifact, ArtifactKind, Digest, NodeKind, NodeRef, Run, RunKind, RunStatus
+from ..ledger import VerifyReport, seal, verify_chain
+from ..model import Artifact, ArtifactKind, Digest, NodeRef, Run, RunKind, RunStatus
 from . import migrate
 from .engine import make_engine
 from .projector import Projector
@@ -414,6 +414,3 @@ class SqlStore:
                 name: int(conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
                 for name in ("events", "artifacts", "runs", "edges")
             }
-
-    def node_kind(self, node: Artifact | Run) -> NodeKind:
-        return NodeKind.ARTIFACT if isinstance(node, Artifact) else NodeKind.RUN
