@@ -207,6 +207,29 @@ class GraphState(Protocol):
     def latest_version(self, label: str, exclude_run: str) -> str | None: ...  # digest or None
 
 
+class StoreGraphState:
+    """``GraphState`` answered from a metadata store: the one implementation the SDK's ``emit`` and the
+    server's ingestion worker share."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store  # a MetadataStore; typed loosely to keep this module free of store imports
+
+    def run_status(self, run_id: str) -> str | None:
+        run = self.store.get_run(run_id)
+        return run.status.value if run else None
+
+    def latest_version(self, label: str, exclude_run: str) -> str | None:
+        """The newest version of ``label`` not produced by ``exclude_run`` (a run never reads its own output)."""
+        latest = self.store.get_version(label)
+        if latest is None or latest.version is None:
+            return None
+        for v in range(latest.version, 0, -1):
+            found = latest if v == latest.version else self.store.get_version(label, v)
+            if found is not None and found.metadata.get("run") != exclude_run:
+                return str(found.digest)
+        return None
+
+
 def dataset_label(namespace: str, name: str) -> str:
     return f"{namespace}/{name}"
 

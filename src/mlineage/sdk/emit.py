@@ -18,7 +18,6 @@ from typing import Any
 from .. import events as ev
 from ..errors import ValidationError
 from ..events import NewEvent, new_id
-from ..model import Artifact
 from .client import Client, default_client
 
 
@@ -92,19 +91,6 @@ HANDLERS: dict[str, Callable[[Callable[[], str], Mapping[str, Any]], list[NewEve
 }
 
 
-class _StoreState:
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    def run_status(self, run_id: str) -> str | None:
-        run = self.client.store.get_run(run_id)
-        return run.status.value if run else None
-
-    def latest_version(self, label: str, exclude_run: str) -> str | None:
-        found: Artifact | None = self.client.store.get_version(label)
-        return str(found.digest) if found is not None and found.metadata.get("run") != exclude_run else None
-
-
 def to_events(name_or_event: str | Mapping[str, Any], fields: Mapping[str, Any],
               client: Client | None = None) -> list[NewEvent]:
     """The ledger events one emitted event stands for (not yet appended)."""
@@ -112,7 +98,8 @@ def to_events(name_or_event: str | Mapping[str, Any], fields: Mapping[str, Any],
         from ..interop import openlineage as ol
 
         doc = ol.validate_event(dict(name_or_event))
-        return ol.to_core_events(doc, _StoreState(client or default_client()), f"emit:{ol.event_id(doc)}")
+        state = ol.StoreGraphState((client or default_client()).store)
+        return ol.to_core_events(doc, state, f"emit:{ol.event_id(doc)}")
     handler = HANDLERS.get(name_or_event)
     if handler is None:
         raise ValidationError("event", f"unknown event {name_or_event!r}",

@@ -36,28 +36,6 @@ from .namespaces import NamespaceIndex, tag_actor
 log = logging.getLogger("mlineage.server")
 
 
-class _State:
-    """What the OpenLineage mapping asks of the graph, answered from the store."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    def run_status(self, run_id: str) -> str | None:
-        run = self.client.store.get_run(run_id)
-        return run.status.value if run else None
-
-    def latest_version(self, label: str, exclude_run: str) -> str | None:
-        store = self.client.store
-        latest = store.get_version(label)
-        if latest is None or latest.version is None:
-            return None
-        for v in range(latest.version, 0, -1):
-            art = latest if v == latest.version else store.get_version(label, v)
-            if art is not None and art.metadata.get("run") != exclude_run:
-                return str(art.digest)
-        return None
-
-
 class Inbox:
     def __init__(self, client: Client, index: NamespaceIndex) -> None:
         self.client = client
@@ -222,7 +200,7 @@ class Inbox:
         doc = json.loads(row.body)
         status, error = "done", None
         try:
-            mapped = ol.to_core_events(doc, _State(self.client), f"inbox:{row.event_id}")
+            mapped = ol.to_core_events(doc, ol.StoreGraphState(self.client.store), f"inbox:{row.event_id}")
             tagged = [NewEvent(e.type, e.payload, e.id, e.ts, row.actor, e.v) for e in mapped]
             stored = self.client.append(tagged) if tagged else []
             self.index.record(stored)
