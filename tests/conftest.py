@@ -7,6 +7,10 @@ Where CI=true a missing PostgreSQL fails the run; elsewhere those tests skip wit
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,7 +76,7 @@ def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(store_uri: str) -> Iterator["SqlStore"]:  # noqa: F821
+def store(store_uri: str) -> Iterator[SqlStore]:  # noqa: F821
     from mlineage.stores.sql import SqlStore
 
     s = SqlStore(store_uri)
@@ -81,7 +85,7 @@ def store(store_uri: str) -> Iterator["SqlStore"]:  # noqa: F821
 
 
 @pytest.fixture
-def client(store_uri: str, tmp_path: Path) -> Iterator["Client"]:  # noqa: F821
+def client(store_uri: str, tmp_path: Path) -> Iterator[Client]:  # noqa: F821
     from mlineage.sdk.client import Client
 
     c = Client.for_uri(store_uri, tmp_path / "objects")
@@ -112,3 +116,64 @@ def _basic_capture_unless_marked(request: pytest.FixtureRequest, monkeypatch: py
         monkeypatch.setenv("MLINEAGE_CAPTURE", "basic")
     else:
         monkeypatch.delenv("MLINEAGE_CAPTURE", raising=False)
+
+
+# ---------------------------------------------------------------- S3: moto's standalone server on loopback
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3-protocol server (moto's standalone server) on a loopback port, for the whole session."""
+    for module in ("boto3", "moto"):
+        try:
+            __import__(module)
+        except ImportError:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{module} is missing (CI=true: the S3 tests must run; it is in the dev extra)")
+            pytest.skip(f"{module} is not installed")
+    port = free_loopback_port()
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                   stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError(f"moto server exited: {log.read_text()}") from None
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"moto server did not start on {url}: {log.read_text()}")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the moto server; AWS settings point at it the usual way (environment)."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(key, raising=False)
+    bucket = f"b-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return bucket
