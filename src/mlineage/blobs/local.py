@@ -16,7 +16,7 @@ from typing import BinaryIO
 from ..errors import IntegrityError, NotFoundError, ValidationError
 from ..hashing import hash_bytes, hash_file
 from ..model import Digest
-from .placement import _UNSUPPORTED, ensure_dir, link_or_copy, unique_name
+from .placement import _UNSUPPORTED, ensure_dir, link_or_copy, publish, removed_on_failure, unique_name
 
 SMALL_FILE = 8 << 20  # files up to this size are read whole: hash first, write only when new
 
@@ -61,14 +61,10 @@ class LocalBlobStore:
                 data = handle.read()
             return self.put_bytes(data), len(data)
         fd, temp = self._stage()
-        try:
+        with removed_on_failure(temp):
             with os.fdopen(fd, "wb") as out:
                 digest, size = hash_file(path, on_chunk=out.write)
             self._commit(temp, digest)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
         return digest, size
 
     def put_bytes(self, data: bytes) -> Digest:
@@ -76,14 +72,10 @@ class LocalBlobStore:
         if self.has(digest):
             return digest
         fd, temp = self._stage()
-        try:
+        with removed_on_failure(temp):
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
             self._commit(temp, digest)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
         return digest
 
     def present(self, digests: Sequence[Digest]) -> set[Digest]:
@@ -140,7 +132,7 @@ class LocalBlobStore:
         staging = f"{self._root_text}/tmp"
         ensure_dir(staging)
         temp = f"{staging}/{unique_name('incoming-')}"
-        try:
+        with removed_on_failure(temp):
             used = link_or_copy(path, temp, [m for m in modes if m != "symlink"] or ["copy"],  # type: ignore[arg-type]
                                 before.st_dev)
             after = os.stat(path)
@@ -148,16 +140,7 @@ class LocalBlobStore:
                                                                      before.st_mtime_ns):
                 raise ValidationError("path", f"{path} changed while it was being added", "run the command again")
             ensure_dir(folder)
-            os.chmod(temp, 0o555 if before.st_mode & 0o111 else 0o444)
-            os.replace(temp, target)
-            if os.path.lexists(temp):
-                # rename(2) does nothing when both names are hardlinks to one inode (another process stored
-                # the same file a moment ago): the object is in place, the temp name must go.
-                os.unlink(temp)
-        except BaseException:
-            if os.path.lexists(temp):
-                os.unlink(temp)
-            raise
+            publish(temp, target, 0o555 if before.st_mode & 0o111 else 0o444)
         return used
 
     def _direct_link(self, modes: Sequence[str], src_dev: int) -> bool:
@@ -194,17 +177,13 @@ class LocalBlobStore:
         staging.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=staging, prefix="incoming-")
         os.close(fd)
-        try:
+        with removed_on_failure(temp):
             import shutil
 
             shutil.copyfile(path, temp)
             self._commit(temp, digest)
             if on_bytes is not None:
                 on_bytes(os.path.getsize(path))
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
 
     def download_to(self, digest: Digest, target: Path, on_bytes: object = None) -> None:
         """Copy an object out to ``target`` while re-hashing it; a corrupted object is never placed."""
@@ -213,18 +192,13 @@ class LocalBlobStore:
             raise NotFoundError(f"blob {digest} is not in the store at {self.root}")
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".mlineage-tmp-")
-        try:
+        with removed_on_failure(temp):
             with os.fdopen(fd, "wb") as out:
                 actual, _ = hash_file(source, on_chunk=out.write)
             if actual != digest:
                 raise IntegrityError(f"blob {digest} in {self.root} is corrupted: it hashes to {actual}; "
                                      "it was not placed")
-            os.chmod(temp, 0o444)
-            os.replace(temp, target)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
+            publish(temp, target, 0o444)
 
     def check(self) -> None:
         if self.root.exists() and not self.root.is_dir():

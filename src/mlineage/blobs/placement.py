@@ -6,12 +6,13 @@ at worst a stray ``.mlineage-tmp-*`` file, never a half-written target.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import os
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ..errors import ValidationError
@@ -106,21 +107,50 @@ def link_or_copy(src: Path, dst: Path, modes: Sequence[str], src_dev: int | None
     raise last
 
 
+@contextlib.contextmanager
+def removed_on_failure(temp: str | os.PathLike[str]) -> Iterator[None]:
+    """Whatever fails (or is interrupted) before a temp file is renamed into place, it does not stay behind:
+    the one guard every atomic write in mlineage uses."""
+    try:
+        yield
+    except BaseException:
+        if os.path.lexists(temp):
+            os.unlink(temp)
+        raise
+
+
+def publish(temp: str | os.PathLike[str], target: str | os.PathLike[str], mode: int | None = None) -> None:
+    """Rename a finished temp file over ``target`` (after setting its permission bits).
+
+    rename(2) does nothing when both names are hardlinks to one inode (another process stored the same
+    file a moment ago): the content is in place, so the temp name is simply removed."""
+    if mode is not None:
+        os.chmod(temp, mode)
+    os.replace(temp, target)
+    if os.path.lexists(temp):
+        os.unlink(temp)
+
+
+def write_text_atomically(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace a small text file (a pointer, a .gitignore) through a temp file in the same folder."""
+    import tempfile
+
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".mlineage-tmp-")
+    with removed_on_failure(temp):
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        publish(temp, path, mode)
+
+
 def place(src: Path, target: Path, modes: Sequence[str], mode_bits: int | None = None,
           src_dev: int | None = None) -> str:
     """Atomically replace ``target`` with src's bytes (link or copy). Returns the mode used."""
     temp = temp_beside(target)
-    try:
+    with removed_on_failure(temp):
         used = link_or_copy(src, temp, modes, src_dev)
         if used in ("copy", "reflink") and mode_bits is not None:
             os.chmod(temp, mode_bits)
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
-        os.replace(temp, target)
-        if os.path.lexists(temp):  # both names were hardlinks to one inode: rename(2) did nothing
-            os.unlink(temp)
-    except BaseException:
-        if os.path.lexists(temp):
-            os.unlink(temp)
-        raise
+        publish(temp, target)
     return used

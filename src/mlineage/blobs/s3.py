@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from ..errors import ConfigError, IntegrityError, NotFoundError, StoreUnavailableError, ValidationError
 from ..hashing import BUFFER_SIZE, hash_bytes, hash_file
 from ..model import Digest
+from .placement import publish, removed_on_failure
 
 MULTIPART_THRESHOLD = 64 << 20
 MULTIPART_CHUNK = 32 << 20
@@ -173,15 +174,10 @@ class S3BlobStore:
         """Download, re-hash and only then rename to ``target`` (read-only, like every cache object)."""
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".mlineage-tmp-")
-        try:
+        with removed_on_failure(temp):
             with os.fdopen(fd, "wb") as out:
                 self._download_into(digest, out, on_bytes)
-            os.chmod(temp, 0o444)
-            os.replace(temp, target)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
+            publish(temp, target, 0o444)
 
     def remove(self, digest: Digest) -> None:
         try:

@@ -6,12 +6,11 @@ digest is a ValidationError naming the file and the field, and nothing is change
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..blobs.placement import write_text_atomically
 from ..errors import ValidationError
 from ..model import Digest
 
@@ -128,13 +127,4 @@ def read(pointer: Path) -> Pointer:
 
 def write(pointer: Path, p: Pointer, shown_path: str | None = None) -> None:
     """Atomic: a temp file in the same folder, then rename. ``shown_path`` is the data's path in the header."""
-    fd, temp = tempfile.mkstemp(dir=pointer.parent, prefix=".mlineage-tmp-", suffix=SUFFIX)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(dumps(p, shown_path))
-        os.chmod(temp, 0o644)
-        os.replace(temp, pointer)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    write_text_atomically(pointer, dumps(p, shown_path))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..blobs.local import LocalBlobStore
-from ..blobs.placement import place
+from ..blobs.placement import place, write_text_atomically
 from ..blobs.statcache import DirRecord, StatCache, StatKey, UnsupportedEntry, dir_fingerprint, walk_stats
 from ..config import PROJECT_DIR
 from ..errors import IntegrityError, NotFoundError, ValidationError
@@ -592,18 +592,7 @@ def ensure_gitignored(data: Path) -> None:
         return
     if text and not text.endswith("\n"):
         text += "\n"
-    import tempfile
-
-    fd, temp = tempfile.mkstemp(dir=data.parent, prefix=".mlineage-tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text + line + "\n")
-        os.chmod(temp, 0o644)
-        os.replace(temp, ignore)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    write_text_atomically(ignore, text + line + "\n")
 
 
 def referenced_digests(ws: Workspace, pointers: Sequence[Path] | None = None,
