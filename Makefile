@@ -33,9 +33,22 @@ test: install $(ML_STAMP)
 test-fast: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
-bench: install $(ML_STAMP)
-	$(BIN)/python -m pip install -q -r requirements-bench.lock
-	$(BIN)/python -m bench
+# The peers (MLflow, DVC) pin libraries differently from the test tools (DVC's hydra wants an older antlr4
+# than moto's, and hydra registers a pytest plugin that then fails to load), so benchmarks get their own venv.
+BENCH_VENV := .venv-bench
+BENCH_BIN := $(BENCH_VENV)/bin
+BENCH_STAMP := $(BENCH_VENV)/.installed
+$(BENCH_STAMP): pyproject.toml requirements-bench.lock requirements-ml.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/python -m pip install -q --upgrade pip
+	$(BENCH_BIN)/python -m pip install -q torch==2.13.0
+	$(BENCH_BIN)/python -m pip install -q -r requirements-bench.lock
+	$(BENCH_BIN)/python -m pip install -q -r requirements-ml.txt
+	$(BENCH_BIN)/python -m pip install -q --no-deps -e .
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -49,4 +62,4 @@ lock: install
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --extra bench -o requirements-bench.lock
 
 clean:
-	rm -rf $(VENV) demo-workdir bench/.work .pytest_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) demo-workdir bench/.work .pytest_cache .hypothesis
