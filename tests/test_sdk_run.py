@@ -171,3 +171,19 @@ def test_public_api_surface() -> None:
     assert set(mlineage.__all__) >= {"run", "track", "active_run", "Client", "Digest", "MlineageError"}
     for name in mlineage.__all__:
         assert getattr(mlineage, name) is not None
+
+
+def test_sdk_creates_a_project_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Zero configuration: outside any project the SDK creates .mlineage/ at the git top-level."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "src").mkdir()
+    monkeypatch.chdir(repo / "src")
+    monkeypatch.delenv("MLINEAGE_URI", raising=False)
+    monkeypatch.delenv("MLINEAGE_ARTIFACTS", raising=False)
+    with mlineage.run("first") as run:
+        run.log_metric("x", 1.0)
+    assert (repo / ".mlineage" / "mlineage.db").is_file()
+    assert not (repo / "src" / ".mlineage").exists()
+    stored = mlineage.default_client().store.get_run(run.id)
+    assert stored is not None and stored.status.value == "completed"
