@@ -9,11 +9,15 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .model import Digest
 
 BUFFER_SIZE = 1 << 20  # 1 MiB: large enough that hashlib (which releases the GIL) dominates the loop
 SMALL_FILE = 1 << 16  # files up to this size are read in one call, with no buffer loop
+PIPELINE_MIN = 32 << 20  # from this size a file is read on one thread while it is hashed on another
+PIPELINE_CHUNK = 2 << 20
+PIPELINE_BUFFERS = 3
 _PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII other than '"' and '\\': written as is in JSON
 
 
@@ -22,18 +26,72 @@ def hash_bytes(data: bytes) -> Digest:
 
 
 def hash_file(path: str | os.PathLike[str], on_chunk: Callable[[bytes], object] | None = None) -> tuple[Digest, int]:
-    """Digest and size of a file, read once. ``on_chunk`` sees every chunk (e.g. to copy while hashing)."""
-    h = hashlib.sha256()
-    size = 0
-    buffer = bytearray(BUFFER_SIZE)
-    view = memoryview(buffer)
+    """Digest and size of a file, read once. ``on_chunk`` sees every chunk (e.g. to copy while hashing).
+
+    A large file is read on a second thread while this one hashes (both release the GIL), so reading from the
+    page cache (a copy into user memory, about half the cost of SHA-256 here) overlaps the hashing instead of
+    adding to it.
+    """
     with open(path, "rb", buffering=0) as handle:
+        if os.fstat(handle.fileno()).st_size >= PIPELINE_MIN:
+            return _hash_pipelined(handle, on_chunk)
+        h = hashlib.sha256()
+        size = 0
+        buffer = bytearray(BUFFER_SIZE)
+        view = memoryview(buffer)
         while n := handle.readinto(buffer):
             chunk = view[:n]
             h.update(chunk)
             if on_chunk is not None:
                 on_chunk(bytes(chunk))
             size += n
+    return Digest.sha256(h.hexdigest()), size
+
+
+def _hash_pipelined(handle: BinaryIO, on_chunk: Callable[[bytes], object] | None) -> tuple[Digest, int]:
+    """Read on a helper thread into a ring of buffers; hash (and hand out) each on this thread, in order."""
+    import threading
+    from queue import SimpleQueue
+
+    free: SimpleQueue[bytearray | None] = SimpleQueue()
+    full: SimpleQueue[tuple[bytearray, int] | BaseException] = SimpleQueue()
+    for _ in range(PIPELINE_BUFFERS):
+        free.put(bytearray(PIPELINE_CHUNK))
+    stop = False
+
+    def read() -> None:
+        try:
+            while (buffer := free.get()) is not None and not stop:
+                n = handle.readinto(buffer)
+                full.put((buffer, n or 0))
+                if not n:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the hashing thread, which re-raises it
+            full.put(exc)
+
+    reader = threading.Thread(target=read, name="mlineage-read", daemon=True)
+    reader.start()
+    h = hashlib.sha256()
+    size = 0
+    try:
+        while True:
+            item = full.get()
+            if isinstance(item, BaseException):
+                raise item
+            buffer, n = item
+            if not n:
+                break
+            chunk = memoryview(buffer)[:n]
+            h.update(chunk)
+            if on_chunk is not None:
+                on_chunk(bytes(chunk))
+            chunk.release()
+            size += n
+            free.put(buffer)
+    finally:
+        stop = True
+        free.put(None)  # wakes the reader if it waits for a buffer (an error or interrupt on this side)
+        reader.join()
     return Digest.sha256(h.hexdigest()), size
 
 
@@ -52,12 +110,19 @@ def manifest_bytes(entries: Iterable[ManifestEntry]) -> bytes:
     small non-negative integers) that is byte-for-byte what ``canonical_json`` gives, at a fraction of the cost
     on a 10,000-file directory. A test checks the two agree.
     """
-    rows = []
-    for e in sorted(entries, key=lambda e: e.path):
-        # a plain path needs no escaping; anything else goes through json.dumps (same bytes as RFC 8785)
-        path = f'"{e.path}"' if _PLAIN.fullmatch(e.path) else json.dumps(e.path, ensure_ascii=False)
-        rows.append(f'{{"digest":"{e.digest.algorithm}:{e.digest.hex}","mode":{int(e.mode)},"path":{path},'
-                    f'"size":{int(e.size)}}}')
+    rows = sorted(entries, key=lambda e: e.path)
+    return sorted_manifest_bytes([e.path for e in rows], [str(e.digest) for e in rows], [e.size for e in rows],
+                                 [e.mode for e in rows])
+
+
+def sorted_manifest_bytes(paths: Sequence[str], digests: Sequence[str], sizes: Sequence[int],
+                          modes: Sequence[int]) -> bytes:
+    """``manifest_bytes`` from columns already sorted by path (digests as ``sha256:<hex>`` text)."""
+    plain = _PLAIN.fullmatch
+    # a plain path needs no escaping; anything else goes through json.dumps (same bytes as RFC 8785)
+    rows = [f'{{"digest":"{d}","mode":{int(m)},"path":'
+            f'{chr(34) + p + chr(34) if plain(p) else json.dumps(p, ensure_ascii=False)},"size":{int(s)}}}'
+            for p, d, s, m in zip(paths, digests, sizes, modes, strict=True)]
     return ("[" + ",".join(rows) + "]").encode("utf-8", "surrogatepass")
 
 

@@ -82,16 +82,24 @@ class LocalBlobStore:
         """Which of these objects the store has: one listing per fan-out folder for many, a stat each for few."""
         if len(digests) < 512:
             return {d for d in digests if self.has(d)}
-        wanted: dict[str, list[Digest]] = {}
-        for d in digests:
-            wanted.setdefault(f"{d.algorithm}/{d.hex[:2]}", []).append(d)
-        found: set[Digest] = set()
-        for folder, group in wanted.items():
+        have = self.present_hex([d.hex for d in digests if d.algorithm == "sha256"])
+        return {d for d in digests if d.hex in have}
+
+    def present_hex(self, hexes: Sequence[str]) -> set[str]:
+        """``present`` for SHA-256 digests given as hex text (a 10,000-file manifest needs no Digest objects)."""
+        base = f"{self._root_text}/sha256"
+        if len(hexes) < 512:
+            return {h for h in hexes if os.path.isfile(f"{base}/{h[:2]}/{h[2:]}")}
+        wanted: dict[str, list[str]] = {}
+        for h in hexes:
+            wanted.setdefault(h[:2], []).append(h)
+        found: set[str] = set()
+        for fan, group in wanted.items():
             try:
-                names = set(os.listdir(f"{self._root_text}/{folder}"))
-            except FileNotFoundError:
+                names = set(os.listdir(f"{base}/{fan}"))
+            except (FileNotFoundError, NotADirectoryError):
                 continue
-            found.update(d for d in group if d.hex[2:] in names)
+            found.update(h for h in group if h[2:] in names)
         return found
 
     def store_file(self, path: Path, digest: Digest, modes: Sequence[str], before: os.stat_result,

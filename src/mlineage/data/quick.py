@@ -80,7 +80,7 @@ def quick_status(args: list[str]) -> bool:
         pointers = _pointers(root)
         import sqlite3
 
-        from ..blobs.statcache import dir_fingerprint, walk_stats
+        from ..blobs.statcache import tree_matches, walk_tree
 
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
         try:
@@ -99,9 +99,9 @@ def quick_status(args: list[str]) -> bool:
                 else:
                     if os.path.islink(data) or not os.path.isdir(data):
                         return False
-                    rows = walk_stats(data)
-                    row = conn.execute("SELECT digest FROM dirs WHERE path=? AND fingerprint=?",
-                                       (data, dir_fingerprint([(r, st) for r, _, st in rows]))).fetchone()
+                    row = conn.execute("SELECT digest, names, stats FROM trees WHERE path=?", (data,)).fetchone()
+                    if row is None or row[0] != digest or not tree_matches(walk_tree(data), row[1], row[2]):
+                        return False
                 if row is None or row[0] != digest:
                     return False
         finally:

@@ -18,10 +18,27 @@ from typing import TYPE_CHECKING, Any
 
 from ..blobs.local import LocalBlobStore
 from ..blobs.placement import place, write_text_atomically
-from ..blobs.statcache import DirRecord, StatCache, StatKey, UnsupportedEntry, dir_fingerprint, walk_stats
+from ..blobs.statcache import (
+    STAT_FIELDS,
+    StatCache,
+    StatKey,
+    Tree,
+    TreeRecord,
+    UnsupportedEntry,
+    walk_stats,
+    walk_tree,
+)
 from ..config import PROJECT_DIR
 from ..errors import IntegrityError, NotFoundError, ValidationError
-from ..hashing import ManifestEntry, hash_file, hash_many, manifest_bytes, norm_mode, parse_manifest
+from ..hashing import (
+    ManifestEntry,
+    hash_bytes,
+    hash_file,
+    hash_many,
+    norm_mode,
+    parse_manifest,
+    sorted_manifest_bytes,
+)
 from ..model import Digest
 from . import pointer as ptr
 from .progress import Meter
@@ -37,17 +54,46 @@ STATCACHE_FILE = "statcache.db"
 
 @dataclass
 class Scan:
-    """A tracked path as it is on disk now."""
+    """A tracked path as it is on disk now.
+
+    A directory is kept as columns (its Tree and one 32-byte digest per file), not 10,000 entry objects: most
+    scans only need the manifest's digest, which the stat cache often knows without building the manifest.
+    """
 
     path: Path
     kind: str  # "file" or "directory"
     digest: Digest
     size: int
     files: int | None = None
-    entries: list[ManifestEntry] | None = None  # directories only
-    stats: dict[str, os.stat_result] = field(default_factory=dict)  # rel path -> stat (dirs); "" for a file
-    fingerprint: str | None = None
-    manifest: bytes | None = None  # directories: the manifest's canonical bytes
+    stat: os.stat_result | None = None  # files only
+    tree: Tree | None = None  # directories: paths and stat numbers in manifest order
+    digests: bytes = b""  # directories: 32 raw SHA-256 bytes per file, in the tree's order
+    _manifest: bytes | None = None
+
+    def hexes(self) -> list[str]:
+        text = self.digests.hex()
+        return [text[i : i + 64] for i in range(0, len(text), 64)]
+
+    def modes(self) -> list[int]:
+        assert self.tree is not None
+        return [0o755 if x else 0o644 for x in self.tree.stats[4::STAT_FIELDS]]
+
+    @property
+    def entries(self) -> list[ManifestEntry] | None:
+        """The manifest as entry objects (directories only; built on demand)."""
+        if self.tree is None:
+            return None
+        return [ManifestEntry(p, Digest.sha256(h), size, mode)
+                for p, h, size, mode in zip(self.tree.names, self.hexes(), self.tree.sizes(), self.modes())]
+
+    @property
+    def manifest(self) -> bytes:
+        """The directory's manifest bytes (built on demand; their digest is ``digest``)."""
+        if self._manifest is None:
+            assert self.tree is not None
+            self._manifest = sorted_manifest_bytes(self.tree.names, ["sha256:" + h for h in self.hexes()],
+                                                   self.tree.sizes(), self.modes())
+        return self._manifest
 
 
 @dataclass
@@ -94,8 +140,17 @@ def _rel(path: Path, root: Path) -> str:
 
 def walk_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
     """Every regular file under root as (relative posix path, absolute path, lstat); symlinks refused."""
+    return _walk(walk_stats, root)
+
+
+def walk_dir(root: Path) -> Tree:
+    """Every regular file under root with its stat numbers, in manifest order; symlinks refused."""
+    return _walk(walk_tree, root)
+
+
+def _walk(walker: Callable[[str], Any], root: Path) -> Any:
     try:
-        return walk_stats(str(root))
+        return walker(str(root))
     except UnsupportedEntry as exc:
         raise ValidationError("path", f"{exc.path} is a symbolic link or special file, which is not versioned",
                               "replace it with the file it points to, or move it out of the folder") from None
@@ -154,23 +209,25 @@ class Workspace:
         todo = [i for i, d in enumerate(known) if d is None]
         out: list[Digest | None] = [Digest.parse(d) if d else None for d in known]
         if todo:
-            def done(_: int, size: int) -> None:
-                if meter is not None:
-                    meter.advance(size, 1)
-
-            try:
-                hashed = hash_many([files[i][0] for i in todo], [files[i][1].st_size for i in todo],
-                                   self.settings.jobs, done)
-            except PermissionError as exc:
-                raise ValidationError("path", f"{exc.filename} cannot be read (permission denied)",
-                                      "fix its permissions and try again") from None
-            except FileNotFoundError as exc:
-                raise ValidationError("path", f"{exc.filename} disappeared while it was being read",
-                                      "run the command again") from None
-            for i, (digest, _size) in zip(todo, hashed):
+            hashed = self._hash([files[i][0] for i in todo], [files[i][1].st_size for i in todo], meter)
+            for i, digest in zip(todo, hashed):
                 out[i] = digest
             self.statcache.put_many((keys[i], str(out[i])) for i in todo)
         return [d for d in out if d is not None]
+
+    def _hash(self, paths: list[str], sizes: list[int], meter: Meter | None) -> list[Digest]:
+        def done(_: int, size: int) -> None:
+            if meter is not None:
+                meter.advance(size, 1)
+
+        try:
+            return [d for d, _size in hash_many(paths, sizes, self.settings.jobs, done)]
+        except PermissionError as exc:
+            raise ValidationError("path", f"{exc.filename} cannot be read (permission denied)",
+                                  "fix its permissions and try again") from None
+        except FileNotFoundError as exc:
+            raise ValidationError("path", f"{exc.filename} disappeared while it was being read",
+                                  "run the command again") from None
 
     def scan(self, path: Path, meter: Meter | None = None) -> Scan:
         """Hash a file or directory as it is now (cached digests reused)."""
@@ -179,30 +236,64 @@ class Workspace:
             if meter is not None:
                 meter.add_total(st.st_size, 1)
             (digest,) = self.digests_of([(str(path), st)], meter)
-            return Scan(path, "file", digest, st.st_size, stats={"": st})
+            return Scan(path, "file", digest, st.st_size, stat=st)
         if not stat_mod.S_ISDIR(st.st_mode):
             raise ValidationError("path", f"{path} is not a regular file or directory")
-        rows = walk_files(path)
-        fingerprint = dir_fingerprint([(rel, s) for rel, _, s in rows])
+        tree = walk_dir(path)
         key = str(path)
+        files = len(tree.names)
+        size = sum(tree.sizes())
         if meter is not None:
-            meter.add_total(sum(s.st_size for _, _, s in rows), len(rows))
-        digests = self.digests_of([(full, s) for _, full, s in rows], meter)
-        entries = [ManifestEntry(rel, d, s.st_size, norm_mode(s.st_mode)) for (rel, _, s), d in zip(rows, digests)]
-        body = manifest_bytes(entries)
-        from ..hashing import hash_bytes
+            meter.add_total(size, files)
+        before = self.statcache.get_tree(key)
+        if before is not None and before.tree.same_as(tree):  # nothing changed since the last scan
+            if meter is not None:
+                meter.advance(size, files)
+            return Scan(path, "directory", Digest.parse(before.digest), size, files, tree=tree,
+                        digests=before.digests)
+        scan = Scan(path, "directory", Digest.sha256("0" * 64), size, files, tree=tree,
+                    digests=self._tree_digests(key, tree, before, meter))
+        scan.digest = hash_bytes(scan.manifest)
+        self.statcache.put_tree(key, TreeRecord(tree, scan.digests, str(scan.digest), size))
+        return scan
 
-        digest = hash_bytes(body)
-        size = sum(e.size for e in entries)
-        self.statcache.put_dir(key, fingerprint, DirRecord(str(digest), size, len(entries)))
-        return Scan(path, "directory", digest, size, len(entries), sorted(entries, key=lambda e: e.path),
-                    {rel: s for rel, _, s in rows}, fingerprint, body)
-
-    def quick_digest(self, path: Path) -> Digest | None:
-        """A directory's digest from its fingerprint alone (None when anything changed since it was seen)."""
-        rows = walk_files(path)
-        record = self.statcache.get_dir(str(path), dir_fingerprint([(rel, s) for rel, _, s in rows]))
-        return Digest.parse(record.digest) if record else None
+    def _tree_digests(self, base: str, tree: Tree, before: TreeRecord | None, meter: Meter | None) -> bytes:
+        """One 32-byte digest per file of a tree: reused from the last scan where a file's stat numbers are the
+        same, else from the stat cache, else hashed."""
+        n, k = len(tree.names), STAT_FIELDS
+        now = tree.stats
+        out: list[bytes | None] = [None] * n
+        if before is not None:
+            old, old_digests = before.tree.stats, before.digests
+            if before.tree.names == tree.names:
+                for i in range(n):
+                    if now[i * k : i * k + k] == old[i * k : i * k + k]:
+                        out[i] = old_digests[32 * i : 32 * i + 32]
+            else:
+                where = {name: j for j, name in enumerate(before.tree.names)}
+                for i, name in enumerate(tree.names):
+                    j = where.get(name)
+                    if j is not None and now[i * k : i * k + k] == old[j * k : j * k + k]:
+                        out[i] = old_digests[32 * j : 32 * j + 32]
+        todo = [i for i in range(n) if out[i] is None]
+        if meter is not None:
+            meter.advance(sum(tree.sizes()) - sum(now[i * k + 2] for i in todo), n - len(todo))
+        if todo:
+            keys = [StatKey(*now[i * k : i * k + 4]) for i in todo]
+            hash_now = []
+            for i, known in zip(todo, self.statcache.get_many(keys)):
+                if known is not None and known.startswith("sha256:"):
+                    out[i] = bytes.fromhex(known[7:])
+                else:
+                    hash_now.append(i)
+            if hash_now:
+                hashed = self._hash([f"{base}/{tree.names[i]}" for i in hash_now],
+                                    [now[i * k + 2] for i in hash_now], meter)
+                for i, digest in zip(hash_now, hashed):
+                    out[i] = bytes.fromhex(digest.hex)
+                self.statcache.put_many((StatKey(*now[i * k : i * k + 4]), str(digest))
+                                        for i, digest in zip(hash_now, hashed))
+        return b"".join(out)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ checking user input
 
@@ -323,21 +414,24 @@ class Workspace:
         modes = self.settings.link_modes
         count = 0
         if s.kind == "file":
-            if self.cache.store_file(s.path, s.digest, modes, s.stats[""]) != "present":
+            assert s.stat is not None
+            if self.cache.store_file(s.path, s.digest, modes, s.stat) != "present":
                 count += 1
             return count
-        assert s.entries is not None
-        unique: dict[Digest, ManifestEntry] = {}
-        for e in s.entries:
-            unique.setdefault(e.digest, e)
+        assert s.tree is not None
+        tree = s.tree
+        hexes = s.hexes()
+        unique: dict[str, int] = {}
+        for i, h in enumerate(hexes):
+            unique.setdefault(h, i)
+        have = self.cache.present_hex(list(unique))
+        todo = [i for h, i in unique.items() if h not in have]
         base = str(s.path)
 
-        def store(entries: list[ManifestEntry]) -> int:
-            return sum(self.cache.store_file(Path(f"{base}/{e.path}"), e.digest, modes, s.stats[e.path],
-                                             known_absent=True) != "present" for e in entries)
+        def store(indices: list[int]) -> int:
+            return sum(self.cache.store_file(Path(f"{base}/{tree.names[i]}"), Digest.sha256(hexes[i]), modes,
+                                             tree.stat_of(i), known_absent=True) != "present" for i in indices)
 
-        have = self.cache.present(list(unique))
-        todo = [e for d, e in unique.items() if d not in have]
         if len(todo) > 512 and self.settings.jobs > 1:
             # link + stat + chmod + rename per file: system calls, which release the GIL
             from concurrent.futures import ThreadPoolExecutor
@@ -348,7 +442,7 @@ class Workspace:
         else:
             count += store(todo)
         if not self.cache.has(s.digest):
-            self.cache.put_bytes(s.manifest if s.manifest is not None else manifest_bytes(s.entries))
+            self.cache.put_bytes(s.manifest)
             count += 1
         return count
 
@@ -373,12 +467,7 @@ class Workspace:
         if is_dir != p.is_dir:
             return StatusEntry(pointer, data, "modified", f"was a {p.kind}, now a {'directory' if is_dir else 'file'}")
         try:
-            if is_dir:
-                if self.quick_digest(data) == p.digest:
-                    return StatusEntry(pointer, data, "unchanged")
-                now = self.scan(data)
-            else:
-                now = self.scan(data)
+            now = self.scan(data)  # an unchanged directory: one walk, compared with the stat cache's copy
         except ValidationError as exc:
             return StatusEntry(pointer, data, "invalid", str(exc))
         if now.digest == p.digest:
@@ -528,7 +617,7 @@ class Workspace:
                 new_rows.append((StatKey.of(os.stat(target)), str(e.digest)))
         self.statcache.put_many(new_rows)
         _remove_empty_dirs(data)
-        self.scan(data)  # refresh the directory fingerprint so the next status is quick
+        self.scan(data)  # remember the directory as placed, so the next status is quick
 
 
 class _Prefetch:
