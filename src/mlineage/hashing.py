@@ -111,18 +111,19 @@ def manifest_bytes(entries: Iterable[ManifestEntry]) -> bytes:
     on a 10,000-file directory. A test checks the two agree.
     """
     rows = sorted(entries, key=lambda e: e.path)
-    return sorted_manifest_bytes([e.path for e in rows], [str(e.digest) for e in rows], [e.size for e in rows],
+    return sorted_manifest_bytes([e.path for e in rows], [e.digest.hex for e in rows], [e.size for e in rows],
                                  [e.mode for e in rows])
 
 
-def sorted_manifest_bytes(paths: Sequence[str], digests: Sequence[str], sizes: Sequence[int],
+def sorted_manifest_bytes(paths: Sequence[str], hexes: Sequence[str], sizes: Iterable[int],
                           modes: Sequence[int]) -> bytes:
-    """``manifest_bytes`` from columns already sorted by path (digests as ``sha256:<hex>`` text)."""
-    plain = _PLAIN.fullmatch
-    # a plain path needs no escaping; anything else goes through json.dumps (same bytes as RFC 8785)
-    rows = [f'{{"digest":"{d}","mode":{int(m)},"path":'
-            f'{chr(34) + p + chr(34) if plain(p) else json.dumps(p, ensure_ascii=False)},"size":{int(s)}}}'
-            for p, d, s, m in zip(paths, digests, sizes, modes, strict=True)]
+    """``manifest_bytes`` from columns already sorted by path (SHA-256 digests as hex text)."""
+    if _PLAIN.fullmatch("".join(paths)):  # the common case: no path needs escaping
+        quoted: Sequence[str] = paths
+    else:  # anything else goes through json.dumps (the same bytes as RFC 8785)
+        quoted = [p if _PLAIN.fullmatch(p) else json.dumps(p, ensure_ascii=False)[1:-1] for p in paths]
+    rows = [f'{{"digest":"sha256:{h}","mode":{m},"path":"{p}","size":{s}}}'
+            for h, m, p, s in zip(hexes, modes, quoted, sizes, strict=True)]
     return ("[" + ",".join(rows) + "]").encode("utf-8", "surrogatepass")
 
 

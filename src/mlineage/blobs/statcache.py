@@ -19,16 +19,19 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:  # pathlib costs the quick status path an import it does not need
     from pathlib import Path
 
-_SCHEMA = """
+_SCHEMA_VERSION = 2  # a cache written by another layout is rebuilt (it is only a cache)
+_SCHEMA = f"""
+DROP TABLE IF EXISTS dirs;
+DROP TABLE IF EXISTS trees;
 CREATE TABLE IF NOT EXISTS files (
     dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     digest TEXT NOT NULL, PRIMARY KEY (dev, ino)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS trees (
+CREATE TABLE trees (
     path TEXT PRIMARY KEY, names BLOB NOT NULL, stats BLOB NOT NULL, digests BLOB NOT NULL,
-    digest TEXT NOT NULL, size INTEGER NOT NULL
+    digest TEXT NOT NULL, size INTEGER NOT NULL, stored INTEGER NOT NULL
 );
-DROP TABLE IF EXISTS dirs;
+PRAGMA user_version = {_SCHEMA_VERSION};
 """
 STAT_FIELDS = 5  # numbers per file in a Tree: device, inode, size, mtime_ns, executable bits
 
@@ -79,6 +82,7 @@ class TreeRecord(NamedTuple):
     digests: bytes  # 32 raw SHA-256 bytes per file, in the Tree's order
     digest: str  # the manifest's digest, "sha256:<hex>"
     size: int
+    stored: bool = False  # an `add` put every object of this manifest in the cache (gc and fsck reset it)
 
 
 def _encode_names(names: list[str]) -> bytes:
@@ -185,24 +189,30 @@ class StatCache:
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.executescript(_SCHEMA)
+                conn = self._connect()
             except sqlite3.DatabaseError:
                 # A corrupt cache is worth nothing: start a fresh one rather than fail the command.
-                conn.close()
                 for suffix in ("", "-wal", "-shm"):
                     try:
                         os.unlink(f"{self.path}{suffix}")
                     except FileNotFoundError:
                         pass
-                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(_SCHEMA)
+                conn = self._connect()
             self._conn = conn
         return self._conn
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if conn.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+                conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def get(self, key: StatKey) -> str | None:
         row = self._db().execute(
@@ -243,11 +253,11 @@ class StatCache:
 
     def get_tree(self, path: str) -> TreeRecord | None:
         """The directory at ``path`` as last scanned (None if never, or if the stored row is damaged)."""
-        row = self._db().execute("SELECT names, stats, digests, digest, size FROM trees WHERE path=?",
+        row = self._db().execute("SELECT names, stats, digests, digest, size, stored FROM trees WHERE path=?",
                                  (path,)).fetchone()
         if row is None:
             return None
-        names_blob, stats_blob, digests, digest, size = row
+        names_blob, stats_blob, digests, digest, size, stored = row
         stats = array("q")
         try:
             stats.frombytes(stats_blob)
@@ -256,12 +266,20 @@ class StatCache:
             return None
         if len(stats) != STAT_FIELDS * len(names) or len(digests) != 32 * len(names):
             return None
-        return TreeRecord(Tree(names, stats), digests, digest, size)
+        return TreeRecord(Tree(names, stats), digests, digest, size, bool(stored))
 
     def put_tree(self, path: str, record: TreeRecord) -> None:
-        self._db().execute("INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?, ?, ?)",
+        self._db().execute("INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?, ?, ?, ?)",
                            (path, _encode_names(record.tree.names), record.tree.stats.tobytes(), record.digests,
-                            record.digest, record.size))
+                            record.digest, record.size, int(record.stored)))
+
+    def mark_stored(self, path: str, digest: str) -> None:
+        """Remember that every object of the directory's manifest ``digest`` is now in the cache."""
+        self._db().execute("UPDATE trees SET stored=1 WHERE path=? AND digest=?", (path, digest))
+
+    def forget_stored(self) -> None:
+        """Objects were removed from the cache: no directory is known to be fully stored any more."""
+        self._db().execute("UPDATE trees SET stored=0")
 
     def forget(self, keys: Iterable[StatKey]) -> None:
         self._db().executemany("DELETE FROM files WHERE dev=? AND ino=?", [(k.dev, k.ino) for k in keys])
@@ -293,6 +311,12 @@ class NoStatCache(StatCache):
         return None
 
     def put_tree(self, path: str, record: TreeRecord) -> None:
+        return None
+
+    def mark_stored(self, path: str, digest: str) -> None:
+        return None
+
+    def forget_stored(self) -> None:
         return None
 
     def forget(self, keys: Iterable[StatKey]) -> None:

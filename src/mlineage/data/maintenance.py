@@ -79,6 +79,8 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False) -> 
             pass
     stale = 0
     if not dry_run:
+        if unreachable:
+            ws.statcache.forget_stored()
         for d in unreachable:
             ws.cache.remove(d)
         stale = len(ws.cache.remove_stale_temps())
@@ -105,6 +107,8 @@ def fsck(ws: Workspace, *, repair: bool = False, quiet: bool = False) -> FsckRep
         pass  # a corrupted manifest is already listed
     report.missing = sorted(d for d in referenced | set(missing_manifests) if not ws.cache.has(d) and d not in bad)
     if repair:
+        if bad:
+            ws.statcache.forget_stored()
         for d in bad:
             ws.cache.remove(d)
         report.repaired = True

@@ -6,6 +6,7 @@ digest is a ValidationError naming the file and the field, and nothing is change
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,41 @@ def _load_yaml(text: str, where: Path) -> Any:
                               "fix the file by hand, or restore it with git") from None
 
 
+# The layout ``dumps`` writes, read without YAML: each value in the one spelling YAML and this reader agree on
+# (a double-quoted string with no escapes and only printable characters, a decimal integer without leading
+# zeros, a bare word or digest). Anything else, e.g. a hand-edited pointer, goes through the YAML parser.
+_CANONICAL_LINE = re.compile(
+    r'(?:(path|name): "([^"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]*)"'
+    r"|(kind): (file|directory)|(digest): (sha256:[0-9a-f]{64})|(size|files|version): (0|[1-9][0-9]*))")
+
+
+def _canonical(text: str) -> dict[str, Any] | None:
+    """The fields of a pointer in exactly the layout ``dumps`` writes, or None (then YAML decides)."""
+    doc: dict[str, Any] = {}
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for line in lines:
+        if line.startswith("#"):
+            continue
+        m = _CANONICAL_LINE.fullmatch(line)
+        if m is None:
+            return None
+        groups = m.groups()
+        for i in range(0, 8, 2):
+            if groups[i] is not None:
+                key, value = groups[i], groups[i + 1]
+                break
+        if key in doc:
+            return None
+        doc[key] = int(value) if i == 6 else value
+    return doc
+
+
 def loads(text: str, where: Path) -> Pointer:
-    doc = _load_yaml(text, where)
+    doc = _canonical(text)
+    if doc is None:
+        doc = _load_yaml(text, where)
     if not isinstance(doc, dict):
         raise ValidationError(str(where), "is not a pointer file (expected keys path, kind, digest, size)",
                               "restore it with git, or re-run `mlineage add`")

@@ -68,6 +68,7 @@ class Scan:
     stat: os.stat_result | None = None  # files only
     tree: Tree | None = None  # directories: paths and stat numbers in manifest order
     digests: bytes = b""  # directories: 32 raw SHA-256 bytes per file, in the tree's order
+    previous: TreeRecord | None = None  # directories: what the stat cache knew before this scan
     _manifest: bytes | None = None
 
     def hexes(self) -> list[str]:
@@ -91,8 +92,8 @@ class Scan:
         """The directory's manifest bytes (built on demand; their digest is ``digest``)."""
         if self._manifest is None:
             assert self.tree is not None
-            self._manifest = sorted_manifest_bytes(self.tree.names, ["sha256:" + h for h in self.hexes()],
-                                                   self.tree.sizes(), self.modes())
+            self._manifest = sorted_manifest_bytes(self.tree.names, self.hexes(), self.tree.sizes().tolist(),
+                                                   self.modes())
         return self._manifest
 
 
@@ -229,8 +230,13 @@ class Workspace:
             raise ValidationError("path", f"{exc.filename} disappeared while it was being read",
                                   "run the command again") from None
 
-    def scan(self, path: Path, meter: Meter | None = None) -> Scan:
-        """Hash a file or directory as it is now (cached digests reused)."""
+    def scan(self, path: Path, meter: Meter | None = None, *, tree: Tree | None = None,
+             remember: bool = True) -> Scan:
+        """Hash a file or directory as it is now (cached digests reused).
+
+        ``tree``: the directory's walk, if the caller has it. ``remember``: save a changed directory's record in
+        the stat cache now (``add`` saves it after storing the objects, marked as stored).
+        """
         st = os.lstat(path)
         if stat_mod.S_ISREG(st.st_mode):
             if meter is not None:
@@ -239,7 +245,7 @@ class Workspace:
             return Scan(path, "file", digest, st.st_size, stat=st)
         if not stat_mod.S_ISDIR(st.st_mode):
             raise ValidationError("path", f"{path} is not a regular file or directory")
-        tree = walk_dir(path)
+        tree = tree or walk_dir(path)
         key = str(path)
         files = len(tree.names)
         size = sum(tree.sizes())
@@ -250,11 +256,12 @@ class Workspace:
             if meter is not None:
                 meter.advance(size, files)
             return Scan(path, "directory", Digest.parse(before.digest), size, files, tree=tree,
-                        digests=before.digests)
+                        digests=before.digests, previous=before)
         scan = Scan(path, "directory", Digest.sha256("0" * 64), size, files, tree=tree,
-                    digests=self._tree_digests(key, tree, before, meter))
+                    digests=self._tree_digests(key, tree, before, meter), previous=before)
         scan.digest = hash_bytes(scan.manifest)
-        self.statcache.put_tree(key, TreeRecord(tree, scan.digests, str(scan.digest), size))
+        if remember:
+            self.statcache.put_tree(key, TreeRecord(tree, scan.digests, str(scan.digest), size))
         return scan
 
     def _tree_digests(self, base: str, tree: Tree, before: TreeRecord | None, meter: Meter | None) -> bytes:
@@ -352,8 +359,9 @@ class Workspace:
                 raise ValidationError("path", f"{t} cannot be read (permission denied)", "fix its permissions")
         if len(set(targets)) != len(targets):
             raise ValidationError("path", "the same path is given twice")
-        for t in targets:
-            if t.is_dir():
+        trees = {t: walk_dir(t) for t in targets if t.is_dir()}
+        for t, tree in trees.items():
+            if any(n.endswith(ptr.SUFFIX) for n in tree.names):  # the walk saw every file: search only then
                 inner = find_pointers(t)
                 if inner:
                     raise ValidationError("path", f"{_rel(t, self.root)} contains the tracked path "
@@ -366,7 +374,7 @@ class Workspace:
         scans = []
         with Meter("hashing", enabled=None if not quiet else False) as meter:
             for t in targets:
-                scans.append(self.scan(t, meter))
+                scans.append(self.scan(t, meter, tree=trees.get(t), remember=False))
         previous = []
         for s in scans:
             pointer = ptr.pointer_path(s.path)
@@ -424,8 +432,15 @@ class Workspace:
         unique: dict[str, int] = {}
         for i, h in enumerate(hexes):
             unique.setdefault(h, i)
-        have = self.cache.present_hex(list(unique))
-        todo = [i for h, i in unique.items() if h not in have]
+        known: set[str] = set()
+        previous = s.previous
+        if previous is not None and previous.stored and self.cache.has(Digest.parse(previous.digest)):
+            # The last add stored every object of the previous manifest (gc and fsck --repair reset the mark;
+            # the manifest itself is the canary for a cache emptied by hand): only new digests need a look.
+            text = previous.digests.hex()
+            known = {text[i : i + 64] for i in range(0, len(text), 64)}
+        have = self.cache.present_hex([h for h in unique if h not in known])
+        todo = [i for h, i in unique.items() if h not in have and h not in known]
         base = str(s.path)
 
         def store(indices: list[int]) -> int:
@@ -444,6 +459,8 @@ class Workspace:
         if not self.cache.has(s.digest):
             self.cache.put_bytes(s.manifest)
             count += 1
+        if previous is None or previous.digest != str(s.digest) or not previous.stored:
+            self.statcache.put_tree(base, TreeRecord(tree, s.digests, str(s.digest), s.size, stored=True))
         return count
 
     # ------------------------------------------------------------ status
