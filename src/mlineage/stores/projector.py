@@ -18,12 +18,10 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-
 from .. import events as ev
 from ..errors import CycleError, LedgerError, NotFoundError, ValidationError
-from ..events import StoredEvent
-from ..ledger import SealedEvent
+from ..events import NewEvent, StoredEvent
+from ..ledger import SealedEvent, seal
 from ..model import EdgeType, NodeKind
 
 
@@ -58,13 +56,14 @@ class _RunState:
 
 
 class Projector:
-    def __init__(self, conn: Connection) -> None:
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
+    """Takes the driver's connection (sqlite3 or psycopg), already inside the writer's transaction; it never
+    commits: the caller does, so a rejected batch leaves nothing behind."""
+
+    def __init__(self, dbapi: Any, postgres: bool) -> None:
         self._dbapi = dbapi
         self.cursor = dbapi.cursor()  # writes
         self._reader = dbapi.cursor()  # reads get their own cursor: in pipeline mode results are per cursor
-        self.postgres = conn.dialect.name == "postgresql"
+        self.postgres = postgres
         self._runs: dict[str, _RunState] = {}
         self._artifacts: dict[str, tuple[int, bool]] = {}  # digest -> (node id, has a name)
         self._next_node_id: int | None = None
@@ -113,6 +112,22 @@ class Projector:
 
     def move_head(self, seq: int, digest: str) -> None:
         self._x("UPDATE ledger_head SET seq = :seq, hash = :hash WHERE id = 1", {"seq": seq, "hash": digest})
+
+    def append_batch(self, checked: Sequence[NewEvent], head_seq: int, head_hash: str) -> list[StoredEvent]:
+        """Chain and project validated events after the current head (the caller holds the ledger lock).
+        Events whose id is already in the ledger are skipped, so a retried batch never duplicates anything."""
+        seen = self.existing_event_ids([e.id for e in checked])
+        if seen:
+            checked = [e for e in checked if e.id not in seen]
+            if not checked:
+                return []
+        sealed = seal(checked, head_seq, head_hash)
+        with self.pipelined():
+            self.insert_events(sealed)
+            for item in sealed:
+                self.apply(item.event)
+            self.move_head(sealed[-1].event.seq, sealed[-1].event.hash)
+        return [s.event for s in sealed]
 
     # ------------------------------------------------------------ projections
 
