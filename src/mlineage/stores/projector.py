@@ -57,7 +57,14 @@ class _RunState:
 
 class Projector:
     """Takes the driver's connection (sqlite3 or psycopg), already inside the writer's transaction; it never
-    commits: the caller does, so a rejected batch leaves nothing behind."""
+    commits: the caller does, so a rejected batch leaves nothing behind.
+
+    Its caches (runs, artifacts, the next node id, which nodes it created and linked) describe the database as
+    this projector left it. They are valid for as long as nobody else writes: within one transaction always,
+    and across transactions when the caller sees that the ledger head is still where this projector put it
+    (``SqliteLedger`` does that). After a rollback the projector must be thrown away."""
+
+    MAX_CACHED = 100_000  # entries per cache before a caller should start a fresh projector
 
     def __init__(self, dbapi: Any, postgres: bool) -> None:
         self._dbapi = dbapi
@@ -113,14 +120,18 @@ class Projector:
     def move_head(self, seq: int, digest: str) -> None:
         self._x("UPDATE ledger_head SET seq = :seq, hash = :hash WHERE id = 1", {"seq": seq, "hash": digest})
 
-    def append_batch(self, checked: Sequence[NewEvent], head_seq: int, head_hash: str) -> list[StoredEvent]:
+    def append_batch(self, checked: Sequence[NewEvent], head_seq: int, head_hash: str,
+                     skip_known_ids: bool = True) -> list[StoredEvent]:
         """Chain and project validated events after the current head (the caller holds the ledger lock).
-        Events whose id is already in the ledger are skipped, so a retried batch never duplicates anything."""
-        seen = self.existing_event_ids([e.id for e in checked])
-        if seen:
-            checked = [e for e in checked if e.id not in seen]
-            if not checked:
-                return []
+        Events whose id is already in the ledger are skipped, so a retried batch never duplicates anything.
+        (``skip_known_ids=False`` leaves that to the unique index on events.id: a caller that expects fresh
+        ids saves the look-up and retries with it when the index says no.)"""
+        if skip_known_ids:
+            seen = self.existing_event_ids([e.id for e in checked])
+            if seen:
+                checked = [e for e in checked if e.id not in seen]
+                if not checked:
+                    return []
         sealed = seal(checked, head_seq, head_hash)
         with self.pipelined():
             self.insert_events(sealed)
@@ -128,6 +139,10 @@ class Projector:
                 self.apply(item.event)
             self.move_head(sealed[-1].event.seq, sealed[-1].event.hash)
         return [s.event for s in sealed]
+
+    def oversized(self) -> bool:
+        return max(len(self._runs), len(self._artifacts), len(self._created), len(self._edges_added)) > \
+            self.MAX_CACHED
 
     # ------------------------------------------------------------ projections
 

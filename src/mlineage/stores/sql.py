@@ -154,6 +154,8 @@ class SqlStore:
     def rebuild(self) -> int:
         """Drop every projection and replay the whole ledger into fresh tables, in one transaction."""
         count = 0
+        if self._ledger is not None:
+            self._ledger.forget()
         with self._write() as (conn, _seq, _hash):
             metadata.drop_all(conn, tables=list(reversed(PROJECTION_TABLES)))
             metadata.create_all(conn, tables=list(PROJECTION_TABLES))

@@ -55,6 +55,8 @@ class SqliteLedger:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._conn = connect(path)
+        self._projector: Projector | None = None
+        self._projected_upto = -1
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> SqliteLedger | None:
@@ -79,6 +81,7 @@ class SqliteLedger:
         if os.getpid() != self._pid:
             self._conn = connect(self.path)
             self._pid = os.getpid()
+            self._projector = None
         return self._conn
 
     def append(self, new_events: Sequence[NewEvent]) -> list[StoredEvent]:
@@ -87,16 +90,39 @@ class SqliteLedger:
 
     def append_checked(self, checked: Sequence[NewEvent]) -> list[StoredEvent]:
         with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                seq, head = conn.execute("SELECT seq, hash FROM ledger_head WHERE id = 1").fetchone()
-                stored = Projector(conn, postgres=False).append_batch(checked, int(seq), str(head))
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+                return self._append(checked, skip_known_ids=False)
+            except sqlite3.IntegrityError as exc:
+                if "events.id" not in str(exc):
+                    raise
+            return self._append(checked, skip_known_ids=True)  # a retried batch: drop what is already there
+
+    def _append(self, checked: Sequence[NewEvent], skip_known_ids: bool) -> list[StoredEvent]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            seq, head = conn.execute("SELECT seq, hash FROM ledger_head WHERE id = 1").fetchone()
+            projector = self._projector_at(conn, int(seq))
+            stored = projector.append_batch(checked, int(seq), str(head), skip_known_ids)
+        except BaseException:
+            self._projector = None
+            conn.rollback()
+            raise
+        conn.commit()
+        self._projected_upto = stored[-1].seq if stored else int(seq)
         return stored
+
+    def _projector_at(self, conn: sqlite3.Connection, head_seq: int) -> Projector:
+        """Keep the projector (and its caches) while this connection is the only writer: the head it left is
+        the head we find. Anyone else's write moves the head, and a fresh projector reads what it needs."""
+        if self._projector is None or head_seq != self._projected_upto or self._projector.oversized():
+            self._projector = Projector(conn, postgres=False)
+        return self._projector
+
+    def forget(self) -> None:
+        """Drop the cached projection state (after the projections were rebuilt)."""
+        with self._lock:
+            self._projector = None
 
     def get_artifact(self, digest: str) -> Artifact | None:
         with self._lock:
