@@ -30,7 +30,8 @@ RUN_ENDED = "RunEnded"
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``2026-11-25T15:00:00.123456Z`` (isoformat is about twice as fast as strftime; called per metric)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def new_id() -> str:

@@ -33,25 +33,30 @@ def _jcs_ready(value: Any) -> Any:
     (identical text); other floats are kept only where ``repr`` and ECMAScript agree (1e-4 <= |x| < 1e16);
     anything else takes the full path.
     """
-    if isinstance(value, float):
+    kind = type(value)
+    if kind is str or kind is bool or value is None:  # the common leaves first: exact type checks are cheap
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str or (not key.isascii() and max(map(ord, key)) > 0xFFFF):
+                raise _NeedsFullCanonicaliser
+            out[key] = _jcs_ready(item)
+        return out
+    if kind is list:
+        return [_jcs_ready(item) for item in value]
+    if kind is float:
         if value.is_integer():
             if abs(value) < 2.0**53:
                 return int(value)
         elif 1e-4 <= abs(value) < 1e16:
             return value
         raise _NeedsFullCanonicaliser
-    if isinstance(value, int) and abs(value) >= 2**53:
-        raise _NeedsFullCanonicaliser  # outside JSON's exact integers: let the reference raise its error
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str) or (not key.isascii() and max(map(ord, key)) > 0xFFFF):
-                raise _NeedsFullCanonicaliser
-            out[key] = _jcs_ready(item)
-        return out
-    if isinstance(value, list):
-        return [_jcs_ready(item) for item in value]
-    return value
+    if kind is int:
+        if abs(value) >= 2**53:
+            raise _NeedsFullCanonicaliser  # outside JSON's exact integers: let the reference raise its error
+        return value
+    raise _NeedsFullCanonicaliser  # subclasses, tuples, anything unusual: the reference decides
 
 
 def canonical_json(value: Any) -> bytes:

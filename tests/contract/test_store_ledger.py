@@ -188,3 +188,28 @@ def test_verify_names_the_first_tampered_event(store: SqlStore, tamper: str, bad
     assert not report.ok
     assert report.first_bad_seq == bad_seq
     assert problem in (report.problem or "")
+
+
+def test_two_writers_interleaved_keep_projections_exact(store: SqlStore) -> None:
+    """A writer keeps its projection caches between transactions only while nobody else wrote: two store
+    objects on one database, writing in turn, must still assign dense node ids and link the right nodes."""
+    other = SqlStore(store.uri)
+    try:
+        store.append([art(D1, "raw"), start("r1"), used("r1", D1)])
+        other.append([art(D2, "raw"), start("r2"), used("r2", D1), used("r2", D2)])
+        store.append([art(D3, "model", "model"), produced("r1", D3), used("r2", D3)])
+        other.append([NewEvent(ev.RUN_ENDED, {"run_id": "r2", "status": "completed"})])
+        store.append([NewEvent(ev.RUN_ENDED, {"run_id": "r1", "status": "completed"})])
+        with pytest.raises(CycleError):  # D3 -> r2 now exists, written by the other store
+            other.append([produced("r2", D1)])
+        with pytest.raises(CycleError):
+            store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": D3, "child": D1})])
+        assert store.get_run("r2").status.value == "completed"  # type: ignore[union-attr]
+        inputs, _ = store.io_of_run("r2")
+        assert sorted(str(a.digest) for a, _ in inputs) == [D1, D2, D3]
+        live = store.projection_snapshot()
+        assert store.rebuild() == 12
+        assert store.projection_snapshot() == live
+        assert store.verify().ok
+    finally:
+        other.close()

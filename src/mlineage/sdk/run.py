@@ -1,9 +1,11 @@
 """The run context: ``with mlineage.run(...)`` and ``@mlineage.track``.
 
-A run's start is written at once (a crashed job still shows up, as running); inputs and outputs are written
-as they are declared, so a bad path or a cycle fails at the line that caused it; params and metrics are
-buffered and written in batches (and always at the end), because per-call commits are what make other
-trackers slow. A run that raises is recorded as failed with its error, Ctrl-C as aborted: failed runs are
+A run's start is buffered for at most ``MLINEAGE_START_WRITE_DELAY`` seconds (default 1): a short run is then
+one write transaction, and a background thread (``flusher.py``) writes the start of a longer one, so a job
+that is still going, or is killed, shows up as running. Inputs and outputs that could fail (a bad ref, a
+possible cycle) are written as they are declared, so the error surfaces at the line that caused it; params
+and metrics are buffered and written in batches (and always at the end), because per-call commits are what
+make other trackers slow. A run that raises is recorded as failed with its error, Ctrl-C as aborted: failed runs are
 lineage too. The active run lives in a ContextVar, so threads and asyncio tasks each see their own.
 """
 
@@ -13,6 +15,7 @@ import contextvars
 import functools
 import inspect
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -27,13 +30,25 @@ from ..events import NewEvent, new_id, utc_now
 from ..jsonvalues import check_json_value, check_metric, check_params
 from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, enum_value
 from .client import Client, default_client
+from .flusher import schedule, start_write_delay
 
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=Callable[..., Any])
 
 _active: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar("mlineage_active_run", default=None)
 
 FLUSH_EVERY_EVENTS = 1000
 FLUSH_EVERY_SECONDS = 2.0
+
+
+def _locked(method: M) -> M:
+    """Run a method under the run's lock: the flusher thread may be writing the buffer at the same moment."""
+    @functools.wraps(method)
+    def wrapper(self: ActiveRun, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def active_run() -> ActiveRun | None:
@@ -64,6 +79,9 @@ class ActiveRun:
         self.outputs: list[Artifact] = []
         self._finalizers: list[Callable[[ActiveRun], None]] = []
         self._has_outputs = False
+        self._lock = threading.RLock()
+        self._start_written = False
+        self._recorded_on_start: list[str] = []  # manifest digests to remember once the start is written
 
     # ------------------------------------------------------------ lifecycle
 
@@ -71,16 +89,26 @@ class ActiveRun:
         if self._started:
             return self
         context, extra, recorded = self._capture()
-        self.client.append([NewEvent(ev.RUN_STARTED, {
+        started = NewEvent(ev.RUN_STARTED, {
             "run_id": self.id, "job": self.job, "kind": self.kind.value, "params": self.params,
             "context": context, "agent": actor(), "started_at": utc_now(),
-        }), *extra])
-        if recorded:
-            from ..capture.run_context import mark_recorded
-
-            mark_recorded(self.client, recorded)
-        self._started = True
+        })
+        with self._lock:
+            self._pending = [started, *extra]
+            self._recorded_on_start = recorded
+            self._started = True
+            delay = start_write_delay()
+            if delay > 0:
+                schedule(self, delay)
+            else:
+                self._flush_into([])
         return self
+
+    def flush_due(self) -> None:
+        """Called by the flusher thread when the buffered start is due: write it (and whatever is buffered)."""
+        with self._lock:
+            if self._started and not self._start_written and not self._ended:
+                self._flush_into([])
 
     def _capture(self) -> tuple[dict[str, Any], list[NewEvent], list[str]]:
         """The run context and the events linking the code and environment manifests (capture never fails a
@@ -115,6 +143,7 @@ class ActiveRun:
         else:
             self.end("failed", {"type": exc_type.__name__, "message": str(exc)})
 
+    @_locked
     def end(self, status: str = "completed", error: dict[str, str] | None = None) -> None:
         if self._ended:
             return
@@ -138,6 +167,7 @@ class ActiveRun:
 
     # ------------------------------------------------------------ inputs and outputs
 
+    @_locked
     def use(self, source: str | os.PathLike[str] | Artifact, *, role: str | None = None,
             kind: str | ArtifactKind = ArtifactKind.DATASET, name: str | None = None,
             store_blob: bool = True) -> Artifact:
@@ -159,6 +189,7 @@ class ActiveRun:
         self.inputs.append(artifact)
         return artifact
 
+    @_locked
     def produce(self, path: str | os.PathLike[str], *, kind: str | ArtifactKind = ArtifactKind.MODEL,
                 name: str | None = None, role: str | None = None,
                 derived_from: Iterable[str | Artifact] = (), store_blob: bool = True,
@@ -217,6 +248,7 @@ class ActiveRun:
     def log_param(self, key: str, value: Any) -> None:
         self.log_params({key: value})
 
+    @_locked
     def log_params(self, params: Mapping[str, Any]) -> None:
         self._require_open()
         checked = redact_params(check_params(dict(params)))
@@ -230,6 +262,7 @@ class ActiveRun:
     def log_metric(self, key: str, value: float, step: int = 0) -> None:
         self.log_metrics({key: value}, step=step)
 
+    @_locked
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
         self._require_open()
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
@@ -239,12 +272,14 @@ class ActiveRun:
             self._pending_metrics.append({"key": key, "value": check_metric(key, value), "step": step, "ts": ts})
         self._maybe_flush()
 
+    @_locked
     def write_events(self, events: list[NewEvent]) -> None:
         """Append events that belong to this run now, after (and atomically with) what it has buffered, so
         integrations that build their own events keep the run's order."""
         self._require_open()
         self._flush_into(list(events))
 
+    @_locked
     def flush(self) -> None:
         """Write buffered params and metrics now."""
         self._flush_into([])
@@ -264,6 +299,13 @@ class ActiveRun:
         self._pending = []
         self._pending_metrics = []
         self._last_flush = time.monotonic()
+        if not self._start_written:
+            self._start_written = True
+            if self._recorded_on_start:
+                from ..capture.run_context import mark_recorded
+
+                mark_recorded(self.client, self._recorded_on_start)
+                self._recorded_on_start = []
 
     # ------------------------------------------------------------ state
 
@@ -278,7 +320,7 @@ class ActiveRun:
 
     def record(self) -> Run | None:
         """The run as stored (after flushing what is buffered)."""
-        if not self._ended:
+        if self._started and not self._ended:
             self.flush()
         return self.client.store.get_run(self.id)
 

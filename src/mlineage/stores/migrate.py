@@ -14,7 +14,9 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-HEAD_REVISION = "0004"
+from .revision import HEAD_REVISION
+
+__all__ = ["HEAD_REVISION", "current_revision", "upgrade"]
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 

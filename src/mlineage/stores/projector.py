@@ -18,12 +18,10 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-
 from .. import events as ev
 from ..errors import CycleError, LedgerError, NotFoundError, ValidationError
-from ..events import StoredEvent
-from ..ledger import SealedEvent
+from ..events import NewEvent, StoredEvent
+from ..ledger import SealedEvent, seal
 from ..model import EdgeType, NodeKind
 
 
@@ -58,13 +56,21 @@ class _RunState:
 
 
 class Projector:
-    def __init__(self, conn: Connection) -> None:
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
+    """Takes the driver's connection (sqlite3 or psycopg), already inside the writer's transaction; it never
+    commits: the caller does, so a rejected batch leaves nothing behind.
+
+    Its caches (runs, artifacts, the next node id, which nodes it created and linked) describe the database as
+    this projector left it. They are valid for as long as nobody else writes: within one transaction always,
+    and across transactions when the caller sees that the ledger head is still where this projector put it
+    (``SqliteLedger`` does that). After a rollback the projector must be thrown away."""
+
+    MAX_CACHED = 100_000  # entries per cache before a caller should start a fresh projector
+
+    def __init__(self, dbapi: Any, postgres: bool) -> None:
         self._dbapi = dbapi
         self.cursor = dbapi.cursor()  # writes
         self._reader = dbapi.cursor()  # reads get their own cursor: in pipeline mode results are per cursor
-        self.postgres = conn.dialect.name == "postgresql"
+        self.postgres = postgres
         self._runs: dict[str, _RunState] = {}
         self._artifacts: dict[str, tuple[int, bool]] = {}  # digest -> (node id, has a name)
         self._next_node_id: int | None = None
@@ -113,6 +119,30 @@ class Projector:
 
     def move_head(self, seq: int, digest: str) -> None:
         self._x("UPDATE ledger_head SET seq = :seq, hash = :hash WHERE id = 1", {"seq": seq, "hash": digest})
+
+    def append_batch(self, checked: Sequence[NewEvent], head_seq: int, head_hash: str,
+                     skip_known_ids: bool = True) -> list[StoredEvent]:
+        """Chain and project validated events after the current head (the caller holds the ledger lock).
+        Events whose id is already in the ledger are skipped, so a retried batch never duplicates anything.
+        (``skip_known_ids=False`` leaves that to the unique index on events.id: a caller that expects fresh
+        ids saves the look-up and retries with it when the index says no.)"""
+        if skip_known_ids:
+            seen = self.existing_event_ids([e.id for e in checked])
+            if seen:
+                checked = [e for e in checked if e.id not in seen]
+                if not checked:
+                    return []
+        sealed = seal(checked, head_seq, head_hash)
+        with self.pipelined():
+            self.insert_events(sealed)
+            for item in sealed:
+                self.apply(item.event)
+            self.move_head(sealed[-1].event.seq, sealed[-1].event.hash)
+        return [s.event for s in sealed]
+
+    def oversized(self) -> bool:
+        return max(len(self._runs), len(self._artifacts), len(self._created), len(self._edges_added)) > \
+            self.MAX_CACHED
 
     # ------------------------------------------------------------ projections
 

@@ -12,12 +12,13 @@ from sqlalchemy.exc import OperationalError
 
 from ..errors import StoreUnavailableError
 from ..events import NewEvent, StoredEvent, validate
-from ..ledger import VerifyReport, seal, verify_chain
+from ..ledger import VerifyReport, verify_chain
 from ..model import Artifact, ArtifactKind, Digest, NodeRef, Run, RunKind, RunStatus
 from . import migrate
 from .engine import make_engine
 from .projector import Projector
 from .protocol import AdjacentEdge, Direction, GraphColumns
+from .sqlite_ledger import SqliteLedger
 from .schema import (
     PROJECTION_TABLES,
     artifacts,
@@ -74,11 +75,17 @@ class SqlStore:
             migrate.upgrade(self.engine)
         except OperationalError as exc:
             raise StoreUnavailableError(f"cannot open metadata store {self._safe_uri()}: {exc.orig}") from None
+        # SQLite files take the lean write path (plain sqlite3, same projector); in-memory databases and
+        # PostgreSQL go through the engine.
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        self._ledger = SqliteLedger.open(database) if database and database != ":memory:" else None
 
     def _safe_uri(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
         self.engine.dispose()
 
     # ------------------------------------------------------------------ writing
@@ -100,20 +107,15 @@ class SqlStore:
         if not new_events:
             return []
         checked = [validate(e) for e in new_events]
+        if self._ledger is not None:
+            return self._ledger.append_checked(checked)
         with self._write() as (conn, head_seq, head_hash):
-            projector = Projector(conn)
-            seen = projector.existing_event_ids([e.id for e in checked])
-            if seen:
-                checked = [e for e in checked if e.id not in seen]
-                if not checked:
-                    return []
-            sealed = seal(checked, head_seq, head_hash)
-            with projector.pipelined():
-                projector.insert_events(sealed)
-                for item in sealed:
-                    projector.apply(item.event)
-                projector.move_head(sealed[-1].event.seq, sealed[-1].event.hash)
-        return [s.event for s in sealed]
+            return self._projector(conn).append_batch(checked, head_seq, head_hash)
+
+    def _projector(self, conn: Connection) -> Projector:
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        return Projector(dbapi, self.dialect == "postgresql")
 
     # ------------------------------------------------------------------ the ledger
 
@@ -152,10 +154,12 @@ class SqlStore:
     def rebuild(self) -> int:
         """Drop every projection and replay the whole ledger into fresh tables, in one transaction."""
         count = 0
+        if self._ledger is not None:
+            self._ledger.forget()
         with self._write() as (conn, _seq, _hash):
             metadata.drop_all(conn, tables=list(reversed(PROJECTION_TABLES)))
             metadata.create_all(conn, tables=list(PROJECTION_TABLES))
-            projector = Projector(conn)
+            projector = self._projector(conn)
             last = 0
             while True:
                 rows = conn.execute(
@@ -181,6 +185,8 @@ class SqlStore:
     # ------------------------------------------------------------------ projections
 
     def get_artifact(self, digest: str) -> Artifact | None:
+        if self._ledger is not None:
+            return self._ledger.get_artifact(digest)
         with self.engine.connect() as conn:
             row = conn.execute(select(artifacts).where(artifacts.c.digest == digest)).first()
         return _artifact(row) if row else None

@@ -1,0 +1,134 @@
+"""Appending to a SQLite ledger through the ``sqlite3`` module alone.
+
+Every tracked run and every ``mlineage add`` writes here, and SQLAlchemy's connection and transaction
+machinery cost more than the SQL itself on such small batches (importing it alone is ~150 ms of a CLI
+command). So the write path for SQLite files holds one plain ``sqlite3`` connection and runs the same
+``Projector`` as the SQLAlchemy path: one code path for what gets written, two ways to hold the transaction.
+
+The lock discipline is the engine's (``engine.py``): WAL, a long busy timeout, ``BEGIN IMMEDIATE`` so that
+two processes never read the same head. Opening never migrates: when the schema is not at the revision this
+code expects, ``open`` returns None and the caller goes through ``SqlStore``, which migrates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..events import NewEvent, StoredEvent, validate
+from ..model import Artifact, ArtifactKind, Digest
+from .projector import Projector
+from .revision import HEAD_REVISION
+
+BUSY_TIMEOUT_MS = 60_000
+
+_ARTIFACT_SQL = ("SELECT digest, kind, size, name, version, media_type, uri, metadata, created_at "
+                 "FROM artifacts WHERE digest = ?")
+
+
+def sqlite_path(uri: str) -> str | None:
+    """The database file of a ``sqlite:///path`` URI; None for other stores and in-memory databases."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    return path if path and path != ":memory:" else None
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection tuned like the engine's: autocommit mode (we issue BEGIN), WAL, busy timeout."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class SqliteLedger:
+    """The ledger of one SQLite file, for appends and the lookups the write path needs."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._conn = connect(path)
+        self._projector: Projector | None = None
+        self._projected_upto = -1
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> SqliteLedger | None:
+        """The ledger, or None when the file is missing or its schema is not the current revision."""
+        if not Path(path).is_file():
+            return None
+        ledger = cls(str(path))
+        try:
+            row = ledger._conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+        if row is None or row[0] != HEAD_REVISION:
+            ledger.close()
+            return None
+        return ledger
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _connection(self) -> sqlite3.Connection:
+        # A connection must not cross fork(): a child opens its own (the parent's stays usable by the parent).
+        if os.getpid() != self._pid:
+            self._conn = connect(self.path)
+            self._pid = os.getpid()
+            self._projector = None
+        return self._conn
+
+    def append(self, new_events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Validate, chain and project a batch in one transaction (see ``SqlStore.append``)."""
+        return self.append_checked([validate(e) for e in new_events]) if new_events else []
+
+    def append_checked(self, checked: Sequence[NewEvent]) -> list[StoredEvent]:
+        with self._lock:
+            try:
+                return self._append(checked, skip_known_ids=False)
+            except sqlite3.IntegrityError as exc:
+                if "events.id" not in str(exc):
+                    raise
+            return self._append(checked, skip_known_ids=True)  # a retried batch: drop what is already there
+
+    def _append(self, checked: Sequence[NewEvent], skip_known_ids: bool) -> list[StoredEvent]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            seq, head = conn.execute("SELECT seq, hash FROM ledger_head WHERE id = 1").fetchone()
+            projector = self._projector_at(conn, int(seq))
+            stored = projector.append_batch(checked, int(seq), str(head), skip_known_ids)
+        except BaseException:
+            self._projector = None
+            conn.rollback()
+            raise
+        conn.commit()
+        self._projected_upto = stored[-1].seq if stored else int(seq)
+        return stored
+
+    def _projector_at(self, conn: sqlite3.Connection, head_seq: int) -> Projector:
+        """Keep the projector (and its caches) while this connection is the only writer: the head it left is
+        the head we find. Anyone else's write moves the head, and a fresh projector reads what it needs."""
+        if self._projector is None or head_seq != self._projected_upto or self._projector.oversized():
+            self._projector = Projector(conn, postgres=False)
+        return self._projector
+
+    def forget(self) -> None:
+        """Drop the cached projection state (after the projections were rebuilt)."""
+        with self._lock:
+            self._projector = None
+
+    def get_artifact(self, digest: str) -> Artifact | None:
+        with self._lock:
+            row = self._connection().execute(_ARTIFACT_SQL, (digest,)).fetchone()
+        if row is None:
+            return None
+        return Artifact(digest=Digest.parse(row[0]), kind=ArtifactKind(row[1]), size=row[2], name=row[3],
+                        version=row[4], media_type=row[5], uri=row[6], metadata=json.loads(row[7]),
+                        created_at=row[8])
