@@ -169,6 +169,7 @@ class Workspace:
         self.statcache = statcache or StatCache(self.settings.state_dir / STATCACHE_FILE)
         self._client = client
         self._owns_client = client is None
+        self._ledger: Any = None  # a SqliteLedger, once add has opened one
         self._remote: Any = None
 
     # ------------------------------------------------------------ plumbing
@@ -196,6 +197,9 @@ class Workspace:
 
     def close(self) -> None:
         self.statcache.close()
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
         if self._owns_client and self._client is not None:
             self._client.close()
             self._client = None
@@ -367,9 +371,9 @@ class Workspace:
                     raise ValidationError("path", f"{_rel(t, self.root)} contains the tracked path "
                                           f"{_rel(ptr.data_path(inner[0]), self.root)}",
                                           f"track one or the other: remove {_rel(inner[0], self.root)} first")
-        # Open the ledger on a second thread while this one hashes: importing SQLAlchemy holds the GIL,
-        # hashing mostly does not, so on two cores the start-up cost hides behind the hashing.
-        opener = _Prefetch(lambda: self.client)
+        # Open the ledger on a second thread while this one hashes: imports hold the GIL, hashing mostly does
+        # not, so on two cores the start-up cost hides behind the hashing.
+        opener = _Prefetch(self._open_ledger)
         # 1. hash everything (changes nothing but the stat cache)
         scans = []
         with Meter("hashing", enabled=None if not quiet else False) as meter:
@@ -404,10 +408,12 @@ class Workspace:
             new_events.append(ev.NewEvent(ev.ARTIFACT_RECORDED, payload))
         opener.wait()
         if new_events:
-            self.client.append(new_events)
+            self._record(new_events)
             for r in results:
                 if r.changed:
-                    found = self.client.artifact(str(r.digest), r.name)
+                    found = self._ledger.get_artifact(str(r.digest)) if self._ledger is not None else None
+                    if found is None or found.name != r.name:  # recorded before under another name
+                        found = self.client.artifact(str(r.digest), r.name)
                     r.version = found.version if found.name == r.name else None
         # 4. pointers, then .gitignore
         for s, r in zip(scans, results):
@@ -416,6 +422,31 @@ class Workspace:
                           _rel(s.path, self.root))
             ensure_gitignored(s.path)
         return results
+
+    def _open_ledger(self) -> None:
+        """Open the lean SQLite ledger when the store is a SQLite file at the current schema; otherwise (an
+        injected Client, PostgreSQL, a server, a schema to migrate) ``add`` records through the Client."""
+        if self._client is not None or self._ledger is not None:
+            return
+        from ..config import load_settings
+        from ..stores.sqlite_ledger import SqliteLedger, sqlite_path
+
+        path = sqlite_path(load_settings(self.root).store_uri)
+        self._ledger = SqliteLedger.open(path) if path else None
+        if self._ledger is None:
+            _ = self.client
+
+    def _record(self, new_events: list[Any]) -> None:
+        """Append events as ``Client.append`` does: payloads redacted, the actor stamped."""
+        if self._ledger is None:
+            self.client.append(new_events)
+            return
+        from .. import events as ev
+        from ..capture.basic import actor
+        from ..capture.redact import redact_payload
+
+        self._ledger.append([ev.NewEvent(e.type, redact_payload(e.type, e.payload), e.id, e.ts, e.actor or actor(),
+                                         e.v) for e in new_events])
 
     def _store(self, s: Scan) -> int:
         """Put a scanned path's blobs into the cache; returns how many were new."""
