@@ -1,11 +1,13 @@
 """The stat cache: digests of files remembered by (device, inode, size, mtime_ns), so unchanged files are
 never re-hashed.
 
-It is local, disposable state (``.mlineage/statcache.db``, SQLite, WAL), never the ledger: deleting it only
-costs a re-hash. Besides single files it remembers whole directories as they were last scanned (a ``Tree``:
-every file's path and stat numbers, in manifest order, with each file's digest and the manifest's digest), so
-``status`` on an unchanged 10,000-file directory is one walk and one comparison of two byte strings, and
-re-adding it after one file changed hashes that file alone and reuses every other digest.
+It is local, disposable state, never the ledger: deleting it only costs a re-hash. Single files are rows of
+``.mlineage/statcache.db`` (SQLite, WAL). Whole directories are remembered as they were last scanned (a
+``Tree``: every file's path and stat numbers in manifest order, with each file's digest and the manifest's
+digest), one binary file per directory under ``.mlineage/trees/`` replaced atomically: a megabyte for 10,000
+files, which SQLite would write twice (WAL, then checkpoint). So ``status`` on an unchanged 10,000-file
+directory is one walk and one comparison of two byte strings, and re-adding it after one file changed hashes
+that file alone and reuses every other digest.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:  # pathlib costs the quick status path an import it does not need
     from pathlib import Path
 
-_SCHEMA_VERSION = 2  # a cache written by another layout is rebuilt (it is only a cache)
+_SCHEMA_VERSION = 3  # a cache written by another layout is rebuilt (it is only a cache)
 _SCHEMA = f"""
 DROP TABLE IF EXISTS dirs;
 DROP TABLE IF EXISTS trees;
@@ -27,12 +29,10 @@ CREATE TABLE IF NOT EXISTS files (
     dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     digest TEXT NOT NULL, PRIMARY KEY (dev, ino)
 ) WITHOUT ROWID;
-CREATE TABLE trees (
-    path TEXT PRIMARY KEY, names BLOB NOT NULL, stats BLOB NOT NULL, digests BLOB NOT NULL,
-    digest TEXT NOT NULL, size INTEGER NOT NULL, stored INTEGER NOT NULL
-);
 PRAGMA user_version = {_SCHEMA_VERSION};
 """
+TREES_DIR = "trees"  # beside statcache.db
+_TREE_MAGIC = b"mlineage-tree-v1"
 STAT_FIELDS = 5  # numbers per file in a Tree: device, inode, size, mtime_ns, executable bits
 
 
@@ -91,6 +91,33 @@ def _encode_names(names: list[str]) -> bytes:
 
 def _decode_names(data: bytes) -> list[str]:
     return data.decode("utf-8", "surrogateescape").split("\0") if data else []
+
+
+def tree_file(folder: str, path: str) -> str:
+    """The file that remembers the directory ``path`` (its name from a checksum of the path; the path itself
+    is stored inside and checked, so a collision is only a miss)."""
+    import zlib
+
+    raw = path.encode("utf-8", "surrogateescape")
+    return f"{folder}/{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}"
+
+
+def read_tree_file(folder: str, path: str) -> tuple[str, int, bool, bytes, bytes, bytes] | None:
+    """(manifest digest, size, stored, names, stats, digests) as saved for ``path``; None if absent or damaged."""
+    try:
+        with open(tree_file(folder, path), "rb") as handle:
+            data = handle.read()
+        head, _, body = data.partition(b"\n")
+        magic, digest, size, stored, *lengths = head.decode("ascii").split(" ")
+        n_path, n_names, n_stats, n_digests = (int(x) for x in lengths)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if magic != _TREE_MAGIC.decode() or len(body) != n_path + n_names + n_stats + n_digests:
+        return None
+    if body[:n_path] != path.encode("utf-8", "surrogateescape"):
+        return None
+    a, b = n_path + n_names, n_path + n_names + n_stats
+    return digest, int(size), stored == "1", body[n_path:a], body[a:b], body[b:]
 
 
 def tree_matches(tree: Tree, names: bytes, stats: bytes) -> bool:
@@ -251,38 +278,57 @@ class StatCache:
             db.execute("ROLLBACK")
             raise
 
+    @property
+    def _trees(self) -> str:
+        return str(self.path.parent / TREES_DIR)
+
     def get_tree(self, path: str) -> TreeRecord | None:
-        """The directory at ``path`` as last scanned (None if never, or if the stored row is damaged)."""
-        row = self._db().execute("SELECT names, stats, digests, digest, size, stored FROM trees WHERE path=?",
-                                 (path,)).fetchone()
-        if row is None:
+        """The directory at ``path`` as last scanned (None if never, or if the saved record is damaged)."""
+        saved = read_tree_file(self._trees, path)
+        if saved is None:
             return None
-        names_blob, stats_blob, digests, digest, size, stored = row
+        digest, size, stored, names_blob, stats_blob, digests = saved
         stats = array("q")
         try:
             stats.frombytes(stats_blob)
             names = _decode_names(names_blob)
-        except (ValueError, TypeError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):
             return None
         if len(stats) != STAT_FIELDS * len(names) or len(digests) != 32 * len(names):
             return None
-        return TreeRecord(Tree(names, stats), digests, digest, size, bool(stored))
+        return TreeRecord(Tree(names, stats), digests, digest, size, stored)
 
     def put_tree(self, path: str, record: TreeRecord) -> None:
-        self._db().execute("INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (path, _encode_names(record.tree.names), record.tree.stats.tobytes(), record.digests,
-                            record.digest, record.size, int(record.stored)))
+        """Save a directory's record (atomically: a temp file renamed over the old one)."""
+        from .placement import removed_on_failure, unique_name
 
-    def mark_stored(self, path: str, digest: str) -> None:
-        """Remember that every object of the directory's manifest ``digest`` is now in the cache."""
-        self._db().execute("UPDATE trees SET stored=1 WHERE path=? AND digest=?", (path, digest))
+        folder = self._trees
+        if not os.path.isdir(folder):
+            os.makedirs(folder, exist_ok=True)
+            with open(f"{folder}/.gitignore", "w", encoding="utf-8") as handle:
+                handle.write("*\n")
+        raw_path = path.encode("utf-8", "surrogateescape")
+        names, stats = _encode_names(record.tree.names), record.tree.stats.tobytes()
+        head = (f"{_TREE_MAGIC.decode()} {record.digest} {record.size} {int(record.stored)} {len(raw_path)} "
+                f"{len(names)} {len(stats)} {len(record.digests)}\n").encode("ascii")
+        temp = f"{folder}/{unique_name('.tmp-')}"
+        with removed_on_failure(temp):
+            with open(temp, "wb") as handle:
+                handle.write(b"".join((head, raw_path, names, stats, record.digests)))
+            os.replace(temp, tree_file(folder, path))
 
-    def forget_stored(self) -> None:
-        """Objects were removed from the cache: no directory is known to be fully stored any more."""
-        self._db().execute("UPDATE trees SET stored=0")
-
-    def forget(self, keys: Iterable[StatKey]) -> None:
-        self._db().executemany("DELETE FROM files WHERE dev=? AND ino=?", [(k.dev, k.ino) for k in keys])
+    def forget_trees(self) -> None:
+        """Objects left the cache: forget every directory record (the next add re-checks the cache)."""
+        try:
+            entries = os.listdir(self._trees)
+        except FileNotFoundError:
+            return
+        for name in entries:
+            if not name.startswith("."):
+                try:
+                    os.unlink(f"{self._trees}/{name}")
+                except FileNotFoundError:
+                    pass
 
     def close(self) -> None:
         if self._conn is not None:
@@ -313,10 +359,7 @@ class NoStatCache(StatCache):
     def put_tree(self, path: str, record: TreeRecord) -> None:
         return None
 
-    def mark_stored(self, path: str, digest: str) -> None:
-        return None
-
-    def forget_stored(self) -> None:
+    def forget_trees(self) -> None:
         return None
 
     def forget(self, keys: Iterable[StatKey]) -> None:

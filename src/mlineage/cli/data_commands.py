@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .data_quick import add_json, add_lines, human_size
 from .output import emit_json
 
 if TYPE_CHECKING:
@@ -28,15 +29,6 @@ def _workspace() -> Workspace:
     from ..data.workspace import Workspace
 
     return Workspace()
-
-
-def _human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # pragma: no cover
 
 
 @click.command("add")
@@ -58,20 +50,10 @@ def add_command(paths: tuple[Path, ...], name: str | None, kind: str, as_json: b
     finally:
         ws.close()
     if as_json:
-        emit_json([{"path": str(r.path.relative_to(ws.root)), "pointer": str(r.pointer.relative_to(ws.root)),
-                    "digest": str(r.digest), "size": r.size, "kind": r.kind, "files": r.files, "name": r.name,
-                    "version": r.version, "changed": r.changed, "stored_objects": r.stored} for r in results])
+        emit_json(add_json(results, ws.root))
         return
-    for r in results:
-        what = f"{r.files} files, " if r.files is not None else ""
-        label = f"{r.name}@{r.version}" if r.version else r.name
-        verb = "added" if r.changed else "unchanged"
-        click.echo(f"{verb} {label}  {r.digest.short}  ({what}{_human_size(r.size)})  -> {r.pointer.name}")
-    if any(r.changed for r in results):
-        changed = [r for r in results if r.changed]
-        files = [str(r.pointer.relative_to(ws.root)) for r in changed]
-        files += sorted({str((r.path.parent / ".gitignore").relative_to(ws.root)) for r in changed})
-        click.echo(f"commit the pointer(s): git add {' '.join(files)}")
+    for line in add_lines(results, ws.root):
+        click.echo(line)
 
 
 @click.command("status")
@@ -140,7 +122,7 @@ def _transfer_output(kind: str, report: Any, as_json: bool, where: str) -> None:
     if as_json:
         emit_json(dict(report.to_dict(), remote=where))
         return
-    click.echo(f"{kind} {report.transferred} object(s), {_human_size(report.bytes)} ({where}); "
+    click.echo(f"{kind} {report.transferred} object(s), {human_size(report.bytes)} ({where}); "
                f"{report.already} already there")
     if report.missing_locally:
         click.echo(f"warning: {len(report.missing_locally)} object(s) named by pointers are not in the local "
@@ -229,7 +211,7 @@ def gc_command(dry_run: bool, workspace_only: bool, as_json: bool) -> None:
         click.echo(f"{verb} {d}")
     if len(report.unreachable) > 50:
         click.echo(f"... and {len(report.unreachable) - 50} more")
-    click.echo(f"{verb} {len(report.unreachable)} object(s), {_human_size(report.bytes)}; kept {report.kept}"
+    click.echo(f"{verb} {len(report.unreachable)} object(s), {human_size(report.bytes)}; kept {report.kept}"
                + (" (dry run: pass --force to remove)" if dry_run and report.unreachable else ""))
 
 

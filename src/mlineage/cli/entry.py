@@ -1,7 +1,8 @@
-"""The ``mlineage`` console script: a quick path for ``status`` before click and the commands load.
+"""The ``mlineage`` console script: quick paths for ``status`` and ``add`` before click and the commands load.
 
 ``mlineage status`` on a clean tree is answered from pointer files and the stat cache alone
-(``mlineage.data.quick``); on any change, option or doubt it falls through to the full CLI.
+(``mlineage.data.quick``); on any change, option or doubt it falls through to the full CLI. A plain
+``mlineage add PATH...`` runs the add command's own code without click (``mlineage.cli.data_quick``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ def main() -> None:
 
         if quick_status(sys.argv[2:]):
             return
+    if sys.argv[1:2] == ["add"]:
+        from .data_quick import is_plain_add, quick_add
+
+        if is_plain_add(sys.argv[2:]):
+            sys.exit(quick_add(sys.argv[2:]))
     from .main import main as full_main
 
     full_main()

@@ -80,7 +80,7 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False) -> 
     stale = 0
     if not dry_run:
         if unreachable:
-            ws.statcache.forget_stored()
+            ws.statcache.forget_trees()
         for d in unreachable:
             ws.cache.remove(d)
         stale = len(ws.cache.remove_stale_temps())
@@ -108,7 +108,7 @@ def fsck(ws: Workspace, *, repair: bool = False, quiet: bool = False) -> FsckRep
     report.missing = sorted(d for d in referenced | set(missing_manifests) if not ws.cache.has(d) and d not in bad)
     if repair:
         if bad:
-            ws.statcache.forget_stored()
+            ws.statcache.forget_trees()
         for d in bad:
             ws.cache.remove(d)
         report.repaired = True

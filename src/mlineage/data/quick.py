@@ -78,11 +78,10 @@ def quick_status(args: list[str]) -> bool:
         if root is None or db is None or not os.path.exists(db):
             return False
         pointers = _pointers(root)
-        import sqlite3
+        from ..blobs.statcache import TREES_DIR, read_tree_file, tree_matches, walk_tree
 
-        from ..blobs.statcache import tree_matches, walk_tree
-
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        trees = os.path.join(root, ".mlineage", TREES_DIR)
+        conn = None  # SQLite only for single files (a directory's record is a file of its own)
         try:
             for pointer in pointers:
                 parsed = _read_pointer(pointer)
@@ -90,22 +89,27 @@ def quick_status(args: list[str]) -> bool:
                     return False
                 kind, digest = parsed
                 data = pointer[:-4]
-                if kind == "file":
-                    st = os.lstat(data)
-                    if st.st_mode & 0o170000 != 0o100000:
-                        return False
-                    row = conn.execute("SELECT digest FROM files WHERE dev=? AND ino=? AND size=? AND mtime_ns=?",
-                                       (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)).fetchone()
-                else:
+                if kind == "directory":
                     if os.path.islink(data) or not os.path.isdir(data):
                         return False
-                    row = conn.execute("SELECT digest, names, stats FROM trees WHERE path=?", (data,)).fetchone()
-                    if row is None or row[0] != digest or not tree_matches(walk_tree(data), row[1], row[2]):
+                    saved = read_tree_file(trees, data)
+                    if saved is None or saved[0] != digest or not tree_matches(walk_tree(data), saved[3], saved[4]):
                         return False
+                    continue
+                st = os.lstat(data)
+                if st.st_mode & 0o170000 != 0o100000:
+                    return False
+                if conn is None:
+                    import sqlite3
+
+                    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+                row = conn.execute("SELECT digest FROM files WHERE dev=? AND ino=? AND size=? AND mtime_ns=?",
+                                   (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)).fetchone()
                 if row is None or row[0] != digest:
                     return False
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
     except (OSError, UnicodeDecodeError, Exception):  # noqa: BLE001 - any doubt: the full command decides
         return False
     if "--json" in args:

@@ -1,0 +1,83 @@
+"""``mlineage add PATH...`` without click: the console script's quick path, and the add command's output.
+
+Re-adding a 10,000-file folder after one change should cost little more than a walk of it, so a plain
+``add`` (paths, optionally ``--json``) skips loading click and the other commands. Anything else (an option,
+``--help``, no path) goes to the full CLI, which prints the same lines through the same functions below, and
+handles errors the same way: ``error: ...`` on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..data.workspace import AddResult
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def json_text(value: Any) -> str:
+    """What ``emit_json`` prints (without its newline)."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def add_json(results: Sequence[AddResult], root: Path) -> list[dict[str, Any]]:
+    return [{"path": str(r.path.relative_to(root)), "pointer": str(r.pointer.relative_to(root)),
+             "digest": str(r.digest), "size": r.size, "kind": r.kind, "files": r.files, "name": r.name,
+             "version": r.version, "changed": r.changed, "stored_objects": r.stored} for r in results]
+
+
+def add_lines(results: Sequence[AddResult], root: Path) -> list[str]:
+    lines = []
+    for r in results:
+        what = f"{r.files} files, " if r.files is not None else ""
+        label = f"{r.name}@{r.version}" if r.version else r.name
+        verb = "added" if r.changed else "unchanged"
+        lines.append(f"{verb} {label}  {r.digest.short}  ({what}{human_size(r.size)})  -> {r.pointer.name}")
+    changed = [r for r in results if r.changed]
+    if changed:
+        files = [str(r.pointer.relative_to(root)) for r in changed]
+        files += sorted({str((r.path.parent / ".gitignore").relative_to(root)) for r in changed})
+        lines.append(f"commit the pointer(s): git add {' '.join(files)}")
+    return lines
+
+
+def is_plain_add(args: Sequence[str]) -> bool:
+    """``add`` with one or more paths and at most the --json flag: what the quick path takes."""
+    paths = [a for a in args if a != "--json"]
+    return bool(paths) and not any(a.startswith("-") for a in paths)
+
+
+def quick_add(args: Sequence[str]) -> int:
+    """Run a plain ``add`` and return the exit status (as the click command would)."""
+    from ..errors import MlineageError
+
+    as_json = "--json" in args
+    try:
+        from ..data.workspace import Workspace
+
+        ws = Workspace()
+        try:
+            results = ws.add([Path(a) for a in args if a != "--json"], quiet=as_json)
+        finally:
+            ws.close()
+    except MlineageError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("\nAborted!\n")
+        return 1
+    text = json_text(add_json(results, ws.root)) if as_json else "\n".join(add_lines(results, ws.root))
+    sys.stdout.write(text + "\n" if text else "")
+    return 0
