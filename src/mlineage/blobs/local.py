@@ -7,7 +7,6 @@ so a crash can leave a stray temp file but never a half-written object. Paths co
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import BinaryIO
 from ..errors import IntegrityError, NotFoundError, ValidationError
 from ..hashing import hash_bytes, hash_file
 from ..model import Digest
-from .placement import _UNSUPPORTED, ensure_dir, link_or_copy, publish, removed_on_failure, unique_name
+from .placement import _UNSUPPORTED, create_temp, ensure_dir, link_or_copy, publish, removed_on_failure, unique_name
 
 SMALL_FILE = 8 << 20  # files up to this size are read whole: hash first, write only when new
 
@@ -37,7 +36,7 @@ class LocalBlobStore:
     def _stage(self) -> tuple[int, str]:
         staging = self.root / "tmp"
         staging.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(dir=staging, prefix="incoming-")
+        return create_temp(staging, "incoming-")
 
     def _commit(self, temp: str, digest: Digest) -> None:
         target = self.path_for(digest)
@@ -183,7 +182,7 @@ class LocalBlobStore:
             return
         staging = self.root / "tmp"
         staging.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=staging, prefix="incoming-")
+        fd, temp = create_temp(staging, "incoming-")
         os.close(fd)
         with removed_on_failure(temp):
             import shutil
@@ -199,7 +198,7 @@ class LocalBlobStore:
         if not source.is_file():
             raise NotFoundError(f"blob {digest} is not in the store at {self.root}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".mlineage-tmp-")
+        fd, temp = create_temp(target.parent)
         with removed_on_failure(temp):
             with os.fdopen(fd, "wb") as out:
                 actual, _ = hash_file(source, on_chunk=out.write)

@@ -43,6 +43,18 @@ def unique_name(prefix: str = ".mlineage-tmp-") -> str:
     return f"{prefix}{os.getpid()}-{threading.get_ident()}-{next(_counter)}"
 
 
+def create_temp(folder: str | Path, prefix: str = ".mlineage-tmp-") -> tuple[int, str]:
+    """A new, empty, private file under a unique name in ``folder`` (like ``tempfile.mkstemp``, without
+    importing tempfile on the CLI's path): (open descriptor, path)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:  # a name can only be taken by a crashed process that had the same pid: then try the next
+        path = os.path.join(folder, unique_name(prefix))
+        try:
+            return os.open(path, flags, 0o600), path
+        except FileExistsError:
+            continue
+
+
 def ensure_dir(folder: str | Path) -> None:
     """mkdir -p, remembered for the process: only for the cache's own fan-out folders, which nothing removes."""
     key = str(folder)
@@ -133,9 +145,7 @@ def publish(temp: str | os.PathLike[str], target: str | os.PathLike[str], mode: 
 
 def write_text_atomically(path: Path, text: str, mode: int = 0o644) -> None:
     """Replace a small text file (a pointer, a .gitignore) through a temp file in the same folder."""
-    import tempfile
-
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".mlineage-tmp-")
+    fd, temp = create_temp(path.parent)
     with removed_on_failure(temp):
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)

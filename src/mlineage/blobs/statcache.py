@@ -190,9 +190,10 @@ def _walk_into(folder: str, prefix: str, names: list[str], numbers: list[int]) -
     fd = os.open(folder, _DIR_FLAGS)
     try:
         with os.scandir(fd) as it:
-            entries = sorted([(e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e) for e in it])
+            entries = {(e.name + "/" if e.is_dir(follow_symlinks=False) else e.name): e for e in it}
         add_name, add_numbers = names.append, numbers.extend
-        for key, e in entries:
+        for key in sorted(entries):
+            e = entries[key]
             if key[-1] == "/":
                 _walk_into(f"{folder}/{e.name}", prefix + key, names, numbers)
             elif e.is_file(follow_symlinks=False):

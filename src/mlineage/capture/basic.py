@@ -44,9 +44,10 @@ def current_user() -> str:
         return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
+@functools.lru_cache(maxsize=1)
 def actor() -> str:
-    ctx = _static_context()
-    return f"{ctx['user']}@{ctx['host']}"
+    # user and host only: the full static context asks platform for the processor (a `uname -p` subprocess)
+    return f"{current_user()}@{socket.gethostname()}"
 
 
 def static_context() -> dict[str, Any]:

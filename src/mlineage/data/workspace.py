@@ -69,11 +69,15 @@ class Scan:
     tree: Tree | None = None  # directories: paths and stat numbers in manifest order
     digests: bytes = b""  # directories: 32 raw SHA-256 bytes per file, in the tree's order
     previous: TreeRecord | None = None  # directories: what the stat cache knew before this scan
+    fresh: list[int] | None = None  # directories: files whose digest did not come from ``previous``
     _manifest: bytes | None = None
+    _hexes: list[str] | None = None
 
     def hexes(self) -> list[str]:
-        text = self.digests.hex()
-        return [text[i : i + 64] for i in range(0, len(text), 64)]
+        if self._hexes is None:
+            text = self.digests.hex()
+            self._hexes = [text[i : i + 64] for i in range(0, len(text), 64)]
+        return self._hexes
 
     def modes(self) -> list[int]:
         assert self.tree is not None
@@ -260,33 +264,40 @@ class Workspace:
             if meter is not None:
                 meter.advance(size, files)
             return Scan(path, "directory", Digest.parse(before.digest), size, files, tree=tree,
-                        digests=before.digests, previous=before)
-        scan = Scan(path, "directory", Digest.sha256("0" * 64), size, files, tree=tree,
-                    digests=self._tree_digests(key, tree, before, meter), previous=before)
+                        digests=before.digests, previous=before, fresh=[])
+        digests, fresh = self._tree_digests(key, tree, before, meter)
+        scan = Scan(path, "directory", Digest.sha256("0" * 64), size, files, tree=tree, digests=digests,
+                    previous=before, fresh=fresh)
         scan.digest = hash_bytes(scan.manifest)
         if remember:
             self.statcache.put_tree(key, TreeRecord(tree, scan.digests, str(scan.digest), size))
         return scan
 
-    def _tree_digests(self, base: str, tree: Tree, before: TreeRecord | None, meter: Meter | None) -> bytes:
+    def _tree_digests(self, base: str, tree: Tree, before: TreeRecord | None, meter: Meter | None
+                      ) -> tuple[bytes, list[int]]:
         """One 32-byte digest per file of a tree: reused from the last scan where a file's stat numbers are the
-        same, else from the stat cache, else hashed."""
+        same, else from the stat cache, else hashed. Also returns the indices of the files not reused."""
         n, k = len(tree.names), STAT_FIELDS
         now = tree.stats
-        out: list[bytes | None] = [None] * n
-        if before is not None:
+        if before is None:
+            out = bytearray(32 * n)
+            todo = list(range(n))
+        else:
             old, old_digests = before.tree.stats, before.digests
-            if before.tree.names == tree.names:
-                for i in range(n):
-                    if now[i * k : i * k + k] == old[i * k : i * k + k]:
-                        out[i] = old_digests[32 * i : 32 * i + 32]
+            rows_now = zip(*[iter(now)] * k)  # one tuple of stat numbers per file, built in C
+            if before.tree.names == tree.names:  # the usual case: the same files, a few of them changed
+                out = bytearray(old_digests)
+                todo = [i for i, (a, b) in enumerate(zip(rows_now, zip(*[iter(old)] * k))) if a != b]
             else:
-                where = {name: j for j, name in enumerate(before.tree.names)}
-                for i, name in enumerate(tree.names):
-                    j = where.get(name)
-                    if j is not None and now[i * k : i * k + k] == old[j * k : j * k + k]:
-                        out[i] = old_digests[32 * j : 32 * j + 32]
-        todo = [i for i in range(n) if out[i] is None]
+                out = bytearray(32 * n)
+                todo = []
+                old_rows = dict(zip(before.tree.names, zip(zip(*[iter(old)] * k), range(len(before.tree.names)))))
+                for i, (name, row) in enumerate(zip(tree.names, rows_now)):
+                    hit = old_rows.get(name)
+                    if hit is not None and hit[0] == row:
+                        out[32 * i : 32 * i + 32] = old_digests[32 * hit[1] : 32 * hit[1] + 32]
+                    else:
+                        todo.append(i)
         if meter is not None:
             meter.advance(sum(tree.sizes()) - sum(now[i * k + 2] for i in todo), n - len(todo))
         if todo:
@@ -294,17 +305,17 @@ class Workspace:
             hash_now = []
             for i, known in zip(todo, self.statcache.get_many(keys)):
                 if known is not None and known.startswith("sha256:"):
-                    out[i] = bytes.fromhex(known[7:])
+                    out[32 * i : 32 * i + 32] = bytes.fromhex(known[7:])
                 else:
                     hash_now.append(i)
             if hash_now:
                 hashed = self._hash([f"{base}/{tree.names[i]}" for i in hash_now],
                                     [now[i * k + 2] for i in hash_now], meter)
                 for i, digest in zip(hash_now, hashed):
-                    out[i] = bytes.fromhex(digest.hex)
+                    out[32 * i : 32 * i + 32] = bytes.fromhex(digest.hex)
                 self.statcache.put_many((StatKey(*now[i * k : i * k + 4]), str(digest))
                                         for i, digest in zip(hash_now, hashed))
-        return b"".join(out)  # type: ignore[arg-type]
+        return bytes(out), todo
 
     # ------------------------------------------------------------ checking user input
 
@@ -365,7 +376,7 @@ class Workspace:
             raise ValidationError("path", "the same path is given twice")
         trees = {t: walk_dir(t) for t in targets if t.is_dir()}
         for t, tree in trees.items():
-            if any(n.endswith(ptr.SUFFIX) for n in tree.names):  # the walk saw every file: search only then
+            if ptr.SUFFIX + "\0" in "\0".join(tree.names) + "\0":  # the walk saw every file: search only then
                 inner = find_pointers(t)
                 if inner:
                     raise ValidationError("path", f"{_rel(t, self.root)} contains the tracked path "
@@ -460,18 +471,18 @@ class Workspace:
         assert s.tree is not None
         tree = s.tree
         hexes = s.hexes()
-        unique: dict[str, int] = {}
-        for i, h in enumerate(hexes):
-            unique.setdefault(h, i)
-        known: set[str] = set()
         previous = s.previous
-        if previous is not None and previous.stored and self.cache.has(Digest.parse(previous.digest)):
-            # The last add stored every object of the previous manifest (gc and fsck --repair reset the mark;
-            # the manifest itself is the canary for a cache emptied by hand): only new digests need a look.
-            text = previous.digests.hex()
-            known = {text[i : i + 64] for i in range(0, len(text), 64)}
-        have = self.cache.present_hex([h for h in unique if h not in known])
-        todo = [i for h, i in unique.items() if h not in have and h not in known]
+        if (previous is not None and previous.stored and s.fresh is not None
+                and self.cache.has(Digest.parse(previous.digest))):
+            # The last add stored every object of the previous manifest (gc and fsck --repair forget it; the
+            # manifest itself is the canary for a cache emptied by hand): only the files not reused from it
+            # can name objects the cache lacks.
+            candidates = reversed(s.fresh)
+        else:
+            candidates = reversed(range(len(hexes)))
+        unique = {hexes[i]: i for i in candidates}  # one file per digest (the first)
+        have = self.cache.present_hex(list(unique))
+        todo = [i for h, i in unique.items() if h not in have]
         base = str(s.path)
 
         def store(indices: list[int]) -> int:
