@@ -78,7 +78,7 @@ def quick_status(args: list[str]) -> bool:
         if root is None or db is None or not os.path.exists(db):
             return False
         pointers = _pointers(root)
-        from ..blobs.statcache import TREES_DIR, read_tree_file, tree_matches, walk_tree
+        from ..blobs.statcache import TREES_DIR, _checksum, read_tree_file, tree_matches, walk_tree
 
         trees = os.path.join(root, ".mlineage", TREES_DIR)
         conn = None  # SQLite only for single files (a directory's record is a file of its own)
@@ -103,9 +103,10 @@ def quick_status(args: list[str]) -> bool:
                     import sqlite3
 
                     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-                row = conn.execute("SELECT digest FROM files WHERE dev=? AND ino=? AND size=? AND mtime_ns=?",
-                                   (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)).fetchone()
-                if row is None or row[0] != digest:
+                key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+                row = conn.execute("SELECT digest, checksum FROM files WHERE dev=? AND ino=? AND size=? AND "
+                                   "mtime_ns=?", key).fetchone()
+                if row is None or row[0] != digest or row[1] != _checksum(key, digest):
                     return False
         finally:
             if conn is not None:
