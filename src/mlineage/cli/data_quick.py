@@ -59,17 +59,36 @@ def is_plain_add(args: Sequence[str]) -> bool:
     return bool(paths) and not any(a.startswith("-") for a in paths)
 
 
+def _start_walks(paths: Sequence[str]) -> dict[str, Any]:
+    """Start walking the named folders now, on background threads, while Python loads the add machinery
+    (the walk is mostly stat calls, which release the GIL). ``add`` still checks every path first and
+    uses a walk only for the folder it was started for."""
+    import os
+
+    from ..blobs.statcache import walk_tree
+    from ..data.background import Background
+
+    walks = {}
+    for raw in paths:
+        full = os.path.abspath(raw)
+        if full not in walks and os.path.isdir(full) and not os.path.islink(full):
+            walks[full] = Background(lambda full=full: walk_tree(full), "mlineage-walk")
+    return walks
+
+
 def quick_add(args: Sequence[str]) -> int:
     """Run a plain ``add`` and return the exit status (as the click command would)."""
     from ..errors import MlineageError
 
     as_json = "--json" in args
+    paths = [a for a in args if a != "--json"]
     try:
+        walks = _start_walks(paths)
         from ..data.workspace import Workspace
 
         ws = Workspace()
         try:
-            results = ws.add([Path(a) for a in args if a != "--json"], quiet=as_json)
+            results = ws.add([Path(a) for a in paths], quiet=as_json, walks=walks)
         finally:
             ws.close()
     except MlineageError as exc:

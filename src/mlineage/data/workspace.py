@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat as stat_mod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ from ..hashing import (
 )
 from ..model import Digest
 from . import pointer as ptr
+from .background import Background
 from .progress import Meter
 from .settings import DataSettings, load_data_settings
 
@@ -148,9 +149,10 @@ def walk_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
     return _walk(walk_stats, root)
 
 
-def walk_dir(root: Path) -> Tree:
-    """Every regular file under root with its stat numbers, in manifest order; symlinks refused."""
-    return _walk(walk_tree, root)
+def walk_dir(root: Path, started: Background[Tree] | None = None) -> Tree:
+    """Every regular file under root with its stat numbers, in manifest order; symlinks refused.
+    ``started``: the same walk already running in the background (its result, or error, is used)."""
+    return _walk(walk_tree if started is None else lambda _root: started.result(), root)
 
 
 def _walk(walker: Callable[[str], Any], root: Path) -> Any:
@@ -363,7 +365,12 @@ class Workspace:
     # ------------------------------------------------------------ add
 
     def add(self, paths: Sequence[str | os.PathLike[str]], *, name: str | None = None, kind: str = "dataset",
-            metadata: dict[str, Any] | None = None, quiet: bool = False) -> list[AddResult]:
+            metadata: dict[str, Any] | None = None, quiet: bool = False,
+            walks: Mapping[str, Background[Tree]] | None = None) -> list[AddResult]:
+        """Hash, store and record paths; write their pointers.
+
+        ``walks``: walks of some of the paths (by absolute path, ``os.path.abspath``) already started in the
+        background by the caller (the console script starts them before it imports this module)."""
         if not paths:
             raise ValidationError("path", "no paths given", "name the files or folders to add")
         if name is not None and len(paths) > 1:
@@ -374,7 +381,11 @@ class Workspace:
                 raise ValidationError("path", f"{t} cannot be read (permission denied)", "fix its permissions")
         if len(set(targets)) != len(targets):
             raise ValidationError("path", "the same path is given twice")
-        trees = {t: walk_dir(t) for t in targets if t.is_dir()}
+        # Open the ledger on a second thread while this one walks and hashes: imports hold the GIL, stat calls
+        # and hashing mostly do not, so on two cores the start-up cost hides behind them.
+        opener = Background(self._open_ledger, "mlineage-ledger")
+        walks = walks or {}
+        trees = {t: walk_dir(t, walks.get(str(t))) for t in targets if t.is_dir()}
         for t, tree in trees.items():
             if ptr.SUFFIX + "\0" in "\0".join(tree.names) + "\0":  # the walk saw every file: search only then
                 inner = find_pointers(t)
@@ -382,9 +393,6 @@ class Workspace:
                     raise ValidationError("path", f"{_rel(t, self.root)} contains the tracked path "
                                           f"{_rel(ptr.data_path(inner[0]), self.root)}",
                                           f"track one or the other: remove {_rel(inner[0], self.root)} first")
-        # Open the ledger on a second thread while this one hashes: imports hold the GIL, hashing mostly does
-        # not, so on two cores the start-up cost hides behind the hashing.
-        opener = _Prefetch(self._open_ledger)
         # 1. hash everything (changes nothing but the stat cache)
         scans = []
         with Meter("hashing", enabled=None if not quiet else False) as meter:
@@ -417,7 +425,7 @@ class Workspace:
             if s.kind == "directory":
                 payload["media_type"] = MANIFEST_MEDIA_TYPE
             new_events.append(ev.NewEvent(ev.ARTIFACT_RECORDED, payload))
-        opener.wait()
+        opener.result()
         if new_events:
             self._record(new_events)
             for r in results:
@@ -446,6 +454,11 @@ class Workspace:
         self._ledger = SqliteLedger.open(path) if path else None
         if self._ledger is None:
             _ = self.client
+        else:  # what _record needs, loaded here, off the main thread
+            from ..capture.basic import actor
+            from ..capture.redact import redact_payload  # noqa: F401
+
+            actor()
 
     def _record(self, new_events: list[Any]) -> None:
         """Append events as ``Client.append`` does: payloads redacted, the actor stamped."""
@@ -677,29 +690,6 @@ class Workspace:
         self.statcache.put_many(new_rows)
         _remove_empty_dirs(data)
         self.scan(data)  # remember the directory as placed, so the next status is quick
-
-
-class _Prefetch:
-    """Run a function on a daemon thread now; ``wait`` joins it and re-raises what it raised."""
-
-    def __init__(self, fn: Callable[[], object]) -> None:
-        import threading
-
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                fn()
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller in wait()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="mlineage-prefetch", daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
 
 
 def _remove_empty_dirs(root: Path) -> None:

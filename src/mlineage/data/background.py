@@ -1,0 +1,35 @@
+"""Work started on a daemon thread now and collected later (``result`` re-raises what it raised).
+
+The data commands overlap what holds the GIL (imports, Python loops) with what mostly does not (stat
+system calls, hashing, SQLite): on two cores ``add`` walks the folder while Python is still loading the
+modules it needs, and opens the ledger while it hashes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Background(Generic[T]):
+    def __init__(self, fn: Callable[[], T], name: str = "mlineage-background") -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+        self._thread.start()
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
