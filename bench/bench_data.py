@@ -19,7 +19,9 @@ from pathlib import Path
 from .harness import Result, workdir
 
 BIN = Path(sys.executable).parent
-MLINEAGE = [sys.executable, "-m", "mlineage.cli.entry"]
+# Both tools run through their console scripts, as a user runs them (the script imports mlineage from
+# PYTHONPATH first, so `PYTHONPATH=src` measures the checkout's code: the run prints which one it loaded).
+MLINEAGE = [str(BIN / "mlineage")] if (BIN / "mlineage").exists() else [sys.executable, "-m", "mlineage.cli.entry"]
 DVC = [str(BIN / "dvc")]
 
 
@@ -27,6 +29,8 @@ def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "MLINEAGE_URI",
                                                             "MLINEAGE_ARTIFACTS", "MLINEAGE_LINK")}
     env.update(DVC_NO_ANALYTICS="1", DVC_IGNORE_UPDATES="1", **extra)
+    if env.get("PYTHONPATH"):  # `PYTHONPATH=src`: absolute, so that the tools' working folders still find it
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
     return env
 
 
@@ -148,6 +152,9 @@ def run(quick: bool) -> list[Result]:
     dvc_name = "DVC " + subprocess.run(DVC + ["--version"], capture_output=True, text=True, check=False,
                                        env=_env()).stdout.strip()
     results: list[Result] = []
+    loaded = subprocess.run([sys.executable, "-c", "import mlineage; print(mlineage.__file__)"], capture_output=True,
+                            text=True, check=True, env=_env()).stdout.strip()
+    print(f"mlineage: {' '.join(MLINEAGE)} (code from {loaded}); peer: {dvc_name}", file=sys.stderr)
 
     # 1. hashing throughput against plain hashlib on the same (cached) file
     from mlineage.hashing import hash_file

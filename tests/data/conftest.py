@@ -13,6 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _imported_src() -> str:
+    import mlineage
+
+    return str(Path(mlineage.__file__).resolve().parents[1])
+
+
+SRC = _imported_src()
+
+
 @pytest.fixture
 def data_project(project: Path, store_uri: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An initialised project (cwd) whose ledger is a fresh SQLite file or PostgreSQL schema."""
@@ -48,6 +57,9 @@ def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
         check: bool = True) -> subprocess.CompletedProcess[str]:
     """The real console entry point, in a subprocess (stdout/stderr piped, so no progress bars)."""
     full_env = dict(os.environ, **(env or {}))
+    # the subprocess runs the mlineage this test process imported (a relative `PYTHONPATH=src` would not reach
+    # it from the project folder, and the venv's own copy would run instead)
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, full_env.get("PYTHONPATH", "")]))
     result = subprocess.run([sys.executable, "-m", "mlineage.cli.entry", *args], cwd=cwd, env=full_env,
                             capture_output=True, text=True, check=False)
     if check and result.returncode != 0:

@@ -13,12 +13,12 @@ that file alone and reuses every other digest.
 from __future__ import annotations
 
 import os
-import sqlite3
 from array import array
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
-if TYPE_CHECKING:  # pathlib costs the quick status path an import it does not need
+if TYPE_CHECKING:  # pathlib and sqlite3 cost the quick status path imports it does not always need
+    import sqlite3
     from pathlib import Path
 
 _SCHEMA_VERSION = 4  # a cache written by another layout is rebuilt (it is only a cache)
@@ -224,6 +224,8 @@ class StatCache:
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
+            import sqlite3
+
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 conn = self._connect()
@@ -239,6 +241,8 @@ class StatCache:
         return self._conn
 
     def _connect(self) -> sqlite3.Connection:
+        import sqlite3
+
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
