@@ -169,13 +169,50 @@ def test_bad_input_changes_nothing(sqlite_project: Path, tmp_path: Path) -> None
     ws.close()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permission bits")
+def _without_dac_override() -> list[str] | None:
+    """A command prefix under which permission bits apply (root reads anything through CAP_DAC_OVERRIDE):
+    none needed for other users; for root, util-linux setpriv dropping the two capabilities that bypass them."""
+    if os.geteuid() != 0:
+        return []
+    import shutil
+    import subprocess
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+    try:
+        probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+    except OSError:
+        return None
+    return prefix if probe.returncode == 0 else None
+
+
+@pytest.mark.skipif(_without_dac_override() is None,
+                    reason="running as root without util-linux setpriv to drop CAP_DAC_OVERRIDE")
 def test_unreadable_file_is_refused(sqlite_project: Path) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import SRC
+
     f = write(sqlite_project / "secret.csv", "x")
     f.chmod(0)
-    with pytest.raises(ValidationError, match="permission"):
-        workspace().add(["secret.csv"])
-    assert not (sqlite_project / "secret.csv.lin").exists()
+    write(sqlite_project / "data" / "ok.txt", "fine")
+    write(sqlite_project / "data" / "deep" / "secret.txt", "x").chmod(0)
+    shut = sqlite_project / "data2" / "shut"
+    write(shut / "inside.txt", "x")
+    shut.chmod(0)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH", "")])))
+    for target, culprit in (("secret.csv", "secret.csv"), ("data", "secret.txt"), ("data2", "shut")):
+        out = subprocess.run([*(_without_dac_override() or []), sys.executable, "-m", "mlineage.cli.entry", "add",
+                              target], cwd=sqlite_project, env=env, capture_output=True, text=True, check=False)
+        assert out.returncode == 1 and out.stdout == "", out.stderr
+        assert out.stderr.startswith("error: path: ") and culprit in out.stderr
+        assert "permission denied" in out.stderr and "Traceback" not in out.stderr
+        assert not (sqlite_project / f"{target}.lin").exists()
+    shut.chmod(0o755)
+    assert not [p for p in (sqlite_project / ".mlineage" / "objects").rglob("*") if p.is_file()]  # nor stored
 
 
 def test_hand_edited_pointers(sqlite_project: Path) -> None:
