@@ -118,13 +118,37 @@ def manifest_bytes(entries: Iterable[ManifestEntry]) -> bytes:
 def sorted_manifest_bytes(paths: Sequence[str], hexes: Sequence[str], sizes: Iterable[int],
                           modes: Sequence[int]) -> bytes:
     """``manifest_bytes`` from columns already sorted by path (SHA-256 digests as hex text)."""
+    return ("[" + ",".join(manifest_rows(paths, hexes, sizes, modes)) + "]").encode("utf-8", "surrogatepass")
+
+
+def manifest_rows(paths: Sequence[str], hexes: Sequence[str], sizes: Iterable[int], modes: Sequence[int]
+                  ) -> list[str]:
+    """Each entry's canonical JSON object, in the given order (``sorted_manifest_bytes`` joins them)."""
     if _PLAIN.fullmatch("".join(paths)):  # the common case: no path needs escaping
         quoted: Sequence[str] = paths
     else:  # anything else goes through json.dumps (the same bytes as RFC 8785)
         quoted = [p if _PLAIN.fullmatch(p) else json.dumps(p, ensure_ascii=False)[1:-1] for p in paths]
-    rows = [f'{{"digest":"sha256:{h}","mode":{m},"path":"{p}","size":{s}}}'
+    return [f'{{"digest":"sha256:{h}","mode":{m},"path":"{p}","size":{s}}}'
             for h, m, p, s in zip(hexes, modes, quoted, sizes, strict=True)]
-    return ("[" + ",".join(rows) + "]").encode("utf-8", "surrogatepass")
+
+
+def patched_manifest_bytes(old: bytes, count: int, changes: dict[int, str]) -> bytes | None:
+    """A manifest of ``count`` entries made from ``old`` (the manifest of the same paths, in the same order) by
+    replacing the rows at the given indices; None if ``old`` is not such a manifest.
+
+    Rows are split at the text between two entries (``},{"digest":``): inside an entry that text cannot
+    occur, since every ``"`` within a JSON string is escaped. Re-adding a 10,000-file folder after one change
+    then costs one row instead of 10,000.
+    """
+    head, sep, tail = b'[{"digest":', b'},{"digest":', b"}]"
+    if not (old.startswith(head) and old.endswith(tail)):
+        return None
+    rows = old[len(head) : -len(tail)].split(sep)
+    if len(rows) != count:
+        return None
+    for i, row in changes.items():  # row: a manifest_rows entry, '{"digest":...}'
+        rows[i] = row[len(head) - 1 : -1].encode("utf-8", "surrogatepass")
+    return head + sep.join(rows) + tail
 
 
 def parse_manifest(data: bytes) -> list[ManifestEntry]:

@@ -49,7 +49,7 @@ def test_walk_order_property(tmp_path_factory: pytest.TempPathFactory, rels: set
 def test_readd_reuses_digests_and_checks_only_new_objects(sqlite_project: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from mlineage.blobs.local import LocalBlobStore
-    from mlineage.hashing import directory_manifest, manifest_digest
+    from mlineage.hashing import directory_manifest, manifest_bytes, manifest_digest
 
     data = sqlite_project / "data"
     for i in range(30):
@@ -69,6 +69,14 @@ def test_readd_reuses_digests_and_checks_only_new_objects(sqlite_project: Path,
     assert result.changed and result.version == 2
     assert looked_up == [[hashlib.sha256(b"changed\n").hexdigest()]]  # not the 29 others
     assert result.digest == manifest_digest(directory_manifest(data))  # what the SDK computes from scratch
+    # the manifest is patched row by row from the previous one: rows that need escaping, and modes, too
+    write(data / 'q"uo\\te é.txt', "odd name\n")
+    ws.add([data])
+    write(data / 'q"uo\\te é.txt', "odd name, changed\n")
+    os.chmod(data / "2" / "f5.txt", 0o755)
+    (result,) = ws.add([data])
+    assert result.digest == manifest_digest(directory_manifest(data))
+    assert ws.cache.path_for(result.digest).read_bytes() == manifest_bytes(directory_manifest(data))
     ws.close()
 
 
