@@ -504,24 +504,24 @@ class Workspace:
             return count
         assert s.tree is not None
         tree = s.tree
-        hexes = s.hexes()
+        raw = s.digests
         previous = s.previous
         if (previous is not None and previous.stored and s.fresh is not None
                 and self.cache.has(Digest.parse(previous.digest))):
             # The last add stored every object of the previous manifest (gc and fsck --repair forget it; the
             # manifest itself is the canary for a cache emptied by hand): only the files not reused from it
             # can name objects the cache lacks.
-            candidates = reversed(s.fresh)
+            candidates: Iterable[int] = reversed(s.fresh)
         else:
-            candidates = reversed(range(len(hexes)))
-        unique = {hexes[i]: i for i in candidates}  # one file per digest (the first)
+            candidates = reversed(range(len(tree.names)))
+        unique = {raw[32 * i : 32 * i + 32].hex(): i for i in candidates}  # one file per digest (the first)
         have = self.cache.present_hex(list(unique))
-        todo = [i for h, i in unique.items() if h not in have]
+        todo = [(i, h) for h, i in unique.items() if h not in have]
         base = str(s.path)
 
-        def store(indices: list[int]) -> int:
-            return sum(self.cache.store_file(Path(f"{base}/{tree.names[i]}"), Digest.sha256(hexes[i]), modes,
-                                             tree.stat_of(i), known_absent=True) != "present" for i in indices)
+        def store(items: list[tuple[int, str]]) -> int:
+            return sum(self.cache.store_file(Path(f"{base}/{tree.names[i]}"), Digest.sha256(h), modes,
+                                             tree.stat_of(i), known_absent=True) != "present" for i, h in items)
 
         if len(todo) > 512 and self.settings.jobs > 1:
             # link + stat + chmod + rename per file: system calls, which release the GIL
