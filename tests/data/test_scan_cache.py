@@ -161,6 +161,7 @@ def test_large_files_hash_on_two_threads(tmp_path: Path, monkeypatch: pytest.Mon
     import mlineage.hashing as hashing
 
     monkeypatch.setattr(hashing, "PIPELINE_MIN", 1000)
+    monkeypatch.setattr(hashing, "_spare_core", lambda: True)
     monkeypatch.setattr(hashing, "PIPELINE_CHUNK", 4096)
     data = os.urandom(100_003)
     f = tmp_path / "big.bin"
