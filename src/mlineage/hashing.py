@@ -8,8 +8,8 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from io import FileIO
 from pathlib import Path
-from typing import BinaryIO
 
 from .model import Digest
 
@@ -58,7 +58,7 @@ def _spare_core() -> bool:
         return False
 
 
-def _hash_pipelined(handle: BinaryIO, on_chunk: Callable[[bytes], object] | None) -> tuple[Digest, int]:
+def _hash_pipelined(handle: FileIO, on_chunk: Callable[[bytes], object] | None) -> tuple[Digest, int]:
     """Read on a helper thread into a ring of buffers; hash (and hand out) each on this thread, in order."""
     import threading
     from queue import SimpleQueue

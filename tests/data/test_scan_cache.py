@@ -158,7 +158,7 @@ def test_a_damaged_stat_cache_row_is_a_miss(sqlite_project: Path) -> None:
 
 
 def test_large_files_hash_on_two_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import mlineage.hashing as hashing
+    from mlineage import hashing
 
     monkeypatch.setattr(hashing, "PIPELINE_MIN", 1000)
     monkeypatch.setattr(hashing, "_spare_core", lambda: True)

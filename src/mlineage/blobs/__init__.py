@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not typing's: importing typing costs the CLI's quick paths (mypy knows the name)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .local import LocalBlobStore
     from .protocol import BlobStore
 

@@ -10,12 +10,23 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import IntegrityError, NotFoundError, ValidationError
 from ..hashing import hash_bytes, hash_file
 from ..model import Digest
-from .placement import _UNSUPPORTED, create_temp, ensure_dir, link_or_copy, publish, removed_on_failure, unique_name
+from .placement import (
+    _UNSUPPORTED,
+    create_temp,
+    ensure_dir,
+    link_or_copy,
+    publish,
+    removed_on_failure,
+    unique_name,
+)
+
+if TYPE_CHECKING:
+    from .statcache import FileStat
 
 SMALL_FILE = 8 << 20  # files up to this size are read whole: hash first, write only when new
 
@@ -101,7 +112,7 @@ class LocalBlobStore:
             found.update(h for h in group if h[2:] in names)
         return found
 
-    def store_file(self, path: Path, digest: Digest, modes: Sequence[str], before: os.stat_result,
+    def store_file(self, path: Path, digest: Digest, modes: Sequence[str], before: os.stat_result | FileStat,
                    known_absent: bool = False) -> str:
         """Store a file whose digest is already known (hashed, or found in the stat cache).
 

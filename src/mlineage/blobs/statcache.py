@@ -17,7 +17,12 @@ from array import array
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
-if TYPE_CHECKING:  # pathlib and sqlite3 cost the quick status path imports it does not always need
+from .walk import _TREE_MAGIC, STAT_FIELDS, TREES_DIR, UnsupportedEntry, read_tree_file, tree_file, walk_rows
+from .walk import checksum as _checksum
+from .walk import decode_names as _decode_names
+from .walk import encode_names as _encode_names
+
+if TYPE_CHECKING:
     import sqlite3
     from pathlib import Path
 
@@ -32,9 +37,6 @@ CREATE TABLE files (
 ) WITHOUT ROWID;
 PRAGMA user_version = {_SCHEMA_VERSION};
 """
-TREES_DIR = "trees"  # beside statcache.db
-_TREE_MAGIC = b"mlineage-tree-v1"
-STAT_FIELDS = 5  # numbers per file in a Tree: device, inode, size, mtime_ns, executable bits
 
 
 class StatKey(NamedTuple):
@@ -86,61 +88,6 @@ class TreeRecord(NamedTuple):
     stored: bool = False  # an `add` put every object of this manifest in the cache (gc and fsck reset it)
 
 
-def _encode_names(names: list[str]) -> bytes:
-    return "\0".join(names).encode("utf-8", "surrogateescape")
-
-
-def _decode_names(data: bytes) -> list[str]:
-    return data.decode("utf-8", "surrogateescape").split("\0") if data else []
-
-
-def _checksum(key: StatKey | tuple[int, int, int, int], digest: str) -> int:
-    """CRC-32 of a files row, stored beside it: a row damaged by a power loss reads as a miss."""
-    import zlib
-
-    return zlib.crc32(f"{key[0]} {key[1]} {key[2]} {key[3]} {digest}".encode())
-
-
-def tree_file(folder: str, path: str) -> str:
-    """The file that remembers the directory ``path`` (its name from a checksum of the path; the path itself
-    is stored inside and checked, so a collision is only a miss)."""
-    import zlib
-
-    raw = path.encode("utf-8", "surrogateescape")
-    return f"{folder}/{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}"
-
-
-def read_tree_file(folder: str, path: str) -> tuple[str, int, bool, bytes, bytes, bytes] | None:
-    """(manifest digest, size, stored, names, stats, digests) as saved for ``path``; None if absent or damaged."""
-    try:
-        with open(tree_file(folder, path), "rb") as handle:
-            data = handle.read()
-        head, _, body = data.partition(b"\n")
-        magic, digest, size, stored, *lengths = head.decode("ascii").split(" ")
-        n_path, n_names, n_stats, n_digests = (int(x) for x in lengths)
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    if magic != _TREE_MAGIC.decode() or len(body) != n_path + n_names + n_stats + n_digests:
-        return None
-    if body[:n_path] != path.encode("utf-8", "surrogateescape"):
-        return None
-    a, b = n_path + n_names, n_path + n_names + n_stats
-    return digest, int(size), stored == "1", body[n_path:a], body[a:b], body[b:]
-
-
-def tree_matches(tree: Tree, names: bytes, stats: bytes) -> bool:
-    """Whether a walk gives exactly the stored rows (the quick ``status`` test: two byte comparisons)."""
-    return tree.stats.tobytes() == stats and _encode_names(tree.names) == names
-
-
-class UnsupportedEntry(Exception):
-    """A symlink or special file inside a tracked directory (the caller decides what to say)."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self.path = path
-
-
 def walk_stats(root: str) -> list[tuple[str, str, os.stat_result]]:
     """Every regular file under root as (relative posix path, absolute path, lstat).
 
@@ -173,46 +120,8 @@ def walk_stats(root: str) -> list[tuple[str, str, os.stat_result]]:
 
 
 def walk_tree(root: str) -> Tree:
-    """Every regular file under root with its stat numbers, sorted by relative path (the manifest's order).
-
-    Each folder is listed through an open descriptor, so every stat is an ``fstatat`` relative to it (cheaper
-    than an ``lstat`` of the full path; on a 10,000-file tree the stats are most of the cost of a walk). A
-    folder's entries are sorted by name, a subfolder's name with "/" appended, and visited depth first: that
-    is exactly the order of the full relative paths, so no global sort is needed.
-    Raises UnsupportedEntry for a symlink or special file, PermissionError for an unreadable folder.
-    """
-    names: list[str] = []
-    numbers: list[int] = []
-    _walk_into(root, "", names, numbers)
-    try:
-        stats = array("q", numbers)
-    except OverflowError:  # an inode or device number past 2**63: store it bit for bit
-        stats = array("q", array("Q", [n & 0xFFFFFFFFFFFFFFFF for n in numbers]).tobytes())
-    return Tree(names, stats)
-
-
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-
-
-def _walk_into(folder: str, prefix: str, names: list[str], numbers: list[int]) -> None:
-    fd = os.open(folder, _DIR_FLAGS)
-    try:
-        with os.scandir(fd) as it:
-            entries = {(e.name + "/" if e.is_dir(follow_symlinks=False) else e.name): e for e in it}
-        add_name, add_numbers = names.append, numbers.extend
-        for key in sorted(entries):
-            e = entries[key]
-            if key[-1] == "/":
-                _walk_into(f"{folder}/{e.name}", prefix + key, names, numbers)
-            elif e.is_file(follow_symlinks=False):
-                if not key.startswith(".mlineage-tmp-"):
-                    st = e.stat(follow_symlinks=False)  # fstatat(fd, name): fd is still open here
-                    add_name(prefix + key)
-                    add_numbers((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode & 0o111))
-            else:
-                raise UnsupportedEntry(f"{folder}/{key}")
-    finally:
-        os.close(fd)
+    """``walk_rows`` as a Tree: every regular file under root, in manifest order, with its stat numbers."""
+    return Tree(*walk_rows(root))
 
 
 class StatCache:

@@ -64,6 +64,7 @@ def _start_walks(paths: Sequence[str]) -> dict[str, Any]:
     (the walk is mostly stat calls, which release the GIL). ``add`` still checks every path first and
     uses a walk only for the folder it was started for."""
     import os
+    from functools import partial
 
     from ..blobs.statcache import walk_tree
     from ..data.background import Background
@@ -72,7 +73,7 @@ def _start_walks(paths: Sequence[str]) -> dict[str, Any]:
     for raw in paths:
         full = os.path.abspath(raw)
         if full not in walks and os.path.isdir(full) and not os.path.islink(full):
-            walks[full] = Background(lambda full=full: walk_tree(full), "mlineage-walk")
+            walks[full] = Background(partial(walk_tree, full), "mlineage-walk")
     return walks
 
 

@@ -10,11 +10,12 @@ runs, so the quick path never decides anything the full one would decide differe
 from __future__ import annotations
 
 import os
-import re
 import sys
 
-_POINTER_LINE = re.compile(r'^(path|kind|digest|size|files|name|version): (.+)$')
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_FIELDS = ("path", "kind", "digest", "size", "files", "name", "version")
+_HEX = frozenset("0123456789abcdef")
+_DIGITS = frozenset("0123456789")
+_ODD = frozenset("\u2028\u2029\ufeff\ufffe\uffff")  # YAML line breaks and non-characters
 _SKIP = {".mlineage", ".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", ".dvc"}
 
 
@@ -53,19 +54,35 @@ def _read_pointer(path: str) -> tuple[str, str] | None:
         for line in handle:
             if line.startswith("#"):
                 continue
-            m = _POINTER_LINE.match(line.rstrip("\n"))
-            if m is None or m.group(1) in fields:
+            key, sep, value = line.rstrip("\n").partition(": ")
+            if not sep or key not in _FIELDS or key in fields or not value or "\n" in value or "\r" in value:
                 return None
-            fields[m.group(1)] = m.group(2)
+            fields[key] = value
     name = os.path.basename(path)[:-4]
-    if fields.get("path") != '"' + name + '"' or '\\' in name or '"' in name:
+    if fields.get("path") != '"' + name + '"' or not _plain_string(fields["path"]):
         return None
     kind, digest = fields.get("kind"), fields.get("digest", "")
-    if kind not in ("file", "directory") or not _DIGEST.match(digest) or not fields.get("size", "x").isdigit():
+    if (kind not in ("file", "directory") or len(digest) != 71 or not digest.startswith("sha256:")
+            or not _HEX.issuperset(digest[7:]) or not _decimal(fields.get("size", ""))):
         return None
-    if kind == "directory" and not fields.get("files", "x").isdigit():
+    if (kind == "directory" and not _decimal(fields.get("files", ""))) or ("files" in fields and kind == "file"):
+        return None
+    if ("name" in fields and not _plain_string(fields["name"])) or ("version" in fields
+                                                                  and not _decimal(fields["version"])):
         return None
     return kind, digest
+
+
+def _decimal(text: str) -> bool:
+    """A non-negative integer as ``mlineage add`` writes it (no sign, no leading zero, ASCII digits)."""
+    return bool(text) and _DIGITS.issuperset(text) and (text == "0" or text[0] != "0")
+
+
+def _plain_string(text: str) -> bool:
+    """A double-quoted string with no escapes and only printable characters: one YAML reads as written."""
+    inner = text[1:-1]
+    return (len(text) >= 2 and text[0] == text[-1] == '"' and '"' not in inner and "\\" not in inner
+            and all(" " <= c < "\x7f" or c > "\xa0" and c not in _ODD for c in inner))
 
 
 def quick_status(args: list[str]) -> bool:
@@ -78,7 +95,7 @@ def quick_status(args: list[str]) -> bool:
         if root is None or db is None or not os.path.exists(db):
             return False
         pointers = _pointers(root)
-        from ..blobs.statcache import TREES_DIR, _checksum, read_tree_file, tree_matches, walk_tree
+        from ..blobs.walk import TREES_DIR, checksum, read_tree_file, tree_matches, walk_rows
 
         trees = os.path.join(root, ".mlineage", TREES_DIR)
         conn = None  # SQLite only for single files (a directory's record is a file of its own)
@@ -93,7 +110,7 @@ def quick_status(args: list[str]) -> bool:
                     if os.path.islink(data) or not os.path.isdir(data):
                         return False
                     saved = read_tree_file(trees, data)
-                    if saved is None or saved[0] != digest or not tree_matches(walk_tree(data), saved[3], saved[4]):
+                    if saved is None or saved[0] != digest or not tree_matches(*walk_rows(data), saved[3], saved[4]):
                         return False
                     continue
                 st = os.lstat(data)
@@ -106,7 +123,7 @@ def quick_status(args: list[str]) -> bool:
                 key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
                 row = conn.execute("SELECT digest, checksum FROM files WHERE dev=? AND ino=? AND size=? AND "
                                    "mtime_ns=?", key).fetchone()
-                if row is None or row[0] != digest or row[1] != _checksum(key, digest):
+                if row is None or row[0] != digest or row[1] != checksum(key, digest):
                     return False
         finally:
             if conn is not None:

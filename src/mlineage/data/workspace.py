@@ -9,25 +9,18 @@ Order of writes in ``add``: blobs (atomic, under their digest), then the ledger 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat as stat_mod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..blobs.local import LocalBlobStore
 from ..blobs.placement import place, write_text_atomically
-from ..blobs.statcache import (
-    STAT_FIELDS,
-    StatCache,
-    StatKey,
-    Tree,
-    TreeRecord,
-    UnsupportedEntry,
-    walk_stats,
-    walk_tree,
-)
+from ..blobs.statcache import StatCache, StatKey, Tree, TreeRecord, walk_stats, walk_tree
+from ..blobs.walk import STAT_FIELDS, UnsupportedEntry
 from ..config import PROJECT_DIR
 from ..errors import IntegrityError, NotFoundError, ValidationError
 from ..hashing import (
@@ -148,18 +141,22 @@ def _rel(path: Path, root: Path) -> str:
 
 def walk_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
     """Every regular file under root as (relative posix path, absolute path, lstat); symlinks refused."""
-    return _walk(walk_stats, root)
+    with _walk_errors():
+        return walk_stats(str(root))
 
 
 def walk_dir(root: Path, started: Background[Tree] | None = None) -> Tree:
     """Every regular file under root with its stat numbers, in manifest order; symlinks refused.
     ``started``: the same walk already running in the background (its result, or error, is used)."""
-    return _walk(walk_tree if started is None else lambda _root: started.result(), root)
+    with _walk_errors():
+        return walk_tree(str(root)) if started is None else started.result()
 
 
-def _walk(walker: Callable[[str], Any], root: Path) -> Any:
+@contextlib.contextmanager
+def _walk_errors() -> Iterator[None]:
+    """A walk's errors as the user's: a symlink or special file, an unreadable folder."""
     try:
-        return walker(str(root))
+        yield
     except UnsupportedEntry as exc:
         raise ValidationError("path", f"{exc.path} is a symbolic link or special file, which is not versioned",
                               "replace it with the file it points to, or move it out of the folder") from None
@@ -290,9 +287,8 @@ class Workspace:
         if hash_bytes(old) != Digest.parse(before.digest):
             return None
         assert scan.tree is not None
-        names, stats, k = scan.tree.names, scan.tree.stats, STAT_FIELDS
-        text = scan.digests.hex()
-        rows = manifest_rows([names[i] for i in fresh], [text[64 * i : 64 * i + 64] for i in fresh],
+        names, stats, k, raw = scan.tree.names, scan.tree.stats, STAT_FIELDS, scan.digests
+        rows = manifest_rows([names[i] for i in fresh], [raw[32 * i : 32 * i + 32].hex() for i in fresh],
                              [stats[k * i + 2] for i in fresh], [0o755 if stats[k * i + 4] else 0o644 for i in fresh])
         return patched_manifest_bytes(old, len(names), dict(zip(fresh, rows)))
 
