@@ -101,3 +101,17 @@ def test_every_data_command_has_help_and_docs(command: str) -> None:
     assert "Usage:" in out and len(out.splitlines()) > 3
     docs = (Path(__file__).resolve().parents[2] / "docs" / "data-versioning.md").read_text()
     assert f"mlineage {command}" in docs
+
+
+def test_quick_add_prints_what_the_full_command_prints(sqlite_project: Path) -> None:
+    for folder in ("a", "b"):
+        write(sqlite_project / folder / "x.txt", f"{folder}\n")
+    quick = cli("add", "a")  # a plain add skips click
+    full = cli("add", "b", "--kind", "dataset")  # an option: the click command
+    assert quick.stdout == full.stdout.replace("b@1", "a@1").replace("b.lin", "a.lin").replace(
+        full.stdout.split()[2], quick.stdout.split()[2])
+    assert quick.stdout.startswith("added a@1  sha256:") and "commit the pointer(s): git add a.lin .gitignore" in quick.stdout
+    missing = cli("add", "nope", check=False)
+    clicked = cli("add", "nope", "--kind", "dataset", check=False)
+    assert (missing.returncode, missing.stderr) == (clicked.returncode, clicked.stderr) == (
+        1, "error: path: nope does not exist (check the path)\n")

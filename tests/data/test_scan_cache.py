@@ -193,3 +193,19 @@ def test_pointer_fast_reader_agrees_with_yaml() -> None:
         assert ptr.loads(text, Path(p.path + ptr.SUFFIX)) == p
     assert ptr._canonical("size: 010\n") is None  # YAML 1.1 reads a leading zero as octal: let YAML decide
     assert ptr._canonical('path: "a"\npath: "b"\n') is None
+
+
+def test_quick_status_leaves_odd_pointers_to_the_full_command(sqlite_project: Path) -> None:
+    from mlineage.data.quick import quick_status
+
+    write(sqlite_project / "m.bin", "model")
+    ws = workspace()
+    ws.add(["m.bin"])
+    ws.close()
+    pointer = sqlite_project / "m.bin.lin"
+    text = pointer.read_text()
+    assert quick_status([]) is True
+    for edit in (text.replace("version: 1", "version: 01"), text.replace('name: "m.bin"', "name: [m.bin"),
+                 text.replace("size: 5", "size: \u00b2"), text + "extra: 1\n"):
+        pointer.write_text(edit)
+        assert quick_status([]) is False
