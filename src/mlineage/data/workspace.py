@@ -175,6 +175,7 @@ class Workspace:
         self._client = client
         self._owns_client = client is None
         self._ledger: Any = None  # a SqliteLedger, once add has opened one
+        self._opener: Background[None] | None = None
         self._remote: Any = None
 
     # ------------------------------------------------------------ plumbing
@@ -202,6 +203,10 @@ class Workspace:
 
     def close(self) -> None:
         self.statcache.close()
+        if self._opener is not None:  # an add that failed early: let the ledger finish opening, then close it
+            with contextlib.suppress(BaseException):
+                self._opener.result()
+            self._opener = None
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
@@ -400,7 +405,7 @@ class Workspace:
             raise ValidationError("path", "the same path is given twice")
         # Open the ledger on a second thread while this one walks and hashes: imports hold the GIL, stat calls
         # and hashing mostly do not, so on two cores the start-up cost hides behind them.
-        opener = Background(self._open_ledger, "mlineage-ledger")
+        self._opener = opener = Background(self._open_ledger, "mlineage-ledger")
         walks = walks or {}
         trees = {t: walk_dir(t, walks.get(str(t))) for t in targets if t.is_dir()}
         for t, tree in trees.items():
