@@ -151,11 +151,17 @@ class SqlStore:
 
         return verify_chain(pairs(), recorded)
 
+    def forget_cached_state(self) -> None:
+        """Call after writing projection rows behind the ledger's back (bulk loaders such as the benchmark's
+        graph generator): the SQLite writer keeps caches that are valid only while the ledger is the only
+        way in."""
+        if self._ledger is not None:
+            self._ledger.forget()
+
     def rebuild(self) -> int:
         """Drop every projection and replay the whole ledger into fresh tables, in one transaction."""
         count = 0
-        if self._ledger is not None:
-            self._ledger.forget()
+        self.forget_cached_state()
         with self._write() as (conn, _seq, _hash):
             metadata.drop_all(conn, tables=list(reversed(PROJECTION_TABLES)))
             metadata.create_all(conn, tables=list(PROJECTION_TABLES))
