@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +84,7 @@ def canonical_json_and_value(value: Any) -> tuple[bytes, Any]:
 
 
 _ENVELOPE = '{"actor":%s,"id":%s,"payload_sha256":%s,"seq":%d,"ts":%s,"type":%s,"v":%d}'
-_dump_string = json.JSONEncoder(ensure_ascii=False).encode  # JCS escapes strings exactly as this does
+_dump_string = json.encoder.encode_basestring  # (C) what json.dumps(ensure_ascii=False) does to a str: JCS's escaping
 
 
 def envelope_json(seq: int, event_id: str, type_: str, v: int, ts: str, actor: str | None, psha: str) -> bytes:
