@@ -103,10 +103,9 @@ class LineageResult:
 
     def _materialise(self) -> None:
         if self._bfs is not None:
-            from .engine import bfs_depths, order_by_depth
+            from .levels import bfs_levels
 
-            order, pred = self._bfs
-            self._ids, self._depths = order_by_depth(order.astype("int64"), bfs_depths(order, pred))
+            self._ids, self._depths = bfs_levels(*self._bfs)
             self._bfs = None
 
     @property
