@@ -26,6 +26,7 @@ from ..errors import NotFoundError, ValidationError
 from ..model import NodeRef
 from .levels import bfs_levels, order_by_depth
 from .query import LineageQuery, LineageResult, node_kind
+from .records import as_of_note
 from .snapshot import Snapshot, StaleSnapshot
 
 if TYPE_CHECKING:
@@ -148,9 +149,11 @@ class GraphEngine:
             raise NotFoundError(f"{query.start} is not in the lineage graph")
         if query.as_of_seq is not None and not _existed(self.store, root, query.as_of_seq):
             raise NotFoundError(f"{query.start} did not exist yet at ledger seq {query.as_of_seq}")
-        if snap is None:
-            return _walk_sql(self.store, query, root)
-        return _walk_memory(self.store, snap, query, root)
+        result = _walk_sql(self.store, query, root) if snap is None else _walk_memory(self.store, snap, query, root)
+        note = as_of_note(self.store, query.as_of_seq)
+        if note:
+            result.truncated.append(note)
+        return result
 
 
 def walk(store: MetadataStore, query: LineageQuery, engine: GraphEngine | None = None) -> LineageResult:
@@ -305,7 +308,9 @@ def _walk_sql(store: MetadataStore, query: LineageQuery, root: int) -> LineageRe
                                         and query.max_depth > LEVEL_BFS_MAX_DEPTH))
     reachable = None if beyond else len(depth_of) - 1
     if query.kinds is not None:
-        described = store.describe(list(depth_of))
+        from .records import describe
+
+        described = describe(store, list(depth_of))
         depth_of = {i: d for i, d in depth_of.items()
                     if i == root or (i in described and node_kind(described[i]) in query.kinds)}
     ids = np.fromiter(depth_of.keys(), np.int64, len(depth_of))

@@ -414,3 +414,37 @@ class SqlStore:
                 name: int(conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
                 for name in ("events", "artifacts", "runs", "edges")
             }
+
+    # ------------------------------------------------------------------ lineage output (see records.py)
+
+    def node_records(self, node_ids: Sequence[int], as_of_seq: int | None = None) -> dict[int, Artifact | Run]:
+        """``describe`` through the driver's cursor, for query output; with ``as_of_seq``, each node as it
+        stood at that ledger seq (a later name/version label absent, a run folded from its events up to it)."""
+        from .records import RecordReader
+
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            cursor = raw.cursor()
+            try:
+                return RecordReader(cursor, self.dialect == "postgresql").node_records(
+                    list(self._id_chunks(node_ids)), as_of_seq)
+            finally:
+                cursor.close()
+
+    def edges_among(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
+                    ) -> list[AdjacentEdge]:
+        """``adjacent`` through the driver's cursor, keeping only the edges whose far end is among
+        ``node_ids`` too (the induced subgraph of a lineage result)."""
+        from .records import RecordReader
+
+        members = {int(i) for i in node_ids}
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            cursor = raw.cursor()
+            try:
+                return RecordReader(cursor, self.dialect == "postgresql").edges_among(
+                    list(self._id_chunks(node_ids)), members, direction, as_of_seq)
+            finally:
+                cursor.close()
