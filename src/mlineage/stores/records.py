@@ -5,7 +5,8 @@ these; the graph layer uses them when a store has them and ``describe``/``adjace
 Why not SQLAlchemy: a trace of a few thousand nodes spent most of its time in per-row Core overhead.
 
 Time travel (``as_of_seq``): the projections hold each node as it is now, but the ledger orders every change,
-so a node is described as it stood at seq T from what the projections already record about when:
+so a node is described as it stood at seq T from what the projections already record about when (a node
+created after T is left out):
 
 * an artifact's kind, size, uri, media type and metadata are fixed by its first record; its name/version is
   the label of its first *named* record (later names add versions rows but never rename it), so the label
@@ -26,7 +27,7 @@ from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, RunStatus
 from .protocol import AdjacentEdge, Direction
 
 _ARTIFACTS = ("SELECT a.node_id, a.digest, a.kind, a.size, a.name, a.version, a.media_type, a.uri, a.metadata, "
-              "a.created_at, {label} FROM artifacts a{join} WHERE a.node_id {among}")
+              "a.created_at, {label}, a.created_seq FROM artifacts a{join} WHERE a.node_id {among}")
 _LABEL_JOIN = " LEFT JOIN versions v ON v.name = a.name AND v.version = a.version"
 _RUNS = ("SELECT node_id, id, job, kind, status, params, metrics, context, agent, error, started_at, ended_at, "
          "created_seq, updated_seq FROM runs WHERE node_id {among}")
@@ -73,9 +74,12 @@ class RecordReader:
             among, params = self._among(chunk)
             self.cursor.execute(_ARTIFACTS.format(label=label, join=join, among=among), params)
             for row in self.cursor.fetchall():
-                out[int(row[0])] = _artifact(row, as_of_seq)
+                if as_of_seq is None or row[11] <= as_of_seq:
+                    out[int(row[0])] = _artifact(row, as_of_seq)
             self.cursor.execute(_RUNS.format(among=among), params)
             for row in self.cursor.fetchall():
+                if as_of_seq is not None and row[12] > as_of_seq:
+                    continue  # not started yet
                 if as_of_seq is not None and row[13] > as_of_seq:
                     later.append(row)
                 else:
