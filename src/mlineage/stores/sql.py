@@ -448,3 +448,35 @@ class SqlStore:
                     list(self._id_chunks(node_ids)), members, direction, as_of_seq)
             finally:
                 cursor.close()
+
+    def graph_head(self, node_key: str | None) -> tuple[int, int | None]:
+        """``graph_state`` for the graph snapshot's per-query freshness check. On PostgreSQL it runs on a
+        connection of its own, kept open in autocommit mode: a pooled connection costs a ping on checkout, a
+        BEGIN and a ROLLBACK (four round trips for one answer; measured 1.1 ms against 0.15 ms)."""
+        if self.dialect != "postgresql":
+            return self.graph_state(node_key)
+        import os
+        import threading
+        import weakref
+
+        import psycopg
+
+        state = self.__dict__.setdefault("_graph_head", {"lock": threading.Lock(), "conn": None, "pid": None})
+        sql = "SELECT (SELECT seq FROM ledger_head WHERE id = 1), (SELECT id FROM nodes WHERE key = %s)"
+        with state["lock"]:
+            for attempt in (1, 2):
+                conn = state["conn"]
+                if conn is None or conn.closed or state["pid"] != os.getpid():
+                    url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                    conn = state["conn"] = psycopg.connect(url, autocommit=True)
+                    state["pid"] = os.getpid()
+                    weakref.finalize(self, conn.close)
+                try:
+                    row = conn.execute(sql, (node_key or "",)).fetchone()
+                    break
+                except psycopg.OperationalError:  # a dropped connection: reconnect once
+                    state["conn"] = None
+                    if attempt == 2:
+                        raise
+        assert row is not None
+        return int(row[0]), (int(row[1]) if row[1] is not None else None)
