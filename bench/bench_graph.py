@@ -166,14 +166,14 @@ def run(quick: bool) -> list[Result]:
                                   "report the gain over the CTE", None))
         # end to end for a small result: the SDK call plus every node's record and every typed edge
         client_query = LineageQuery(_ref("rnd", n - 1), "up")
-        e2e = best_of(lambda e=engine, q=client_query: e.walk(q).to_dict(), 3) * 1000
+        e2e = best_of(lambda e=engine, q=client_query: e.walk(q).to_dict(), 5) * 1000
         results.append(Result(f"{label}: trace deepest node + JSON of all nodes/edges", e2e, "-", None, "ms", False,
                               "< 100 ms for results up to 10k nodes", e2e < 100))
-        cli_json = best_of(lambda e=engine, q=client_query: _cli_json(e.walk(q)), 3) * 1000
+        cli_json = best_of(lambda e=engine, q=client_query: _cli_json(e.walk(q)), 5) * 1000
         results.append(Result(f"{label}: `trace --json` output of the deepest node (the CLI's streamed JSON text)",
                               cli_json, "-", None, "ms", False, "< 100 ms for results up to 10k nodes", cli_json < 100))
         as_of = LineageQuery(_ref("rnd", n - 1), "up", as_of_seq=store.head()[0])
-        then = best_of(lambda e=engine, q=as_of: e.walk(q).to_dict(), 3) * 1000
+        then = best_of(lambda e=engine, q=as_of: e.walk(q).to_dict(), 5) * 1000
         results.append(Result(f"{label}: trace deepest node --as-of + JSON (records as of the seq)", then, "-", None,
                               "ms", False, "< 100 ms for results up to 10k nodes", then < 100))
         results.append(Result(f"{label}: cold snapshot load ({snap.edge_count:,} edges, "

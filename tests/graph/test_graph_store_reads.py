@@ -28,8 +28,8 @@ def test_edges_among_is_the_induced_subgraph(store: Any) -> None:
     store.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": d, "kind": "dataset"}) for d in (a, b, c)]
                  + [NewEvent(ev.ARTIFACT_DERIVED, {"parent": a, "child": b, "role": "r"}),
                     NewEvent(ev.ARTIFACT_DERIVED, {"parent": b, "child": c})])
-    found = {(e.source, e.target, e.type, e.role) for e in store.edges_among([2, 3], "up")}
+    found = set(store.edges_among([2, 3], "up"))
     assert found == {(3, 2, "DERIVED_FROM", "")}  # 2 -> 1 leaves the set
-    everything = {(e.source, e.target, e.role) for e in store.edges_among([1, 2, 3], "down")}
+    everything = {(s, t, r) for s, t, _type, r in store.edges_among([1, 2, 3], "down")}
     assert everything == {(1, 2, "r"), (2, 3, "")}
-    assert {(e.source, e.target) for e in store.edges_among([1, 2, 3], "down", 4)} == {(1, 2)}
+    assert {(s, t) for s, t, _type, _r in store.edges_among([1, 2, 3], "down", 4)} == {(1, 2)}

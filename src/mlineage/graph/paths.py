@@ -71,9 +71,9 @@ def find_paths(engine: GraphEngine, a: Artifact | Run, b: Artifact | Run, as_of_
     members = {int(i) for i in on_path.tolist()}
     result = PathResult(source, target, swapped)
     children: dict[int, list[tuple[int, str, str]]] = {}
-    for e in induced_edges(store, sorted(members), "down", as_of_seq):
-        result.edges.append((e.source, e.target, e.type, e.role))
-        children.setdefault(e.source, []).append((e.target, e.type, e.role))
+    for parent, child, type_, role in induced_edges(store, sorted(members), "down", as_of_seq):
+        result.edges.append((parent, child, type_, role))
+        children.setdefault(parent, []).append((child, type_, role))
     result.edges.sort()
     result.nodes = describe(store, sorted(members), as_of_seq)
     note = as_of_note(store, as_of_seq)

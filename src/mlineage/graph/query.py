@@ -139,9 +139,9 @@ class LineageResult:
             from .records import induced_edges
 
             up = self.query.direction == "up"
-            self._edges = sorted({(e.target, e.source, e.type, e.role) if up else (e.source, e.target, e.type, e.role)
-                                  for e in induced_edges(self.store, self.id_list(), self.query.direction,
-                                                         self.query.as_of_seq)})
+            self._edges = sorted({(far, near, t, r) if up else (near, far, t, r)
+                                  for near, far, t, r in induced_edges(self.store, self.id_list(),
+                                                                       self.query.direction, self.query.as_of_seq)})
         return self._edges
 
     # ------------------------------------------------------------ output

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..model import Artifact, Run
 
 if TYPE_CHECKING:
-    from ..stores.protocol import AdjacentEdge, Direction, MetadataStore
+    from ..stores.protocol import Direction, MetadataStore
 
 
 def describes_as_of(store: MetadataStore) -> bool:
@@ -38,10 +38,12 @@ def describe(store: MetadataStore, node_ids: Sequence[int], as_of_seq: int | Non
 
 
 def induced_edges(store: MetadataStore, node_ids: Sequence[int], direction: Direction,
-                  as_of_seq: int | None = None) -> list[AdjacentEdge]:
-    """The edges walked in ``direction`` from a node of ``node_ids`` to another node of ``node_ids``."""
+                  as_of_seq: int | None = None) -> list[tuple[int, int, str, str]]:
+    """The edges walked in ``direction`` from a node of ``node_ids`` to another node of ``node_ids``, as
+    (source, target, type, role): source is the node walked from (the child when walking up)."""
     fast = getattr(store, "edges_among", None)
     if callable(fast):
         return fast(node_ids, direction, as_of_seq)  # type: ignore[no-any-return]
     members = set(node_ids)
-    return [e for e in store.adjacent(node_ids, direction, as_of_seq) if e.target in members]
+    return [(e.source, e.target, e.type, e.role) for e in store.adjacent(node_ids, direction, as_of_seq)
+            if e.target in members]

@@ -24,7 +24,7 @@ from typing import Any
 
 from .. import events as ev
 from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, RunStatus
-from .protocol import AdjacentEdge, Direction
+from .protocol import Direction
 
 _ARTIFACTS = ("SELECT a.node_id, a.digest, a.kind, a.size, a.name, a.version, a.media_type, a.uri, a.metadata, "
               "a.created_at, {label}, a.created_seq FROM artifacts a{join} WHERE a.node_id {among}")
@@ -34,7 +34,7 @@ _RUNS = ("SELECT node_id, id, job, kind, status, params, metrics, context, agent
 _RUN_EVENTS = ("SELECT seq, type, payload FROM events WHERE seq >= {p} AND seq <= {p} AND type IN "
                f"('{ev.RUN_STARTED}', '{ev.PARAMS_LOGGED}', '{ev.METRICS_LOGGED}', '{ev.RUN_ENDED}') "
                "AND {contains} ORDER BY seq")
-_EDGES = "SELECT {near}, {far}, type, role, created_seq FROM edges WHERE {near} {among}{when}"
+_EDGES = "SELECT {near}, {far}, type, role FROM edges WHERE {near} {among}{when}"
 
 
 def _json(text: str | None) -> Any:
@@ -115,13 +115,12 @@ class RecordReader:
                    error, row[10], ended_at)
 
     def edges_among(self, chunks: list[Sequence[int]], members: set[int], direction: Direction,
-                    as_of_seq: int | None) -> list[AdjacentEdge]:
+                    as_of_seq: int | None) -> list[tuple[int, int, str, str]]:
         near, far = ("child", "parent") if direction == "up" else ("parent", "child")
         when = "" if as_of_seq is None else f" AND created_seq <= {int(as_of_seq)}"
-        found: list[AdjacentEdge] = []
+        found: list[tuple[int, int, str, str]] = []
         for chunk in chunks:
             among, params = self._among(chunk)
             self.cursor.execute(_EDGES.format(near=near, far=far, among=among, when=when), params)
-            found.extend(AdjacentEdge(int(r[0]), int(r[1]), r[2], r[3], int(r[4]))
-                         for r in self.cursor.fetchall() if r[1] in members)
+            found.extend(row for row in self.cursor.fetchall() if row[1] in members)
         return found

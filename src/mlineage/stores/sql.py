@@ -433,9 +433,10 @@ class SqlStore:
                 cursor.close()
 
     def edges_among(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
-                    ) -> list[AdjacentEdge]:
+                    ) -> list[tuple[int, int, str, str]]:
         """``adjacent`` through the driver's cursor, keeping only the edges whose far end is among
-        ``node_ids`` too (the induced subgraph of a lineage result)."""
+        ``node_ids`` too (the induced subgraph of a lineage result), as plain (source, target, type, role)
+        tuples: a dataclass per edge cost more than the query."""
         from .records import RecordReader
 
         members = {int(i) for i in node_ids}
