@@ -462,21 +462,29 @@ class SqlStore:
 
         import psycopg
 
-        state = self.__dict__.setdefault("_graph_head", {"lock": threading.Lock(), "conn": None, "pid": None})
+        state = self.__dict__.setdefault("_graph_head", {"lock": threading.Lock(), "conn": None, "pid": None,
+                                                         "closer": None, "inherited": []})
         sql = "SELECT (SELECT seq FROM ledger_head WHERE id = 1), (SELECT id FROM nodes WHERE key = %s)"
         with state["lock"]:
             for attempt in (1, 2):
                 conn = state["conn"]
-                if conn is None or conn.closed or state["pid"] != os.getpid():
+                if conn is not None and state["pid"] != os.getpid():
+                    # a forked child must neither use nor close (terminate) its parent's session: keep it aside
+                    state["closer"].detach()
+                    state["inherited"].append(conn)
+                    conn = None
+                if conn is None or conn.closed:
                     url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
                     conn = state["conn"] = psycopg.connect(url, autocommit=True)
                     state["pid"] = os.getpid()
-                    weakref.finalize(self, conn.close)
+                    state["closer"] = weakref.finalize(self, conn.close)  # closed with the store
                 try:
                     row = conn.execute(sql, (node_key or "",)).fetchone()
                     break
                 except psycopg.OperationalError:  # a dropped connection: reconnect once
                     state["conn"] = None
+                    with contextlib.suppress(psycopg.Error):
+                        conn.close()
                     if attempt == 2:
                         raise
         assert row is not None
