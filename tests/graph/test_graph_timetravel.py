@@ -98,6 +98,23 @@ def test_as_of_reaches_paths_and_lineage_diff(client: Any) -> None:
     assert next(n for n in later.nodes.values() if isinstance(n, Run)).status == RunStatus.COMPLETED
 
 
+def test_lineage_diff_as_of_compares_the_runs_of_then(client: Any) -> None:
+    """Two models from two runs of one job; run B logs a param and fails only after T."""
+    data, model_a, model_b = digest("td", 0), digest("td", 1), digest("td", 2)
+    client.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": d, "kind": k})
+                   for d, k in ((data, "dataset"), (model_a, "model"), (model_b, "model"))])
+    for run, model in (("td-a", model_a), ("td-b", model_b)):
+        client.append([NewEvent(ev.RUN_STARTED, {"run_id": run, "job": "train", "kind": "train", "params": {"lr": 1}}),
+                       NewEvent(ev.ARTIFACT_USED, {"run_id": run, "digest": data}),
+                       NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run, "digest": model})])
+    moment = client.store.head()[0]
+    client.append([NewEvent(ev.PARAMS_LOGGED, {"run_id": "td-b", "params": {"epochs": 9}}),
+                   NewEvent(ev.RUN_ENDED, {"run_id": "td-b", "status": "failed"})])
+    now = {(d.aspect, d.key): (d.a, d.b) for d in client.lineage_diff(model_a, model_b).differences}
+    assert now == {("param", "train.epochs"): (None, "9"), ("run", "train"): ("running", "failed")}
+    assert client.lineage_diff(model_a, model_b, as_of=moment).differences == []
+
+
 def test_cli_trace_as_of_prints_the_records_of_then(client: Any, store_uri: str, tmp_path: Path) -> None:
     first, _second = _history(client)
     env = {"MLINEAGE_URI": store_uri, "MLINEAGE_ARTIFACTS": str(tmp_path / "objects")}
