@@ -156,7 +156,7 @@ def test_a_store_without_as_of_records_says_so(client: Any) -> None:
 
 # ---------------------------------------------------------------- property: as of T == the ledger's first T events
 
-RUNS = ["r0", "r1", "r2"]
+RUNS = ["r0", 'r"1\\ ', "r\u00e9\u2028\U0001f600"]  # ids with quotes, backslashes and non-ASCII text
 DIGESTS = [digest("ttp", i) for i in range(4)]
 
 
@@ -262,6 +262,19 @@ def test_as_of_equals_the_projection_of_the_ledger_prefix(fresh_store: Any, tmp_
         finally:
             prefix.close()
         assert describe(full, ids, upto) == expected, upto
+
+
+def test_run_events_are_found_when_the_id_search_misses(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The payload search is only a pre-filter: if it misses the run's start, the range is read by type."""
+    _first, second = _history(client)
+    import json as real_json
+    import types
+
+    from mlineage.stores import records
+
+    monkeypatch.setattr(records, "json", types.SimpleNamespace(loads=real_json.loads, dumps=lambda *a, **k: '"x"'))
+    run = _by_key(client.trace(MODEL, as_of=second))["tt-train"]
+    assert isinstance(run, Run) and run.params == {"lr": 0.1, "epochs": 3} and run.metrics == {"acc": 0.5}
 
 
 def test_node_records_now_and_before_anything(client: Any) -> None:

@@ -95,10 +95,16 @@ class RecordReader:
         needle = '"run_id":' + json.dumps(run_id, ensure_ascii=False)  # as in the canonical payload text
         contains = f"strpos(payload, {self.p}) > 0" if self.postgres else f"instr(payload, {self.p}) > 0"
         self.cursor.execute(_RUN_EVENTS.format(p=self.p, contains=contains), (row[12], as_of_seq, needle))
+        found = self.cursor.fetchall()
+        if not found or found[0][0] != row[12]:
+            # the RunStarted event (at the run's created_seq) was not matched: an id the canonical form writes
+            # differently (or an erased start). Read the range by type alone and match the id after parsing.
+            self.cursor.execute(_RUN_EVENTS.format(p=self.p, contains="1 = 1"), (row[12], as_of_seq))
+            found = self.cursor.fetchall()
         status, ended_at, error = RunStatus.RUNNING.value, None, None
         params: dict[str, Any] = {}
         metrics: dict[str, float] = {}
-        for _seq, type_, payload in self.cursor.fetchall():
+        for _seq, type_, payload in found:
             p = json.loads(payload) if payload is not None else None  # an erased payload projects nothing
             if p is None or p.get("run_id") != run_id:
                 continue
