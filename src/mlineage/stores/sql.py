@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -86,6 +87,9 @@ class SqlStore:
     def close(self) -> None:
         if self._ledger is not None:
             self._ledger.close()
+        head_state = self.__dict__.get("_graph_head")  # graph_head's own PostgreSQL session, if it opened one
+        if head_state and head_state["closer"] is not None and head_state["pid"] == os.getpid():
+            head_state["closer"]()  # a weakref.finalize: closes the session once
         self.engine.dispose()
 
     # ------------------------------------------------------------------ writing
