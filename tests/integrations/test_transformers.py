@@ -85,3 +85,127 @@ def test_explicit_callback_inside_an_open_run(tracked: Client, tmp_path: Path) -
     assert stored.id == run.id and "base_model" not in stored.params and stored.params["max_steps"] == 3
     export = "\n".join(str(e.payload) for e in tracked.store.iter_events())
     assert HUB_TOKEN not in export
+
+
+# ---------------------------------------------------------------- base models loaded by hub id (local cache only)
+
+COMMIT_OLD, COMMIT_NEW = "1" * 40, "2" * 40
+
+
+def _publish(cache: Path, repo_id: str, folder: Path, commit: str, *, main: bool = True) -> Path:
+    """Put ``folder`` into a Hugging Face cache the way ``huggingface_hub`` lays it out: the content in
+    ``blobs/<sha256>``, ``snapshots/<commit>/<name>`` symlinks to it, ``refs/main`` holding the commit."""
+    import hashlib
+
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (repo / "blobs").mkdir(exist_ok=True)
+    for file in sorted(folder.iterdir()):
+        data = file.read_bytes()
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        (snapshot / file.name).symlink_to(Path("..", "..", "blobs", blob.name))
+    if main:
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / "main").write_text(commit)
+    return snapshot
+
+
+@pytest.fixture
+def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An offline hub cache in tmp_path (the env as a user sets it, and huggingface_hub's copy read at import)."""
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hf-cache"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    return cache
+
+
+def _folder_digest(folder: Path) -> str:
+    from mlineage.hashing import directory_manifest, manifest_digest
+
+    return str(manifest_digest(directory_manifest(folder)))  # plain files: the digest `mlineage add` gives
+
+
+def test_a_hub_model_is_recorded_by_its_cached_snapshot_content(tracked: Client, tmp_path: Path,
+                                                                hub_cache: Path) -> None:
+    written = _base_model(tmp_path / "written")
+    snapshot = _publish(hub_cache, "org/tiny", written, COMMIT_NEW)
+    assert all(f.is_symlink() for f in snapshot.iterdir())
+    autolog(sklearn=False)
+    model = transformers.BertForSequenceClassification.from_pretrained("org/tiny", local_files_only=True)
+    _trainer(model, tmp_path).train()
+    [run] = tracked.store.list_runs(limit=5)
+    assert run.status.value == "completed" and run.params["base_model"] == "org/tiny"
+    assert run.params["base_model.resolved"] is True and run.params["base_model.revision"] == COMMIT_NEW
+    inputs, outputs = tracked.store.io_of_run(run.id)
+    [base] = [a for a, role in inputs if role == "base_model"]
+    [tuned] = [a for a, _ in outputs]
+    assert str(base.digest) == _folder_digest(written)  # the content behind the links, not the links
+    assert base.name == "org/tiny" and base.kind.value == "model"
+    assert base.metadata["hub_id"] == "org/tiny" and base.metadata["revision"] == COMMIT_NEW
+    assert base.metadata["revision_from"] == "refs/main" and base.metadata["files"] == 2
+    assert _derived_from(tracked, str(tuned.digest)) == {str(base.digest)}
+    assert str(tracked.resolve("org/tiny@1").digest) == str(base.digest)
+
+
+def test_an_unresolvable_hub_id_stays_a_param_and_says_so(tracked: Client, tmp_path: Path, hub_cache: Path) -> None:
+    from mlineage.sdk.autolog.transformers import MlineageTrainerCallback
+
+    config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=32, max_position_embeddings=16)
+    model = transformers.BertForSequenceClassification(config)
+    model.config._name_or_path = "org/not-cached"  # as if loaded from a hub this machine no longer caches
+    with mlineage.run("finetune", kind="train"):
+        _trainer(model, tmp_path, callbacks=[MlineageTrainerCallback()]).train()
+    [run] = tracked.store.list_runs(limit=5)
+    assert run.params["base_model"] == "org/not-cached" and run.params["base_model.resolved"] is False
+    inputs, outputs = tracked.store.io_of_run(run.id)
+    assert [a for a, role in inputs if role == "base_model"] == []
+    [tuned] = [a for a, _ in outputs]
+    assert _derived_from(tracked, str(tuned.digest)) == set()
+
+
+def test_the_snapshot_is_the_revision_asked_for(tmp_path: Path, hub_cache: Path) -> None:
+    from mlineage.sdk.autolog._hub import find_hub_snapshot
+
+    old = _base_model(tmp_path / "old")
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "config.json").write_text((old / "config.json").read_text().replace('"num_labels"', '"x": 1, "num_labels"'))
+    _publish(hub_cache, "org/tiny", old, COMMIT_OLD, main=False)
+    _publish(hub_cache, "org/tiny", new, COMMIT_NEW)
+    assert find_hub_snapshot("org/tiny").snapshot.digest == _folder_digest(new)
+    pinned = find_hub_snapshot("org/tiny", COMMIT_OLD)
+    assert (pinned.revision, pinned.revision_from, pinned.snapshot.digest) == (COMMIT_OLD, "requested",
+                                                                              _folder_digest(old))
+    by_config = find_hub_snapshot("org/tiny", config_commit=COMMIT_OLD)  # transformers 4: config._commit_hash
+    assert (by_config.revision, by_config.revision_from) == (COMMIT_OLD, "config")
+    assert find_hub_snapshot("org/tiny", "v9") is None and find_hub_snapshot("org/other") is None
+    assert find_hub_snapshot(str(tmp_path / "old")) is None  # a folder is not a hub id
+
+
+def test_autolog_remembers_the_revision_given_to_from_pretrained(tracked: Client, tmp_path: Path,
+                                                                 hub_cache: Path) -> None:
+    from mlineage.sdk.autolog import transformers as integration
+
+    old = _base_model(tmp_path / "old")
+    _publish(hub_cache, "org/tiny", old, COMMIT_OLD, main=False)
+    torch.manual_seed(1)
+    _publish(hub_cache, "org/tiny", _base_model(tmp_path / "new"), COMMIT_NEW)
+    original = vars(transformers.PreTrainedModel)["from_pretrained"]
+    autolog(sklearn=False)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(
+        "org/tiny", revision=COMMIT_OLD, local_files_only=True)
+    assert integration._loads[model] == ("org/tiny", COMMIT_OLD, None)
+    with mlineage.run("pinned", kind="train") as run:
+        params: dict = {}
+        base = integration.record_base_model(run, model, "org/tiny", params)
+    assert params["base_model.revision"] == COMMIT_OLD and str(base.digest) == _folder_digest(old)
+    autolog(disable=True)
+    assert vars(transformers.PreTrainedModel)["from_pretrained"] is original

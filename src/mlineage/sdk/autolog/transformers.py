@@ -1,35 +1,82 @@
 """Hugging Face Transformers: ``MlineageTrainerCallback`` records a ``Trainer.train`` as a run.
 
 Recorded: the ``TrainingArguments`` as params (``hub_token`` and other credentials redacted by the SDK), the
-base model (a local ``from_pretrained`` folder is recorded by its manifest digest as an input with role
-``base_model``; a hub id is recorded as the ``base_model`` param, since it cannot be digested without
-downloading it), every numeric value the Trainer logs (loss, learning rate, eval metrics) with its global step,
-and the fine-tuned model (``save_pretrained`` into the blob store) DERIVED_FROM the base model.
-Inside an open ``mlineage.run()`` it records into that run; otherwise it opens one for the training.
+base model as an input with role ``base_model`` -- a local ``from_pretrained`` folder by its manifest digest; a
+hub id (``"org/name"``) by the content digest of its snapshot in the local Hugging Face cache, named by the id,
+with the commit in its metadata (no network: see ``_hub``); a hub id that is not in a local cache stays a
+``base_model`` param with ``base_model.resolved=false`` -- every numeric value the Trainer logs (loss, learning
+rate, eval metrics) with its global step, and the fine-tuned model (``save_pretrained`` into the blob store)
+DERIVED_FROM the base model. Inside an open ``mlineage.run()`` it records into that run; otherwise it opens one
+for the training.
 
-``autolog()`` adds the callback to every ``Trainer``.
+``autolog()`` adds the callback to every ``Trainer`` and remembers the ``revision=``/``cache_dir=`` each
+``from_pretrained`` was given, so the snapshot found is the one loaded (without autolog: ``config._commit_hash``
+where transformers keeps it, else the cache's ``refs/main``).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import weakref
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from ...model import Artifact
 from ..run import ActiveRun, active_run
-from ._common import json_param, log_metrics_safely, log_params_safely, scratch_dir
+from ._common import json_param, log, log_metrics_safely, log_params_safely, record_input_digest, scratch_dir
+from ._hub import MANIFEST_MEDIA_TYPE, find_hub_snapshot, looks_like_hub_id, snapshot_of
 from ._state import STATE
 
 ROLE_BASE = "base_model"
+# models loaded under autolog -> (name or path, revision=, cache_dir=) as given to from_pretrained
+_loads: weakref.WeakKeyDictionary[Any, tuple[str, str | None, str | None]] = weakref.WeakKeyDictionary()
 
 
 def base_model_path(model: Any) -> str | None:
     """Where the model was loaded from: ``name_or_path`` (a folder or a hub id), if anything."""
     name = getattr(model, "name_or_path", None) or getattr(getattr(model, "config", None), "_name_or_path", None)
     return str(name) if name else None
+
+
+def record_base_model(run: ActiveRun, model: Any, base: str, params: dict[str, Any]) -> Artifact | None:
+    """Record the folder or cached hub snapshot ``model`` was loaded from as a ``base_model`` input (adding
+    what it found to ``params``); None when it is neither (the hub id is then only a param)."""
+    if os.path.isdir(base):
+        params["base_model"] = Path(base).name
+        snap = snapshot_of(base)
+        metadata: dict[str, Any] = {"path": str(base), "files": snap.files}
+        return _use_digest(run, snap.digest, snap.size, metadata, name=None)
+    params["base_model"] = base
+    if not looks_like_hub_id(base):
+        params["base_model.resolved"] = False
+        return None
+    loaded = _loads.get(model)
+    revision, cache_dir = (loaded[1], loaded[2]) if loaded is not None and loaded[0] == base else (None, None)
+    config_commit = getattr(getattr(model, "config", None), "_commit_hash", None)
+    try:
+        found = find_hub_snapshot(base, revision, config_commit=config_commit, cache_dir=cache_dir)
+    except OSError as exc:  # an unreadable cache: the run still records the id
+        log.warning("mlineage autolog: base model %s not digested: %s", base, exc)
+        found = None
+    params["base_model.resolved"] = found is not None
+    if found is None:
+        return None
+    params["base_model.revision"] = found.revision
+    snap = found.snapshot
+    return _use_digest(run, snap.digest, snap.size, name=base, metadata={
+        "source": "huggingface-hub", "hub_id": base, "revision": found.revision,
+        "revision_from": found.revision_from, "path": str(snap.folder), "files": snap.files,
+    })
+
+
+def _use_digest(run: ActiveRun, digest: str, size: int, metadata: dict[str, Any], name: str | None) -> Artifact:
+    for artifact in run.inputs:
+        if str(artifact.digest) == digest:
+            return artifact
+    return record_input_digest(run, digest, kind="model", role=ROLE_BASE, metadata=metadata, size=size, name=name,
+                               media_type=MANIFEST_MEDIA_TYPE)
 
 
 class _Hooks:
@@ -55,9 +102,9 @@ class _Hooks:
             params["model.parameters"] = int(sum(p.numel() for p in model.parameters()))
             base = base_model_path(model)
             if base:
-                params["base_model"] = base if not os.path.isdir(base) else Path(base).name
-                if os.path.isdir(base):
-                    self._base.append(current.use(base, kind="model", role=ROLE_BASE, store_blob=False))
+                recorded = record_base_model(current, model, base, params)
+                if recorded is not None:
+                    self._base.append(recorded)
             from .torch import _use_checkpoint, parents_of
 
             self._base.extend(_use_checkpoint(current, c) for c in parents_of(model))
@@ -108,14 +155,46 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-_patched: list[tuple[type, Any, Any]] = []
+_patched: list[tuple[type, str, Any]] = []  # (class, attribute, original), restored in reverse
+
+
+def _patch(cls: type, attribute: str, replacement: Any) -> None:
+    _patched.append((cls, attribute, cls.__dict__[attribute]))
+    setattr(cls, attribute, replacement)
+
+
+def enable_loading(module: ModuleType | None = None) -> None:
+    """Remember what each ``from_pretrained`` was given (``revision=``, ``cache_dir=``). Autolog calls this as
+    soon as ``transformers.modeling_utils`` is imported, since models are often loaded before the Trainer is."""
+    from transformers import PreTrainedModel
+
+    if any(cls is PreTrainedModel and attribute == "from_pretrained" for cls, attribute, _ in _patched):
+        return
+    load = PreTrainedModel.__dict__["from_pretrained"].__func__  # unwrap the classmethod
+
+    @functools.wraps(load)
+    def from_pretrained(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        result = load(cls, *args, **kwargs)
+        try:
+            name = args[0] if args else kwargs.get("pretrained_model_name_or_path")
+            model = result[0] if isinstance(result, tuple) else result  # output_loading_info=True
+            if isinstance(name, (str, os.PathLike)):
+                revision, cache_dir = kwargs.get("revision"), kwargs.get("cache_dir")
+                _loads[model] = (str(name), str(revision) if revision else None,
+                                 str(cache_dir) if cache_dir else None)
+        except Exception:  # noqa: BLE001, S110 - tracking must never break loading
+            pass
+        return result
+
+    _patch(PreTrainedModel, "from_pretrained", classmethod(from_pretrained))
 
 
 def enable(module: ModuleType | None = None) -> None:
-    if _patched:
-        return
     from transformers import Trainer
 
+    enable_loading()
+    if any(cls is Trainer for cls, _, _ in _patched):
+        return
     original_init = Trainer.__init__
     original_train = Trainer.train
     callback = callback_class()
@@ -138,13 +217,11 @@ def enable(module: ModuleType | None = None) -> None:
                     run.__exit__(type(exc), exc, exc.__traceback__)
             raise
 
-    _patched.append((Trainer, original_init, original_train))
-    Trainer.__init__ = __init__  # type: ignore[method-assign]
-    Trainer.train = train  # type: ignore[method-assign]
+    _patch(Trainer, "__init__", __init__)
+    _patch(Trainer, "train", train)
 
 
 def disable() -> None:
     while _patched:
-        trainer_cls, original_init, original_train = _patched.pop()
-        setattr(trainer_cls, "__init__", original_init)  # noqa: B010
-        setattr(trainer_cls, "train", original_train)  # noqa: B010
+        cls, attribute, original = _patched.pop()
+        setattr(cls, attribute, original)
