@@ -2,7 +2,9 @@
 
 Recorded: the module's ``hparams`` and the trainer's settings as params, the optimizer class and learning rate,
 every metric in ``trainer.callback_metrics`` at the end of each training and validation epoch (step = global
-step), the trained weights (``state_dict``) as a model artifact DERIVED_FROM any checkpoint the module was
+step), the data of the training and validation dataloaders as ``dataset`` inputs (roles ``training_data`` and
+``validation_data``) when it can be digested without iterating the loader (see ``_datasets``; otherwise the
+dataset's class and length are params and ``data.<stage>.digested`` is false), the trained weights (``state_dict``) as a model artifact DERIVED_FROM any checkpoint the module was
 initialised from (see the torch integration), and the best checkpoint written by ``ModelCheckpoint``.
 Inside an open ``mlineage.run()`` it records into that run; otherwise it opens a run for the fit.
 
@@ -13,12 +15,14 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from ..run import ActiveRun, active_run
-from ._common import log, log_metrics_safely, log_params_safely
+from ._common import log, log_metrics_safely, log_params_safely, record_input_digest
+from ._datasets import digest_dataset
 from ._state import STATE
 
 TRAINER_SETTINGS = ("max_epochs", "max_steps", "min_epochs", "accumulate_grad_batches", "gradient_clip_val",
@@ -35,6 +39,7 @@ class _Hooks:
         self.client = client
         self._run: ActiveRun | None = None
         self._owned = False
+        self._data_recorded: set[str] = set()  # stages whose loaders this fit has recorded
 
     # ---------------------------------------------------------- run lifecycle
 
@@ -69,6 +74,24 @@ class _Hooks:
                     if key in groups[0]:
                         params[f"{prefix}.{key}"] = groups[0][key]
         log_params_safely(self._run, params)
+        self._record_data(trainer, "train")
+
+    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+        self._record_data(trainer, "val")
+
+    # ---------------------------------------------------------- training data
+
+    def _record_data(self, trainer: Any, stage: str) -> None:
+        """Record the stage's dataloaders' data once per fit; never fails the fit."""
+        run = self._run
+        if run is None or stage in self._data_recorded:
+            return
+        self._data_recorded.add(stage)
+        try:
+            loaders = trainer.train_dataloader if stage == "train" else trainer.val_dataloaders
+            record_loaders(run, loaders, stage)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("mlineage autolog: %s data not recorded: %s", stage, exc)
 
     def _log_epoch(self, trainer: Any) -> None:
         if self._run is not None:
@@ -105,11 +128,53 @@ class _Hooks:
     def _finish(self, exc: BaseException | None) -> None:
         run, owned = self._run, self._owned
         self._run, self._owned = None, False
+        self._data_recorded = set()
         if run is not None and owned:
             if exc is None:
                 run.__exit__(None, None, None)
             else:
                 run.__exit__(type(exc), exc, exc.__traceback__)
+
+
+ROLES = {"train": "training_data", "val": "validation_data"}
+
+
+def _named(loaders: Any) -> list[tuple[str, Any]]:
+    """(suffix, loader) for one loader, a sequence of them (``.0``, ``.1``) or a mapping (``.<key>``)."""
+    if loaders is None:
+        return []
+    if isinstance(loaders, Mapping):
+        return [(f".{key}", loader) for key, loader in loaders.items()]
+    if isinstance(loaders, (list, tuple)):
+        return [("", loaders[0])] if len(loaders) == 1 else [(f".{i}", loader) for i, loader in enumerate(loaders)]
+    return [("", loaders)]
+
+
+def record_loaders(run: ActiveRun, loaders: Any, stage: str) -> None:
+    """Each loader's dataset as a ``dataset`` input of the run (role ``training_data``/``validation_data``)
+    when it can be digested cheaply; its class, length, batch size and whether it was digested as params."""
+    role = ROLES.get(stage, f"{stage}_data")
+    params: dict[str, Any] = {}
+    seen: set[tuple[str, str]] = set()  # a repeated (digest, role) edge is harmless (the projection dedupes)
+    for suffix, loader in _named(loaders):
+        dataset = getattr(loader, "dataset", None)
+        if dataset is None:
+            continue
+        found = digest_dataset(dataset)
+        prefix = f"data.{stage}{suffix}."
+        params[prefix + "class"] = found.metadata["dataset_class"]
+        if "length" in found.metadata:
+            params[prefix + "length"] = found.metadata["length"]
+        if getattr(loader, "batch_size", None) is not None:
+            params[prefix + "batch_size"] = loader.batch_size
+        params[prefix + "digested"] = found.digest is not None
+        if found.digest is None or (found.digest, role) in seen:
+            continue
+        seen.add((found.digest, role))
+        metadata = {**found.metadata, "loader": f"{stage}{suffix}"}
+        record_input_digest(run, found.digest, kind="dataset", role=role, metadata=metadata,
+                            size=metadata.get("bytes"), name=None)
+    log_params_safely(run, params)
 
 
 def _package() -> str:
