@@ -180,3 +180,57 @@ def test_files_subsets_and_undigestible_datasets(tracked: Client, tmp_path: Path
     subset = by_loader["val.1"]
     assert subset.metadata["subset_of"] == digest_dataset(full).digest and subset.metadata["indices"] == 30
     assert str(subset.digest) == digest_dataset(part).digest != digest_dataset(full).digest
+
+
+# ---------------------------------------------------------------- models initialised from, or resumed from, a checkpoint
+
+
+def _checkpoint(tmp_path: Path) -> Path:
+    """A Lightning checkpoint written by ModelCheckpoint during a first, untracked fit."""
+    callback = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), filename="first")
+    pl.Trainer(max_epochs=1, logger=False, enable_progress_bar=False, enable_model_summary=False,
+               accelerator="cpu", default_root_dir=str(tmp_path), callbacks=[callback]).fit(TinyModule(), _loader())
+    return Path(callback.best_model_path)
+
+
+def _parents(client: Client, child: object) -> set[str]:
+    events = [e.payload for e in client.store.iter_events() if e.type == "ArtifactDerived" and e.payload]
+    return {p["parent"] for p in events if p["child"] == str(child)}
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("torch_autolog", [True, False])
+def test_a_resumed_fit_derives_from_its_checkpoint(tracked: Client, tmp_path: Path, torch_autolog: bool) -> None:
+    checkpoint = _checkpoint(tmp_path)
+    autolog(sklearn=False, torch=torch_autolog, transformers=False)
+    best = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "resumed"), filename="best")
+    pl.Trainer(max_epochs=2, logger=False, enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
+               default_root_dir=str(tmp_path), callbacks=[best]).fit(TinyModule(), _loader(),
+                                                                     ckpt_path=str(checkpoint))
+    [run] = tracked.store.list_runs(limit=5)
+    assert run.status.value == "completed"
+    inputs = _inputs(tracked, run.id)
+    [resumed] = inputs["resumed_from"]
+    assert str(resumed.digest) == _file_digest(checkpoint) and "base_model" not in inputs
+    _, outputs = tracked.store.io_of_run(run.id)
+    by_role = {role: artifact for artifact, role in outputs}
+    assert _parents(tracked, by_role["model"].digest) == {str(resumed.digest)}
+    assert _parents(tracked, by_role["checkpoint"].digest) == {str(resumed.digest)}
+
+
+def test_load_from_checkpoint_then_fit_derives_from_it_under_autolog(tracked: Client, tmp_path: Path) -> None:
+    checkpoint = _checkpoint(tmp_path)
+    autolog(sklearn=False, transformers=False)
+    model = TinyModule.load_from_checkpoint(checkpoint)  # Lightning reads it through an fsspec file object
+    _trainer(tmp_path).fit(model, _loader())
+    [run] = tracked.store.list_runs(limit=5)
+    [base] = _inputs(tracked, run.id)["base_model"]
+    assert str(base.digest) == _file_digest(checkpoint)
+    _, outputs = tracked.store.io_of_run(run.id)
+    [trained] = [a for a, _ in outputs]
+    assert _parents(tracked, trained.digest) == {str(base.digest)}
