@@ -209,3 +209,27 @@ def test_autolog_remembers_the_revision_given_to_from_pretrained(tracked: Client
     assert params["base_model.revision"] == COMMIT_OLD and str(base.digest) == _folder_digest(old)
     autolog(disable=True)
     assert vars(transformers.PreTrainedModel)["from_pretrained"] is original
+
+
+def test_a_resumed_training_derives_from_the_checkpoint_folder(tracked: Client, tmp_path: Path) -> None:
+    config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=32, max_position_embeddings=16)
+    args = {"output_dir": str(tmp_path / "out"), "per_device_train_batch_size": 4, "report_to": [], "use_cpu": True,
+            "disable_tqdm": True, "save_strategy": "steps", "save_steps": 2}
+    torch.manual_seed(0)
+    first = transformers.BertForSequenceClassification(config)
+    transformers.Trainer(model=first, args=transformers.TrainingArguments(max_steps=2, **args),
+                         train_dataset=_Data()).train()
+    checkpoint = tmp_path / "out" / "checkpoint-2"
+    assert checkpoint.is_dir()
+    autolog(sklearn=False)
+    model = transformers.BertForSequenceClassification(config)
+    transformers.Trainer(model=model, args=transformers.TrainingArguments(max_steps=3, **args),
+                         train_dataset=_Data()).train(resume_from_checkpoint=True)
+    [run] = tracked.store.list_runs(limit=5)
+    inputs, outputs = tracked.store.io_of_run(run.id)
+    [resumed] = [a for a, role in inputs if role == "resumed_from"]
+    [tuned] = [a for a, role in outputs if role == "model"]
+    assert resumed.metadata["path"] == str(checkpoint)
+    assert str(resumed.digest) == _folder_digest(checkpoint)
+    assert _derived_from(tracked, str(tuned.digest)) == {str(resumed.digest)}

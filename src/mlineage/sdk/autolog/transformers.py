@@ -6,7 +6,8 @@ hub id (``"org/name"``) by the content digest of its snapshot in the local Huggi
 with the commit in its metadata (no network: see ``_hub``); a hub id that is not in a local cache stays a
 ``base_model`` param with ``base_model.resolved=false`` -- every numeric value the Trainer logs (loss, learning
 rate, eval metrics) with its global step, and the fine-tuned model (``save_pretrained`` into the blob store)
-DERIVED_FROM the base model. Inside an open ``mlineage.run()`` it records into that run; otherwise it opens one
+DERIVED_FROM the base model (and, under autolog, from the checkpoint folder ``train(resume_from_checkpoint=...)``
+resumed from, recorded as a ``resumed_from`` input). Inside an open ``mlineage.run()`` it records into that run; otherwise it opens one
 for the training.
 
 ``autolog()`` adds the callback to every ``Trainer`` and remembers the ``revision=``/``cache_dir=`` each
@@ -30,6 +31,7 @@ from ._hub import MANIFEST_MEDIA_TYPE, find_hub_snapshot, looks_like_hub_id, sna
 from ._state import STATE
 
 ROLE_BASE = "base_model"
+ROLE_RESUMED = "resumed_from"
 # models loaded under autolog -> (name or path, revision=, cache_dir=) as given to from_pretrained
 _loads: weakref.WeakKeyDictionary[Any, tuple[str, str | None, str | None]] = weakref.WeakKeyDictionary()
 
@@ -71,11 +73,12 @@ def record_base_model(run: ActiveRun, model: Any, base: str, params: dict[str, A
     })
 
 
-def _use_digest(run: ActiveRun, digest: str, size: int, metadata: dict[str, Any], name: str | None) -> Artifact:
+def _use_digest(run: ActiveRun, digest: str, size: int, metadata: dict[str, Any], name: str | None,
+                role: str = ROLE_BASE) -> Artifact:
     for artifact in run.inputs:
         if str(artifact.digest) == digest:
             return artifact
-    return record_input_digest(run, digest, kind="model", role=ROLE_BASE, metadata=metadata, size=size, name=name,
+    return record_input_digest(run, digest, kind="model", role=role, metadata=metadata, size=size, name=name,
                                media_type=MANIFEST_MEDIA_TYPE)
 
 
@@ -87,6 +90,7 @@ class _Hooks:
         self._run: ActiveRun | None = None
         self._owned = False
         self._base: list[str | Artifact] = []
+        self._resume: str | None = None  # the checkpoint folder train(resume_from_checkpoint=...) reads
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         current = active_run()
@@ -108,6 +112,11 @@ class _Hooks:
             from .torch import _use_checkpoint, parents_of
 
             self._base.extend(_use_checkpoint(current, c) for c in parents_of(model))
+        if self._resume is not None and os.path.isdir(self._resume):
+            snap = snapshot_of(self._resume)
+            self._base.append(_use_digest(current, snap.digest, snap.size, role=ROLE_RESUMED, name=None,
+                                          metadata={"path": self._resume, "files": snap.files,
+                                                    "format": "trainer checkpoint"}))
         log_params_safely(current, params)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
@@ -137,7 +146,7 @@ class _Hooks:
 
     def _finish(self) -> None:
         run, owned = self._run, self._owned
-        self._run, self._owned, self._base = None, False, []
+        self._run, self._owned, self._base, self._resume = None, False, [], None
         if run is not None and owned:
             run.__exit__(None, None, None)
 
@@ -153,6 +162,20 @@ def __getattr__(name: str) -> Any:
     if name == "MlineageTrainerCallback":
         return callback_class()
     raise AttributeError(name)
+
+
+def _resume_folder(trainer: Any, resume: Any) -> str | None:
+    """The checkpoint folder ``train(resume_from_checkpoint=...)`` will read (``True``: the last one)."""
+    if resume is True:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        output_dir = getattr(trainer.args, "output_dir", None)
+        resume = None
+        if output_dir and os.path.isdir(output_dir):
+            resume = get_last_checkpoint(output_dir)  # type: ignore[no-untyped-call]
+    if isinstance(resume, (str, os.PathLike)) and os.path.isdir(resume):
+        return os.fspath(resume)
+    return None
 
 
 _patched: list[tuple[type, str, Any]] = []  # (class, attribute, original), restored in reverse
@@ -207,6 +230,12 @@ def enable(module: ModuleType | None = None) -> None:
 
     @functools.wraps(original_train)
     def train(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            resume = _resume_folder(self, kwargs.get("resume_from_checkpoint", args[0] if args else None))
+            for hooks in [c for c in self.callback_handler.callbacks if isinstance(c, _Hooks)]:
+                hooks._resume = resume
+        except Exception:  # noqa: BLE001, S110 - tracking must never break training
+            pass
         try:
             return original_train(self, *args, **kwargs)
         except BaseException as exc:  # a failed training is recorded as a failed run
