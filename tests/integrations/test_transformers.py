@@ -202,11 +202,15 @@ def test_autolog_remembers_the_revision_given_to_from_pretrained(tracked: Client
     autolog(sklearn=False)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(
         "org/tiny", revision=COMMIT_OLD, local_files_only=True)
-    assert integration._loads[model] == ("org/tiny", COMMIT_OLD, None)
+    assert integration._loads[model] == ("org/tiny", COMMIT_OLD, "requested", None)
     with mlineage.run("pinned", kind="train") as run:
         params: dict = {}
         base = integration.record_base_model(run, model, "org/tiny", params)
     assert params["base_model.revision"] == COMMIT_OLD and str(base.digest) == _folder_digest(old)
+    assert base.metadata["revision_from"] == "requested"
+    resolved = transformers.AutoModelForSequenceClassification.from_pretrained("org/tiny", local_files_only=True)
+    # transformers 5 resolves main to a commit before loading, and says so; transformers 4 passes None on
+    assert integration._loads[resolved][1:3] in ((COMMIT_NEW, "resolved"), (None, "requested"))
     autolog(disable=True)
     assert vars(transformers.PreTrainedModel)["from_pretrained"] is original
 

@@ -38,7 +38,8 @@ class HubSnapshot:
 
     repo_id: str
     revision: str  # the commit hash of the snapshot folder
-    revision_from: str  # how the revision was chosen: "requested", "config" (_commit_hash) or "refs/main"
+    revision_from: str  # how it was chosen: "requested" (revision=), "resolved" (the commit transformers
+    # resolved a load without revision= to), "config" (config._commit_hash) or "refs/main" (the cache's main)
     snapshot: Snapshot
 
 
@@ -127,7 +128,8 @@ def cache_dirs(extra: str | os.PathLike[str] | None = None) -> list[str]:
 
 
 def find_hub_snapshot(repo_id: str, revision: str | None = None, *, config_commit: str | None = None,
-                      cache_dir: str | os.PathLike[str] | None = None) -> HubSnapshot | None:
+                      cache_dir: str | os.PathLike[str] | None = None,
+                      revision_from: str = "requested") -> HubSnapshot | None:
     """The cached snapshot a hub id was loaded from, digested; None when it is not in a local cache.
 
     ``revision`` is what the caller asked ``from_pretrained`` for (a branch, tag or commit), when known;
@@ -140,7 +142,7 @@ def find_hub_snapshot(repo_id: str, revision: str | None = None, *, config_commi
     except ImportError:
         return None
     if revision:
-        wanted, origin = revision, "requested"
+        wanted, origin = revision, revision_from
     elif config_commit and COMMIT.match(config_commit):
         wanted, origin = config_commit, "config"
     else:

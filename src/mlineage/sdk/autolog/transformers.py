@@ -32,8 +32,8 @@ from ._state import STATE
 
 ROLE_BASE = "base_model"
 ROLE_RESUMED = "resumed_from"
-# models loaded under autolog -> (name or path, revision=, cache_dir=) as given to from_pretrained
-_loads: weakref.WeakKeyDictionary[Any, tuple[str, str | None, str | None]] = weakref.WeakKeyDictionary()
+# models loaded under autolog -> (name or path, revision, how it is known, cache_dir=) from from_pretrained
+_loads: weakref.WeakKeyDictionary[Any, tuple[str, str | None, str, str | None]] = weakref.WeakKeyDictionary()
 
 
 def base_model_path(model: Any) -> str | None:
@@ -55,10 +55,11 @@ def record_base_model(run: ActiveRun, model: Any, base: str, params: dict[str, A
         params["base_model.resolved"] = False
         return None
     loaded = _loads.get(model)
-    revision, cache_dir = (loaded[1], loaded[2]) if loaded is not None and loaded[0] == base else (None, None)
+    revision, origin, cache_dir = loaded[1:] if loaded is not None and loaded[0] == base else (None, "", None)
     config_commit = getattr(getattr(model, "config", None), "_commit_hash", None)
     try:
-        found = find_hub_snapshot(base, revision, config_commit=config_commit, cache_dir=cache_dir)
+        found = find_hub_snapshot(base, revision, config_commit=config_commit, cache_dir=cache_dir,
+                                  revision_from=origin or "requested")
     except OSError as exc:  # an unreadable cache: the run still records the id
         log.warning("mlineage autolog: base model %s not digested: %s", base, exc)
         found = None
@@ -203,7 +204,13 @@ def enable_loading(module: ModuleType | None = None) -> None:
             model = result[0] if isinstance(result, tuple) else result  # output_loading_info=True
             if isinstance(name, (str, os.PathLike)):
                 revision, cache_dir = kwargs.get("revision"), kwargs.get("cache_dir")
-                _loads[model] = (str(name), str(revision) if revision else None,
+                commit = getattr(revision, "resolved", None)  # a huggingface_hub ResolvedRevision (Auto classes)
+                if isinstance(commit, str) and commit:
+                    origin = "resolved" if getattr(revision, "initial", None) is None else "requested"
+                    revision = commit
+                else:
+                    origin = "requested"
+                _loads[model] = (str(name), str(revision) if revision else None, origin,
                                  str(cache_dir) if cache_dir else None)
         except Exception:  # noqa: BLE001, S110 - tracking must never break loading
             pass
