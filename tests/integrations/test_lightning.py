@@ -180,6 +180,10 @@ def test_files_subsets_and_undigestible_datasets(tracked: Client, tmp_path: Path
     subset = by_loader["val.1"]
     assert subset.metadata["subset_of"] == digest_dataset(full).digest and subset.metadata["indices"] == 30
     assert str(subset.digest) == digest_dataset(part).digest != digest_dataset(full).digest
+    whole = tracked.resolve(digest_dataset(full).digest)  # recorded too, and the split derives from it
+    assert whole.kind.value == "dataset" and whole.metadata["rows"] == 40
+    assert _parents(tracked, subset.digest) == {str(whole.digest)}
+    assert run.id in {getattr(n, "id", None) for n in tracked.impact(whole).nodes.values()}
 
 
 # ---------------------------------------------------------------- models initialised from, or resumed from, a checkpoint

@@ -30,6 +30,7 @@ class DatasetDigest:
     digest: str | None
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    parents: list[DatasetDigest] = field(default_factory=list)  # what a Subset/ConcatDataset is made from
 
 
 def class_name(obj: Any) -> str:
@@ -108,14 +109,14 @@ def digest_dataset(dataset: Any, _depth: int = 0) -> DatasetDigest:
             return DatasetDigest(None, metadata)
         index_digest, _ = data_digest(list(indices))
         metadata.update({"source": "subset", "subset_of": parent.digest, "indices": len(indices)})
-        return DatasetDigest(_combine([parent], index_digest.encode()), metadata)
+        return DatasetDigest(_combine([parent], index_digest.encode()), metadata, parents=[parent])
     parts = getattr(dataset, "datasets", None)
     if isinstance(parts, (list, tuple)) and 0 < len(parts) <= MAX_PARTS:  # ConcatDataset
         found = [digest_dataset(p, _depth + 1) for p in parts]
         if any(f.digest is None for f in found):
             return DatasetDigest(None, metadata)
         metadata.update({"source": "concat", "parts": [f.digest for f in found][:20]})
-        return DatasetDigest(_combine(found), metadata)
+        return DatasetDigest(_combine(found), metadata, parents=found)
     path = _file_of(dataset)
     if path is not None:
         file_digest, file_size = hash_file(path)

@@ -21,11 +21,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ... import events as ev
 from ...errors import MlineageError
+from ...events import NewEvent
 from ...model import Artifact
 from ..run import ActiveRun, active_run
 from ._common import log, log_metrics_safely, log_params_safely, record_input_digest
-from ._datasets import digest_dataset
+from ._datasets import DatasetDigest, digest_dataset
 from ._state import STATE
 
 ROLE_RESUMED = "resumed_from"
@@ -203,7 +205,25 @@ def record_loaders(run: ActiveRun, loaders: Any, stage: str) -> None:
         metadata = {**found.metadata, "loader": f"{stage}{suffix}"}
         record_input_digest(run, found.digest, kind="dataset", role=role, metadata=metadata,
                             size=metadata.get("bytes"), name=None)
+        if found.parents:
+            run.write_events(_parent_events(found))
     log_params_safely(run, params)
+
+
+def _parent_events(child: DatasetDigest) -> list[NewEvent]:
+    """A Subset/ConcatDataset DERIVED_FROM what it is made of (recorded too), so ``impact`` of the full
+    dataset reaches both splits and every model trained on either."""
+    events: list[NewEvent] = []
+    for parent in child.parents:
+        if parent.digest is None or parent.digest == child.digest:
+            continue
+        payload: dict[str, Any] = {"digest": parent.digest, "kind": "dataset", "metadata": parent.metadata}
+        if parent.metadata.get("bytes") is not None:
+            payload["size"] = parent.metadata["bytes"]
+        events.append(NewEvent(ev.ARTIFACT_RECORDED, payload))
+        events.extend(_parent_events(parent))
+        events.append(NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent.digest, "child": child.digest}))
+    return events
 
 
 def _package() -> str:
