@@ -41,13 +41,26 @@ class _Data(torch.utils.data.Dataset):
         return {"input_ids": self.ids[i], "attention_mask": torch.ones(8, dtype=torch.long), "labels": self.labels[i]}
 
 
+class _InMemory(_Data):
+    """The same samples, exposing its tensors as ``.data``/``.targets`` (torchvision's convention)."""
+
+    @property
+    def data(self) -> torch.Tensor:
+        return self.ids
+
+    @property
+    def targets(self) -> torch.Tensor:
+        return self.labels
+
+
 def _trainer(model: object, tmp_path: Path, **kwargs: object) -> transformers.Trainer:
     args = transformers.TrainingArguments(
         output_dir=str(tmp_path / "out"), max_steps=3, per_device_train_batch_size=4, learning_rate=1e-3,
         logging_steps=1, save_strategy="no", report_to=[], use_cpu=True, hub_token=HUB_TOKEN,
         disable_tqdm=True,
     )
-    return transformers.Trainer(model=model, args=args, train_dataset=_Data(), **kwargs)
+    kwargs.setdefault("train_dataset", _Data())
+    return transformers.Trainer(model=model, args=args, **kwargs)
 
 
 def _derived_from(client: Client, child: str) -> set[str]:
@@ -65,6 +78,8 @@ def test_fine_tune_is_derived_from_its_base_model(tracked: Client, tmp_path: Pat
     assert run.params["learning_rate"] == 1e-3 and run.params["max_steps"] == 3
     assert run.params["hub_token"] == "[REDACTED]" and run.params["base_model"] == "tiny-bert"
     assert "loss" in run.metrics and run.metrics.get("train_loss") is not None
+    assert run.params["data.train.class"].endswith("._Data") and run.params["data.train.length"] == 16
+    assert run.params["data.train.digested"] is False  # its tensors are not where a digest can see them
     inputs, outputs = tracked.store.io_of_run(run.id)
     [base] = [a for a, role in inputs if role == "base_model"]
     [tuned] = [a for a, _ in outputs]
@@ -139,9 +154,14 @@ def test_a_hub_model_is_recorded_by_its_cached_snapshot_content(tracked: Client,
     assert all(f.is_symlink() for f in snapshot.iterdir())
     autolog(sklearn=False)
     model = transformers.BertForSequenceClassification.from_pretrained("org/tiny", local_files_only=True)
-    _trainer(model, tmp_path).train()
+    data = _InMemory()
+    _trainer(model, tmp_path, train_dataset=data).train()
     [run] = tracked.store.list_runs(limit=5)
     assert run.status.value == "completed" and run.params["base_model"] == "org/tiny"
+    from mlineage.sdk.autolog._common import data_digest
+
+    [training] = [a for a, role in tracked.store.io_of_run(run.id)[0] if role == "training_data"]
+    assert str(training.digest) == data_digest(data.ids, data.labels)[0] and run.params["data.train.digested"]
     assert run.params["base_model.resolved"] is True and run.params["base_model.revision"] == COMMIT_NEW
     inputs, outputs = tracked.store.io_of_run(run.id)
     [base] = [a for a, role in inputs if role == "base_model"]

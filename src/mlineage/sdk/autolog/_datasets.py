@@ -1,10 +1,12 @@
-"""What a PyTorch ``Dataset`` holds, found without iterating it: a digest of its tensors, or the file it reads.
+"""What a PyTorch ``Dataset`` holds, found without iterating it: a digest of its tensors, or the file it reads;
+and ``record_loaders``, which records a stage's dataloaders as inputs of a run (Lightning, Transformers).
 
 Only what can be digested cheaply and deterministically is: ``TensorDataset`` tensors; a dataset with a ``.data``
 array or tensor (and ``.targets``), as torchvision's in-memory datasets have; a dataset naming one file
 (``.path``, ``.file``, ``.filename``...); ``Subset`` and ``ConcatDataset`` of those. Anything else (a dataset that
 reads files in ``__getitem__``, an ``IterableDataset``, a Hugging Face ``datasets.Dataset``) is described by its
-class and length only: iterating it would cost a pass over the data and need not give the same bytes twice.
+class and length only (and a ``datasets.Dataset`` by its ``_fingerprint``, which names its transform history
+rather than its content): iterating it would cost a pass over the data and need not give the same bytes twice.
 Transforms applied in ``__getitem__`` are not part of the digest; their ``repr`` is kept in the metadata.
 """
 
@@ -12,11 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._common import data_digest
+from ... import events as ev
+from ...events import NewEvent
+from ..run import ActiveRun
+from ._common import data_digest, log_params_safely, record_input_digest
 
 PATH_ATTRIBUTES = ("path", "file", "filepath", "file_path", "filename", "data_path", "data_file", "csv_path")
 COMBINED_SCHEMA = b"mlineage.dataset-combined/1\0"
@@ -124,3 +130,68 @@ def digest_dataset(dataset: Any, _depth: int = 0) -> DatasetDigest:
         metadata.update({"source": "file", "path": str(path), "bytes": file_size})
         return DatasetDigest(str(file_digest), metadata, path)
     return DatasetDigest(None, metadata)
+
+
+# ---------------------------------------------------------------- dataloaders → run inputs
+
+
+ROLES = {"train": "training_data", "val": "validation_data"}
+
+
+def _named(loaders: Any) -> list[tuple[str, Any]]:
+    """(suffix, loader) for one loader, a sequence of them (``.0``, ``.1``) or a mapping (``.<key>``)."""
+    if loaders is None:
+        return []
+    if isinstance(loaders, Mapping):
+        return [(f".{key}", loader) for key, loader in loaders.items()]
+    if isinstance(loaders, (list, tuple)):
+        return [("", loaders[0])] if len(loaders) == 1 else [(f".{i}", loader) for i, loader in enumerate(loaders)]
+    return [("", loaders)]
+
+
+def record_loaders(run: ActiveRun, loaders: Any, stage: str) -> None:
+    """Each loader's dataset as a ``dataset`` input of the run (role ``training_data``/``validation_data``)
+    when it can be digested cheaply; its class, length, batch size and whether it was digested as params."""
+    role = ROLES.get(stage, f"{stage}_data")
+    params: dict[str, Any] = {}
+    seen: set[tuple[str, str]] = set()  # a repeated (digest, role) edge is harmless (the projection dedupes)
+    for suffix, loader in _named(loaders):
+        dataset = getattr(loader, "dataset", None)
+        if dataset is None:
+            continue
+        found = digest_dataset(dataset)
+        prefix = f"data.{stage}{suffix}."
+        params[prefix + "class"] = found.metadata["dataset_class"]
+        if "length" in found.metadata:
+            params[prefix + "length"] = found.metadata["length"]
+        if getattr(loader, "batch_size", None) is not None:
+            params[prefix + "batch_size"] = loader.batch_size
+        params[prefix + "digested"] = found.digest is not None
+        fingerprint = getattr(dataset, "_fingerprint", None)  # a Hugging Face datasets.Dataset's own id
+        if isinstance(fingerprint, str):
+            params[prefix + "fingerprint"] = fingerprint
+        if found.digest is None or (found.digest, role) in seen:
+            continue
+        seen.add((found.digest, role))
+        metadata = {**found.metadata, "loader": f"{stage}{suffix}"}
+        record_input_digest(run, found.digest, kind="dataset", role=role, metadata=metadata,
+                            size=metadata.get("bytes"), name=None)
+        if found.parents:
+            run.write_events(_parent_events(found))
+    log_params_safely(run, params)
+
+
+def _parent_events(child: DatasetDigest) -> list[NewEvent]:
+    """A Subset/ConcatDataset DERIVED_FROM what it is made of (recorded too), so ``impact`` of the full
+    dataset reaches both splits and every model trained on either."""
+    events: list[NewEvent] = []
+    for parent in child.parents:
+        if parent.digest is None or parent.digest == child.digest:
+            continue
+        payload: dict[str, Any] = {"digest": parent.digest, "kind": "dataset", "metadata": parent.metadata}
+        if parent.metadata.get("bytes") is not None:
+            payload["size"] = parent.metadata["bytes"]
+        events.append(NewEvent(ev.ARTIFACT_RECORDED, payload))
+        events.extend(_parent_events(parent))
+        events.append(NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent.digest, "child": child.digest}))
+    return events

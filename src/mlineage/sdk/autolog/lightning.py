@@ -16,18 +16,15 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ... import events as ev
 from ...errors import MlineageError
-from ...events import NewEvent
 from ...model import Artifact
 from ..run import ActiveRun, active_run
-from ._common import log, log_metrics_safely, log_params_safely, record_input_digest
-from ._datasets import DatasetDigest, digest_dataset
+from ._common import log, log_metrics_safely, log_params_safely
+from ._datasets import record_loaders
 from ._state import STATE
 
 ROLE_RESUMED = "resumed_from"
@@ -165,65 +162,6 @@ class _Hooks:
                 run.__exit__(None, None, None)
             else:
                 run.__exit__(type(exc), exc, exc.__traceback__)
-
-
-ROLES = {"train": "training_data", "val": "validation_data"}
-
-
-def _named(loaders: Any) -> list[tuple[str, Any]]:
-    """(suffix, loader) for one loader, a sequence of them (``.0``, ``.1``) or a mapping (``.<key>``)."""
-    if loaders is None:
-        return []
-    if isinstance(loaders, Mapping):
-        return [(f".{key}", loader) for key, loader in loaders.items()]
-    if isinstance(loaders, (list, tuple)):
-        return [("", loaders[0])] if len(loaders) == 1 else [(f".{i}", loader) for i, loader in enumerate(loaders)]
-    return [("", loaders)]
-
-
-def record_loaders(run: ActiveRun, loaders: Any, stage: str) -> None:
-    """Each loader's dataset as a ``dataset`` input of the run (role ``training_data``/``validation_data``)
-    when it can be digested cheaply; its class, length, batch size and whether it was digested as params."""
-    role = ROLES.get(stage, f"{stage}_data")
-    params: dict[str, Any] = {}
-    seen: set[tuple[str, str]] = set()  # a repeated (digest, role) edge is harmless (the projection dedupes)
-    for suffix, loader in _named(loaders):
-        dataset = getattr(loader, "dataset", None)
-        if dataset is None:
-            continue
-        found = digest_dataset(dataset)
-        prefix = f"data.{stage}{suffix}."
-        params[prefix + "class"] = found.metadata["dataset_class"]
-        if "length" in found.metadata:
-            params[prefix + "length"] = found.metadata["length"]
-        if getattr(loader, "batch_size", None) is not None:
-            params[prefix + "batch_size"] = loader.batch_size
-        params[prefix + "digested"] = found.digest is not None
-        if found.digest is None or (found.digest, role) in seen:
-            continue
-        seen.add((found.digest, role))
-        metadata = {**found.metadata, "loader": f"{stage}{suffix}"}
-        record_input_digest(run, found.digest, kind="dataset", role=role, metadata=metadata,
-                            size=metadata.get("bytes"), name=None)
-        if found.parents:
-            run.write_events(_parent_events(found))
-    log_params_safely(run, params)
-
-
-def _parent_events(child: DatasetDigest) -> list[NewEvent]:
-    """A Subset/ConcatDataset DERIVED_FROM what it is made of (recorded too), so ``impact`` of the full
-    dataset reaches both splits and every model trained on either."""
-    events: list[NewEvent] = []
-    for parent in child.parents:
-        if parent.digest is None or parent.digest == child.digest:
-            continue
-        payload: dict[str, Any] = {"digest": parent.digest, "kind": "dataset", "metadata": parent.metadata}
-        if parent.metadata.get("bytes") is not None:
-            payload["size"] = parent.metadata["bytes"]
-        events.append(NewEvent(ev.ARTIFACT_RECORDED, payload))
-        events.extend(_parent_events(parent))
-        events.append(NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent.digest, "child": child.digest}))
-    return events
 
 
 def _package() -> str:

@@ -5,10 +5,12 @@ base model as an input with role ``base_model`` -- a local ``from_pretrained`` f
 hub id (``"org/name"``) by the content digest of its snapshot in the local Hugging Face cache, named by the id,
 with the commit in its metadata (no network: see ``_hub``); a hub id that is not in a local cache stays a
 ``base_model`` param with ``base_model.resolved=false`` -- every numeric value the Trainer logs (loss, learning
-rate, eval metrics) with its global step, and the fine-tuned model (``save_pretrained`` into the blob store)
-DERIVED_FROM the base model (and, under autolog, from the checkpoint folder ``train(resume_from_checkpoint=...)``
-resumed from, recorded as a ``resumed_from`` input). Inside an open ``mlineage.run()`` it records into that run; otherwise it opens one
-for the training.
+rate, eval metrics) with its global step, the training dataloader's data as a ``training_data`` input when it
+can be digested without iterating it (else its class and length as ``data.train.*`` params; see ``_datasets``),
+and the fine-tuned model (``save_pretrained`` into the blob store) DERIVED_FROM the base model (and, under
+autolog, from the checkpoint folder ``train(resume_from_checkpoint=...)`` resumed from, recorded as a
+``resumed_from`` input). Inside an open ``mlineage.run()`` it records into that run; otherwise it opens one for
+the training.
 
 ``autolog()`` adds the callback to every ``Trainer`` and remembers the ``revision=``/``cache_dir=`` each
 ``from_pretrained`` was given, so the snapshot found is the one loaded (without autolog: ``config._commit_hash``
@@ -27,6 +29,7 @@ from typing import Any
 from ...model import Artifact
 from ..run import ActiveRun, active_run
 from ._common import json_param, log, log_metrics_safely, log_params_safely, record_input_digest, scratch_dir
+from ._datasets import record_loaders
 from ._hub import MANIFEST_MEDIA_TYPE, find_hub_snapshot, looks_like_hub_id, snapshot_of
 from ._state import STATE
 
@@ -119,6 +122,12 @@ class _Hooks:
                                           metadata={"path": self._resume, "files": snap.files,
                                                     "format": "trainer checkpoint"}))
         log_params_safely(current, params)
+        loader = kwargs.get("train_dataloader")
+        if loader is not None:
+            try:
+                record_loaders(current, loader, "train")
+            except Exception as exc:  # noqa: BLE001 - tracking must never break training
+                log.warning("mlineage autolog: training data not recorded: %s", exc)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
                **kwargs: Any) -> None:
