@@ -119,8 +119,9 @@ def cache_dirs(extra: str | os.PathLike[str] | None = None) -> list[str]:
         found.append(str(constants.HF_HUB_CACHE))
     except ImportError:
         pass
-    if os.environ.get("HF_HUB_CACHE"):
-        found.append(os.environ["HF_HUB_CACHE"])
+    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):  # the second is the older name
+        if os.environ.get(variable):
+            found.append(os.environ[variable])
     home = os.environ.get("HF_HOME") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "huggingface")
     found.append(os.path.join(home, "hub"))
