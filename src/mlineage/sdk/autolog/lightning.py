@@ -4,8 +4,10 @@ Recorded: the module's ``hparams`` and the trainer's settings as params, the opt
 every metric in ``trainer.callback_metrics`` at the end of each training and validation epoch (step = global
 step), the data of the training and validation dataloaders as ``dataset`` inputs (roles ``training_data`` and
 ``validation_data``) when it can be digested without iterating the loader (see ``_datasets``; otherwise the
-dataset's class and length are params and ``data.<stage>.digested`` is false), the trained weights (``state_dict``) as a model artifact DERIVED_FROM any checkpoint the module was
-initialised from (see the torch integration), and the best checkpoint written by ``ModelCheckpoint``.
+dataset's class and length are params and ``data.<stage>.digested`` is false), the checkpoint
+``fit(ckpt_path=...)`` resumed from as a ``resumed_from`` input, and the trained weights (``state_dict``) as a
+model artifact and the best checkpoint written by ``ModelCheckpoint``, both DERIVED_FROM the checkpoint the fit
+resumed from and any checkpoint the module was initialised from (see the torch integration).
 Inside an open ``mlineage.run()`` it records into that run; otherwise it opens a run for the fit.
 
 ``autolog()`` adds the callback to every ``Trainer`` (``lightning.pytorch`` or ``pytorch_lightning``).

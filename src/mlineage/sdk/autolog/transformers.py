@@ -110,7 +110,13 @@ class _Hooks:
             params["model.parameters"] = int(sum(p.numel() for p in model.parameters()))
             base = base_model_path(model)
             if base:
-                recorded = record_base_model(current, model, base, params)
+                try:
+                    recorded = record_base_model(current, model, base, params)
+                except Exception as exc:  # noqa: BLE001 - tracking must never break training
+                    log.warning("mlineage autolog: base model %s not recorded: %s", base, exc)
+                    params.setdefault("base_model", base)
+                    params["base_model.resolved"] = False
+                    recorded = None
                 if recorded is not None:
                     self._base.append(recorded)
             from .torch import _use_checkpoint, parents_of
