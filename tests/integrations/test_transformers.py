@@ -10,7 +10,7 @@ import mlineage
 from mlineage.sdk.autolog import autolog
 from mlineage.sdk.client import Client
 
-from .conftest import require
+from .conftest import require, subprocess_env
 
 pytestmark = [pytest.mark.full_capture, pytest.mark.filterwarnings("ignore::UserWarning"),
               pytest.mark.filterwarnings("ignore::DeprecationWarning"),
@@ -257,3 +257,22 @@ def test_a_resumed_training_derives_from_the_checkpoint_folder(tracked: Client, 
     assert resumed.metadata["path"] == str(checkpoint)
     assert str(resumed.digest) == _folder_digest(checkpoint)
     assert _derived_from(tracked, str(tuned.digest)) == {str(resumed.digest)}
+
+
+def test_autolog_before_import_patches_loading_before_the_trainer_is_imported(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _base_model(tmp_path / "tiny")
+    code = (
+        "import sys, mlineage\n"
+        "mlineage.autolog(sklearn=False, torch=False, lightning=False)\n"
+        "import transformers\n"
+        "model = transformers.BertForSequenceClassification.from_pretrained('tiny', revision='v1')\n"
+        "assert 'transformers.trainer' not in sys.modules\n"
+        "from mlineage.sdk.autolog.transformers import _loads\n"
+        "print(_loads[model])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False,
+                          env=subprocess_env())
+    assert done.returncode == 0 and done.stdout.strip().endswith("('tiny', 'v1', 'requested', None)"), done.stderr
