@@ -53,11 +53,11 @@ class _InMemory(_Data):
         return self.labels
 
 
-def _trainer(model: object, tmp_path: Path, **kwargs: object) -> transformers.Trainer:
+def _trainer(model: object, tmp_path: Path, extra: dict | None = None, **kwargs: object) -> transformers.Trainer:
     args = transformers.TrainingArguments(
         output_dir=str(tmp_path / "out"), max_steps=3, per_device_train_batch_size=4, learning_rate=1e-3,
         logging_steps=1, save_strategy="no", report_to=[], use_cpu=True, hub_token=HUB_TOKEN,
-        disable_tqdm=True,
+        disable_tqdm=True, **(extra or {}),
     )
     kwargs.setdefault("train_dataset", _Data())
     return transformers.Trainer(model=model, args=args, **kwargs)
@@ -155,13 +155,16 @@ def test_a_hub_model_is_recorded_by_its_cached_snapshot_content(tracked: Client,
     autolog(sklearn=False)
     model = transformers.BertForSequenceClassification.from_pretrained("org/tiny", local_files_only=True)
     data = _InMemory()
-    _trainer(model, tmp_path, train_dataset=data).train()
+    _trainer(model, tmp_path, {"eval_strategy": "steps", "eval_steps": 2}, train_dataset=data,
+             eval_dataset=_Data()).train()
     [run] = tracked.store.list_runs(limit=5)
     assert run.status.value == "completed" and run.params["base_model"] == "org/tiny"
     from mlineage.sdk.autolog._common import data_digest
 
     [training] = [a for a, role in tracked.store.io_of_run(run.id)[0] if role == "training_data"]
     assert str(training.digest) == data_digest(data.ids, data.labels)[0] and run.params["data.train.digested"]
+    assert run.params["data.val.class"].endswith("._Data") and run.params["data.val.digested"] is False
+    assert "eval_loss" in run.metrics
     assert run.params["base_model.resolved"] is True and run.params["base_model.revision"] == COMMIT_NEW
     inputs, outputs = tracked.store.io_of_run(run.id)
     [base] = [a for a, role in inputs if role == "base_model"]

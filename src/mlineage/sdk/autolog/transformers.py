@@ -5,8 +5,8 @@ base model as an input with role ``base_model`` -- a local ``from_pretrained`` f
 hub id (``"org/name"``) by the content digest of its snapshot in the local Hugging Face cache, named by the id,
 with the commit in its metadata (no network: see ``_hub``); a hub id that is not in a local cache stays a
 ``base_model`` param with ``base_model.resolved=false`` -- every numeric value the Trainer logs (loss, learning
-rate, eval metrics) with its global step, the training dataloader's data as a ``training_data`` input when it
-can be digested without iterating it (else its class and length as ``data.train.*`` params; see ``_datasets``),
+rate, eval metrics) with its global step, the training (and first evaluation's) dataloader's data as a
+``training_data`` (``validation_data``) input when it can be digested without iterating it (else its class and length as ``data.train.*`` params; see ``_datasets``),
 and the fine-tuned model (``save_pretrained`` into the blob store) DERIVED_FROM the base model (and, under
 autolog, from the checkpoint folder ``train(resume_from_checkpoint=...)`` resumed from, recorded as a
 ``resumed_from`` input). Inside an open ``mlineage.run()`` it records into that run; otherwise it opens one for
@@ -95,6 +95,7 @@ class _Hooks:
         self._owned = False
         self._base: list[str | Artifact] = []
         self._resume: str | None = None  # the checkpoint folder train(resume_from_checkpoint=...) reads
+        self._evaluated = False  # the evaluation data of this training is recorded
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         current = active_run()
@@ -135,6 +136,17 @@ class _Hooks:
             except Exception as exc:  # noqa: BLE001 - tracking must never break training
                 log.warning("mlineage autolog: training data not recorded: %s", exc)
 
+    def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """The first evaluation during a training: its dataloader's data as ``validation_data``."""
+        loader = kwargs.get("eval_dataloader")
+        if self._run is None or self._evaluated or loader is None:
+            return
+        self._evaluated = True
+        try:
+            record_loaders(self._run, loader, "val")
+        except Exception as exc:  # noqa: BLE001 - tracking must never break training
+            log.warning("mlineage autolog: evaluation data not recorded: %s", exc)
+
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
                **kwargs: Any) -> None:
         if self._run is not None and logs:
@@ -162,7 +174,7 @@ class _Hooks:
 
     def _finish(self) -> None:
         run, owned = self._run, self._owned
-        self._run, self._owned, self._base, self._resume = None, False, [], None
+        self._run, self._owned, self._base, self._resume, self._evaluated = None, False, [], None, False
         if run is not None and owned:
             run.__exit__(None, None, None)
 
