@@ -154,13 +154,16 @@ def data_digest(*parts: Any) -> tuple[str, dict[str, Any]]:
 
 
 def record_input_digest(run: ActiveRun, digest: str, *, kind: str, role: str, metadata: dict[str, Any],
-                        size: int | None = None, name: str | None = None) -> Artifact:
+                        size: int | None = None, name: str | None = None,
+                        media_type: str | None = None) -> Artifact:
     """Record an artifact known only by digest (no blob) and link it to the run as an input."""
     payload: dict[str, Any] = {"digest": digest, "kind": kind, "metadata": metadata}
     if size is not None:
         payload["size"] = size
     if name is not None:
         payload["name"] = name
+    if media_type is not None:
+        payload["media_type"] = media_type
     run.write_events([NewEvent(ev.ARTIFACT_RECORDED, payload),
                       NewEvent(ev.ARTIFACT_USED, {"run_id": run.id, "digest": digest, "role": role})])
     artifact = run.client.artifact(digest)
