@@ -85,6 +85,7 @@ def insert(store: SqlStore, shape: Shape, tag: str, kind: str = "dataset") -> in
                             " VALUES (?, ?, ?, ?, ?, ?, ?)", artifact_rows)
             cur.executemany("INSERT INTO edges (parent, child, type, role, created_seq) VALUES "
                             f"(?, ?, 'DERIVED_FROM', '', {int(seq)})", edge_rows)
+    store.forget_cached_state()  # rows went in behind the ledger: the writer's caches no longer hold
     return first
 
 

@@ -8,7 +8,9 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlineage.ledger import canonical_json
+import json
+
+from mlineage.ledger import canonical_json, canonical_json_and_value, envelope, envelope_json
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1),
@@ -24,6 +26,23 @@ json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_
 @given(json_values)
 def test_fast_path_matches_rfc8785(value: Any) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_the_value_handed_to_projections_is_what_the_bytes_parse_to(value: Any) -> None:
+    canonical, parsed = canonical_json_and_value(value)
+    assert parsed == json.loads(canonical)
+    assert json.dumps(parsed, sort_keys=True) == json.dumps(json.loads(canonical), sort_keys=True)  # 1 vs 1.0
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 2**53 - 1), st.text(), st.text(), st.integers(0, 100), st.text(),
+       st.one_of(st.none(), st.text()), st.text())
+def test_envelope_formatting_matches_rfc8785(seq: int, event_id: str, type_: str, v: int, ts: str,
+                                             actor: str | None, psha: str) -> None:
+    expected = rfc8785.dumps(envelope(seq, event_id, type_, v, ts, actor, psha))
+    assert envelope_json(seq, event_id, type_, v, ts, actor, psha) == expected
 
 
 def test_keys_outside_the_bmp_sort_by_utf16() -> None:

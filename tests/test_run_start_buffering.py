@@ -96,3 +96,33 @@ os._exit(9)  # no clean-up, no end: as if the job were killed
         assert client.verify().ok
     finally:
         client.close()
+
+
+def test_the_flusher_thread_leaves_when_idle_and_comes_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlineage.sdk import flusher
+
+    monkeypatch.setattr(flusher, "IDLE_EXIT_SECONDS", 0.05)
+    own = flusher._Flusher()
+
+    class Item:
+        def __init__(self) -> None:
+            self.flushed = 0
+
+        def flush_due(self) -> None:
+            self.flushed += 1
+
+    def wait_until(condition: object) -> bool:
+        deadline = time.monotonic() + WAIT_FOR_FLUSHER_S
+        while time.monotonic() < deadline:
+            if condition():  # type: ignore[operator]
+                return True
+            time.sleep(0.01)
+        return False
+
+    first, second = Item(), Item()
+    own.schedule(first, 0.01)
+    assert wait_until(lambda: first.flushed == 1)
+    assert wait_until(lambda: own._thread is None)  # idle: the thread has gone
+    own.schedule(second, 0.01)
+    assert wait_until(lambda: second.flushed == 1)
+    assert first.flushed == 1

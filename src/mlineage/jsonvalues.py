@@ -15,6 +15,31 @@ MAX_DEPTH = 32
 
 
 def check_json_value(value: Any, where: str, depth: int = 0) -> None:
+    """Raise ValidationError naming the path of the first value the ledger cannot hold.
+
+    Every event payload passes through here, so the common case (all valid) walks the value without
+    building path strings; only when something is wrong is it walked again to say where."""
+    if not _valid(value, depth):
+        _explain(value, where, depth)
+
+
+def _valid(value: Any, depth: int) -> bool:
+    if depth > MAX_DEPTH:
+        return False
+    if value is None or isinstance(value, (bool, str)):
+        return True
+    if isinstance(value, int):
+        return abs(value) <= 2**53
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_valid(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _valid(item, depth + 1) for key, item in value.items())
+    return False
+
+
+def _explain(value: Any, where: str, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise ValidationError(where, f"nested deeper than {MAX_DEPTH} levels")
     if value is None or isinstance(value, (bool, str)):
@@ -29,13 +54,13 @@ def check_json_value(value: Any, where: str, depth: int = 0) -> None:
         return
     if isinstance(value, list):
         for i, item in enumerate(value):
-            check_json_value(item, f"{where}[{i}]", depth + 1)
+            _explain(item, f"{where}[{i}]", depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValidationError(where, f"key {key!r} is a {type(key).__name__}", "use string keys")
-            check_json_value(item, f"{where}.{key}", depth + 1)
+            _explain(item, f"{where}.{key}", depth + 1)
         return
     raise ValidationError(
         where,

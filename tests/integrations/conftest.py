@@ -27,6 +27,15 @@ def require(module: str, extra: str) -> ModuleType:
         pytest.skip(message)
 
 
+def subprocess_env() -> dict[str, str]:
+    """The environment for a child Python that must import this checkout's mlineage (not an installed one):
+    a relative ``PYTHONPATH=src`` does not survive the child's ``cwd=tmp_path``."""
+    import mlineage
+
+    source = str(Path(mlineage.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH")) if p)}
+
+
 @pytest.fixture(autouse=True)
 def _autolog_off_afterwards() -> Iterator[None]:
     run_context.clear_cache()

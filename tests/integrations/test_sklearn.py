@@ -15,7 +15,7 @@ from mlineage.sdk.autolog import autolog
 from mlineage.sdk.autolog._common import data_digest
 from mlineage.sdk.client import Client
 
-from .conftest import require
+from .conftest import require, subprocess_env
 
 pytestmark = pytest.mark.full_capture
 np = require("numpy", "sklearn")
@@ -154,7 +154,8 @@ def test_autolog_imports_nothing_heavy_and_hooks_later_imports(tmp_path: Path) -
         "assert getattr(LinearRegression.fit, '__mlineage_wrapped__', False)\n"
         "print('ok')\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False,
+                          env=subprocess_env())
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 

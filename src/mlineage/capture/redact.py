@@ -16,6 +16,7 @@ prefix are passed through after a single regular-expression scan.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -71,8 +72,10 @@ _QUICK_CHECK = re.compile(r"@|=|:\s|gh[pousr]_|github_pat_|glpat-|A(?:KI|SI|GP|I
                           r"_live_|_test_|AIza|ya29\.|npm_|pypi-|dop_v1_|eyJ|-----BEGIN")
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
-    """Whether a variable, option or key name looks like it holds a credential."""
+    """Whether a variable, option or key name looks like it holds a credential (cached: the same param and
+    context keys come back on every run)."""
     lowered = name.lower().lstrip("-")
     if lowered in _NOT_SECRET_NAMES or lowered.endswith(_NOT_SECRET_SUFFIXES):
         return False
@@ -94,6 +97,18 @@ def _redact_pair(match: re.Match[str]) -> str:
 
 def redact_text(text: str) -> str:
     """Strip URL credentials, ``password=...`` pairs and known token formats from a string."""
+    if len(text) <= 256:
+        return _redact_short_text(text)
+    return _redact_text(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _redact_short_text(text: str) -> str:
+    """Short strings repeat from run to run (hosts, paths, digests, argv): remember their verdicts."""
+    return _redact_text(text)
+
+
+def _redact_text(text: str) -> str:
     if not _QUICK_CHECK.search(text):
         return text
     text = strip_url_credentials(text)

@@ -41,26 +41,34 @@ def lineage_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def emit_result_json(result: LineageResult, page_size: int = 2000) -> None:
-    """Stream the documented JSON shape page by page: a million-node result is never one big dict."""
+    """Stream the documented JSON shape page by page: a million-node result is never one big dict. The edges'
+    end keys are collected from the pages as they go, so node records are read once, and each key is encoded
+    once (an edge line is put together from the encoded keys)."""
+    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode  # one encoder, reused
     header = result.header()
     parts = ["{\n"]
-    parts += [f"  {json.dumps(key)}: {json.dumps(header[key], sort_keys=True, default=str)},\n" for key in sorted(header)]
+    parts += [f"  {json.dumps(key)}: {encode(header[key])},\n" for key in sorted(header)]
     parts.append('  "nodes": [')
+    keys: dict[int, str] = {}  # node id -> its key as JSON text, for the edges
     first = True
-    for offset in range(0, len(result.ids), page_size):
-        for node in result.page(offset, page_size):
-            parts.append(("\n    " if first else ",\n    ") + json.dumps(node, sort_keys=True, ensure_ascii=False,
-                                                                        default=str))
+    ids = result.id_list()
+    for offset in range(0, len(ids), page_size):
+        for node_id, node in zip(ids[offset: offset + page_size], result.page(offset, page_size), strict=True):
+            keys[node_id] = encode(node["digest"] if node["type"] == "artifact" else f"run:{node['id']}")
+            parts.append(("\n    " if first else ",\n    ") + encode(node))
             first = False
         click.echo("".join(parts), nl=False)
         parts = []
     parts.append("\n  ],\n" if not first else "],\n")
-    keys = result.keys()
     parts.append('  "edges": [')
     first = True
+    texts: dict[str, str] = {}  # edge types and roles as JSON text (a handful of distinct values)
     for p, c, t, r in result.edges:
-        edge = {"parent": keys[p], "child": keys[c], "type": t, "role": r or None}
-        parts.append(("\n    " if first else ",\n    ") + json.dumps(edge, sort_keys=True, ensure_ascii=False))
+        type_ = texts.get(t) or texts.setdefault(t, encode(t))
+        role = (texts.get(r) or texts.setdefault(r, encode(r))) if r else "null"
+        # the same text as encode({"parent": ..., "child": ..., "type": t, "role": r or None}), keys sorted
+        parts.append(("\n    " if first else ",\n    ")
+                     + f'{{"child": {keys[c]}, "parent": {keys[p]}, "role": {role}, "type": {type_}}}')
         first = False
     parts.append("\n  ]\n}\n" if not first else "]\n}\n")
     click.echo("".join(parts), nl=False)

@@ -3,8 +3,9 @@ the store's recursive CTE as the fallback.
 
 How a query runs on the in-memory engine:
 
-* no depth bound: one ``breadth_first_order`` over the (as-of masked) CSR, in C; hop depths come from the
-  BFS predecessor tree by pointer jumping (log2(depth) vectorised passes), and only when the output needs them;
+* no depth bound: one ``breadth_first_order`` over the (as-of masked) CSR, in C; hop depths and the
+  (depth, id) order come from the BFS order and predecessor tree (``levels``), and only when the output needs
+  them;
 * a depth bound of at most ``LEVEL_BFS_MAX_DEPTH``: a level-by-level numpy BFS that stops at the bound (the
   work is bounded by the depth, and the size of the next level is reported as what the bound cut);
 * ``limit`` keeps the first nodes in (depth, id) order and reports how many more were reachable.
@@ -23,7 +24,9 @@ import numpy as np
 
 from ..errors import NotFoundError, ValidationError
 from ..model import NodeRef
+from .levels import bfs_levels, order_by_depth
 from .query import LineageQuery, LineageResult, node_kind
+from .records import as_of_note
 from .snapshot import Snapshot, StaleSnapshot
 
 if TYPE_CHECKING:
@@ -146,9 +149,11 @@ class GraphEngine:
             raise NotFoundError(f"{query.start} is not in the lineage graph")
         if query.as_of_seq is not None and not _existed(self.store, root, query.as_of_seq):
             raise NotFoundError(f"{query.start} did not exist yet at ledger seq {query.as_of_seq}")
-        if snap is None:
-            return _walk_sql(self.store, query, root)
-        return _walk_memory(self.store, snap, query, root)
+        result = _walk_sql(self.store, query, root) if snap is None else _walk_memory(self.store, snap, query, root)
+        note = as_of_note(self.store, query.as_of_seq)
+        if note:
+            result.truncated.append(note)
+        return result
 
 
 def walk(store: MetadataStore, query: LineageQuery, engine: GraphEngine | None = None) -> LineageResult:
@@ -170,60 +175,6 @@ def _existed(store: MetadataStore, node_id: int, as_of_seq: int) -> bool:
 
 
 # ---------------------------------------------------------------- in memory
-
-
-def bfs_depths(order: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Hop depths of ``order`` (a BFS order, root first) from the BFS predecessor array.
-
-    In BFS order depths never decrease and the predecessors' positions never decrease either, so level k+1
-    starts at the first position whose predecessor sits at or after level k's start: one binary search per
-    level. A very deep, thin result (a 100k-step chain) switches to pointer jumping: log2(depth) passes."""
-    k = len(order)
-    if k <= 1:
-        return np.zeros(k, np.int64)
-    position = np.empty(len(pred), np.int32)
-    position[order] = np.arange(k, dtype=np.int32)
-    up = np.zeros(k, np.int32)
-    up[1:] = position[pred[order[1:]]]
-    starts = [0, 1]
-    while starts[-1] < k and len(starts) <= 64:
-        starts.append(int(np.searchsorted(up, starts[-1], side="left")))
-    if starts[-1] >= k:
-        return np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts))
-    if np.array_equal(up[1:], np.arange(k - 1, dtype=np.int32)):  # a pure chain: one node per level
-        return np.arange(k, dtype=np.int64)
-    ptr = up
-    depth = np.ones(k, np.int32)
-    depth[0] = 0
-    while ptr.any():
-        depth += depth[ptr]
-        ptr = ptr[ptr]
-    return depth.astype(np.int64)
-
-
-def order_by_depth(ids: np.ndarray, depths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort by (depth, id): packed keys (ids < 2**31), sorted only where they are not already in order.
-
-    A BFS order is already sorted by depth, so only each level's ids need sorting: a level of one node (every
-    level of a chain) needs none, and a few wide levels are sorted one slice at a time."""
-    keys = (depths << 32) | ids
-    if len(keys) < 2:
-        return ids, depths
-    unsorted = keys[1:] < keys[:-1]
-    if not unsorted.any():
-        return ids, depths
-    if not (depths[1:] >= depths[:-1]).all():
-        keys.sort()
-    else:
-        bounds = np.flatnonzero(np.diff(depths)) + 1
-        if len(bounds) > 1024:
-            keys.sort()
-        else:
-            for lo, hi in zip(np.concatenate([[0], bounds]).tolist(), np.concatenate([bounds, [len(keys)]]).tolist(),
-                              strict=True):
-                if hi - lo > 1:
-                    keys[lo:hi].sort()
-    return keys & 0xFFFFFFFF, keys >> 32
 
 
 def level_bfs(indptr: np.ndarray, indices: np.ndarray, seq: np.ndarray, root: int, max_depth: int,
@@ -275,8 +226,7 @@ def _walk_memory(store: MetadataStore, snap: Snapshot, query: LineageQuery, root
                                                                   query.limit):
             # nothing to cut: depths and (depth, id) order are computed when first asked for
             return LineageResult(query, root, store, [], "memory", len(order) - 1, _bfs=(order, pred))
-        ids = order.astype(np.int64)
-        depths = bfs_depths(order, pred)
+        ids, depths = bfs_levels(order, pred)
         if query.max_depth is not None:
             keep = depths <= query.max_depth
             beyond = int(len(ids) - keep.sum())
@@ -358,7 +308,9 @@ def _walk_sql(store: MetadataStore, query: LineageQuery, root: int) -> LineageRe
                                         and query.max_depth > LEVEL_BFS_MAX_DEPTH))
     reachable = None if beyond else len(depth_of) - 1
     if query.kinds is not None:
-        described = store.describe(list(depth_of))
+        from .records import describe
+
+        described = describe(store, list(depth_of))
         depth_of = {i: d for i, d in depth_of.items()
                     if i == root or (i in described and node_kind(described[i]) in query.kinds)}
     ids = np.fromiter(depth_of.keys(), np.int64, len(depth_of))

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..model import Artifact, Run
 from .query import LineageQuery, node_key, node_ref
+from .records import as_of_note, describe, induced_edges
 
 if TYPE_CHECKING:
     from .engine import GraphEngine
@@ -70,12 +71,14 @@ def find_paths(engine: GraphEngine, a: Artifact | Run, b: Artifact | Run, as_of_
     members = {int(i) for i in on_path.tolist()}
     result = PathResult(source, target, swapped)
     children: dict[int, list[tuple[int, str, str]]] = {}
-    for e in store.adjacent(sorted(members), "down", as_of_seq):
-        if e.target in members:
-            result.edges.append((e.source, e.target, e.type, e.role))
-            children.setdefault(e.source, []).append((e.target, e.type, e.role))
+    for parent, child, type_, role in induced_edges(store, sorted(members), "down", as_of_seq):
+        result.edges.append((parent, child, type_, role))
+        children.setdefault(parent, []).append((child, type_, role))
     result.edges.sort()
-    result.nodes = store.describe(sorted(members))
+    result.nodes = describe(store, sorted(members), as_of_seq)
+    note = as_of_note(store, as_of_seq)
+    if note:
+        result.truncated.append(note)
     start, end = down.root, up.root
     result.total_paths = _count_paths(children, members, start, end)
     result.paths = _enumerate(children, start, end, max_paths, result.truncated)

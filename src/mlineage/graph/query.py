@@ -103,10 +103,9 @@ class LineageResult:
 
     def _materialise(self) -> None:
         if self._bfs is not None:
-            from .engine import bfs_depths, order_by_depth
+            from .levels import bfs_levels
 
-            order, pred = self._bfs
-            self._ids, self._depths = order_by_depth(order.astype("int64"), bfs_depths(order, pred))
+            self._ids, self._depths = bfs_levels(*self._bfs)
             self._bfs = None
 
     @property
@@ -126,7 +125,9 @@ class LineageResult:
     def nodes(self) -> dict[int, Artifact | Run]:
         """Every node's record, read from the store on first use."""
         if self._nodes is None:
-            self._nodes = self.store.describe(self.id_list())
+            from .records import describe
+
+            self._nodes = describe(self.store, self.id_list(), self.query.as_of_seq)
         return self._nodes
 
     @property
@@ -135,14 +136,12 @@ class LineageResult:
 
         The subgraph is induced: with both ends kept, an edge lies on a lineage path to (or from) the root."""
         if self._edges is None:
-            keep = set(self.id_list())
-            found = self.store.adjacent(self.id_list(), self.query.direction, self.query.as_of_seq)
-            out: set[tuple[int, int, str, str]] = set()
-            for e in found:
-                if e.target in keep:
-                    parent, child = (e.target, e.source) if self.query.direction == "up" else (e.source, e.target)
-                    out.add((parent, child, e.type, e.role))
-            self._edges = sorted(out)
+            from .records import induced_edges
+
+            up = self.query.direction == "up"
+            self._edges = sorted({(far, near, t, r) if up else (near, far, t, r)
+                                  for near, far, t, r in induced_edges(self.store, self.id_list(),
+                                                                       self.query.direction, self.query.as_of_seq)})
         return self._edges
 
     # ------------------------------------------------------------ output
@@ -150,10 +149,11 @@ class LineageResult:
     def page(self, offset: int = 0, size: int = 1000) -> list[dict[str, Any]]:
         """Node records ``offset .. offset+size`` in result order, each with its depth (for paging APIs)."""
         from ..render import node_to_dict
+        from .records import describe
 
         ids = self.id_list()[offset: offset + size]
         depths = self.depths[offset: offset + size].tolist()
-        described = self._nodes if self._nodes is not None else self.store.describe(ids)
+        described = self._nodes if self._nodes is not None else describe(self.store, ids, self.query.as_of_seq)
         return [dict(node_to_dict(described[i]), depth=int(d)) for i, d in zip(ids, depths, strict=True)]
 
     def iter_node_dicts(self, page_size: int = 2000) -> Iterator[dict[str, Any]]:
@@ -165,8 +165,11 @@ class LineageResult:
         return {i: node_key(n) for i, n in self.nodes.items()}
 
     def header(self) -> dict[str, Any]:
+        from .records import describe
+
+        root = self._nodes[self.root] if self._nodes is not None else describe(self.store, [self.root])[self.root]
         return {
-            "root": node_key(self.store.describe([self.root])[self.root]),
+            "root": node_key(root),
             "direction": "ancestors" if self.query.direction == "up" else "descendants",
             "query": self.query.to_dict(),
             "count": self.count,

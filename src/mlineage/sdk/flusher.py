@@ -12,10 +12,12 @@ import heapq
 import itertools
 import os
 import threading
+import time
 import weakref
 from typing import Protocol
 
 DEFAULT_START_WRITE_DELAY = 1.0
+IDLE_EXIT_SECONDS = 5.0
 
 
 def start_write_delay() -> float:
@@ -42,23 +44,23 @@ class _Flusher:
         self._pid = 0
 
     def schedule(self, item: Flushable, delay: float) -> None:
-        import time
-
         with self._cond:
             heapq.heappush(self._heap, (time.monotonic() + delay, next(self._order), weakref.ref(item)))
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            if self._thread is None or self._pid != os.getpid():
                 self._pid = os.getpid()  # a forked child has the heap but not the thread: start its own
                 self._thread = threading.Thread(target=self._loop, name="mlineage-flusher", daemon=True)
                 self._thread.start()
             self._cond.notify()
 
     def _loop(self) -> None:
-        import time
-
         while True:
             with self._cond:
-                while not self._heap:
-                    self._cond.wait()
+                if not self._heap:
+                    self._cond.wait(IDLE_EXIT_SECONDS)
+                    if not self._heap:  # idle: leave, so a process that forks later has no stray thread
+                        self._thread = None
+                        return
+                    continue
                 due_at = self._heap[0][0]
                 now = time.monotonic()
                 if due_at > now:

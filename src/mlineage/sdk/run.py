@@ -273,6 +273,31 @@ class ActiveRun:
         self._maybe_flush()
 
     @_locked
+    def record_new_artifact(self, record: NewEvent, link: NewEvent, extra: Iterable[NewEvent] = ()) -> Artifact:
+        """Record an artifact given by its ``ArtifactRecorded`` event and link it (``ArtifactUsed`` or
+        ``ArtifactProduced``): how integrations that hash in memory declare inputs and outputs.
+
+        Like ``use``/``produce``, a link that cannot fail -- an unnamed artifact new to the store, used before
+        the run has outputs, or produced -- waits in the buffer; anything else is written now."""
+        self._require_open()
+        digest = record.payload["digest"]
+        produced = link.type == ev.ARTIFACT_PRODUCED
+        batch = [record, link, *extra]
+        safe = (len(batch) == 2 and "name" not in record.payload and (produced or not self._has_outputs)
+                and self.client.store.get_artifact(digest) is None)
+        if produced:
+            self._has_outputs = True
+        if safe:
+            self._pending.extend(batch)
+            artifact = _declared(record.payload)
+            self._maybe_flush()
+        else:
+            self._flush_into(batch)
+            artifact = self.client.artifact(digest, record.payload.get("name"))
+        (self.outputs if produced else self.inputs).append(artifact)
+        return artifact
+
+    @_locked
     def write_events(self, events: list[NewEvent]) -> None:
         """Append events that belong to this run now, after (and atomically with) what it has buffered, so
         integrations that build their own events keep the run's order."""

@@ -34,6 +34,7 @@ class Integration:
     modules: tuple[str, ...]  # the first of these that is installed is hooked
     extra: str  # pip install mlineage[extra]
     implementation: str  # our module with enable(module) / disable()
+    early: tuple[str, str] | None = None  # (module, our function): patched as soon as that module is imported
 
 
 INTEGRATIONS: dict[str, Integration] = {
@@ -42,7 +43,8 @@ INTEGRATIONS: dict[str, Integration] = {
     "lightning": Integration("lightning", ("lightning.pytorch", "pytorch_lightning"), "lightning",
                              "mlineage.sdk.autolog.lightning"),
     "transformers": Integration("transformers", ("transformers.trainer",), "transformers",
-                                "mlineage.sdk.autolog.transformers"),
+                                "mlineage.sdk.autolog.transformers",
+                                early=("transformers.modeling_utils", "enable_loading")),
 }
 
 
@@ -54,10 +56,10 @@ def _installed(module: str) -> bool:
         return False
 
 
-def _enabler(integration: Integration) -> Callable[[ModuleType], None]:
+def _enabler(integration: Integration, function: str = "enable") -> Callable[[ModuleType], None]:
     def enable(module: ModuleType) -> None:
         if STATE.enabled.get(integration.name) is not None:
-            importlib.import_module(integration.implementation).enable(module)
+            getattr(importlib.import_module(integration.implementation), function)(module)
 
     return enable
 
@@ -98,5 +100,7 @@ def autolog(*, sklearn: bool | None = None, torch: bool | None = None, lightning
             report[name] = "not installed"
             continue
         STATE.enabled[name] = target
+        if integration.early is not None:
+            when_imported(integration.early[0], _enabler(integration, integration.early[1]))
         report[name] = "enabled" if when_imported(target, _enabler(integration)) else "on import"
     return report

@@ -154,18 +154,18 @@ def data_digest(*parts: Any) -> tuple[str, dict[str, Any]]:
 
 
 def record_input_digest(run: ActiveRun, digest: str, *, kind: str, role: str, metadata: dict[str, Any],
-                        size: int | None = None, name: str | None = None) -> Artifact:
+                        size: int | None = None, name: str | None = None,
+                        media_type: str | None = None) -> Artifact:
     """Record an artifact known only by digest (no blob) and link it to the run as an input."""
     payload: dict[str, Any] = {"digest": digest, "kind": kind, "metadata": metadata}
     if size is not None:
         payload["size"] = size
     if name is not None:
         payload["name"] = name
-    run.write_events([NewEvent(ev.ARTIFACT_RECORDED, payload),
-                      NewEvent(ev.ARTIFACT_USED, {"run_id": run.id, "digest": digest, "role": role})])
-    artifact = run.client.artifact(digest)
-    run.inputs.append(artifact)
-    return artifact
+    if media_type is not None:
+        payload["media_type"] = media_type
+    return run.record_new_artifact(NewEvent(ev.ARTIFACT_RECORDED, payload),
+                                   NewEvent(ev.ARTIFACT_USED, {"run_id": run.id, "digest": digest, "role": role}))
 
 
 def produce_bytes(run: ActiveRun, data: bytes, *, kind: str = "model", role: str = "model",
@@ -179,14 +179,11 @@ def produce_bytes(run: ActiveRun, data: bytes, *, kind: str = "model", role: str
         payload["media_type"] = media_type
     if name is not None:
         payload["name"] = name
-    events = [NewEvent(ev.ARTIFACT_RECORDED, payload),
-              NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run.id, "digest": digest, "role": role})]
-    events += [NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent, "child": digest})
+    derived = [NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent, "child": digest})
                for parent in dict.fromkeys(derived_from) if parent != digest]
-    run.write_events(events)
-    artifact = run.client.artifact(digest, name)
-    run.outputs.append(artifact)
-    return artifact
+    return run.record_new_artifact(
+        NewEvent(ev.ARTIFACT_RECORDED, payload),
+        NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run.id, "digest": digest, "role": role}), derived)
 
 
 @contextlib.contextmanager

@@ -2,8 +2,12 @@
 
 Recorded: the module's ``hparams`` and the trainer's settings as params, the optimizer class and learning rate,
 every metric in ``trainer.callback_metrics`` at the end of each training and validation epoch (step = global
-step), the trained weights (``state_dict``) as a model artifact DERIVED_FROM any checkpoint the module was
-initialised from (see the torch integration), and the best checkpoint written by ``ModelCheckpoint``.
+step), the data of the training and validation dataloaders as ``dataset`` inputs (roles ``training_data`` and
+``validation_data``) when it can be digested without iterating the loader (see ``_datasets``; otherwise the
+dataset's class and length are params and ``data.<stage>.digested`` is false), the checkpoint
+``fit(ckpt_path=...)`` resumed from as a ``resumed_from`` input, and the trained weights (``state_dict``) as a
+model artifact and the best checkpoint written by ``ModelCheckpoint``, both DERIVED_FROM the checkpoint the fit
+resumed from and any checkpoint the module was initialised from (see the torch integration).
 Inside an open ``mlineage.run()`` it records into that run; otherwise it opens a run for the fit.
 
 ``autolog()`` adds the callback to every ``Trainer`` (``lightning.pytorch`` or ``pytorch_lightning``).
@@ -13,14 +17,19 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ...errors import MlineageError
+from ...model import Artifact
 from ..run import ActiveRun, active_run
 from ._common import log, log_metrics_safely, log_params_safely
+from ._datasets import record_loaders
 from ._state import STATE
 
+ROLE_RESUMED = "resumed_from"
 TRAINER_SETTINGS = ("max_epochs", "max_steps", "min_epochs", "accumulate_grad_batches", "gradient_clip_val",
                     "precision", "check_val_every_n_epoch", "val_check_interval", "num_devices", "num_nodes")
 
@@ -35,6 +44,8 @@ class _Hooks:
         self.client = client
         self._run: ActiveRun | None = None
         self._owned = False
+        self._data_recorded: set[str] = set()  # stages whose loaders this fit has recorded
+        self._resumed: list[Artifact] = []  # the checkpoint fit(ckpt_path=...) resumed from
 
     # ---------------------------------------------------------- run lifecycle
 
@@ -55,10 +66,28 @@ class _Hooks:
                 params[f"trainer.{name}"] = value
         params["model.class"] = f"{type(pl_module).__module__}.{type(pl_module).__qualname__}"
         log_params_safely(current, params)
+        self._record_resume(trainer)
+
+    def _record_resume(self, trainer: Any) -> None:
+        """``fit(ckpt_path=...)``: the checkpoint it resumed from is an input (role ``resumed_from``) and the
+        trained model's DERIVED_FROM parent. Checked at fit start and train start (some strategies restore
+        after setup)."""
+        path = getattr(trainer, "ckpt_path", None)
+        if self._run is None or self._resumed or not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
+            return
+        try:
+            from .torch import checkpoint_for
+
+            digest = checkpoint_for(path).digest
+            known = [a for a in self._run.inputs if str(a.digest) == digest]
+            self._resumed = known or [self._run.use(path, kind="model", role=ROLE_RESUMED, store_blob=False)]
+        except Exception as exc:  # noqa: BLE001
+            log.warning("mlineage autolog: checkpoint %s not recorded: %s", path, exc)
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         if self._run is None:
             return
+        self._record_resume(trainer)
         params: dict[str, Any] = {}
         for i, optimizer in enumerate(getattr(trainer, "optimizers", []) or []):
             prefix = "optimizer" if i == 0 else f"optimizer{i}"
@@ -69,6 +98,24 @@ class _Hooks:
                     if key in groups[0]:
                         params[f"{prefix}.{key}"] = groups[0][key]
         log_params_safely(self._run, params)
+        self._record_data(trainer, "train")
+
+    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+        self._record_data(trainer, "val")
+
+    # ---------------------------------------------------------- training data
+
+    def _record_data(self, trainer: Any, stage: str) -> None:
+        """Record the stage's dataloaders' data once per fit; never fails the fit."""
+        run = self._run
+        if run is None or stage in self._data_recorded:
+            return
+        self._data_recorded.add(stage)
+        try:
+            loaders = trainer.train_dataloader if stage == "train" else trainer.val_dataloaders
+            record_loaders(run, loaders, stage)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("mlineage autolog: %s data not recorded: %s", stage, exc)
 
     def _log_epoch(self, trainer: Any) -> None:
         if self._run is not None:
@@ -89,13 +136,18 @@ class _Hooks:
         try:
             wanted = STATE.config.log_models if self.log_model is None else self.log_model
             if wanted and getattr(trainer, "is_global_zero", True):
-                from .torch import log_model
+                from .torch import _use_checkpoint, log_model, parents_of
 
-                log_model(pl_module, run=run, metadata={"framework": "pytorch-lightning"})
+                log_model(pl_module, run=run, metadata={"framework": "pytorch-lightning"},
+                          derived_from=self._resumed)
                 best = getattr(getattr(trainer, "checkpoint_callback", None), "best_model_path", "")
                 if best and Path(best).is_file():
-                    run.produce(best, kind="model", role="checkpoint",
-                                metadata={"framework": "pytorch-lightning", "format": "lightning checkpoint"})
+                    parents = [*(_use_checkpoint(run, c) for c in parents_of(pl_module)), *self._resumed]
+                    try:
+                        run.produce(best, kind="model", role="checkpoint", derived_from=parents,
+                                    metadata={"framework": "pytorch-lightning", "format": "lightning checkpoint"})
+                    except MlineageError as exc:  # e.g. the best checkpoint is the one the fit resumed from
+                        log.warning("mlineage autolog: best checkpoint %s not recorded: %s", best, exc)
         finally:
             self._finish(None)
 
@@ -105,6 +157,8 @@ class _Hooks:
     def _finish(self, exc: BaseException | None) -> None:
         run, owned = self._run, self._owned
         self._run, self._owned = None, False
+        self._data_recorded = set()
+        self._resumed = []
         if run is not None and owned:
             if exc is None:
                 run.__exit__(None, None, None)

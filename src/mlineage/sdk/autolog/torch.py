@@ -8,7 +8,8 @@ Explicit helpers (no autolog needed):
   ``torch.save`` and produces it as a model artifact of the run, DERIVED_FROM every checkpoint any of its
   submodules was initialised from (plus ``derived_from=`` given explicitly).
 
-With ``autolog()``: a ``torch.load`` from a file is remembered by digest, ``module.load_state_dict(that)``
+With ``autolog()``: a ``torch.load`` from a file (a path or an open local file, which is how Lightning's
+``load_from_checkpoint`` and ``fit(ckpt_path=...)`` read) is remembered by digest, ``module.load_state_dict(that)``
 marks the module, and ``torch.save(module_or_state_dict, path)`` inside an open run records the file as a model
 artifact with those DERIVED_FROM links. Optimizer states and training-loop checkpoints (dicts whose values are
 not all tensors) are left alone. A state dict is matched to its module by tensor storage, so
@@ -206,13 +207,24 @@ def _produce(run: ActiveRun, path: Path, model: Any, name: str | None, derived_f
 # ---------------------------------------------------------------- autolog patches
 
 
+def _file_path(f: Any) -> str | None:
+    """The file a ``torch.load`` read: a path, or an open local file (``open()``, or the fsspec file Lightning
+    loads checkpoints through) by its ``name``/``path``; None for buffers and anything not a local file."""
+    if not isinstance(f, (str, os.PathLike)):
+        f = getattr(f, "path", None) or getattr(f, "name", None)
+        if not isinstance(f, (str, os.PathLike)):
+            return None
+    return os.fspath(f) if os.path.isfile(f) else None
+
+
 def _patched_load(original: Any) -> Any:
     @functools.wraps(original)
     def load(f: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(f, *args, **kwargs)
-        if isinstance(f, (str, os.PathLike)) and os.path.isfile(f):
+        path = _file_path(f)
+        if path is not None:
             try:
-                checkpoint = checkpoint_for(f)
+                checkpoint = checkpoint_for(path)
                 _remember_load(result, checkpoint)
                 current = active_run()
                 if current is not None and _first_tensor(result) is not None:
