@@ -30,7 +30,7 @@ _CONFIG_TEMPLATE = """\
 # uri = ".mlineage/objects"                          # the default: a local content-addressed folder
 """
 
-_GITIGNORE = "/mlineage.db*\n/objects/\n/tmp/\n/*.lock\n"
+_GITIGNORE = "/mlineage.db*\n/objects/\n/tmp/\n/*.lock\n/statcache.db*\n/trees/\n"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ makes inside the same transaction so that a failing event is rejected whole.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,7 +35,12 @@ def utc_now() -> str:
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A random (version 4) UUID as 32 hex digits, the same as ``uuid.uuid4().hex``, without importing uuid
+    (which loads platform: a noticeable share of a short CLI command's start-up)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return raw.hex()
 
 
 @dataclass(frozen=True, slots=True)

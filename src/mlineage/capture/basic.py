@@ -6,10 +6,7 @@ Computed once per process and reused: a training script that starts a thousand r
 from __future__ import annotations
 
 import functools
-import getpass
 import os
-import platform
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,12 +17,23 @@ from .redact import redact_argv
 
 @functools.lru_cache(maxsize=1)
 def _static_context() -> dict[str, Any]:
+    import platform  # imported here: the data commands record an actor but never a run context
+
     return {
         "python": {"version": platform.python_version(), "implementation": platform.python_implementation()},
         "platform": platform.platform(terse=True),
         "user": current_user(),
-        "host": socket.gethostname(),
+        "host": host_name(),
     }
+
+
+def host_name() -> str:
+    """The host name (``uname -n``, what ``socket.gethostname()`` returns) without importing socket."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 @functools.lru_cache(maxsize=8)
@@ -38,6 +46,8 @@ def _git_context(cwd: str) -> dict[str, Any] | None:
 
 
 def current_user() -> str:
+    import getpass
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -47,7 +57,7 @@ def current_user() -> str:
 @functools.lru_cache(maxsize=1)
 def actor() -> str:
     # user and host only: the full static context asks platform for the processor (a `uname -p` subprocess)
-    return f"{current_user()}@{socket.gethostname()}"
+    return f"{current_user()}@{host_name()}"
 
 
 def static_context() -> dict[str, Any]:

@@ -198,3 +198,15 @@ def redact_payload(event_type: str, payload: Any) -> Any:
     if event_type == "RunEnded" and isinstance(payload.get("error"), dict):
         return {**payload, "error": redact_mapping(payload["error"])}
     return payload
+
+
+def stamped(events: Iterable[Any]) -> list[Any]:
+    """Events as every writer appends them: payloads redacted (``redact_payload``) and the actor filled in.
+
+    The one place both the SDK's ``Client.append`` and the data commands' lean path go through, so nothing
+    reaches the ledger unredacted whichever way it came."""
+    from ..events import NewEvent
+    from .basic import actor
+
+    return [NewEvent(e.type, redact_payload(e.type, e.payload), e.id, e.ts, e.actor or actor(), e.v) for e in events]
+

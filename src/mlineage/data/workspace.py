@@ -487,12 +487,9 @@ class Workspace:
         if self._ledger is None:
             self.client.append(new_events)
             return
-        from .. import events as ev
-        from ..capture.basic import actor
-        from ..capture.redact import redact_payload
+        from ..capture.redact import stamped
 
-        self._ledger.append([ev.NewEvent(e.type, redact_payload(e.type, e.payload), e.id, e.ts, e.actor or actor(),
-                                         e.v) for e in new_events])
+        self._ledger.append(stamped(new_events))
 
     def _store(self, s: Scan) -> int:
         """Put a scanned path's blobs into the cache; returns how many were new."""

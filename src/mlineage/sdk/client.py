@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
 from ..blobs.protocol import BlobStore
-from ..capture.basic import actor
-from ..capture.redact import redact_payload
+from ..capture.redact import stamped
 from ..config import Settings, load_settings
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
@@ -64,11 +63,7 @@ class Client:
     # ------------------------------------------------------------ writing
 
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
-        stamped = [
-            NewEvent(e.type, redact_payload(e.type, e.payload), e.id, e.ts, e.actor or actor(), e.v)
-            for e in events
-        ]
-        return self.store.append(stamped)
+        return self.store.append(stamped(events))
 
     def artifact_event(self, path: str | os.PathLike[str], *, kind: str | ArtifactKind = ArtifactKind.FILE,
                        name: str | None = None, store_blob: bool = True,
