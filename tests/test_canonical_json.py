@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import json
 
 from mlineage.ledger import canonical_json, canonical_json_and_value, envelope, envelope_json
 

@@ -86,7 +86,7 @@ while client.store.get_run(run.id) is None and time.monotonic() < deadline:
 os._exit(9)  # no clean-up, no end: as if the job were killed
 """
     env = dict(os.environ, MLINEAGE_START_WRITE_DELAY="0.05")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 9, done.stderr
     run_id = done.stdout.split()[0]
     client = Client.for_uri(f"sqlite:///{store}", tmp_path / "objects")

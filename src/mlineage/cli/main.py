@@ -40,8 +40,14 @@ def cli(uri: str | None) -> None:
 
 
 def _register() -> None:
-    from . import (data_commands, ledger_commands, lineage_commands, project_commands, query_commands,
-                   server_commands)
+    from . import (
+        data_commands,
+        ledger_commands,
+        lineage_commands,
+        project_commands,
+        query_commands,
+        server_commands,
+    )
 
     for module in (project_commands, query_commands, ledger_commands, data_commands, lineage_commands,
                    server_commands):

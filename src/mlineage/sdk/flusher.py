@@ -71,7 +71,7 @@ class _Flusher:
             if item is not None:
                 try:
                     item.flush_due()
-                except Exception:  # noqa: BLE001 - the run's own thread retries the write and reports the error
+                except Exception:  # noqa: BLE001, S110 - the run's own thread retries the write and reports the error
                     pass
 
 

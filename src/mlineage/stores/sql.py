@@ -19,7 +19,6 @@ from . import migrate
 from .engine import make_engine
 from .projector import Projector
 from .protocol import AdjacentEdge, Direction, GraphColumns
-from .sqlite_ledger import SqliteLedger
 from .schema import (
     PROJECTION_TABLES,
     artifacts,
@@ -32,6 +31,7 @@ from .schema import (
     runs,
     versions,
 )
+from .sqlite_ledger import SqliteLedger
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
