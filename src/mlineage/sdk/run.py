@@ -200,22 +200,10 @@ class ActiveRun:
             raise ValidationError("path", f"{path} does not exist", "write the output before calling produce()")
         record = self.client.artifact_event(path, kind=kind, name=name, store_blob=store_blob, metadata=metadata)
         digest = record.payload["digest"]
-        batch = [record, NewEvent(ev.ARTIFACT_PRODUCED, self._edge(digest, role))]
-        for parent in derived_from:
-            parent_digest = str((parent if isinstance(parent, Artifact) else self._artifact_of_ref(parent)).digest)
-            batch.append(NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent_digest, "child": digest}))
-        self._has_outputs = True
-        # A brand-new, unnamed artifact has no descendants, so linking it cannot close a cycle: it can wait
-        # for the next batch. Anything else is written now, so errors surface at this line.
-        if len(batch) == 2 and name is None and self.client.store.get_artifact(digest) is None:
-            self._pending.extend(batch)
-            artifact = _declared(record.payload)
-            self._maybe_flush()
-        else:
-            self._flush_into(batch)
-            artifact = self.client.artifact(digest, name)
-        self.outputs.append(artifact)
-        return artifact
+        derived = [NewEvent(ev.ARTIFACT_DERIVED, {"parent": str(
+            (parent if isinstance(parent, Artifact) else self._artifact_of_ref(parent)).digest), "child": digest})
+            for parent in derived_from]
+        return self.record_new_artifact(record, NewEvent(ev.ARTIFACT_PRODUCED, self._edge(digest, role)), derived)
 
     def _artifact_events(self, source: str | os.PathLike[str] | Artifact, kind: str | ArtifactKind,
                          name: str | None, store_blob: bool) -> tuple[list[NewEvent], str, Artifact | None]:
@@ -275,10 +263,12 @@ class ActiveRun:
     @_locked
     def record_new_artifact(self, record: NewEvent, link: NewEvent, extra: Iterable[NewEvent] = ()) -> Artifact:
         """Record an artifact given by its ``ArtifactRecorded`` event and link it (``ArtifactUsed`` or
-        ``ArtifactProduced``): how integrations that hash in memory declare inputs and outputs.
+        ``ArtifactProduced``), plus ``extra`` events (DERIVED_FROM links): ``produce`` goes through here, and
+        integrations that hash in memory call it directly.
 
-        Like ``use``/``produce``, a link that cannot fail -- an unnamed artifact new to the store, used before
-        the run has outputs, or produced -- waits in the buffer; anything else is written now."""
+        A link that cannot fail -- an unnamed artifact new to the store, used before the run has outputs, or
+        produced with nothing else -- waits in the buffer; anything else is written now, so errors surface at
+        the caller's line."""
         self._require_open()
         digest = record.payload["digest"]
         produced = link.type == ev.ARTIFACT_PRODUCED
