@@ -7,9 +7,9 @@ SQLite file in the nearest enclosing ``.mlineage/`` folder (searched upwards, li
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -61,15 +61,38 @@ def init_project(root: Path) -> Path:
     return project
 
 
-def _read_config(root: Path) -> dict[str, dict[str, str]]:
+def read_config(root: Path) -> dict[str, dict[str, Any]]:
+    """The project's ``config.toml`` as a dict ({} when there is none); ConfigError when it is not TOML."""
     path = root / PROJECT_DIR / CONFIG_FILE
     if not path.exists():
         return {}
+    data = path.read_bytes()
+    tables = _only_empty_tables(data)
+    if tables is not None:
+        return tables  # as `init` writes it (loading the TOML parser would cost each command ~5 ms)
+    import tomllib
+
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not valid UTF-8 text: {exc}; fix or delete it") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}; fix or delete it") from None
+
+
+def _only_empty_tables(data: bytes) -> dict[str, dict[str, Any]] | None:
+    """The config when it holds nothing but comments, blank lines and bare ``[table]`` headers; else None."""
+    tables: dict[str, dict[str, str]] = {}
+    for raw in data.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(b"#"):
+            continue
+        name = line[1:-1]
+        if not (line.startswith(b"[") and line.endswith(b"]") and name.isascii() and name.isalnum()
+                and name.decode() not in tables):
+            return None
+        tables[name.decode()] = {}
+    return tables
 
 
 def _resolve_relative(uri: str, root: Path) -> str:
@@ -98,7 +121,7 @@ def load_settings(start: Path | None = None, *, auto_init: bool = False) -> Sett
             "no mlineage project here or in any parent folder: run `mlineage init` in your project folder, "
             "or set MLINEAGE_URI"
         )
-    config = _read_config(root) if root else {}
+    config = read_config(root) if root else {}
     store = env_store or config.get("store", {}).get("uri")
     artifacts = env_artifacts or config.get("artifacts", {}).get("uri")
     if root is not None:

@@ -8,16 +8,14 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from io import FileIO
 from pathlib import Path
 
 from .model import Digest
 
 BUFFER_SIZE = 1 << 20  # 1 MiB: large enough that hashlib (which releases the GIL) dominates the loop
 SMALL_FILE = 1 << 16  # files up to this size are read in one call, with no buffer loop
-PIPELINE_MIN = 32 << 20  # from this size a file is read on one thread while it is hashed on another
-PIPELINE_CHUNK = 2 << 20
-PIPELINE_BUFFERS = 3
+READ_AHEAD = 16 << 20  # large files: ask the kernel to fetch this far ahead of the hashing
+READ_AHEAD_MIN = 32 << 20
 _PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII other than '"' and '\\': written as is in JSON
 
 
@@ -28,80 +26,34 @@ def hash_bytes(data: bytes) -> Digest:
 def hash_file(path: str | os.PathLike[str], on_chunk: Callable[[bytes], object] | None = None) -> tuple[Digest, int]:
     """Digest and size of a file, read once. ``on_chunk`` sees every chunk (e.g. to copy while hashing).
 
-    When a core is free, a large file is read on a second thread while this one hashes (both release the GIL),
-    so reading from the page cache (a copy into user memory, about half the cost of SHA-256 here) overlaps the
-    hashing instead of adding to it.
+    A large file not yet in the page cache would otherwise be read and hashed in turn; asking the kernel to
+    read ahead (``POSIX_FADV_WILLNEED`` a window in front of the loop) makes the disk work while this thread
+    hashes. Measured here on 1 GiB: 0.92-0.98 s from disk (1.3-1.7 s without the advice) and 0.77-0.87 s from
+    the page cache, where a reader thread was slower (0.93-0.97 s: the chunks it filled had to travel to the
+    hashing core's cache).
     """
     with open(path, "rb", buffering=0) as handle:
-        if os.fstat(handle.fileno()).st_size >= PIPELINE_MIN and _spare_core():
-            return _hash_pipelined(handle, on_chunk)
+        fd = handle.fileno()
+        ahead = os.fstat(fd).st_size >= READ_AHEAD_MIN and hasattr(os, "posix_fadvise")
+        if ahead:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        advised = 0
         h = hashlib.sha256()
         size = 0
         buffer = bytearray(BUFFER_SIZE)
         view = memoryview(buffer)
-        while n := handle.readinto(buffer):
+        while True:
+            if ahead and advised <= size + READ_AHEAD // 2:
+                os.posix_fadvise(fd, advised, READ_AHEAD, os.POSIX_FADV_WILLNEED)
+                advised += READ_AHEAD
+            n = handle.readinto(buffer)
+            if not n:
+                break
             chunk = view[:n]
             h.update(chunk)
             if on_chunk is not None:
                 on_chunk(bytes(chunk))
             size += n
-    return Digest.sha256(h.hexdigest()), size
-
-
-def _spare_core() -> bool:
-    """Whether a second thread can run beside this one (like ``make -l``: the load average says whether every
-    core is already busy). Without a free core the helper thread only adds hand-offs: about 5% slower here."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-        return cores >= 2 and os.getloadavg()[0] <= cores - 1
-    except (AttributeError, OSError):
-        return False
-
-
-def _hash_pipelined(handle: FileIO, on_chunk: Callable[[bytes], object] | None) -> tuple[Digest, int]:
-    """Read on a helper thread into a ring of buffers; hash (and hand out) each on this thread, in order."""
-    import threading
-    from queue import SimpleQueue
-
-    free: SimpleQueue[bytearray | None] = SimpleQueue()
-    full: SimpleQueue[tuple[bytearray, int] | BaseException] = SimpleQueue()
-    for _ in range(PIPELINE_BUFFERS):
-        free.put(bytearray(PIPELINE_CHUNK))
-    stop = False
-
-    def read() -> None:
-        try:
-            while (buffer := free.get()) is not None and not stop:
-                n = handle.readinto(buffer)
-                full.put((buffer, n or 0))
-                if not n:
-                    return
-        except BaseException as exc:  # noqa: BLE001 - handed to the hashing thread, which re-raises it
-            full.put(exc)
-
-    reader = threading.Thread(target=read, name="mlineage-read", daemon=True)
-    reader.start()
-    h = hashlib.sha256()
-    size = 0
-    try:
-        while True:
-            item = full.get()
-            if isinstance(item, BaseException):
-                raise item
-            buffer, n = item
-            if not n:
-                break
-            chunk = memoryview(buffer)[:n]
-            h.update(chunk)
-            if on_chunk is not None:
-                on_chunk(bytes(chunk))
-            chunk.release()
-            size += n
-            free.put(buffer)
-    finally:
-        stop = True
-        free.put(None)  # wakes the reader if it waits for a buffer (an error or interrupt on this side)
-        reader.join()
     return Digest.sha256(h.hexdigest()), size
 
 

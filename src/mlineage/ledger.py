@@ -14,8 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import rfc8785
-
 from .events import NewEvent, StoredEvent
 
 GENESIS_HASH = "0" * 64
@@ -79,6 +77,8 @@ def canonical_json_and_value(value: Any) -> tuple[bytes, Any]:
         text = json.dumps(ready, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         return text.encode("utf-8"), ready
     except (_NeedsFullCanonicaliser, UnicodeEncodeError, ValueError, TypeError):
+        import rfc8785  # the reference, for values the fast path declines (rare): not loaded on start-up
+
         canonical = rfc8785.dumps(value)
         return canonical, json.loads(canonical)
 

@@ -29,6 +29,52 @@ def test_walk_is_in_manifest_order(tmp_path: Path) -> None:
     assert list(walked.sizes()) == [len(n.encode()) for n in walked.names]
 
 
+def test_a_walk_in_a_child_process_gives_the_same_rows(tmp_path: Path) -> None:
+    from mlineage.blobs.statcache import _ForkedTreeWalk, walk_tree
+    from mlineage.blobs.walk import ChildWalk
+
+    for i in range(300):
+        write(tmp_path / "d" / f"s{i % 7}" / f"f{i}.txt", "x" * i)
+    write(tmp_path / "d" / "ünï cødé", "name")
+    (tmp_path / "empty").mkdir()
+    for folder in ("d", "empty"):
+        here = walk_tree(str(tmp_path / folder))
+        rows = ChildWalk(str(tmp_path / folder)).result()
+        assert rows is not None and rows[0] == here.names and rows[1] == here.stats
+        assert _ForkedTreeWalk(str(tmp_path / folder)).result().same_as(here)
+
+
+def test_a_failed_child_walk_is_walked_again_to_raise_its_error(tmp_path: Path) -> None:
+    from mlineage.blobs.statcache import _ForkedTreeWalk
+    from mlineage.blobs.walk import ChildWalk, UnsupportedEntry
+
+    write(tmp_path / "d" / "a.txt", "a")
+    (tmp_path / "d" / "link").symlink_to(tmp_path / "d" / "a.txt")
+    assert ChildWalk(str(tmp_path / "d")).result() is None  # the child exits non-zero, nothing half-read
+    with pytest.raises(UnsupportedEntry):
+        _ForkedTreeWalk(str(tmp_path / "d")).result()
+    with pytest.raises(FileNotFoundError):
+        _ForkedTreeWalk(str(tmp_path / "missing")).result()
+
+
+def test_no_fork_beside_other_threads() -> None:
+    import threading
+
+    from mlineage.blobs.statcache import start_walk
+    from mlineage.blobs.walk import can_fork_walk
+    from mlineage.data.background import Background
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not can_fork_walk()
+        assert isinstance(start_walk("."), Background)
+    finally:
+        release.set()
+        other.join()
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.sets(st.lists(st.sampled_from(["a", "b", "a-", "a.", "a0", "_", "Z"]), min_size=1, max_size=3)
                .map("/".join), min_size=1, max_size=12))
@@ -157,23 +203,34 @@ def test_a_damaged_stat_cache_row_is_a_miss(sqlite_project: Path) -> None:
     ws.close()
 
 
-def test_large_files_hash_on_two_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_files_are_hashed_with_read_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mlineage import hashing
 
-    monkeypatch.setattr(hashing, "PIPELINE_MIN", 1000)
-    monkeypatch.setattr(hashing, "_spare_core", lambda: True)
-    monkeypatch.setattr(hashing, "PIPELINE_CHUNK", 4096)
+    monkeypatch.setattr(hashing, "READ_AHEAD_MIN", 1000)
+    monkeypatch.setattr(hashing, "READ_AHEAD", 8192)
+    monkeypatch.setattr(hashing, "BUFFER_SIZE", 4096)
+    advised: list[tuple[int, int]] = []
+    real_advise = os.posix_fadvise
+
+    def spy(fd: int, offset: int, length: int, advice: int) -> None:
+        if advice == os.POSIX_FADV_WILLNEED:
+            advised.append((offset, length))
+        real_advise(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", spy)
     data = os.urandom(100_003)
     f = tmp_path / "big.bin"
     f.write_bytes(data)
     seen: list[bytes] = []
     digest, size = hashing.hash_file(f, on_chunk=seen.append)
     assert digest.hex == hashlib.sha256(data).hexdigest() and size == len(data) and b"".join(seen) == data
+    # the windows asked for cover the file, each asked for before the loop reaches it
+    assert [o for o, _ in advised] == list(range(0, 8192 * len(advised), 8192)) and 8192 * len(advised) >= len(data)
 
     def fail(_chunk: bytes) -> None:
         raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):  # an error on this side stops the reader too
+    with pytest.raises(OSError, match="disk full"):
         hashing.hash_file(f, on_chunk=fail)
 
 

@@ -10,7 +10,6 @@ import contextlib
 import errno
 import itertools
 import os
-import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -106,6 +105,8 @@ def link_or_copy(src: Path, dst: Path, modes: Sequence[str], src_dev: int | None
             elif mode == "symlink":
                 os.symlink(src, dst)
             else:
+                import shutil
+
                 shutil.copyfile(src, dst)
             return mode
         except OSError as exc:
@@ -161,6 +162,8 @@ def place(src: Path, target: Path, modes: Sequence[str], mode_bits: int | None =
         if used in ("copy", "reflink") and mode_bits is not None:
             os.chmod(temp, mode_bits)
         if target.is_dir() and not target.is_symlink():
+            import shutil
+
             shutil.rmtree(target)
         publish(temp, target)
     return used

@@ -60,20 +60,17 @@ def is_plain_add(args: Sequence[str]) -> bool:
 
 
 def _start_walks(paths: Sequence[str]) -> dict[str, Any]:
-    """Start walking the named folders now, on background threads, while Python loads the add machinery
-    (the walk is mostly stat calls, which release the GIL). ``add`` still checks every path first and
-    uses a walk only for the folder it was started for."""
+    """Start walking the named folders now (see ``statcache.start_walk``) while Python loads the add
+    machinery. ``add`` still checks every path first and uses a walk only for the folder it was started for."""
     import os
-    from functools import partial
 
-    from ..blobs.statcache import walk_tree
-    from ..data.background import Background
+    from ..blobs.statcache import start_walk
 
     walks = {}
     for raw in paths:
         full = os.path.abspath(raw)
         if full not in walks and os.path.isdir(full) and not os.path.islink(full):
-            walks[full] = Background(partial(walk_tree, full), "mlineage-walk")
+            walks[full] = start_walk(full)
     return walks
 
 

@@ -17,13 +17,12 @@ jobs = 4                        # parallel hashing / transfer threads
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..blobs.placement import parse_link_modes
-from ..config import CONFIG_FILE, OBJECTS_DIR, PROJECT_DIR, find_project
+from ..config import CONFIG_FILE, OBJECTS_DIR, PROJECT_DIR, find_project, read_config
 from ..errors import ConfigError
 from ..hashing import default_workers
 
@@ -48,13 +47,7 @@ def load_data_settings(start: Path | None = None) -> DataSettings:
         raise ConfigError("no mlineage project here or in any parent folder: run `mlineage init` in your "
                           "project folder first")
     config_path = root / PROJECT_DIR / CONFIG_FILE
-    config: dict[str, Any] = {}
-    if config_path.exists():
-        try:
-            with config_path.open("rb") as handle:
-                config = tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{config_path} is not valid TOML: {exc}; fix or delete it") from None
+    config: dict[str, Any] = read_config(root)
     artifacts = os.environ.get("MLINEAGE_ARTIFACTS") or config.get("artifacts", {}).get("uri")
     remote_section = dict(config.get("remote", {}))
     remote = os.environ.get("MLINEAGE_REMOTE") or remote_section.pop("uri", None)
