@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     tour = readme.split("## A five-minute tour", 1)[1]
-    script = re.search(r"```bash\n(.*?)```", tour, re.S)
+    script = re.search(r"```bash\n(.*?)```", tour, re.DOTALL)
     assert script is not None, "the tour's bash block is missing"
     text = script.group(1)
     assert "source .venv/bin/activate" in text

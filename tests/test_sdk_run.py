@@ -169,6 +169,7 @@ def test_ambiguous_prefix_lists_candidates(store_uri: str, tmp_path: Path) -> No
 
 def test_public_api_surface() -> None:
     assert set(mlineage.__all__) >= {"run", "track", "active_run", "Client", "Digest", "MlineageError"}
+    assert mlineage.__all__ == sorted([*mlineage._EXPORTS, "__version__"])
     for name in mlineage.__all__:
         assert getattr(mlineage, name) is not None
 

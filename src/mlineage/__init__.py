@@ -45,15 +45,30 @@ _EXPORTS = {
     "StoreUnavailableError": "mlineage.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [  # the keys of _EXPORTS and __version__, sorted (a test checks)
+    "ActiveRun", "AmbiguousRefError", "Artifact", "ArtifactKind", "Client", "ConfigError", "CycleError",
+    "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord", "LineageResult",
+    "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
+    "ValidationError", "__version__", "active_run", "autolog", "default_client", "emit", "run", "track",
+]
 
 if TYPE_CHECKING:
-    from .errors import (AmbiguousRefError, ConfigError, CycleError, IntegrityError, LedgerError,
-                         MlineageError, NotFoundError, StoreUnavailableError, ValidationError)
+    from .errors import (
+        AmbiguousRefError,
+        ConfigError,
+        CycleError,
+        IntegrityError,
+        LedgerError,
+        MlineageError,
+        NotFoundError,
+        StoreUnavailableError,
+        ValidationError,
+    )
     from .graph import LineageQuery, LineageResult
     from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, RunStatus
-    from .sdk.client import Client, default_client
     from .sdk.autolog import autolog
+    from .sdk.client import Client, default_client
+    from .sdk.emit import emit
     from .sdk.run import ActiveRun, active_run, run, track
 
 

@@ -127,9 +127,9 @@ def _artifact_recorded(p: Mapping[str, Any]) -> dict[str, Any]:
         if value is not None:
             out[key] = value
     for key, minimum in (("size", 0), ("version", 1)):
-        value = _opt_int(p, key, minimum)
-        if value is not None:
-            out[key] = value
+        number = _opt_int(p, key, minimum)
+        if number is not None:
+            out[key] = number
     if "version" in out and "name" not in out:
         raise ValidationError("version", "given without a name", "pass name= too")
     metadata = _dict(p, "metadata")

@@ -86,7 +86,7 @@ def check_metric(key: Any, value: Any, where: str = "metrics") -> float:
             raise ValidationError(
                 f"{where}.{key}", f"{type(value).__name__} is not a number", "log ints or floats"
             ) from None
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValidationError(f"{where}.{key}", f"{value!r} is not a finite number")
-    return value
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValidationError(f"{where}.{key}", f"{number!r} is not a finite number")
+    return number

@@ -102,7 +102,7 @@ def enum_value(enum: type[Enum], value: str, field_name: str) -> Any:
     try:
         return enum(value)
     except ValueError:
-        choices = ", ".join(str(m.value) for m in enum)  # type: ignore[attr-defined]
+        choices = ", ".join(str(m.value) for m in enum)
         raise ValidationError(field_name, f"{value!r} is not one of: {choices}") from None
 
 

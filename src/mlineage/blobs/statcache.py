@@ -15,15 +15,13 @@ from __future__ import annotations
 import os
 from array import array
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple
 
 from .walk import (
     _TREE_MAGIC,
     STAT_FIELDS,
     TREES_DIR,
-    ChildWalk,
     UnsupportedEntry,
-    can_fork_walk,
     read_tree_file,
     tree_file,
     walk_rows,
@@ -132,32 +130,6 @@ def walk_stats(root: str) -> list[tuple[str, str, os.stat_result]]:
 def walk_tree(root: str) -> Tree:
     """``walk_rows`` as a Tree: every regular file under root, in manifest order, with its stat numbers."""
     return Tree(*walk_rows(root))
-
-
-class TreeWalk(Protocol):
-    """A walk of one folder already under way; ``result()`` gives its Tree or raises what the walk raised."""
-
-    def result(self) -> Tree: ...
-
-
-class _ForkedTreeWalk:
-    def __init__(self, root: str) -> None:
-        self._root, self._child = root, ChildWalk(root)
-
-    def result(self) -> Tree:
-        rows = self._child.result()
-        return Tree(*rows) if rows is not None else walk_tree(self._root)  # walked again here: its error
-
-
-def start_walk(root: str) -> TreeWalk:
-    """Start walking ``root`` now, in a child process where that is safe, else on a daemon thread."""
-    if can_fork_walk():
-        return _ForkedTreeWalk(root)
-    from functools import partial
-
-    from ..data.background import Background
-
-    return Background(partial(walk_tree, root), "mlineage-walk")
 
 
 class StatCache:

@@ -112,18 +112,22 @@ def _walk_into(folder: str, prefix: str, names: list[str], numbers: list[int]) -
         os.close(fd)
 
 
+Rows = tuple[list[str], "array[int]"]
+
+
 class ChildWalk:
     """``walk_rows(root)`` in a forked child process, started now and collected with ``result()``.
 
     The walk of a large folder is a Python loop around ``fstatat`` calls; run on a thread beside the imports a
     command needs, the two take turns on the GIL and the walk adds its whole cost to the command's. A child
     process walks on the other core for real (measured on a 10,000-file re-add: the main thread waited
-    ~50 ms for a thread's walk after its imports). The child sends the rows back over a pipe in the scan
-    record's encoding; if anything goes wrong there, ``result()`` returns None and the caller walks itself, so
-    that errors are raised in the caller, as they would be without the child.
+    ~50 ms for a thread's walk after its imports, and ~4 ms for a child's). The child sends the rows back over
+    a pipe in the scan record's encoding; if anything goes wrong there, ``result()`` walks again here, so that
+    errors are raised in the caller as they would be without the child.
     """
 
     def __init__(self, root: str) -> None:
+        self._root = root
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child's exit status and pipe are checked by the parent
@@ -140,7 +144,11 @@ class ChildWalk:
         os.close(write_end)
         self._pid, self._read_end = pid, read_end
 
-    def result(self) -> tuple[list[str], array[int]] | None:
+    def result(self) -> Rows:
+        return self.received() or walk_rows(self._root)
+
+    def received(self) -> Rows | None:
+        """The child's rows, or None if it failed (a symlink inside, an unreadable folder, a killed child)."""
         with open(self._read_end, "rb") as pipe:
             data = pipe.read()  # read before waiting: the child blocks until the pipe is drained
         _, status = os.waitpid(self._pid, 0)
@@ -157,6 +165,38 @@ class ChildWalk:
         if len(names) != count or len(stats) != count * STAT_FIELDS:
             return None
         return names, stats
+
+
+class ThreadWalk:
+    """``walk_rows(root)`` on a daemon thread: where a fork is not safe (other threads) or not possible."""
+
+    def __init__(self, root: str) -> None:
+        import threading
+
+        self._rows: Rows | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._rows = walk_rows(root)
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="mlineage-walk", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Rows:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._rows is not None
+        return self._rows
+
+
+def start_walk(root: str) -> ChildWalk | ThreadWalk:
+    """Start walking ``root`` now, in a child process where that is safe, else on a daemon thread. Imports
+    nothing beyond this module, so the console script can start it before anything else loads."""
+    return ChildWalk(root) if can_fork_walk() else ThreadWalk(root)
 
 
 def can_fork_walk() -> bool:

@@ -8,13 +8,14 @@ handles errors the same way: ``error: ...`` on stderr and exit status 1.
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (and re) before the walk starts
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
+
     from ..data.workspace import AddResult
 
 
@@ -29,6 +30,8 @@ def human_size(n: int) -> str:
 
 def json_text(value: Any) -> str:
     """What ``emit_json`` prints (without its newline)."""
+    import json
+
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
@@ -60,11 +63,11 @@ def is_plain_add(args: Sequence[str]) -> bool:
 
 
 def _start_walks(paths: Sequence[str]) -> dict[str, Any]:
-    """Start walking the named folders now (see ``statcache.start_walk``) while Python loads the add
+    """Start walking the named folders now (see ``blobs.walk.start_walk``) while Python loads the add
     machinery. ``add`` still checks every path first and uses a walk only for the folder it was started for."""
     import os
 
-    from ..blobs.statcache import start_walk
+    from ..blobs.walk import start_walk
 
     walks = {}
     for raw in paths:
@@ -82,6 +85,8 @@ def quick_add(args: Sequence[str]) -> int:
     paths = [a for a in args if a != "--json"]
     try:
         walks = _start_walks(paths)
+        from pathlib import Path
+
         from ..data.workspace import Workspace
 
         ws = Workspace()

@@ -7,7 +7,6 @@ needs (SQLAlchemy, Rich) inside its body.
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import click
@@ -63,4 +62,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

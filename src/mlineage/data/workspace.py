@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..blobs.local import LocalBlobStore
 from ..blobs.placement import place, write_text_atomically
-from ..blobs.statcache import StatCache, StatKey, Tree, TreeRecord, TreeWalk, walk_stats, walk_tree
+from ..blobs.statcache import StatCache, StatKey, Tree, TreeRecord, walk_stats, walk_tree
 from ..blobs.walk import STAT_FIELDS, UnsupportedEntry
 from ..config import PROJECT_DIR
 from ..errors import IntegrityError, NotFoundError, ValidationError
@@ -41,6 +41,7 @@ from .progress import Meter
 from .settings import DataSettings, load_data_settings
 
 if TYPE_CHECKING:
+    from ..blobs.walk import ChildWalk, ThreadWalk
     from ..sdk.client import Client
 
 MANIFEST_MEDIA_TYPE = "application/vnd.mlineage.manifest+json"
@@ -145,11 +146,11 @@ def walk_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
         return walk_stats(str(root))
 
 
-def walk_dir(root: Path, started: TreeWalk | None = None) -> Tree:
+def walk_dir(root: Path, started: ChildWalk | ThreadWalk | None = None) -> Tree:
     """Every regular file under root with its stat numbers, in manifest order; symlinks refused.
     ``started``: the same walk already running in the background (its result, or error, is used)."""
     with _walk_errors():
-        return walk_tree(str(root)) if started is None else started.result()
+        return walk_tree(str(root)) if started is None else Tree(*started.result())
 
 
 @contextlib.contextmanager
@@ -388,7 +389,7 @@ class Workspace:
 
     def add(self, paths: Sequence[str | os.PathLike[str]], *, name: str | None = None, kind: str = "dataset",
             metadata: dict[str, Any] | None = None, quiet: bool = False,
-            walks: Mapping[str, TreeWalk] | None = None) -> list[AddResult]:
+            walks: Mapping[str, ChildWalk | ThreadWalk] | None = None) -> list[AddResult]:
         """Hash, store and record paths; write their pointers.
 
         ``walks``: walks of some of the paths (by absolute path, ``os.path.abspath``) already started in the

@@ -37,7 +37,7 @@ def _open_store(uri: str) -> MetadataStore:
     if uri.startswith(("http://", "https://")):
         from .remote import RemoteStore
 
-        return RemoteStore(uri)  # type: ignore[return-value]
+        return RemoteStore(uri)
     raise ConfigError(f"unsupported store URI {uri!r}: use sqlite:///path or postgresql://...")
 
 

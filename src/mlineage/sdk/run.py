@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from .. import events as ev
 from ..capture.basic import actor, basic_context
@@ -126,7 +126,7 @@ class ActiveRun:
             context["capture_error"] = f"{type(exc).__name__}: {exc}"[:500]
             return context, [], []
 
-    def __enter__(self) -> ActiveRun:
+    def __enter__(self) -> Self:
         self.start()
         self._token = _active.set(self)
         return self
