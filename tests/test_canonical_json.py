@@ -47,3 +47,33 @@ def test_envelope_formatting_matches_rfc8785(seq: int, event_id: str, type_: str
 def test_keys_outside_the_bmp_sort_by_utf16() -> None:
     value = {"\U0001f600": 1, "\ufb01": 2, "a": 3}
     assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "key": st.one_of(st.text(max_size=5), st.integers()),
+    "value": st.one_of(st.floats(), st.integers(-3, 3), st.booleans(), st.none()),
+    "step": st.one_of(st.integers(-2, 10**6), st.booleans(), st.floats(0, 5)),
+    "ts": st.one_of(st.text(max_size=4), st.just(" "), st.just("2026-11-25T00:00:00.000000Z"), st.none()),
+}, optional={"extra": st.integers()}), min_size=1, max_size=4))
+def test_metric_events_validate_alike_on_the_short_path(metrics: list[dict[str, Any]]) -> None:
+    """The inline checks for SDK-shaped metrics give what the general checks give, or the same refusal."""
+    from mlineage.errors import ValidationError
+    from mlineage.events import _metrics_logged, _opt_int, _str
+    from mlineage.jsonvalues import check_metric
+
+    def general(m: dict[str, Any]) -> dict[str, Any]:
+        return {"key": m.get("key"), "value": check_metric(m.get("key"), m.get("value")),
+                "step": _opt_int(m, "step") or 0, "ts": _str(m, "ts", required=False) or "now"}
+
+    try:
+        expected: Any = [general(m) for m in metrics]
+    except ValidationError:
+        expected = ValidationError
+    try:
+        got: Any = _metrics_logged({"run_id": "r", "metrics": metrics})["metrics"]
+    except ValidationError:
+        got = ValidationError
+    if expected is not ValidationError and got is not ValidationError:
+        got = [dict(m, ts="now") if m["ts"] not in {x.get("ts") for x in metrics} else m for m in got]
+    assert got == expected

@@ -188,3 +188,45 @@ def test_sdk_creates_a_project_on_first_use(tmp_path: Path, monkeypatch: pytest.
     assert not (repo / "src" / ".mlineage").exists()
     stored = mlineage.default_client().store.get_run(run.id)
     assert stored is not None and stored.status.value == "completed"
+
+
+def test_metrics_take_the_short_path_or_the_checked_one_alike(client: Client) -> None:
+    import numpy as np
+
+    with mlineage.run("train", client=client) as run:
+        run.log_metric("loss", 0.5, step=1)  # the short path: a float and an int step
+        run.log_metric("acc", 1, step=1)  # an int value: the checked path
+        run.log_metric("np", np.float32(0.25), step=2)  # a numpy scalar: converted on the checked path
+        run.log_metrics({"a": 2.0, "b": 3.0}, step=3)
+        for bad, match in ((float("nan"), "not a finite number"), (float("-inf"), "not a finite number"),
+                           ("x", "not a number")):
+            with pytest.raises(ValidationError, match=match):
+                run.log_metric("loss", bad)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="step"):
+            run.log_metric("loss", 0.1, step=-1)
+        with pytest.raises(ValidationError, match="metric name"):
+            run.log_metric("", 0.1)
+    with pytest.raises(mlineage.MlineageError, match="already ended"):
+        run.log_metric("loss", 0.1)
+    stored = client.store.get_run(run.id)
+    assert stored is not None
+    assert stored.metrics == {"loss": 0.5, "acc": 1.0, "np": 0.25, "a": 2.0, "b": 3.0}
+    history = client.store.metric_history(run.id, "loss")
+    assert [(step, value) for step, value, _ in history] == [(1, 0.5)]
+    assert history[0][2].endswith("Z") and history[0][2] >= stored.started_at
+
+
+def test_metric_timestamps_are_formatted_as_utc_now_would() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from mlineage.events import utc_from_ns
+
+    @given(st.integers(min_value=0, max_value=4_000_000_000 * 10**9))
+    def check(ns: int) -> None:
+        expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
+        assert utc_from_ns(ns) == expected.isoformat(timespec="microseconds")[:-6] + "Z"
+
+    check()

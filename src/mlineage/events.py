@@ -7,6 +7,7 @@ makes inside the same transaction so that a failing event is rejected whole.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,21 @@ RUN_ENDED = "RunEnded"
 def utc_now() -> str:
     """``2026-11-25T15:00:00.123456Z`` (isoformat is about twice as fast as strftime; called per metric)."""
     return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def utc_from_ns(ns: int) -> str:
+    """``time.time_ns()`` as ``utc_now`` would have written it then (microseconds, truncated as datetime does).
+
+    Metrics are stamped with the bare integer when logged and formatted when written: inside a training loop,
+    between tensor operations that push the interpreter out of the CPU caches, ``utc_now`` cost ~15 us a call
+    here against ~1 us for ``time.time_ns()``."""
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return f"{_utc_second(seconds)}.{rest // 1000:06d}Z"
+
+
+@functools.lru_cache(maxsize=16)
+def _utc_second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat()[:19]
 
 
 def new_id() -> str:
@@ -178,6 +194,14 @@ def _metrics_logged(p: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationError("metrics", "must be a non-empty list of {key, value, step, ts}")
     metrics = []
     for i, m in enumerate(raw):
+        # What the SDK writes (a float, an int step, a timestamp) is checked inline: a training run sends
+        # thousands of these, and the general checks below cost a few function calls per field.
+        if (type(m) is dict and len(m) == 4 and type(key := m.get("key")) is str and key
+                and type(value := m.get("value")) is float and value - value == 0.0
+                and type(step := m.get("step")) is int and step >= 0
+                and type(ts := m.get("ts")) is str and 0 < len(ts) <= 1000 and not ts.isspace()):
+            metrics.append({"key": key, "value": value, "step": step, "ts": ts})
+            continue
         if not isinstance(m, dict):
             raise ValidationError(f"metrics[{i}]", "must be an object")
         step = _opt_int(m, "step") or 0

@@ -40,7 +40,11 @@ def _jcs_ready(value: Any) -> Any:
         for key, item in value.items():
             if type(key) is not str or (not key.isascii() and max(map(ord, key)) > 0xFFFF):
                 raise _NeedsFullCanonicaliser
-            out[key] = _jcs_ready(item)
+            leaf = type(item)  # the usual leaves inline (a metrics event has thousands): as the branches below
+            if leaf is str or (leaf is float and 1e-4 <= abs(item) < 1e16 and not item.is_integer()):
+                out[key] = item
+            else:
+                out[key] = _jcs_ready(item)
         return out
     if kind is list:
         return [_jcs_ready(item) for item in value]

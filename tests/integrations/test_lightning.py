@@ -62,6 +62,29 @@ def test_autolog_adds_the_callback_and_records_the_fit(tracked: Client, tmp_path
     assert model.kind.value == "model" and model.metadata["framework"] == "pytorch-lightning"
 
 
+def test_the_callback_is_not_called_per_batch(tracked: Client, tmp_path: Path) -> None:
+    """Lightning skips hooks that are not callable: the callback costs a fit nothing per step."""
+    from lightning.pytorch.profilers import PassThroughProfiler
+
+    from mlineage.sdk.autolog.lightning import MlineageCallback
+
+    class Recorder(PassThroughProfiler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.actions: list[str] = []
+
+        def start(self, action_name: str) -> None:
+            self.actions.append(action_name)
+
+    profiler = Recorder()
+    _trainer(tmp_path, callbacks=[MlineageCallback()], profiler=profiler).fit(TinyModule(), _loader())
+    ours = [a.split(".")[-1] for a in profiler.actions if a.startswith("[Callback]MlineageCallback")]
+    assert {"on_fit_start", "on_train_epoch_end", "on_fit_end"} <= set(ours)
+    assert not [a for a in ours if "batch" in a or "backward" in a or "optimizer" in a or "zero_grad" in a]
+    [run] = tracked.store.list_runs(limit=5)
+    assert run.status.value == "completed" and "train_loss" in run.metrics
+
+
 def test_explicit_callback_inside_an_open_run(tracked: Client, tmp_path: Path) -> None:
     from mlineage.sdk.autolog.lightning import MlineageCallback
 

@@ -26,7 +26,7 @@ from .. import events as ev
 from ..capture.basic import actor, basic_context
 from ..capture.redact import redact_params
 from ..errors import MlineageError, ValidationError
-from ..events import NewEvent, new_id, utc_now
+from ..events import NewEvent, new_id, utc_from_ns, utc_now
 from ..jsonvalues import check_json_value, check_metric, check_params
 from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, enum_value
 from .client import Client, default_client
@@ -70,7 +70,7 @@ class ActiveRun:
         self.capture = capture and os.environ.get("MLINEAGE_CAPTURE", "full") != "basic"
         self.source_files = tuple(str(p) for p in source_files)
         self._pending: list[NewEvent] = []
-        self._pending_metrics: list[dict[str, Any]] = []
+        self._pending_metrics: list[tuple[str, float, int, int]] = []  # key, value, step, time_ns
         self._last_flush = time.monotonic()
         self._started = False
         self._ended = False
@@ -248,6 +248,18 @@ class ActiveRun:
         self._maybe_flush()
 
     def log_metric(self, key: str, value: float, step: int = 0) -> None:
+        """Buffer one metric value (written with the next batch, and always at the end of the run).
+
+        Called once per training step, between tensor operations: the common case (a finite float, a
+        non-negative int step) takes a short path that only appends a tuple, because what costs here is not
+        the work but how much code runs with the caches cold."""
+        if (type(value) is float and type(step) is int and type(key) is str and step >= 0 and key
+                and value - value == 0.0):  # finite: inf - inf and nan - nan are nan
+            with self._lock:
+                if self._started and not self._ended:
+                    self._pending_metrics.append((key, value, step, time.time_ns()))
+                    self._maybe_flush()
+                    return
         self.log_metrics({key: value}, step=step)
 
     @_locked
@@ -255,9 +267,9 @@ class ActiveRun:
         self._require_open()
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValidationError("step", f"must be an integer >= 0, got {step!r}")
-        ts = utc_now()
+        now = time.time_ns()
         for key, value in metrics.items():
-            self._pending_metrics.append({"key": key, "value": check_metric(key, value), "step": step, "ts": ts})
+            self._pending_metrics.append((key, check_metric(key, value), step, now))
         self._maybe_flush()
 
     @_locked
@@ -307,7 +319,9 @@ class ActiveRun:
     def _flush_into(self, tail: list[NewEvent]) -> None:
         batch = list(self._pending)
         if self._pending_metrics:
-            batch.append(NewEvent(ev.METRICS_LOGGED, {"run_id": self.id, "metrics": self._pending_metrics}))
+            metrics = [{"key": key, "value": value, "step": step, "ts": utc_from_ns(ns)}
+                       for key, value, step, ns in self._pending_metrics]
+            batch.append(NewEvent(ev.METRICS_LOGGED, {"run_id": self.id, "metrics": metrics}))
         batch.extend(tail)
         if batch:
             self.client.append(batch)

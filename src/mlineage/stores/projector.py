@@ -311,11 +311,12 @@ class Projector:
     def _metrics_logged(self, e: StoredEvent, p: dict[str, Any]) -> None:
         run_id = p["run_id"]
         run = self._run(run_id)
+        # Positional parameters: a metrics event can hold thousands of rows, and binding by name costs each
+        # row a dict and a look-up per column.
+        mark = "%s" if self.postgres else "?"
         self.cursor.executemany(
-            _for_dialect("INSERT INTO metrics (run_id, key, step, value, ts, seq) "
-                         "VALUES (:run_id, :key, :step, :value, :ts, :seq)", self.postgres),
-            [{"run_id": run_id, "key": m["key"], "step": m["step"], "value": m["value"], "ts": m["ts"],
-              "seq": e.seq} for m in p["metrics"]],
+            f"INSERT INTO metrics (run_id, key, step, value, ts, seq) VALUES ({', '.join([mark] * 6)})",
+            [(run_id, m["key"], m["step"], m["value"], m["ts"], e.seq) for m in p["metrics"]],
         )
         latest = dict(run.metrics)
         for m in p["metrics"]:

@@ -178,11 +178,22 @@ def _package() -> str:
     raise ConfigError("PyTorch Lightning is not installed: pip install 'mlineage[lightning]'")
 
 
+# Lightning calls every callback's per-batch hooks (with a profiler context and a state key formatted each
+# time) unless the attribute is not callable: for a 200-step fit a callback that only inherits the no-op
+# hooks added ~15-20 ms here. The callback records per fit and per epoch, so these are switched off.
+PER_BATCH_HOOKS = ("on_train_batch_start", "on_train_batch_end", "on_validation_batch_start",
+                   "on_validation_batch_end", "on_test_batch_start", "on_test_batch_end", "on_predict_batch_start",
+                   "on_predict_batch_end", "on_before_backward", "on_after_backward", "on_before_optimizer_step",
+                   "on_before_zero_grad")
+
+
 @functools.cache
 def callback_class(package: str | None = None) -> type:
     """``MlineageCallback`` for a Lightning package (``lightning.pytorch`` by default)."""
     base = importlib.import_module(package or _package()).Callback
-    return type("MlineageCallback", (_Hooks, base), {"__module__": __name__, "__doc__": __doc__})
+    namespace: dict[str, Any] = {"__module__": __name__, "__doc__": __doc__}
+    namespace.update(dict.fromkeys((h for h in PER_BATCH_HOOKS if hasattr(base, h)), None))
+    return type("MlineageCallback", (_Hooks, base), namespace)
 
 
 def __getattr__(name: str) -> Any:
