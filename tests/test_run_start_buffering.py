@@ -51,6 +51,27 @@ def test_a_short_run_is_one_write(client: Client, monkeypatch: pytest.MonkeyPatc
     assert stored is not None and stored.status.value == "completed"
 
 
+def test_known_inputs_wait_in_the_buffer_but_known_outputs_do_not(client: Client, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Using data the store already has (the same training set, run after run) cannot close a cycle before the
+    run has outputs, so it costs no write of its own; producing a known artifact might, so it is checked now."""
+    monkeypatch.setenv("MLINEAGE_START_WRITE_DELAY", "60")
+    data, model = tmp_path / "train.csv", tmp_path / "model.bin"
+    data.write_bytes(b"a,b\n1,2\n")
+    model.write_bytes(b"weights")
+    with mlineage.run("first", client=client, capture=False) as first:
+        first.use(data)
+        first.produce(model)
+    batches = _count_appends(client, monkeypatch)
+    with mlineage.run("again", client=client, capture=False) as run:
+        used = run.use(data)
+        assert batches == [] and used.digest == first.inputs[0].digest
+        run.produce(model)
+        assert batches == [["RunStarted", "ArtifactRecorded", "ArtifactUsed", "ArtifactRecorded", "ArtifactProduced"]]
+    inputs, outputs = client.store.io_of_run(run.id)
+    assert [a.digest for a, _ in inputs] == [used.digest] and len(outputs) == 1
+
+
 def test_a_longer_run_shows_up_as_running(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLINEAGE_START_WRITE_DELAY", "0.05")
     with mlineage.run("long", client=client, capture=False) as run:

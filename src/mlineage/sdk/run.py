@@ -278,20 +278,22 @@ class ActiveRun:
         ``ArtifactProduced``), plus ``extra`` events (DERIVED_FROM links): ``produce`` goes through here, and
         integrations that hash in memory call it directly.
 
-        A link that cannot fail -- an unnamed artifact new to the store, used before the run has outputs, or
-        produced with nothing else -- waits in the buffer; anything else is written now, so errors surface at
-        the caller's line."""
+        A link that cannot fail waits in the buffer: an unnamed artifact used before the run has outputs (the
+        run reaches nothing yet, so no edge into it can close a cycle, whether the artifact is new or known --
+        the same training data, run after run), or an unnamed artifact new to the store produced with nothing
+        else. Anything else is written now, so errors surface at the caller's line."""
         self._require_open()
         digest = record.payload["digest"]
         produced = link.type == ev.ARTIFACT_PRODUCED
         batch = [record, link, *extra]
-        safe = (len(batch) == 2 and "name" not in record.payload and (produced or not self._has_outputs)
-                and self.client.store.get_artifact(digest) is None)
+        known = self.client.store.get_artifact(digest)
+        safe = (len(batch) == 2 and "name" not in record.payload
+                and (not self._has_outputs if not produced else known is None))
         if produced:
             self._has_outputs = True
         if safe:
             self._pending.extend(batch)
-            artifact = _declared(record.payload)
+            artifact = known or _declared(record.payload)
             self._maybe_flush()
         else:
             self._flush_into(batch)
