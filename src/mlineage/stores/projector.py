@@ -35,16 +35,6 @@ def _for_dialect(sql: str, postgres: bool) -> str:
     return re.sub(r":([a-z_][a-z_0-9]*)", r"%(\1)s", sql) if postgres else sql
 
 
-_REACHES = """
-    WITH RECURSIVE reach(n) AS (
-        SELECT CAST(:start AS INTEGER)
-        UNION
-        SELECT e.child FROM edges e JOIN reach r ON e.parent = r.n
-    )
-    SELECT 1 FROM reach WHERE n = :target LIMIT 1
-"""
-
-
 class _RunState:
     __slots__ = ("metrics", "node_id", "params", "status")
 
@@ -164,6 +154,47 @@ class Projector:
         self._reader.execute(_for_dialect(sql, self.postgres), params)
         return self._reader.fetchone()
 
+    def _reaches(self, start: int, target: int) -> bool:
+        """Whether ``target`` is ``start`` or one of its descendants: the write-time cycle check.
+
+        Searched from both ends at once, one level at a time, always growing the smaller frontier: the
+        descendants of ``start`` going down and the ancestors of ``target`` going up, until they meet or
+        one side runs out. Walking down alone (a recursive CTE) visited every descendant of an early node,
+        3.1 s for an edge from a late node to an early one in the 1M-node benchmark graph, whose late
+        node has few ancestors.
+        """
+        if start == target:
+            return True
+        down, up = {start}, {target}
+        down_frontier, up_frontier = [start], [target]
+        while down_frontier and up_frontier:
+            going_down = len(down_frontier) <= len(up_frontier)
+            frontier, seen, other = (down_frontier, down, up) if going_down else (up_frontier, up, down)
+            found = self._neighbours(frontier, downwards=going_down)
+            if not found.isdisjoint(other):
+                return True
+            fresh = [n for n in found if n not in seen]
+            seen.update(fresh)
+            if going_down:
+                down_frontier = fresh
+            else:
+                up_frontier = fresh
+        return False
+
+    def _neighbours(self, nodes: list[int], *, downwards: bool) -> set[int]:
+        """The children (or parents) of ``nodes`` over edges of every type, in chunks of bound parameters."""
+        want, given = ("child", "parent") if downwards else ("parent", "child")
+        found: set[int] = set()
+        for begin in range(0, len(nodes), 500):
+            chunk = nodes[begin:begin + 500]
+            if self.postgres:
+                self._reader.execute(f"SELECT {want} FROM edges WHERE {given} = ANY(%s)", (chunk,))
+            else:
+                marks = ",".join("?" * len(chunk))
+                self._reader.execute(f"SELECT {want} FROM edges WHERE {given} IN ({marks})", chunk)
+            found.update(row[0] for row in self._reader.fetchall())
+        return found
+
     def _node(self, kind: NodeKind, key: str, seq: int) -> int:
         """Node ids are dense and assigned in ledger order while the writer holds the ledger lock, so a
         replay assigns the same ids. (A database sequence would not: PostgreSQL consumes sequence values in
@@ -214,7 +245,7 @@ class Projector:
                 "SELECT 1 FROM edges WHERE parent = :p AND child = :c AND type = :t AND role = :r", params):
             return
         leaf = child in self._created and child not in self._has_children
-        if not leaf and self._one(_REACHES, {"start": child, "target": parent}):
+        if not leaf and self._reaches(child, parent):
             raise CycleError(
                 f"a {type_.value} edge from node {parent} to node {child} would close a cycle in the lineage "
                 "graph; the write was rejected"
