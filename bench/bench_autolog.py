@@ -2,24 +2,27 @@
 
 Workloads (CPU, one torch thread, fixed seeds):
 - scikit-learn: ``RandomForestClassifier(n_estimators=60)`` fit on 4,000 x 20 — mlineage ``autolog()`` vs
-  ``mlflow.sklearn.autolog()``, both with their defaults (params, training data digest / dataset, model saved,
-  training score / training metrics).
+  ``mlflow.sklearn.autolog()``, both with their defaults (both: params, training data digest / dataset, model
+  saved; MLflow also computes training metrics, which mlineage does only with ``log_training_score=True``).
 - PyTorch Lightning: a 2-layer MLP, 200 steps — ``autolog()`` (our callback) vs ``mlflow.pytorch.autolog()``.
 - plain PyTorch: the same MLP, 200 steps in a hand-written loop, the loss logged every step and the final
   ``state_dict`` saved — ``mlineage.run`` + ``run.log_metric`` + ``torch.save`` under autolog vs MLflow's
   equivalent (``start_run`` + ``log_metric`` every step + ``log_artifact``): MLflow has no autolog for a plain
   loop.
 
-Arms are interleaved round by round (off, mlineage, MLflow); overhead = the median over rounds of
-arm / off - 1 within each round (see ``_paired_overhead`` for why not best against best). Off and mlineage run 15 rounds; MLflow,
-10-20x slower here, runs in the first 2-3 of them. Capture cost per run (git + environment,
-cold and warm) and an empty tracked run (full capture vs MLflow ``start_run``/``end_run``) are measured too.
+The untracked job, the job under mlineage's autolog and the untracked job again (an A/A control) run back to
+back in each round, in every possible order equally often (18 rounds; see ``_rounds`` for why the order
+matters); overhead = the median over rounds of arm / off - 1 within each round (see ``_paired_overhead`` for
+why not best against best). MLflow, 3-10x slower than the job, runs in 2 rounds of its own against the
+untracked job. Capture cost per run (git + environment, cold and warm) and an empty tracked run (full
+capture vs MLflow ``start_run``/``end_run``) are measured too.
 
 Run: ``python -m bench autolog`` (``MLINEAGE_BENCH_QUICK=1`` for fewer rounds).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import statistics
@@ -35,41 +38,63 @@ from .harness import Result, workdir
 GOAL = "< 2% overhead, below MLflow"
 
 
-def _best(arms: dict[str, Callable[[], Any]], rounds: int, peer_rounds: int | None = None) -> dict[str, list[float]]:
-    """Each arm's time in every round it ran, arms interleaved round by round in a rotating order. The MLflow
-    arm, by far the slowest, can run in fewer of the rounds (``peer_rounds``) so that the two arms whose
-    difference is small get more samples."""
+def _timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _rounds(arms: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[float]]:
+    """Each arm's time in every round, the arms of a round run back to back in each possible order in turn.
+
+    A job run right after another one is measurably slower here (alternating the order of two arms of the
+    random forest showed ~15 ms on a ~430 ms fit), so the order must be balanced: a plain rotation of three
+    arms puts each one after a given other two rounds in three, which biased the earlier figures (the A/A
+    control came out negative more often than not). With every permutation used equally often (``rounds`` a
+    multiple of 6 for three arms) each arm precedes each other one in half the rounds."""
+    orders = list(itertools.permutations(arms))
     times: dict[str, list[float]] = {name: [] for name in arms}
     for r in range(rounds):
-        present = [(name, fn) for name, fn in arms.items()
-                   if not (name == "mlflow" and peer_rounds is not None and r >= peer_rounds)]
-        shift = r % len(present)  # rotate who goes first: the position in a round has an effect of its own
-        for name, fn in present[shift:] + present[:shift]:
-            started = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - started)
+        for name in orders[r % len(orders)]:
+            times[name].append(_timed(arms[name]))
     return times
 
 
-def _paired_overhead(times: dict[str, list[float]], arm: str) -> float:
+def _overhead_times(arms: dict[str, Callable[[], Any]], rounds: int, peer_rounds: int) -> dict[str, list[float]]:
+    """``_rounds`` for every arm but MLflow's; MLflow, 3-10x slower than the job itself, runs in rounds of its
+    own against the untracked job (``off, MLflow rounds``), the two in alternating order."""
+    main = {name: fn for name, fn in arms.items() if name != "mlflow"}
+    times = _rounds(main, rounds)
+    if "mlflow" in arms:
+        times["mlflow"], times[_MLFLOW_BASE] = [], []
+        for r in range(peer_rounds):
+            for name in (("off", "mlflow") if r % 2 == 0 else ("mlflow", "off")):
+                times["mlflow" if name == "mlflow" else _MLFLOW_BASE].append(_timed(arms[name]))
+    return times
+
+
+_MLFLOW_BASE = "off, MLflow rounds"
+
+
+def _paired_overhead(times: dict[str, list[float]], arm: str, base: str = "off") -> float:
     """Median over rounds of arm/off - 1, each arm compared with the no-tracking run of the same round.
 
     The jobs here last 0.3-1 s and their own time moves by 10-25% between rounds on this shared machine, far
     more than the few milliseconds a tracker adds; comparing within a round (the two runs are back to back)
     and taking the median of those ratios is much steadier than comparing each arm's best round."""
-    ratios = [ours / off - 1 for ours, off in zip(times[arm], times["off"], strict=False)]
+    ratios = [ours / off - 1 for ours, off in zip(times[arm], times[base], strict=False)]
     return statistics.median(ratios) * 100
 
 
-def _paired_ms(times: dict[str, list[float]], arm: str) -> float:
+def _paired_ms(times: dict[str, list[float]], arm: str, base: str = "off") -> float:
     """Median over rounds of arm - off in milliseconds: what the tracker costs a job, whatever its length."""
-    return statistics.median(ours - off for ours, off in zip(times[arm], times["off"], strict=False)) * 1000
+    return statistics.median(ours - off for ours, off in zip(times[arm], times[base], strict=False)) * 1000
 
 
 def _overhead_rows(label: str, times: dict[str, list[float]], peer_name: str) -> list[Result]:
     base = min(times["off"])
     ours = _paired_overhead(times, "mlineage")
-    peer = _paired_overhead(times, "mlflow")
+    peer = _paired_overhead(times, "mlflow", _MLFLOW_BASE)
     control = _paired_overhead(times, "off again")
     print(f"  {label}: off best {base * 1000:.1f} ms; mlineage best {min(times['mlineage']) * 1000:.1f} ms, "
           f"paired median {ours:+.2f}% ({_paired_ms(times, 'mlineage'):+.1f} ms) over {len(times['mlineage'])} "
@@ -131,7 +156,7 @@ def bench_sklearn(mlflow: Any, rounds: int) -> list[Result]:
                 mlflow.end_run()
 
     ours(), theirs()  # warm-up: imports, store creation, migrations, first capture
-    best = _best(_with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds=3)
+    best = _overhead_times(_with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds=2)
     return _overhead_rows("scikit-learn RandomForest fit (4000x20, 60 trees)", best,
                           _mlflow_name(mlflow, "sklearn.autolog"))
 
@@ -189,7 +214,7 @@ def bench_torch_loop(mlflow: Any, rounds: int, root: Path) -> list[Result]:
             mlflow.log_artifact(str(checkpoint))
 
     ours(), theirs()
-    best = _best(_with_control({"off": off, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds=3)
+    best = _overhead_times(_with_control({"off": off, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds=2)
     return _overhead_rows("PyTorch MLP, 200 steps, plain loop (loss every step + checkpoint)", best,
                           _mlflow_name(mlflow, "log_metric/log_artifact (no autolog for plain loops)"))
 
@@ -245,7 +270,7 @@ def bench_lightning(mlflow: Any, rounds: int, root: Path) -> list[Result]:
                 mlflow.end_run()
 
     ours(), theirs()
-    best = _best(_with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds=2)
+    best = _overhead_times(_with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds=2)
     return _overhead_rows("PyTorch Lightning MLP, 200 steps", best, _mlflow_name(mlflow, "pytorch.autolog"))
 
 
@@ -279,7 +304,7 @@ def bench_capture(mlflow: Any, rounds: int) -> list[Result]:
                 pass
 
     ours(True)(), theirs()
-    times = _best({"full": ours(True), "basic": ours(False), "mlflow": theirs}, max(2, rounds // 2))
+    times = _rounds({"full": ours(True), "basic": ours(False), "mlflow": theirs}, 6)
     full, basic, peer = (min(times[k]) / 50 * 1000 for k in ("full", "basic", "mlflow"))
     print(f"  empty run: full capture {full:.2f} ms, basic context {basic:.2f} ms, MLflow {peer:.2f} ms")
     return [
@@ -296,7 +321,7 @@ def bench_capture(mlflow: Any, rounds: int) -> list[Result]:
 def run(quick: bool) -> list[Result]:
     from mlineage.config import init_project
 
-    rounds = 3 if quick else 15
+    rounds = 6 if quick else 18  # a multiple of 6: every order of the three arms equally often
     root = workdir("autolog")
     for leftover in root.glob("**/*.db"):
         leftover.unlink()
