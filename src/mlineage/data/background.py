@@ -1,8 +1,8 @@
 """Work started on a daemon thread now and collected later (``result`` re-raises what it raised).
 
-The data commands overlap what holds the GIL (imports, Python loops) with what mostly does not (stat
-system calls, hashing, SQLite): on two cores ``add`` walks the folder while Python is still loading the
-modules it needs, and opens the ledger while it hashes.
+The data commands overlap what holds the GIL (imports, Python loops) with what mostly does not (hashing,
+SQLite): ``add`` opens the ledger while it hashes. (The walk of a folder is mostly a Python loop, so the console
+script runs it in a child process instead: ``blobs.walk.start_walk``.)
 """
 
 from __future__ import annotations
