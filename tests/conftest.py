@@ -108,6 +108,13 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _cache_in_the_test_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The package-manifest cache (``capture/package_cache.py``) goes under the tests' temporary folder, never
+    the user's ``~/.cache``."""
+    monkeypatch.setenv("MLINEAGE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "mlineage-cache"))
+
+
+@pytest.fixture(autouse=True)
 def _basic_capture_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Full capture links every run to a code and an environment artifact (two more lineage nodes per run).
     Tests that count nodes should see only what they declared, so full capture is on only in tests marked

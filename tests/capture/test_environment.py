@@ -89,3 +89,48 @@ def test_accelerators_only_when_torch_is_loaded(monkeypatch: pytest.MonkeyPatch,
 
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     assert "accelerators" not in env_capture.environment_manifest(tmp_path)
+
+
+def test_package_manifest_is_kept_on_disk_between_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second process (here: the process cache cleared) reads the manifest back instead of listing every
+    distribution again; installing into a folder on sys.path, or a damaged entry, makes it list again."""
+    import importlib.metadata
+    import sys
+
+    from mlineage.capture import package_cache
+
+    monkeypatch.setenv("MLINEAGE_CACHE_DIR", str(tmp_path / "cache"))
+    listings: list[int] = []
+    real = importlib.metadata.distributions
+
+    def counting(*args: object, **kwargs: object) -> object:
+        listings.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.metadata, "distributions", counting)
+    env_capture.clear_cache()
+    first = env_capture.packages()
+    env_capture.clear_cache()
+    assert env_capture.packages() == first and len(listings) == 1  # read back, not listed
+
+    site = tmp_path / "site"
+    (site / "fresh_pkg-1.0.dist-info").mkdir(parents=True)
+    (site / "fresh_pkg-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fresh-pkg\nVersion: 1.0\n")
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    env_capture.clear_cache()
+    with_site = env_capture.packages()
+    assert dict(with_site[0])["fresh-pkg"] == "1.0" and len(listings) == 2  # a new folder: listed again
+    (site / "other_pkg-2.0.dist-info").mkdir()  # "installing" changes the folder's modification time
+    (site / "other_pkg-2.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: other-pkg\nVersion: 2.0\n")
+    env_capture.clear_cache()
+    assert dict(env_capture.packages()[0])["other-pkg"] == "2.0" and len(listings) == 3
+
+    [entry] = [p for p in (tmp_path / "cache").glob("packages-*.json")
+               if p.name == f"packages-{package_cache.environment_key()[:40]}.json"]
+    entry.write_text(entry.read_text().replace('"2.0"', '"9.9"'))  # edited: its digest no longer matches
+    env_capture.clear_cache()
+    assert dict(env_capture.packages()[0])["other-pkg"] == "2.0" and len(listings) == 4
+    env_capture.clear_cache()
+    monkeypatch.setenv("MLINEAGE_CACHE_DIR", "off")
+    env_capture.packages()
+    assert len(listings) == 5

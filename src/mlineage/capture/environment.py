@@ -5,7 +5,8 @@ every run of a process (and every process on an identical machine and venv) gets
 ledger stores the manifest once and each run links to it.
 
 Everything here is computed once per process and cached: the package manifest (``importlib.metadata`` walks
-every ``*.dist-info`` folder, tens of milliseconds), the lockfile digests per project root, the container,
+every ``*.dist-info`` folder, ~200 ms for ~300 packages: also kept on disk between processes, see
+``package_cache``), the lockfile digests per project root, the container,
 Kubernetes and hardware facts. Accelerator facts (CUDA, cuDNN, driver, GPU names) are read only when the
 program has already imported torch: mlineage never imports torch itself (seconds of start-up).
 """
@@ -25,6 +26,7 @@ from typing import Any
 
 from .code import file_digest
 from .hardware import accelerators, hardware
+from .package_cache import cached_manifest
 from .redact import redact_environ, redact_text
 
 # Lockfiles and environment specs looked for at the project root (not recursively: that is cheap and exact).
@@ -65,7 +67,12 @@ def _canonical(value: Any) -> bytes:
 
 @functools.lru_cache(maxsize=1)
 def packages() -> tuple[tuple[tuple[str, str], ...], str]:
-    """((name, version), ...) of every installed distribution, sorted, and the digest of that list."""
+    """((name, version), ...) of every installed distribution, sorted, and the digest of that list (kept on
+    disk between processes: see ``package_cache``)."""
+    return cached_manifest(_list_packages, _packages_digest)
+
+
+def _list_packages() -> tuple[tuple[tuple[str, str], ...], str]:
     found: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
         name = dist.metadata["Name"] if dist.metadata else None
@@ -74,8 +81,11 @@ def packages() -> tuple[tuple[tuple[str, str], ...], str]:
         key = re.sub(r"[-_.]+", "-", name).lower()
         found.setdefault(key, dist.version or "")
     items = tuple(sorted(found.items()))
-    digest = "sha256:" + hashlib.sha256(_canonical([list(i) for i in items])).hexdigest()
-    return items, digest
+    return items, _packages_digest([list(i) for i in items])
+
+
+def _packages_digest(items: list[list[str]]) -> str:
+    return "sha256:" + hashlib.sha256(_canonical(items)).hexdigest()
 
 
 @functools.lru_cache(maxsize=16)
