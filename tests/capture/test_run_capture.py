@@ -128,3 +128,39 @@ def test_lineage_record_separates_parents_from_code_and_environment(client: Clie
     linked = _context_inputs(client, run.id)
     assert record.transformation_logic["code_manifest"]["digest"] == linked["code"]
     assert record.environment_context["environment"]["digest"] == linked["environment"]
+
+
+def test_capture_runs_beside_the_job_and_sees_where_the_run_started(client: Client, repo: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a buffered start, ``start()`` returns before the capture (``git status`` on a first run) is done;
+    the capture uses the folder the run started in, even if the job changes folder at once."""
+    import threading
+
+    monkeypatch.setenv("MLINEAGE_START_WRITE_DELAY", "60")
+    release, entered = threading.Event(), threading.Event()
+    real = run_context.capture_run
+
+    def slow(*args: object, **kwargs: object) -> object:
+        entered.set()
+        assert release.wait(30), "the test never released the capture"
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run_context, "capture_run", slow)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(repo)
+    run = mlineage.run("train", client=client).start()  # returns although the capture is blocked
+    assert entered.wait(30)
+    monkeypatch.chdir(elsewhere)
+    release.set()
+    run.__exit__(None, None, None)
+    stored = client.store.get_run(run.id)
+    assert stored is not None and stored.status.value == "completed"
+    assert stored.context["git"]["commit"] == git_commit(repo)  # the repository it started in
+    assert set(_context_inputs(client, run.id)) == {"code", "environment"}
+
+
+def git_commit(root: Path) -> str:
+    from .conftest import git
+
+    return git(root, "rev-parse", "HEAD")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..background import Background
 from ..blobs.local import LocalBlobStore
 from ..blobs.placement import place, write_text_atomically
 from ..blobs.statcache import StatCache, StatKey, Tree, TreeRecord, walk_stats, walk_tree
@@ -36,7 +37,6 @@ from ..hashing import (
 )
 from ..model import Digest
 from . import pointer as ptr
-from .background import Background
 from .progress import Meter
 from .settings import DataSettings, load_data_settings
 

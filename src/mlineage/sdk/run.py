@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from .. import events as ev
+from ..background import Background
 from ..capture.basic import actor, basic_context
 from ..capture.redact import redact_params
 from ..errors import MlineageError, ValidationError
@@ -82,27 +83,46 @@ class ActiveRun:
         self._lock = threading.RLock()
         self._start_written = False
         self._recorded_on_start: list[str] = []  # manifest digests to remember once the start is written
+        self._started_at = ""
+        self._captured: tuple[dict[str, Any], list[NewEvent], list[str]] | None = None
+        self._capture_job: Background[tuple[dict[str, Any], list[NewEvent], list[str]]] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> ActiveRun:
+        """Start the run. With a buffered start (the default) the code and environment capture runs on a thread
+        beside the job and is collected when the start is written: on a process's first run it waits on
+        ``git status`` (10 ms to far more in a big repository), which then overlaps the job's own work."""
         if self._started:
             return self
-        context, extra, recorded = self._capture()
-        started = NewEvent(ev.RUN_STARTED, {
-            "run_id": self.id, "job": self.job, "kind": self.kind.value, "params": self.params,
-            "context": context, "agent": actor(), "started_at": utc_now(),
-        })
+        started_at = utc_now()
+        cwd = Path(os.getcwd())  # now: the job may chdir before the capture thread looks
+        delay = start_write_delay()
+        if delay > 0 and self.capture:
+            self._capture_job = Background(functools.partial(self._capture, cwd), "mlineage-capture")
+        else:
+            self._captured = self._capture(cwd)
         with self._lock:
-            self._pending = [started, *extra]
-            self._recorded_on_start = recorded
+            self._started_at = started_at
             self._started = True
-            delay = start_write_delay()
             if delay > 0:
                 schedule(self, delay)
             else:
                 self._flush_into([])
         return self
+
+    def _start_events(self) -> list[NewEvent]:
+        """``RunStarted`` and the events linking the captured manifests (waiting for the capture if need be)."""
+        if self._captured is None:
+            assert self._capture_job is not None
+            self._captured = self._capture_job.result()
+        context, extra, recorded = self._captured
+        self._recorded_on_start = recorded
+        started = NewEvent(ev.RUN_STARTED, {
+            "run_id": self.id, "job": self.job, "kind": self.kind.value, "params": self.params,
+            "context": context, "agent": actor(), "started_at": self._started_at,
+        })
+        return [started, *extra]
 
     def flush_due(self) -> None:
         """Called by the flusher thread when the buffered start is due: write it (and whatever is buffered)."""
@@ -110,7 +130,7 @@ class ActiveRun:
             if self._started and not self._start_written and not self._ended:
                 self._flush_into([])
 
-    def _capture(self) -> tuple[dict[str, Any], list[NewEvent], list[str]]:
+    def _capture(self, cwd: Path) -> tuple[dict[str, Any], list[NewEvent], list[str]]:
         """The run context and the events linking the code and environment manifests (capture never fails a
         run: on an error the run keeps the basic context and records what went wrong)."""
         if not self.capture:
@@ -118,7 +138,7 @@ class ActiveRun:
         from ..capture.run_context import capture_run, context_events
 
         try:
-            captured = capture_run(self.source_files)
+            captured = capture_run(self.source_files, cwd)
             extra, recorded = context_events(self.client, captured, self.id)
             return captured.context, extra, recorded
         except Exception as exc:  # noqa: BLE001 - see the docstring
@@ -320,6 +340,8 @@ class ActiveRun:
 
     def _flush_into(self, tail: list[NewEvent]) -> None:
         batch = list(self._pending)
+        if not self._start_written:
+            batch[:0] = self._start_events()
         if self._pending_metrics:
             metrics = [{"key": key, "value": value, "step": step, "ts": utc_from_ns(ns)}
                        for key, value, step, ns in self._pending_metrics]
