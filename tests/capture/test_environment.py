@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -120,8 +121,11 @@ def test_package_manifest_is_kept_on_disk_between_processes(tmp_path: Path, monk
     env_capture.clear_cache()
     with_site = env_capture.packages()
     assert dict(with_site[0])["fresh-pkg"] == "1.0" and len(listings) == 2  # a new folder: listed again
+    before = site.stat().st_mtime_ns
     (site / "other_pkg-2.0.dist-info").mkdir()  # "installing" changes the folder's modification time
     (site / "other_pkg-2.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: other-pkg\nVersion: 2.0\n")
+    if site.stat().st_mtime_ns == before:  # a filesystem whose clock did not tick in between: as if later
+        os.utime(site, ns=(before + 10**9, before + 10**9))
     env_capture.clear_cache()
     assert dict(env_capture.packages()[0])["other-pkg"] == "2.0" and len(listings) == 3
 
