@@ -30,8 +30,11 @@ def test_walk_is_in_manifest_order(tmp_path: Path) -> None:
 
 
 def test_a_walk_in_a_child_process_gives_the_same_rows(tmp_path: Path) -> None:
+    from functools import partial
+
+    from mlineage.background import Background
     from mlineage.blobs.statcache import walk_tree
-    from mlineage.blobs.walk import ChildWalk, ThreadWalk
+    from mlineage.blobs.walk import ChildWalk, walk_rows
 
     for i in range(300):
         write(tmp_path / "d" / f"s{i % 7}" / f"f{i}.txt", "x" * i)
@@ -41,16 +44,19 @@ def test_a_walk_in_a_child_process_gives_the_same_rows(tmp_path: Path) -> None:
         here = walk_tree(str(tmp_path / folder))
         rows = ChildWalk(str(tmp_path / folder)).received()
         assert rows is not None and rows[0] == here.names and rows[1] == here.stats
-        assert ThreadWalk(str(tmp_path / folder)).result() == rows
+        assert Background(partial(walk_rows, str(tmp_path / folder))).result() == rows
 
 
 def test_a_failed_child_walk_is_walked_again_to_raise_its_error(tmp_path: Path) -> None:
-    from mlineage.blobs.walk import ChildWalk, ThreadWalk, UnsupportedEntry
+    from functools import partial
+
+    from mlineage.background import Background
+    from mlineage.blobs.walk import ChildWalk, UnsupportedEntry, walk_rows
 
     write(tmp_path / "d" / "a.txt", "a")
     (tmp_path / "d" / "link").symlink_to(tmp_path / "d" / "a.txt")
     assert ChildWalk(str(tmp_path / "d")).received() is None  # the child exits non-zero, nothing half-read
-    for walk in (ChildWalk, ThreadWalk):
+    for walk in (ChildWalk, lambda root: Background(partial(walk_rows, root))):
         with pytest.raises(UnsupportedEntry):
             walk(str(tmp_path / "d")).result()
         with pytest.raises(FileNotFoundError):
@@ -60,14 +66,15 @@ def test_a_failed_child_walk_is_walked_again_to_raise_its_error(tmp_path: Path) 
 def test_no_fork_beside_other_threads() -> None:
     import threading
 
-    from mlineage.blobs.walk import ThreadWalk, can_fork_walk, start_walk
+    from mlineage.background import Background
+    from mlineage.blobs.walk import can_fork_walk, start_walk
 
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()
     try:
         assert not can_fork_walk()
-        assert isinstance(start_walk("."), ThreadWalk)
+        assert isinstance(start_walk("."), Background)
     finally:
         release.set()
         other.join()

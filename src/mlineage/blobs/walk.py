@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 from array import array
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing before the walk starts
+if TYPE_CHECKING:
+    from ..background import Background
+
 TREES_DIR = "trees"  # beside statcache.db
 _TREE_MAGIC = b"mlineage-tree-v1"
 STAT_FIELDS = 5  # numbers per file in a Tree: device, inode, size, mtime_ns, executable bits
@@ -167,36 +171,16 @@ class ChildWalk:
         return names, stats
 
 
-class ThreadWalk:
-    """``walk_rows(root)`` on a daemon thread: where a fork is not safe (other threads) or not possible."""
+def start_walk(root: str) -> ChildWalk | Background[Rows]:
+    """Start walking ``root`` now, in a child process where that is safe (importing nothing beyond this module,
+    so the console script can start it before anything else loads), else on a daemon thread."""
+    if can_fork_walk():
+        return ChildWalk(root)
+    from functools import partial
 
-    def __init__(self, root: str) -> None:
-        import threading
+    from ..background import Background
 
-        self._rows: Rows | None = None
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self._rows = walk_rows(root)
-            except BaseException as exc:  # noqa: BLE001 - raised in the caller by result()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="mlineage-walk", daemon=True)
-        self._thread.start()
-
-    def result(self) -> Rows:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._rows is not None
-        return self._rows
-
-
-def start_walk(root: str) -> ChildWalk | ThreadWalk:
-    """Start walking ``root`` now, in a child process where that is safe, else on a daemon thread. Imports
-    nothing beyond this module, so the console script can start it before anything else loads."""
-    return ChildWalk(root) if can_fork_walk() else ThreadWalk(root)
+    return Background(partial(walk_rows, root), "mlineage-walk")
 
 
 def can_fork_walk() -> bool:

@@ -41,7 +41,7 @@ from .progress import Meter
 from .settings import DataSettings, load_data_settings
 
 if TYPE_CHECKING:
-    from ..blobs.walk import ChildWalk, ThreadWalk
+    from ..blobs.walk import ChildWalk, Rows
     from ..sdk.client import Client
 
 MANIFEST_MEDIA_TYPE = "application/vnd.mlineage.manifest+json"
@@ -146,7 +146,7 @@ def walk_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
         return walk_stats(str(root))
 
 
-def walk_dir(root: Path, started: ChildWalk | ThreadWalk | None = None) -> Tree:
+def walk_dir(root: Path, started: ChildWalk | Background[Rows] | None = None) -> Tree:
     """Every regular file under root with its stat numbers, in manifest order; symlinks refused.
     ``started``: the same walk already running in the background (its result, or error, is used)."""
     with _walk_errors():
@@ -162,8 +162,12 @@ def _walk_errors() -> Iterator[None]:
         raise ValidationError("path", f"{exc.path} is a symbolic link or special file, which is not versioned",
                               "replace it with the file it points to, or move it out of the folder") from None
     except PermissionError as exc:
-        raise ValidationError("path", f"{exc.filename} cannot be read (permission denied)",
-                              "fix its permissions and try again") from None
+        raise unreadable(exc) from None
+
+
+def unreadable(exc: PermissionError) -> ValidationError:
+    return ValidationError("path", f"{exc.filename} cannot be read (permission denied)",
+                           "fix its permissions and try again")
 
 
 class Workspace:
@@ -239,8 +243,7 @@ class Workspace:
         try:
             return [d for d, _size in hash_many(paths, sizes, self.settings.jobs, done)]
         except PermissionError as exc:
-            raise ValidationError("path", f"{exc.filename} cannot be read (permission denied)",
-                                  "fix its permissions and try again") from None
+            raise unreadable(exc) from None
         except FileNotFoundError as exc:
             raise ValidationError("path", f"{exc.filename} disappeared while it was being read",
                                   "run the command again") from None
@@ -389,7 +392,7 @@ class Workspace:
 
     def add(self, paths: Sequence[str | os.PathLike[str]], *, name: str | None = None, kind: str = "dataset",
             metadata: dict[str, Any] | None = None, quiet: bool = False,
-            walks: Mapping[str, ChildWalk | ThreadWalk] | None = None) -> list[AddResult]:
+            walks: Mapping[str, ChildWalk | Background[Rows]] | None = None) -> list[AddResult]:
         """Hash, store and record paths; write their pointers.
 
         ``walks``: walks of some of the paths (by absolute path, ``os.path.abspath``) already started in the

@@ -310,9 +310,10 @@ class ActiveRun:
         digest = record.payload["digest"]
         produced = link.type == ev.ARTIFACT_PRODUCED
         batch = [record, link, *extra]
-        known = self.client.store.get_artifact(digest)
-        safe = (len(batch) == 2 and "name" not in record.payload
-                and (not self._has_outputs if not produced else known is None))
+        known, safe = None, False
+        if len(batch) == 2 and "name" not in record.payload and (produced or not self._has_outputs):
+            known = self.client.store.get_artifact(digest)
+            safe = known is None or not produced
         if produced:
             self._has_outputs = True
         if safe:

@@ -180,7 +180,7 @@ def _package() -> str:
 
 # Lightning calls every callback's per-batch hooks (with a profiler context and a state key formatted each
 # time) unless the attribute is not callable: for a 200-step fit a callback that only inherits the no-op
-# hooks added ~15-20 ms here. The callback records per fit and per epoch, so these are switched off.
+# hooks added ~10-20 ms here (A/B fits of 6 and 16 rounds). The callback records per fit and per epoch, so these are switched off.
 PER_BATCH_HOOKS = ("on_train_batch_start", "on_train_batch_end", "on_validation_batch_start",
                    "on_validation_batch_end", "on_test_batch_start", "on_test_batch_end", "on_predict_batch_start",
                    "on_predict_batch_end", "on_before_backward", "on_after_backward", "on_before_optimizer_step",
