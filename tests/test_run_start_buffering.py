@@ -51,10 +51,11 @@ def test_a_short_run_is_one_write(client: Client, monkeypatch: pytest.MonkeyPatc
     assert stored is not None and stored.status.value == "completed"
 
 
-def test_known_inputs_wait_in_the_buffer_but_known_outputs_do_not(client: Client, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_known_inputs_and_known_leaf_outputs_wait_in_the_buffer(client: Client, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Using data the store already has (the same training set, run after run) cannot close a cycle before the
-    run has outputs, so it costs no write of its own; producing a known artifact might, so it is checked now."""
+    run has outputs, and neither can producing a known artifact nothing has used (the same model saved again):
+    neither costs a write of its own."""
     monkeypatch.setenv("MLINEAGE_START_WRITE_DELAY", "60")
     data, model = tmp_path / "train.csv", tmp_path / "model.bin"
     data.write_bytes(b"a,b\n1,2\n")
@@ -66,10 +67,51 @@ def test_known_inputs_wait_in_the_buffer_but_known_outputs_do_not(client: Client
     with mlineage.run("again", client=client, capture=False) as run:
         used = run.use(data)
         assert batches == [] and used.digest == first.inputs[0].digest
-        run.produce(model)
-        assert batches == [["RunStarted", "ArtifactRecorded", "ArtifactUsed", "ArtifactRecorded", "ArtifactProduced"]]
+        produced = run.produce(model)
+        assert batches == [] and produced.digest == first.outputs[0].digest
+    assert batches == [["RunStarted", "ArtifactRecorded", "ArtifactUsed", "ArtifactRecorded", "ArtifactProduced",
+                        "RunEnded"]]
     inputs, outputs = client.store.io_of_run(run.id)
-    assert [a.digest for a, _ in inputs] == [used.digest] and len(outputs) == 1
+    assert [a.digest for a, _ in inputs] == [used.digest] and [a.digest for a, _ in outputs] == [produced.digest]
+    assert client.verify().ok
+
+
+def test_a_known_output_that_something_used_is_written_at_once(client: Client, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """An artifact with children in the store might reach the run (through one of its inputs), so producing it
+    is written, and checked for a cycle, at the caller's line."""
+    monkeypatch.setenv("MLINEAGE_START_WRITE_DELAY", "60")
+    model, report = tmp_path / "model.bin", tmp_path / "report.txt"
+    model.write_bytes(b"weights")
+    report.write_bytes(b"accuracy 0.9")
+    with mlineage.run("train", client=client, capture=False) as train:
+        train.produce(model)
+    with mlineage.run("evaluate", client=client, capture=False) as evaluate:
+        evaluate.use(model)
+        evaluate.produce(report)
+    assert client.store.has_children(str(train.outputs[0].digest))
+    assert not client.store.has_children(str(evaluate.outputs[0].digest))
+    batches = _count_appends(client, monkeypatch)
+    with mlineage.run("again", client=client, capture=False) as run:
+        run.produce(model)
+        assert batches == [["RunStarted", "ArtifactRecorded", "ArtifactProduced"]]
+
+
+def test_producing_what_the_run_used_is_refused_at_the_line(client: Client, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A known leaf that the run itself used would close a cycle: it is written at once, and refused there."""
+    from mlineage.errors import CycleError
+
+    monkeypatch.setenv("MLINEAGE_START_WRITE_DELAY", "60")
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"rows")
+    with mlineage.run("record", client=client, capture=False) as first:
+        first.produce(data)
+    with mlineage.run("loop", client=client, capture=False) as run:
+        run.use(data)
+        with pytest.raises(CycleError):
+            run.produce(data)
+    assert client.verify().ok
 
 
 def test_a_longer_run_shows_up_as_running(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,3 +189,58 @@ def test_the_flusher_thread_leaves_when_idle_and_comes_back(monkeypatch: pytest.
     own.schedule(second, 0.01)
     assert wait_until(lambda: second.flushed == 1)
     assert first.flushed == 1
+
+
+def test_buffered_metrics_are_written_by_time_while_the_run_is_open(client: Client,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``log_metric`` reads no clock: the flusher thread writes what is buffered every FLUSH_EVERY_SECONDS, so a
+    loop that stalls after logging still has its values in the store."""
+    from mlineage.sdk import run as run_module
+
+    monkeypatch.setenv("MLINEAGE_START_WRITE_DELAY", "0.01")
+    monkeypatch.setattr(run_module, "FLUSH_EVERY_SECONDS", 0.02)
+    with mlineage.run("stalled", client=client, capture=False) as run:
+        assert _wait_for_run(client, run.id) is not None
+        run.log_metric("loss", 0.25, step=1)
+        deadline = time.monotonic() + WAIT_FOR_FLUSHER_S
+        while not client.store.metric_history(run.id, "loss") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [v for _, v, _ in client.store.metric_history(run.id, "loss")] == [0.25]
+        run.log_metric("loss", 0.125, step=2)
+    assert [(s, v) for s, v, _ in client.store.metric_history(run.id, "loss")] == [(1, 0.25), (2, 0.125)]
+
+
+def test_no_metric_is_lost_to_flushes_on_other_threads(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Metrics are appended without the run's lock while the flusher thread and size-triggered flushes take
+    them: every value logged by four threads at once reaches the store exactly once."""
+    import threading
+
+    from mlineage.sdk import run as run_module
+
+    monkeypatch.setenv("MLINEAGE_START_WRITE_DELAY", "0.001")
+    monkeypatch.setattr(run_module, "FLUSH_EVERY_SECONDS", 0.001)
+    monkeypatch.setattr(run_module, "FLUSH_EVERY_EVENTS", 37)
+    per_thread = 500
+    with mlineage.run("threads", client=client, capture=False) as run:
+        def log(worker: int) -> None:
+            for step in range(per_thread):
+                run.log_metric(f"m{worker}", float(step), step=step)
+
+        workers = [threading.Thread(target=log, args=(w,)) for w in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    for w in range(4):
+        history = client.store.metric_history(run.id, f"m{w}")
+        assert [(s, v) for s, v, _ in history] == [(s, float(s)) for s in range(per_thread)]
+    assert client.verify().ok
+
+
+def test_log_metric_after_the_end_raises(client: Client) -> None:
+    from mlineage.errors import MlineageError
+
+    with mlineage.run("ended", client=client, capture=False) as run:
+        run.log_metric("loss", 0.5)
+    with pytest.raises(MlineageError, match="already ended"):
+        run.log_metric("loss", 0.25)

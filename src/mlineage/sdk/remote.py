@@ -301,6 +301,11 @@ class RemoteStore:
                                                 self._local_artifacts, _local_artifact)
         return found
 
+    def has_children(self, digest: str) -> bool:
+        """The server has no endpoint for this yes/no; answering yes keeps callers on their safe path (a run
+        writes what it produces at once rather than buffering it)."""
+        return True
+
     def get_run(self, run_id: str) -> Run | None:
         found: Run | None = self._or_local(lambda: _run(self._get(f"/runs/{run_id}")), run_id, self._local_runs,
                                            _local_run)

@@ -224,6 +224,9 @@ class NamespacedStore:
     def get_artifact(self, digest: str) -> Artifact | None:
         return self._art_ok(self.inner.get_artifact(digest))
 
+    def has_children(self, digest: str) -> bool:
+        return self.inner.has_children(digest)  # a yes/no about edges in any namespace: what a cycle needs
+
     def get_run(self, run_id: str) -> Run | None:
         return self._run_ok(self.inner.get_run(run_id))
 

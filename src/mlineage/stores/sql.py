@@ -201,6 +201,16 @@ class SqlStore:
             row = conn.execute(select(artifacts).where(artifacts.c.digest == digest)).first()
         return _artifact(row) if row else None
 
+    def has_children(self, digest: str) -> bool:
+        """Whether the artifact has an outgoing edge (something used it, or derives from it): a run that
+        produces an artifact with none, and does not use it, cannot close a cycle by producing it."""
+        if self._ledger is not None:
+            return self._ledger.has_children(digest)
+        query = select(edges.c.parent).join(artifacts, artifacts.c.node_id == edges.c.parent).where(
+            artifacts.c.digest == digest).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def get_run(self, run_id: str) -> Run | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(runs).where(runs.c.id == run_id)).first()

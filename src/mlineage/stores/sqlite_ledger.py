@@ -28,6 +28,8 @@ BUSY_TIMEOUT_MS = 60_000
 
 _ARTIFACT_SQL = ("SELECT digest, kind, size, name, version, media_type, uri, metadata, created_at "
                  "FROM artifacts WHERE digest = ?")
+_HAS_CHILDREN_SQL = ("SELECT EXISTS (SELECT 1 FROM artifacts a JOIN edges e ON e.parent = a.node_id "
+                     "WHERE a.digest = ?)")
 
 
 def sqlite_path(uri: str) -> str | None:
@@ -123,6 +125,10 @@ class SqliteLedger:
         """Drop the cached projection state (after the projections were rebuilt)."""
         with self._lock:
             self._projector = None
+
+    def has_children(self, digest: str) -> bool:
+        with self._lock:
+            return bool(self._connection().execute(_HAS_CHILDREN_SQL, (digest,)).fetchone()[0])
 
     def get_artifact(self, digest: str) -> Artifact | None:
         with self._lock:
