@@ -77,3 +77,40 @@ def test_metric_events_validate_alike_on_the_short_path(metrics: list[dict[str, 
     if expected is not ValidationError and got is not ValidationError:
         got = [dict(m, ts="now") if m["ts"] not in {x.get("ts") for x in metrics} else m for m in got]
     assert got == expected
+
+
+_losses = st.floats(1e-4, 1e16, exclude_max=True)  # where the direct path applies, unless integral
+metric_floats = st.one_of(_losses, _losses.map(lambda x: -x), st.floats(allow_nan=False, allow_infinity=False),
+                          st.sampled_from([1e-4, 9.999e-5, 0.5, 1.0, -2.0, 1e16, 9.99e15, 1e-7, -0.0]))
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.text(), st.lists(st.fixed_dictionaries({
+    "key": st.text(), "value": metric_floats, "step": st.one_of(st.integers(0, 10**6), st.integers(0, 2**53 + 5)),
+    "ts": st.text(),
+}), max_size=4))
+def test_metrics_payloads_formatted_directly_match_rfc8785(run_id: str, metrics: list[dict[str, Any]]) -> None:
+    from mlineage.ledger import metrics_payload_json
+
+    payload = {"run_id": run_id, "metrics": metrics}
+    fast = metrics_payload_json(payload)
+    if fast is not None:
+        assert fast == rfc8785.dumps(payload)
+        assert json.loads(fast) == payload
+
+
+def test_sdk_metrics_take_the_direct_path() -> None:
+    """The shape the SDK writes is formatted directly (so the property test above is not vacuous), and what
+    the direct path declines (an integral float, written ``1`` by JCS) still gets the reference's bytes."""
+    from mlineage.ledger import metrics_payload_json, seal
+
+    from mlineage.events import METRICS_LOGGED, NewEvent
+
+    payload = {"run_id": "r1", "metrics": [{"key": "loss", "value": 0.25, "step": 3,
+                                             "ts": "2026-12-03T00:00:00.000001Z"}]}
+    assert metrics_payload_json(payload) == rfc8785.dumps(payload)
+    integral = {"run_id": "r1", "metrics": [dict(payload["metrics"][0], value=1.0)]}
+    assert metrics_payload_json(integral) is None
+    sealed = seal([NewEvent(METRICS_LOGGED, integral)], 0, "0" * 64)[0]
+    assert sealed.payload_json.encode() == rfc8785.dumps(integral)
+    assert sealed.event.payload["metrics"][0]["value"] == 1

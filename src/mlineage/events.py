@@ -195,12 +195,13 @@ def _metrics_logged(p: Mapping[str, Any]) -> dict[str, Any]:
     metrics = []
     for i, m in enumerate(raw):
         # What the SDK writes (a float, an int step, a timestamp) is checked inline: a training run sends
-        # thousands of these, and the general checks below cost a few function calls per field.
+        # thousands of these, and the general checks below cost a few function calls per field. Such a dict
+        # has exactly the four keys and nothing to normalise, so it is kept as it is rather than copied.
         if (type(m) is dict and len(m) == 4 and type(key := m.get("key")) is str and key
                 and type(value := m.get("value")) is float and value - value == 0.0
                 and type(step := m.get("step")) is int and step >= 0
                 and type(ts := m.get("ts")) is str and 0 < len(ts) <= 1000 and not ts.isspace()):
-            metrics.append({"key": key, "value": value, "step": step, "ts": ts})
+            metrics.append(m)
             continue
         if not isinstance(m, dict):
             raise ValidationError(f"metrics[{i}]", "must be an object")

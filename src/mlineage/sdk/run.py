@@ -82,6 +82,7 @@ class ActiveRun:
         self._last_flush = time.monotonic()
         self._started = False
         self._ended = False
+        self._open = False  # started and not ended: the one flag log_metric's short path reads
         self._token: contextvars.Token[ActiveRun | None] | None = None
         self.inputs: list[Artifact] = []
         self.outputs: list[Artifact] = []
@@ -113,6 +114,7 @@ class ActiveRun:
         with self._lock:
             self._started_at = started_at
             self._started = True
+            self._open = True
             if delay > 0:
                 schedule(self, delay)
             else:
@@ -196,7 +198,12 @@ class ActiveRun:
         payload: dict[str, Any] = {"run_id": self.id, "status": status, "ended_at": utc_now()}
         if error is not None:
             payload["error"] = error
-        self._flush_into([NewEvent(ev.RUN_ENDED, payload)])
+        self._open = False  # before the last flush: a value logged on another thread now raises, never goes missing
+        try:
+            self._flush_into([NewEvent(ev.RUN_ENDED, payload)])
+        except BaseException:
+            self._open = True
+            raise
         self._ended = True
 
     def add_finalizer(self, finalize: Callable[[ActiveRun], None]) -> None:
@@ -294,12 +301,12 @@ class ActiveRun:
         lock there cost ~2.5 us a call in a training loop, more than the rest together). A value logged from
         another thread while the run is ending either makes it into the run or raises, as after the end."""
         if (type(value) is float and type(step) is int and type(key) is str and step >= 0 and key
-                and value - value == 0.0 and self._started and not self._ended):  # finite: nan - nan is nan
+                and value - value == 0.0 and self._open):  # finite: nan - nan is nan
             pending = self._pending_metrics
             pending.append((key, value, step, _time_ns()))
-            if self._ended:  # the run ended on another thread meanwhile: the value may have missed the end
+            if not self._open:  # the run ended on another thread meanwhile: the value may have missed the end
                 raise MlineageError(f"run {self.id} has already ended; start a new run")
-            if len(pending) + len(self._pending) >= FLUSH_EVERY_EVENTS:  # the flusher thread writes them by time
+            if len(pending) >= FLUSH_EVERY_EVENTS:  # by size here; by time on the flusher thread
                 self.flush()
             return
         self.log_metrics({key: value}, step=step)
