@@ -144,6 +144,47 @@ def test_disable_and_explicit_logging(tracked: Client) -> None:
     assert stored is not None and stored.params["max_depth"] == 2 and saved is not None
 
 
+def test_disable_leaves_inert_wrappers_and_unpatch_restores(tracked: Client) -> None:
+    """``autolog(disable=True)`` keeps the wrappers (re-patching every class on each toggle empties CPython's
+    attribute caches), a class defined while it is off is recorded once it is on again, and ``unpatch()``
+    puts the original methods back."""
+    from sklearn.base import BaseEstimator
+    from sklearn.linear_model import LinearRegression
+
+    from mlineage.sdk.autolog import sklearn as integration
+
+    integration.unpatch()  # earlier tests of this process left their (inert) wrappers
+    original = LinearRegression.__dict__["fit"]
+    assert not getattr(original, "__mlineage_wrapped__", False)
+    autolog()
+    autolog(disable=True)
+    assert getattr(LinearRegression.fit, "__mlineage_wrapped__", False)
+
+    class Constant(BaseEstimator):
+        def __init__(self, value: float = 1.0) -> None:
+            self.value = value
+
+        def fit(self, x: object, y: object = None) -> Constant:
+            self.fitted_ = True
+            return self
+
+    x, y = _data()
+    Constant().fit(x, y)
+    assert tracked.store.list_runs(limit=5) == []
+    autolog()
+    Constant(value=2.0).fit(x, y)  # a local class cannot be pickled: the fit still succeeds, without a model
+    [run] = tracked.store.list_runs(limit=5)
+    assert run.job == "sklearn.Constant.fit" and run.params["value"] == 2.0 and run.status.value == "completed"
+    inputs, outputs = _io(tracked, run.id)
+    assert "training_data" in inputs and outputs == []
+    integration.unpatch()
+    assert LinearRegression.__dict__["fit"] is original
+    assert not getattr(Constant.fit, "__mlineage_wrapped__", False)
+    autolog()  # and on again after an unpatch: everything is wrapped anew
+    assert getattr(LinearRegression.fit, "__mlineage_wrapped__", False)
+    integration.unpatch()
+
+
 def test_autolog_imports_nothing_heavy_and_hooks_later_imports(tmp_path: Path) -> None:
     code = (
         "import sys, mlineage\n"

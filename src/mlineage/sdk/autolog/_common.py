@@ -15,7 +15,7 @@ from typing import Any
 from ... import events as ev
 from ...errors import ValidationError
 from ...events import NewEvent
-from ...model import Artifact
+from ...model import Artifact, Digest
 from ..run import ActiveRun, active_run
 from ._state import STATE
 
@@ -170,10 +170,11 @@ def record_input_digest(run: ActiveRun, digest: str, *, kind: str, role: str, me
 
 def produce_bytes(run: ActiveRun, data: bytes, *, kind: str = "model", role: str = "model",
                   metadata: dict[str, Any] | None = None, media_type: str | None = None, name: str | None = None,
-                  derived_from: Iterable[str] = ()) -> Artifact:
+                  derived_from: Iterable[str] = (), stored_as: Digest | None = None) -> Artifact:
     """Store bytes (a serialized model) in the blob store and record them as an output of the run: one write,
-    no scratch file. ``derived_from`` are digests of recorded artifacts (DERIVED_FROM parents)."""
-    digest = str(run.client.blobs.put_bytes(data))
+    no scratch file. ``derived_from`` are digests of recorded artifacts (DERIVED_FROM parents); ``stored_as``
+    is what ``run.client.blobs.put_bytes(data)`` returned when the caller already stored them."""
+    digest = str(stored_as if stored_as is not None else run.client.blobs.put_bytes(data))
     payload: dict[str, Any] = {"digest": digest, "kind": kind, "size": len(data), "metadata": dict(metadata or {})}
     if media_type is not None:
         payload["media_type"] = media_type
