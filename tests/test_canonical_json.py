@@ -102,9 +102,8 @@ def test_metrics_payloads_formatted_directly_match_rfc8785(run_id: str, metrics:
 def test_sdk_metrics_take_the_direct_path() -> None:
     """The shape the SDK writes is formatted directly (so the property test above is not vacuous), and what
     the direct path declines (an integral float, written ``1`` by JCS) still gets the reference's bytes."""
-    from mlineage.ledger import metrics_payload_json, seal
-
     from mlineage.events import METRICS_LOGGED, NewEvent
+    from mlineage.ledger import metrics_payload_json, seal
 
     payload = {"run_id": "r1", "metrics": [{"key": "loss", "value": 0.25, "step": 3,
                                              "ts": "2026-12-03T00:00:00.000001Z"}]}

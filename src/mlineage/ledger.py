@@ -131,7 +131,7 @@ def metrics_payload_json(payload: Any) -> bytes | None:
             return None
         parts.append(_METRIC % (_dump_string(key), step, _dump_string(ts), value))
     try:
-        return ('{"metrics":[%s],"run_id":%s}' % (",".join(parts), _dump_string(run_id))).encode("utf-8")
+        return f'{{"metrics":[{",".join(parts)}],"run_id":{_dump_string(run_id)}}}'.encode()
     except UnicodeEncodeError:
         return None  # a lone surrogate: the reference decides (and refuses it)
 
