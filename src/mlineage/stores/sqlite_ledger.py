@@ -8,10 +8,17 @@ command). So the write path for SQLite files holds one plain ``sqlite3`` connect
 The lock discipline is the engine's (``engine.py``): WAL, a long busy timeout, ``BEGIN IMMEDIATE`` so that
 two processes never read the same head. Opening never migrates: when the schema is not at the revision this
 code expects, ``open`` returns None and the caller goes through ``SqlStore``, which migrates.
+
+WAL checkpoints run on a thread of their own. SQLite's default has the commit that takes the log past 1,000
+pages copy it into the database and fsync both, in the writer's thread: measured here, one run's commit in
+about twenty took ~9 ms instead of 0.16 ms, 0.45 ms a run on average. This writer checkpoints (PASSIVE: it
+never blocks a reader or a writer) on a background thread every ``CHECKPOINT_EVERY_APPENDS`` transactions,
+with SQLite's own checkpoint kept as a fallback at a much larger log.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -19,12 +26,15 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..background import Background
 from ..events import NewEvent, StoredEvent, validate
 from ..model import Artifact, ArtifactKind, Digest
 from .projector import Projector
 from .revision import HEAD_REVISION
 
 BUSY_TIMEOUT_MS = 60_000
+CHECKPOINT_EVERY_APPENDS = 32
+WRITER_AUTOCHECKPOINT_PAGES = 20_000  # SQLite's own, in the writer's thread, should the thread fall behind
 
 _ARTIFACT_SQL = ("SELECT digest, kind, size, name, version, media_type, uri, metadata, created_at "
                  "FROM artifacts WHERE digest = ?")
@@ -46,7 +56,17 @@ def connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
     return conn
+
+
+def checkpoint_wal(path: str) -> None:
+    """Copy what the write-ahead log holds into the database file, without waiting for anyone (PASSIVE)."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        conn.close()
 
 
 class SqliteLedger:
@@ -59,6 +79,8 @@ class SqliteLedger:
         self._conn = connect(path)
         self._projector: Projector | None = None
         self._projected_upto = -1
+        self._appends_since_checkpoint = 0
+        self._checkpoint: Background[None] | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> SqliteLedger | None:
@@ -84,6 +106,7 @@ class SqliteLedger:
             self._conn = connect(self.path)
             self._pid = os.getpid()
             self._projector = None
+            self._checkpoint = None  # the parent's thread is not in this process
         return self._conn
 
     def append(self, new_events: Sequence[NewEvent]) -> list[StoredEvent]:
@@ -112,6 +135,11 @@ class SqliteLedger:
             raise
         conn.commit()
         self._projected_upto = stored[-1].seq if stored else int(seq)
+        self._appends_since_checkpoint += 1
+        if self._appends_since_checkpoint >= CHECKPOINT_EVERY_APPENDS and (
+                self._checkpoint is None or self._checkpoint.done()):
+            self._appends_since_checkpoint = 0
+            self._checkpoint = Background(functools.partial(checkpoint_wal, self.path), "mlineage-checkpoint")
         return stored
 
     def _projector_at(self, conn: sqlite3.Connection, head_seq: int) -> Projector:

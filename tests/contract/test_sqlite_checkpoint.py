@@ -1,0 +1,64 @@
+"""The SQLite writer checkpoints its write-ahead log on a thread of its own, not in the commit that crosses
+SQLite's threshold."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+import mlineage
+from mlineage.sdk.client import Client
+from mlineage.stores import sqlite_ledger
+
+WAIT_S = 30.0  # a correctness wait for the background thread, not a timing
+
+
+def _runs_in_database_file(path: Path) -> int:
+    """Runs the main database file holds, ignoring the write-ahead log (``immutable=1`` reads the file alone):
+    what has been checkpointed."""
+    conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema itself is still only in the log
+        return 0
+    finally:
+        conn.close()
+
+
+def test_the_log_is_checkpointed_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_ledger, "CHECKPOINT_EVERY_APPENDS", 3)
+    calls: list[str] = []
+    original = sqlite_ledger.checkpoint_wal
+
+    def recording(path: str) -> None:
+        calls.append(path)
+        original(path)
+
+    monkeypatch.setattr(sqlite_ledger, "checkpoint_wal", recording)
+    database = tmp_path / "store.db"
+    client = Client.for_uri(f"sqlite:///{database}", tmp_path / "objects")
+    try:
+        ledger = client.store._ledger  # type: ignore[attr-defined]
+        writer = ledger._connection()
+        assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == sqlite_ledger.WRITER_AUTOCHECKPOINT_PAGES
+        before = _runs_in_database_file(database)
+        for i in range(3):  # one append per run (its start is buffered): the third starts a checkpoint
+            with mlineage.run(f"job{i}", client=client, capture=False):
+                pass
+        assert calls == [str(database)]
+        ledger._checkpoint.result()
+        assert _runs_in_database_file(database) == before + 3
+        for i in range(3):
+            with mlineage.run(f"more{i}", client=client, capture=False):
+                pass
+        deadline = time.monotonic() + WAIT_S
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ledger._checkpoint.result()
+        assert _runs_in_database_file(database) == before + 6
+        assert client.verify().ok
+    finally:
+        client.close()
