@@ -11,9 +11,10 @@ Workloads (CPU, one torch thread, fixed seeds):
   loop.
 
 The untracked job, the job under mlineage's autolog and the untracked job again (an A/A control) run back to
-back in each round, in every possible order equally often (18 rounds; see ``_rounds`` for why the order
+back in each round, in every possible order equally often (36 rounds; see ``_rounds`` for why the order
 matters); overhead = the median over rounds of arm / off - 1 within each round (see ``_paired_overhead`` for
-why not best against best). MLflow, 3-10x slower than the job, runs in 2 rounds of its own against the
+why not best against best), printed with a 90% bootstrap interval. A job's time moves by ~2% (~5 ms) from one
+round to the next here, so 18 rounds left the median uncertain by about +-0.5 points; 36 halve the variance. MLflow, 3-10x slower than the job, runs in 2 rounds of its own against the
 untracked job. Capture cost per run (git + environment, cold and warm) and an empty tracked run (full
 capture vs MLflow ``start_run``/``end_run``) are measured too.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import random
 import statistics
 import subprocess
 import time
@@ -91,6 +93,15 @@ def _paired_overhead(times: dict[str, list[float]], arm: str, base: str = "off")
     return statistics.median(ratios) * 100
 
 
+def _paired_interval(times: dict[str, list[float]], arm: str, base: str = "off") -> tuple[float, float]:
+    """A 90% bootstrap interval for ``_paired_overhead`` (rounds resampled with replacement, fixed seed): how
+    far the median could move on another run of the same length on this machine."""
+    rng = random.Random(0)
+    ratios = [ours / off - 1 for ours, off in zip(times[arm], times[base], strict=False)]
+    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(2000))
+    return medians[100] * 100, medians[1899] * 100
+
+
 def _paired_ms(times: dict[str, list[float]], arm: str, base: str = "off") -> float:
     """Median over rounds of arm - off in milliseconds: what the tracker costs a job, whatever its length."""
     return statistics.median(ours - off for ours, off in zip(times[arm], times[base], strict=False)) * 1000
@@ -99,11 +110,12 @@ def _paired_ms(times: dict[str, list[float]], arm: str, base: str = "off") -> fl
 def _overhead_rows(label: str, times: dict[str, list[float]], peer_name: str) -> list[Result]:
     base = min(times["off"])
     ours = _paired_overhead(times, "mlineage")
+    low, high = _paired_interval(times, "mlineage")
     peer = _paired_overhead(times, "mlflow", _MLFLOW_BASE)
     control = _paired_overhead(times, "off again")
     print(f"  {label}: off best {base * 1000:.1f} ms; mlineage best {min(times['mlineage']) * 1000:.1f} ms, "
-          f"paired median {ours:+.2f}% ({_paired_ms(times, 'mlineage'):+.1f} ms) over {len(times['mlineage'])} "
-          f"rounds; MLflow best "
+          f"paired median {ours:+.2f}% ({_paired_ms(times, 'mlineage'):+.1f} ms; 90% interval {low:+.2f} to "
+          f"{high:+.2f}%) over {len(times['mlineage'])} rounds; MLflow best "
           f"{min(times['mlflow']) * 1000:.1f} ms, paired median {peer:+.2f}% over {len(times['mlflow'])} rounds; "
           f"A/A control (no tracking twice) {control:+.2f}% ({_paired_ms(times, 'off again'):+.1f} ms)")
     return [Result(f"{label}: overhead vs no tracking", ours, peer_name, peer,
@@ -347,7 +359,7 @@ def bench_capture(mlflow: Any, rounds: int) -> list[Result]:
 def run(quick: bool) -> list[Result]:
     from mlineage.config import init_project
 
-    rounds = 6 if quick else 18  # a multiple of 6: every order of the three arms equally often
+    rounds = 6 if quick else 36  # a multiple of 6: every order of the three arms equally often
     root = workdir("autolog")
     for leftover in root.glob("**/*.db"):
         leftover.unlink()
