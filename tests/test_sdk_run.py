@@ -17,6 +17,21 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
+@pytest.mark.parametrize("count", [63, 64, 150])
+def test_many_metric_values_are_projected_in_order(client: Client, count: int) -> None:
+    """Metric rows go into the table in multi-row INSERTs of METRIC_ROWS_PER_INSERT plus single rows: every
+    value is there once, in step order, whatever the remainder; and a rebuild projects the same rows."""
+    with mlineage.run("many", client=client, capture=False) as run:
+        for step in range(count):
+            run.log_metric("loss", 0.5 + step / 1024, step=step)
+        run.log_metric("acc", 0.75, step=count)
+    expected = [(step, 0.5 + step / 1024) for step in range(count)]
+    assert [(s, v) for s, v, _ in client.store.metric_history(run.id, "loss")] == expected
+    assert [(s, v) for s, v, _ in client.store.metric_history(run.id, "acc")] == [(count, 0.75)]
+    client.store.rebuild()
+    assert [(s, v) for s, v, _ in client.store.metric_history(run.id, "loss")] == expected
+
+
 def test_run_records_inputs_outputs_params_metrics(client: Client, tmp_path: Path) -> None:
     data = write(tmp_path / "train.csv", b"a,b\n1,2\n")
     with mlineage.run("train", kind="train", params={"lr": 0.1, "layers": [64, 32]}, client=client) as run:

@@ -45,6 +45,9 @@ class _RunState:
         self.metrics = metrics
 
 
+METRIC_ROWS_PER_INSERT = 64  # 384 bound values: within every SQLite build's limit (999 before 3.32)
+
+
 class Projector:
     """Takes the driver's connection (sqlite3 or psycopg), already inside the writer's transaction; it never
     commits: the caller does, so a rejected batch leaves nothing behind.
@@ -67,6 +70,11 @@ class Projector:
         self._created: set[int] = set()  # nodes inserted in this transaction
         self._has_children: set[int] = set()  # nodes given an outgoing edge in this transaction
         self._edges_added: set[tuple[int, int, str, str]] = set()
+        mark = "%s" if postgres else "?"
+        columns = "INSERT INTO metrics (run_id, key, step, value, ts, seq) VALUES "
+        row = f"({', '.join([mark] * 6)})"
+        self._metrics_insert_one = columns + row
+        self._metrics_insert_many = columns + ", ".join([row] * METRIC_ROWS_PER_INSERT)
         self._handlers: dict[str, Callable[[StoredEvent, dict[str, Any]], None]] = {
             ev.ARTIFACT_RECORDED: self._artifact_recorded,
             ev.RUN_STARTED: self._run_started,
@@ -343,12 +351,16 @@ class Projector:
         run_id = p["run_id"]
         run = self._run(run_id)
         # Positional parameters: a metrics event can hold thousands of rows, and binding by name costs each
-        # row a dict and a look-up per column.
-        mark = "%s" if self.postgres else "?"
-        self.cursor.executemany(
-            f"INSERT INTO metrics (run_id, key, step, value, ts, seq) VALUES ({', '.join([mark] * 6)})",
-            [(run_id, m["key"], m["step"], m["value"], m["ts"], e.seq) for m in p["metrics"]],
-        )
+        # row a dict and a look-up per column. Rows go in METRIC_ROWS_PER_INSERT at a time, as one multi-row
+        # INSERT (half the time of executemany's row-by-row steps for 200 rows on SQLite, measured warm),
+        # the remainder row by row, so the statements stay the same few and their plans stay cached.
+        rows = [(run_id, m["key"], m["step"], m["value"], m["ts"], e.seq) for m in p["metrics"]]
+        whole = len(rows) - len(rows) % METRIC_ROWS_PER_INSERT
+        for begin in range(0, whole, METRIC_ROWS_PER_INSERT):
+            self.cursor.execute(self._metrics_insert_many,
+                                [value for row in rows[begin:begin + METRIC_ROWS_PER_INSERT] for value in row])
+        if whole < len(rows):
+            self.cursor.executemany(self._metrics_insert_one, rows[whole:])
         latest = dict(run.metrics)
         for m in p["metrics"]:
             latest[m["key"]] = m["value"]
