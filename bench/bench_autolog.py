@@ -16,11 +16,12 @@ the untracked arms after the warm-up run with them too: 0.34 us per ``fit`` call
 ``DummyClassifier`` (84.26 against 83.92 us), ~20 us on the 61 fit calls of one forest, 0.005% of it.
 
 The untracked job, the job under mlineage's autolog and the untracked job again (an A/A control) run back to
-back in each round, in every possible order equally often (36 rounds; see ``_rounds`` for why the order
-matters); overhead = the median over rounds of arm / off - 1 within each round (see ``_paired_overhead`` for
-why not best against best), printed with a 90% bootstrap interval. A job's time moves by ~2% (~5 ms) from one
-round to the next here, so 18 rounds left the median uncertain by about +-0.5 points; 36 halve the variance. MLflow, 3-10x slower than the job, runs in 2 rounds of its own against the
-untracked job. Capture cost per run (git + environment, cold and warm) and an empty tracked run (full
+back in each round, in every possible order equally often (36 rounds, 12 in each of three fresh processes,
+pooled: see ``_in_processes`` for why one process is not enough, ``_rounds`` for why the order matters); overhead = the median over rounds of arm / off - 1 within each round (see ``_paired_overhead`` for
+why not best against best), printed with a 90% bootstrap interval and each process's own median. A job's time
+moves by ~2% (~5 ms) from one round to the next here, so 18 rounds left the median uncertain by about +-0.5
+points; 36 halve the variance. MLflow, 3-10x slower than the job, runs in 2 rounds of its own against the
+untracked job, in the last process. Capture cost per run (git + environment, cold and warm) and an empty tracked run (full
 capture vs MLflow ``start_run``/``end_run``) are measured too.
 
 Run: ``python -m bench autolog`` (``MLINEAGE_BENCH_QUICK=1`` for fewer rounds).
@@ -28,15 +29,19 @@ Run: ``python -m bench autolog`` (``MLINEAGE_BENCH_QUICK=1`` for fewer rounds).
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import json
 import logging
 import os
 import random
 import statistics
 import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +81,7 @@ def _overhead_times(arms: dict[str, Callable[[], Any]], rounds: int, peer_rounds
     forest fit of every arm took ~25 ms longer, and mlineage's measured overhead grew from 16 to 22 ms."""
     main = {name: fn for name, fn in arms.items() if name != "mlflow"}
     times = _rounds(main, rounds)
-    if "mlflow" in arms:
+    if "mlflow" in arms and peer_rounds > 0:
         arms["mlflow"]()  # warm-up: its imports, experiment and first run
         times["mlflow"], times[_MLFLOW_BASE] = [], []
         for r in range(peer_rounds):
@@ -112,7 +117,8 @@ def _paired_ms(times: dict[str, list[float]], arm: str, base: str = "off") -> fl
     return statistics.median(ours - off for ours, off in zip(times[arm], times[base], strict=False)) * 1000
 
 
-def _overhead_rows(label: str, times: dict[str, list[float]], peer_name: str) -> list[Result]:
+def _overhead_rows(label: str, times: dict[str, list[float]], peer_name: str,
+                   per_process: list[float]) -> list[Result]:
     base = min(times["off"])
     ours = _paired_overhead(times, "mlineage")
     low, high = _paired_interval(times, "mlineage")
@@ -122,7 +128,8 @@ def _overhead_rows(label: str, times: dict[str, list[float]], peer_name: str) ->
           f"paired median {ours:+.2f}% ({_paired_ms(times, 'mlineage'):+.1f} ms; 90% interval {low:+.2f} to "
           f"{high:+.2f}%) over {len(times['mlineage'])} rounds; MLflow best "
           f"{min(times['mlflow']) * 1000:.1f} ms, paired median {peer:+.2f}% over {len(times['mlflow'])} rounds; "
-          f"A/A control (no tracking twice) {control:+.2f}% ({_paired_ms(times, 'off again'):+.1f} ms)")
+          f"A/A control (no tracking twice) {control:+.2f}% ({_paired_ms(times, 'off again'):+.1f} ms); "
+          f"per process: {', '.join(f'{m:+.2f}%' for m in per_process)}")
     return [Result(f"{label}: overhead vs no tracking", ours, peer_name, peer,
                    "% wall time", False, GOAL, ours < 2.0 and ours < peer),
             Result(f"{label}: A/A control, the same untracked job measured as if it were an arm", control, "-",
@@ -148,7 +155,7 @@ def _mlflow_name(mlflow: Any, what: str) -> str:
     return f"MLflow {mlflow.__version__} {what} (SQLite)"
 
 
-def bench_sklearn(mlflow: Any, rounds: int) -> list[Result]:
+def times_sklearn(mlflow: Any, rounds: int, peer_rounds: int, root: Path) -> dict[str, list[float]]:
     import numpy as np
     from sklearn.ensemble import RandomForestClassifier
 
@@ -178,9 +185,7 @@ def bench_sklearn(mlflow: Any, rounds: int) -> list[Result]:
                 mlflow.end_run()
 
     ours(), ours()  # warm-up: imports, store creation, migrations, first capture (MLflow's: see _overhead_times)
-    best = _overhead_times(_with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds=2)
-    return _overhead_rows("scikit-learn RandomForest fit (4000x20, 60 trees)", best,
-                          _mlflow_name(mlflow, "sklearn.autolog"))
+    return _overhead_times(_with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds)
 
 
 def _mlp(torch: Any) -> Any:
@@ -194,7 +199,7 @@ def _batches(torch: Any) -> list[tuple[Any, Any]]:
             for _ in range(20)]
 
 
-def bench_torch_loop(mlflow: Any, rounds: int, root: Path) -> list[Result]:
+def times_torch_loop(mlflow: Any, rounds: int, peer_rounds: int, root: Path) -> dict[str, list[float]]:
     import torch
 
     import mlineage
@@ -236,12 +241,10 @@ def bench_torch_loop(mlflow: Any, rounds: int, root: Path) -> list[Result]:
             mlflow.log_artifact(str(checkpoint))
 
     ours(), ours()  # warm-up: imports, store creation, migrations, first capture (MLflow's: see _overhead_times)
-    best = _overhead_times(_with_control({"off": off, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds=2)
-    return _overhead_rows("PyTorch MLP, 200 steps, plain loop (loss every step + checkpoint)", best,
-                          _mlflow_name(mlflow, "log_metric/log_artifact (no autolog for plain loops)"))
+    return _overhead_times(_with_control({"off": off, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds)
 
 
-def bench_lightning(mlflow: Any, rounds: int, root: Path) -> list[Result]:
+def times_lightning(mlflow: Any, rounds: int, peer_rounds: int, root: Path) -> dict[str, list[float]]:
     import lightning.pytorch as pl
     import torch
 
@@ -292,8 +295,7 @@ def bench_lightning(mlflow: Any, rounds: int, root: Path) -> list[Result]:
                 mlflow.end_run()
 
     ours(), ours()  # warm-up: imports, store creation, migrations, first capture (MLflow's: see _overhead_times)
-    best = _overhead_times(_with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds=2)
-    return _overhead_rows("PyTorch Lightning MLP, 200 steps", best, _mlflow_name(mlflow, "pytorch.autolog"))
+    return _overhead_times(_with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds)
 
 
 def bench_capture(mlflow: Any, rounds: int) -> list[Result]:
@@ -389,20 +391,80 @@ def run(quick: bool) -> list[Result]:
     try:
         mlflow = _setup_mlflow(root)
         results += bench_capture(mlflow, rounds)
-        results += bench_sklearn(mlflow, rounds)
-        try:
-            import torch
-        except ImportError:
-            print("  torch is not installed: the PyTorch rows are skipped (make bench installs requirements-ml.txt)")
-            return results
-        torch.set_num_threads(1)
-        results += bench_torch_loop(mlflow, rounds, root)
-        try:
-            import lightning.pytorch  # noqa: F401
-        except ImportError:
-            print("  lightning is not installed: the Lightning row is skipped")
-            return results
-        results += bench_lightning(mlflow, rounds, root)
+        processes = 1 if quick else PROCESSES
+        for job in JOBS:
+            if importlib.util.find_spec(job.needs) is None:
+                print(f"  {job.needs} is not installed: the {job.label} row is skipped "
+                      "(make bench installs requirements-ml.txt)")
+                continue
+            times, per_process = _in_processes(job.name, rounds // processes, processes)
+            results += _overhead_rows(job.label, times, _mlflow_name(mlflow, job.peer), per_process)
     finally:
         os.chdir(previous)
     return results
+
+
+@dataclass(frozen=True)
+class _Job:
+    name: str
+    label: str
+    peer: str
+    needs: str  # the module the job cannot run without
+
+
+JOBS = (
+    _Job("sklearn", "scikit-learn RandomForest fit (4000x20, 60 trees)", "sklearn.autolog", "sklearn"),
+    _Job("loop", "PyTorch MLP, 200 steps, plain loop (loss every step + checkpoint)",
+         "log_metric/log_artifact (no autolog for plain loops)", "torch"),
+    _Job("lightning", "PyTorch Lightning MLP, 200 steps", "pytorch.autolog", "lightning"),
+)
+PROCESSES = 3
+_MARK = "BENCH-TIMES "
+
+
+def _in_processes(job: str, rounds: int, processes: int) -> tuple[dict[str, list[float]], list[float]]:
+    """The job's rounds split over ``processes`` fresh interpreters, pooled; and each process's own paired
+    median overhead (%).
+
+    Within one process the overhead of the very same code came out consistently different from another
+    process's: the plain loop's training part alone (no logging, only the run open and the patched
+    ``torch.save``) measured 0.06 to 4.27 ms slower than the untracked one from one process to the next (24
+    paired rounds each), against 0.74 ms of work -- where things happen to lie in memory moves a 250 ms job by
+    a millisecond or two. One process's rounds share that draw; several processes average over it. MLflow runs
+    in the last process only, after its mlineage rounds (see ``_overhead_times``)."""
+    pooled: dict[str, list[float]] = {}
+    per_process = []
+    for index in range(processes):
+        peer_rounds = 2 if index == processes - 1 else 0
+        done = subprocess.run([sys.executable, "-m", "bench.bench_autolog", job, str(rounds), str(peer_rounds)],
+                              cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, check=False)
+        lines = [line for line in done.stdout.splitlines() if line.startswith(_MARK)]
+        if done.returncode != 0 or not lines:
+            raise RuntimeError(f"the {job} benchmark process failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        times: dict[str, list[float]] = json.loads(lines[-1][len(_MARK):])
+        per_process.append(_paired_overhead(times, "mlineage"))
+        for arm, values in times.items():
+            pooled.setdefault(arm, []).extend(values)
+    return pooled, per_process
+
+
+def _worker(job: str, rounds: int, peer_rounds: int) -> None:
+    """One process's rounds of one job (``python -m bench.bench_autolog JOB ROUNDS PEER_ROUNDS``), run in the
+    project that ``run`` prepared; the times go to stdout as one JSON line."""
+    root = workdir("autolog")
+    os.chdir(root / "project")
+    warnings.filterwarnings("ignore")
+    for name in ("lightning", "lightning.pytorch", "pytorch_lightning", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    mlflow = _setup_mlflow(root) if peer_rounds > 0 else None
+    if job != "sklearn":
+        import torch
+
+        torch.set_num_threads(1)
+    measure = {"sklearn": times_sklearn, "loop": times_torch_loop, "lightning": times_lightning}[job]
+    times = measure(mlflow, rounds, peer_rounds, root)
+    print(_MARK + json.dumps(times), flush=True)
+
+
+if __name__ == "__main__":
+    _worker(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
