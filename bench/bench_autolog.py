@@ -16,7 +16,7 @@ the untracked arms after the warm-up run with them too: 0.34 us per ``fit`` call
 ``DummyClassifier`` (84.26 against 83.92 us), ~20 us on the 61 fit calls of one forest, 0.005% of it.
 
 The untracked job, the job under mlineage's autolog and the untracked job again (an A/A control) run back to
-back in each round, in every possible order equally often (36 rounds, 12 in each of three fresh processes,
+back in each round, in every possible order equally often (36 rounds, 6 in each of six fresh processes,
 pooled: see ``_in_processes`` for why one process is not enough, ``_rounds`` for why the order matters); overhead = the median over rounds of arm / off - 1 within each round (see ``_paired_overhead`` for
 why not best against best), printed with a 90% bootstrap interval and each process's own median. A job's time
 moves by ~2% (~5 ms) from one round to the next here, so 18 rounds left the median uncertain by about +-0.5
@@ -418,7 +418,7 @@ JOBS = (
          "log_metric/log_artifact (no autolog for plain loops)", "torch"),
     _Job("lightning", "PyTorch Lightning MLP, 200 steps", "pytorch.autolog", "lightning"),
 )
-PROCESSES = 3
+PROCESSES = 6
 _MARK = "BENCH-TIMES "
 
 
