@@ -244,3 +244,22 @@ def test_log_metric_after_the_end_raises(client: Client) -> None:
         run.log_metric("loss", 0.5)
     with pytest.raises(MlineageError, match="already ended"):
         run.log_metric("loss", 0.25)
+
+
+def test_a_value_logged_while_the_run_ends_elsewhere_raises(client: Client) -> None:
+    """The short path checks that the run is open, appends, then checks again: a run ended on another thread
+    between the two (simulated here by an append that ends it) raises rather than dropping the value."""
+    import collections
+
+    from mlineage.errors import MlineageError
+
+    with mlineage.run("racing", client=client, capture=False) as run:
+        class EndsTheRun(collections.deque):  # type: ignore[type-arg]
+            def append(self, item: object) -> None:
+                super().append(item)
+                run._open = False  # what end() does first, before its last flush
+
+        run._pending_metrics = EndsTheRun()
+        with pytest.raises(MlineageError, match="already ended"):
+            run.log_metric("loss", 0.5)
+        run._open = True

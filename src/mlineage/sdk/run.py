@@ -79,7 +79,6 @@ class ActiveRun:
         # run's lock and a flush takes items from its left, both atomic, so nothing logged during a flush on
         # another thread is lost.
         self._pending_metrics: collections.deque[tuple[str, float, int, int]] = collections.deque()
-        self._last_flush = time.monotonic()
         self._started = False
         self._ended = False
         self._open = False  # started and not ended: the one flag log_metric's short path reads
@@ -306,7 +305,7 @@ class ActiveRun:
             pending.append((key, value, step, _time_ns()))
             if not self._open:  # the run ended on another thread meanwhile: the value may have missed the end
                 raise MlineageError(f"run {self.id} has already ended; start a new run")
-            if len(pending) >= FLUSH_EVERY_EVENTS:  # by size here; by time on the flusher thread
+            if len(pending) >= FLUSH_EVERY_EVENTS:  # _maybe_flush's rule, on the metrics alone (the bulk)
                 self.flush()
             return
         self.log_metrics({key: value}, step=step)
@@ -378,8 +377,8 @@ class ActiveRun:
         self._flush_into([])
 
     def _maybe_flush(self) -> None:
-        if (len(self._pending) + len(self._pending_metrics) >= FLUSH_EVERY_EVENTS
-                or time.monotonic() - self._last_flush >= FLUSH_EVERY_SECONDS):
+        """Write now when the buffer is large (by time, the flusher thread writes it: see ``flush_due``)."""
+        if len(self._pending) + len(self._pending_metrics) >= FLUSH_EVERY_EVENTS:
             self.flush()
 
     def _flush_into(self, tail: list[NewEvent]) -> None:
@@ -400,7 +399,6 @@ class ActiveRun:
                 pending_metrics.extendleft(reversed(taken))  # kept for a retry, in their order
                 raise
         self._pending = []
-        self._last_flush = time.monotonic()
         if not self._start_written:
             self._start_written = True
             if self._recorded_on_start:
