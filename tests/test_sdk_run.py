@@ -17,19 +17,49 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize("count", [63, 64, 150])
-def test_many_metric_values_are_projected_in_order(client: Client, count: int) -> None:
-    """Metric rows go into the table in multi-row INSERTs of METRIC_ROWS_PER_INSERT plus single rows: every
-    value is there once, in step order, whatever the remainder; and a rebuild projects the same rows."""
+def _metric_batch_rows(client: Client, run_id: str) -> list[tuple[str, int]]:
+    from sqlalchemy import select
+
+    from mlineage.stores.schema import metric_batches
+
+    store = client.store
+    with store.engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = conn.execute(select(metric_batches.c.key, metric_batches.c.seq)
+                            .where(metric_batches.c.run_id == run_id)).all()
+    return sorted((str(r.key), int(r.seq)) for r in rows)
+
+
+def test_metric_history_is_in_order_across_batches_and_keys(client: Client) -> None:
+    """Values are stored a batch per (key, event): the history of a key comes back in logging order across
+    flushes, by step within one flush (as a value per row did), untouched by other keys; and a rebuild gives
+    the same rows."""
     with mlineage.run("many", client=client, capture=False) as run:
-        for step in range(count):
+        for step in range(150):
             run.log_metric("loss", 0.5 + step / 1024, step=step)
-        run.log_metric("acc", 0.75, step=count)
-    expected = [(step, 0.5 + step / 1024) for step in range(count)]
-    assert [(s, v) for s, v, _ in client.store.metric_history(run.id, "loss")] == expected
-    assert [(s, v) for s, v, _ in client.store.metric_history(run.id, "acc")] == [(count, 0.75)]
+            if step % 10 == 0:
+                run.log_metric("acc", 0.75 + step / 4096, step=step)
+            if step == 99:
+                run.flush()
+        run.log_metric("loss", 0.25, step=149)  # a repeated step: kept, after the first
+        run.log_metric("loss", 0.125, step=120)  # out of order within the batch: placed by step
+        run.log_metrics({"lr": 1.0}, step=0)  # integral: the ledger's canonical form stores it as 1
+    loss = [(step, 0.5 + step / 1024) for step in range(150)]
+    loss.insert(121, (120, 0.125))
+    loss.append((149, 0.25))
+    history = client.store.metric_history(run.id, "loss")
+    assert [(s, v) for s, v, _ in history] == loss
+    assert all(ts.endswith("Z") for _, _, ts in history)
+    assert [(s, v) for s, v, _ in client.store.metric_history(run.id, "acc")] == [
+        (step, 0.75 + step / 4096) for step in range(0, 150, 10)]
+    (lr,) = client.store.metric_history(run.id, "lr")
+    assert lr[:2] == (0, 1.0) and type(lr[1]) is float
+    assert client.store.metric_history(run.id, "missing") == []
+    rows = _metric_batch_rows(client, run.id)
+    assert [key for key, _ in rows].count("loss") == 2 and len(rows) == 5  # loss, acc x 2 flushes; lr once
+    before = {key: client.store.metric_history(run.id, key) for key in ("loss", "acc", "lr")}
     client.store.rebuild()
-    assert [(s, v) for s, v, _ in client.store.metric_history(run.id, "loss")] == expected
+    assert {key: client.store.metric_history(run.id, key) for key in ("loss", "acc", "lr")} == before
+    assert _metric_batch_rows(client, run.id) == rows
 
 
 def test_run_records_inputs_outputs_params_metrics(client: Client, tmp_path: Path) -> None:

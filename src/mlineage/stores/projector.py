@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import operator
 import re
 from collections.abc import Callable, Sequence
+from itertools import compress
 from typing import Any
 
 from .. import events as ev
@@ -23,6 +25,7 @@ from ..errors import CycleError, LedgerError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
 from ..ledger import SealedEvent, seal
 from ..model import EdgeType, NodeKind
+from .metric_codec import pack_steps, pack_timestamps, pack_values
 
 
 def _json(value: Any) -> str:
@@ -35,6 +38,9 @@ def _for_dialect(sql: str, postgres: bool) -> str:
     return re.sub(r":([a-z_][a-z_0-9]*)", r"%(\1)s", sql) if postgres else sql
 
 
+_KEY, _STEP, _VALUE, _TS = (operator.itemgetter(field) for field in ("key", "step", "value", "ts"))
+
+
 class _RunState:
     __slots__ = ("metrics", "node_id", "params", "status")
 
@@ -43,9 +49,6 @@ class _RunState:
         self.status = status
         self.params = params
         self.metrics = metrics
-
-
-METRIC_ROWS_PER_INSERT = 64  # 384 bound values: within every SQLite build's limit (999 before 3.32)
 
 
 class Projector:
@@ -71,10 +74,8 @@ class Projector:
         self._has_children: set[int] = set()  # nodes given an outgoing edge in this transaction
         self._edges_added: set[tuple[int, int, str, str]] = set()
         mark = "%s" if postgres else "?"
-        columns = "INSERT INTO metrics (run_id, key, step, value, ts, seq) VALUES "
-        row = f"({', '.join([mark] * 6)})"
-        self._metrics_insert_one = columns + row
-        self._metrics_insert_many = columns + ", ".join([row] * METRIC_ROWS_PER_INSERT)
+        self._metric_batch_insert = ("INSERT INTO metric_batches (run_id, key, seq, steps, metric_values, timestamps) "
+                                     f"VALUES ({', '.join([mark] * 6)})")
         self._handlers: dict[str, Callable[[StoredEvent, dict[str, Any]], None]] = {
             ev.ARTIFACT_RECORDED: self._artifact_recorded,
             ev.RUN_STARTED: self._run_started,
@@ -350,20 +351,24 @@ class Projector:
     def _metrics_logged(self, e: StoredEvent, p: dict[str, Any]) -> None:
         run_id = p["run_id"]
         run = self._run(run_id)
-        # Positional parameters: a metrics event can hold thousands of rows, and binding by name costs each
-        # row a dict and a look-up per column. Rows go in METRIC_ROWS_PER_INSERT at a time, as one multi-row
-        # INSERT (half the time of executemany's row-by-row steps for 200 rows on SQLite, measured warm),
-        # the remainder row by row, so the statements stay the same few and their plans stay cached.
-        rows = [(run_id, m["key"], m["step"], m["value"], m["ts"], e.seq) for m in p["metrics"]]
-        whole = len(rows) - len(rows) % METRIC_ROWS_PER_INSERT
-        for begin in range(0, whole, METRIC_ROWS_PER_INSERT):
-            self.cursor.execute(self._metrics_insert_many,
-                                [value for row in rows[begin:begin + METRIC_ROWS_PER_INSERT] for value in row])
-        if whole < len(rows):
-            self.cursor.executemany(self._metrics_insert_one, rows[whole:])
+        # One row per key of the event, its values as JSON arrays in logging order (see schema.metric_batches):
+        # a training run's flush is then one or a few rows, not a row and an index entry per value. The
+        # columns are taken in C loops (validated payloads have exactly these four fields).
+        metrics = p["metrics"]
+        keys = list(map(_KEY, metrics))
+        steps, values, stamps = list(map(_STEP, metrics)), list(map(_VALUE, metrics)), list(map(_TS, metrics))
+        distinct = dict.fromkeys(keys)
+        if len(distinct) == 1:
+            rows = [(run_id, keys[0], e.seq, pack_steps(steps), pack_values(values), pack_timestamps(stamps))]
+        else:
+            rows = []
+            for key in distinct:
+                mine = list(map(key.__eq__, keys))
+                rows.append((run_id, key, e.seq, pack_steps(list(compress(steps, mine))),
+                             pack_values(list(compress(values, mine))), pack_timestamps(list(compress(stamps, mine)))))
+        self.cursor.executemany(self._metric_batch_insert, rows)
         latest = dict(run.metrics)
-        for m in p["metrics"]:
-            latest[m["key"]] = m["value"]
+        latest.update(zip(keys, values))  # the last value of each key wins
         self._x("UPDATE runs SET metrics = :metrics, updated_seq = :seq WHERE id = :id",
                 {"metrics": _json(latest), "seq": e.seq, "id": run_id})
         run.metrics = latest

@@ -17,6 +17,7 @@ from ..ledger import VerifyReport, verify_chain
 from ..model import Artifact, ArtifactKind, Digest, NodeRef, Run, RunKind, RunStatus
 from . import migrate
 from .engine import make_engine
+from .metric_codec import unpack
 from .projector import Projector
 from .protocol import AdjacentEdge, Direction, GraphColumns
 from .schema import (
@@ -26,7 +27,7 @@ from .schema import (
     events,
     ledger_head,
     metadata,
-    metrics,
+    metric_batches,
     nodes,
     runs,
     versions,
@@ -258,13 +259,17 @@ class SqlStore:
             return [_run(r) for r in conn.execute(query).all()]
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, str]]:
+        """(step, value, timestamp) in the order written: by event, and by step within an event."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(metrics.c.step, metrics.c.value, metrics.c.ts)
-                .where(and_(metrics.c.run_id == run_id, metrics.c.key == key))
-                .order_by(metrics.c.seq, metrics.c.step)
+                select(metric_batches.c.steps, metric_batches.c.metric_values, metric_batches.c.timestamps)
+                .where(and_(metric_batches.c.run_id == run_id, metric_batches.c.key == key))
+                .order_by(metric_batches.c.seq)
             ).all()
-        return [(int(r.step), float(r.value), str(r.ts)) for r in rows]
+        history: list[tuple[int, float, str]] = []
+        for row in rows:  # within one event, by step (stable: repeated steps keep their order)
+            history.extend(sorted(unpack(row.steps, row.metric_values, row.timestamps), key=lambda item: item[0]))
+        return history
 
     # ------------------------------------------------------------------ graph access
 
