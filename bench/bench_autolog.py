@@ -17,12 +17,14 @@ the untracked arms after the warm-up run with them too: 0.34 us per ``fit`` call
 
 The untracked job, the job under mlineage's autolog and the untracked job again (an A/A control) run back to
 back in each round, in every possible order equally often (36 rounds, 6 in each of six fresh processes,
-pooled: see ``_in_processes`` for why one process is not enough, ``_rounds`` for why the order matters); overhead = the median over rounds of arm / off - 1 within each round (see ``_paired_overhead`` for
-why not best against best), printed with a 90% bootstrap interval and each process's own median. A job's time
-moves by ~2% (~5 ms) from one round to the next here, so 18 rounds left the median uncertain by about +-0.5
-points; 36 halve the variance. MLflow, 3-10x slower than the job, runs in 2 rounds of its own against the
-untracked job, in the last process. Capture cost per run (git + environment, cold and warm) and an empty tracked run (full
-capture vs MLflow ``start_run``/``end_run``) are measured too.
+pooled; 72 in twelve for the plain loop, the shortest job and so the noisiest ratio: see ``_in_processes``
+for why one process is not enough, ``_rounds`` for why the order matters); overhead = the median over rounds
+of arm / off - 1 within each round (see ``_paired_overhead`` for why not best against best), printed with a
+90% bootstrap interval and each process's own median. A job's time moves by ~2% (~5 ms) from one round to
+the next here, so 18 rounds left the median uncertain by about +-0.5 points; 36 halve the variance. MLflow,
+3-10x slower than the job, runs in 2 rounds of its own against the untracked job, in the last process.
+Capture cost per run (git + environment, cold and warm) and an empty tracked run (full capture vs MLflow
+``start_run``/``end_run``) are measured too.
 
 Run: ``python -m bench autolog`` (``MLINEAGE_BENCH_QUICK=1`` for fewer rounds).
 """
@@ -391,13 +393,13 @@ def run(quick: bool) -> list[Result]:
     try:
         mlflow = _setup_mlflow(root)
         results += bench_capture(mlflow, rounds)
-        processes = 1 if quick else PROCESSES
         for job in JOBS:
+            processes = 1 if quick else job.processes
             if importlib.util.find_spec(job.needs) is None:
                 print(f"  {job.needs} is not installed: the {job.label} row is skipped "
                       "(make bench installs requirements-ml.txt)")
                 continue
-            times, per_process = _in_processes(job.name, rounds // processes, processes)
+            times, per_process = _in_processes(job.name, rounds // PROCESSES, processes)
             results += _overhead_rows(job.label, times, _mlflow_name(mlflow, job.peer), per_process)
     finally:
         os.chdir(previous)
@@ -410,12 +412,16 @@ class _Job:
     label: str
     peer: str
     needs: str  # the module the job cannot run without
+    processes: int = 6  # fresh processes of ``rounds // PROCESSES`` rounds each
 
 
 JOBS = (
     _Job("sklearn", "scikit-learn RandomForest fit (4000x20, 60 trees)", "sklearn.autolog", "sklearn"),
+    # The shortest job, so the noisiest ratio: measured at 09:41 on 2026-12-03, one process's 12 paired rounds
+    # had a standard deviation of 3.4 points (the A/A control's 3.1), i.e. ~1.2 points of uncertainty on a
+    # 12-round median; twice the rounds of the others (72, ~1 more minute) halve the variance of its median.
     _Job("loop", "PyTorch MLP, 200 steps, plain loop (loss every step + checkpoint)",
-         "log_metric/log_artifact (no autolog for plain loops)", "torch"),
+         "log_metric/log_artifact (no autolog for plain loops)", "torch", processes=12),
     _Job("lightning", "PyTorch Lightning MLP, 200 steps", "pytorch.autolog", "lightning"),
 )
 PROCESSES = 6
