@@ -13,7 +13,9 @@ Workloads (CPU, one torch thread, fixed seeds):
 Each timed mlineage arm turns autolog on and off around its job, as a script that calls ``autolog()`` once
 would pay it once. Since ``autolog(disable=True)`` leaves the scikit-learn wrappers in place (passing through),
 the untracked arms after the warm-up run with them too: 0.34 us per ``fit`` call, measured with timeit on a
-``DummyClassifier`` (84.26 against 83.92 us), ~20 us on the 61 fit calls of one forest, 0.005% of it.
+``DummyClassifier`` (84.26 against 83.92 us), ~20 us on the 61 fit calls of one forest, 0.005% of it. The
+PyTorch patches stay the same way: the untracked loop's one ``torch.save`` goes through a wrapper that checks
+a flag.
 
 The untracked job, the job under mlineage's autolog and the untracked job again (an A/A control) run back to
 back in each round, in every possible order equally often (36 rounds, 6 in each of six fresh processes,

@@ -101,8 +101,26 @@ def test_autolog_follows_load_state_dict_and_save(tracked: Client, tmp_path: Pat
     [parent] = _derived_from(tracked, str(tuned.digest))
     assert tracked.artifact(parent).metadata["path"] == str(base_path.resolve())
 
-    autolog(disable=True)
-    assert not hasattr(torch.save, "__wrapped__")
+    patched = (torch.save, torch.load, torch.nn.Module.load_state_dict)
+    autolog(disable=True)  # the patches stay, passing straight through
+    assert (torch.save, torch.load, torch.nn.Module.load_state_dict) == patched
+    with mlineage.run("after autolog was turned off") as quiet:
+        torch.save(model.state_dict(), tmp_path / "quiet.pt")
+        model.load_state_dict(torch.load(tuned_path))
+    inputs, outputs = tracked.store.io_of_run(quiet.id)
+    assert outputs == [] and {role for _, role in inputs} == {"code", "environment"}  # no checkpoint
+
+    assert autolog(sklearn=False)["torch"] == "enabled"  # on again: the same patches record again
+    assert (torch.save, torch.load, torch.nn.Module.load_state_dict) == patched
+    with mlineage.run("on again") as again:
+        torch.save(model.state_dict(), tmp_path / "again.pt")
+    assert len(tracked.store.io_of_run(again.id)[1]) == 1
+
+    from mlineage.sdk.autolog import torch as torch_autolog
+
+    torch_autolog.unpatch()
+    assert not hasattr(torch.save, "__wrapped__") and not hasattr(torch.load, "__wrapped__")
+    assert not hasattr(torch.nn.Module.load_state_dict, "__wrapped__")
 
 
 def test_environment_manifest_reports_accelerators_once_torch_is_loaded(tmp_path: Path) -> None:

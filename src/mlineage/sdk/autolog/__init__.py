@@ -73,7 +73,8 @@ def autolog(*, sklearn: bool | None = None, torch: bool | None = None, lightning
     (``fit``, ``Trainer.fit``, ``Trainer.train``) opens and closes a run of its own, named ``job`` if given.
     Returns ``{integration: status}`` where status is ``enabled``, ``on import`` (patched when the program
     imports the library), ``not installed`` or ``off``. ``autolog(disable=True)`` stops recording (the scikit-learn
-    wrappers stay, passing straight through; ``mlineage.sdk.autolog.sklearn.unpatch()`` removes them).
+    wrappers and the PyTorch patches stay, passing straight through; ``unpatch()`` in ``.sklearn`` and
+    ``.torch`` removes them).
     """
     from ...errors import ConfigError
 

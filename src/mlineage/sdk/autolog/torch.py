@@ -52,6 +52,7 @@ _loaded: dict[int, tuple[weakref.ref[Any], Checkpoint]] = {}
 _module_parents: weakref.WeakKeyDictionary[Any, list[Checkpoint]] = weakref.WeakKeyDictionary()
 _saving: contextvars.ContextVar[bool] = contextvars.ContextVar("mlineage_torch_saving", default=False)
 _originals: dict[str, Any] = {}
+_enabled = False  # the patches stay installed once made; this says whether they record
 
 
 def _first_tensor(state: Any) -> Any:
@@ -221,7 +222,7 @@ def _patched_load(original: Any) -> Any:
     @functools.wraps(original)
     def load(f: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(f, *args, **kwargs)
-        path = _file_path(f)
+        path = _file_path(f) if _enabled else None
         if path is not None:
             try:
                 checkpoint = checkpoint_for(path)
@@ -240,7 +241,7 @@ def _patched_load_state_dict(original: Any) -> Any:
     @functools.wraps(original)
     def load_state_dict(self: Any, state_dict: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, state_dict, *args, **kwargs)
-        checkpoint = _checkpoint_of(state_dict)
+        checkpoint = _checkpoint_of(state_dict) if _enabled else None
         if checkpoint is not None:
             mark_initialised_from(self, checkpoint)
         return result
@@ -252,7 +253,7 @@ def _patched_save(original: Any) -> Any:
     @functools.wraps(original)
     def save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(obj, f, *args, **kwargs)
-        current = active_run()
+        current = active_run() if _enabled else None
         if (current is not None and not _saving.get() and isinstance(f, (str, os.PathLike))
                 and (hasattr(obj, "state_dict") and hasattr(obj, "modules") or _state_dict_like(obj))):
             try:
@@ -268,8 +269,12 @@ def _patched_save(original: Any) -> Any:
 
 
 def enable(module: ModuleType | None = None) -> None:
+    """Record checkpoints: patch ``torch.load``, ``torch.save`` and ``Module.load_state_dict`` once (idempotent;
+    after ``disable()`` this only switches recording back on)."""
+    global _enabled
     import torch
 
+    _enabled = True
     if _originals:
         return
     _originals["load"] = torch.load
@@ -281,6 +286,17 @@ def enable(module: ModuleType | None = None) -> None:
 
 
 def disable() -> None:
+    """Stop recording. The patches stay and pass straight through: putting ``Module.load_state_dict`` back
+    reassigns a class attribute, which empties CPython's attribute caches for every module class (hundreds
+    with Lightning loaded), so a script that toggles autolog around each job would pay for it in the next
+    steps of training (the same reason as scikit-learn's wrappers; see ``unpatch``)."""
+    global _enabled
+    _enabled = False
+
+
+def unpatch() -> None:
+    """Stop recording and put the original ``torch.load``, ``torch.save`` and ``Module.load_state_dict`` back."""
+    disable()
     if not _originals:
         return
     import torch
