@@ -441,7 +441,7 @@ def keep_rounds(root: Path, job: str, times: dict[str, list[float]]) -> None:
     every run of the same code into one estimate (and says how many runs and rounds it rests on)."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parents[1],
                             capture_output=True, text=True, check=False).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "bench"],
                            cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
                            check=False).stdout.strip()
     line = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit + ("+dirty" if dirty else ""),

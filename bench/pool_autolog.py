@@ -3,14 +3,18 @@
 ``bench_autolog`` keeps each full run's raw round times (``keep_rounds``). On this shared machine one run's
 paired median moves by half a point or more from one run to the next with nothing changed, so a verdict
 that rests on one run is a coin toss near the line; pooling the rounds of every run of one commit gives the
-same statistic (median of the paired ratios, 90% bootstrap interval) over many more rounds. Runs of a
-commit with uncommitted changes (``+dirty``) are kept apart.
+same statistic (median of the paired ratios, 90% bootstrap interval) over many more rounds. Without
+arguments each commit is a group of its own; commits named on the command line are pooled together, and the
+tool refuses unless they hold the same ``src/`` tree (the code measured). Runs with uncommitted changes to
+``src/`` or ``bench/`` are marked ``+dirty`` and kept apart.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+from pathlib import Path
 
 from .bench_autolog import JOBS, ROUNDS_FILE, _paired_interval, _paired_ms, _paired_overhead
 from .harness import workdir
@@ -26,7 +30,7 @@ def pooled(commits: list[str]) -> list[str]:
         entry = json.loads(raw)
         if commits and entry["commit"] not in commits:
             continue
-        key = (entry["commit"], entry["job"])
+        key = ("+".join(commits) if commits else entry["commit"], entry["job"])
         runs.setdefault(key, []).append(entry["utc"])
         for arm, values in entry["times"].items():
             groups.setdefault(key, {}).setdefault(arm, []).extend(values)
@@ -43,5 +47,15 @@ def pooled(commits: list[str]) -> list[str]:
     return lines
 
 
+def same_code(commits: list[str]) -> bool:
+    """Whether every commit named holds the same ``src/`` tree."""
+    trees = {subprocess.run(["git", "rev-parse", f"{commit}:src"], cwd=Path(__file__).resolve().parents[1],
+                            capture_output=True, text=True, check=False).stdout.strip() for commit in commits}
+    return len(trees) == 1 and "" not in trees
+
+
 if __name__ == "__main__":
-    print("\n".join(pooled(sys.argv[1:])))
+    wanted = sys.argv[1:]
+    if len(wanted) > 1 and not same_code(wanted):
+        sys.exit(f"{', '.join(wanted)} do not all hold the same src/ tree: their runs measured different code")
+    print("\n".join(pooled(wanted)))
