@@ -404,7 +404,7 @@ def run(quick: bool) -> list[Result]:
             times, per_process = _in_processes(job.name, rounds // PROCESSES, processes)
             results += _overhead_rows(job.label, times, _mlflow_name(mlflow, job.peer), per_process)
             if not quick:
-                keep_rounds(root, job.name, times)
+                keep_rounds(root, job.name, times, rounds // PROCESSES)
     finally:
         os.chdir(previous)
     return results
@@ -435,17 +435,18 @@ _MARK = "BENCH-TIMES "
 ROUNDS_FILE = "rounds.jsonl"
 
 
-def keep_rounds(root: Path, job: str, times: dict[str, list[float]]) -> None:
+def keep_rounds(root: Path, job: str, times: dict[str, list[float]], rounds_per_process: int) -> None:
     """Append this run's raw round times to ``bench/.work/autolog/rounds.jsonl`` with the commit they measured:
     one run's median moves by half a point or more on this machine, and ``python -m bench.pool_autolog`` pools
     every run of the same code into one estimate (and says how many runs and rounds it rests on)."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parents[1],
                             capture_output=True, text=True, check=False).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "bench"],
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "bench/bench_autolog.py",
+                            "bench/harness.py"],
                            cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
                            check=False).stdout.strip()
     line = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit + ("+dirty" if dirty else ""),
-            "job": job, "times": times}
+            "job": job, "rounds_per_process": rounds_per_process, "times": times}
     with open(root / ROUNDS_FILE, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(line) + "\n")
 
