@@ -62,6 +62,19 @@ def test_metric_history_is_in_order_across_batches_and_keys(client: Client) -> N
     assert _metric_batch_rows(client, run.id) == rows
 
 
+@pytest.mark.parametrize("keys", [3, 12])  # a few keys and many: split two ways (see projector._by_key)
+def test_metric_history_of_many_keys_logged_together(client: Client, keys: int) -> None:
+    with mlineage.run("keys", client=client, capture=False) as run:
+        for step in range(20):
+            run.log_metrics({f"k{k}": k + step / 64 for k in range(keys)}, step=step)
+    for k in range(keys):
+        assert [(s, v) for s, v, _ in client.store.metric_history(run.id, f"k{k}")] == [
+            (step, k + step / 64) for step in range(20)]
+    assert len(_metric_batch_rows(client, run.id)) == keys
+    stored = client.store.get_run(run.id)
+    assert stored is not None and stored.metrics == {f"k{k}": k + 19 / 64 for k in range(keys)}
+
+
 def test_run_records_inputs_outputs_params_metrics(client: Client, tmp_path: Path) -> None:
     data = write(tmp_path / "train.csv", b"a,b\n1,2\n")
     with mlineage.run("train", kind="train", params={"lr": 0.1, "layers": [64, 32]}, client=client) as run:

@@ -41,6 +41,33 @@ def _for_dialect(sql: str, postgres: bool) -> str:
 _KEY, _STEP, _VALUE, _TS = (operator.itemgetter(field) for field in ("key", "step", "value", "ts"))
 
 
+def _by_key(keys: list[str], steps: list[int], values: list[float],
+            stamps: list[str]) -> dict[str, tuple[list[int], list[float], list[str]]]:
+    """Each key's steps, values and timestamps, in order. A handful of keys are split with one C-level pass
+    per key (``compress``); many keys with one Python pass over the values, so the work stays linear."""
+    distinct = dict.fromkeys(keys)
+    if len(distinct) == 1:
+        return {keys[0]: (steps, values, stamps)}
+    if len(distinct) <= _FEW_KEYS:
+        out = {}
+        for key in distinct:
+            mine = list(map(key.__eq__, keys))
+            out[key] = (list(compress(steps, mine)), list(compress(values, mine)), list(compress(stamps, mine)))
+        return out
+    grouped: dict[str, tuple[list[int], list[float], list[str]]] = {}
+    for key, step, value, stamp in zip(keys, steps, values, stamps, strict=True):
+        columns = grouped.get(key)
+        if columns is None:
+            columns = grouped[key] = ([], [], [])
+        columns[0].append(step)
+        columns[1].append(value)
+        columns[2].append(stamp)
+    return grouped
+
+
+_FEW_KEYS = 8
+
+
 class _RunState:
     __slots__ = ("metrics", "node_id", "params", "status")
 
@@ -351,21 +378,14 @@ class Projector:
     def _metrics_logged(self, e: StoredEvent, p: dict[str, Any]) -> None:
         run_id = p["run_id"]
         run = self._run(run_id)
-        # One row per key of the event, its values as JSON arrays in logging order (see schema.metric_batches):
-        # a training run's flush is then one or a few rows, not a row and an index entry per value. The
-        # columns are taken in C loops (validated payloads have exactly these four fields).
+        # One row per key of the event, its values packed in logging order (see schema.metric_batches and
+        # metric_codec): a training run's flush is then one or a few rows, not a row and an index entry per
+        # value. The columns are taken in C loops (validated payloads have exactly these four fields).
         metrics = p["metrics"]
         keys = list(map(_KEY, metrics))
         steps, values, stamps = list(map(_STEP, metrics)), list(map(_VALUE, metrics)), list(map(_TS, metrics))
-        distinct = dict.fromkeys(keys)
-        if len(distinct) == 1:
-            rows = [(run_id, keys[0], e.seq, pack_steps(steps), pack_values(values), pack_timestamps(stamps))]
-        else:
-            rows = []
-            for key in distinct:
-                mine = list(map(key.__eq__, keys))
-                rows.append((run_id, key, e.seq, pack_steps(list(compress(steps, mine))),
-                             pack_values(list(compress(values, mine))), pack_timestamps(list(compress(stamps, mine)))))
+        rows = [(run_id, key, e.seq, pack_steps(s), pack_values(v), pack_timestamps(t))
+                for key, (s, v, t) in _by_key(keys, steps, values, stamps).items()]
         self.cursor.executemany(self._metric_batch_insert, rows)
         latest = dict(run.metrics)
         latest.update(zip(keys, values))  # the last value of each key wins
