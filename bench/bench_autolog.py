@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .harness import Result, workdir
+from .harness import REPO, Result, workdir
 
 GOAL = "< 2% overhead, below MLflow"
 
@@ -439,11 +439,11 @@ def keep_rounds(root: Path, job: str, times: dict[str, list[float]], rounds_per_
     """Append this run's raw round times to ``bench/.work/autolog/rounds.jsonl`` with the commit they measured:
     one run's median moves by half a point or more on this machine, and ``python -m bench.pool_autolog`` pools
     every run of the same code into one estimate (and says how many runs and rounds it rests on)."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parents[1],
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True, check=False).stdout.strip() or "unknown"
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "bench/bench_autolog.py",
                             "bench/harness.py"],
-                           cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                           cwd=REPO, capture_output=True, text=True,
                            check=False).stdout.strip()
     line = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit + ("+dirty" if dirty else ""),
             "job": job, "rounds_per_process": rounds_per_process, "times": times}
@@ -466,7 +466,7 @@ def _in_processes(job: str, rounds: int, processes: int) -> tuple[dict[str, list
     for index in range(processes):
         peer_rounds = 2 if index == processes - 1 else 0
         done = subprocess.run([sys.executable, "-m", "bench.bench_autolog", job, str(rounds), str(peer_rounds)],
-                              cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, check=False)
+                              cwd=REPO, capture_output=True, text=True, check=False)
         lines = [line for line in done.stdout.splitlines() if line.startswith(_MARK)]
         if done.returncode != 0 or not lines:
             raise RuntimeError(f"the {job} benchmark process failed ({done.returncode}):\n{done.stderr[-3000:]}")

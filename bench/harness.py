@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-WORK = Path(__file__).resolve().parent / ".work"
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / "bench" / ".work"
 
 
 @dataclass

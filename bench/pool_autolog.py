@@ -17,10 +17,9 @@ import random
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 from .bench_autolog import JOBS, PROCESSES, ROUNDS_FILE, _paired_interval, _paired_ms, _paired_overhead
-from .harness import workdir
+from .harness import REPO, workdir
 
 PROCESSES_ROUNDS = 36 // PROCESSES  # rounds per process in every full run so far (36 or 72 rounds, 6 a process)
 
@@ -72,7 +71,7 @@ def pooled(commits: list[str]) -> list[str]:
 def same_code(commits: list[str]) -> bool:
     """Whether every commit named holds the same ``src/`` tree."""
     trees = {subprocess.run(["git", "rev-parse", f"{commit.removesuffix('+dirty')}:src"],
-                            cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                            cwd=REPO, capture_output=True, text=True,
                             check=False).stdout.strip() for commit in commits}
     return len(trees) == 1 and "" not in trees
 

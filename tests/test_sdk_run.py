@@ -62,7 +62,7 @@ def test_metric_history_is_in_order_across_batches_and_keys(client: Client) -> N
     assert _metric_batch_rows(client, run.id) == rows
 
 
-@pytest.mark.parametrize("keys", [3, 12])  # a few keys and many: split two ways (see projector._by_key)
+@pytest.mark.parametrize("keys", [3, 12])
 def test_metric_history_of_many_keys_logged_together(client: Client, keys: int) -> None:
     with mlineage.run("keys", client=client, capture=False) as run:
         for step in range(20):

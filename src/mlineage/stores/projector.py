@@ -17,7 +17,6 @@ import json
 import operator
 import re
 from collections.abc import Callable, Sequence
-from itertools import compress
 from typing import Any
 
 from .. import events as ev
@@ -43,17 +42,10 @@ _KEY, _STEP, _VALUE, _TS = (operator.itemgetter(field) for field in ("key", "ste
 
 def _by_key(keys: list[str], steps: list[int], values: list[float],
             stamps: list[str]) -> dict[str, tuple[list[int], list[float], list[str]]]:
-    """Each key's steps, values and timestamps, in order. A handful of keys are split with one C-level pass
-    per key (``compress``); many keys with one Python pass over the values, so the work stays linear."""
-    distinct = dict.fromkeys(keys)
-    if len(distinct) == 1:
+    """Each key's steps, values and timestamps, in order: one pass over the values (a training loop's flush
+    usually has one key, and then the columns are used as they are)."""
+    if len(set(keys)) == 1:
         return {keys[0]: (steps, values, stamps)}
-    if len(distinct) <= _FEW_KEYS:
-        out = {}
-        for key in distinct:
-            mine = list(map(key.__eq__, keys))
-            out[key] = (list(compress(steps, mine)), list(compress(values, mine)), list(compress(stamps, mine)))
-        return out
     grouped: dict[str, tuple[list[int], list[float], list[str]]] = {}
     for key, step, value, stamp in zip(keys, steps, values, stamps, strict=True):
         columns = grouped.get(key)
@@ -63,9 +55,6 @@ def _by_key(keys: list[str], steps: list[int], values: list[float],
         columns[1].append(value)
         columns[2].append(stamp)
     return grouped
-
-
-_FEW_KEYS = 8
 
 
 class _RunState:
