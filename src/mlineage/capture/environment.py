@@ -5,7 +5,7 @@ every run of a process (and every process on an identical machine and venv) gets
 ledger stores the manifest once and each run links to it.
 
 Everything here is computed once per process and cached: the package manifest (``importlib.metadata`` walks
-every ``*.dist-info`` folder, ~200 ms for ~300 packages: also kept on disk between processes, see
+every ``*.dist-info`` folder, slow in a large venv: also kept on disk between processes, see
 ``package_cache``), the lockfile digests per project root, the container,
 Kubernetes and hardware facts. Accelerator facts (CUDA, cuDNN, driver, GPU names) are read only when the
 program has already imported torch: mlineage never imports torch itself (seconds of start-up).

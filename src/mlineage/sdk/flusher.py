@@ -53,7 +53,7 @@ class _Flusher:
                 self._thread.start()
             elif self._heap[0] is entry:
                 # Wake the thread only when it must wait less than it does: waking it costs the caller a GIL
-                # hand-off (~25 us a run start here), and an earlier deadline is already being waited for.
+                # hand-off, and an earlier deadline is already being waited for.
                 self._cond.notify()
 
     def _loop(self) -> None:

@@ -108,8 +108,8 @@ runs = Table(
 metric_batches = Table(
     # One row per run, metric key and event: the values that one MetricsLogged event gave that key, in logging
     # order: steps and values packed as little-endian int64 and float64 arrays, timestamps as a JSON array
-    # (see ``stores/metric_codec.py``). A row per value cost each training step an index entry and ~1.5 us to
-    # write (0.3 ms of a 200-step run's end); histories are read far less often than they are written.
+    # (see ``stores/metric_codec.py``). A row per value would cost every training step an index entry and a
+    # row write; histories are read far less often than they are written (docs/benchmarks.md).
     "metric_batches",
     metadata,
     Column("run_id", String(128), nullable=False),
@@ -137,7 +137,7 @@ edges = Table(
 LEDGER_TABLES = (ledger_head, events)
 PROJECTION_TABLES = (nodes, artifacts, versions, runs, metric_batches, edges)
 
-# ---- server state (issue 6): access control and the ingestion queue. Not projections: rebuild keeps them.
+# ---- server state: access control and the ingestion queue. Not projections: rebuild keeps them.
 
 server_tokens = Table(
     "server_tokens",

@@ -179,8 +179,8 @@ def _package() -> str:
 
 
 # Lightning calls every callback's hooks (with a profiler context and a state key formatted each time) unless
-# the attribute is not callable: for a 200-step fit a callback that only inherits the no-op per-batch hooks
-# added ~10-20 ms here (A/B fits of 6 and 16 rounds). So every hook the callback does not implement is
+# the attribute is not callable: a callback that only inherits the no-op per-batch hooks adds that cost to
+# every step. So every hook the callback does not implement is
 # switched off (None), per-batch and per-epoch alike; the checkpoint hooks are called directly, not skipped
 # when None, so they keep the base's no-ops.
 CALLED_DIRECTLY = ("on_save_checkpoint", "on_load_checkpoint")

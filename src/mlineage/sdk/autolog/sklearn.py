@@ -14,9 +14,9 @@ Patching needs no import of the estimators: classes already defined are found th
 are patched as they are created, through ``BaseEstimator.__init_subclass__``.
 
 ``autolog(disable=True)`` switches recording off but leaves the wrappers in place, passing straight through
-(one extra call per ``fit``, well under a microsecond): putting ~130 methods back and wrapping them again on
+(one extra call per ``fit``): putting every wrapped method back and wrapping them again on
 the next ``autolog()`` reassigns class attributes, which empties CPython's attribute caches for every
-estimator class; measured here, toggling cost ~2 ms per fit that followed, more than the recording itself.
+estimator class, so toggling would cost each later fit more than the recording itself.
 ``unpatch()`` restores the original methods.
 """
 
@@ -68,8 +68,8 @@ def _estimator_params(estimator: Any) -> dict[str, Any]:
 
 
 # A pickled model at least this large is hashed into the blob store on a thread while the training data is
-# digested on this one: both hashes release the GIL, so on two cores they overlap (for the 1.5 MB random forest
-# of the autolog benchmark, ~0.8 ms of ~1 ms). Below it a thread costs more than it saves.
+# digested on this one: both hashes release the GIL, so on two cores they overlap. Below it a thread costs
+# more than it saves (docs/benchmarks.md, autolog).
 BACKGROUND_STORE_MIN = 256 << 10
 
 

@@ -1,4 +1,4 @@
-"""Server state: hashed API tokens, namespace membership, the accepted-event queue (issue 6).
+"""Server state: hashed API tokens, namespace membership, the accepted-event queue.
 
 These tables are not projections of the ledger (``rebuild`` leaves them alone): tokens are credentials, the
 inbox holds accepted events before they are projected, and namespace membership is an index over the ledger
