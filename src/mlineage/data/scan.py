@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..blobs.local import LocalBlobStore
 from ..blobs.statcache import StatCache, StatKey, Tree, TreeRecord, walk_stats, walk_tree
-from ..blobs.walk import STAT_FIELDS, UnsupportedEntry
+from ..blobs.walk import STAT_FIELDS, UnsupportedEntry, user_error
 from ..errors import IntegrityError, NotFoundError, ValidationError
 from ..hashing import (
     ManifestEntry,
@@ -104,17 +104,14 @@ def _walk_errors() -> Iterator[None]:
     """A walk's errors as the user's: a symlink or special file, an unreadable folder."""
     try:
         yield
-    except UnsupportedEntry as exc:
-        raise ValidationError("path", f"{exc.path} is a symbolic link or special file, which is not versioned",
-                              "replace it with the file it points to, or move it out of the folder") from None
-    except PermissionError as exc:
-        raise unreadable(exc) from None
+    except (UnsupportedEntry, PermissionError) as exc:
+        raise user_error(exc) from None
 
 
 def unreadable(exc: PermissionError) -> ValidationError:
-    return ValidationError("path", f"{exc.filename} cannot be read (permission denied)",
-                           "fix its permissions and try again")
-
+    error = user_error(exc)
+    assert isinstance(error, ValidationError)
+    return error
 
 
 class Scanner:
