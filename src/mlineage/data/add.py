@@ -44,14 +44,14 @@ class AddResult:
     stored: int  # objects newly put in the cache
 
 
-
 def add(ws: Workspace, paths: Sequence[str | os.PathLike[str]], *, name: str | None = None, kind: str = "dataset",
         metadata: dict[str, Any] | None = None, quiet: bool = False,
         walks: Mapping[str, ChildWalk | Background[Rows]] | None = None) -> list[AddResult]:
     """Hash, store and record paths; write their pointers.
 
     ``walks``: walks of some of the paths (by absolute path, ``os.path.abspath``) already started in the
-    background by the caller (the console script starts them before it imports this module)."""
+    background by the caller (the console script starts them before it imports this module); a path reached
+    through a symbolic link is looked up by its resolved path, so its walk is simply done again here."""
     if not paths:
         raise ValidationError("path", "no paths given", "name the files or folders to add")
     if name is not None and len(paths) > 1:

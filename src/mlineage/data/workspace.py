@@ -43,6 +43,8 @@ STATCACHE_FILE = "statcache.db"
 
 
 class Workspace:
+    """A project's data: its settings, cache, stat cache and ledger, and the commands' entry points."""
+
     def __init__(self, settings: DataSettings | None = None, *, client: Client | None = None,
                  statcache: StatCache | None = None) -> None:
         self.settings = settings or load_data_settings()
