@@ -217,16 +217,21 @@ def norm_mode(st_mode: int) -> int:
 
 
 def directory_manifest(root: Path) -> list[ManifestEntry]:
-    """The SDK's manifest of a folder; ``mlineage add`` builds the same entries with its stat cache."""
-    entries = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for filename in sorted(filenames):
-            full = Path(dirpath, filename)
-            if full.is_symlink() or not full.is_file():
-                continue
-            digest, size = hash_file(full)
-            entries.append(
-                ManifestEntry(full.relative_to(root).as_posix(), digest, size, norm_mode(full.stat().st_mode))
-            )
-    return entries
+    """The manifest whose digest names a folder, built from scratch (the SDK's path).
+
+    The one definition of directory identity: every regular file under ``root``, by relative POSIX path, with
+    its SHA-256, size and executable bit, found by the same walk ``mlineage add`` uses (``blobs.walk``), so
+    both give one folder one digest. A symbolic link or special file inside is refused with a
+    ``ValidationError``, never skipped or followed; ``.mlineage-tmp-*`` leftovers of an interrupted write are
+    not content.
+    """
+    from .blobs.walk import STAT_FIELDS, UnsupportedEntry, user_error, walk_rows
+
+    try:
+        names, stats = walk_rows(str(root))
+    except (UnsupportedEntry, PermissionError) as exc:
+        raise user_error(exc) from None
+    sizes = stats[2::STAT_FIELDS].tolist()
+    hashed = hash_many([os.path.join(root, n) for n in names], sizes)
+    return [ManifestEntry(name, digest, size, 0o755 if x else 0o644)
+            for name, (digest, size), x in zip(names, hashed, stats[4::STAT_FIELDS])]

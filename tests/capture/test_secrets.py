@@ -90,3 +90,25 @@ def test_sqlite_dump_has_no_secrets(project: Path, monkeypatch: pytest.MonkeyPat
     dump = subprocess.run([sys.executable, "-c", script, str(db)], capture_output=True, text=True, check=True)
     assert "RunStarted" in dump.stdout or "runs" in dump.stdout
     assert PARAM_SECRET not in dump.stdout and HF not in dump.stdout
+
+
+SHORT_FLAG_PASSWORD = "shortFlagPassw0rdPlanted"
+ATTACHED_PASSWORD = "attachedPassw0rdPlanted"
+
+
+def test_a_short_password_flag_is_redacted_in_the_recorded_argv(project: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-p SECRET`` and ``-pSECRET`` (mysql's form) in a script's command line: the value never reaches the
+    record, while the flags and the other arguments stay as they were."""
+    argv = ["train.py", "-u", "admin", "-p", SHORT_FLAG_PASSWORD, f"-p{ATTACHED_PASSWORD}", "--epochs", "3"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with mlineage.run("short-flag") as run:
+        pass
+    stored = run.record()
+    assert stored is not None
+    assert stored.context["argv"] == ["train.py", "-u", "admin", "-p", "[REDACTED]", "-p[REDACTED]",
+                                      "--epochs", "3"]
+    mlineage.default_client().close()
+    for path in _files_under(project / ".mlineage"):
+        data = path.read_bytes()
+        assert SHORT_FLAG_PASSWORD.encode() not in data and ATTACHED_PASSWORD.encode() not in data, path

@@ -104,7 +104,7 @@ def test_shared_files_are_stored_once(sqlite_project: Path) -> None:
 
 
 def test_unchanged_files_are_not_rehashed(sqlite_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import mlineage.data.workspace as wsmod
+    import mlineage.data.scan as wsmod
 
     data = _dataset(sqlite_project)
     hashed: list[str] = []

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+from mlineage.errors import ValidationError
 from mlineage.hashing import directory_manifest, manifest_digest
 from mlineage.sdk.autolog._hub import folder_manifest, looks_like_hub_id, snapshot_of
 
@@ -29,7 +32,8 @@ def test_links_count_as_their_content_under_the_link_name(tmp_path: Path) -> Non
     os.symlink(os.path.relpath(blobs / "config.json", linked), linked / "config.json")
     os.symlink(os.path.relpath(blobs / "sub" / "weights.bin", linked / "sub"), linked / "sub" / "weights.bin")
     os.symlink(tmp_path / "gone", linked / "dangling")
-    assert directory_manifest(linked) == []  # the SDK's walk skips links: why the hub needs its own
+    with pytest.raises(ValidationError, match="symbolic link"):  # a plain folder's identity refuses links:
+        directory_manifest(linked)  # why the hub's snapshots need their own
     assert snapshot_of(linked).digest == str(manifest_digest(directory_manifest(plain)))
     assert snapshot_of(linked).files == 2 and snapshot_of(linked).size == 2008
     (blobs / "config.json").write_text('{"a": 2}')  # new content behind the same link: a new digest

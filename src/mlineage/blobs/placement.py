@@ -1,4 +1,8 @@
-"""Putting bytes where they belong: reflink, else hardlink, else copy, always atomically.
+"""Putting bytes where they belong: reflink, else copy (hardlink or symlink only when configured), atomically.
+
+The default never lets the workspace and the cache share a file: with a hardlink or a symlink, an edit in
+place (``echo x >> data/f.txt``) writes into the cache object too and the stored version is lost. A reflink
+shares only extents (the filesystem copies them on write), so it is as safe as a copy.
 
 Every write goes to a temporary name in the target's own folder and is renamed into place, so a crash leaves
 at worst a stray ``.mlineage-tmp-*`` file, never a half-written target.
@@ -17,7 +21,8 @@ from pathlib import Path
 from ..errors import ValidationError
 
 LINK_MODES = ("reflink", "hardlink", "symlink", "copy")
-DEFAULT_LINK_MODES = ("reflink", "hardlink", "copy")
+DEFAULT_LINK_MODES = ("reflink", "copy")
+SHARING_MODES = frozenset({"hardlink", "symlink"})  # one file for workspace and cache
 _FICLONE = 0x40049409  # Linux ioctl: share extents between two files (btrfs, XFS, bcachefs...)
 
 

@@ -19,11 +19,27 @@ STAT_FIELDS = 5  # numbers per file in a Tree: device, inode, size, mtime_ns, ex
 
 
 class UnsupportedEntry(Exception):
-    """A symlink or special file inside a tracked directory (the caller decides what to say)."""
+    """A symlink or special file inside a tracked directory (``user_error`` says it to the user)."""
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.path = path
+
+
+def user_error(exc: UnsupportedEntry | PermissionError) -> Exception:
+    """A walk's failure as the user sees it, in the same words from ``mlineage add`` and from the SDK.
+
+    A directory's identity is the manifest of the regular files under it; a symbolic link or special file is
+    refused rather than skipped (a digest that silently left content out would name two different folders
+    alike) or followed (a link can lead out of the folder, and checkout could not give it back as a link).
+    """
+    from ..errors import ValidationError
+
+    if isinstance(exc, UnsupportedEntry):
+        return ValidationError("path", f"{exc.path} is a symbolic link or special file, which is not versioned",
+                               "replace it with the file it points to, or move it out of the folder")
+    return ValidationError("path", f"{exc.filename} cannot be read (permission denied)",
+                           "fix its permissions and try again")
 
 
 def encode_names(names: list[str]) -> bytes:

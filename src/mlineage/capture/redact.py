@@ -151,7 +151,11 @@ def redact_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def redact_argv(argv: Iterable[str]) -> list[str]:
-    """A command line as it may be recorded: ``--password X``, ``--token=X`` and tokens in values redacted."""
+    """A command line as it may be recorded: ``--password X``, ``--token=X`` and tokens in values redacted.
+
+    ``-p`` is the short password flag of mysql, sshpass and many scripts, so its value goes too, given apart
+    (``-p X``) or attached (``-pX``); a port passed as ``-p 8080`` is hidden as well, the safe side to err on.
+    """
     out: list[str] = []
     hide_next = False
     for arg in argv:
@@ -161,6 +165,13 @@ def redact_argv(argv: Iterable[str]) -> list[str]:
             hide_next = False
             continue
         hide_next = False
+        if arg == "-p":
+            out.append(arg)
+            hide_next = True
+            continue
+        if arg.startswith("-p") and not arg.startswith("--"):
+            out.append(f"-p{REDACTED}")
+            continue
         if arg.startswith("-"):
             name, sep, _value = arg.partition("=")
             if is_secret_name(name):

@@ -14,15 +14,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .data_quick import add_json, add_lines, human_size
+from .options import JOBS_OPTION, JSON_OPTION, REMOTE_OPTION
 from .output import emit_json
 
 if TYPE_CHECKING:
     from ..data.workspace import Workspace
 
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-REMOTE_OPTION = click.option("-r", "--remote", metavar="URI",
-                             help="Remote to use (a folder or s3://bucket/prefix). Default: [remote] uri.")
-JOBS_OPTION = click.option("-j", "--jobs", type=click.IntRange(min=1), help="Parallel transfers.")
 
 
 def _workspace() -> Workspace:

@@ -11,13 +11,14 @@ from typing import Any
 import click
 
 from .context import open_client
+from .options import JSON_OPTION
 from .output import emit_json, progress
 
 
 @click.command("verify")
 @click.option("--file", "export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Verify an exported JSONL ledger instead of the store.")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@JSON_OPTION
 def verify_command(export_file: Path | None, as_json: bool) -> None:
     """Walk the hash chain and report the first altered, missing or reordered event.
 
@@ -65,7 +66,7 @@ def _read_export(path: Path) -> Any:
 
 
 @click.command("rebuild")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@JSON_OPTION
 def rebuild_command(as_json: bool) -> None:
     """Drop every projection table and replay the ledger into it (in one transaction)."""
     client = open_client()

@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING
 import click
 
 from .context import open_client
+from .options import AS_OF_OPTION, JSON_OPTION
 from .output import console, emit_json
 
 if TYPE_CHECKING:
     from ..sdk.client import Client
 
-AS_OF = click.option("--as-of", "as_of", metavar="TIMESTAMP",
-                     help="The graph as it stood then: an ISO time (2026-05-01T12:00:00Z) or seq:N.")
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
 @contextlib.contextmanager
@@ -36,7 +34,7 @@ def _client() -> Iterator[Client]:
               help="Show at most this many chains, shortest first (the total is always counted).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "dot", "mermaid"]), default="text",
               show_default=True, help="Output format.")
-@AS_OF
+@AS_OF_OPTION
 @JSON_OPTION
 def path_command(source: str, target: str, max_paths: int, fmt: str, as_of: str | None, as_json: bool) -> None:
     """Show the chain(s) of runs and artifacts from SOURCE to TARGET (either may be the ancestor)."""
@@ -76,7 +74,7 @@ def path_command(source: str, target: str, max_paths: int, fmt: str, as_of: str 
 
 @click.command("closure")
 @click.argument("ref")
-@AS_OF
+@AS_OF_OPTION
 @JSON_OPTION
 def closure_command(ref: str, as_of: str | None, as_json: bool) -> None:
     """List every data, code and environment anchor needed to reproduce REF, and whether each is present."""
@@ -112,7 +110,7 @@ def closure_command(ref: str, as_of: str | None, as_json: bool) -> None:
 @click.command("lineage-diff")
 @click.argument("model_a")
 @click.argument("model_b")
-@AS_OF
+@AS_OF_OPTION
 @JSON_OPTION
 def lineage_diff_command(model_a: str, model_b: str, as_of: str | None, as_json: bool) -> None:
     """Show what differs between two models' ancestries: datasets, code, environment, parameters."""

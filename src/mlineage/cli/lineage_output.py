@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .options import AS_OF_OPTION, DEPTH_OPTION, KINDS_OPTION, json_option, limit_option
 from .output import console
 
 if TYPE_CHECKING:
@@ -24,17 +25,13 @@ FORMATS = ("tree", "json", "dot", "mermaid")
 
 def lineage_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed([
-        click.option("--depth", type=click.IntRange(min=0), help="Stop after this many hops (reported if it cuts)."),
-        click.option("--limit", type=click.IntRange(min=1), default=100_000, show_default=True,
-                     help="Keep at most this many nodes, nearest first (reported if it cuts)."),
-        click.option("--kind", "kinds", multiple=True, metavar="KIND",
-                     help="Only show nodes of this kind (dataset, model, code, ..., run); repeatable. "
-                          "The walk still passes through other nodes."),
-        click.option("--as-of", "as_of", metavar="TIMESTAMP",
-                     help="The graph as it stood then: an ISO time (2026-05-01T12:00:00Z) or seq:N."),
+        DEPTH_OPTION,
+        limit_option(100_000, "Keep at most this many nodes, nearest first (reported if it cuts)."),
+        KINDS_OPTION,
+        AS_OF_OPTION,
         click.option("--format", "fmt", type=click.Choice(FORMATS), default="tree", show_default=True,
                      help="Output: a Rich tree, JSON, Graphviz DOT or Mermaid."),
-        click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON (same as --format json)."),
+        json_option("Print machine-readable JSON (same as --format json)."),
     ]):
         fn = option(fn)
     return fn

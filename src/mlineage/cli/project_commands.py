@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
+from .options import json_option
 from .output import emit_json
 
 
 @click.command("init")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option("Print the result as JSON.")
 def init_command(path: Path, as_json: bool) -> None:
     """Create a .mlineage/ project in PATH (default: here) and its metadata store.
 

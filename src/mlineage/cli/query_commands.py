@@ -7,13 +7,12 @@ from typing import Any
 import click
 
 from .context import open_client
+from .options import JSON_OPTION, limit_option
 from .output import console, emit_json
-
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
 @click.command("runs")
-@click.option("--limit", "-n", default=20, show_default=True, help="How many runs, newest first.")
+@limit_option(20, "How many runs, newest first.", short=True)
 @click.option("--job", help="Only runs of this job.")
 @click.option("--status", type=click.Choice(["running", "completed", "failed", "aborted"]), help="Only this status.")
 @JSON_OPTION

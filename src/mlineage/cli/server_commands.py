@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import click
 
+from .options import JSON_OPTION, STORE_OPTION
 from .output import emit_json
-
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
 @click.command("server")
-@click.option("--store", "store_uri", envvar="MLINEAGE_SERVER_STORE", metavar="URI",
-              help="Metadata store (postgresql://... or sqlite:///...). Default: the project's store.")
+@STORE_OPTION
 @click.option("--artifacts", metavar="PATH", envvar="MLINEAGE_SERVER_ARTIFACTS",
               help="Artifact store (a local folder). Default: the project's objects folder.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
@@ -93,10 +91,6 @@ def _tokens(store_uri: str | None):  # type: ignore[no-untyped-def]
 
         raise ConfigError("token commands act on the server's database: pass --store postgresql://... or sqlite:///")
     return TokenStore(SqlStore(uri).engine)
-
-
-STORE_OPTION = click.option("--store", "store_uri", envvar="MLINEAGE_SERVER_STORE", metavar="URI",
-                            help="The server's metadata store. Default: the project's store.")
 
 
 @token_group.command("create")

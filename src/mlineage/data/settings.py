@@ -9,7 +9,8 @@ uri = "s3://bucket/prefix"     # or a folder path; MLINEAGE_REMOTE overrides
 endpoint_url = "http://127.0.0.1:9000"   # optional; else AWS_ENDPOINT_URL and the usual AWS settings
 
 [data]
-link = "reflink,hardlink,copy"  # how data is placed in the workspace and the cache; MLINEAGE_LINK overrides
+link = "reflink,copy"          # the default; "hardlink"/"symlink" share files with the cache (an edit in place
+                                # then changes the stored version); MLINEAGE_LINK overrides
 jobs = 4                        # parallel hashing / transfer threads
 ```
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..blobs.placement import parse_link_modes
+from ..blobs.placement import DEFAULT_LINK_MODES, parse_link_modes
 from ..config import CONFIG_FILE, OBJECTS_DIR, PROJECT_DIR, find_project, read_config
 from ..errors import ConfigError
 from ..hashing import default_workers
@@ -33,7 +34,7 @@ class DataSettings:
     cache_dir: Path
     remote_uri: str | None
     remote_options: dict[str, Any] = field(default_factory=dict)
-    link_modes: tuple[str, ...] = ("reflink", "hardlink", "copy")
+    link_modes: tuple[str, ...] = DEFAULT_LINK_MODES
     jobs: int = 2
 
     @property
