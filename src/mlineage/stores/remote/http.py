@@ -14,12 +14,16 @@ error arrives as the exception class the server raised (``errors.error_class``).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
+import sys
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ... import events as ev
 from ...errors import (
@@ -71,8 +75,10 @@ class RemoteStore:
         self._acked: dict[str, dict[str, Any]] = {}  # event id -> the server's answer for it, until append reads it
         self._ship_lock = threading.Lock()
         self._warned = False
-        self._rejected_here = 0  # events of this process the server refused (reported at exit)
+        self._rejected_here: list[str] = []  # why the server refused events of this process (reported at exit)
+        self._reported = False
         self._queries: RemoteQueryService | None = None
+        atexit.register(_report_at_exit, weakref.ref(self))
 
     # ------------------------------------------------------------------ HTTP
 
@@ -152,13 +158,26 @@ class RemoteStore:
                 if not self._warned:
                     log.warning("%s; events stay in the spool %s (run `mlineage sync` later)", exc, self.spool.path)
                     self._warned = True
-        self._rejected_here += rejected
         return {"shipped": shipped, "rejected": rejected, "pending": self.spool.pending()}
 
     @property
     def rejected_here(self) -> int:
         """Events of this process the server refused (they are in ``spool.rejected_path``)."""
-        return self._rejected_here
+        return len(self._rejected_here)
+
+    def report(self, stream: TextIO) -> None:
+        """Say, once, what did not reach the server: refused events (loudly) and events still spooled."""
+        if self._reported:
+            return
+        self._reported = True
+        if self._rejected_here:
+            stream.write(f"mlineage: ERROR: the server {self.uri} refused {len(self._rejected_here)} event(s) of "
+                         f"this script; they are NOT recorded there (kept in {self.spool.rejected_path}).\n"
+                         f"mlineage: first refusal: {self._rejected_here[0]}\n")
+        pending = self.spool.pending()
+        if pending:
+            stream.write(f"mlineage: {pending} event(s) wait in the spool {self.spool.path}: "
+                         "run `mlineage sync` once the server is reachable\n")
 
     def _post(self, path: str, body: Any, params: dict[str, str] | None = None) -> tuple[int, str]:
         try:
@@ -183,6 +202,7 @@ class RemoteStore:
                 raise StoreUnavailableError(f"mlineage server {self.uri} answered {status}: {message}")
             else:
                 self.spool.reject(item, f"HTTP {status}: {message}")
+                self._rejected_here.append(f"event {item.get('type')} {item.get('id')}: HTTP {status}: {message}")
                 log.warning("the server refused event %s: %s (kept in %s)", item.get("id"), message,
                             self.spool.rejected_path)
                 bad += 1
@@ -332,6 +352,19 @@ class RemoteStore:
             self.flush(quiet=True)
         finally:
             self._http.close()
+        if self._rejected_here:
+            self.report(sys.stderr)
+
+
+def _report_at_exit(ref: weakref.ref[RemoteStore]) -> None:
+    """At interpreter exit: ship what is left and say what did not make it (a script never ends silently)."""
+    store = ref()
+    if store is None or store._http.is_closed:
+        return
+    with contextlib.suppress(Exception):
+        store.flush(quiet=True)
+    with contextlib.suppress(Exception):
+        store.report(sys.stderr)
 
 
 # ---------------------------------------------------------------------- wire → exceptions
