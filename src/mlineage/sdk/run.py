@@ -98,9 +98,9 @@ class ActiveRun:
 
     def start(self) -> ActiveRun:
         """Start the run. The first buffered run of a process in a folder captures its code and environment on a
-        thread beside the job, collected when the start is written: that capture waits on ``git status`` (10 ms
-        to far more in a big repository), which then overlaps the job's own work. Later runs find it cached
-        (~0.1 ms), less than a thread would cost, and capture inline."""
+        thread beside the job, collected when the start is written: that capture waits on ``git status`` (slow
+        in a big repository), which then overlaps the job's own work. Later runs find it cached,
+        cheaper than starting a thread, and capture inline."""
         if self._started:
             return self
         started_at = utc_now()
