@@ -161,17 +161,24 @@ def test_cli_trace_as_of_prints_the_records_of_then(client: Any, store_uri: str,
 
 
 def test_a_store_without_as_of_records_says_so(client: Any) -> None:
-    """Stores that only have the protocol's ``describe`` (remote, namespaced) show records as they are now,
-    and the result says so instead of passing them off as historical."""
+    """A store whose capabilities say it cannot describe nodes as of a seq shows records as they are now, and
+    the result says so instead of passing them off as historical."""
     first, _second = _history(client)
 
+    from mlineage.stores.protocol import Capabilities
+
     class PlainStore:
+        """Declares that it describes nodes only as they are now (its node_records ignores the seq)."""
+
+        capabilities = Capabilities(as_of_records=False)
+
         def __init__(self, inner: Any) -> None:
             self._inner = inner
 
+        def node_records(self, node_ids: Any, as_of_seq: int | None = None) -> Any:
+            return self._inner.describe(node_ids)
+
         def __getattr__(self, name: str) -> Any:
-            if name in ("node_records", "edges_among"):
-                raise AttributeError(name)
             return getattr(self._inner, name)
 
     from mlineage.graph import GraphEngine

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 @contextlib.contextmanager
 def _client() -> Iterator[Client]:
     client = open_client()
-    client.graph.one_shot = True
+    client.queries.one_shot = True
     try:
         yield client
     finally:

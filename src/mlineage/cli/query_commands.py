@@ -96,7 +96,7 @@ def _lineage_command(name: str, direction: str, doc: str) -> click.Command:
         from .lineage_output import print_lineage
 
         client = open_client()
-        client.graph.one_shot = True
+        client.queries.one_shot = True
         try:
             result = client.lineage(ref, direction, depth=depth, limit=limit, kinds=kinds or None, as_of=as_of)
             print_lineage(result, "json" if as_json else fmt)

@@ -29,8 +29,10 @@ from .routers import ROUTERS
 def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, worker: bool = True,
                max_body: int = DEFAULT_MAX_BODY, max_blob: int = DEFAULT_MAX_BLOB) -> Any:
     """Build the ASGI app. ``auth=False`` treats every caller as an admin of all namespaces (one user)."""
+    from ..stores.sql import SqlStore
+
     client = Client.for_uri(store_uri, artifacts)
-    if not hasattr(client.store, "engine"):
+    if not isinstance(client.store, SqlStore):
         raise ConfigError("the server needs a SQL metadata store (sqlite:/// or postgresql://)")
     engine = client.store.engine
     index = NamespaceIndex(engine)

@@ -1,10 +1,12 @@
 """How errors leave the server: JSON ``{"error": {"type", "message", "field"}}`` with a 4xx status.
 
-``type`` is the exception's class name from ``mlineage.errors`` so a remote client can raise the same class;
-a 500 is a bug.
+``type`` is the exception's class name from ``mlineage.errors`` so a remote client raises the same class
+(``detail`` carries what a class needs besides its message: an ambiguous ref's candidates); a 500 is a bug.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,20 +14,17 @@ from fastapi.responses import JSONResponse
 
 from ..errors import (
     AmbiguousRefError,
+    AuthError,
     ConfigError,
     CycleError,
+    ForbiddenError,
     LedgerError,
     MlineageError,
     NotFoundError,
+    PayloadTooLarge,
     StoreUnavailableError,
     ValidationError,
 )
-from .auth import AuthError, ForbiddenError
-
-
-class PayloadTooLarge(MlineageError):
-    """A request body over the server's limit (HTTP 413)."""
-
 
 STATUS: list[tuple[type[Exception], int]] = [
     (AuthError, 401), (ForbiddenError, 403), (PayloadTooLarge, 413), (ValidationError, 400),
@@ -35,8 +34,12 @@ STATUS: list[tuple[type[Exception], int]] = [
 ]
 
 
-def error_response(status: int, type_: str, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"type": type_, "message": message, "field": field}}, status_code=status)
+def error_response(status: int, type_: str, message: str, field: str | None = None,
+                   detail: dict[str, Any] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "message": message, "field": field}
+    if detail is not None:
+        body["detail"] = detail
+    return JSONResponse({"error": body}, status_code=status)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -45,6 +48,9 @@ def install_error_handlers(app: FastAPI) -> None:
         status = next((code for cls, code in STATUS if isinstance(exc, cls)), 400)
         field = exc.field if isinstance(exc, ValidationError) else None
         response = error_response(status, type(exc).__name__, str(exc), field)
+        if isinstance(exc, AmbiguousRefError):  # what the client needs to raise the same error
+            response = error_response(status, type(exc).__name__, str(exc), field,
+                                      {"ref": exc.ref, "candidates": exc.candidates})
         if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response

@@ -7,16 +7,14 @@ spec without dropping a field a newer core adds; the big lineage answers are ser
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..events import SCHEMA_VERSION
 
 MAX_BATCH = 10_000
-MAX_NODE_ID = 2**31 - 1  # nodes.id is a 32-bit integer column
 MAX_SEQ = 2**62
-NodeId = Annotated[int, Field(ge=0, le=MAX_NODE_ID)]
 
 # ------------------------------------------------------------------ requests
 
@@ -53,9 +51,10 @@ class _Open(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    type: str = Field(description="the exception class name, e.g. NotFoundError, CycleError")
+    type: str = Field(description="the exception class name in mlineage.errors, e.g. NotFoundError, CycleError")
     message: str
     field: str | None = None
+    detail: dict[str, Any] | None = Field(default=None, description="an ambiguous ref's candidates")
 
 
 class ErrorOut(BaseModel):
@@ -75,10 +74,16 @@ class WhoAmIOut(_Open):
     namespace: str
 
 
-class AppendedEvent(BaseModel):
+class AppendedEvent(_Open):
+    """What the ledger stored for one event (the server tags ``actor`` with the writer's namespace)."""
+
     id: str
     seq: int
     hash: str
+    prev_hash: str | None = None
+    payload_sha256: str | None = None
+    ts: str | None = None
+    actor: str | None = None
 
 
 class AppendOut(_Open):
@@ -149,6 +154,10 @@ class RunOut(_Open):
     error: Any = None
     started_at: str | None = None
     ended_at: str | None = None
+
+
+class HasChildrenOut(_Open):
+    has_children: bool
 
 
 class ArtifactsOut(_Open):

@@ -19,7 +19,7 @@ from . import migrate
 from .engine import make_engine
 from .metric_codec import unpack
 from .projector import Projector
-from .protocol import AdjacentEdge, Direction, GraphColumns
+from .protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
 from .schema import (
     PROJECTION_TABLES,
     artifacts,
@@ -73,6 +73,7 @@ class SqlStore:
         self.uri = uri
         self.engine = make_engine(uri)
         self.dialect = self.engine.dialect.name
+        self.capabilities = Capabilities(dedicated_head=self.dialect == "postgresql")
         try:
             migrate.upgrade(self.engine)
         except OperationalError as exc:
@@ -480,6 +481,9 @@ class SqlStore:
                     list(self._id_chunks(node_ids)), members, direction, as_of_seq)
             finally:
                 cursor.close()
+
+    def query_service(self) -> None:
+        """Lineage queries run here, by the graph engine over this store."""
 
     def graph_head(self, node_key: str | None) -> tuple[int, int | None]:
         """``graph_state`` for the graph snapshot's per-query freshness check. On PostgreSQL it runs on a

@@ -40,7 +40,8 @@ def append(state: ServerState, batch: list[EventIn], p: Principal) -> dict[str, 
     state.index.record(stored)
     return {"accepted": len(stored), "duplicates": len(checked) - len(stored),
             "head_seq": stored[-1].seq if stored else client.store.head()[0],
-            "events": [{"id": e.id, "seq": e.seq, "hash": e.hash} for e in stored]}
+            "events": [{"id": e.id, "seq": e.seq, "hash": e.hash, "prev_hash": e.prev_hash,
+                        "payload_sha256": e.payload_sha256, "ts": e.ts, "actor": e.actor} for e in stored]}
 
 
 @router.post("/events", status_code=200, response_model=AppendOut)

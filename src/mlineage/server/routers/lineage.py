@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ...render import artifact_to_dict, run_to_dict
+from ...render import node_to_dict
 from ..deps import Reader, ServerDep
 from ..models import ERRORS, ArtifactOut, ClosureOut, LineageDiffOut, LineageOut, PathOut, RunOut
 from ..responses import json_response
@@ -55,5 +55,4 @@ def lineage_diff(p: Reader, state: ServerDep, a: Ref, b: Ref) -> Any:
 
 @router.get("/resolve", response_model=ArtifactOut | RunOut)
 def resolve(p: Reader, state: ServerDep, ref: Ref) -> dict[str, Any]:
-    node = state.view(p).resolve(ref)
-    return artifact_to_dict(node) if hasattr(node, "digest") else run_to_dict(node)  # type: ignore[arg-type]
+    return node_to_dict(state.view(p).resolve(ref))

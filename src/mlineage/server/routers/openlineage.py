@@ -8,10 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ...errors import NotFoundError, ValidationError
+from ...errors import NotFoundError, PayloadTooLarge, ValidationError
 from ...interop import openlineage as ol
 from ..deps import Reader, ServerDep, Writer
-from ..errors import PayloadTooLarge
 from ..models import ERRORS, IngestedOut, IngestionLagOut, OpenLineageEventsOut
 
 router = APIRouter(prefix="/api/v1", tags=["openlineage"], responses=ERRORS)

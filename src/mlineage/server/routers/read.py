@@ -10,7 +10,16 @@ from ...errors import NotFoundError
 from ...model import Digest
 from ...render import artifact_to_dict, run_to_dict
 from ..deps import Reader, ServerDep
-from ..models import ERRORS, ArtifactOut, ArtifactsOut, MetricHistoryOut, RunIOOut, RunOut, RunsOut
+from ..models import (
+    ERRORS,
+    ArtifactOut,
+    ArtifactsOut,
+    HasChildrenOut,
+    MetricHistoryOut,
+    RunIOOut,
+    RunOut,
+    RunsOut,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["read"], responses=ERRORS)
 
@@ -32,6 +41,12 @@ def get_artifact(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
 @router.get("/artifacts/{digest}/producers", response_model=RunsOut)
 def producers(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
     return {"runs": [run_to_dict(r) for r in state.view(p).store.producers_of(str(Digest.parse(digest)))]}
+
+
+@router.get("/artifacts/{digest}/has-children", response_model=HasChildrenOut)
+def has_children(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
+    """Whether anything used or derived from the artifact (in any namespace: what a cycle check needs)."""
+    return {"has_children": state.view(p).store.has_children(str(Digest.parse(digest)))}
 
 
 @router.get("/versions/{name:path}", response_model=ArtifactOut)
