@@ -55,11 +55,13 @@ def add_command(paths: tuple[Path, ...], name: str | None, kind: str, as_json: b
 
 @click.command("status")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when any tracked path is modified, missing or invalid (as git diff --exit-code), for CI.")
 @JSON_OPTION
-def status_command(paths: tuple[Path, ...], as_json: bool) -> None:
+def status_command(paths: tuple[Path, ...], exit_code: bool, as_json: bool) -> None:
     """Show which tracked paths changed, are missing, or have invalid pointers.
 
-    Exit status 0, or 1 when a pointer file is invalid.
+    Exit status 0, or 1 when a pointer file is invalid (with --exit-code: when anything is not up to date).
     """
     ws = _workspace()
     try:
@@ -87,7 +89,7 @@ def status_command(paths: tuple[Path, ...], as_json: bool) -> None:
                     click.echo(f"             {label}: {item}")
                 if len(items) > 20:
                     click.echo(f"             ... {len(items) - 20} more {label}")
-    sys.exit(1 if any(e.state == "invalid" for e in entries) else 0)
+    sys.exit(1 if any(e.state == "invalid" or (exit_code and e.state != "unchanged") for e in entries) else 0)
 
 
 @click.command("checkout")

@@ -106,9 +106,9 @@ def print_lineage(result: LineageResult, fmt: str) -> None:
     else:
         from ..render import tree_lines
 
-        lines, cut = tree_lines(result.nodes, result.edges, result.root, direction)
+        lines, cut = tree_lines(result.nodes, result.edges, result.root, direction, depths=result.depth)
         for line in lines:
-            prefix = "    " * (line.depth - 1) + ("└── " if line.depth else "")
+            prefix = line.guide
             via = f"[dim]{escape(line.via)}[/] " if line.via else ""
             mark = " [dim](shown above)[/]" if line.repeated else ""
             out.print(f"{prefix}{via}{escape(line.label)}{mark}")

@@ -250,7 +250,7 @@ class SqlStore:
         return artifact
 
     def list_runs(self, limit: int = 50, job: str | None = None, status: str | None = None) -> list[Run]:
-        query = select(runs).order_by(runs.c.created_seq.desc()).limit(limit)
+        query = select(runs).order_by(runs.c.started_at.desc(), runs.c.created_seq.desc()).limit(limit)
         if job is not None:
             query = query.where(runs.c.job == job)
         if status is not None:
