@@ -47,19 +47,10 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
         for artifact in store.find_artifacts("sha256:" + prefix, limit=21):
             add(artifact)
     else:
-        name, at, version_text = ref.rpartition("@")
-        if at and name:
-            version: int | None
-            if version_text in ("latest", ""):
-                version = None
-            elif version_text.isdigit():
-                version = int(version_text)
-            else:
-                raise ValidationError("ref", f"version {version_text!r} in {ref!r} is not a number", "write name@3")
-            found = store.get_version(name, version)
-            if found is None:
-                raise NotFoundError(f"no artifact named {ref!r}: check `mlineage show {name}` for its versions")
-            return found
+        if "@" in ref:
+            from .versions import parse_version_ref, version_of
+
+            return version_of(store, *parse_version_ref(ref))
         named = store.get_version(ref)
         if named is not None:
             add(named)

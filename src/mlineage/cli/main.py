@@ -46,10 +46,11 @@ def _register() -> None:
         project_commands,
         query_commands,
         server_commands,
+        version_commands,
     )
 
-    for module in (project_commands, query_commands, ledger_commands, data_commands, lineage_commands,
-                   server_commands):
+    for module in (project_commands, query_commands, version_commands, ledger_commands, data_commands,
+                   lineage_commands, server_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -52,6 +52,10 @@ def show_command(ref: str, as_json: bool) -> None:
             out["blob_present"] = client.blobs.has(node.digest)
             if node.kind.value == "model":
                 out["lineage_record"] = lineage_record_to_dict(client.lineage_record(node))
+            if node.name:
+                from .version_commands import version_rows
+
+                out["versions"] = version_rows(client, node.name)
         else:
             out = run_to_dict(node)
             inputs, outputs = client.store.io_of_run(node.id)
@@ -76,6 +80,9 @@ def _print_record(record: dict[str, Any]) -> None:
                  if v["type"] == "artifact" else f"{v['job']} {v['id']} [{v['status']}]")
                 for v in value
             )
+        elif key == "versions":
+            value = "\n".join(f"@{v['version']} {v['digest'][:19]} {v['recorded_at'] or ''}"
+                               + (" (shown)" if v["version"] == record.get("version") else "") for v in value)
         elif key == "lineage_record":
             value = ", ".join(f"{a['name'] or a['digest'][:19]}" for a in value["parent_artifacts"]) or "-"
             key = "parents"
