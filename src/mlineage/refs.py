@@ -68,3 +68,27 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
     if len(candidates) > 1:
         raise AmbiguousRefError(ref, [describe_candidate(n) for n in candidates.values()])
     return next(iter(candidates.values()))
+
+
+def resolve_run(store: MetadataStore, ref: str) -> Run:
+    """A run by id, unique id prefix or ``run:<id>``; or a named/digest artifact's producing run (``metrics
+    classifier`` means the run that made it). Several matching runs are an AmbiguousRefError with each listed."""
+    text = ref.strip().removeprefix("run:")
+    if not text:
+        raise ValidationError("run", "is empty", "pass a run id or a unique prefix (`mlineage runs` lists them)")
+    runs = store.find_runs(text, limit=21)
+    exact = [r for r in runs if r.id == text]
+    if exact or len(runs) == 1:
+        return (exact or runs)[0]
+    if len(runs) > 1:
+        raise AmbiguousRefError(ref, [describe_candidate(r) for r in runs])
+    if ref.startswith("run:"):
+        raise NotFoundError(f"no run id starts with {text!r}: `mlineage runs` lists them")
+    node = resolve(store, ref)
+    if isinstance(node, Run):
+        return node
+    producers = store.producers_of(str(node.digest))
+    if len(producers) != 1:
+        raise NotFoundError(f"{ref} is an artifact {'no run produced' if not producers else 'several runs produced'}"
+                            ": pass a run id (`mlineage runs` lists them)")
+    return producers[0]

@@ -45,11 +45,12 @@ def _register() -> None:
         lineage_commands,
         project_commands,
         query_commands,
+        run_commands,
         server_commands,
         version_commands,
     )
 
-    for module in (project_commands, query_commands, version_commands, ledger_commands, data_commands,
+    for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands, data_commands,
                    lineage_commands, server_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
