@@ -10,6 +10,7 @@ import re
 
 from .errors import AmbiguousRefError, NotFoundError, ValidationError
 from .model import Artifact, Run
+from .pathtext import path_text
 from .stores.protocol import MetadataStore
 
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -24,7 +25,7 @@ def describe_candidate(node: Artifact | Run) -> str:
 
 
 def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
-    ref = ref.strip()
+    ref = path_text(ref.strip())  # a name that is not UTF-8 was recorded as git writes it
     if not ref:
         raise ValidationError("ref", "is empty", "pass a digest, a run id, or name@version")
     candidates: dict[str, Artifact | Run] = {}

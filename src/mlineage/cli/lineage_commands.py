@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .context import client_session
-from .options import AS_OF_OPTION, JSON_OPTION
+from .options import AS_OF_OPTION, JSON_OPTION, format_option
 from .output import console, emit_json
 
 
@@ -14,8 +14,7 @@ from .output import console, emit_json
 @click.argument("target")
 @click.option("--max-paths", type=click.IntRange(min=1), default=20, show_default=True,
               help="Show at most this many chains, shortest first (the total is always counted).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "dot", "mermaid"]), default="text",
-              show_default=True, help="Output format.")
+@format_option(("text", "json", "dot", "mermaid"), "Output: text (the chains), JSON, Graphviz DOT or Mermaid.")
 @AS_OF_OPTION
 @JSON_OPTION
 def path_command(source: str, target: str, max_paths: int, fmt: str, as_of: str | None, as_json: bool) -> None:
