@@ -1,4 +1,5 @@
-"""A real three-step pipeline, tracked end to end, then its lineage printed and the ledger verified.
+"""A real four-step pipeline (ingest, preprocess, train, evaluate), tracked end to end, then its lineage
+printed and the ledger verified.
 
 make a synthetic tabular dataset -> preprocess (standardise, split) -> train a scikit-learn model -> evaluate.
 Run with `make demo` (it uses a fresh project folder, demo-workdir/ by default).

@@ -195,8 +195,9 @@ class ActiveRun:
                 if error is None and status == "completed":
                     status, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
         payload: dict[str, Any] = {"run_id": self.id, "status": status, "ended_at": utc_now()}
-        if error is not None:
-            payload["error"] = error
+        if error is not None:  # a message may quote a file name that is not UTF-8: keep it recordable
+            payload["error"] = {k: v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
+                                for k, v in error.items()}
         self._open = False  # before the last flush: a value logged on another thread now raises, never goes missing
         try:
             self._flush_into([NewEvent(ev.RUN_ENDED, payload)])

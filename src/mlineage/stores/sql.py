@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from ..errors import StoreUnavailableError
 from ..events import NewEvent, StoredEvent, validate
 from ..ledger import VerifyReport, verify_chain
-from ..model import Artifact, ArtifactKind, Digest, NodeRef, Run, RunKind, RunStatus
+from ..model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
 from . import migrate
 from .engine import make_engine
 from .metric_codec import unpack
@@ -250,8 +250,36 @@ class SqlStore:
                                 artifact.media_type, artifact.uri, artifact.metadata, artifact.created_at)
         return artifact
 
+    def list_versions(self, name: str) -> list[NamedVersion]:
+        """Every version of ``name``, oldest first, with the event that recorded each label."""
+        query = (select(versions.c.version.label("label_version"), versions.c.created_seq.label("label_seq"),
+                        events.c.ts.label("label_ts"), events.c.actor.label("label_actor"), artifacts)
+                 .join(artifacts, artifacts.c.digest == versions.c.digest)
+                 .join(events, events.c.seq == versions.c.created_seq)
+                 .where(versions.c.name == name).order_by(versions.c.version))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for row in rows:
+            a = _artifact(row)
+            labelled = Artifact(a.digest, a.kind, a.size, name, int(row.label_version), a.media_type, a.uri,
+                                a.metadata, a.created_at)
+            out.append(NamedVersion(labelled, int(row.label_seq), row.label_ts, row.label_actor))
+        return out
+
+    def consumers_of(self, digest: str) -> list[Run]:
+        """The runs that used the artifact, in the order they were recorded."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(runs).join(edges, edges.c.child == runs.c.node_id)
+                .join(artifacts, artifacts.c.node_id == edges.c.parent)
+                .where(and_(artifacts.c.digest == digest, edges.c.type == "USED"))
+                .order_by(runs.c.created_seq)
+            ).all()
+        return [_run(r) for r in {r.id: r for r in rows}.values()]
+
     def list_runs(self, limit: int = 50, job: str | None = None, status: str | None = None) -> list[Run]:
-        query = select(runs).order_by(runs.c.created_seq.desc()).limit(limit)
+        query = select(runs).order_by(runs.c.started_at.desc(), runs.c.created_seq.desc()).limit(limit)
         if job is not None:
             query = query.where(runs.c.job == job)
         if status is not None:
