@@ -189,7 +189,8 @@ class RemoteStore:
                 for item in response.json().get("events") or ():
                     self._acked[str(item["id"])] = item
             return response.status_code, ""
-        return response.status_code, str(error_from(response))
+        refused = error_from(response)
+        return response.status_code, f"{type(refused).__name__}: {refused}"
 
     def _ship_one_by_one(self, batch: list[dict[str, Any]]) -> tuple[int, int]:
         """A refused batch: find the events the server refuses; keep them in rejected.jsonl, ship the rest."""
