@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mlineage.events import NewEvent
-from mlineage.sdk.remote import RemoteStore
+from mlineage.stores.remote import RemoteStore
 
 from .conftest import ServerProcess, admin_token
 

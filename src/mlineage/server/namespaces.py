@@ -65,6 +65,11 @@ class NamespaceIndex:
             query = query.with_for_update()
         return int(conn.execute(query).scalar_one())
 
+    def indexed_seq(self) -> int:
+        """The last ledger seq the index has taken in (answers computed before it catches up may lack nodes)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(server_state.c.value).where(server_state.c.key == _CURSOR)).scalar_one())
+
     def record(self, stored: Sequence[StoredEvent]) -> None:
         """Index events just appended; if others were appended meanwhile, catch up from the ledger."""
         if not stored:

@@ -33,4 +33,6 @@ def revoke_token(token_id: str, p: Admin, state: ServerDep) -> dict[str, Any]:
     visible = {t["id"]: t for t in state.tokens.list() if p.sees_all or t["namespace"] == p.namespace}
     if token_id not in visible:
         raise NotFoundError(f"no token with id {token_id!r}")
-    return state.tokens.revoke(token_id)
+    revoked = state.tokens.revoke(token_id)
+    state.forget_tokens()
+    return revoked

@@ -1,15 +1,16 @@
-"""Lineage queries — the core's own ``Client`` calls on the caller's namespace view, serialized once."""
+"""Lineage queries by URL (curl-friendly) — the core's own ``Client`` calls on the caller's namespace view,
+serialized once and cached by ledger head (``answers.py``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from ...render import node_to_dict
+from ..answers import answer
 from ..deps import Reader, ServerDep
 from ..models import ERRORS, ArtifactOut, ClosureOut, LineageDiffOut, LineageOut, PathOut, RunOut
-from ..responses import json_response
 
 router = APIRouter(prefix="/api/v1", tags=["lineage"], responses=ERRORS)
 
@@ -23,34 +24,39 @@ def _documents(model: type) -> dict[int | str, dict[str, Any]]:
 
 
 @router.get("/trace", responses=_documents(LineageOut))
-def trace(p: Reader, state: ServerDep, ref: Ref, depth: Depth = None, limit: Limit = 100_000) -> Any:
+def trace(request: Request, p: Reader, state: ServerDep, ref: Ref, depth: Depth = None,
+          limit: Limit = 100_000) -> Any:
     """All ancestors of REF (digest, prefix, run:<id>, name@version)."""
-    return json_response(state.view(p).lineage(ref, "up", depth=depth, limit=limit).to_dict())
+    return answer(request, state, p, "trace", (ref, depth, limit),
+                  lambda c: c.lineage(ref, "up", depth=depth, limit=limit).to_dict())
 
 
 @router.get("/impact", responses=_documents(LineageOut))
-def impact(p: Reader, state: ServerDep, ref: Ref, depth: Depth = None, limit: Limit = 100_000) -> Any:
+def impact(request: Request, p: Reader, state: ServerDep, ref: Ref, depth: Depth = None,
+           limit: Limit = 100_000) -> Any:
     """All descendants of REF."""
-    return json_response(state.view(p).lineage(ref, "down", depth=depth, limit=limit).to_dict())
+    return answer(request, state, p, "impact", (ref, depth, limit),
+                  lambda c: c.lineage(ref, "down", depth=depth, limit=limit).to_dict())
 
 
 @router.get("/path", responses=_documents(PathOut))
-def path(p: Reader, state: ServerDep, source: Ref, target: Ref,
+def path(request: Request, p: Reader, state: ServerDep, source: Ref, target: Ref,
          max_paths: Annotated[int, Query(ge=1, le=1000)] = 20) -> Any:
     """The chain(s) of runs and artifacts between two nodes (`mlineage path --json`)."""
-    return json_response(state.view(p).path(source, target, max_paths=max_paths).to_dict())
+    return answer(request, state, p, "path", (source, target, max_paths),
+                  lambda c: c.path(source, target, max_paths=max_paths).to_dict())
 
 
 @router.get("/closure", responses=_documents(ClosureOut))
-def closure(p: Reader, state: ServerDep, ref: Ref) -> Any:
+def closure(request: Request, p: Reader, state: ServerDep, ref: Ref) -> Any:
     """Every data, code and environment anchor needed to reproduce REF (`mlineage closure --json`)."""
-    return json_response(state.view(p).closure(ref).to_dict())
+    return answer(request, state, p, "closure", ref, lambda c: c.closure(ref).to_dict(), cacheable=False)
 
 
 @router.get("/lineage-diff", responses=_documents(LineageDiffOut))
-def lineage_diff(p: Reader, state: ServerDep, a: Ref, b: Ref) -> Any:
+def lineage_diff(request: Request, p: Reader, state: ServerDep, a: Ref, b: Ref) -> Any:
     """What differs between two models' ancestries (`mlineage lineage-diff --json`)."""
-    return json_response(state.view(p).lineage_diff(a, b).to_dict())
+    return answer(request, state, p, "lineage-diff", (a, b), lambda c: c.lineage_diff(a, b).to_dict())
 
 
 @router.get("/resolve", response_model=ArtifactOut | RunOut)

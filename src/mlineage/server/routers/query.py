@@ -2,20 +2,21 @@
 
 Each endpoint runs the very ``Client`` call a local user makes (on the caller's namespace view) and answers
 with the result's wire form (``graph/wire.py``): the documented ``--json`` shape, plus the records a client
-needs to rebuild the same result class. Errors carry their exception class name (``errors.py``).
+needs to rebuild the same result class, cached by ledger head (``answers.py``). Errors carry their exception
+class name (``errors.py``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...graph import wire
+from ..answers import answer
 from ..deps import Reader, ServerDep
 from ..models import ERRORS, ClosureOut, LineageDiffOut, LineageOut, PathOut
-from ..responses import json_response
 
 router = APIRouter(prefix="/api/v1/query", tags=["query"], responses=ERRORS)
 
@@ -58,27 +59,28 @@ def _documents(model: type) -> dict[int | str, dict[str, Any]]:
 
 
 @router.post("/lineage", responses=_documents(LineageOut))
-def lineage(body: LineageQueryIn, p: Reader, state: ServerDep) -> Any:
+def lineage(body: LineageQueryIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """Ancestors (``up``) or descendants (``down``) of a ref: ``Client.lineage``."""
-    result = state.view(p).lineage(body.ref, body.direction, depth=body.depth, limit=body.limit,
-                                   kinds=body.kinds, as_of=body.as_of)
-    return json_response(wire.lineage_to_wire(result))
+    return answer(request, state, p, "query/lineage", body.model_dump_json(), lambda c: wire.lineage_to_wire(
+        c.lineage(body.ref, body.direction, depth=body.depth, limit=body.limit, kinds=body.kinds, as_of=body.as_of)))
 
 
 @router.post("/path", responses=_documents(PathOut))
-def path(body: PathQueryIn, p: Reader, state: ServerDep) -> Any:
+def path(body: PathQueryIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """The chains between two nodes: ``Client.path``."""
-    result = state.view(p).path(body.source, body.target, as_of=body.as_of, max_paths=body.max_paths)
-    return json_response(wire.path_to_wire(result))
+    return answer(request, state, p, "query/path", body.model_dump_json(), lambda c: wire.path_to_wire(
+        c.path(body.source, body.target, as_of=body.as_of, max_paths=body.max_paths)))
 
 
 @router.post("/closure", responses=_documents(ClosureOut))
-def closure(body: ClosureQueryIn, p: Reader, state: ServerDep) -> Any:
+def closure(body: ClosureQueryIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """Every anchor needed to reproduce a ref: ``Client.closure``."""
-    return json_response(wire.closure_to_wire(state.view(p).closure(body.ref, as_of=body.as_of)))
+    return answer(request, state, p, "query/closure", body.model_dump_json(),
+                  lambda c: wire.closure_to_wire(c.closure(body.ref, as_of=body.as_of)), cacheable=False)
 
 
 @router.post("/lineage-diff", responses=_documents(LineageDiffOut))
-def lineage_diff(body: DiffQueryIn, p: Reader, state: ServerDep) -> Any:
+def lineage_diff(body: DiffQueryIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """What differs between two ancestries: ``Client.lineage_diff``."""
-    return json_response(wire.diff_to_wire(state.view(p).lineage_diff(body.a, body.b, as_of=body.as_of)))
+    return answer(request, state, p, "query/lineage-diff", body.model_dump_json(),
+                  lambda c: wire.diff_to_wire(c.lineage_diff(body.a, body.b, as_of=body.as_of)))
