@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Artifact, LineageRecord, Run
+from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, RunStatus
 
 
 def artifact_to_dict(a: Artifact) -> dict[str, Any]:
@@ -25,6 +25,23 @@ def run_to_dict(r: Run) -> dict[str, Any]:
 
 def node_to_dict(node: Artifact | Run) -> dict[str, Any]:
     return artifact_to_dict(node) if isinstance(node, Artifact) else run_to_dict(node)
+
+
+def artifact_from_dict(d: dict[str, Any]) -> Artifact:
+    """The inverse of ``artifact_to_dict`` (a record that crossed the wire)."""
+    return Artifact(Digest.parse(d["digest"]), ArtifactKind(d["kind"]), d.get("size"), d.get("name"),
+                    d.get("version"), d.get("media_type"), d.get("uri"), d.get("metadata") or {}, d.get("created_at"))
+
+
+def run_from_dict(d: dict[str, Any]) -> Run:
+    """The inverse of ``run_to_dict``."""
+    return Run(d["id"], d["job"], RunKind(d["kind"]), RunStatus(d["status"]), d.get("params") or {},
+               d.get("metrics") or {}, d.get("context") or {}, d.get("agent"), d.get("error"), d.get("started_at"),
+               d.get("ended_at"))
+
+
+def node_from_dict(d: dict[str, Any]) -> Artifact | Run:
+    return artifact_from_dict(d) if d.get("type") == "artifact" else run_from_dict(d)
 
 
 def node_label(node: Artifact | Run) -> str:

@@ -23,7 +23,7 @@ def client_session(*, one_shot: bool = False) -> Iterator[Client]:
     garbage collector). ``one_shot`` tells the graph engine that this process answers one query."""
     client = open_client()
     if one_shot:
-        client.graph.one_shot = True
+        client.queries.one_shot = True
     try:
         yield client
     finally:

@@ -1,6 +1,6 @@
 """Data versioning commands: add, status, checkout, push, pull, gc, fsck.
 
-Start-up matters here (``status`` on a clean tree should take well under 100 ms), so the module imports
+Start-up matters here (``status`` runs in every shell prompt and pre-commit hook), so the module imports
 only click; each command imports the workspace inside its body, and only ``add`` and ``gc`` reach the ledger
 (SQLAlchemy). Every command has --json; progress bars appear only on an interactive terminal.
 """
