@@ -71,20 +71,31 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
     return next(iter(candidates.values()))
 
 
-def resolve_run(store: MetadataStore, ref: str) -> Run:
-    """A run by id, unique id prefix or ``run:<id>``; or a named/digest artifact's producing run (``metrics
-    classifier`` means the run that made it). Several matching runs are an AmbiguousRefError with each listed."""
+def find_run(store: MetadataStore, ref: str) -> Run:
+    """A run by its id or a unique prefix of it (``run:`` in front allowed). Several matches are an
+    AmbiguousRefError listing them; none is a NotFoundError."""
     text = ref.strip().removeprefix("run:")
     if not text:
         raise ValidationError("run", "is empty", "pass a run id or a unique prefix (`mlineage runs` lists them)")
+    exact = store.get_run(text)
+    if exact is not None:
+        return exact
     runs = store.find_runs(text, limit=21)
-    exact = [r for r in runs if r.id == text]
-    if exact or len(runs) == 1:
-        return (exact or runs)[0]
-    if len(runs) > 1:
+    if len(runs) == 1:
+        return runs[0]
+    if runs:
         raise AmbiguousRefError(ref, [describe_candidate(r) for r in runs])
-    if ref.startswith("run:"):
-        raise NotFoundError(f"no run id starts with {text!r}: `mlineage runs` lists them")
+    raise NotFoundError(f"no run id starts with {text!r}: `mlineage runs` lists them")
+
+
+def resolve_run(store: MetadataStore, ref: str) -> Run:
+    """A run by id or unique id prefix (``find_run``); or a named/digest artifact's producing run (``metrics
+    classifier`` means the run that made it)."""
+    try:
+        return find_run(store, ref)
+    except NotFoundError:
+        if ref.startswith("run:"):
+            raise
     node = resolve(store, ref)
     if isinstance(node, Run):
         return node

@@ -269,14 +269,7 @@ class SqlStore:
 
     def consumers_of(self, digest: str) -> list[Run]:
         """The runs that used the artifact, in the order they were recorded."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(runs).join(edges, edges.c.child == runs.c.node_id)
-                .join(artifacts, artifacts.c.node_id == edges.c.parent)
-                .where(and_(artifacts.c.digest == digest, edges.c.type == "USED"))
-                .order_by(runs.c.created_seq)
-            ).all()
-        return [_run(r) for r in {r.id: r for r in rows}.values()]
+        return self._runs_on_edges(digest, "USED")
 
     def list_runs(self, limit: int = 50, job: str | None = None, status: str | None = None) -> list[Run]:
         query = select(runs).order_by(runs.c.started_at.desc(), runs.c.created_seq.desc()).limit(limit)
@@ -459,14 +452,21 @@ class SqlStore:
         return [(_artifact(r), r.role) for r in inputs], [(_artifact(r), r.role) for r in outputs]
 
     def producers_of(self, digest: str) -> list[Run]:
+        return self._runs_on_edges(digest, "PRODUCED")
+
+    def _runs_on_edges(self, digest: str, edge_type: str) -> list[Run]:
+        """Runs joined to the artifact by ``edge_type`` edges (PRODUCED: run -> artifact; USED: artifact ->
+        run), in the order they were recorded, each once."""
+        run_end, artifact_end = (edges.c.parent, edges.c.child) if edge_type == "PRODUCED" else (
+            edges.c.child, edges.c.parent)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(runs).join(edges, edges.c.parent == runs.c.node_id)
-                .join(artifacts, artifacts.c.node_id == edges.c.child)
-                .where(and_(artifacts.c.digest == digest, edges.c.type == "PRODUCED"))
+                select(runs).join(edges, run_end == runs.c.node_id)
+                .join(artifacts, artifacts.c.node_id == artifact_end)
+                .where(and_(artifacts.c.digest == digest, edges.c.type == edge_type))
                 .order_by(runs.c.created_seq)
             ).all()
-        return [_run(r) for r in rows]
+        return [_run(r) for r in {r.id: r for r in rows}.values()]
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ... import events as ev
 from ...errors import (
+    AmbiguousRefError,
     ConfigError,
     MlineageError,
     NotFoundError,
@@ -257,9 +258,13 @@ class RemoteStore:
             return True
 
     def get_run(self, run_id: str) -> Run | None:
-        found: Run | None = self._or_local(lambda: run_from_dict(self._get(f"/runs/{run_id}")), run_id,
-                                           self._local_runs, _local_run)
-        return found
+        """The run with exactly this id (the server also answers a unique prefix: that is not this)."""
+        try:
+            found: Run | None = self._or_local(lambda: run_from_dict(self._get(f"/runs/{run_id}")), run_id,
+                                               self._local_runs, _local_run)
+        except AmbiguousRefError:
+            return None
+        return found if found is not None and found.id == run_id else None
 
     def find_artifacts(self, digest_prefix: str, limit: int = 50) -> list[Artifact]:
         return [artifact_from_dict(a)
