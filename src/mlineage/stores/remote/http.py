@@ -37,7 +37,7 @@ from ...errors import (
 )
 from ...events import NewEvent, StoredEvent, validate
 from ...ledger import VerifyReport
-from ...model import Artifact, ArtifactKind, Digest, NodeRef, Run, RunKind, RunStatus
+from ...model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
 from ...render import artifact_from_dict, run_from_dict
 from ..protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
 from .spool import Spool, default_spool_dir, flock
@@ -295,6 +295,13 @@ class RemoteStore:
 
     def producers_of(self, digest: str) -> list[Run]:
         return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/producers")["runs"]]
+
+    def consumers_of(self, digest: str) -> list[Run]:
+        return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/consumers")["runs"]]
+
+    def list_versions(self, name: str) -> list[NamedVersion]:
+        return [NamedVersion(artifact_from_dict(v["artifact"]), int(v["seq"]), v["recorded_at"], v.get("actor"))
+                for v in self._get(f"/names/{name}/versions")["versions"]]
 
     def counts(self) -> dict[str, int]:
         return {k: int(v) for k, v in self._get("/counts").items()}
