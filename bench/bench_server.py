@@ -2,7 +2,8 @@
 16 concurrent clients. No peer is named for these: each figure is reported against the issue's goal.
 
 Run: ``python -m bench server`` (``MLINEAGE_BENCH_QUICK=1`` for a small run). Needs the local PostgreSQL
-(``MLINEAGE_BENCH_PG``, default postgresql://postgres@127.0.0.1:5432/test); a fresh schema is made and dropped.
+(``MLINEAGE_BENCH_PG``, default postgresql://postgres@127.0.0.1:5432/test); a fresh schema is made and
+dropped.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def _server(store_uri: str, workers: int = 1, env: dict[str, str] | None = None
         proc.wait()
 
 
-def _post_all(url: str, token: str, batches: list[list[list[dict[str, Any]]]], clients: int, wait: bool) -> float:
+def _post_all(
+    url: str, token: str, batches: list[list[list[dict[str, Any]]]], clients: int, wait: bool
+) -> float:
     """``batches``: per pipeline, its batches in order. A pipeline stays on one client (its events depend on
     each other); pipelines are spread over the clients."""
     import httpx
@@ -119,13 +122,16 @@ def _post_all(url: str, token: str, batches: list[list[list[dict[str, Any]]]], c
 def _drain(url: str, token: str) -> None:
     import httpx
 
-    with httpx.Client(base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+    with httpx.Client(
+        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as c:
         while c.get("/ingestion").json()["pending"]:
             time.sleep(0.05)
 
 
 def _batches(tag: str, pipelines: int, runs: int, size: int) -> tuple[list[list[list[dict[str, Any]]]], int]:
-    """Each pipeline's events in order, cut into batches; pipelines are independent, so clients can interleave."""
+    """Each pipeline's events in order, cut into batches; pipelines are independent, so clients can
+    interleave."""
     batches = []
     total = 0
     for p in range(pipelines):
@@ -165,7 +171,9 @@ def _trace_latency(url: str, token: str, pid: int, leaf: str, per_client: int, l
                 r.raise_for_status()
         return times
 
-    with httpx.Client(base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=300) as c:
+    with httpx.Client(
+        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=300
+    ) as c:
         for _ in range(4):  # warm each process's graph snapshot
             nodes = c.get("/trace", params={"ref": leaf}).json()["count"]
     latencies: list[float] = []
@@ -213,8 +221,18 @@ def run(quick: bool) -> list[Result]:
             batches, total = _batches("sync", pipelines, runs, size)
             seconds = _post_all(url, token, batches, clients, wait=True)
             eps = total / seconds
-            out.append(Result(f"HTTP ingest, sync batches of {size}, {clients} clients, PostgreSQL ({total} events)",
-                              eps, "-", None, "events/s", True, f">= {GOAL_EPS:,.0f} events/s", eps >= GOAL_EPS))
+            out.append(
+                Result(
+                    f"HTTP ingest, sync batches of {size}, {clients} clients, PostgreSQL ({total} events)",
+                    eps,
+                    "-",
+                    None,
+                    "events/s",
+                    True,
+                    f">= {GOAL_EPS:,.0f} events/s",
+                    eps >= GOAL_EPS,
+                )
+            )
             # 2. queued: accepted durably (202), chained and projected by the worker; until the lag is 0
             batches, total = _batches("async", pipelines, runs, size)
             started = time.perf_counter()
@@ -224,8 +242,18 @@ def run(quick: bool) -> list[Result]:
             out.append(Result(f"HTTP ingest, queued (202) accept rate, {clients} clients ({total} events)",
                               total / accepted_s, "-", None, "events/s", True, f">= {GOAL_EPS:,.0f} events/s",
                               total / accepted_s >= GOAL_EPS))
-            out.append(Result("HTTP ingest, queued, until chained + projected (lag 0)", total / end_to_end, "-",
-                              None, "events/s", True, f">= {GOAL_EPS:,.0f} events/s", total / end_to_end >= GOAL_EPS))
+            out.append(
+                Result(
+                    "HTTP ingest, queued, until chained + projected (lag 0)",
+                    total / end_to_end,
+                    "-",
+                    None,
+                    "events/s",
+                    True,
+                    f">= {GOAL_EPS:,.0f} events/s",
+                    total / end_to_end >= GOAL_EPS,
+                )
+            )
             # 3. trace latency, one server process
             out += _trace_latency(url, token, pid, leaf, per_client, "1 server process")[0]
         # 4. the same load on two processes, without and with the query cache

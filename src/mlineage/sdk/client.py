@@ -21,9 +21,10 @@ from ..errors import ConfigError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
 from ..graph.query import LineageQuery, LineageResult
 from ..graph.service import LocalQueryService, QueryService
-from ..hashing import ManifestEntry, directory_manifest, manifest_digest
-from ..ledger import VerifyReport, canonical_json
+from ..hashing import ManifestEntry, directory_manifest, manifest_bytes, manifest_digest
+from ..ledger import VerifyReport
 from ..model import Artifact, ArtifactKind, LineageRecord, Run, enum_value
+from ..pathtext import path_text
 from ..refs import resolve
 from ..stores.protocol import MetadataStore
 
@@ -74,10 +75,11 @@ class Client:
         """Hash (and store) a file or directory and return the event that records it, not yet appended."""
         source = Path(path)
         if not source.exists():
-            raise ValidationError("path", f"{source} does not exist", "check the path, or pass a digest/name ref")
+            raise ValidationError("path", f"{path_text(source)} does not exist",
+                                  "check the path, or pass a digest/name ref")
         kind_value = enum_value(ArtifactKind, str(getattr(kind, "value", kind)), "kind").value
         meta = dict(metadata or {})
-        meta.setdefault("path", str(source))
+        meta.setdefault("path", path_text(source))
         if source.is_dir():
             entries = directory_manifest(source)
             digest = manifest_digest(entries)
@@ -105,11 +107,7 @@ class Client:
         for entry in entries:
             if not self.blobs.has(entry.digest):
                 self.blobs.put_file(root / entry.path)
-        document = [
-            {"path": e.path, "digest": str(e.digest), "size": e.size, "mode": e.mode}
-            for e in sorted(entries, key=lambda e: e.path)
-        ]
-        self.blobs.put_bytes(canonical_json(document))
+        self.blobs.put_bytes(manifest_bytes(entries))  # the bytes whose digest names the directory
 
     def record_artifact(self, path: str | os.PathLike[str], **kwargs: Any) -> Artifact:
         event = self.artifact_event(path, **kwargs)

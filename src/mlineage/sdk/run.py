@@ -98,9 +98,9 @@ class ActiveRun:
 
     def start(self) -> ActiveRun:
         """Start the run. The first buffered run of a process in a folder captures its code and environment on a
-        thread beside the job, collected when the start is written: that capture waits on ``git status`` (10 ms
-        to far more in a big repository), which then overlaps the job's own work. Later runs find it cached
-        (~0.1 ms), less than a thread would cost, and capture inline."""
+        thread beside the job, collected when the start is written: that capture waits on ``git status`` (slow
+        in a big repository), which then overlaps the job's own work. Later runs find it cached,
+        cheaper than starting a thread, and capture inline."""
         if self._started:
             return self
         started_at = utc_now()
@@ -195,8 +195,9 @@ class ActiveRun:
                 if error is None and status == "completed":
                     status, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
         payload: dict[str, Any] = {"run_id": self.id, "status": status, "ended_at": utc_now()}
-        if error is not None:
-            payload["error"] = error
+        if error is not None:  # a message may quote a file name that is not UTF-8: keep it recordable
+            payload["error"] = {k: v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
+                                for k, v in error.items()}
         self._open = False  # before the last flush: a value logged on another thread now raises, never goes missing
         try:
             self._flush_into([NewEvent(ev.RUN_ENDED, payload)])

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from ...errors import NotFoundError
 from ...model import Digest
+from ...refs import find_run
 from ...render import artifact_to_dict, run_to_dict
 from ..deps import Reader, ServerDep
 from ..models import (
@@ -16,6 +17,7 @@ from ..models import (
     ArtifactsOut,
     HasChildrenOut,
     MetricHistoryOut,
+    NamedVersionsOut,
     RunIOOut,
     RunOut,
     RunsOut,
@@ -43,6 +45,19 @@ def producers(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
     return {"runs": [run_to_dict(r) for r in state.view(p).store.producers_of(str(Digest.parse(digest)))]}
 
 
+@router.get("/artifacts/{digest}/consumers", response_model=RunsOut)
+def consumers(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
+    """The runs that used the artifact."""
+    return {"runs": [run_to_dict(r) for r in state.view(p).store.consumers_of(str(Digest.parse(digest)))]}
+
+
+@router.get("/names/{name:path}/versions", response_model=NamedVersionsOut)
+def list_versions(name: str, p: Reader, state: ServerDep) -> dict[str, Any]:
+    """Every version of a name, oldest first, with who recorded each label and when."""
+    return {"versions": [dict(artifact=artifact_to_dict(v.artifact), seq=v.seq, recorded_at=v.recorded_at,
+                              actor=v.actor) for v in state.view(p).store.list_versions(name)]}
+
+
 @router.get("/artifacts/{digest}/has-children", response_model=HasChildrenOut)
 def has_children(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
     """Whether anything used or derived from the artifact (in any namespace: what a cycle check needs)."""
@@ -68,22 +83,22 @@ def list_runs(p: Reader, state: ServerDep, limit: Annotated[int, Query(ge=1, le=
 
 @router.get("/runs/{run_id}", response_model=RunOut)
 def get_run(run_id: str, p: Reader, state: ServerDep) -> dict[str, Any]:
-    found = state.view(p).store.get_run(run_id)
-    if found is None:
-        raise NotFoundError(f"run {run_id} is not recorded")
-    return run_to_dict(found)
+    """The run with this id, or with this unique id prefix (409 with the candidates when several match)."""
+    return run_to_dict(find_run(state.view(p).store, run_id))
 
 
 @router.get("/runs/{run_id}/io", response_model=RunIOOut)
 def run_io(run_id: str, p: Reader, state: ServerDep) -> dict[str, Any]:
-    inputs, outputs = state.view(p).store.io_of_run(run_id)
+    store = state.view(p).store
+    inputs, outputs = store.io_of_run(find_run(store, run_id).id)
     return {"inputs": [dict(artifact_to_dict(a), role=r or None) for a, r in inputs],
             "outputs": [dict(artifact_to_dict(a), role=r or None) for a, r in outputs]}
 
 
 @router.get("/runs/{run_id}/metrics/{key}", response_model=MetricHistoryOut)
 def metric_history(run_id: str, key: str, p: Reader, state: ServerDep) -> dict[str, Any]:
-    rows = state.view(p).store.metric_history(run_id, key)
+    store = state.view(p).store
+    rows = store.metric_history(find_run(store, run_id).id, key)
     return {"history": [{"step": s, "value": v, "ts": t} for s, v, t in rows]}
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ... import events as ev
 from ...errors import (
+    AmbiguousRefError,
     ConfigError,
     MlineageError,
     NotFoundError,
@@ -36,7 +37,7 @@ from ...errors import (
 )
 from ...events import NewEvent, StoredEvent, validate
 from ...ledger import VerifyReport
-from ...model import Artifact, ArtifactKind, Digest, NodeRef, Run, RunKind, RunStatus
+from ...model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
 from ...render import artifact_from_dict, run_from_dict
 from ..protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
 from .spool import Spool, default_spool_dir, flock
@@ -258,9 +259,13 @@ class RemoteStore:
             return True
 
     def get_run(self, run_id: str) -> Run | None:
-        found: Run | None = self._or_local(lambda: run_from_dict(self._get(f"/runs/{run_id}")), run_id,
-                                           self._local_runs, _local_run)
-        return found
+        """The run with exactly this id (the server also answers a unique prefix: that is not this)."""
+        try:
+            found: Run | None = self._or_local(lambda: run_from_dict(self._get(f"/runs/{run_id}")), run_id,
+                                               self._local_runs, _local_run)
+        except AmbiguousRefError:
+            return None
+        return found if found is not None and found.id == run_id else None
 
     def find_artifacts(self, digest_prefix: str, limit: int = 50) -> list[Artifact]:
         return [artifact_from_dict(a)
@@ -291,6 +296,13 @@ class RemoteStore:
 
     def producers_of(self, digest: str) -> list[Run]:
         return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/producers")["runs"]]
+
+    def consumers_of(self, digest: str) -> list[Run]:
+        return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/consumers")["runs"]]
+
+    def list_versions(self, name: str) -> list[NamedVersion]:
+        return [NamedVersion(artifact_from_dict(v["artifact"]), int(v["seq"]), v["recorded_at"], v.get("actor"))
+                for v in self._get(f"/names/{name}/versions")["versions"]]
 
     def counts(self) -> dict[str, int]:
         return {k: int(v) for k, v in self._get("/counts").items()}
