@@ -19,11 +19,11 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from ..errors import MlineageError, NotFoundError, ValidationError
 from ..events import utc_now
+from ..stores.projections.namespaces import DEFAULT_NAMESPACE
 from ..stores.schema import server_tokens
 
 SCOPES = ("read", "write", "admin")
 ALL_NAMESPACES = "*"
-DEFAULT_NAMESPACE = "default"
 _NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
