@@ -20,6 +20,8 @@ from .events import (
     PARAMS_LOGGED,
     RUN_ENDED,
     RUN_STARTED,
+    TOKEN_CREATED,
+    TOKEN_REVOKED,
     utc_now,
 )
 from .jsonvalues import check_json_value, check_metric, check_params
@@ -175,6 +177,22 @@ def _run_ended(p: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_SCOPES = ("read", "write", "admin")
+
+
+def _token_created(p: Mapping[str, Any]) -> dict[str, Any]:
+    """A token's id, name, scopes and namespace: never its secret (nor the secret's hash)."""
+    scopes = p.get("scopes")
+    if not isinstance(scopes, list) or not scopes or not all(s in _SCOPES for s in scopes):
+        raise ValidationError("scopes", "must be a non-empty list of read, write, admin")
+    return {"token_id": _str(p, "token_id", max_len=32), "name": _str(p, "name", max_len=200),
+            "scopes": sorted(set(scopes)), "namespace": _str(p, "namespace", max_len=200)}
+
+
+def _token_revoked(p: Mapping[str, Any]) -> dict[str, Any]:
+    return {"token_id": _str(p, "token_id", max_len=32)}
+
+
 # ---------------------------------------------------------------- the keys each event creates and links to
 
 
@@ -211,5 +229,9 @@ for _spec in (
     EventSpec(METRICS_LOGGED, _metrics_logged, references=_run_ref, projections=("metrics", "runs"),
               canonical=metrics_payload_json),
     EventSpec(RUN_ENDED, _run_ended, redact=("error",), references=_run_ref, projections=("runs",)),
+    # Admin actions: recorded for the audit trail (who was given access to which namespace, and when it
+    # ended); the server's token table is state of its own, not a projection of these.
+    EventSpec(TOKEN_CREATED, _token_created, redact=("name",)),
+    EventSpec(TOKEN_REVOKED, _token_revoked),
 ):
     register_event(_spec)

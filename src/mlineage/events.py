@@ -25,6 +25,8 @@ ARTIFACT_DERIVED = "ArtifactDerived"
 PARAMS_LOGGED = "ParamsLogged"
 METRICS_LOGGED = "MetricsLogged"
 RUN_ENDED = "RunEnded"
+TOKEN_CREATED = "TokenCreated"  # the server's admin actions: in the hash chain, projected nowhere
+TOKEN_REVOKED = "TokenRevoked"
 
 
 def utc_now() -> str:

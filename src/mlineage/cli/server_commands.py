@@ -90,7 +90,8 @@ def _tokens(store_uri: str | None):  # type: ignore[no-untyped-def]
         from ..errors import ConfigError
 
         raise ConfigError("token commands act on the server's database: pass --store postgresql://... or sqlite:///")
-    return TokenStore(SqlStore(uri).engine)
+    store = SqlStore(uri)
+    return TokenStore(store.engine, store)
 
 
 @token_group.command("create")
