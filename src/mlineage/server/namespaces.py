@@ -13,6 +13,7 @@ lineage walk run on top of it unchanged, so a trace simply stops at another team
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Engine, and_, select, text
@@ -21,7 +22,7 @@ from ..catalogue import SPECS
 from ..errors import NotFoundError
 from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport
-from ..model import Artifact, NodeRef, Run
+from ..model import Artifact, NamedVersion, NodeRef, Run
 from ..stores.projections.namespaces import namespace_of
 from ..stores.protocol import AdjacentEdge, Direction, MetadataStore
 from ..stores.schema import nodes, server_namespace_objects
@@ -40,13 +41,6 @@ class NamespaceIndex:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-
-    def record(self, stored: Sequence[StoredEvent]) -> None:
-        """Nothing to do: the projection indexed the events when they were appended."""
-
-    def catch_up(self) -> int:
-        """Nothing to do (see ``record``); returns 0."""
-        return 0
 
     # ------------------------------------------------------------ visibility
 
@@ -113,6 +107,7 @@ class NamespacedStore:
         self.index = index
         self.namespace = namespace
         self.uri = inner.uri
+        self.capabilities = replace(inner.capabilities, read_ledger=False, writable=False)
 
     def _art_ok(self, a: Artifact | None) -> Artifact | None:
         if a is None or not self.index.visible_keys(self.namespace, [str(a.digest)]):
@@ -185,6 +180,14 @@ class NamespacedStore:
             return []
         return self._filter_runs(self.inner.producers_of(digest))
 
+    def consumers_of(self, digest: str) -> list[Run]:
+        if self.get_artifact(digest) is None:
+            return []
+        return self._filter_runs(self.inner.consumers_of(digest))
+
+    def list_versions(self, name: str) -> list[NamedVersion]:
+        return [v for v in self.inner.list_versions(name) if self._art_ok(v.artifact) is not None]
+
     def counts(self) -> dict[str, int]:
         with self.index.engine.connect() as conn:
             total = conn.execute(text(
@@ -246,6 +249,23 @@ class NamespacedStore:
         found = self.inner.reachable(node_id, direction, as_of_seq, cap)
         ok = self.index.visible_nodes(self.namespace, found)
         return [n for n in found if n in ok]
+
+    def node_records(self, node_ids: Sequence[int], as_of_seq: int | None = None) -> dict[int, Artifact | Run]:
+        ok = self.index.visible_nodes(self.namespace, list(node_ids))
+        return self.inner.node_records([n for n in node_ids if n in ok], as_of_seq)
+
+    def edges_among(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
+                    ) -> list[tuple[int, int, str, str]]:
+        ok = self.index.visible_nodes(self.namespace, list(node_ids))
+        return self.inner.edges_among([n for n in node_ids if n in ok], direction, as_of_seq)
+
+    def graph_head(self, node_key: str | None) -> tuple[int, int | None]:
+        visible = node_key is not None and bool(self.index.visible_keys(self.namespace, [node_key]))
+        head, node = self.inner.graph_head(node_key if visible else None)
+        return head, node if visible else None
+
+    def query_service(self) -> None:
+        """Queries run here: the graph engine walks this view, so a trace stops at another team's nodes."""
 
     def close(self) -> None:
         pass

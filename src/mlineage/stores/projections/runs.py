@@ -17,6 +17,7 @@ from typing import Any
 from ... import events as ev
 from ...errors import LedgerError, NotFoundError, ValidationError
 from ...events import StoredEvent
+from ...jsonvalues import with_floats
 from ...model import NodeKind, Run, RunKind, RunStatus
 from .base import Handler, Projection
 
@@ -38,12 +39,13 @@ def fold_run(run: Run | None, event_type: str, payload: dict[str, Any] | None) -
         return run
     if event_type == ev.RUN_STARTED:
         return Run(payload["run_id"], payload["job"], RunKind(payload["kind"]), RunStatus.RUNNING,
-                   dict(payload.get("params") or {}), {}, dict(payload.get("context") or {}), payload.get("agent"),
+                   dict(with_floats(payload.get("params") or {}, payload.get("float_params"))), {}, dict(payload.get("context") or {}), payload.get("agent"),
                    None, payload.get("started_at"), None)
     if run is None:
         return None
     if event_type == ev.PARAMS_LOGGED:
-        return dataclasses.replace(run, params={**run.params, **payload["params"]})
+        return dataclasses.replace(run, params={**run.params,
+                                                **with_floats(payload["params"], payload.get("float_params"))})
     if event_type == ev.METRICS_LOGGED:
         latest = dict(run.metrics)
         latest.update(zip(map(_KEY, payload["metrics"]), map(_VALUE, payload["metrics"]), strict=True))
@@ -112,19 +114,20 @@ class RunsProjection(Projection):
         if run_id in self._runs or self.writer.one("SELECT 1 FROM runs WHERE id = :id", {"id": run_id}):
             raise LedgerError(f"run_id: run {run_id} already exists")
         node_id = self.writer.projection("graph").node(NodeKind.RUN, run_id, e.seq)
+        params = with_floats(p["params"], p.get("float_params"))
         self.writer.execute(
             "INSERT INTO runs (id, node_id, job, kind, status, params, metrics, context, agent, error, started_at, "
             "ended_at, created_seq, updated_seq) VALUES (:id, :node_id, :job, :kind, 'running', :params, '{}', "
             ":context, :agent, NULL, :started_at, NULL, :seq, :seq)",
-            {"id": run_id, "node_id": node_id, "job": p["job"], "kind": p["kind"], "params": _json(p["params"]),
+            {"id": run_id, "node_id": node_id, "job": p["job"], "kind": p["kind"], "params": _json(params),
              "context": _json(p["context"]), "agent": p.get("agent"), "started_at": p["started_at"], "seq": e.seq},
         )
-        self._runs[run_id] = _RunState(node_id, "running", dict(p["params"]), {})
+        self._runs[run_id] = _RunState(node_id, "running", dict(params), {})
 
     def _params_logged(self, e: StoredEvent, p: dict[str, Any]) -> None:
         run = self.state(p["run_id"])
         merged = dict(run.params)
-        for key, value in p["params"].items():
+        for key, value in with_floats(p["params"], p.get("float_params")).items():
             if key in merged and merged[key] != value:
                 raise ValidationError(
                     f"params.{key}", f"already logged as {merged[key]!r}; params are immutable",
