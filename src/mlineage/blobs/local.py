@@ -241,6 +241,9 @@ class LocalBlobStore:
                     removed.append(Path(entry.path))
         return removed
 
+    def close(self) -> None:
+        """Nothing to release: the folder holds no connection."""
+
     def open(self, digest: Digest) -> BinaryIO:
         path = self.path_for(digest)
         if not path.is_file():

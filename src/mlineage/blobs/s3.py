@@ -109,6 +109,9 @@ class S3BlobStore:
         spool.seek(0)
         return spool  # type: ignore[return-value]
 
+    def close(self) -> None:
+        """Nothing to ship: every upload completes before it returns."""
+
     # ------------------------------------------------------------ transfers
 
     def check(self) -> None:

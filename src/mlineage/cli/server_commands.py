@@ -54,7 +54,7 @@ def server_command(store_uri: str | None, artifacts: str | None, host: str, port
 @click.command("sync")
 @JSON_OPTION
 def sync_command(as_json: bool) -> None:
-    """Ship the local event spool to the server now (MLINEAGE_URI=http(s)://...)."""
+    """Ship the local event spool and queued blobs to the server now (MLINEAGE_URI=http(s)://...)."""
     from ..config import load_settings
     from ..errors import ConfigError
     from ..sdk.remote import RemoteStore
@@ -67,12 +67,36 @@ def sync_command(as_json: bool) -> None:
         result = store.flush(quiet=False)
     finally:
         store._http.close()
+    result.update(_ship_blobs(settings.artifacts_uri))
     if as_json:
         emit_json(result)
         return
     click.echo(f"shipped {result['shipped']} event(s), {result['rejected']} rejected, {result['pending']} pending")
+    if result["blobs_shipped"] or result["blobs_pending"]:
+        click.echo(f"shipped {result['blobs_shipped']} blob(s), {result['blobs_pending']} pending")
     if result["rejected"]:
         click.echo(f"rejected events are kept in {store.spool.rejected_path}", err=True)
+
+
+def _ship_blobs(artifacts_uri: str) -> dict[str, int]:
+    """Upload the blobs queued while the server was down (when the server is the artifact store)."""
+    from ..config import is_server_uri
+
+    if not is_server_uri(artifacts_uri):
+        return {"blobs_shipped": 0, "blobs_pending": 0}
+    from ..blobs.http import HttpBlobStore
+    from ..errors import StoreUnavailableError
+
+    blobs = HttpBlobStore(artifacts_uri)
+    try:
+        shipped, pending = blobs.drain()
+        if pending:
+            blobs.check()  # say why nothing moved
+            raise StoreUnavailableError(f"{pending} queued blob(s) could not be uploaded to {artifacts_uri}; "
+                                        "run `mlineage sync` again")
+    finally:
+        blobs.close()
+    return {"blobs_shipped": shipped, "blobs_pending": pending}
 
 
 @click.group("token")

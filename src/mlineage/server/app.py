@@ -6,7 +6,6 @@ Errors are JSON ``{"error": {"type", "message", "field"}}`` with a 4xx status; a
 """
 
 
-import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -540,37 +539,9 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
                   cap: Annotated[int | None, Query(ge=1, le=10**9)] = None) -> Any:
         return _json({"node_ids": view(p).store.reachable(node_id, direction, as_of_seq, cap)})  # type: ignore[arg-type]
 
-    # ---------------------------------------------------------------- blobs
+    from .routers.blobs import blob_router, default_uploads_dir
 
-    @app.put("/api/v1/blobs/{digest}", tags=["blobs"], status_code=201, openapi_extra={
-        "requestBody": {"required": True,
-                        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
-    async def put_blob(digest: str, request: Request, p: Writer) -> JSONResponse:
-        """Upload a blob; its SHA-256 must match DIGEST (content addressing), or nothing is stored."""
-        wanted = Digest.parse(digest)
-        data = await request.body()
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != wanted.hex:
-            raise ValidationError("digest", f"the body hashes to sha256:{actual}, not {wanted}",
-                                  "upload the bytes that match the digest")
-        if client.blobs.has(wanted):
-            return JSONResponse({"digest": str(wanted), "size": len(data), "stored": False}, status_code=200)
-        import anyio.to_thread
-
-        await anyio.to_thread.run_sync(client.blobs.put_bytes, data)
-        return JSONResponse({"digest": str(wanted), "size": len(data), "stored": True}, status_code=201)
-
-    @app.get("/api/v1/blobs/{digest}", tags=["blobs"], response_class=Response)
-    def get_blob(digest: str, p: Reader) -> Response:
-        """Download a blob by digest (the artifact must be visible to the token's namespace)."""
-        wanted = Digest.parse(digest)
-        if not p.sees_all and view(p).store.get_artifact(str(wanted)) is None:
-            raise NotFoundError(f"artifact {wanted} is not recorded in namespace {p.namespace!r}")
-        if not client.blobs.has(wanted):
-            raise NotFoundError(f"no blob {wanted} in the artifact store: upload it with PUT first")
-        with client.blobs.open(wanted) as handle:
-            data = handle.read()
-        return Response(data, media_type="application/octet-stream")
+    app.include_router(blob_router(client, needs, view, default_uploads_dir(str(artifacts))))
 
     # ---------------------------------------------------------------- tokens
 

@@ -1,0 +1,1 @@
+"""The server's endpoint groups, one APIRouter per module."""
