@@ -297,8 +297,13 @@ class RemoteStore:
             raise
 
     def get_artifact(self, digest: str) -> Artifact | None:
-        found: Artifact | None = self._or_local(lambda: _artifact(self._get(f"/artifacts/{digest}")), digest,
-                                                self._local_artifacts, _local_artifact)
+        """The artifact, or None when unknown -- also while the server is unreachable and this process has not
+        spooled it: a run then records it again, which the server's projection treats as a no-op."""
+        try:
+            found: Artifact | None = self._or_local(lambda: _artifact(self._get(f"/artifacts/{digest}")), digest,
+                                                    self._local_artifacts, _local_artifact)
+        except StoreUnavailableError:
+            return None
         return found
 
     def has_children(self, digest: str) -> bool:
