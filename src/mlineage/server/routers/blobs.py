@@ -94,6 +94,7 @@ def blob_router(client: Client, needs: Callable[[str], Callable[..., Principal]]
     @router.put("/{digest}", status_code=201, openapi_extra=_BINARY, response_model=Stored)
     async def put_blob(digest: str, request: Request, p: Writer) -> Any:
         """Upload a blob in one request; its SHA-256 must match DIGEST, or nothing is stored."""
+        import anyio
         import anyio.to_thread
 
         wanted = Digest.parse(digest)
@@ -102,10 +103,10 @@ def blob_router(client: Client, needs: Callable[[str], Callable[..., Principal]]
         h = hashlib.sha256()
         size = 0
         try:
-            with open(staged, "wb") as out:
+            async with await anyio.open_file(staged, "wb") as out:
                 async for chunk in request.stream():
                     h.update(chunk)
-                    out.write(chunk)
+                    await out.write(chunk)
                     size += len(chunk)
             if h.hexdigest() != wanted.hex:
                 raise ValidationError("digest", f"the body hashes to sha256:{h.hexdigest()}, not {wanted}",
