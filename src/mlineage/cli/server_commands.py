@@ -16,19 +16,22 @@ from .output import emit_json
 @click.option("--port", default=8470, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
 @click.option("--auth/--no-auth", default=True, show_default=True,
               help="Require API tokens (--no-auth: one trusted user, every caller is an admin).")
-@click.option("--max-body-mb", default=16, show_default=True, type=click.IntRange(min=1),
-              help="Largest JSON request body accepted (413 above it).")
+@click.option("--max-body-mb", type=click.IntRange(min=1),
+              help="Largest JSON request body accepted (413 above it). Default: derived from the value limit "
+                   "MLINEAGE_MAX_VALUE_BYTES shared with the SDK (16 MiB for the default 64 KiB).")
 @click.option("--no-worker", is_flag=True, help="Do not project queued events in this process.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes (reads scale with them; one of them projects queued events at a time).")
 def server_command(store_uri: str | None, artifacts: str | None, host: str, port: int, auth: bool,
-                   max_body_mb: int, no_worker: bool, workers: int) -> None:
+                   max_body_mb: int | None, no_worker: bool, workers: int) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) over a SQL store."""
     import uvicorn
 
     from ..config import load_settings
+    from ..limits import max_body_bytes
     from ..server import create_app
 
+    max_body = max_body_mb * 1024 * 1024 if max_body_mb else max_body_bytes()
     if store_uri is None or artifacts is None:
         settings = load_settings()
         store_uri = store_uri or settings.store_uri
@@ -40,14 +43,14 @@ def server_command(store_uri: str | None, artifacts: str | None, host: str, port
 
         os.environ.update({"MLINEAGE_SERVER_STORE": store_uri, "MLINEAGE_SERVER_ARTIFACTS": str(artifacts),
                            "MLINEAGE_SERVER_AUTH": "1" if auth else "0", "MLINEAGE_SERVER_WORKER": "0" if no_worker else "1",
-                           "MLINEAGE_SERVER_MAX_BODY": str(max_body_mb * 1024 * 1024)})
+                           "MLINEAGE_SERVER_MAX_BODY": str(max_body)})
         from ..stores.sql import SqlStore
 
         SqlStore(store_uri).close()  # migrate once, before the processes start
         uvicorn.run("mlineage.server.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
                     log_level="warning", access_log=False)
         return
-    app = create_app(store_uri, artifacts, auth=auth, worker=not no_worker, max_body=max_body_mb * 1024 * 1024)
+    app = create_app(store_uri, artifacts, auth=auth, worker=not no_worker, max_body=max_body)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

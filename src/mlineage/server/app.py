@@ -33,6 +33,7 @@ from ..errors import (
 )
 from ..events import SCHEMA_VERSION, NewEvent, StoredEvent, new_id, utc_now, validate
 from ..interop import openlineage as ol
+from ..limits import max_body_bytes
 from ..model import Digest, NodeKind, NodeRef
 from ..render import artifact_to_dict, run_to_dict
 from ..sdk.client import Client
@@ -42,7 +43,7 @@ from .namespaces import NamespacedStore, NamespaceIndex, tag_actor
 
 log = logging.getLogger("mlineage.server")
 
-DEFAULT_MAX_BODY = 16 * 1024 * 1024
+DEFAULT_MAX_BODY = max_body_bytes()  # derived from the value limit the SDK enforces (limits.py)
 DEFAULT_MAX_BLOB = 256 * 1024 * 1024
 MAX_BATCH = 10_000
 MAX_NODE_ID = 2**31 - 1  # nodes.id is a 32-bit integer column
