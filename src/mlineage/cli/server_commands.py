@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .options import JSON_OPTION, STORE_OPTION
@@ -11,7 +13,7 @@ from .output import emit_json
 @click.command("server")
 @STORE_OPTION
 @click.option("--artifacts", metavar="PATH", envvar="MLINEAGE_SERVER_ARTIFACTS",
-              help="Artifact store (a local folder). Default: the project's objects folder.")
+              help="Artifact store (a folder or s3://bucket/prefix). Default: the project's objects folder.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8470, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
 @click.option("--auth/--no-auth", default=True, show_default=True,
@@ -73,12 +75,15 @@ def sync_command(as_json: bool) -> None:
     result.update(_ship_blobs(settings.artifacts_uri))
     if as_json:
         emit_json(result)
-        return
-    click.echo(f"shipped {result['shipped']} event(s), {result['rejected']} rejected, {result['pending']} pending")
-    if result["blobs_shipped"] or result["blobs_pending"]:
-        click.echo(f"shipped {result['blobs_shipped']} blob(s), {result['blobs_pending']} pending")
-    if result["rejected"]:
-        click.echo(f"rejected events are kept in {store.spool.rejected_path}", err=True)
+    else:
+        click.echo(f"shipped {result['shipped']} event(s), {result['rejected']} rejected, "
+                   f"{result['pending']} pending")
+        if result["blobs_shipped"] or result["blobs_pending"]:
+            click.echo(f"shipped {result['blobs_shipped']} blob(s), {result['blobs_pending']} pending")
+    if result["rejected"]:  # never silent: the run those events belong to is incomplete on the server
+        click.echo(f"error: the server refused {result['rejected']} event(s); they are kept, with the reason, in "
+                   f"{store.spool.rejected_path}", err=True)
+        sys.exit(1)
 
 
 def _ship_blobs(artifacts_uri: str) -> dict[str, int]:
