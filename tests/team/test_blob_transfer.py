@@ -148,7 +148,7 @@ def test_during_an_outage_blobs_queue_and_sync_ships_them(server: ServerProcess,
     model = _digest(b"offline" * 1000)
     assert _on_server(server, model) is None
     out = json.loads(one.cli("sync", "--json").stdout)
-    assert out["blobs_shipped"] >= 4 and out["blobs_pending"] == 0  # data, model, code and environment
+    assert out["blobs_shipped"] >= 2 and out["blobs_pending"] == 0  # at least the data file and the model
     assert _on_server(server, model) == b"offline" * 1000
     closure = json.loads(one.cli("closure", "model", "--json").stdout)
     assert closure["reproducible"], closure  # data, code and environment manifests all reached the server

@@ -44,7 +44,7 @@ def api_base(uri: str) -> str:
 
 def default_queue_dir(uri: str) -> Path:
     """The blob queue sits beside the event spool of the same server."""
-    from ..sdk.remote import default_spool_dir
+    from ..stores.remote.spool import default_spool_dir
 
     return default_spool_dir(uri) / "blobs"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from .options import JSON_OPTION, STORE_OPTION
@@ -59,10 +57,14 @@ def server_command(store_uri: str | None, artifacts: str | None, host: str, port
 @click.command("sync")
 @JSON_OPTION
 def sync_command(as_json: bool) -> None:
-    """Ship the local event spool and queued blobs to the server now (MLINEAGE_URI=http(s)://...)."""
+    """Ship the local event spool and queued blobs to the server now (MLINEAGE_URI=http(s)://...).
+
+    Exits 1 when the server refuses events (now or in an earlier run: they wait in rejected.jsonl) or cannot
+    be reached, or queued blobs cannot be uploaded, so a script or CI job never mistakes a partial sync for a
+    complete one."""
     from ..config import load_settings
     from ..errors import ConfigError
-    from ..sdk.remote import RemoteStore
+    from ..stores.remote import RemoteStore
 
     settings = load_settings(auto_init=False)
     if not settings.store_uri.startswith(("http://", "https://")):
@@ -72,6 +74,7 @@ def sync_command(as_json: bool) -> None:
         result = store.flush(quiet=False)
     finally:
         store._http.close()
+    result["rejected_total"] = store.spool.rejected()
     result.update(_ship_blobs(settings.artifacts_uri))
     if as_json:
         emit_json(result)
@@ -80,10 +83,11 @@ def sync_command(as_json: bool) -> None:
                    f"{result['pending']} pending")
         if result["blobs_shipped"] or result["blobs_pending"]:
             click.echo(f"shipped {result['blobs_shipped']} blob(s), {result['blobs_pending']} pending")
-    if result["rejected"]:  # never silent: the run those events belong to is incomplete on the server
-        click.echo(f"error: the server refused {result['rejected']} event(s); they are kept, with the reason, in "
-                   f"{store.spool.rejected_path}", err=True)
-        sys.exit(1)
+    if result["rejected_total"]:
+        click.echo(f"error: the server refused {result['rejected_total']} event(s), kept with the reasons in "
+                   f"{store.spool.rejected_path}: they are not recorded on the server. Fix them and append them "
+                   "again, then delete that file", err=True)
+        raise SystemExit(1)
 
 
 def _ship_blobs(artifacts_uri: str) -> dict[str, int]:

@@ -1,1 +1,12 @@
-"""The server's endpoint groups, one APIRouter per module."""
+"""The API's routers, one per topic; ``ROUTERS`` is what the app factory includes, in this order."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import admin, blobs, events, lineage, meta, openlineage, query, read
+
+ROUTERS: list[APIRouter] = [meta.router, events.router, openlineage.router, read.router, lineage.router,
+                            query.router, blobs.router, admin.router]
+
+__all__ = ["ROUTERS"]
