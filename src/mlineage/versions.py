@@ -3,10 +3,13 @@ error that lists them when the one asked for does not exist."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .errors import NotFoundError, ValidationError
 from .model import Artifact, NamedVersion
+
+if TYPE_CHECKING:
+    from .stores.protocol import MetadataStore
 
 
 def parse_version_ref(ref: str) -> tuple[str, int | None]:
@@ -23,20 +26,12 @@ def parse_version_ref(ref: str) -> tuple[str, int | None]:
     return name, int(text)
 
 
-def versions_of(store: Any, name: str) -> list[NamedVersion]:
-    """Every version of ``name``, oldest first. Stores without a listing (a remote client) are asked version
-    by version; their entries carry the artifact's own time and no actor."""
-    listing = getattr(store, "list_versions", None)
-    if listing is not None:
-        return list(listing(name))
-    latest = store.get_version(name)
-    if latest is None:
-        return []
-    found = (store.get_version(name, n) for n in range(1, int(latest.version) + 1))
-    return [NamedVersion(a, 0, a.created_at or "", None) for a in found if a is not None]
+def versions_of(store: MetadataStore, name: str) -> list[NamedVersion]:
+    """Every version of ``name``, oldest first."""
+    return store.list_versions(name)
 
 
-def version_of(store: Any, name: str, version: int | None) -> Artifact:
+def version_of(store: MetadataStore, name: str, version: int | None) -> Artifact:
     """The artifact recorded as ``name@version`` (None: the latest), or NotFoundError listing what exists."""
     found = store.get_version(name, version)
     if found is not None:
@@ -44,7 +39,7 @@ def version_of(store: Any, name: str, version: int | None) -> Artifact:
     raise missing_version(store, name, version)
 
 
-def missing_version(store: Any, name: str, version: int | None) -> NotFoundError:
+def missing_version(store: MetadataStore, name: str, version: int | None) -> NotFoundError:
     existing = [v.artifact.version for v in versions_of(store, name)]
     if not existing:
         return NotFoundError(f"no artifact is named {name!r}: `mlineage runs` and `mlineage show REF` show what "

@@ -16,11 +16,10 @@ def version_rows(client: Any, name: str) -> list[dict[str, Any]]:
     """One dict per version of ``name``, oldest first (the JSON of ``versions`` and ``show NAME``)."""
     from ..versions import versions_of
 
-    consumers = getattr(client.store, "consumers_of", None)
     rows = []
     for v in versions_of(client.store, name):
         a = v.artifact
-        used_by = consumers(str(a.digest)) if consumers is not None else []
+        used_by = client.store.consumers_of(str(a.digest))
         rows.append({"version": a.version, "digest": str(a.digest), "kind": a.kind.value, "size": a.size,
                      "recorded_at": v.recorded_at, "recorded_by": v.actor, "seq": v.seq or None,
                      "path": a.metadata.get("path"),

@@ -45,6 +45,9 @@ class Client:
             store = open_store(self.settings.store_uri)
         self.store: MetadataStore = store
         self._by_digest: dict[str, Artifact] = {}
+        # a ref naming a local file is hashed and looked up; a server turns this off (its callers' paths are
+        # theirs, not files on the server's disk)
+        self.resolve_paths = True
         if blobs is None:
             from ..blobs.registry import open_blob_store
 
@@ -135,7 +138,7 @@ class Client:
         if known is not None:
             return known
         path = Path(ref)
-        if "@" not in ref and not ref.startswith(("sha256:", "run:")) and path.is_file():
+        if self.resolve_paths and "@" not in ref and not ref.startswith(("sha256:", "run:")) and path.is_file():
             from ..hashing import hash_file
 
             digest, _ = hash_file(path)

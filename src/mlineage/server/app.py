@@ -34,6 +34,7 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     client = Client.for_uri(store_uri, artifacts)
     if not isinstance(client.store, SqlStore):
         raise ConfigError("the server needs a SQL metadata store (sqlite:/// or postgresql://)")
+    client.resolve_paths = False  # a ref is never a file on the server's disk (clients send digests)
     engine = client.store.engine
     index = NamespaceIndex(engine)
     state = ServerState(client, TokenStore(engine), index, Inbox(client, index), auth=auth, max_body=max_body)

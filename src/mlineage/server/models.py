@@ -168,6 +168,17 @@ class RunsOut(_Open):
     runs: list[RunOut]
 
 
+class NamedVersionOut(_Open):
+    artifact: ArtifactOut
+    seq: int
+    recorded_at: str
+    actor: str | None = None
+
+
+class NamedVersionsOut(_Open):
+    versions: list[NamedVersionOut]
+
+
 class RunIOOut(_Open):
     inputs: list[RoleArtifactOut]
     outputs: list[RoleArtifactOut]

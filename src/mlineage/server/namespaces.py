@@ -25,7 +25,7 @@ from .. import events as ev
 from ..errors import NotFoundError
 from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport
-from ..model import Artifact, NodeRef, Run
+from ..model import Artifact, NamedVersion, NodeRef, Run
 from ..stores.protocol import AdjacentEdge, Direction, MetadataStore
 from ..stores.schema import events as events_table
 from ..stores.schema import nodes, server_namespace_objects, server_state
@@ -265,6 +265,14 @@ class NamespacedStore:
         if self.get_artifact(digest) is None:
             return []
         return self._filter_runs(self.inner.producers_of(digest))
+
+    def consumers_of(self, digest: str) -> list[Run]:
+        if self.get_artifact(digest) is None:
+            return []
+        return self._filter_runs(self.inner.consumers_of(digest))
+
+    def list_versions(self, name: str) -> list[NamedVersion]:
+        return [v for v in self.inner.list_versions(name) if self._art_ok(v.artifact) is not None]
 
     def counts(self) -> dict[str, int]:
         with self.index.engine.connect() as conn:

@@ -17,6 +17,7 @@ from ..models import (
     ArtifactsOut,
     HasChildrenOut,
     MetricHistoryOut,
+    NamedVersionsOut,
     RunIOOut,
     RunOut,
     RunsOut,
@@ -42,6 +43,19 @@ def get_artifact(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
 @router.get("/artifacts/{digest}/producers", response_model=RunsOut)
 def producers(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
     return {"runs": [run_to_dict(r) for r in state.view(p).store.producers_of(str(Digest.parse(digest)))]}
+
+
+@router.get("/artifacts/{digest}/consumers", response_model=RunsOut)
+def consumers(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
+    """The runs that used the artifact."""
+    return {"runs": [run_to_dict(r) for r in state.view(p).store.consumers_of(str(Digest.parse(digest)))]}
+
+
+@router.get("/names/{name:path}/versions", response_model=NamedVersionsOut)
+def list_versions(name: str, p: Reader, state: ServerDep) -> dict[str, Any]:
+    """Every version of a name, oldest first, with who recorded each label and when."""
+    return {"versions": [dict(artifact=artifact_to_dict(v.artifact), seq=v.seq, recorded_at=v.recorded_at,
+                              actor=v.actor) for v in state.view(p).store.list_versions(name)]}
 
 
 @router.get("/artifacts/{digest}/has-children", response_model=HasChildrenOut)

@@ -37,7 +37,7 @@ from ...errors import (
 )
 from ...events import NewEvent, StoredEvent, validate
 from ...ledger import VerifyReport
-from ...model import Artifact, ArtifactKind, Digest, NodeRef, Run, RunKind, RunStatus
+from ...model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
 from ...render import artifact_from_dict, run_from_dict
 from ..protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
 from .spool import Spool, default_spool_dir, flock
@@ -123,7 +123,6 @@ class RemoteStore:
                 stored.append(StoredEvent(int(ack["seq"]), e.id, e.type, e.v, ack.get("ts", e.ts),
                                           ack.get("actor", e.actor), e.payload, ack.get("payload_sha256", ""),
                                           ack.get("prev_hash", ""), str(ack["hash"])))
-        self._acked.clear()
         return stored
 
     def flush(self, quiet: bool = False) -> dict[str, int]:
@@ -187,6 +186,8 @@ class RemoteStore:
             raise StoreUnavailableError(f"mlineage server {self.uri} is unreachable: {exc}") from None
         if response.status_code < 300:
             if response.status_code == 200:
+                if len(self._acked) > 100_000:  # acks of events another process spooled: nobody reads them
+                    self._acked.clear()
                 for item in response.json().get("events") or ():
                     self._acked[str(item["id"])] = item
             return response.status_code, ""
@@ -295,6 +296,13 @@ class RemoteStore:
 
     def producers_of(self, digest: str) -> list[Run]:
         return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/producers")["runs"]]
+
+    def consumers_of(self, digest: str) -> list[Run]:
+        return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/consumers")["runs"]]
+
+    def list_versions(self, name: str) -> list[NamedVersion]:
+        return [NamedVersion(artifact_from_dict(v["artifact"]), int(v["seq"]), v["recorded_at"], v.get("actor"))
+                for v in self._get(f"/names/{name}/versions")["versions"]]
 
     def counts(self) -> dict[str, int]:
         return {k: int(v) for k, v in self._get("/counts").items()}
