@@ -62,7 +62,10 @@ class Client:
         return cls(Settings(None, store_uri, str(artifacts)))
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            self.store.close()
+        finally:
+            self.blobs.close()
 
     # ------------------------------------------------------------ writing
 
