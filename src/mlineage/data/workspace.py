@@ -165,19 +165,20 @@ class Workspace:
         if self._ledger is None:
             _ = self.client
         else:  # what _record needs, loaded here, off the main thread
+            from .. import pipeline  # noqa: F401
             from ..capture.basic import actor
-            from ..capture.redact import redact_payload  # noqa: F401
 
             actor()
 
     def _record(self, new_events: list[Any]) -> None:
-        """Append events as ``Client.append`` does: payloads redacted, the actor stamped."""
+        """Append events through the one pipeline, as ``Client.append`` does (here straight to the lean
+        SQLite writer when ``add`` opened one)."""
         if self._ledger is None:
             self.client.append(new_events)
             return
-        from ..capture.redact import stamped
+        from .. import pipeline
 
-        self._ledger.append(stamped(new_events))
+        pipeline.append(self._ledger, new_events)
 
 
 def referenced_digests(ws: Workspace, pointers: Sequence[Path] | None = None,

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
+from .. import pipeline
 from ..blobs.protocol import BlobStore
-from ..capture.redact import stamped
 from ..config import Settings, load_settings
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
@@ -62,12 +62,16 @@ class Client:
         return cls(Settings(None, store_uri, str(artifacts)))
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            self.store.close()
+        finally:
+            self.blobs.close()
 
     # ------------------------------------------------------------ writing
 
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
-        return self.store.append(stamped(events))
+        """Append through the one pipeline (validate, redact, stamp; the store seals and projects)."""
+        return pipeline.append(self.store, events)
 
     def artifact_event(self, path: str | os.PathLike[str], *, kind: str | ArtifactKind = ArtifactKind.FILE,
                        name: str | None = None, store_blob: bool = True,

@@ -37,11 +37,10 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     client.resolve_paths = False  # a ref is never a file on the server's disk (clients send digests)
     engine = client.store.engine
     index = NamespaceIndex(engine)
-    state = ServerState(client, TokenStore(engine), index, Inbox(client, index), auth=auth, max_body=max_body)
+    state = ServerState(client, TokenStore(engine, client.store), index, Inbox(client, index), auth=auth, max_body=max_body)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        state.index.catch_up()
         if worker:
             state.inbox.start()
         yield

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from ...events import NewEvent, new_id, utc_now, validate
+from ... import pipeline
+from ...events import NewEvent, new_id, utc_now
 from ..auth import ForbiddenError, Principal
 from ..deps import Admin, Reader, ServerDep, ServerState, Writer
 from ..models import (
@@ -26,18 +27,17 @@ from ..namespaces import tag_actor
 router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERRORS)
 
 
-def _checked(state: ServerState, batch: list[EventIn], p: Principal) -> list[NewEvent]:
-    checked = [validate(NewEvent(e.type, e.payload, e.id or new_id(), e.ts or utc_now(),
-                                 tag_actor(e.actor, p), e.v)) for e in batch]
-    state.index.check_writes(checked, p)
-    return checked
+def _tagged(batch: list[EventIn], p: Principal) -> list[NewEvent]:
+    """The caller's events, their actor tagged with the writer's namespace (see ``namespaces.py``)."""
+    return [NewEvent(e.type, e.payload, e.id or new_id(), e.ts or utc_now(), tag_actor(e.actor, p), e.v)
+            for e in batch]
 
 
 def append(state: ServerState, batch: list[EventIn], p: Principal) -> dict[str, Any]:
-    checked = _checked(state, batch, p)
+    """The append pipeline, as for every writer, with the namespace check between preparing and sealing."""
     client = state.client
-    stored = client.append(checked)  # the Client: redaction and stamping as for every writer
-    state.index.record(stored)
+    checked = pipeline.prepare(_tagged(batch, p))
+    stored = pipeline.append(client.store, checked, check=lambda prepared: state.index.check_writes(prepared, p))
     return {"accepted": len(stored), "duplicates": len(checked) - len(stored),
             "head_seq": stored[-1].seq if stored else client.store.head()[0],
             "events": [{"id": e.id, "seq": e.seq, "hash": e.hash, "prev_hash": e.prev_hash,
@@ -59,7 +59,8 @@ def append_batch(batch: EventBatch, p: Writer, state: ServerDep, wait: bool = Tr
     (see /ingestion for the lag). Graph errors (an unknown run...) then show up there, not here."""
     if wait:
         return append(state, batch.events, p)
-    checked = _checked(state, batch.events, p)
+    checked = pipeline.prepare(_tagged(batch.events, p))
+    state.index.check_writes(checked, p)
     queued, dupes = state.inbox.accept_native(checked, p.write_namespace)
     return JSONResponse({"queued": queued, "duplicates": dupes}, status_code=202)
 
