@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 @click.option("--job", help="Only runs of this job.")
 @click.option("--status", type=click.Choice(["running", "lost", "completed", "failed", "aborted"]),
               help="Only this status (lost: recorded as running, but its process is gone).")
+@click.option("--tree", "as_tree", is_flag=True,
+              help="Show runs started inside another (a sweep's trials) under their parent.")
 @JSON_OPTION
-def runs_command(limit: int, job: str | None, status: str | None, as_json: bool) -> None:
+def runs_command(limit: int, job: str | None, status: str | None, as_tree: bool, as_json: bool) -> None:
     """List recorded runs, newest first. A running run whose process is gone shows as lost."""
     from ..liveness import lost_reason, shown_status
 
@@ -33,6 +35,9 @@ def runs_command(limit: int, job: str | None, status: str | None, as_json: bool)
     if as_json:
         emit_json([run_record(r) for r in found])
         return
+    if as_tree:
+        _print_run_tree(found)
+        return
     from rich.table import Table
 
     table = Table("run", "job", "kind", "status", "started", "metrics", box=None)
@@ -42,6 +47,33 @@ def runs_command(limit: int, job: str | None, status: str | None, as_json: bool)
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(r.metrics.items())[:4])
         table.add_row(r.id[:12], r.job, r.kind.value, f"[{style}]{shown}[/]", r.started_at or "", metrics)
     console().print(table if found else "no runs recorded yet")
+
+
+def _print_run_tree(found: list[Run]) -> None:
+    """Runs under the run they were started inside (``parent_run_id`` in the context), newest first; a run
+    whose parent is not in the listing starts a tree of its own."""
+    from ..liveness import shown_status
+    from ..render import TREE_BRANCH, TREE_LAST, TREE_PIPE, TREE_SPACE
+
+    ids = {r.id for r in found}
+    children: dict[str | None, list[Run]] = {}
+    for r in found:
+        parent = r.context.get("parent_run_id")
+        children.setdefault(parent if parent in ids else None, []).append(r)
+    lines: list[str] = []
+
+    def walk(run: Run, indent: str, guide: str) -> None:
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(run.metrics.items())[:4])
+        lines.append(f"{indent}{guide}{run.job} [{shown_status(run)}] {run.id[:12]}  {run.started_at or ''}"
+                     + (f"  {metrics}" if metrics else ""))
+        below = children.get(run.id, [])
+        deeper = indent + ((TREE_SPACE if guide == TREE_LAST else TREE_PIPE) if guide else "")
+        for n, child in enumerate(below):
+            walk(child, deeper, TREE_LAST if n == len(below) - 1 else TREE_BRANCH)
+
+    for root in children.get(None, []):
+        walk(root, "", "")
+    click.echo("\n".join(lines) if lines else "no runs recorded yet")
 
 
 def run_record(run: Run) -> dict[str, Any]:
