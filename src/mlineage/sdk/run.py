@@ -29,6 +29,7 @@ from ..capture.basic import actor, basic_context
 from ..capture.redact import redact_params
 from ..errors import MlineageError, StoreUnavailableError, ValidationError
 from ..events import NewEvent, new_id, utc_from_ns, utc_now
+from ..heartbeat import RUN_HEARTBEAT, heartbeat_seconds
 from ..jsonvalues import check_json_value, check_metric, check_params
 from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, enum_value
 from .client import Client, default_client
@@ -94,6 +95,7 @@ class ActiveRun:
         self._captured: tuple[dict[str, Any], list[NewEvent], list[str]] | None = None
         self._capture_job: Background[tuple[dict[str, Any], list[NewEvent], list[str]]] | None = None
         self._parent_id: str | None = None  # the run this one was started inside, if any
+        self._last_write = time.monotonic()  # when this run last wrote (a quiet run writes heartbeats)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -156,6 +158,8 @@ class ActiveRun:
                     return
                 if not self._start_written or self._pending or self._pending_metrics:
                     self._flush_into([])
+                elif time.monotonic() - self._last_write >= heartbeat_seconds():  # quiet: say it is alive
+                    self._flush_into([NewEvent(RUN_HEARTBEAT, {"run_id": self.id})])
         finally:
             if self._started and not self._ended:
                 schedule(self, FLUSH_EVERY_SECONDS)
@@ -419,6 +423,7 @@ class ActiveRun:
             except BaseException:
                 pending_metrics.extendleft(reversed(taken))  # kept for a retry, in their order
                 raise
+            self._last_write = time.monotonic()
         self._pending = []
         if not self._start_written:
             self._start_written = True
