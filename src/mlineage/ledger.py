@@ -188,9 +188,11 @@ class VerifyReport:
     first_bad_id: str | None = None
     problem: str | None = None
     redacted: int = 0
+    checkpoint: dict[str, Any] | None = None  # the newest checkpoint the ledger was compared with
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "checkpoint": self.checkpoint,
             "ok": self.ok,
             "count": self.count,
             "head_seq": self.head_seq,

@@ -26,7 +26,17 @@ from ..refs import resolve
 from ..stores.protocol import MetadataStore
 
 if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
+    from ..checkpoints import ProjectAnchor
     from ..graph.engine import GraphEngine
+
+
+def _project_anchor(settings: Settings) -> ProjectAnchor | None:
+    """The checkpoint anchor of a project's SQL store (a server keeps its own signed log instead)."""
+    if settings.project_root is None or settings.store_uri.startswith(("http://", "https://")):
+        return None
+    from ..checkpoints import ProjectAnchor
+
+    return ProjectAnchor(settings.project_root, settings.store_uri)
 
 
 def _open_store(uri: str) -> MetadataStore:
@@ -45,7 +55,17 @@ class Client:
     def __init__(self, settings: Settings | None = None, *, store: MetadataStore | None = None,
                  blobs: BlobStore | None = None) -> None:
         self.settings = settings or load_settings(auto_init=True)
-        self.store: MetadataStore = store or _open_store(self.settings.store_uri)
+        self.anchor: ProjectAnchor | None = None
+        self._head: tuple[int, str] | None = None  # the head after this client's last append
+        if store is None:
+            self.anchor = _project_anchor(self.settings)
+            if self.anchor is not None:
+                self.anchor.guard_before_open()
+            store = _open_store(self.settings.store_uri)
+            if self.anchor is not None and self.anchor.latest() is not None and hasattr(store, "engine") \
+                    and not self.settings.store_uri.startswith("sqlite"):
+                self.anchor.guard_after_open(store.head()[0])
+        self.store: MetadataStore = store
         self._by_digest: dict[str, Artifact] = {}
         if blobs is None:
             from ..blobs.registry import open_blob_store
@@ -63,7 +83,19 @@ class Client:
     # ------------------------------------------------------------ writing
 
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
-        return self.store.append(stamped(events))
+        stored = self.store.append(stamped(events))
+        if stored:
+            self._head = (stored[-1].seq, stored[-1].hash)
+        return stored
+
+    def write_checkpoint(self, head: tuple[int, str] | None = None) -> bool:
+        """Write the ledger head this client last appended (or ``head``) to the project's checkpoint file
+        (see ``mlineage.checkpoints``); called at the end of a run and of ``add``, not per event. True when
+        the file changed; False without a project, a local SQL store or anything appended."""
+        head = head or self._head
+        if self.anchor is None or head is None:
+            return False
+        return self.anchor.record(*head)
 
     def artifact_event(self, path: str | os.PathLike[str], *, kind: str | ArtifactKind = ArtifactKind.FILE,
                        name: str | None = None, store_blob: bool = True,
@@ -244,7 +276,13 @@ class Client:
         )
 
     def verify(self) -> VerifyReport:
-        return self.store.verify()
+        """Walk the hash chain, then check the ledger against the project's newest checkpoint."""
+        report = self.store.verify()
+        if self.anchor is None:
+            return report
+        from ..checkpoints import against_checkpoint
+
+        return against_checkpoint(report, self.anchor.latest(), self.store)
 
     def rebuild(self) -> int:
         return self.store.rebuild()

@@ -9,6 +9,7 @@ Errors are JSON ``{"error": {"type", "message", "field"}}`` with a 4xx status; a
 import hashlib
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -224,8 +225,11 @@ async def _send_413(send: Callable[..., Any], limit: int) -> None:
 
 
 def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, worker: bool = True,
-               max_body: int = DEFAULT_MAX_BODY, max_blob: int = DEFAULT_MAX_BLOB) -> Any:
-    """Build the ASGI app. ``auth=False`` treats every caller as an admin of all namespaces (one user)."""
+               max_body: int = DEFAULT_MAX_BODY, max_blob: int = DEFAULT_MAX_BLOB,
+               checkpoint_key: Path | None = None, checkpoint_seconds: float = 10.0) -> Any:
+    """Build the ASGI app. ``auth=False`` treats every caller as an admin of all namespaces (one user).
+    ``checkpoint_key``: the Ed25519 PEM file that signs checkpoints (default ``MLINEAGE_SERVER_CHECKPOINT_KEY``,
+    else a key kept in the database; see ``checkpoint_log.py``), signed every ``checkpoint_seconds``."""
     client = Client.for_uri(store_uri, artifacts)
     if not hasattr(client.store, "engine"):
         raise ConfigError("the server needs a SQL metadata store (sqlite:/// or postgresql://)")
@@ -233,13 +237,20 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     tokens = TokenStore(engine)
     index = NamespaceIndex(engine)
     inbox = Inbox(client, index)
+    from .checkpoint_log import CheckpointLog, Signer
+
+    key_env = os.environ.get("MLINEAGE_SERVER_CHECKPOINT_KEY")
+    checkpoints = CheckpointLog(engine, checkpoint_key or (Path(key_env) if key_env else None))
+    signer = Signer(checkpoints, client.store.head, checkpoint_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         index.catch_up()
         if worker:
             inbox.start()
+        signer.start()
         yield
+        signer.stop()
         inbox.stop()
         client.close()
 
@@ -343,7 +354,30 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
 
     @app.get("/api/v1/verify", tags=["events"])
     def verify(p: Reader) -> dict[str, Any]:
-        return client.verify().to_dict()
+        """Walk the hash chain, then check the ledger still holds the newest signed checkpoint."""
+        from ..checkpoints import against_checkpoint
+
+        return against_checkpoint(client.verify(), checkpoints.latest_checkpoint(), client.store).to_dict()
+
+    # ---------------------------------------------------------------- signed checkpoints
+
+    @app.get("/api/v1/checkpoints/key", tags=["checkpoints"])
+    def checkpoint_key_document() -> dict[str, Any]:
+        """The public key that signs this server's checkpoints (Ed25519, raw 32 bytes in base64). Public:
+        an auditor needs no token to check a signature."""
+        return checkpoints.key_document()
+
+    @app.get("/api/v1/checkpoints/latest", tags=["checkpoints"])
+    def latest_checkpoint(p: Reader) -> dict[str, Any]:
+        """A signed checkpoint of the current ledger head (signed now when the log is behind it)."""
+        seq, hash_ = client.store.head()
+        return checkpoints.sign(seq, hash_) if seq > 0 else {"seq": 0, "hash": hash_, "time": None, "signature": None}
+
+    @app.get("/api/v1/checkpoints", tags=["checkpoints"])
+    def list_checkpoints(p: Reader, after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+        """The signed checkpoint log, oldest first."""
+        return {"key_id": checkpoints.key_id, "checkpoints": checkpoints.entries(after_seq, limit)}
 
     @app.post("/api/v1/rebuild", tags=["events"])
     def rebuild(p: Admin) -> dict[str, Any]:

@@ -184,4 +184,15 @@ server_state = Table(
     Column("value", Text, nullable=False),
 )
 
-SERVER_TABLES = (server_tokens, server_namespace_objects, server_inbox, server_state)
+server_checkpoints = Table(
+    # The signed checkpoint log (``server/checkpoint_log.py``): one signed ledger head per row.
+    "server_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("time", String(40), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", String(200), nullable=False),
+)
+
+SERVER_TABLES = (server_tokens, server_namespace_objects, server_inbox, server_state, server_checkpoints)

@@ -1,0 +1,63 @@
+"""The server's signed checkpoint log, on SQLite and PostgreSQL: signatures check against the published key,
+and /verify fails once the ledger no longer holds the newest signed head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+from mlineage.checkpoints import verify_signature
+from mlineage.server.checkpoint_log import CheckpointLog
+from mlineage.stores.sql import SqlStore
+
+from .test_api import pipeline
+
+
+def test_signatures_verify_and_the_log_is_monotonic(store: SqlStore, tmp_path: Path) -> None:
+    log = CheckpointLog(store.engine)
+    first = log.sign(5, "a" * 64)
+    assert verify_signature(first, log.public_key)
+    assert log.sign(3, "b" * 64) == first  # never backwards
+    assert log.sign(5, "c" * 64) == first  # one checkpoint per seq
+    forged = dict(first, hash="b" * 64)
+    assert not verify_signature(forged, log.public_key)
+    again = CheckpointLog(store.engine)  # the key kept in the database is reused
+    assert again.public_key == log.public_key
+    keyed = CheckpointLog(store.engine, tmp_path / "key.pem")  # a key file, created when missing
+    assert (tmp_path / "key.pem").stat().st_mode & 0o777 == 0o600
+    assert keyed.public_key != log.public_key
+    assert CheckpointLog(store.engine, tmp_path / "key.pem").public_key == keyed.public_key
+    assert not verify_signature(first, keyed.public_key)
+
+
+def test_endpoints_publish_the_key_and_verify_against_the_log(admin: httpx.Client, server: object) -> None:
+    assert admin.post("/events/batch", json={"events": pipeline("cp")}).status_code == 200
+    key = httpx.get(str(admin.base_url).rstrip("/") + "/checkpoints/key").json()  # no token needed
+    latest = admin.get("/checkpoints/latest").json()
+    head = admin.get("/head").json()
+    assert (latest["seq"], latest["hash"]) == (head["seq"], head["hash"])
+    assert verify_signature(latest, key["public_key"])
+    listed = admin.get("/checkpoints").json()["checkpoints"]
+    assert listed[-1] == latest and all(verify_signature(c, key["public_key"]) for c in listed)
+    report = admin.get("/verify").json()
+    assert report["ok"] and report["checkpoint"]["seq"] == latest["seq"]
+
+    store = SqlStore(server.store_uri)  # type: ignore[attr-defined]
+    try:
+        with store.engine.connect() as conn, conn.begin():
+            if store.dialect == "sqlite":
+                for trigger in ("events_no_delete", "ledger_head_forward"):
+                    conn.execute(text(f"DROP TRIGGER {trigger}"))
+            else:
+                conn.execute(text("DROP TRIGGER events_no_update_delete ON events"))
+                conn.execute(text("DROP TRIGGER ledger_head_forward ON ledger_head"))
+            keep = latest["seq"] - 3
+            conn.execute(text(f"DELETE FROM events WHERE seq > {keep}"))
+            conn.execute(text(f"UPDATE ledger_head SET seq = {keep}, hash = (SELECT hash FROM events WHERE seq = {keep})"))
+    finally:
+        store.close()
+    report = admin.get("/verify").json()
+    assert not report["ok"]
+    assert f"3 event(s) written up to then are missing (seq {latest['seq'] - 2} to {latest['seq']})" in report["problem"]
