@@ -44,17 +44,27 @@ def verify_command(export_file: Path | None, as_json: bool) -> None:
 
 
 @click.command("rebuild")
+@click.option("--allow-broken", is_flag=True,
+              help="On a ledger that does not verify, rebuild from the events before the first bad one.")
 @JSON_OPTION
-def rebuild_command(as_json: bool) -> None:
-    """Drop every projection table and replay the ledger into it (in one transaction)."""
+def rebuild_command(allow_broken: bool, as_json: bool) -> None:
+    """Verify the ledger, then drop every projection table and replay the ledger into it (in one transaction).
+
+    Refuses a ledger whose hash chain is broken (exit 1), since replaying it would copy the damage.
+    """
+    from ..audit import rebuild
+
     client = open_client()
     started = time.perf_counter()
-    count = client.rebuild()
+    outcome = rebuild(client.store, allow_broken=allow_broken)
     seconds = time.perf_counter() - started
     if as_json:
-        emit_json({"replayed": count, "seconds": round(seconds, 3)})
+        emit_json(dict(outcome.to_dict(), seconds=round(seconds, 3)))
+    elif outcome.stopped_at is None:
+        click.echo(f"Rebuilt projections from {outcome.replayed} events in {seconds:.2f}s")
     else:
-        click.echo(f"Rebuilt projections from {count} events in {seconds:.2f}s")
+        click.echo(f"Rebuilt projections from the first {outcome.replayed} events in {seconds:.2f}s; stopped before "
+                   f"event {outcome.stopped_at}, which does not verify: {outcome.problem}", err=True)
 
 
 @click.command("export")

@@ -284,8 +284,12 @@ class Client:
 
         return against_checkpoint(report, self.anchor.latest(), self.store)
 
-    def rebuild(self) -> int:
-        return self.store.rebuild()
+    def rebuild(self, *, allow_broken: bool = False) -> int:
+        """Verify the ledger, then replay it into fresh projections; refuses a broken chain (IntegrityError)
+        unless ``allow_broken``, which replays the events before the first bad one (``mlineage.audit``)."""
+        from ..audit import rebuild
+
+        return rebuild(self.store, allow_broken=allow_broken).replayed
 
 
 @functools.lru_cache(maxsize=16)

@@ -163,8 +163,9 @@ class SqlStore:
         if self._ledger is not None:
             self._ledger.forget()
 
-    def rebuild(self) -> int:
-        """Drop every projection and replay the whole ledger into fresh tables, in one transaction."""
+    def rebuild(self, upto_seq: int | None = None) -> int:
+        """Drop every projection and replay the whole ledger (or its events up to ``upto_seq``) into fresh
+        tables, in one transaction. It trusts the ledger: ``mlineage.audit.rebuild`` verifies it first."""
         count = 0
         self.forget_cached_state()
         with self._write() as (conn, _seq, _hash):
@@ -173,9 +174,10 @@ class SqlStore:
             projector = self._projector(conn)
             last = 0
             while True:
-                rows = conn.execute(
-                    select(events).where(events.c.seq > last).order_by(events.c.seq).limit(5000)
-                ).all()
+                query = select(events).where(events.c.seq > last)
+                if upto_seq is not None:
+                    query = query.where(events.c.seq <= upto_seq)
+                rows = conn.execute(query.order_by(events.c.seq).limit(5000)).all()
                 if not rows:
                     break
                 for row in rows:

@@ -1,0 +1,64 @@
+"""Audits on SQLite and PostgreSQL: rebuild refuses a broken ledger; verify --projections finds edited tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from mlineage import audit
+from mlineage.errors import IntegrityError
+from mlineage.sdk.client import Client
+from mlineage.stores.sql import SqlStore
+
+from .test_store_ledger import pipeline
+
+
+def raw(store: SqlStore, *statements: str) -> None:
+    with store.engine.connect() as conn, conn.begin():
+        for statement in statements:
+            conn.execute(text(statement))
+
+
+def drop_update_triggers(store: SqlStore) -> None:
+    if store.dialect == "sqlite":
+        raw(store, "DROP TRIGGER events_no_update")
+    else:
+        raw(store, "DROP TRIGGER events_no_update_delete ON events")
+
+
+def test_rebuild_refuses_a_tampered_ledger(store: SqlStore) -> None:
+    pipeline(store)  # seq 2 starts run r1 with params {"lr": 0.1}; seq 7 ends it
+    drop_update_triggers(store)
+    raw(store, "UPDATE events SET payload = replace(payload, 'completed', 'failed') WHERE seq = 7")
+    before = store.projection_snapshot()
+    with pytest.raises(IntegrityError, match=r"rebuild refused: the ledger does not verify at event 7 .*payload"):
+        audit.rebuild(store)
+    assert store.projection_snapshot() == before  # nothing replayed
+    assert store.get_run("r1").status.value == "completed"  # type: ignore[union-attr]
+    outcome = audit.rebuild(store, allow_broken=True)
+    assert (outcome.replayed, outcome.stopped_at) == (6, 7) and "payload" in (outcome.problem or "")
+    assert store.get_run("r1").status.value == "running"  # type: ignore[union-attr]  # the forged end is not copied
+
+
+def test_client_and_cli_rebuild_refuse(client: Client, project: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    pipeline(client.store)  # type: ignore[arg-type]
+    drop_update_triggers(client.store)  # type: ignore[arg-type]
+    raw(client.store, "UPDATE events SET actor = 'mallory' WHERE seq = 3")  # type: ignore[arg-type]
+    with pytest.raises(IntegrityError, match="event 3"):
+        client.rebuild()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
+    env["MLINEAGE_URI"] = client.store.uri
+    command = [sys.executable, "-m", "mlineage.cli.main", "rebuild"]
+    refused = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and "--allow-broken" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    partial = subprocess.run([*command, "--allow-broken", "--json"], cwd=project, env=env, capture_output=True,
+                             text=True, check=False)
+    assert partial.returncode == 0, partial.stderr
+    assert json.loads(partial.stdout)["stopped_at"] == 3 and json.loads(partial.stdout)["replayed"] == 2
