@@ -62,3 +62,48 @@ def test_client_and_cli_rebuild_refuse(client: Client, project: Path) -> None:
                              text=True, check=False)
     assert partial.returncode == 0, partial.stderr
     assert json.loads(partial.stdout)["stopped_at"] == 3 and json.loads(partial.stdout)["replayed"] == 2
+
+
+@pytest.mark.parametrize("edit, table, detail", [
+    ("UPDATE runs SET status = 'failed', metrics = '{\"acc\": 0.1}' WHERE id = 'r1'", "runs",
+     "status is 'failed' in the table but 'completed' in the replay"),
+    ("DELETE FROM edges WHERE type = 'USED'", "edges", "is missing from the table"),
+    ("INSERT INTO versions (name, version, digest, created_seq) VALUES ('raw', 2, 'sha256:" + "9" * 64 + "', 3)",
+     "versions", "is in the table but not in a replay"),
+    ("UPDATE metric_batches SET timestamps = '[\"1970-01-01T00:00:00Z\"]'", "metric_batches", "timestamps is"),
+])
+def test_verify_projections_names_the_first_edited_row(store: SqlStore, edit: str, table: str, detail: str) -> None:
+    pipeline(store)
+    clean = audit.compare_projections(store)
+    assert clean.ok and clean.events == 7 and clean.rows > 0
+    raw(store, edit)
+    report = audit.compare_projections(store)
+    assert not report.ok and report.table == table and detail in (report.problem or "")
+    assert store.verify().ok  # the chain alone cannot see it
+    audit.rebuild(store)
+    assert audit.compare_projections(store).ok
+    assert store.projection_snapshot() == _after_rebuild(store)
+
+
+def _after_rebuild(store: SqlStore) -> dict[str, list[tuple[object, ...]]]:
+    store.rebuild()
+    return store.projection_snapshot()
+
+
+def test_cli_verify_projections(client: Client, project: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    pipeline(client.store)  # type: ignore[arg-type]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
+    env["MLINEAGE_URI"] = client.store.uri
+    command = [sys.executable, "-m", "mlineage.cli.main", "verify", "--projections"]
+    ok = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0 and "rows match a replay of 7 events" in ok.stdout
+    raw(client.store, "UPDATE runs SET status = 'failed'")  # type: ignore[arg-type]
+    bad = subprocess.run([*command, "--json"], cwd=project, env=env, capture_output=True, text=True, check=False)
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    assert report["ok"] is False and report["projections"]["row"] == {"id": "r1"}

@@ -32,6 +32,22 @@ def test_signatures_verify_and_the_log_is_monotonic(store: SqlStore, tmp_path: P
     assert not verify_signature(first, keyed.public_key)
 
 
+def test_verify_projections_on_request(admin: httpx.Client, server: object) -> None:
+    assert admin.post("/events/batch", json={"events": pipeline("pv")}).status_code == 200
+    assert admin.get("/verify", params={"projections": "true"}).json()["projections"]["ok"] is True
+    store = SqlStore(server.store_uri)  # type: ignore[attr-defined]
+    try:
+        with store.engine.connect() as conn, conn.begin():
+            conn.execute(text("UPDATE runs SET status = 'failed' WHERE id = 'pv-train'"))
+    finally:
+        store.close()
+    report = admin.get("/verify", params={"projections": "true"}).json()
+    assert report["ok"] is False and report["projections"]["row"] == {"id": "pv-train"}
+    assert "projections" not in admin.get("/verify").json()
+    assert admin.post("/rebuild").status_code == 200
+    assert admin.get("/verify", params={"projections": "true"}).json()["ok"] is True
+
+
 def test_endpoints_publish_the_key_and_verify_against_the_log(admin: httpx.Client, server: object) -> None:
     assert admin.post("/events/batch", json={"events": pipeline("cp")}).status_code == 200
     key = httpx.get(str(admin.base_url).rstrip("/") + "/checkpoints/key").json()  # no token needed

@@ -15,32 +15,52 @@ from .output import emit_json, progress
 @click.command("verify")
 @click.option("--file", "export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Verify an exported JSONL ledger instead of the store.")
+@click.option("--projections", is_flag=True,
+              help="Also replay the ledger into scratch tables and compare them with the live projections.")
 @JSON_OPTION
-def verify_command(export_file: Path | None, as_json: bool) -> None:
+def verify_command(export_file: Path | None, projections: bool, as_json: bool) -> None:
     """Walk the hash chain and report the first altered, missing or reordered event; then check the ledger
     still holds the newest checkpoint (the project's mlineage.checkpoint, or an export's last line).
 
-    Exit status 0 when the ledger is intact, 1 when it is not.
+    Exit status 0 when the ledger (and, with --projections, every projection row) is intact, 1 when not.
     """
+    from ..errors import ConfigError
+
     if export_file is not None:
+        if projections:
+            raise ConfigError("--projections compares a store's tables: it does not apply to --file")
         from ..exports import verify_export
 
         report = verify_export(export_file, lambda events: progress(events, None, "verifying"))
     else:
-        report = open_client().verify()
+        client = open_client()
+        report = client.verify()
+    compared = None
+    if projections and report.ok:
+        from ..audit import compare_projections
+
+        if not hasattr(client.store, "engine"):
+            raise ConfigError("--projections runs where the database is: ask the server "
+                              "(GET /api/v1/verify?projections=true)")
+        compared = compare_projections(client.store)
+    ok = report.ok and (compared is None or compared.ok)
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(dict(report.to_dict(), ok=ok, projections=compared.to_dict() if compared else None))
     elif report.ok:
         extra = f", {report.redacted} erased payload(s)" if report.redacted else ""
         click.echo(f"OK: {report.count} events, chain intact{extra}; head {report.head_seq} {report.head_hash}")
         if report.checkpoint:
             click.echo(f"holds the checkpoint of {report.checkpoint.get('time')} (seq {report.checkpoint['seq']})")
+        if compared is not None and compared.ok:
+            click.echo(f"projections: {compared.rows} rows match a replay of {compared.events} events")
+        elif compared is not None:
+            click.echo(f"FAILED: projections: {compared.problem}", err=True)
     else:
         click.echo(f"FAILED at event {report.first_bad_seq}"
                    + (f" (id {report.first_bad_id})" if report.first_bad_id else "")
                    + f": {report.problem}", err=True)
         click.echo(f"{report.count} events before it verified", err=True)
-    sys.exit(0 if report.ok else 1)
+    sys.exit(0 if ok else 1)
 
 
 @click.command("rebuild")

@@ -353,11 +353,22 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
         return {"seq": seq, "hash": hash_}
 
     @app.get("/api/v1/verify", tags=["events"])
-    def verify(p: Reader) -> dict[str, Any]:
-        """Walk the hash chain, then check the ledger still holds the newest signed checkpoint."""
+    def verify(p: Reader, projections: bool = False) -> dict[str, Any]:
+        """Walk the hash chain, then check the ledger still holds the newest signed checkpoint.
+        ``projections=true`` (a token for all namespaces) also replays the ledger into scratch tables and
+        compares them with the live ones, naming the first differing row."""
         from ..checkpoints import against_checkpoint
 
-        return against_checkpoint(client.verify(), checkpoints.latest_checkpoint(), client.store).to_dict()
+        report = against_checkpoint(client.verify(), checkpoints.latest_checkpoint(), client.store).to_dict()
+        if projections:
+            if not p.sees_all:
+                raise ForbiddenError("verifying the projections reads every namespace: it needs a token for '*'")
+            from ..audit import compare_projections
+
+            compared = compare_projections(client.store)
+            report["projections"] = compared.to_dict()
+            report["ok"] = report["ok"] and compared.ok
+        return report
 
     # ---------------------------------------------------------------- signed checkpoints
 
