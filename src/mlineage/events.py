@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .erasure import PAYLOAD_ERASED, validate_erasure
 from .errors import ValidationError
 from .jsonvalues import check_json_value, check_metric, check_params
 from .model import ArtifactKind, Digest, RunKind, RunStatus, enum_value
@@ -235,6 +236,7 @@ def _run_ended(p: Mapping[str, Any]) -> dict[str, Any]:
 
 
 VALIDATORS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    PAYLOAD_ERASED: validate_erasure,
     ARTIFACT_RECORDED: _artifact_recorded,
     RUN_STARTED: _run_started,
     ARTIFACT_USED: _edge_with_run,

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .erasure import PAYLOAD_ERASED, ErasureLedger
 from .events import METRICS_LOGGED, NewEvent, StoredEvent
 
 GENESIS_HASH = "0" * 64
@@ -218,6 +219,7 @@ def verify_chain(
     count = 0
     redacted = 0
     last_seq = 0
+    erasures = ErasureLedger()
 
     def bad(ev: StoredEvent | None, problem: str, seq: int) -> VerifyReport:
         return VerifyReport(False, count, last_seq, prev, seq, ev.id if ev else None, problem, redacted)
@@ -230,11 +232,14 @@ def verify_chain(
             return bad(ev, "prev_hash does not match the previous event's hash", ev.seq)
         if payload_text is None:
             redacted += 1
+            erasures.saw(ev.seq, ev.id, ev.type, ev.payload_sha256, None)
         elif payload_digest(payload_text.encode("utf-8")) != ev.payload_sha256:
             return bad(ev, "payload does not match its recorded SHA-256 (payload altered)", ev.seq)
         recomputed = chain_hash(prev, envelope_json(ev.seq, ev.id, ev.type, ev.v, ev.ts, ev.actor, ev.payload_sha256))
         if recomputed != ev.hash:
             return bad(ev, "event hash does not recompute (envelope altered)", ev.seq)
+        if ev.type == PAYLOAD_ERASED and payload_text is not None:
+            erasures.saw(ev.seq, ev.id, ev.type, ev.payload_sha256, payload_text)
         prev = ev.hash
         last_seq = ev.seq
         count += 1
@@ -247,4 +252,13 @@ def verify_chain(
                 f"ledger head says seq {head_seq} but the chain ends at seq {last_seq} (events removed)",
                 redacted,
             )
+    unauthorised = erasures.first_unauthorised()
+    if unauthorised is not None:
+        seq, event_id = unauthorised
+        return VerifyReport(
+            False, count, last_seq, prev, seq, event_id,
+            f"event {seq} has no payload, and no PayloadErased event names it: the payload was removed without "
+            "an authorised erasure (its data is lost to the ledger; restore the database from a backup)",
+            redacted,
+        )
     return VerifyReport(True, count, last_seq, prev, redacted=redacted)

@@ -107,3 +107,87 @@ def test_cli_verify_projections(client: Client, project: Path) -> None:
     assert bad.returncode == 1
     report = json.loads(bad.stdout)
     assert report["ok"] is False and report["projections"]["row"] == {"id": "r1"}
+
+
+# ---------------------------------------------------------------- erased payloads
+
+
+def _erase_payload(store: SqlStore, seq: int) -> None:
+    drop_update_triggers(store)
+    raw(store, f"UPDATE events SET payload = NULL WHERE seq = {seq}")
+
+
+def _authorise_erasure(store: SqlStore, seq: int) -> None:
+    from mlineage.erasure import PAYLOAD_ERASED, erasure_event_payload
+    from mlineage.events import NewEvent
+
+    event = next(e for e in store.iter_events(seq - 1, batch=1))
+    store.append([NewEvent(PAYLOAD_ERASED, erasure_event_payload(
+        event.seq, event.id, event.payload_sha256, "the error message held a customer's e-mail", "dpo@example.com",
+        "INC-42"))])
+
+
+def test_a_payload_removed_without_an_erasure_event_fails(store: SqlStore) -> None:
+    pipeline(store)
+    _erase_payload(store, 7)  # the RunEnded: after a rebuild the run would show as running
+    report = store.verify()
+    assert not report.ok and report.first_bad_seq == 7
+    assert "no PayloadErased event names it" in (report.problem or "")
+    with pytest.raises(IntegrityError, match="event 7"):
+        audit.rebuild(store)
+
+
+def test_an_authorised_erasure_verifies(store: SqlStore) -> None:
+    pipeline(store)
+    _authorise_erasure(store, 4)
+    _erase_payload(store, 4)
+    report = store.verify()
+    assert report.ok and report.redacted == 1 and report.count == 8
+    raw(store, "UPDATE events SET payload = NULL WHERE seq = 5")  # an erasure names one event, not its neighbours
+    assert store.verify().first_bad_seq == 5
+
+
+def test_an_erasure_must_name_an_earlier_event_exactly(store: SqlStore) -> None:
+    from mlineage.errors import ValidationError
+    from mlineage.erasure import PAYLOAD_ERASED, erasure_event_payload
+    from mlineage.events import NewEvent
+
+    pipeline(store)
+    event = next(e for e in store.iter_events(2, batch=1))
+    for seq, digest in ((event.seq + 1, event.payload_sha256), (event.seq, "0" * 64)):
+        with pytest.raises(ValidationError, match="not an earlier event"):
+            store.append([NewEvent(PAYLOAD_ERASED, erasure_event_payload(seq, event.id, digest, "r", "dpo"))])
+    with pytest.raises(ValidationError, match="reason"):
+        store.append([NewEvent(PAYLOAD_ERASED, {"event_id": event.id, "seq": event.seq,
+                                                "payload_sha256": event.payload_sha256, "authorised_by": "x"})])
+    assert store.head()[0] == 7
+
+
+def test_exports_with_a_null_or_missing_payload_fail(client: Client, tmp_path: Path) -> None:
+    import io
+    import json
+
+    from mlineage.exports import verify_export, write_export
+
+    store = client.store
+    pipeline(store)  # type: ignore[arg-type]
+    buffer = io.StringIO()
+    write_export(store.iter_events(), buffer)
+    lines = buffer.getvalue().splitlines()
+    path = tmp_path / "ledger.jsonl"
+    for how in ("null", "deleted"):
+        rows = [json.loads(line) for line in lines]
+        if how == "null":
+            rows[6]["payload"] = None
+        else:
+            del rows[6]["payload"]
+        path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+        report = verify_export(path)
+        assert not report.ok and report.first_bad_seq == 7 and "PayloadErased" in (report.problem or ""), how
+    _authorise_erasure(store, 7)  # type: ignore[arg-type]
+    buffer = io.StringIO()
+    write_export(store.iter_events(), buffer)
+    rows = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    rows[6]["payload"] = None
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert verify_export(path).ok

@@ -33,6 +33,7 @@ from ..errors import (
     StoreUnavailableError,
     ValidationError,
 )
+from ..erasure import PAYLOAD_ERASED
 from ..events import SCHEMA_VERSION, NewEvent, StoredEvent, new_id, utc_now, validate
 from ..interop import openlineage as ol
 from ..model import Digest, NodeKind, NodeRef
@@ -293,9 +294,15 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
                                                 blobs=client.blobs)
         return found
 
+    def check_erasures(checked: list[NewEvent], p: Principal) -> None:
+        """Authorising the removal of a payload is an admin's act (see ``mlineage.erasure``)."""
+        if any(e.type == PAYLOAD_ERASED for e in checked) and not (p.sees_all and "admin" in p.scopes):
+            raise ForbiddenError("a PayloadErased event needs an admin token for all namespaces ('*')")
+
     def append(batch: list[EventIn], p: Principal) -> dict[str, Any]:
         checked = [validate(NewEvent(e.type, e.payload, e.id or new_id(), e.ts or utc_now(),
                                      tag_actor(e.actor, p), e.v)) for e in batch]
+        check_erasures(checked, p)
         index.check_writes(checked, p)
         stored = client.append(checked)  # the Client: redaction and stamping as for every writer
         index.record(stored)
@@ -330,6 +337,7 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
             return append(batch.events, p)
         checked = [validate(NewEvent(e.type, e.payload, e.id or new_id(), e.ts or utc_now(),
                                      tag_actor(e.actor, p), e.v)) for e in batch.events]
+        check_erasures(checked, p)
         index.check_writes(checked, p)
         queued, dupes = inbox.accept_native(checked, p.write_namespace)
         return JSONResponse({"queued": queued, "duplicates": dupes}, status_code=202)

@@ -101,6 +101,7 @@ class Projector:
             ev.PARAMS_LOGGED: self._params_logged,
             ev.METRICS_LOGGED: self._metrics_logged,
             ev.RUN_ENDED: self._run_ended,
+            ev.PAYLOAD_ERASED: self._payload_erased,
         }
 
     def pipelined(self) -> contextlib.AbstractContextManager[Any]:
@@ -381,6 +382,15 @@ class Projector:
         self._x("UPDATE runs SET metrics = :metrics, updated_seq = :seq WHERE id = :id",
                 {"metrics": _json(latest), "seq": e.seq, "id": run_id})
         run.metrics = latest
+
+    def _payload_erased(self, e: StoredEvent, p: dict[str, Any]) -> None:
+        """Projects nothing; refuses an erasure that names no event of the ledger as it is (wrong id, seq or
+        payload digest), so that it can never be re-aimed at another event."""
+        row = self._one("SELECT seq, payload_sha256 FROM events WHERE id = :id", {"id": p["event_id"]})
+        if row is None or int(row[0]) != p["seq"] or row[1] != p["payload_sha256"] or int(row[0]) >= e.seq:
+            raise ValidationError("event_id", f"PayloadErased names event {p['event_id']} at seq {p['seq']} with "
+                                  "payload digest " + p["payload_sha256"] + ", which is not an earlier event of "
+                                  "this ledger", "copy event_id, seq and payload_sha256 from the event to erase")
 
     def _run_ended(self, e: StoredEvent, p: dict[str, Any]) -> None:
         run = self._run(p["run_id"])

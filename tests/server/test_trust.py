@@ -1,5 +1,6 @@
-"""The server's signed checkpoint log, on SQLite and PostgreSQL: signatures check against the published key,
-and /verify fails once the ledger no longer holds the newest signed head."""
+"""The server's audit surface, on SQLite and PostgreSQL: the signed checkpoint log (signatures check against the
+published key; /verify fails once the ledger no longer holds the newest signed head), /verify?projections,
+and erasure events reserved to admins."""
 
 from __future__ import annotations
 
@@ -30,6 +31,23 @@ def test_signatures_verify_and_the_log_is_monotonic(store: SqlStore, tmp_path: P
     assert keyed.public_key != log.public_key
     assert CheckpointLog(store.engine, tmp_path / "key.pem").public_key == keyed.public_key
     assert not verify_signature(first, keyed.public_key)
+
+
+def test_only_an_admin_may_authorise_an_erasure(admin: httpx.Client, server: object) -> None:
+    from tests.server.conftest import ServerProcess
+
+    first = admin.post("/events/batch", json={"events": pipeline("er")}).json()["events"][0]
+    events = admin.get("/events", params={"after_seq": first["seq"] - 1, "limit": 1}).json()["events"]
+    erasure = {"type": "PayloadErased", "payload": {
+        "event_id": first["id"], "seq": first["seq"], "payload_sha256": events[0]["payload_sha256"],
+        "reason": "personal data in the artifact name", "authorised_by": "dpo@example.com"}}
+    writer = admin.post("/tokens", json={"name": "w", "scopes": ["write"], "namespace": "default"}).json()["token"]
+    assert isinstance(server, ServerProcess)
+    refused = httpx.post(server.url + "/api/v1/events", json=erasure, headers={"Authorization": f"Bearer {writer}"})
+    assert refused.status_code == 403 and "admin" in refused.json()["error"]["message"]
+    wrong = dict(erasure, payload=dict(erasure["payload"], seq=first["seq"] + 1))
+    assert admin.post("/events", json=wrong).status_code == 400
+    assert admin.post("/events", json=erasure).status_code == 200
 
 
 def test_verify_projections_on_request(admin: httpx.Client, server: object) -> None:
