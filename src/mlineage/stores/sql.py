@@ -9,13 +9,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..errors import StoreUnavailableError
 from ..events import NewEvent, StoredEvent, validate
 from ..ledger import VerifyReport, verify_chain
 from ..model import Artifact, ArtifactKind, Digest, NodeRef, Run, RunKind, RunStatus
 from . import migrate
+from .damage import damage_of, damaged_store_error
 from .engine import make_engine
 from .metric_codec import unpack
 from .projector import Projector
@@ -73,14 +74,19 @@ class SqlStore:
         self.uri = uri
         self.engine = make_engine(uri)
         self.dialect = self.engine.dialect.name
+        database = self.engine.url.database if self.dialect == "sqlite" else None
         try:
             migrate.upgrade(self.engine)
-        except OperationalError as exc:
+            # SQLite files take the lean write path (plain sqlite3, same projector); in-memory databases and
+            # PostgreSQL go through the engine.
+            self._ledger = SqliteLedger.open(database) if database and database != ":memory:" else None
+        except DBAPIError as exc:
+            damage = damage_of(exc)
+            if damage is not None:
+                raise damaged_store_error(database or self._safe_uri(), damage) from None
+            if not isinstance(exc, OperationalError):
+                raise
             raise StoreUnavailableError(f"cannot open metadata store {self._safe_uri()}: {exc.orig}") from None
-        # SQLite files take the lean write path (plain sqlite3, same projector); in-memory databases and
-        # PostgreSQL go through the engine.
-        database = self.engine.url.database if self.dialect == "sqlite" else None
-        self._ledger = SqliteLedger.open(database) if database and database != ":memory:" else None
 
     def _safe_uri(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
