@@ -76,7 +76,7 @@ def run(quick: bool) -> list[Result]:
     from mlineage.audit import compare_projections
     from mlineage.stores.sql import SqlStore
 
-    size = int(os.environ.get("MLINEAGE_BENCH_AUDIT_EVENTS", 50_000 if quick else 1_000_000))
+    size = int(os.environ.get("MLINEAGE_BENCH_AUDIT_EVENTS") or (50_000 if quick else 1_000_000))
     store = SqlStore(f"sqlite:///{_ledger(size)}")
     try:
         started = time.perf_counter()

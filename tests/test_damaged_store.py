@@ -52,6 +52,6 @@ def test_a_damaged_file_gives_one_line(project: Path, how: str, words: str) -> N
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in result.stderr, (command, result.stderr)
         assert f"is damaged ({words})" in lines[0] and "restore it from a backup" in lines[0], lines[0]
-    with pytest.raises(DamagedStoreError, match="restore it from a backup"):
-        with mlineage.run("train", client=Client(load_settings(project))) as run:
-            run.log_metric("loss", 0.1)
+    with pytest.raises(DamagedStoreError, match="restore it from a backup"), \
+            mlineage.run("train", client=Client(load_settings(project))) as run:
+        run.log_metric("loss", 0.1)

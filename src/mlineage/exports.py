@@ -78,8 +78,8 @@ def _event(row: Any, where: str) -> tuple[StoredEvent, str | None]:
         if type(value) is not kind:
             raise ValidationError(where, f"{field} is {json.dumps(value)}, not {'an integer' if kind is int else 'a string'}"
                                   " (the export was edited: mlineage writes it as one)")
-    event = StoredEvent(*(row[f] for f in _FIELDS[:6]), None, row["payload_sha256"],  # type: ignore[arg-type]
-                        row["prev_hash"], row["hash"])
+    event = StoredEvent(row["seq"], row["id"], row["type"], row["v"], row["ts"], row["actor"], None,
+                        row["payload_sha256"], row["prev_hash"], row["hash"])
     payload = row.get("payload")
     # JCS is deterministic, so re-canonicalising the exported object gives back the hashed bytes.
     return event, None if payload is None else canonical_json(payload).decode("utf-8")

@@ -148,8 +148,8 @@ def test_an_authorised_erasure_verifies(store: SqlStore) -> None:
 
 
 def test_an_erasure_must_name_an_earlier_event_exactly(store: SqlStore) -> None:
-    from mlineage.errors import ValidationError
     from mlineage.erasure import PAYLOAD_ERASED, erasure_event_payload
+    from mlineage.errors import ValidationError
     from mlineage.events import NewEvent
 
     pipeline(store)

@@ -101,7 +101,7 @@ def test_a_rewritten_checkpointed_event_fails(backend_project: Path, store_uri: 
     head = next(iter(anchor(backend_project).values()))
     _drop_triggers(backend_project, store_uri.startswith("postgresql"))
     _sql(backend_project, f"UPDATE events SET hash = 'f' || substr(hash, 2) WHERE seq = {head['seq']}",
-         f"UPDATE ledger_head SET hash = 'f' || substr(hash, 2)")
+         "UPDATE ledger_head SET hash = 'f' || substr(hash, 2)")
     report = json.loads(cli("verify", "--json", cwd=backend_project).stdout)
     assert not report["ok"] and report["first_bad_seq"] == head["seq"]
 

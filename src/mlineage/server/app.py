@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
+from ..erasure import PAYLOAD_ERASED
 from ..errors import (
     AmbiguousRefError,
     ConfigError,
@@ -33,7 +34,6 @@ from ..errors import (
     StoreUnavailableError,
     ValidationError,
 )
-from ..erasure import PAYLOAD_ERASED
 from ..events import SCHEMA_VERSION, NewEvent, StoredEvent, new_id, utc_now, validate
 from ..interop import openlineage as ol
 from ..model import Digest, NodeKind, NodeRef

@@ -139,5 +139,5 @@ class Signer:
                 seq, hash_ = self._head()
                 if seq > 0:
                     self._log.sign(seq, hash_)
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the thread; the next tick retries
+            except Exception:
                 logging.getLogger("mlineage.server").exception("signing a checkpoint failed")

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import events as ev
+from ..erasure import PAYLOAD_ERASED
 from ..errors import CycleError, LedgerError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
 from ..ledger import SealedEvent, seal
@@ -101,7 +102,7 @@ class Projector:
             ev.PARAMS_LOGGED: self._params_logged,
             ev.METRICS_LOGGED: self._metrics_logged,
             ev.RUN_ENDED: self._run_ended,
-            ev.PAYLOAD_ERASED: self._payload_erased,
+            PAYLOAD_ERASED: self._payload_erased,
         }
 
     def pipelined(self) -> contextlib.AbstractContextManager[Any]:
