@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .erasure import PAYLOAD_ERASED, validate_erasure
+from .eventtime import parse_event_time
 from .errors import ValidationError
 from .jsonvalues import check_json_value, check_metric, check_params
 from .model import ArtifactKind, Digest, RunKind, RunStatus, enum_value
@@ -258,6 +259,7 @@ def validate(event: NewEvent) -> NewEvent:
         raise ValidationError("v", f"unsupported event schema version {event.v}", f"use {SCHEMA_VERSION}")
     if not isinstance(event.payload, dict):
         raise ValidationError("payload", "must be an object")
+    parse_event_time(event.ts)  # the writer's claim must name one moment (see eventtime.py)
     try:
         payload = validator(event.payload)
     except ValidationError as exc:

@@ -261,3 +261,20 @@ def test_cycle_check_from_the_end_of_a_long_chain(store: SqlStore) -> None:
     store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": chain[0], "child": chain[-1]})])  # a shortcut, no cycle
     with pytest.raises(CycleError):
         store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": chain[150], "child": chain[3]})])
+
+
+def test_time_travel_orders_by_the_store_time_not_the_claimed_time(store: SqlStore) -> None:
+    """A writer's clock may be wrong: ``ts`` stays as claimed, but ``seq_at`` maps a moment by the time the
+    store wrote each event."""
+    claimed = "1971-01-01T00:00:00.000000Z"
+    store.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": D1, "kind": "dataset"}, ts=claimed)])
+    assert next(iter(store.iter_events())).ts == claimed
+    assert store.seq_at("1972-01-01T00:00:00.000000Z") == 0
+    assert store.seq_at("2999-01-01T00:00:00.000000Z") == 1
+
+
+@pytest.mark.parametrize("ts", ["not-a-time", "2026-13-01T00:00:00Z", "2026-05-01T12:00:00", 1700000000, ""])
+def test_an_event_time_must_name_one_moment(store: SqlStore, ts: object) -> None:
+    with pytest.raises(ValidationError, match="ts"):
+        store.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": D1, "kind": "dataset"}, ts=ts)])  # type: ignore[arg-type]
+    assert store.head()[0] == 0

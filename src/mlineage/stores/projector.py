@@ -126,12 +126,14 @@ class Projector:
         return found
 
     def insert_events(self, sealed: Sequence[SealedEvent]) -> None:
+        recorded = ev.utc_now()  # the store's time, not the writer's claim: what --as-of orders by
         self.cursor.executemany(
-            _for_dialect("INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash) "
-                         "VALUES (:seq, :id, :type, :v, :ts, :actor, :payload, :psha, :prev, :hash)", self.postgres),
+            _for_dialect("INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash, "
+                         "recorded_at) VALUES (:seq, :id, :type, :v, :ts, :actor, :payload, :psha, :prev, :hash, "
+                         ":recorded)", self.postgres),
             [{"seq": s.event.seq, "id": s.event.id, "type": s.event.type, "v": s.event.v, "ts": s.event.ts,
               "actor": s.event.actor, "payload": s.payload_json, "psha": s.event.payload_sha256,
-              "prev": s.event.prev_hash, "hash": s.event.hash} for s in sealed],
+              "prev": s.event.prev_hash, "hash": s.event.hash, "recorded": recorded} for s in sealed],
         )
 
     def move_head(self, seq: int, digest: str) -> None:

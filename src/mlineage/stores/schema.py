@@ -43,7 +43,9 @@ events = Table(
     Column("payload_sha256", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    Column("recorded_at", String(40)),  # when the store wrote it (not hashed): what --as-of orders by
     Index("ix_events_ts", "ts"),
+    Index("ix_events_recorded_at", "recorded_at"),
 )
 
 # ---- projections: derived from events, dropped and replayed by rebuild

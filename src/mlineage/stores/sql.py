@@ -380,10 +380,14 @@ class SqlStore:
         return int(value) if value is not None else None
 
     def seq_at(self, ts: str) -> int:
-        """The last ledger seq whose event time is <= ``ts`` (0 when the ledger had nothing yet)."""
+        """The last ledger seq the store had written by ``ts`` (0 when it had nothing yet): by each event's
+        ``recorded_at``, never by the time its writer claimed (``eventtime.py``); events written before that
+        column existed count by their ``ts``."""
         with self.engine.connect() as conn:
-            value = conn.execute(select(func.max(events.c.seq)).where(events.c.ts <= ts)).scalar()
-        return int(value or 0)
+            recorded = conn.execute(select(func.max(events.c.seq)).where(events.c.recorded_at <= ts)).scalar()
+            older = conn.execute(select(func.max(events.c.seq)).where(
+                and_(events.c.recorded_at.is_(None), events.c.ts <= ts))).scalar()
+        return max(int(recorded or 0), int(older or 0))
 
     def reachable(self, node_id: int, direction: Direction, as_of_seq: int | None = None,
                   cap: int | None = None) -> list[int]:
