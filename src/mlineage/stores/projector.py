@@ -25,6 +25,7 @@ from ..errors import CycleError, LedgerError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
 from ..ledger import SealedEvent, seal
 from ..model import EdgeType, NodeKind
+from .idempotency import new_only
 from .metric_codec import pack_steps, pack_timestamps, pack_values
 
 
@@ -115,14 +116,16 @@ class Projector:
 
     # ------------------------------------------------------------ the ledger rows
 
-    def existing_event_ids(self, ids: list[str]) -> set[str]:
-        found: set[str] = set()
+    def existing_events(self, ids: list[str]) -> dict[str, tuple[str, int, str, str | None]]:
+        """The recorded (type, v, payload_sha256, payload) of those ids already in the ledger."""
+        found: dict[str, tuple[str, int, str, str | None]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             params = {f"i{n}": value for n, value in enumerate(chunk)}
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            self._reader.execute(_for_dialect(f"SELECT id FROM events WHERE id IN ({marks})", self.postgres), params)
-            found.update(row[0] for row in self._reader.fetchall())
+            self._reader.execute(_for_dialect(f"SELECT id, type, v, payload_sha256, payload FROM events WHERE id IN "
+                                              f"({marks})", self.postgres), params)
+            found.update((row[0], (row[1], int(row[2]), row[3], row[4])) for row in self._reader.fetchall())
         return found
 
     def insert_events(self, sealed: Sequence[SealedEvent]) -> None:
@@ -146,9 +149,9 @@ class Projector:
         (``skip_known_ids=False`` leaves that to the unique index on events.id: a caller that expects fresh
         ids saves the look-up and retries with it when the index says no.)"""
         if skip_known_ids:
-            seen = self.existing_event_ids([e.id for e in checked])
+            seen = self.existing_events([e.id for e in checked])
             if seen:
-                checked = [e for e in checked if e.id not in seen]
+                checked = new_only(checked, seen)  # a known id with other content refuses the batch
                 if not checked:
                     return []
         sealed = seal(checked, head_seq, head_hash)
