@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .erasure import PAYLOAD_ERASED, validate_erasure
-from .eventtime import parse_event_time
 from .errors import ValidationError
+from .eventtime import parse_event_time
 from .jsonvalues import check_json_value, check_metric, check_params
 from .model import ArtifactKind, Digest, RunKind, RunStatus, enum_value
 
