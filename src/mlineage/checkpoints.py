@@ -112,11 +112,41 @@ def write(root: Path, key: str, checkpoint: Checkpoint) -> bool:
             return False
     stores[key] = checkpoint.to_dict()
     document["about"] = _ABOUT
-    path = anchor_path(root)
-    temporary = path.with_name(f".{ANCHOR_FILE}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    _replace_content(anchor_path(root), _format(document).encode("utf-8"))
     return True
+
+
+def _format(document: dict[str, Any]) -> str:
+    """One line per store, so a git diff shows which head moved (formatted by hand: ``json.dumps`` with
+    ``indent`` takes the pure-Python encoder, and this runs at the end of every run)."""
+    stores = document.get("stores", {})
+    lines = [f"    {json.dumps(key)}: {json.dumps(stores[key], sort_keys=True)}" for key in sorted(stores)]
+    others = [f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True)}," for k, v in sorted(document.items())
+              if k != "stores"]
+    return "{\n" + "\n".join(others) + '\n  "stores": {\n' + ",\n".join(lines) + "\n  }\n}\n"
+
+
+def _replace_content(path: Path, data: bytes) -> None:
+    """Make the file hold ``data``, never half of it, cheaply: this runs at the end of every run.
+
+    The first time, the file is written aside and renamed into place. After that it is overwritten in place by
+    one ``pwrite`` at offset 0, padded with spaces to the old length (trailing whitespace is valid JSON), so
+    there is no truncation to be killed half-way through; a rename over an existing file would cost a
+    writeback of the data on ext4 (milliseconds) on every run."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+        return
+    try:
+        old_size = os.fstat(fd).st_size
+        if len(data) < old_size:
+            data = data[:-1] + b" " * (old_size - len(data)) + b"\n"
+        os.pwrite(fd, data, 0)
+    finally:
+        os.close(fd)
 
 
 def refuse_missing_database(root: Path, key: str, database: str) -> None:

@@ -2,7 +2,7 @@
 
 A child process runs one ordinary run (an input, params, metrics, a stored output). Every write it makes is a
 numbered step: each SQL statement other than a read (through a trace callback on every sqlite3 connection),
-and each rename or link of a file (blobs, the checkpoint file). A dry run lists the steps and, before each one,
+each rename or link of a file (blobs), and each in-place write (the checkpoint file). A dry run lists the steps and, before each one,
 the ledger head committed so far. Then for every step N a fresh copy of the project runs the same child, which
 kills itself with ``os._exit`` just before step N. After each kill: the chain and the checkpoint verify, the
 head is exactly what was committed before step N (nothing lost, nothing extra), the projections equal a replay
@@ -62,6 +62,11 @@ for name in ("replace", "rename", "link"):
         step(f"{_name} {os.path.basename(str(dst))}")
         return _real(src, dst, *a, **k)
     setattr(os, name, wrapped)
+real_pwrite = os.pwrite
+def pwrite(fd, data, offset):
+    step(f"pwrite {os.path.basename(os.readlink(f'/proc/self/fd/{fd}'))}")
+    return real_pwrite(fd, data, offset)
+os.pwrite = pwrite
 
 import mlineage
 with mlineage.run("train", params={"lr": 0.1}) as run:
@@ -98,7 +103,7 @@ def test_a_writer_killed_at_every_step_loses_and_half_writes_nothing(project: Pa
     assert done.returncode == 0, done.stderr
     steps = json.loads((tmp_path / "steps.json").read_text())
     assert any(s["what"].startswith("sql COMMIT") for s in steps)
-    assert any(s["what"] == "replace mlineage.checkpoint" for s in steps)
+    assert any(s["what"] == "pwrite mlineage.checkpoint" for s in steps)
     final_head = Client(load_settings(dry)).store.head()[0]
 
     for number, expected in enumerate(steps, start=1):
