@@ -11,11 +11,11 @@ Workloads (CPU, one torch thread, fixed seeds):
   loop.
 
 Each timed mlineage arm turns autolog on and off around its job, as a script that calls ``autolog()`` once
-would pay it once. Since ``autolog(disable=True)`` leaves the scikit-learn wrappers in place (passing through),
-the untracked arms after the warm-up run with them too: 0.34 us per ``fit`` call, measured with timeit on a
-``DummyClassifier`` (84.26 against 83.92 us), ~20 us on the 61 fit calls of one forest, 0.005% of it. The
-PyTorch patches stay the same way: the untracked loop's one ``torch.save`` goes through a wrapper that checks
-a flag.
+would pay it once. Since ``autolog(disable=True)`` leaves the scikit-learn wrappers in place (passing
+through), the untracked arms after the warm-up run with them too: 0.34 us per ``fit`` call, measured with
+timeit on a ``DummyClassifier`` (84.26 against 83.92 us), ~20 us on the 61 fit calls of one forest, 0.005% of
+it. The PyTorch patches stay the same way: the untracked loop's one ``torch.save`` goes through a wrapper that
+checks a flag.
 
 The untracked job, the job under mlineage's autolog and the untracked job again (an A/A control) run back to
 back in each round, in every possible order equally often (36 rounds, 6 in each of six fresh processes,
@@ -76,7 +76,9 @@ def _rounds(arms: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[f
     return times
 
 
-def _overhead_times(arms: dict[str, Callable[[], Any]], rounds: int, peer_rounds: int) -> dict[str, list[float]]:
+def _overhead_times(
+    arms: dict[str, Callable[[], Any]], rounds: int, peer_rounds: int
+) -> dict[str, list[float]]:
     """``_rounds`` for every arm but MLflow's; MLflow, 3-10x slower than the job itself, runs afterwards in
     rounds of its own against the untracked job (``off, MLflow rounds``), the two in alternating order.
 
@@ -128,16 +130,37 @@ def _overhead_rows(label: str, times: dict[str, list[float]], peer_name: str,
     low, high = _paired_interval(times, "mlineage")
     peer = _paired_overhead(times, "mlflow", _MLFLOW_BASE)
     control = _paired_overhead(times, "off again")
-    print(f"  {label}: off best {base * 1000:.1f} ms; mlineage best {min(times['mlineage']) * 1000:.1f} ms, "
-          f"paired median {ours:+.2f}% ({_paired_ms(times, 'mlineage'):+.1f} ms; 90% interval {low:+.2f} to "
-          f"{high:+.2f}%) over {len(times['mlineage'])} rounds; MLflow best "
-          f"{min(times['mlflow']) * 1000:.1f} ms, paired median {peer:+.2f}% over {len(times['mlflow'])} rounds; "
-          f"A/A control (no tracking twice) {control:+.2f}% ({_paired_ms(times, 'off again'):+.1f} ms); "
-          f"per process: {', '.join(f'{m:+.2f}%' for m in per_process)}")
-    return [Result(f"{label}: overhead vs no tracking", ours, peer_name, peer,
-                   "% wall time", False, GOAL, ours < 2.0 and ours < peer),
-            Result(f"{label}: A/A control, the same untracked job measured as if it were an arm", control, "-",
-                   None, "% wall time", False, "~0 (the noise floor)", None)]
+    print(
+        f"  {label}: off best {base * 1000:.1f} ms; mlineage best {min(times['mlineage']) * 1000:.1f} ms, "
+        f"paired median {ours:+.2f}% ({_paired_ms(times, 'mlineage'):+.1f} ms; 90% interval {low:+.2f} to "
+        f"{high:+.2f}%) over {len(times['mlineage'])} rounds; MLflow best "
+        f"{min(times['mlflow']) * 1000:.1f} ms, paired median {peer:+.2f}% "
+        f"over {len(times['mlflow'])} rounds; "
+        f"A/A control (no tracking twice) {control:+.2f}% ({_paired_ms(times, 'off again'):+.1f} ms); "
+        f"per process: {', '.join(f'{m:+.2f}%' for m in per_process)}"
+    )
+    return [
+        Result(
+            f"{label}: overhead vs no tracking",
+            ours,
+            peer_name,
+            peer,
+            "% wall time",
+            False,
+            GOAL,
+            ours < 2.0 and ours < peer,
+        ),
+        Result(
+            f"{label}: A/A control, the same untracked job measured as if it were an arm",
+            control,
+            "-",
+            None,
+            "% wall time",
+            False,
+            "~0 (the noise floor)",
+            None,
+        ),
+    ]
 
 
 def _with_control(arms: dict[str, Callable[[], Any]]) -> dict[str, Callable[[], Any]]:
@@ -188,8 +211,13 @@ def times_sklearn(mlflow: Any, rounds: int, peer_rounds: int, root: Path) -> dic
             if mlflow.active_run():
                 mlflow.end_run()
 
-    ours(), ours()  # warm-up: imports, store creation, migrations, first capture (MLflow's: see _overhead_times)
-    return _overhead_times(_with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds)
+    (
+        ours(),
+        ours(),
+    )  # warm-up: imports, store creation, migrations, first capture (MLflow's: see _overhead_times)
+    return _overhead_times(
+        _with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds
+    )
 
 
 def _mlp(torch: Any) -> Any:
@@ -244,8 +272,13 @@ def times_torch_loop(mlflow: Any, rounds: int, peer_rounds: int, root: Path) -> 
             train(lambda step, value: mlflow.log_metric("loss", value, step=step))
             mlflow.log_artifact(str(checkpoint))
 
-    ours(), ours()  # warm-up: imports, store creation, migrations, first capture (MLflow's: see _overhead_times)
-    return _overhead_times(_with_control({"off": off, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds)
+    (
+        ours(),
+        ours(),
+    )  # warm-up: imports, store creation, migrations, first capture (MLflow's: see _overhead_times)
+    return _overhead_times(
+        _with_control({"off": off, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds
+    )
 
 
 def times_lightning(mlflow: Any, rounds: int, peer_rounds: int, root: Path) -> dict[str, list[float]]:
@@ -258,7 +291,9 @@ def times_lightning(mlflow: Any, rounds: int, peer_rounds: int, root: Path) -> d
         logging.getLogger(name).setLevel(logging.ERROR)  # lightning sets its own level when imported
 
     batches = _batches(torch)
-    dataset = torch.utils.data.TensorDataset(torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches]))
+    dataset = torch.utils.data.TensorDataset(
+        torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches])
+    )
     loader = torch.utils.data.DataLoader(dataset, batch_size=128)  # the same 20 batches as the plain loop
 
     class MLP(pl.LightningModule):
@@ -278,8 +313,15 @@ def times_lightning(mlflow: Any, rounds: int, peer_rounds: int, root: Path) -> d
 
     def fit() -> None:
         torch.manual_seed(0)
-        trainer = pl.Trainer(max_steps=200, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                             enable_model_summary=False, accelerator="cpu", default_root_dir=str(root / "pl"))
+        trainer = pl.Trainer(
+            max_steps=200,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            accelerator="cpu",
+            default_root_dir=str(root / "pl"),
+        )
         trainer.fit(MLP(), loader)
 
     def ours() -> None:
@@ -298,8 +340,13 @@ def times_lightning(mlflow: Any, rounds: int, peer_rounds: int, root: Path) -> d
             if mlflow.active_run():
                 mlflow.end_run()
 
-    ours(), ours()  # warm-up: imports, store creation, migrations, first capture (MLflow's: see _overhead_times)
-    return _overhead_times(_with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds)
+    (
+        ours(),
+        ours(),
+    )  # warm-up: imports, store creation, migrations, first capture (MLflow's: see _overhead_times)
+    return _overhead_times(
+        _with_control({"off": fit, "mlineage": ours, "mlflow": theirs}), rounds, peer_rounds
+    )
 
 
 def bench_capture(mlflow: Any, rounds: int) -> list[Result]:
@@ -334,8 +381,11 @@ def bench_capture(mlflow: Any, rounds: int) -> list[Result]:
         for _ in range(n):
             run_context.capture_run()
         warm = min(warm, (time.perf_counter() - started) / n * 1e6)
-    print(f"  capture: first run of a process {cold:.1f} ms (package list from the disk cache), {uncached:.1f} ms "
-          f"with nothing cached; warm {warm:.1f} us per run")
+    print(
+        f"  capture: first run of a process {cold:.1f} ms (package list from the disk cache), "
+        f"{uncached:.1f} ms "
+        f"with nothing cached; warm {warm:.1f} us per run"
+    )
 
     def ours(capture: bool) -> Callable[[], None]:
         def go() -> None:
@@ -354,16 +404,56 @@ def bench_capture(mlflow: Any, rounds: int) -> list[Result]:
     full, basic, peer = (min(times[k]) / 50 * 1000 for k in ("full", "basic", "mlflow"))
     print(f"  empty run: full capture {full:.2f} ms, basic context {basic:.2f} ms, MLflow {peer:.2f} ms")
     return [
-        Result("capture per run, warm (git + environment, cached)", warm, "-", None, "us/run", False,
-               "far under 1 ms", warm < 1000),
-        Result("capture, first run of a process (package list cached on disk)", cold, "-", None, "ms", False, "-",
-               None),
-        Result("capture, first run with nothing cached (after an install)", uncached, "-", None, "ms", False, "-",
-               None),
-        Result("empty tracked run, full capture (start+end)", full, _mlflow_name(mlflow, "start_run/end_run"),
-               peer, "ms/run", False, "-", None),
-        Result("empty tracked run, basic context only", basic, _mlflow_name(mlflow, "start_run/end_run"), peer,
-               "ms/run", False, "-", None),
+        Result(
+            "capture per run, warm (git + environment, cached)",
+            warm,
+            "-",
+            None,
+            "us/run",
+            False,
+            "far under 1 ms",
+            warm < 1000,
+        ),
+        Result(
+            "capture, first run of a process (package list cached on disk)",
+            cold,
+            "-",
+            None,
+            "ms",
+            False,
+            "-",
+            None,
+        ),
+        Result(
+            "capture, first run with nothing cached (after an install)",
+            uncached,
+            "-",
+            None,
+            "ms",
+            False,
+            "-",
+            None,
+        ),
+        Result(
+            "empty tracked run, full capture (start+end)",
+            full,
+            _mlflow_name(mlflow, "start_run/end_run"),
+            peer,
+            "ms/run",
+            False,
+            "-",
+            None,
+        ),
+        Result(
+            "empty tracked run, basic context only",
+            basic,
+            _mlflow_name(mlflow, "start_run/end_run"),
+            peer,
+            "ms/run",
+            False,
+            "-",
+            None,
+        ),
     ]
 
 
@@ -380,8 +470,22 @@ def run(quick: bool) -> list[Result]:
         subprocess.run(["git", "init", "-q", str(project)], check=True)
         (project / "train.py").write_text("# the training script\n")
         subprocess.run(["git", "-C", str(project), "add", "train.py"], check=True)
-        subprocess.run(["git", "-C", str(project), "-c", "user.name=bench", "-c", "user.email=bench@example.com",
-                        "commit", "-q", "-m", "bench project"], check=True)
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(project),
+                "-c",
+                "user.name=bench",
+                "-c",
+                "user.email=bench@example.com",
+                "commit",
+                "-q",
+                "-m",
+                "bench project",
+            ],
+            check=True,
+        )
     if not (project / ".mlineage").exists():
         init_project(project)
     previous = Path.cwd()
@@ -436,17 +540,35 @@ ROUNDS_FILE = "rounds.jsonl"
 
 
 def keep_rounds(root: Path, job: str, times: dict[str, list[float]], rounds_per_process: int) -> None:
-    """Append this run's raw round times to ``bench/.work/autolog/rounds.jsonl`` with the commit they measured:
-    one run's median moves by half a point or more on this machine, and ``python -m bench.pool_autolog`` pools
-    every run of the same code into one estimate (and says how many runs and rounds it rests on)."""
+    """Append this run's raw round times to ``bench/.work/autolog/rounds.jsonl`` with the commit they
+    measured: one run's median moves by half a point or more on this machine, and ``python -m
+    bench.pool_autolog`` pools every run of the same code into one estimate (and says how many runs and rounds
+    it rests on)."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True, check=False).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "bench/bench_autolog.py",
-                            "bench/harness.py"],
-                           cwd=REPO, capture_output=True, text=True,
-                           check=False).stdout.strip()
-    line = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit + ("+dirty" if dirty else ""),
-            "job": job, "rounds_per_process": rounds_per_process, "times": times}
+    dirty = subprocess.run(
+        [
+            "git",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            "src",
+            "bench/bench_autolog.py",
+            "bench/harness.py",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    line = {
+        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": commit + ("+dirty" if dirty else ""),
+        "job": job,
+        "rounds_per_process": rounds_per_process,
+        "times": times,
+    }
     with open(root / ROUNDS_FILE, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(line) + "\n")
 
@@ -465,11 +587,18 @@ def _in_processes(job: str, rounds: int, processes: int) -> tuple[dict[str, list
     per_process = []
     for index in range(processes):
         peer_rounds = 2 if index == processes - 1 else 0
-        done = subprocess.run([sys.executable, "-m", "bench.bench_autolog", job, str(rounds), str(peer_rounds)],
-                              cwd=REPO, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.bench_autolog", job, str(rounds), str(peer_rounds)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         lines = [line for line in done.stdout.splitlines() if line.startswith(_MARK)]
         if done.returncode != 0 or not lines:
-            raise RuntimeError(f"the {job} benchmark process failed ({done.returncode}):\n{done.stderr[-3000:]}")
+            raise RuntimeError(
+                f"the {job} benchmark process failed ({done.returncode}):\n{done.stderr[-3000:]}"
+            )
         times: dict[str, list[float]] = json.loads(lines[-1][len(_MARK):])
         per_process.append(_paired_overhead(times, "mlineage"))
         for arm, values in times.items():

@@ -21,7 +21,9 @@ from .harness import Result, workdir
 BIN = Path(sys.executable).parent
 # Both tools run through their console scripts, as a user runs them (the script imports mlineage from
 # PYTHONPATH first, so `PYTHONPATH=src` measures the checkout's code: the run prints which one it loaded).
-MLINEAGE = [str(BIN / "mlineage")] if (BIN / "mlineage").exists() else [sys.executable, "-m", "mlineage.cli.entry"]
+MLINEAGE = (
+    [str(BIN / "mlineage")] if (BIN / "mlineage").exists() else [sys.executable, "-m", "mlineage.cli.entry"]
+)
 DVC = [str(BIN / "dvc")]
 
 
@@ -30,7 +32,9 @@ def _env(**extra: str) -> dict[str, str]:
                                                             "MLINEAGE_ARTIFACTS", "MLINEAGE_LINK")}
     env.update(DVC_NO_ANALYTICS="1", DVC_IGNORE_UPDATES="1", **extra)
     if env.get("PYTHONPATH"):  # `PYTHONPATH=src`: absolute, so that the tools' working folders still find it
-        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p
+        )
     return env
 
 
@@ -152,8 +156,13 @@ def run(quick: bool) -> list[Result]:
     dvc_name = "DVC " + subprocess.run(DVC + ["--version"], capture_output=True, text=True, check=False,
                                        env=_env()).stdout.strip()
     results: list[Result] = []
-    loaded = subprocess.run([sys.executable, "-c", "import mlineage; print(mlineage.__file__)"], capture_output=True,
-                            text=True, check=True, env=_env()).stdout.strip()
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import mlineage; print(mlineage.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_env(),
+    ).stdout.strip()
     print(f"mlineage: {' '.join(MLINEAGE)} (code from {loaded}); peer: {dvc_name}", file=sys.stderr)
 
     # 1. hashing throughput against plain hashlib on the same (cached) file
@@ -164,30 +173,70 @@ def run(quick: bool) -> list[Result]:
     for _ in range(3 * repeat):  # interleaved, so a burst of load on the shared machine hits both alike
         ours_rate = max(ours_rate, _hash_rate(big, hash_file, 1))
         lib_rate = max(lib_rate, _hash_rate(big, _plain_hashlib, 1))
-    results.append(Result(f"SHA-256 of a {big_label} file", ours_rate, "hashlib sha256", lib_rate, "MB/s", True,
-                          ">= 0.9x hashlib", ours_rate >= 0.9 * lib_rate))
+    results.append(
+        Result(
+            f"SHA-256 of a {big_label} file",
+            ours_rate,
+            "hashlib sha256",
+            lib_rate,
+            "MB/s",
+            True,
+            ">= 0.9x hashlib",
+            ours_rate >= 0.9 * lib_rate,
+        )
+    )
 
     # 2. cold add of one large file (default link modes, and a forced private copy for reference)
     ours, theirs = _cold_add(big, "big", repeat)
     results.append(Result(f"cold add, {big_label} file", ours, dvc_name, theirs, "s", False, ">= 4x faster",
                           theirs / ours >= 4))
     ours_copy, theirs_copy = _cold_add(big, "big-copy", max(1, repeat - 1), link="copy")
-    results.append(Result(f"cold add, {big_label} file, link=copy", ours_copy, dvc_name, theirs_copy, "s", False,
-                          "(reference)", None))
+    results.append(
+        Result(
+            f"cold add, {big_label} file, link=copy",
+            ours_copy,
+            dvc_name,
+            theirs_copy,
+            "s",
+            False,
+            "(reference)",
+            None,
+        )
+    )
     shutil.rmtree(workdir("data-big-copy-mlineage"), ignore_errors=True)
     shutil.rmtree(workdir("data-big-copy-dvc"), ignore_errors=True)
 
     # 3. many small files: cold add, status with nothing changed, re-add after one change
     ours, theirs = _cold_add(small, "small", repeat)
-    results.append(Result(f"cold add, {n_small:,} x 4 KiB", ours, dvc_name, theirs, "s", False, ">= 3x faster",
-                          theirs / ours >= 3))
+    results.append(
+        Result(
+            f"cold add, {n_small:,} x 4 KiB",
+            ours,
+            dvc_name,
+            theirs,
+            "s",
+            False,
+            ">= 3x faster",
+            theirs / ours >= 3,
+        )
+    )
     ours_dir, dvc_dir = workdir("data-small-mlineage"), workdir("data-small-dvc")
     _run([*MLINEAGE, "status"], ours_dir)  # the first status after add primes nothing: both are warm now
     _run([*DVC, "status", "-q"], dvc_dir)
     ours_status = _best([_run([*MLINEAGE, "status"], ours_dir) for _ in range(repeat + 3)])
     dvc_status = _best([_run([*DVC, "status"], dvc_dir) for _ in range(repeat)])
-    results.append(Result(f"status, nothing changed, {n_small:,} files", ours_status, dvc_name, dvc_status, "s",
-                          False, ">= 10x faster (< 80 ms)", dvc_status / ours_status >= 10 and ours_status < 0.08))
+    results.append(
+        Result(
+            f"status, nothing changed, {n_small:,} files",
+            ours_status,
+            dvc_name,
+            dvc_status,
+            "s",
+            False,
+            ">= 10x faster (< 80 ms)",
+            dvc_status / ours_status >= 10 and ours_status < 0.08,
+        )
+    )
     ours_readd, dvc_readd = [], []
     for i in range(repeat):
         for folder in (ours_dir, dvc_dir):

@@ -178,15 +178,24 @@ def run(quick: bool) -> list[Result]:
         engine._to_cache(snap)
         down, up = _peer_matrices(setup, snap.n)
         rnd = setup.first_random
-        early_10k, _ = _pick(down, [rnd + i for i in (n // 100, n // 50, n // 20, n // 10, n // 5, n // 3)], 10_000,
-                             at_most=True)
+        early_10k, _ = _pick(
+            down,
+            [rnd + i for i in (n // 100, n // 50, n // 20, n // 10, n // 5, n // 3)],
+            10_000,
+            at_most=True,
+        )
         early_200k, _ = _pick(down, [rnd + i for i in (5, 20, 50, 100, 200, 500, 1000, 2000, 5000)], 200_000)
         cases = [
             ("ancestors of the deepest random node", "up", _ref("rnd", n - 1), rnd + n - 1, up),
             ("descendants of a mid node", "down", _ref("rnd", early_10k - rnd), early_10k, down),
             ("descendants of an early node", "down", _ref("rnd", early_200k - rnd), early_200k, down),
-            (f"ancestors up the {chain:,}-step chain", "up", _ref("chain", chain - 1), setup.first_chain + chain - 1,
-             up),
+            (
+                f"ancestors up the {chain:,}-step chain",
+                "up",
+                _ref("chain", chain - 1),
+                setup.first_chain + chain - 1,
+                up,
+            ),
         ]
         for title, direction, ref, node, matrix in cases:
             query = LineageQuery(ref, direction)  # type: ignore[arg-type]
@@ -195,15 +204,28 @@ def run(quick: bool) -> list[Result]:
             ours = best_of(lambda q=query, e=engine: e.walk(q), 5) * 1000
             peer_order = breadth_first_order(matrix, node, return_predecessors=False)
             assert len(peer_order) - 1 == size, (title, len(peer_order) - 1, size)
-            peer = best_of(lambda m=matrix, v=node: breadth_first_order(m, v, return_predecessors=False), 5) * 1000
+            peer = (
+                best_of(lambda m=matrix, v=node: breadth_first_order(m, v, return_predecessors=False), 5)
+                * 1000
+            )
             name = f"{label}: {title} ({size:,} nodes)"
             small = size <= 10_000
             goal = "< 100 ms (result <= 10k nodes)" if small else "within 3x of scipy BFS"
             met = ours < 100 if small else ours <= 3 * peer
             results.append(Result(name, ours, "scipy csgraph BFS (in memory)", peer, "ms", False, goal, met))
             full = best_of(lambda q=query, e=engine: e.walk(q).ids, 5) * 1000  # type: ignore[misc]
-            results.append(Result(f"{name} + hop depths + (depth, id) order", full, "scipy csgraph BFS (in memory)",
-                                  peer, "ms", False, goal, full < 100 if small else full <= 3 * peer))
+            results.append(
+                Result(
+                    f"{name} + hop depths + (depth, id) order",
+                    full,
+                    "scipy csgraph BFS (in memory)",
+                    peer,
+                    "ms",
+                    False,
+                    goal,
+                    full < 100 if small else full <= 3 * peer,
+                )
+            )
             repeat = 1 if size > 50_000 else 3
             cte = best_of(lambda v=node, d=direction, s=store: s.reachable(v, d), repeat) * 1000  # type: ignore[misc]
             results.append(Result(name, ours, f"recursive CTE ({label})", cte, "ms", False,
@@ -212,23 +234,73 @@ def run(quick: bool) -> list[Result]:
         # end to end for a small result: the SDK call plus every node's record and every typed edge
         client_query = LineageQuery(_ref("rnd", n - 1), "up")
         e2e = best_of(lambda e=engine, q=client_query: e.walk(q).to_dict(), 5) * 1000
-        results.append(Result(f"{label}: trace deepest node + JSON of all nodes/edges", e2e, "-", None, "ms", False,
-                              "< 100 ms for results up to 10k nodes", e2e < 100))
+        results.append(
+            Result(
+                f"{label}: trace deepest node + JSON of all nodes/edges",
+                e2e,
+                "-",
+                None,
+                "ms",
+                False,
+                "< 100 ms for results up to 10k nodes",
+                e2e < 100,
+            )
+        )
         cli_json = best_of(lambda e=engine, q=client_query: _cli_json(e.walk(q)), 5) * 1000
-        results.append(Result(f"{label}: `trace --json` output of the deepest node (the CLI's streamed JSON text)",
-                              cli_json, "-", None, "ms", False, "< 100 ms for results up to 10k nodes", cli_json < 100))
+        results.append(
+            Result(
+                f"{label}: `trace --json` output of the deepest node (the CLI's streamed JSON text)",
+                cli_json,
+                "-",
+                None,
+                "ms",
+                False,
+                "< 100 ms for results up to 10k nodes",
+                cli_json < 100,
+            )
+        )
         as_of = LineageQuery(_ref("rnd", n - 1), "up", as_of_seq=store.head()[0])
         then = best_of(lambda e=engine, q=as_of: e.walk(q).to_dict(), 5) * 1000
-        results.append(Result(f"{label}: trace deepest node --as-of + JSON (records as of the seq)", then, "-", None,
-                              "ms", False, "< 100 ms for results up to 10k nodes", then < 100))
+        results.append(
+            Result(
+                f"{label}: trace deepest node --as-of + JSON (records as of the seq)",
+                then,
+                "-",
+                None,
+                "ms",
+                False,
+                "< 100 ms for results up to 10k nodes",
+                then < 100,
+            )
+        )
         results.append(Result(f"{label}: cold snapshot load ({snap.edge_count:,} edges, "
                               f"{snap.memory_bytes() / 2**20:.0f} MiB)", cold * 1000, "-", None, "ms", False,
                               "once per process", None))
-        results.append(Result(f"{label}: freshness check (no new writes)", best_of(lambda e=engine: e.snapshot(), 5)
-                              * 1000, "-", None, "ms", False, "per query", None))
+        results.append(
+            Result(
+                f"{label}: freshness check (no new writes)",
+                best_of(lambda e=engine: e.snapshot(), 5) * 1000,
+                "-",
+                None,
+                "ms",
+                False,
+                "per query",
+                None,
+            )
+        )
         deep = LineageQuery(_ref("rnd", n - 1), "up")
         warm = best_of(lambda s=store, q=deep: GraphEngine(s, "memory").walk(q).count, 3) * 1000
-        results.append(Result(f"{label}: new process, first trace (snapshot from the on-disk cache)", warm, "-",
-                              None, "ms", False, "report", None))
+        results.append(
+            Result(
+                f"{label}: new process, first trace (snapshot from the on-disk cache)",
+                warm,
+                "-",
+                None,
+                "ms",
+                False,
+                "report",
+                None,
+            )
+        )
         store.close()
     return results

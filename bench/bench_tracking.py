@@ -1,9 +1,9 @@
 """Foundation benchmarks: per-run tracking cost vs MLflow, batched ledger ingestion, CLI start-up.
 
 Per run (both tools, same machine, same run of this script): 10 params, 20 metric values logged one call
-at a time, 2 inputs, 1 small output file. The tools run in interleaved rounds and each reports its best round. Input hashing is excluded (inputs are referenced by an existing
-digest for mlineage, by a tag for MLflow); the output is stored by both (mlineage: content-addressed blob
-with fsync; MLflow: log_artifact copy).
+at a time, 2 inputs, 1 small output file. The tools run in interleaved rounds and each reports its best round.
+Input hashing is excluded (inputs are referenced by an existing digest for mlineage, by a tag for MLflow); the
+output is stored by both (mlineage: content-addressed blob with fsync; MLflow: log_artifact copy).
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ class _MlineageArm:
         self.capture = capture
         self.client = Client.for_uri(f"sqlite:///{root / 'store.db'}", root / "objects")
         self.inputs = [f"sha256:{i:064x}" for i in (1, 2)]
-        self.client.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": d, "kind": "dataset"}) for d in self.inputs])
+        self.client.append(
+            [NewEvent(ev.ARTIFACT_RECORDED, {"digest": d, "kind": "dataset"}) for d in self.inputs]
+        )
         self.output = root / "model.bin"
         self.params = {f"p{i}": i * 0.5 for i in range(10)}
         self.done = 0
@@ -173,8 +175,18 @@ def run(quick: bool) -> list[Result]:
                               "MLflow (SQLite store)", peer_ms, "ms/run", False, ">= 50x cheaper than MLflow",
                               None if peer_ms is None else peer_ms / ms >= 50))
     rate = max(_ingest_rate(work / "ingest", 5 if quick else 20, 1000) for _ in range(3))
-    results.append(Result("batched ledger ingestion into SQLite (batches of 1000, best of 3)", rate, "goal", 10_000,
-                          "events/s", True, ">= 10,000 events/s", rate >= 10_000))
+    results.append(
+        Result(
+            "batched ledger ingestion into SQLite (batches of 1000, best of 3)",
+            rate,
+            "goal",
+            10_000,
+            "events/s",
+            True,
+            ">= 10,000 events/s",
+            rate >= 10_000,
+        )
+    )
     bindir = Path(sys.executable).parent
     ours_start = _startup([str(bindir / "mlineage"), "--help"]) * 1000
     peer_cli = bindir / "mlflow"
@@ -182,5 +194,7 @@ def run(quick: bool) -> list[Result]:
     results.append(Result("CLI start-up: `mlineage --help` vs `mlflow --version`", ours_start,
                           "mlflow CLI", peer_start, "ms", False, "< 150 ms", ours_start < 150))
     python_start = _startup([sys.executable, "-c", "pass"]) * 1000
-    results.append(Result("bare `python -c pass` (for reference)", python_start, "-", None, "ms", False, "-", None))
+    results.append(
+        Result("bare `python -c pass` (for reference)", python_start, "-", None, "ms", False, "-", None)
+    )
     return results

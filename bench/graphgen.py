@@ -81,8 +81,11 @@ def insert(store: SqlStore, shape: Shape, tag: str, kind: str = "dataset") -> in
             assert raw is not None
             cur = raw.cursor()
             cur.executemany("INSERT INTO nodes (id, kind, key, created_seq) VALUES (?, ?, ?, ?)", node_rows)
-            cur.executemany("INSERT INTO artifacts (digest, node_id, kind, size, metadata, created_seq, created_at)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?)", artifact_rows)
+            cur.executemany(
+                "INSERT INTO artifacts (digest, node_id, kind, size, metadata, created_seq, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                artifact_rows,
+            )
             cur.executemany("INSERT INTO edges (parent, child, type, role, created_seq) VALUES "
                             f"(?, ?, 'DERIVED_FROM', '', {int(seq)})", edge_rows)
     store.forget_cached_state()  # rows went in behind the ledger: the writer's caches no longer hold

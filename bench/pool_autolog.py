@@ -21,7 +21,9 @@ import sys
 from .bench_autolog import JOBS, PROCESSES, ROUNDS_FILE, _paired_interval, _paired_ms, _paired_overhead
 from .harness import REPO, workdir
 
-PROCESSES_ROUNDS = 36 // PROCESSES  # rounds per process in every full run so far (36 or 72 rounds, 6 a process)
+PROCESSES_ROUNDS = (
+    36 // PROCESSES
+)  # rounds per process in every full run so far (36 or 72 rounds, 6 a process)
 
 
 def _process_interval(ratios: list[list[float]]) -> tuple[float, float]:
@@ -51,7 +53,9 @@ def pooled(commits: list[str]) -> list[str]:
             groups.setdefault(key, {}).setdefault(arm, []).extend(values)
         per = int(entry.get("rounds_per_process", PROCESSES_ROUNDS))  # each process's rounds, in order
         ratios = [ours / off - 1 for ours, off in zip(times["mlineage"], times["off"], strict=True)]
-        processes.setdefault(key, []).extend(ratios[start:start + per] for start in range(0, len(ratios), per))
+        processes.setdefault(key, []).extend(
+            ratios[start : start + per] for start in range(0, len(ratios), per)
+        )
     labels = {job.name: job.label for job in JOBS}
     lines = []
     for (commit, job), times in sorted(groups.items(), key=lambda item: (runs[item[0]][0], item[0][1])):
@@ -62,9 +66,11 @@ def pooled(commits: list[str]) -> list[str]:
         lines.append(
             f"{commit} {labels.get(job, job)}: {len(stamps)} runs ({stamps[0]} to {stamps[-1]}), "
             f"{len(times['mlineage'])} rounds in {len(by_process)} processes: paired median "
-            f"{_paired_overhead(times, 'mlineage'):+.2f}% ({_paired_ms(times, 'mlineage'):+.1f} ms); 90% interval "
-            f"{low:+.2f} to {high:+.2f}% resampling rounds, {p_low:+.2f} to {p_high:+.2f}% resampling processes; "
-            f"A/A control {_paired_overhead(times, 'off again'):+.2f}%")
+            f"{_paired_overhead(times, 'mlineage'):+.2f}% ({_paired_ms(times, 'mlineage'):+.1f} ms); "
+            f"90% interval {low:+.2f} to {high:+.2f}% resampling rounds, "
+            f"{p_low:+.2f} to {p_high:+.2f}% resampling processes; "
+            f"A/A control {_paired_overhead(times, 'off again'):+.2f}%"
+        )
     return lines
 
 
@@ -79,5 +85,7 @@ def same_code(commits: list[str]) -> bool:
 if __name__ == "__main__":
     wanted = sys.argv[1:]
     if len(wanted) > 1 and not same_code(wanted):
-        sys.exit(f"{', '.join(wanted)} do not all hold the same src/ tree: their runs measured different code")
+        sys.exit(
+            f"{', '.join(wanted)} do not all hold the same src/ tree: their runs measured different code"
+        )
     print("\n".join(pooled(wanted)))

@@ -1,4 +1,5 @@
-"""A real three-step pipeline, tracked end to end, then its lineage printed and the ledger verified.
+"""A real four-step pipeline (ingest, preprocess, train, evaluate), tracked end to end, then its lineage
+printed and the ledger verified.
 
 make a synthetic tabular dataset -> preprocess (standardise, split) -> train a scikit-learn model -> evaluate.
 Run with `make demo` (it uses a fresh project folder, demo-workdir/ by default).
@@ -22,7 +23,9 @@ def make_dataset(path: Path, rows: int = 2000, seed: int = 7) -> None:
     x = rng.normal(size=(rows, 5))
     weights = np.array([1.5, -2.0, 0.7, 0.0, 1.1])
     y = (x @ weights + rng.normal(scale=0.5, size=rows) > 0).astype(int)
-    np.savetxt(path, np.column_stack([x, y]), delimiter=",", header="f0,f1,f2,f3,f4,label", comments="", fmt="%.6f")
+    np.savetxt(
+        path, np.column_stack([x, y]), delimiter=",", header="f0,f1,f2,f3,f4,label", comments="", fmt="%.6f"
+    )
 
 
 @mlineage.track("ingest", kind="ingest", outputs={"data/raw.csv": "dataset"})

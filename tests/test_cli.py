@@ -81,7 +81,7 @@ def test_unknown_and_ambiguous_refs_are_clear_errors(project: Path, pipeline: di
     result = cli("show", "does-not-exist", cwd=project, check=False)
     assert result.returncode == 1 and "nothing matches" in result.stderr
     result = cli("trace", "model@9", cwd=project, check=False)
-    assert result.returncode == 1 and "no artifact named" in result.stderr
+    assert result.returncode == 1 and "model has no version 9: its versions are @1" in result.stderr
 
 
 def test_verify_export_and_rebuild(project: Path, pipeline: dict[str, str]) -> None:

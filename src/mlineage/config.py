@@ -69,7 +69,7 @@ def read_config(root: Path) -> dict[str, dict[str, Any]]:
     data = path.read_bytes()
     tables = _only_empty_tables(data)
     if tables is not None:
-        return tables  # as `init` writes it (loading the TOML parser would cost each command ~5 ms)
+        return tables  # as `init` writes it (so commands need not load the TOML parser)
     import tomllib
 
     try:

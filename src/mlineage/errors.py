@@ -60,3 +60,21 @@ class IntegrityError(LedgerError):
 
 class StoreUnavailableError(MlineageError):
     """The metadata store or blob store cannot be reached."""
+
+
+class AuthError(MlineageError):
+    """No API token, or an unknown or revoked one (HTTP 401)."""
+
+
+class ForbiddenError(MlineageError):
+    """The API token lacks a scope or the namespace (HTTP 403)."""
+
+
+class PayloadTooLarge(MlineageError):
+    """A request body over the server's limit (HTTP 413)."""
+
+
+def error_class(name: str) -> type[MlineageError] | None:
+    """The class of this hierarchy called ``name`` (how a typed error crosses the wire), or None."""
+    found = globals().get(name)
+    return found if isinstance(found, type) and issubclass(found, MlineageError) else None

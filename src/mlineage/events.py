@@ -17,7 +17,7 @@ from typing import Any
 from .erasure import PAYLOAD_ERASED, validate_erasure
 from .errors import ValidationError
 from .eventtime import parse_event_time
-from .jsonvalues import check_json_value, check_metric, check_params
+from .jsonvalues import check_json_value, check_metric, check_params, float_paths
 from .model import ArtifactKind, Digest, RunKind, RunStatus, enum_value
 
 SCHEMA_VERSION = 1
@@ -157,7 +157,7 @@ def _artifact_recorded(p: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _run_started(p: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+    out = {
         "run_id": _run_id(p),
         "job": _str(p, "job", max_len=200),
         "kind": enum_value(RunKind, str(p.get("kind", "other")), "kind").value,
@@ -166,6 +166,15 @@ def _run_started(p: Mapping[str, Any]) -> dict[str, Any]:
         "agent": _str(p, "agent", required=False),
         "started_at": _str(p, "started_at", required=False) or utc_now(),
     }
+    return _with_float_params(out, p)
+
+
+def _with_float_params(out: dict[str, Any], p: Mapping[str, Any]) -> dict[str, Any]:
+    """Record which params are integral floats, which canonical JSON writes as integers (see jsonvalues)."""
+    floats = float_paths(out["params"], p.get("float_params"), "float_params")
+    if floats:
+        out["float_params"] = floats
+    return out
 
 
 def _edge_with_run(p: Mapping[str, Any]) -> dict[str, Any]:
@@ -187,7 +196,7 @@ def _artifact_derived(p: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _params_logged(p: Mapping[str, Any]) -> dict[str, Any]:
-    return {"run_id": _run_id(p), "params": check_params(p.get("params"))}
+    return _with_float_params({"run_id": _run_id(p), "params": check_params(p.get("params"))}, p)
 
 
 def _metrics_logged(p: Mapping[str, Any]) -> dict[str, Any]:

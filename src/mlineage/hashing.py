@@ -1,4 +1,5 @@
-"""Streaming SHA-256 of files, and directory manifests whose digest names the directory (pure but for reads)."""
+"""Streaming SHA-256 of files, and directory manifests whose digest names the directory (pure but for
+reads)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ def hash_bytes(data: bytes) -> Digest:
     return Digest.sha256(hashlib.sha256(data).hexdigest())
 
 
-def hash_file(path: str | os.PathLike[str], on_chunk: Callable[[bytes], object] | None = None) -> tuple[Digest, int]:
+def hash_file(
+    path: str | os.PathLike[str], on_chunk: Callable[[bytes], object] | None = None
+) -> tuple[Digest, int]:
     """Digest and size of a file, read once. ``on_chunk`` sees every chunk (e.g. to copy while hashing).
 
     A large file not yet in the page cache would otherwise be read and hashed in turn; asking the kernel to
@@ -68,9 +71,9 @@ class ManifestEntry:
 def manifest_bytes(entries: Iterable[ManifestEntry]) -> bytes:
     """The canonical bytes of a manifest: RFC 8785 JSON of the entries sorted by path.
 
-    Written directly with ``json.dumps`` (sorted keys, no spaces, literal UTF-8): for these values (strings and
-    small non-negative integers) that is byte-for-byte what ``canonical_json`` gives, at a fraction of the cost
-    on a 10,000-file directory. A test checks the two agree.
+    Written directly with ``json.dumps`` (sorted keys, no spaces, literal UTF-8): for these values (strings
+    and small non-negative integers) that is byte-for-byte what ``canonical_json`` gives, at a fraction of the
+    cost on a 10,000-file directory. A test checks the two agree.
     """
     rows = sorted(entries, key=lambda e: e.path)
     return sorted_manifest_bytes([e.path for e in rows], [e.digest.hex for e in rows], [e.size for e in rows],
@@ -95,8 +98,8 @@ def manifest_rows(paths: Sequence[str], hexes: Sequence[str], sizes: Iterable[in
 
 
 def patched_manifest_bytes(old: bytes, count: int, changes: dict[int, str]) -> bytes | None:
-    """A manifest of ``count`` entries made from ``old`` (the manifest of the same paths, in the same order) by
-    replacing the rows at the given indices; None if ``old`` is not such a manifest.
+    """A manifest of ``count`` entries made from ``old`` (the manifest of the same paths, in the same order)
+    by replacing the rows at the given indices; None if ``old`` is not such a manifest.
 
     Rows are split at the text between two entries (``},{"digest":``): inside an entry that text cannot
     occur, since every ``"`` within a JSON string is escaped. Re-adding a 10,000-file folder after one change
@@ -138,7 +141,8 @@ def manifest_digest(entries: list[ManifestEntry]) -> Digest:
 
 
 def canonical_manifest_bytes(entries: list[ManifestEntry]) -> bytes:
-    """The same bytes through the general RFC 8785 encoder (the reference ``manifest_bytes`` is tested against)."""
+    """The same bytes through the general RFC 8785 encoder (the reference ``manifest_bytes`` is tested
+    against)."""
     from .ledger import canonical_json
 
     document = [

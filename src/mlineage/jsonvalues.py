@@ -90,3 +90,74 @@ def check_metric(key: Any, value: Any, where: str = "metrics") -> float:
     if not math.isfinite(number):
         raise ValidationError(f"{where}.{key}", f"{number!r} is not a finite number")
     return number
+
+
+def integral_float_paths(value: Any, path: str = "") -> list[str]:
+    """JSON pointers (RFC 6901) of the floats in ``value`` that canonical JSON writes as integers (``1.0``).
+
+    The ledger hashes canonical JSON, where ``1.0`` and ``1`` are the same number; events record these paths
+    beside the value so that what users see keeps the type they logged (``C=1.0``)."""
+    if isinstance(value, float):
+        return [path] if value.is_integer() else []
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return []
+    found: list[str] = []
+    for key, item in items:
+        if isinstance(item, (float, dict, list)):
+            found += integral_float_paths(item, f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}")
+    return found
+
+
+def _pointer_parts(pointer: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+
+
+def _number_at(value: Any, pointer: str) -> bool:
+    for part in _pointer_parts(pointer):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def float_paths(value: Any, given: Any, where: str) -> list[str]:
+    """The integral-float paths of ``value``, with those an event already carries (a replayed canonical
+    payload holds ``1`` where ``1.0`` was logged, so its recorded paths are kept); a given path must name a
+    number in ``value``."""
+    paths = set(integral_float_paths(value))
+    if given is not None:
+        if not isinstance(given, list) or not all(isinstance(p, str) and p.startswith("/") for p in given):
+            raise ValidationError(where, "must be a list of JSON pointers (\"/key\")")
+        for pointer in given:
+            if not _number_at(value, pointer):
+                raise ValidationError(where, f"{pointer} does not name a number in the params")
+        paths.update(given)
+    return sorted(paths)
+
+
+def with_floats(value: Any, pointers: Any) -> Any:
+    """A copy of ``value`` with the numbers at ``pointers`` (``integral_float_paths``) as floats again."""
+    if not pointers:
+        return value
+    import copy
+
+    out = copy.deepcopy(value)
+    for pointer in pointers:
+        parts = _pointer_parts(pointer)
+        parent: Any = out
+        try:
+            for part in parts[:-1]:
+                parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+            last: Any = int(parts[-1]) if isinstance(parent, list) else parts[-1]
+            if isinstance(parent[last], (int, float)) and not isinstance(parent[last], bool):
+                parent[last] = float(parent[last])
+        except (KeyError, IndexError, ValueError, TypeError):
+            continue
+    return out

@@ -66,8 +66,8 @@ def _jcs_ready(value: Any) -> Any:
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 (JCS) canonical form: the byte string every hash in the ledger is taken over.
 
-    Hashing happens two or three times per event, so the common case goes through the C json encoder (about
-    10x faster than the pure-Python ``rfc8785`` package); a property test checks the two agree byte for byte.
+    Hashing happens two or three times per event, so the common case goes through the C json encoder (much
+    faster than the pure-Python ``rfc8785`` package); a property test checks the two agree byte for byte.
     """
     return canonical_json_and_value(value)[0]
 

@@ -145,6 +145,17 @@ class Run:
 
 
 @dataclass(frozen=True, slots=True)
+class NamedVersion:
+    """One version of a name: the artifact as that version, and who recorded the label, when (the ledger
+    event that created it)."""
+
+    artifact: Artifact
+    seq: int
+    recorded_at: str
+    actor: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class NodeRef:
     """A graph node: an artifact (key = digest text) or a run (key = run id)."""
 

@@ -10,6 +10,7 @@ import re
 
 from .errors import AmbiguousRefError, NotFoundError, ValidationError
 from .model import Artifact, Run
+from .pathtext import path_text
 from .stores.protocol import MetadataStore
 
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -24,7 +25,7 @@ def describe_candidate(node: Artifact | Run) -> str:
 
 
 def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
-    ref = ref.strip()
+    ref = path_text(ref.strip())  # a name that is not UTF-8 was recorded as git writes it
     if not ref:
         raise ValidationError("ref", "is empty", "pass a digest, a run id, or name@version")
     candidates: dict[str, Artifact | Run] = {}
@@ -47,19 +48,10 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
         for artifact in store.find_artifacts("sha256:" + prefix, limit=21):
             add(artifact)
     else:
-        name, at, version_text = ref.rpartition("@")
-        if at and name:
-            version: int | None
-            if version_text in ("latest", ""):
-                version = None
-            elif version_text.isdigit():
-                version = int(version_text)
-            else:
-                raise ValidationError("ref", f"version {version_text!r} in {ref!r} is not a number", "write name@3")
-            found = store.get_version(name, version)
-            if found is None:
-                raise NotFoundError(f"no artifact named {ref!r}: check `mlineage show {name}` for its versions")
-            return found
+        if "@" in ref:
+            from .versions import parse_version_ref, version_of
+
+            return version_of(store, *parse_version_ref(ref))
         named = store.get_version(ref)
         if named is not None:
             add(named)
@@ -77,3 +69,38 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
     if len(candidates) > 1:
         raise AmbiguousRefError(ref, [describe_candidate(n) for n in candidates.values()])
     return next(iter(candidates.values()))
+
+
+def find_run(store: MetadataStore, ref: str) -> Run:
+    """A run by its id or a unique prefix of it (``run:`` in front allowed). Several matches are an
+    AmbiguousRefError listing them; none is a NotFoundError."""
+    text = ref.strip().removeprefix("run:")
+    if not text:
+        raise ValidationError("run", "is empty", "pass a run id or a unique prefix (`mlineage runs` lists them)")
+    exact = store.get_run(text)
+    if exact is not None:
+        return exact
+    runs = store.find_runs(text, limit=21)
+    if len(runs) == 1:
+        return runs[0]
+    if runs:
+        raise AmbiguousRefError(ref, [describe_candidate(r) for r in runs])
+    raise NotFoundError(f"no run id starts with {text!r}: `mlineage runs` lists them")
+
+
+def resolve_run(store: MetadataStore, ref: str) -> Run:
+    """A run by id or unique id prefix (``find_run``); or a named/digest artifact's producing run (``metrics
+    classifier`` means the run that made it)."""
+    try:
+        return find_run(store, ref)
+    except NotFoundError:
+        if ref.startswith("run:"):
+            raise
+    node = resolve(store, ref)
+    if isinstance(node, Run):
+        return node
+    producers = store.producers_of(str(node.digest))
+    if len(producers) != 1:
+        raise NotFoundError(f"{ref} is an artifact {'no run produced' if not producers else 'several runs produced'}"
+                            ": pass a run id (`mlineage runs` lists them)")
+    return producers[0]

@@ -58,8 +58,17 @@ def node_events(g: Graph) -> list[NewEvent]:
     out = []
     for i, kind in enumerate(g.kinds):
         if kind == "run":
-            out.append(NewEvent(ev.RUN_STARTED, {"run_id": run_id(g.tag, i), "job": f"job{i % 3}", "kind": "train",
-                                                 "params": {"p": i % 2}}))
+            out.append(
+                NewEvent(
+                    ev.RUN_STARTED,
+                    {
+                        "run_id": run_id(g.tag, i),
+                        "job": f"job{i % 3}",
+                        "kind": "train",
+                        "params": {"p": i % 2},
+                    },
+                )
+            )
         else:
             out.append(NewEvent(ev.ARTIFACT_RECORDED, {"digest": digest(g.tag, i), "kind": kind, "size": 1}))
     return out
@@ -78,7 +87,9 @@ def write(client: object, g: Graph) -> list[int]:
     client.append(node_events(g))  # type: ignore[attr-defined]
     seqs = []
     for b in range(max(g.batch_of_edge, default=-1) + 1):
-        events = [edge_event(g, p, c, t) for (p, c, t), eb in zip(g.edges, g.batch_of_edge, strict=True) if eb == b]
+        events = [
+            edge_event(g, p, c, t) for (p, c, t), eb in zip(g.edges, g.batch_of_edge, strict=True) if eb == b
+        ]
         client.append(events)  # type: ignore[attr-defined]
         seqs.append(client.store.head()[0])  # type: ignore[attr-defined]
     return seqs or [client.store.head()[0]]  # type: ignore[attr-defined]

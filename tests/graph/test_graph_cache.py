@@ -88,8 +88,12 @@ def test_renumbered_node_ids_are_detected(store: SqlStore, monkeypatch: pytest.M
     d = [graphgen.digest_of("rn", i) for i in range(4)]
     store.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": d[0], "kind": "dataset"})])
     with pytest.raises(MlineageError):  # rejected whole: it must leave no gap in the node ids
-        store.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": d[1], "kind": "dataset"}),
-                      NewEvent(ev.ARTIFACT_DERIVED, {"parent": d[1], "child": graphgen.digest_of("none", 0)})])
+        store.append(
+            [
+                NewEvent(ev.ARTIFACT_RECORDED, {"digest": d[1], "kind": "dataset"}),
+                NewEvent(ev.ARTIFACT_DERIVED, {"parent": d[1], "child": graphgen.digest_of("none", 0)}),
+            ]
+        )
     store.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": x, "kind": "dataset"}) for x in d[1:]])
     store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": d[i], "child": d[i + 1]}) for i in range(3)])
     engine = GraphEngine(store, "memory")

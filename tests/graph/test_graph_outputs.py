@@ -37,34 +37,68 @@ def parse_dot(text: str) -> Any:
 
 def pipeline(client: Any, *, second_lr: float = 0.2) -> None:
     """raw -> prep -> clean -> train -> model (v1); raw+clean -> train2 -> model2, with an awkward name."""
-    client.append([
-        NewEvent(ev.ARTIFACT_RECORDED, {"digest": RAW, "kind": "dataset", "name": 'raw "quoted" <data> | #1'}),
-        NewEvent(ev.ARTIFACT_RECORDED, {"digest": CODE, "kind": "code", "name": "train.py"}),
-        NewEvent(ev.RUN_STARTED, {"run_id": "prep1", "job": "prep", "kind": "transform", "params": {"frac": 0.2},
-                                  "context": {"git": {"commit": "a" * 40, "branch": "main"}, "python": "3.11.7"}}),
-        NewEvent(ev.ARTIFACT_USED, {"run_id": "prep1", "digest": RAW}),
-        NewEvent(ev.ARTIFACT_RECORDED, {"digest": CLEAN, "kind": "dataset", "name": "clean"}),
-        NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": "prep1", "digest": CLEAN}),
-        NewEvent(ev.RUN_STARTED, {"run_id": "train1", "job": "train", "kind": "train", "params": {"lr": 0.1},
-                                  "context": {"git": {"commit": "b" * 40}, "python": "3.11.7"}}),
-        NewEvent(ev.ARTIFACT_USED, {"run_id": "train1", "digest": CLEAN, "role": "train"}),
-        NewEvent(ev.ARTIFACT_USED, {"run_id": "train1", "digest": CODE}),
-        NewEvent(ev.ARTIFACT_RECORDED, {"digest": MODEL, "kind": "model", "name": "clf"}),
-        NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": "train1", "digest": MODEL}),
-    ])
-    client.append([
-        NewEvent(ev.RUN_STARTED, {"run_id": "train2", "job": "train", "kind": "train", "params": {"lr": second_lr},
-                                  "context": {"git": {"commit": "c" * 40}, "python": "3.12.1"}}),
-        NewEvent(ev.ARTIFACT_USED, {"run_id": "train2", "digest": CLEAN, "role": "train"}),
-        NewEvent(ev.ARTIFACT_USED, {"run_id": "train2", "digest": RAW}),
-        NewEvent(ev.ARTIFACT_RECORDED, {"digest": MODEL2, "kind": "model", "name": "clf"}),
-        NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": "train2", "digest": MODEL2}),
-    ])
+    client.append(
+        [
+            NewEvent(
+                ev.ARTIFACT_RECORDED, {"digest": RAW, "kind": "dataset", "name": 'raw "quoted" <data> | #1'}
+            ),
+            NewEvent(ev.ARTIFACT_RECORDED, {"digest": CODE, "kind": "code", "name": "train.py"}),
+            NewEvent(
+                ev.RUN_STARTED,
+                {
+                    "run_id": "prep1",
+                    "job": "prep",
+                    "kind": "transform",
+                    "params": {"frac": 0.2},
+                    "context": {"git": {"commit": "a" * 40, "branch": "main"}, "python": "3.11.7"},
+                },
+            ),
+            NewEvent(ev.ARTIFACT_USED, {"run_id": "prep1", "digest": RAW}),
+            NewEvent(ev.ARTIFACT_RECORDED, {"digest": CLEAN, "kind": "dataset", "name": "clean"}),
+            NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": "prep1", "digest": CLEAN}),
+            NewEvent(
+                ev.RUN_STARTED,
+                {
+                    "run_id": "train1",
+                    "job": "train",
+                    "kind": "train",
+                    "params": {"lr": 0.1},
+                    "context": {"git": {"commit": "b" * 40}, "python": "3.11.7"},
+                },
+            ),
+            NewEvent(ev.ARTIFACT_USED, {"run_id": "train1", "digest": CLEAN, "role": "train"}),
+            NewEvent(ev.ARTIFACT_USED, {"run_id": "train1", "digest": CODE}),
+            NewEvent(ev.ARTIFACT_RECORDED, {"digest": MODEL, "kind": "model", "name": "clf"}),
+            NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": "train1", "digest": MODEL}),
+        ]
+    )
+    client.append(
+        [
+            NewEvent(
+                ev.RUN_STARTED,
+                {
+                    "run_id": "train2",
+                    "job": "train",
+                    "kind": "train",
+                    "params": {"lr": second_lr},
+                    "context": {"git": {"commit": "c" * 40}, "python": "3.12.1"},
+                },
+            ),
+            NewEvent(ev.ARTIFACT_USED, {"run_id": "train2", "digest": CLEAN, "role": "train"}),
+            NewEvent(ev.ARTIFACT_USED, {"run_id": "train2", "digest": RAW}),
+            NewEvent(ev.ARTIFACT_RECORDED, {"digest": MODEL2, "kind": "model", "name": "clf"}),
+            NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": "train2", "digest": MODEL2}),
+        ]
+    )
 
 
 def test_json_matches_schema(client: Any) -> None:
     pipeline(client)
-    for result in (client.trace("clf@2"), client.impact(RAW, depth=1), client.trace("clf@1", kinds=["dataset"])):
+    for result in (
+        client.trace("clf@2"),
+        client.impact(RAW, depth=1),
+        client.trace("clf@1", kinds=["dataset"]),
+    ):
         document = json.loads(json.dumps(result.to_dict()))
         jsonschema.validate(document, LINEAGE_JSON_SCHEMA)
     assert {n["name"] for n in client.trace("clf@1", kinds=["dataset"]).to_dict()["nodes"]} == {

@@ -34,8 +34,11 @@ def as_indexes(g: Graph, store: Any, depth: dict[int, int]) -> dict[int, int]:
     return {ids[node]: d for node, d in depth.items()}
 
 
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                            HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @SETTINGS

@@ -21,7 +21,9 @@ def test_graph_head_matches_graph_state_and_sees_new_writes(store: Any) -> None:
         own["conn"].close()
     store.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": digest("gh", 1), "kind": "dataset"})])
     assert store.graph_head(key) == (2, 1)
-    if own is not None:  # as seen from a forked child: the parent's session is set aside, neither used nor closed
+    if (
+        own is not None
+    ):  # as seen from a forked child: the parent's session is set aside, neither used nor closed
         parents = own["conn"]
         own["pid"] = -1
         assert store.graph_head(key) == (2, 1)

@@ -33,28 +33,49 @@ DATA, DATA2, MODEL = digest("tt", 0), digest("tt", 1), digest("tt", 2)
 def _history(client: Any) -> tuple[int, int]:
     """data -> train -> model; then params/metrics; then more metrics, the end, labels and a new edge.
     Returns the ledger seqs after the first and the second stage."""
-    client.append([
-        NewEvent(ev.ARTIFACT_RECORDED, {"digest": DATA, "kind": "dataset"}),
-        NewEvent(ev.RUN_STARTED, {"run_id": "tt-train", "job": "train", "kind": "train", "params": {"lr": 0.1}}),
-        NewEvent(ev.ARTIFACT_USED, {"run_id": "tt-train", "digest": DATA}),
-        NewEvent(ev.ARTIFACT_RECORDED, {"digest": MODEL, "kind": "model"}),
-        NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": "tt-train", "digest": MODEL}),
-    ])
+    client.append(
+        [
+            NewEvent(ev.ARTIFACT_RECORDED, {"digest": DATA, "kind": "dataset"}),
+            NewEvent(
+                ev.RUN_STARTED, {"run_id": "tt-train", "job": "train", "kind": "train", "params": {"lr": 0.1}}
+            ),
+            NewEvent(ev.ARTIFACT_USED, {"run_id": "tt-train", "digest": DATA}),
+            NewEvent(ev.ARTIFACT_RECORDED, {"digest": MODEL, "kind": "model"}),
+            NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": "tt-train", "digest": MODEL}),
+        ]
+    )
     first = client.store.head()[0]
-    client.append([
-        NewEvent(ev.PARAMS_LOGGED, {"run_id": "tt-train", "params": {"epochs": 3}}),
-        NewEvent(ev.METRICS_LOGGED, {"run_id": "tt-train", "metrics": [{"key": "acc", "value": 0.5, "step": 0}]}),
-    ])
+    client.append(
+        [
+            NewEvent(ev.PARAMS_LOGGED, {"run_id": "tt-train", "params": {"epochs": 3}}),
+            NewEvent(
+                ev.METRICS_LOGGED,
+                {"run_id": "tt-train", "metrics": [{"key": "acc", "value": 0.5, "step": 0}]},
+            ),
+        ]
+    )
     second = client.store.head()[0]
-    client.append([
-        NewEvent(ev.METRICS_LOGGED, {"run_id": "tt-train", "metrics": [{"key": "acc", "value": 0.9, "step": 1},
-                                                                       {"key": "loss", "value": 0.1, "step": 1}]}),
-        NewEvent(ev.RUN_ENDED, {"run_id": "tt-train", "status": "completed"}),
-        NewEvent(ev.ARTIFACT_RECORDED, {"digest": DATA, "kind": "dataset", "name": "data"}),  # a label, later
-        NewEvent(ev.ARTIFACT_RECORDED, {"digest": MODEL, "kind": "model", "name": "clf"}),
-        NewEvent(ev.ARTIFACT_RECORDED, {"digest": DATA2, "kind": "dataset"}),
-        NewEvent(ev.ARTIFACT_DERIVED, {"parent": DATA2, "child": MODEL}),
-    ])
+    client.append(
+        [
+            NewEvent(
+                ev.METRICS_LOGGED,
+                {
+                    "run_id": "tt-train",
+                    "metrics": [
+                        {"key": "acc", "value": 0.9, "step": 1},
+                        {"key": "loss", "value": 0.1, "step": 1},
+                    ],
+                },
+            ),
+            NewEvent(ev.RUN_ENDED, {"run_id": "tt-train", "status": "completed"}),
+            NewEvent(
+                ev.ARTIFACT_RECORDED, {"digest": DATA, "kind": "dataset", "name": "data"}
+            ),  # a label, later
+            NewEvent(ev.ARTIFACT_RECORDED, {"digest": MODEL, "kind": "model", "name": "clf"}),
+            NewEvent(ev.ARTIFACT_RECORDED, {"digest": DATA2, "kind": "dataset"}),
+            NewEvent(ev.ARTIFACT_DERIVED, {"parent": DATA2, "child": MODEL}),
+        ]
+    )
     return first, second
 
 
@@ -104,9 +125,15 @@ def test_lineage_diff_as_of_compares_the_runs_of_then(client: Any) -> None:
     client.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": d, "kind": k})
                    for d, k in ((data, "dataset"), (model_a, "model"), (model_b, "model"))])
     for run, model in (("td-a", model_a), ("td-b", model_b)):
-        client.append([NewEvent(ev.RUN_STARTED, {"run_id": run, "job": "train", "kind": "train", "params": {"lr": 1}}),
-                       NewEvent(ev.ARTIFACT_USED, {"run_id": run, "digest": data}),
-                       NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run, "digest": model})])
+        client.append(
+            [
+                NewEvent(
+                    ev.RUN_STARTED, {"run_id": run, "job": "train", "kind": "train", "params": {"lr": 1}}
+                ),
+                NewEvent(ev.ARTIFACT_USED, {"run_id": run, "digest": data}),
+                NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run, "digest": model}),
+            ]
+        )
     moment = client.store.head()[0]
     client.append([NewEvent(ev.PARAMS_LOGGED, {"run_id": "td-b", "params": {"epochs": 9}}),
                    NewEvent(ev.RUN_ENDED, {"run_id": "td-b", "status": "failed"})])
@@ -127,34 +154,46 @@ def test_cli_trace_as_of_prints_the_records_of_then(client: Any, store_uri: str,
     assert [(r["status"], r["metrics"], r["ended_at"]) for r in runs] == [("running", {}, None)]
     assert all(n["name"] is None for n in document["nodes"] if n["type"] == "artifact")
     assert {n.get("digest") for n in document["nodes"]} >= {DATA, MODEL} and DATA2 not in out.output
-    tree = CliRunner().invoke(cli, ["trace", MODEL, "--as-of", f"seq:{first}"], env=env, catch_exceptions=False)
+    tree = CliRunner().invoke(
+        cli, ["trace", MODEL, "--as-of", f"seq:{first}"], env=env, catch_exceptions=False
+    )
     assert "[running]" in tree.output and "[completed]" not in tree.output
 
 
 def test_a_store_without_as_of_records_says_so(client: Any) -> None:
-    """Stores that only have the protocol's ``describe`` (remote, namespaced) show records as they are now,
-    and the result says so instead of passing them off as historical."""
+    """A store whose capabilities say it cannot describe nodes as of a seq shows records as they are now, and
+    the result says so instead of passing them off as historical."""
     first, _second = _history(client)
 
+    from mlineage.stores.protocol import Capabilities
+
     class PlainStore:
+        """Declares that it describes nodes only as they are now (its node_records ignores the seq)."""
+
+        capabilities = Capabilities(as_of_records=False)
+
         def __init__(self, inner: Any) -> None:
             self._inner = inner
 
+        def node_records(self, node_ids: Any, as_of_seq: int | None = None) -> Any:
+            return self._inner.describe(node_ids)
+
         def __getattr__(self, name: str) -> Any:
-            if name in ("node_records", "edges_among"):
-                raise AttributeError(name)
             return getattr(self._inner, name)
 
     from mlineage.graph import GraphEngine
 
     plain = PlainStore(client.store)
     assert as_of_note(plain, None) is None and as_of_note(client.store, first) is None
-    result = GraphEngine(plain, "memory").walk(LineageQuery(NodeRef(NodeKind.ARTIFACT, MODEL), "up", as_of_seq=first))
+    result = GraphEngine(plain, "memory").walk(
+        LineageQuery(NodeRef(NodeKind.ARTIFACT, MODEL), "up", as_of_seq=first)
+    )
     assert any("as they are now" in reason for reason in result.truncated)
     assert len(result.nodes) == 3 and len(result.edges) == 2
 
 
-# ---------------------------------------------------------------- property: as of T == the ledger's first T events
+# ---------------------------------------------------------------- property: as of T == the ledger's first T
+# events
 
 RUNS = ["r0", 'r"1\\ ', "r\u00e9\u2028\U0001f600"]  # ids with quotes, backslashes and non-ASCII text
 DIGESTS = [digest("ttp", i) for i in range(4)]
@@ -178,8 +217,16 @@ def _ledgers(draw: st.DrawFn) -> list[NewEvent]:
                                                        **({"name": name} if name else {})}))
             recorded.append(d)
         elif action == "label" and recorded:
-            out.append(NewEvent(ev.ARTIFACT_RECORDED, {"digest": draw(st.sampled_from(recorded)), "kind": "dataset",
-                                                       "name": draw(st.sampled_from(["a", "b", "c"]))}))
+            out.append(
+                NewEvent(
+                    ev.ARTIFACT_RECORDED,
+                    {
+                        "digest": draw(st.sampled_from(recorded)),
+                        "kind": "dataset",
+                        "name": draw(st.sampled_from(["a", "b", "c"])),
+                    },
+                )
+            )
         elif action == "run" and len(started) < len(RUNS):
             run = RUNS[len(started)]
             out.append(NewEvent(ev.RUN_STARTED, {"run_id": run, "job": "j", "kind": "train",
@@ -199,9 +246,16 @@ def _ledgers(draw: st.DrawFn) -> list[NewEvent]:
         elif action == "end" and set(started) - ended:
             run = draw(st.sampled_from(sorted(set(started) - ended)))
             ended.add(run)
-            out.append(NewEvent(ev.RUN_ENDED, {"run_id": run, "status": draw(st.sampled_from(["completed", "failed"])),
-                                               **({"error": {"type": "E", "message": "m"}} if draw(st.booleans())
-                                                  else {})}))
+            out.append(
+                NewEvent(
+                    ev.RUN_ENDED,
+                    {
+                        "run_id": run,
+                        "status": draw(st.sampled_from(["completed", "failed"])),
+                        **({"error": {"type": "E", "message": "m"}} if draw(st.booleans()) else {}),
+                    },
+                )
+            )
         elif action == "edge" and started and recorded:
             run, d = draw(st.sampled_from(started)), draw(st.sampled_from(recorded))
             kind = ev.ARTIFACT_USED if draw(st.booleans()) else ev.ARTIFACT_PRODUCED
@@ -257,7 +311,9 @@ def test_as_of_equals_the_projection_of_the_ledger_prefix(fresh_store: Any, tmp_
     for upto in range(len(stored) + 1):
         prefix = SqlStore(f"sqlite:///{folder / f'p{upto}.db'}")
         try:
-            prefix.append([NewEvent(e.type, e.payload or {}, e.id, e.ts, e.actor, e.v) for e in stored[:upto]])
+            prefix.append(
+                [NewEvent(e.type, e.payload or {}, e.id, e.ts, e.actor, e.v) for e in stored[:upto]]
+            )
             expected = prefix.describe(ids)
         finally:
             prefix.close()
@@ -272,7 +328,9 @@ def test_run_events_are_found_when_the_id_search_misses(client: Any, monkeypatch
 
     from mlineage.stores import records
 
-    monkeypatch.setattr(records, "json", types.SimpleNamespace(loads=real_json.loads, dumps=lambda *a, **k: '"x"'))
+    monkeypatch.setattr(
+        records, "json", types.SimpleNamespace(loads=real_json.loads, dumps=lambda *a, **k: '"x"')
+    )
     run = _by_key(client.trace(MODEL, as_of=second))["tt-train"]
     assert isinstance(run, Run) and run.params == {"lr": 0.1, "epochs": 3} and run.metrics == {"acc": 0.5}
 

@@ -33,7 +33,10 @@ def subprocess_env() -> dict[str, str]:
     import mlineage
 
     source = str(Path(mlineage.__file__).resolve().parents[1])
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH")) if p)}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH")) if p),
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -42,4 +42,8 @@ def test_links_count_as_their_content_under_the_link_name(tmp_path: Path) -> Non
 
 def test_hub_ids(tmp_path: Path) -> None:
     assert looks_like_hub_id("org/tiny-bert") and looks_like_hub_id("bert-base-uncased")
-    assert not looks_like_hub_id(str(tmp_path)) and not looks_like_hub_id("a/b/c") and not looks_like_hub_id("../x")
+    assert (
+        not looks_like_hub_id(str(tmp_path))
+        and not looks_like_hub_id("a/b/c")
+        and not looks_like_hub_id("../x")
+    )

@@ -23,7 +23,9 @@ class TinyModule(pl.LightningModule):
     def __init__(self, lr: float = 0.05, hidden: int = 8) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 2))
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 2)
+        )
 
     def training_step(self, batch: tuple, batch_idx: int) -> torch.Tensor:
         x, y = batch
@@ -84,7 +86,9 @@ def test_the_callback_is_not_called_per_batch(tracked: Client, tmp_path: Path) -
     implemented = {name for name in dir(MlineageCallback) if name.startswith("on_")
                    and callable(getattr(MlineageCallback, name)) and name not in ("on_save_checkpoint",
                                                                                    "on_load_checkpoint")}
-    assert set(ours) <= implemented and "on_train_epoch_start" not in ours  # unused per-epoch hooks are off too
+    assert (
+        set(ours) <= implemented and "on_train_epoch_start" not in ours
+    )  # unused per-epoch hooks are off too
     [run] = tracked.store.list_runs(limit=5)
     assert run.status.value == "completed" and "train_loss" in run.metrics
 
@@ -156,7 +160,9 @@ def _inputs(client: Client, run_id: str) -> dict[str, list]:
     return found
 
 
-def test_tensor_datasets_are_recorded_as_training_and_validation_data(tracked: Client, tmp_path: Path) -> None:
+def test_tensor_datasets_are_recorded_as_training_and_validation_data(
+    tracked: Client, tmp_path: Path
+) -> None:
     from mlineage.sdk.autolog._common import data_digest
 
     torch.manual_seed(0)
@@ -173,7 +179,9 @@ def test_tensor_datasets_are_recorded_as_training_and_validation_data(tracked: C
     assert run.params["data.train.digested"] is True and run.params["data.val.digested"] is True
     inputs = _inputs(tracked, run.id)
     [training], [validation] = inputs["training_data"], inputs["validation_data"]
-    assert str(training.digest) == data_digest(*train.tensors)[0]  # what sklearn's autolog gives the same arrays
+    assert (
+        str(training.digest) == data_digest(*train.tensors)[0]
+    )  # what sklearn's autolog gives the same arrays
     assert str(validation.digest) == data_digest(*val.tensors)[0]
     assert training.kind.value == "dataset" and training.metadata["rows"] == 64
     assert training.metadata["loader"] == "train" and validation.metadata["length"] == 16
@@ -191,7 +199,9 @@ def test_files_subsets_and_undigestible_datasets(tracked: Client, tmp_path: Path
     val_loaders = [torch.utils.data.DataLoader(CsvDataset(csv), batch_size=4),
                    torch.utils.data.DataLoader(part, batch_size=10)]
     autolog(sklearn=False)
-    _trainer(tmp_path).fit(ValidatedModule(), torch.utils.data.DataLoader(Generated(), batch_size=8), val_loaders)
+    _trainer(tmp_path).fit(
+        ValidatedModule(), torch.utils.data.DataLoader(Generated(), batch_size=8), val_loaders
+    )
     [run] = tracked.store.list_runs(limit=5)
     assert run.status.value == "completed"
     assert run.params["data.train.class"].endswith("Generated") and run.params["data.train.length"] == 32
@@ -213,14 +223,22 @@ def test_files_subsets_and_undigestible_datasets(tracked: Client, tmp_path: Path
     assert run.id in {getattr(n, "id", None) for n in tracked.impact(whole).nodes.values()}
 
 
-# ---------------------------------------------------------------- models initialised from, or resumed from, a checkpoint
+# ---------------------------------------------------------------- models initialised from, or resumed from, a
+# checkpoint
 
 
 def _checkpoint(tmp_path: Path) -> Path:
     """A Lightning checkpoint written by ModelCheckpoint during a first, untracked fit."""
     callback = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), filename="first")
-    pl.Trainer(max_epochs=1, logger=False, enable_progress_bar=False, enable_model_summary=False,
-               accelerator="cpu", default_root_dir=str(tmp_path), callbacks=[callback]).fit(TinyModule(), _loader())
+    pl.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        default_root_dir=str(tmp_path),
+        callbacks=[callback],
+    ).fit(TinyModule(), _loader())
     return Path(callback.best_model_path)
 
 
@@ -236,13 +254,21 @@ def _file_digest(path: Path) -> str:
 
 
 @pytest.mark.parametrize("torch_autolog", [True, False])
-def test_a_resumed_fit_derives_from_its_checkpoint(tracked: Client, tmp_path: Path, torch_autolog: bool) -> None:
+def test_a_resumed_fit_derives_from_its_checkpoint(
+    tracked: Client, tmp_path: Path, torch_autolog: bool
+) -> None:
     checkpoint = _checkpoint(tmp_path)
     autolog(sklearn=False, torch=torch_autolog, transformers=False)
     best = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "resumed"), filename="best")
-    pl.Trainer(max_epochs=2, logger=False, enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
-               default_root_dir=str(tmp_path), callbacks=[best]).fit(TinyModule(), _loader(),
-                                                                     ckpt_path=str(checkpoint))
+    pl.Trainer(
+        max_epochs=2,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        default_root_dir=str(tmp_path),
+        callbacks=[best],
+    ).fit(TinyModule(), _loader(), ckpt_path=str(checkpoint))
     [run] = tracked.store.list_runs(limit=5)
     assert run.status.value == "completed"
     inputs = _inputs(tracked, run.id)

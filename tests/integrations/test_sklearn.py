@@ -174,7 +174,9 @@ def test_disable_leaves_inert_wrappers_and_unpatch_restores(tracked: Client) -> 
     autolog()
     Constant(value=2.0).fit(x, y)  # a local class cannot be pickled: the fit still succeeds, without a model
     [run] = tracked.store.list_runs(limit=5)
-    assert run.job == "sklearn.Constant.fit" and run.params["value"] == 2.0 and run.status.value == "completed"
+    assert (
+        run.job == "sklearn.Constant.fit" and run.params["value"] == 2.0 and run.status.value == "completed"
+    )
     inputs, outputs = _io(tracked, run.id)
     assert "training_data" in inputs and outputs == []
     integration.unpatch()
@@ -195,8 +197,14 @@ def test_autolog_imports_nothing_heavy_and_hooks_later_imports(tmp_path: Path) -
         "assert getattr(LinearRegression.fit, '__mlineage_wrapped__', False)\n"
         "print('ok')\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False,
-                          env=subprocess_env())
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env=subprocess_env(),
+    )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 

@@ -21,8 +21,15 @@ HUB_TOKEN = "hf_" + "PlantedHubTokenForTheTrainerArgs0123"
 
 
 def _base_model(folder: Path) -> Path:
-    config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=16, num_labels=2)
+    config = transformers.BertConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+        num_labels=2,
+    )
     torch.manual_seed(0)
     transformers.BertForSequenceClassification(config).save_pretrained(folder)
     return folder
@@ -38,7 +45,11 @@ class _Data(torch.utils.data.Dataset):
         return len(self.ids)
 
     def __getitem__(self, i: int) -> dict:
-        return {"input_ids": self.ids[i], "attention_mask": torch.ones(8, dtype=torch.long), "labels": self.labels[i]}
+        return {
+            "input_ids": self.ids[i],
+            "attention_mask": torch.ones(8, dtype=torch.long),
+            "labels": self.labels[i],
+        }
 
 
 class _InMemory(_Data):
@@ -53,7 +64,9 @@ class _InMemory(_Data):
         return self.labels
 
 
-def _trainer(model: object, tmp_path: Path, extra: dict | None = None, **kwargs: object) -> transformers.Trainer:
+def _trainer(
+    model: object, tmp_path: Path, extra: dict | None = None, **kwargs: object
+) -> transformers.Trainer:
     args = transformers.TrainingArguments(
         output_dir=str(tmp_path / "out"), max_steps=3, per_device_train_batch_size=4, learning_rate=1e-3,
         logging_steps=1, save_strategy="no", report_to=[], use_cpu=True, hub_token=HUB_TOKEN,
@@ -91,8 +104,14 @@ def test_fine_tune_is_derived_from_its_base_model(tracked: Client, tmp_path: Pat
 def test_explicit_callback_inside_an_open_run(tracked: Client, tmp_path: Path) -> None:
     from mlineage.sdk.autolog.transformers import MlineageTrainerCallback
 
-    config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=16)
+    config = transformers.BertConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+    )
     model = transformers.BertForSequenceClassification(config)  # from a config: no base model
     with mlineage.run("finetune", kind="train") as run:
         _trainer(model, tmp_path, callbacks=[MlineageTrainerCallback(log_model=False)]).train()
@@ -102,7 +121,8 @@ def test_explicit_callback_inside_an_open_run(tracked: Client, tmp_path: Path) -
     assert HUB_TOKEN not in export
 
 
-# ---------------------------------------------------------------- base models loaded by hub id (local cache only)
+# ---------------------------------------------------------------- base models loaded by hub id (local cache
+# only)
 
 COMMIT_OLD, COMMIT_NEW = "1" * 40, "2" * 40
 
@@ -129,7 +149,8 @@ def _publish(cache: Path, repo_id: str, folder: Path, commit: str, *, main: bool
 
 @pytest.fixture
 def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An offline hub cache in tmp_path (the env as a user sets it, and huggingface_hub's copy read at import)."""
+    """An offline hub cache in tmp_path (the env as a user sets it, and huggingface_hub's copy read at
+    import)."""
     from huggingface_hub import constants
 
     cache = tmp_path / "hf-cache"
@@ -177,11 +198,19 @@ def test_a_hub_model_is_recorded_by_its_cached_snapshot_content(tracked: Client,
     assert str(tracked.resolve("org/tiny@1").digest) == str(base.digest)
 
 
-def test_an_unresolvable_hub_id_stays_a_param_and_says_so(tracked: Client, tmp_path: Path, hub_cache: Path) -> None:
+def test_an_unresolvable_hub_id_stays_a_param_and_says_so(
+    tracked: Client, tmp_path: Path, hub_cache: Path
+) -> None:
     from mlineage.sdk.autolog.transformers import MlineageTrainerCallback
 
-    config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=16)
+    config = transformers.BertConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+    )
     model = transformers.BertForSequenceClassification(config)
     model.config._name_or_path = "org/not-cached"  # as if loaded from a hub this machine no longer caches
     with mlineage.run("finetune", kind="train"):
@@ -200,7 +229,9 @@ def test_the_snapshot_is_the_revision_asked_for(tmp_path: Path, hub_cache: Path)
     old = _base_model(tmp_path / "old")
     new = tmp_path / "new"
     new.mkdir()
-    (new / "config.json").write_text((old / "config.json").read_text().replace('"num_labels"', '"x": 1, "num_labels"'))
+    (new / "config.json").write_text(
+        (old / "config.json").read_text().replace('"num_labels"', '"x": 1, "num_labels"')
+    )
     _publish(hub_cache, "org/tiny", old, COMMIT_OLD, main=False)
     _publish(hub_cache, "org/tiny", new, COMMIT_NEW)
     assert find_hub_snapshot("org/tiny").snapshot.digest == _folder_digest(new)
@@ -231,7 +262,9 @@ def test_autolog_remembers_the_revision_given_to_from_pretrained(tracked: Client
         base = integration.record_base_model(run, model, "org/tiny", params)
     assert params["base_model.revision"] == COMMIT_OLD and str(base.digest) == _folder_digest(old)
     assert base.metadata["revision_from"] == "requested"
-    resolved = transformers.AutoModelForSequenceClassification.from_pretrained("org/tiny", local_files_only=True)
+    resolved = transformers.AutoModelForSequenceClassification.from_pretrained(
+        "org/tiny", local_files_only=True
+    )
     # transformers 5 resolves main to a commit before loading, and says so; transformers 4 passes None on
     assert integration._loads[resolved][1:3] in ((COMMIT_NEW, "resolved"), (None, "requested"))
     autolog(disable=True)
@@ -239,10 +272,23 @@ def test_autolog_remembers_the_revision_given_to_from_pretrained(tracked: Client
 
 
 def test_a_resumed_training_derives_from_the_checkpoint_folder(tracked: Client, tmp_path: Path) -> None:
-    config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=16)
-    args = {"output_dir": str(tmp_path / "out"), "per_device_train_batch_size": 4, "report_to": [], "use_cpu": True,
-            "disable_tqdm": True, "save_strategy": "steps", "save_steps": 2}
+    config = transformers.BertConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+    )
+    args = {
+        "output_dir": str(tmp_path / "out"),
+        "per_device_train_batch_size": 4,
+        "report_to": [],
+        "use_cpu": True,
+        "disable_tqdm": True,
+        "save_strategy": "steps",
+        "save_steps": 2,
+    }
     torch.manual_seed(0)
     first = transformers.BertForSequenceClassification(config)
     transformers.Trainer(model=first, args=transformers.TrainingArguments(max_steps=2, **args),
@@ -276,6 +322,14 @@ def test_autolog_before_import_patches_loading_before_the_trainer_is_imported(tm
         "from mlineage.sdk.autolog.transformers import _loads\n"
         "print(_loads[model])\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False,
-                          env=subprocess_env())
-    assert done.returncode == 0 and done.stdout.strip().endswith("('tiny', 'v1', 'requested', None)"), done.stderr
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env=subprocess_env(),
+    )
+    assert done.returncode == 0 and done.stdout.strip().endswith("('tiny', 'v1', 'requested', None)"), (
+        done.stderr
+    )

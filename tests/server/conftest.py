@@ -17,9 +17,9 @@ import pytest
 
 from tests.conftest import PG_ADMIN_URL, _pg_available, drop_pg_schema, make_pg_schema_url
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-if not FIXTURES.is_dir():
-    FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+# the checkout's parent holds shared/ (main), or its grandparent does (a worktree under wt/)
+FIXTURES = next((p / "shared" / "fixtures" for p in Path(__file__).resolve().parents[2:5]
+                 if (p / "shared" / "fixtures").is_dir()), Path("shared") / "fixtures")
 OL_FIXTURES = FIXTURES / "openlineage"
 MARQUEZ_FIXTURES = FIXTURES / "marquez" / "api" / "src" / "test" / "resources" / "open_lineage"
 

@@ -12,7 +12,7 @@ import httpx
 from mlineage.config import Settings
 from mlineage.sdk.client import Client
 from mlineage.sdk.emit import emit
-from mlineage.sdk.remote import RemoteStore
+from mlineage.stores.remote import RemoteStore
 
 from .conftest import MARQUEZ_FIXTURES, ServerProcess
 

@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-from mlineage.sdk.remote import RemoteStore
+from mlineage.stores.remote import RemoteStore
 from mlineage.server.namespaces import NamespacedStore
 from mlineage.stores.protocol import MetadataStore
 

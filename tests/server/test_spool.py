@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mlineage.events import NewEvent
-from mlineage.sdk.remote import RemoteStore
+from mlineage.stores.remote import RemoteStore
 
 from .conftest import ServerProcess, admin_token
 
@@ -148,7 +148,7 @@ def test_refused_events_are_kept_aside_and_the_rest_ships(server: ServerProcess,
 
 
 def test_spool_compaction_keeps_unshipped_events(tmp_path: Path) -> None:
-    from mlineage.sdk import remote
+    from mlineage.stores.remote import spool as remote
 
     spool = remote.Spool(tmp_path / "s")
     events = [record(i, "compact") for i in range(10)]

@@ -150,10 +150,11 @@ def publish(temp: str | os.PathLike[str], target: str | os.PathLike[str], mode: 
 
 
 def write_text_atomically(path: Path, text: str, mode: int = 0o644) -> None:
-    """Replace a small text file (a pointer, a .gitignore) through a temp file in the same folder."""
+    """Replace a small text file (a pointer, a .gitignore) through a temp file in the same folder. A file name
+    that is not UTF-8 (in a .gitignore) is written as the bytes it is on disk, as git reads it."""
     fd, temp = create_temp(path.parent)
     with removed_on_failure(temp):
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
             out.write(text)
         publish(temp, path, mode)
 

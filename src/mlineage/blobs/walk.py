@@ -140,8 +140,7 @@ class ChildWalk:
 
     The walk of a large folder is a Python loop around ``fstatat`` calls; run on a thread beside the imports a
     command needs, the two take turns on the GIL and the walk adds its whole cost to the command's. A child
-    process walks on the other core for real (measured on a 10,000-file re-add: the main thread waited
-    ~50 ms for a thread's walk after its imports, and ~4 ms for a child's). The child sends the rows back over
+    process walks on the other core for real, so the caller mostly finds the rows ready. The child sends the rows back over
     a pipe in the scan record's encoding; if anything goes wrong there, ``result()`` walks again here, so that
     errors are raised in the caller as they would be without the child.
     """

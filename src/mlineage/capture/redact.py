@@ -89,10 +89,23 @@ def strip_url_credentials(text: str) -> str:
     return _URL_USERINFO.sub(lambda m: m.group("scheme"), text)
 
 
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+
+
 def _redact_pair(match: re.Match[str]) -> str:
     if is_secret_name(match.group("key")):
-        return f"{match.group('key')}{match.group('sep')}{REDACTED}"
+        return f"{match.group('key')}{match.group('sep')}{REDACTED}{_unbalanced_tail(match.group('value'))}"
     return match.group(0)
+
+
+def _unbalanced_tail(value: str) -> str:
+    """The closing brackets that end ``value`` without an opener in it: they close the text around the pair
+    (``(password=hunter2)``), so they are kept after the redaction."""
+    end = len(value)
+    while end and value[end - 1] in _CLOSERS and value.count(_CLOSERS[value[end - 1]], 0, end) < value.count(
+            value[end - 1], 0, end):
+        end -= 1
+    return value[end:]
 
 
 def redact_text(text: str) -> str:

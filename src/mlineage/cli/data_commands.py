@@ -1,6 +1,6 @@
 """Data versioning commands: add, status, checkout, push, pull, gc, fsck.
 
-Start-up matters here (``status`` on a clean tree should take well under 100 ms), so the module imports
+Start-up matters here (``status`` runs in every shell prompt and pre-commit hook), so the module imports
 only click; each command imports the workspace inside its body, and only ``add`` and ``gc`` reach the ledger
 (SQLAlchemy). Every command has --json; progress bars appear only on an interactive terminal.
 """
@@ -55,11 +55,13 @@ def add_command(paths: tuple[Path, ...], name: str | None, kind: str, as_json: b
 
 @click.command("status")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when any tracked path is modified, missing or invalid (as git diff --exit-code), for CI.")
 @JSON_OPTION
-def status_command(paths: tuple[Path, ...], as_json: bool) -> None:
+def status_command(paths: tuple[Path, ...], exit_code: bool, as_json: bool) -> None:
     """Show which tracked paths changed, are missing, or have invalid pointers.
 
-    Exit status 0, or 1 when a pointer file is invalid.
+    Exit status 0, or 1 when a pointer file is invalid (with --exit-code: when anything is not up to date).
     """
     ws = _workspace()
     try:
@@ -87,7 +89,7 @@ def status_command(paths: tuple[Path, ...], as_json: bool) -> None:
                     click.echo(f"             {label}: {item}")
                 if len(items) > 20:
                     click.echo(f"             ... {len(items) - 20} more {label}")
-    sys.exit(1 if any(e.state == "invalid" for e in entries) else 0)
+    sys.exit(1 if any(e.state == "invalid" or (exit_code and e.state != "unchanged") for e in entries) else 0)
 
 
 @click.command("checkout")
@@ -98,21 +100,40 @@ def status_command(paths: tuple[Path, ...], as_json: bool) -> None:
 def checkout_command(paths: tuple[Path, ...], force: bool, no_fetch: bool, as_json: bool) -> None:
     """Restore tracked data to what its pointers say (from the cache, else from the remote).
 
+    A PATH written NAME@N (e.g. data@1) restores version N of that name and points its pointer file at it.
     Every object is verified against its digest before it is placed; a corrupted one is never used.
     """
+    import os
+
+    versions = [str(p) for p in paths if "@" in str(p) and not os.path.lexists(p)]
+    plain = [p for p in paths if str(p) not in versions]
     ws = _workspace()
     try:
-        done = ws.checkout(list(paths) or None, force=force, fetch=not no_fetch, quiet=as_json)
+        done = ws.checkout(plain, force=force, fetch=not no_fetch, quiet=as_json) if plain or not paths else []
+        restored = [_checkout_version(ws, spec, force, not no_fetch, as_json) for spec in versions]
     finally:
         ws.close()
     if as_json:
-        emit_json([dict(e.to_dict(ws.root), action=action) for e, action in done])
+        emit_json([dict(e.to_dict(ws.root), action=action) for e, action in done]
+                  + [dict(e.to_dict(ws.root), action=action, name=a.name, version=a.version, digest=str(a.digest))
+                     for a, e, action in restored])
         return
     changed = [(e, a) for e, a in done if a != "unchanged"]
     for e, action in changed:
         click.echo(f"{action}: {e.to_dict(ws.root)['path']}")
-    if not changed:
+    for a, e, action in restored:
+        click.echo(f"{a.name}@{a.version} ({a.digest.short}) {'already in' if action == 'unchanged' else 'now in'} "
+                   f"{e.to_dict(ws.root)['path']}; its pointer names version {a.version}")
+    if not changed and not restored:
         click.echo(f"up to date: {len(done)} tracked path{'s' if len(done) != 1 else ''}")
+
+
+def _checkout_version(ws: Workspace, spec: str, force: bool, fetch: bool, quiet: bool) -> Any:
+    from ..data.restore import checkout_version
+    from ..versions import parse_version_ref
+
+    name, version = parse_version_ref(spec)
+    return checkout_version(ws, name, version, force=force, fetch=fetch, quiet=quiet)
 
 
 def _transfer_output(kind: str, report: Any, as_json: bool, where: str) -> None:

@@ -36,22 +36,26 @@ def json_text(value: Any) -> str:
 
 
 def add_json(results: Sequence[AddResult], root: Path) -> list[dict[str, Any]]:
-    return [{"path": str(r.path.relative_to(root)), "pointer": str(r.pointer.relative_to(root)),
+    from ..pathtext import path_text
+
+    return [{"path": path_text(r.path.relative_to(root)), "pointer": path_text(r.pointer.relative_to(root)),
              "digest": str(r.digest), "size": r.size, "kind": r.kind, "files": r.files, "name": r.name,
              "version": r.version, "changed": r.changed, "stored_objects": r.stored} for r in results]
 
 
 def add_lines(results: Sequence[AddResult], root: Path) -> list[str]:
+    from ..pathtext import path_text
+
     lines = []
     for r in results:
         what = f"{r.files} files, " if r.files is not None else ""
         label = f"{r.name}@{r.version}" if r.version else r.name
         verb = "added" if r.changed else "unchanged"
-        lines.append(f"{verb} {label}  {r.digest.short}  ({what}{human_size(r.size)})  -> {r.pointer.name}")
+        lines.append(f"{verb} {label}  {r.digest.short}  ({what}{human_size(r.size)})  -> {path_text(r.pointer.name)}")
     changed = [r for r in results if r.changed]
     if changed:
-        files = [str(r.pointer.relative_to(root)) for r in changed]
-        files += sorted({str((r.path.parent / ".gitignore").relative_to(root)) for r in changed})
+        files = [path_text(r.pointer.relative_to(root)) for r in changed]
+        files += sorted({path_text((r.path.parent / ".gitignore").relative_to(root)) for r in changed})
         if (root / "mlineage.checkpoint").exists():  # the ledger head, kept in git (mlineage.checkpoints)
             files.append("mlineage.checkpoint")
         lines.append(f"commit the pointer(s): git add {' '.join(files)}")

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
 import click
 
-from .context import open_client
-from .options import AS_OF_OPTION, JSON_OPTION
+from .context import client_session
+from .options import AS_OF_OPTION, JSON_OPTION, format_option
 from .output import console, emit_json
-
-if TYPE_CHECKING:
-    from ..sdk.client import Client
-
-
-
-@contextlib.contextmanager
-def _client() -> Iterator[Client]:
-    client = open_client()
-    client.graph.one_shot = True
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 @click.command("path")
@@ -32,8 +14,7 @@ def _client() -> Iterator[Client]:
 @click.argument("target")
 @click.option("--max-paths", type=click.IntRange(min=1), default=20, show_default=True,
               help="Show at most this many chains, shortest first (the total is always counted).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "dot", "mermaid"]), default="text",
-              show_default=True, help="Output format.")
+@format_option(("text", "json", "dot", "mermaid"), "Output: text (the chains), JSON, Graphviz DOT or Mermaid.")
 @AS_OF_OPTION
 @JSON_OPTION
 def path_command(source: str, target: str, max_paths: int, fmt: str, as_of: str | None, as_json: bool) -> None:
@@ -42,7 +23,7 @@ def path_command(source: str, target: str, max_paths: int, fmt: str, as_of: str 
 
     from ..render import node_label
 
-    with _client() as client:
+    with client_session(one_shot=True) as client:
         result = client.path(source, target, as_of=as_of, max_paths=max_paths)
     fmt = "json" if as_json else fmt
     if fmt == "json":
@@ -81,7 +62,7 @@ def closure_command(ref: str, as_of: str | None, as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    with _client() as client:
+    with client_session(one_shot=True) as client:
         closure = client.closure(ref, as_of=as_of)
     if as_json:
         emit_json(closure.to_dict())
@@ -117,7 +98,7 @@ def lineage_diff_command(model_a: str, model_b: str, as_of: str | None, as_json:
     from rich.markup import escape
     from rich.table import Table
 
-    with _client() as client:
+    with client_session(one_shot=True) as client:
         diff = client.lineage_diff(model_a, model_b, as_of=as_of)
     if as_json:
         emit_json(diff.to_dict())

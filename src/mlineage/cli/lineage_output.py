@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .options import AS_OF_OPTION, DEPTH_OPTION, KINDS_OPTION, json_option, limit_option
+from .options import AS_OF_OPTION, DEPTH_OPTION, KINDS_OPTION, format_option, json_option, limit_option
 from .output import console
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 TREE_MAX_NODES = 2000  # beyond this a tree is unreadable: show counts and the first levels instead
 DIAGRAM_MAX_NODES = 10_000  # DOT / Mermaid refuse beyond this (cut with --depth/--limit/--kind)
 
-FORMATS = ("tree", "json", "dot", "mermaid")
+FORMATS = ("text", "json", "dot", "mermaid")
 
 
 def lineage_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -29,8 +29,7 @@ def lineage_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         limit_option(100_000, "Keep at most this many nodes, nearest first (reported if it cuts)."),
         KINDS_OPTION,
         AS_OF_OPTION,
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default="tree", show_default=True,
-                     help="Output: a Rich tree, JSON, Graphviz DOT or Mermaid."),
+        format_option(FORMATS, "Output: text (a tree), JSON, Graphviz DOT or Mermaid."),
         json_option("Print machine-readable JSON (same as --format json)."),
     ]):
         fn = option(fn)
@@ -106,9 +105,9 @@ def print_lineage(result: LineageResult, fmt: str) -> None:
     else:
         from ..render import tree_lines
 
-        lines, cut = tree_lines(result.nodes, result.edges, result.root, direction)
+        lines, cut = tree_lines(result.nodes, result.edges, result.root, direction, depths=result.depth)
         for line in lines:
-            prefix = "    " * (line.depth - 1) + ("└── " if line.depth else "")
+            prefix = line.guide
             via = f"[dim]{escape(line.via)}[/] " if line.via else ""
             mark = " [dim](shown above)[/]" if line.repeated else ""
             out.print(f"{prefix}{via}{escape(line.label)}{mark}")

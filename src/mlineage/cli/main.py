@@ -13,6 +13,7 @@ import click
 
 from .. import __version__
 from ..errors import MlineageError
+from .options import GLOBAL_STORE_OPTION, GLOBAL_URI_OPTION
 
 
 class _Group(click.Group):
@@ -46,14 +47,15 @@ def _store_name() -> str:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlineage")
-@click.option("--uri", envvar="MLINEAGE_URI", metavar="URI",
-              help="Metadata store (sqlite:///... or postgresql://...). Default: the project's .mlineage/.")
-def cli(uri: str | None) -> None:
+@GLOBAL_STORE_OPTION
+@GLOBAL_URI_OPTION
+def cli(store_uri: str | None, old_uri: str | None) -> None:
     """Record, verify and explain the lineage of machine-learning models.
 
     Run inside a project folder (one with .mlineage/, created by `mlineage init`). REF arguments accept a
     digest (sha256:<hex> or a unique prefix), a run id or prefix, or name@version / name (latest).
     """
+    uri = store_uri or old_uri
     if uri:
         os.environ["MLINEAGE_URI"] = uri
 
@@ -61,15 +63,18 @@ def cli(uri: str | None) -> None:
 def _register() -> None:
     from . import (
         data_commands,
+        emit_command,
         ledger_commands,
         lineage_commands,
         project_commands,
         query_commands,
+        run_commands,
         server_commands,
+        version_commands,
     )
 
-    for module in (project_commands, query_commands, ledger_commands, data_commands, lineage_commands,
-                   server_commands):
+    for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands,
+                   data_commands, emit_command, lineage_commands, server_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -37,6 +37,43 @@ def limit_option(default: int, help: str, *, short: bool = False) -> Callable[[F
     return click.option(*names, type=click.IntRange(min=1), default=default, show_default=True, help=help)
 
 
+def note_deprecated(old: str, new: str) -> None:
+    """One line on stderr for an old spelling that still works (it goes after one release)."""
+    click.echo(f"note: {old} is deprecated and will be removed in the next release; use {new}", err=True)
+
+
+def deprecated_alias(old: str, new: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A callback for a hidden option kept under its old name: notes the new one, passes the value on."""
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None and ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.COMMANDLINE:
+            note_deprecated(old, new)
+        return value
+
+    return callback
+
+
+# The human-readable view is "text" on every command; "tree" is the old name on trace/impact.
+FORMAT_ALIASES = {"tree": "text"}
+
+
+def format_option(formats: tuple[str, ...], help: str) -> Callable[[F], F]:
+    """``--format`` (``fmt``): text (the default), json, and the command's diagram formats."""
+    def callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        if value in FORMAT_ALIASES:
+            note_deprecated(f"--format {value}", f"--format {FORMAT_ALIASES[value]}")
+            return FORMAT_ALIASES[value]
+        return value
+
+    return click.option("--format", "fmt", type=click.Choice(formats + tuple(FORMAT_ALIASES)), default="text",
+                        metavar=f"[{'|'.join(formats)}]", show_default=True, callback=callback, help=help)
+
+
+GLOBAL_STORE_OPTION = click.option("--store", "store_uri", envvar="MLINEAGE_URI", metavar="URI",
+                                   help="Metadata store (sqlite:///..., postgresql://... or http(s)://server). "
+                                        "Default: the project's .mlineage/.")
+GLOBAL_URI_OPTION = click.option("--uri", "old_uri", metavar="URI", hidden=True,
+                                 callback=deprecated_alias("--uri", "--store"), expose_value=True)
+
 STORE_OPTION = click.option("--store", "store_uri", envvar="MLINEAGE_SERVER_STORE", metavar="URI",
                             help="The server's metadata store (postgresql://... or sqlite:///...). "
                                  "Default: the project's store.")

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from .context import open_client
+from .context import client_session
 from .options import JSON_OPTION, limit_option
 from .output import console, emit_json
 
@@ -20,8 +20,8 @@ def runs_command(limit: int, job: str | None, status: str | None, as_json: bool)
     """List recorded runs, newest first."""
     from ..render import run_to_dict
 
-    client = open_client()
-    found = client.store.list_runs(limit=limit, job=job, status=status)
+    with client_session() as client:
+        found = client.store.list_runs(limit=limit, job=job, status=status)
     if as_json:
         emit_json([run_to_dict(r) for r in found])
         return
@@ -43,20 +43,24 @@ def show_command(ref: str, as_json: bool) -> None:
     from ..model import Artifact
     from ..render import artifact_to_dict, lineage_record_to_dict, run_to_dict
 
-    client = open_client()
-    node = client.resolve(ref)
     out: dict[str, Any]
-    if isinstance(node, Artifact):
-        out = artifact_to_dict(node)
-        out["produced_by"] = [run_to_dict(r) for r in client.store.producers_of(str(node.digest))]
-        out["blob_present"] = client.blobs.has(node.digest)
-        if node.kind.value == "model":
-            out["lineage_record"] = lineage_record_to_dict(client.lineage_record(node))
-    else:
-        out = run_to_dict(node)
-        inputs, outputs = client.store.io_of_run(node.id)
-        out["inputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in inputs]
-        out["outputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in outputs]
+    with client_session() as client:
+        node = client.resolve(ref)
+        if isinstance(node, Artifact):
+            out = artifact_to_dict(node)
+            out["produced_by"] = [run_to_dict(r) for r in client.store.producers_of(str(node.digest))]
+            out["blob_present"] = client.blobs.has(node.digest)
+            if node.kind.value == "model":
+                out["lineage_record"] = lineage_record_to_dict(client.lineage_record(node))
+            if node.name:
+                from .version_commands import version_rows
+
+                out["versions"] = version_rows(client, node.name)
+        else:
+            out = run_to_dict(node)
+            inputs, outputs = client.store.io_of_run(node.id)
+            out["inputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in inputs]
+            out["outputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in outputs]
     if as_json:
         emit_json(out)
         return
@@ -76,6 +80,9 @@ def _print_record(record: dict[str, Any]) -> None:
                  if v["type"] == "artifact" else f"{v['job']} {v['id']} [{v['status']}]")
                 for v in value
             )
+        elif key == "versions":
+            value = "\n".join(f"@{v['version']} {v['digest'][:19]} {v['recorded_at'] or ''}"
+                               + (" (shown)" if v["version"] == record.get("version") else "") for v in value)
         elif key == "lineage_record":
             value = ", ".join(f"{a['name'] or a['digest'][:19]}" for a in value["parent_artifacts"]) or "-"
             key = "parents"
@@ -95,13 +102,9 @@ def _lineage_command(name: str, direction: str, doc: str) -> click.Command:
                 as_json: bool) -> None:
         from .lineage_output import print_lineage
 
-        client = open_client()
-        client.graph.one_shot = True
-        try:
+        with client_session(one_shot=True) as client:
             result = client.lineage(ref, direction, depth=depth, limit=limit, kinds=kinds or None, as_of=as_of)
             print_lineage(result, "json" if as_json else fmt)
-        finally:
-            client.close()
 
     return command
 

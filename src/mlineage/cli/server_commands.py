@@ -60,10 +60,13 @@ def server_command(store_uri: str | None, artifacts: str | None, host: str, port
 @click.command("sync")
 @JSON_OPTION
 def sync_command(as_json: bool) -> None:
-    """Ship the local event spool to the server now (MLINEAGE_URI=http(s)://...)."""
+    """Ship the local event spool to the server now (MLINEAGE_URI=http(s)://...).
+
+    Exits 1 when the server refuses events (now or in an earlier run: they wait in rejected.jsonl) or cannot
+    be reached, so a script or CI job never mistakes a partial sync for a complete one."""
     from ..config import load_settings
     from ..errors import ConfigError
-    from ..sdk.remote import RemoteStore
+    from ..stores.remote import RemoteStore
 
     settings = load_settings(auto_init=False)
     if not settings.store_uri.startswith(("http://", "https://")):
@@ -73,12 +76,17 @@ def sync_command(as_json: bool) -> None:
         result = store.flush(quiet=False)
     finally:
         store._http.close()
+    result["rejected_total"] = store.spool.rejected()
     if as_json:
         emit_json(result)
-        return
-    click.echo(f"shipped {result['shipped']} event(s), {result['rejected']} rejected, {result['pending']} pending")
-    if result["rejected"]:
-        click.echo(f"rejected events are kept in {store.spool.rejected_path}", err=True)
+    else:
+        click.echo(f"shipped {result['shipped']} event(s), {result['rejected']} rejected, "
+                   f"{result['pending']} pending")
+    if result["rejected_total"]:
+        click.echo(f"error: the server refused {result['rejected_total']} event(s), kept with the reasons in "
+                   f"{store.spool.rejected_path}: they are not recorded on the server. Fix them and append them "
+                   "again, then delete that file", err=True)
+        raise SystemExit(1)
 
 
 @click.group("token")

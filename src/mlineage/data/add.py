@@ -18,6 +18,7 @@ from ..blobs.placement import SHARING_MODES
 from ..blobs.statcache import TreeRecord
 from ..errors import ValidationError
 from ..model import Digest
+from ..pathtext import path_text
 from . import pointer as ptr
 from .progress import Meter
 from .scan import Scan, walk_dir
@@ -92,14 +93,15 @@ def add(ws: Workspace, paths: Sequence[str | os.PathLike[str]], *, name: str | N
     results: list[AddResult] = []
     new_events = []
     for s, old, count in zip(scans, previous, stored):
-        label = name or relpath(s.path, ws.root)
+        label = name or path_text(relpath(s.path, ws.root))
         changed = old is None or old.digest != s.digest or old.name != label
         results.append(AddResult(s.path, ptr.pointer_path(s.path), s.digest, s.size, s.kind, s.files, label,
                                  old.version if old and not changed else None, changed, count))
         if not changed:
             continue
         meta: dict[str, Any] = dict(metadata or {})
-        meta.update({"path": relpath(s.path, ws.root), "pointer": relpath(ptr.pointer_path(s.path), ws.root)})
+        meta.update({"path": path_text(relpath(s.path, ws.root)),
+                     "pointer": path_text(relpath(ptr.pointer_path(s.path), ws.root))})
         if s.files is not None:
             meta["files"] = s.files
         payload: dict[str, Any] = {"digest": str(s.digest), "kind": kind, "size": s.size, "name": label,

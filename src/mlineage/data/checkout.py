@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..blobs.placement import place
 from ..blobs.statcache import StatKey
-from ..errors import ValidationError
+from ..errors import MlineageError, ValidationError
 from ..hashing import ManifestEntry, norm_mode
 from ..model import Digest
 from . import pointer as ptr
@@ -35,7 +35,8 @@ def checkout(ws: Workspace, paths: Sequence[str | os.PathLike[str]] | None = Non
     for pointer in ws.pointers(paths):
         entry = status_one(ws, pointer, details=False)
         if entry.state == "invalid":
-            raise ValidationError(str(pointer), entry.detail, "fix or restore the pointer file with git")
+            ptr.read(pointer)  # a broken pointer raises its own error, which names the file and the fix
+            raise MlineageError(entry.detail)  # the data could not be read: the detail names it
         if entry.state == "unchanged":
             plans.append((entry, None))
             continue

@@ -14,6 +14,7 @@ from typing import Any
 from ..blobs.placement import write_text_atomically
 from ..errors import ValidationError
 from ..model import Digest
+from ..pathtext import path_text
 
 SUFFIX = ".lin"
 _HEADER = ("# mlineage pointer: commit this file to git; the data itself lives in the artifact store.\n"
@@ -50,12 +51,14 @@ def _quote(value: str) -> str:
 
 
 def dumps(p: Pointer, shown_path: str | None = None) -> str:
-    lines = [_HEADER.format(path=shown_path or p.path), f"path: {_quote(p.path)}\n", f"kind: {p.kind}\n",
+    # a file name that is not UTF-8 is written as git writes it (see mlineage.pathtext), and read back below
+    lines = [_HEADER.format(path=path_text(shown_path or p.path)), f"path: {_quote(path_text(p.path))}\n",
+             f"kind: {p.kind}\n",
              f"digest: {p.digest}\n", f"size: {p.size}\n"]
     if p.files is not None:
         lines.append(f"files: {p.files}\n")
     if p.name is not None:
-        lines.append(f"name: {_quote(p.name)}\n")
+        lines.append(f"name: {_quote(path_text(p.name))}\n")
     if p.version is not None:
         lines.append(f"version: {p.version}\n")
     return "".join(lines)
@@ -128,6 +131,8 @@ def loads(text: str, where: Path) -> Pointer:
                               "allowed: path, kind, digest, size, files, name, version")
     path = field("path", str)
     expected = where.name[: -len(SUFFIX)]
+    if path != expected and path == path_text(expected):
+        path = expected
     if path != expected:
         raise ValidationError(f"{where}: path", f"is {path!r} but this pointer sits beside {expected!r}",
                               "rename the pointer or fix the path field")

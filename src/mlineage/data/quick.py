@@ -87,7 +87,7 @@ def _plain_string(text: str) -> bool:
 
 def quick_status(args: list[str]) -> bool:
     """Print the clean-tree answer and return True, or return False to run the full command."""
-    if any(a not in ("--json",) for a in args):
+    if any(a not in ("--json", "--exit-code") for a in args):  # a clean tree exits 0 with --exit-code too
         return False
     try:
         root = _find_root()

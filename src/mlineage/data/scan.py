@@ -1,7 +1,7 @@
 """Scanning tracked paths: the walk of a folder and the digest of every file, reusing the stat cache.
 
-A ``Scanner`` knows the cache and the stat cache and nothing of pointers or the ledger: ``status``, ``add`` and
-``checkout`` all ask it what a path holds now, and it reads cache objects only after checking their bytes.
+A ``Scanner`` knows the cache and the stat cache and nothing of pointers or the ledger: ``status``, ``add``
+and ``checkout`` all ask it what a path holds now, and it reads cache objects only after checking their bytes.
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ class Scanner:
         self.statcache = statcache
         self.jobs = jobs
 
-    def digests_of(self, files: Sequence[tuple[str, os.stat_result]], meter: Meter | None = None) -> list[Digest]:
+    def digests_of(
+        self, files: Sequence[tuple[str, os.stat_result]], meter: Meter | None = None
+    ) -> list[Digest]:
         """Digests of files, from the stat cache where (dev, inode, size, mtime) still match, else hashed."""
         keys = [StatKey.of(st) for _, st in files]
         known = self.statcache.get_many(keys)
@@ -152,8 +154,8 @@ class Scanner:
              remember: bool = True) -> Scan:
         """Hash a file or directory as it is now (cached digests reused).
 
-        ``tree``: the directory's walk, if the caller has it. ``remember``: save a changed directory's record in
-        the stat cache now (``add`` saves it after storing the objects, marked as stored).
+        ``tree``: the directory's walk, if the caller has it. ``remember``: save a changed directory's record
+        in the stat cache now (``add`` saves it after storing the objects, marked as stored).
         """
         st = os.lstat(path)
         if stat_mod.S_ISREG(st.st_mode):
@@ -197,14 +199,18 @@ class Scanner:
             return None
         assert scan.tree is not None
         names, stats, k, raw = scan.tree.names, scan.tree.stats, STAT_FIELDS, scan.digests
-        rows = manifest_rows([names[i] for i in fresh], [raw[32 * i : 32 * i + 32].hex() for i in fresh],
-                             [stats[k * i + 2] for i in fresh], [0o755 if stats[k * i + 4] else 0o644 for i in fresh])
+        rows = manifest_rows(
+            [names[i] for i in fresh],
+            [raw[32 * i : 32 * i + 32].hex() for i in fresh],
+            [stats[k * i + 2] for i in fresh],
+            [0o755 if stats[k * i + 4] else 0o644 for i in fresh],
+        )
         return patched_manifest_bytes(old, len(names), dict(zip(fresh, rows)))
 
     def _tree_digests(self, base: str, tree: Tree, before: TreeRecord | None, meter: Meter | None
                       ) -> tuple[bytes, list[int]]:
-        """One 32-byte digest per file of a tree: reused from the last scan where a file's stat numbers are the
-        same, else from the stat cache, else hashed. Also returns the indices of the files not reused."""
+        """One 32-byte digest per file of a tree: reused from the last scan where a file's stat numbers are
+        the same, else from the stat cache, else hashed. Also returns the indices of the files not reused."""
         n, k = len(tree.names), STAT_FIELDS
         now = tree.stats
         if before is None:
@@ -219,7 +225,9 @@ class Scanner:
             else:
                 out = bytearray(32 * n)
                 todo = []
-                old_rows = dict(zip(before.tree.names, zip(zip(*[iter(old)] * k), range(len(before.tree.names)))))
+                old_rows = dict(
+                    zip(before.tree.names, zip(zip(*[iter(old)] * k), range(len(before.tree.names))))
+                )
                 for i, (name, row) in enumerate(zip(tree.names, rows_now)):
                     hit = old_rows.get(name)
                     if hit is not None and hit[0] == row:
@@ -257,8 +265,10 @@ class Scanner:
             return path
         actual, _ = hash_file(path)
         if actual != digest:
-            raise IntegrityError(f"cache object {digest} is corrupted (its bytes hash to {actual}); it was not "
-                                 "used. Run `mlineage fsck --repair`, then `mlineage pull` to fetch it again")
+            raise IntegrityError(
+                f"cache object {digest} is corrupted (its bytes hash to {actual}); it was not "
+                "used. Run `mlineage fsck --repair`, then `mlineage pull` to fetch it again"
+            )
         self.statcache.put_many([(key, str(digest))])
         return path
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, ValidationError
+from ..pathtext import path_text
 from . import pointer as ptr
 from .targets import relpath
 
@@ -27,8 +28,8 @@ class StatusEntry:
     changed: list[str] = field(default_factory=list)
 
     def to_dict(self, root: Path) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": relpath(self.data, root), "pointer": relpath(self.pointer, root),
-                               "state": self.state}
+        out: dict[str, Any] = {"path": path_text(relpath(self.data, root)),
+                               "pointer": path_text(relpath(self.pointer, root)), "state": self.state}
         if self.detail:
             out["detail"] = self.detail
         for key in ("added", "removed", "changed"):

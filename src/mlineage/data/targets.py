@@ -101,7 +101,7 @@ def ensure_gitignored(data: Path) -> None:
     """Add ``/name`` to the .gitignore beside the data (atomically), once."""
     ignore = data.parent / ".gitignore"
     line = "/" + data.name
-    text = ignore.read_text(encoding="utf-8") if ignore.exists() else ""
+    text = ignore.read_text(encoding="utf-8", errors="surrogateescape") if ignore.exists() else ""
     if line in text.splitlines():
         return
     if text and not text.endswith("\n"):

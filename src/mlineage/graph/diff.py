@@ -2,7 +2,7 @@
 
 Each side's whole ancestry is walked once. Artifacts are matched by name (or by digest when unnamed) within
 their kind; runs are matched by job (the latest run of a job in the ancestry), and compared by parameters,
-git commit and recorded environment.
+final metrics, git commit and recorded environment.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ _ENV_KEYS = ("python", "platform", "environment", "packages", "container")
 
 @dataclass(frozen=True, slots=True)
 class Difference:
-    aspect: str  # dataset | model | code | environment | config | artifact | param | run
+    aspect: str  # dataset | model | code | environment | config | artifact | param | metric | run
     key: str  # artifact name (or digest), or job[.param]
     a: str | None  # value on A's side (None: absent there)
     b: str | None
@@ -80,6 +80,8 @@ def _side(engine: GraphEngine, node: Artifact | Run, as_of_seq: int | None
         values[("run", job)] = run.status.value
         for name, value in run.params.items():
             values[("param", f"{job}.{name}")] = _text(value)
+        for name, number in run.metrics.items():
+            values[("metric", f"{job}.{name}")] = f"{number:.6g}"
         git = run.context.get("git")
         if isinstance(git, dict) and git.get("commit"):
             dirty = " (dirty)" if git.get("dirty") else ""
@@ -102,7 +104,7 @@ def diff_lineage(engine: GraphEngine, a: Artifact | Run, b: Artifact | Run, as_o
     right, cut_b = _side(engine, b, as_of_seq)
     out = LineageDiff(a, b, truncated=[f"A: {t}" for t in cut_a] + [f"B: {t}" for t in cut_b])
     order = {"dataset": 0, "model": 1, "code": 2, "environment": 3, "config": 4, "artifact": 5, "param": 6,
-             "run": 7}
+             "metric": 7, "run": 8}
     for key in sorted(left.keys() | right.keys(), key=lambda k: (order.get(k[0], 9), k[1])):
         va, vb = left.get(key), right.get(key)
         if va == vb:

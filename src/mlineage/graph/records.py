@@ -1,10 +1,9 @@
 """Node records and typed edges for query output, read in bulk and as of the query's ledger seq.
 
-A SQL store answers through ``node_records`` / ``edges_among`` (the driver's cursor; see
-``stores/records.py`` for how a node is described as it stood at a seq). Other stores (the remote client, a
-namespaced server view) answer through the protocol's ``describe`` / ``adjacent``; they describe nodes as they
-are now, and a query with ``--as-of`` on them says so in its ``truncated`` list rather than pass current
-records off as historical ones.
+Every store with graph access answers through ``node_records`` / ``edges_among`` (a SQL store through the
+driver's cursor; see ``stores/records.py`` for how a node is described as it stood at a seq). A store whose
+``capabilities.as_of_records`` is False describes nodes as they are now, and a query with ``--as-of`` on it
+says so in its ``truncated`` list rather than pass current records off as historical ones.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def describes_as_of(store: MetadataStore) -> bool:
-    return callable(getattr(store, "node_records", None))
+    return store.capabilities.as_of_records
 
 
 def as_of_note(store: MetadataStore, as_of_seq: int | None) -> str | None:
@@ -32,18 +31,11 @@ def as_of_note(store: MetadataStore, as_of_seq: int | None) -> str | None:
 
 def describe(store: MetadataStore, node_ids: Sequence[int], as_of_seq: int | None = None
              ) -> dict[int, Artifact | Run]:
-    if describes_as_of(store):
-        return store.node_records(node_ids, as_of_seq)  # type: ignore[attr-defined,no-any-return]
-    return store.describe(node_ids)
+    return store.node_records(node_ids, as_of_seq)
 
 
 def induced_edges(store: MetadataStore, node_ids: Sequence[int], direction: Direction,
                   as_of_seq: int | None = None) -> list[tuple[int, int, str, str]]:
     """The edges walked in ``direction`` from a node of ``node_ids`` to another node of ``node_ids``, as
     (source, target, type, role): source is the node walked from (the child when walking up)."""
-    fast = getattr(store, "edges_among", None)
-    if callable(fast):
-        return fast(node_ids, direction, as_of_seq)  # type: ignore[no-any-return]
-    members = set(node_ids)
-    return [(e.source, e.target, e.type, e.role) for e in store.adjacent(node_ids, direction, as_of_seq)
-            if e.target in members]
+    return store.edges_among(node_ids, direction, as_of_seq)

@@ -93,9 +93,7 @@ class Snapshot:
     def refresh(self, store: MetadataStore) -> int:
         """Read what the ledger added since ``seq``; returns how many edges were added. Raises
         ``StaleSnapshot`` when the store's node ids no longer match (the projections were renumbered)."""
-        # a SQL store's graph_head answers on a connection of its own; other stores have graph_state only
-        state = getattr(store, "graph_head", None) or store.graph_state
-        head, anchor_id = state(self.anchor[1] if self.anchor else None)
+        head, anchor_id = store.graph_head(self.anchor[1] if self.anchor else None)
         if self.anchor is not None and anchor_id != self.anchor[0]:
             raise StaleSnapshot("node ids changed under the snapshot (the projections were rebuilt)")
         if head <= self.seq:

@@ -1,7 +1,8 @@
-"""The one place the logic lives: the SDK, the CLI and (later) the server all call a Client.
+"""The one place the logic lives: the SDK, the CLI and the server all call a Client.
 
 A Client owns a metadata store and a blob store, chosen by settings; it records artifacts and runs as ledger
-events and answers queries through the core (refs, graph).
+events and answers lineage queries through its ``QueryService`` — the graph engine over a local store, or the
+server's own Client for a remote one (``graph/service.py``).
 """
 
 from __future__ import annotations
@@ -18,16 +19,21 @@ from ..capture.redact import stamped
 from ..config import Settings, load_settings
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
-from ..graph.query import LineageQuery, LineageResult, node_ref
-from ..hashing import ManifestEntry, directory_manifest, manifest_digest
-from ..ledger import VerifyReport, canonical_json
+from ..graph.query import LineageQuery, LineageResult
+from ..graph.service import LocalQueryService, QueryService
+from ..hashing import ManifestEntry, directory_manifest, manifest_bytes, manifest_digest
+from ..ledger import VerifyReport
 from ..model import Artifact, ArtifactKind, LineageRecord, Run, enum_value
+from ..pathtext import path_text
 from ..refs import resolve
 from ..stores.protocol import MetadataStore
 
 if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
-    from ..checkpoints import ProjectAnchor
+    from ..graph.closure import Closure
+    from ..graph.diff import LineageDiff
     from ..graph.engine import GraphEngine
+    from ..graph.paths import PathResult
+    from ..checkpoints import ProjectAnchor
 
 
 def _project_anchor(settings: Settings) -> ProjectAnchor | None:
@@ -39,18 +45,6 @@ def _project_anchor(settings: Settings) -> ProjectAnchor | None:
     return ProjectAnchor(settings.project_root, settings.store_uri)
 
 
-def _open_store(uri: str) -> MetadataStore:
-    if uri.startswith(("sqlite:", "postgresql:", "postgres:", "postgresql+psycopg:")):
-        from ..stores.sql import SqlStore
-
-        return SqlStore(uri)
-    if uri.startswith(("http://", "https://")):
-        from .remote import RemoteStore
-
-        return RemoteStore(uri)
-    raise ConfigError(f"unsupported store URI {uri!r}: use sqlite:///path or postgresql://...")
-
-
 class Client:
     def __init__(self, settings: Settings | None = None, *, store: MetadataStore | None = None,
                  blobs: BlobStore | None = None) -> None:
@@ -58,10 +52,12 @@ class Client:
         self.anchor: ProjectAnchor | None = None
         self._head: tuple[int, str] | None = None  # the head after this client's last append
         if store is None:
+            from ..stores.registry import open_store
+
             self.anchor = _project_anchor(self.settings)
             if self.anchor is not None:
                 self.anchor.guard_before_open()
-            store = _open_store(self.settings.store_uri)
+            store = open_store(self.settings.store_uri)
             if self.anchor is not None and self.anchor.latest() is not None and hasattr(store, "engine") \
                     and not self.settings.store_uri.startswith("sqlite"):
                 self.anchor.guard_after_open(store.head()[0])
@@ -72,6 +68,9 @@ class Client:
 
             blobs = open_blob_store(self.settings.artifacts_uri)  # a folder, file://... or s3://bucket/prefix
         self.blobs: BlobStore = blobs
+        # lineage queries: the graph engine over this store, or the server's service for a remote store
+        self.queries: QueryService = self.store.query_service() or LocalQueryService(
+            self.store, self.resolve, self.blobs.has)
 
     @classmethod
     def for_uri(cls, store_uri: str, artifacts: str | os.PathLike[str]) -> Client:
@@ -103,10 +102,11 @@ class Client:
         """Hash (and store) a file or directory and return the event that records it, not yet appended."""
         source = Path(path)
         if not source.exists():
-            raise ValidationError("path", f"{source} does not exist", "check the path, or pass a digest/name ref")
+            raise ValidationError("path", f"{path_text(source)} does not exist",
+                                  "check the path, or pass a digest/name ref")
         kind_value = enum_value(ArtifactKind, str(getattr(kind, "value", kind)), "kind").value
         meta = dict(metadata or {})
-        meta.setdefault("path", str(source))
+        meta.setdefault("path", path_text(source))
         if source.is_dir():
             entries = directory_manifest(source)
             digest = manifest_digest(entries)
@@ -134,11 +134,7 @@ class Client:
         for entry in entries:
             if not self.blobs.has(entry.digest):
                 self.blobs.put_file(root / entry.path)
-        document = [
-            {"path": e.path, "digest": str(e.digest), "size": e.size, "mode": e.mode}
-            for e in sorted(entries, key=lambda e: e.path)
-        ]
-        self.blobs.put_bytes(canonical_json(document))
+        self.blobs.put_bytes(manifest_bytes(entries))  # the bytes whose digest names the directory
 
     def record_artifact(self, path: str | os.PathLike[str], **kwargs: Any) -> Artifact:
         event = self.artifact_event(path, **kwargs)
@@ -179,40 +175,33 @@ class Client:
             self._by_digest[ref] = node
         return node
 
-    # ------------------------------------------------------------ lineage (mlineage.graph does the work)
+    # ------------------------------------------------------------ lineage (``self.queries`` does the work)
+
+    def _local_queries(self) -> LocalQueryService:
+        if not isinstance(self.queries, LocalQueryService):
+            raise ConfigError(f"{self.store.uri} runs lineage queries on the server: "
+                              "use lineage, trace, impact, path, closure or lineage_diff")
+        return self.queries
 
     @property
     def graph(self) -> GraphEngine:
-        """The lineage engine of this client's store: an in-memory snapshot, refreshed per query."""
-        engine: GraphEngine | None = getattr(self, "_graph", None)
-        if engine is None:
-            from ..graph.engine import GraphEngine
-
-            engine = self._graph = GraphEngine(self.store)
-        return engine
+        """The lineage engine of this client's store (a local store only: a server runs its own)."""
+        return self._local_queries().engine
 
     def as_of_seq(self, as_of: str | int | None) -> int | None:
         """``--as-of``: a ledger seq (int) as is, or a timestamp mapped to the last seq with ts <= T."""
-        from ..graph.timetravel import as_of_seq
-
-        return as_of_seq(self.store, as_of)
+        return self._local_queries().as_of_seq(as_of)
 
     def query(self, ref: str | Artifact | Run, direction: str = "up", *, depth: int | None = None,
               limit: int | None = None, kinds: Sequence[str] | None = None,
               as_of: str | int | None = None) -> LineageQuery:
         """Build the one options object every lineage call takes (refs resolved, as-of mapped to a seq)."""
-        node = self.resolve(ref) if isinstance(ref, str) else ref
-        if direction not in ("up", "down"):
-            raise ValidationError("direction", f"{direction!r} must be 'up' or 'down'")
-        return LineageQuery(node_ref(node), direction, depth, limit,  # type: ignore[arg-type]
-                            self.as_of_seq(as_of), frozenset(kinds) if kinds else None)
+        return self._local_queries().query(ref, direction, depth=depth, limit=limit, kinds=kinds, as_of=as_of)
 
     def lineage(self, ref: str | Artifact | Run | LineageQuery, direction: str = "up", *,
                 depth: int | None = None, limit: int | None = None, kinds: Sequence[str] | None = None,
                 as_of: str | int | None = None) -> LineageResult:
-        query = ref if isinstance(ref, LineageQuery) else self.query(
-            ref, direction, depth=depth, limit=limit, kinds=kinds, as_of=as_of)
-        return self.graph.walk(query)
+        return self.queries.lineage(ref, direction, depth=depth, limit=limit, kinds=kinds, as_of=as_of)
 
     def trace(self, ref: str | Artifact | Run, **options: Any) -> LineageResult:
         """All ancestors of ``ref`` (options: depth, limit, kinds, as_of)."""
@@ -223,29 +212,18 @@ class Client:
         return self.lineage(ref, "down", **options)
 
     def path(self, source: str | Artifact | Run, target: str | Artifact | Run, *, as_of: str | int | None = None,
-             max_paths: int = 20) -> Any:
-        """The chain(s) of runs and artifacts between two nodes (either way round): a ``PathResult``."""
-        from ..graph.paths import find_paths
+             max_paths: int = 20) -> PathResult:
+        """The chain(s) of runs and artifacts between two nodes (either way round)."""
+        return self.queries.path(source, target, as_of=as_of, max_paths=max_paths)
 
-        a = self.resolve(source) if isinstance(source, str) else source
-        b = self.resolve(target) if isinstance(target, str) else target
-        return find_paths(self.graph, a, b, self.as_of_seq(as_of), max_paths)
-
-    def closure(self, ref: str | Artifact | Run, *, as_of: str | int | None = None) -> Any:
-        """Every data, code and environment anchor needed to reproduce ``ref``: a ``Closure``."""
-        from ..graph.closure import dependency_closure
-
-        node = self.resolve(ref) if isinstance(ref, str) else ref
-        return dependency_closure(self.graph, node, self.blobs.has, self.as_of_seq(as_of))
+    def closure(self, ref: str | Artifact | Run, *, as_of: str | int | None = None) -> Closure:
+        """Every data, code and environment anchor needed to reproduce ``ref``."""
+        return self.queries.closure(ref, as_of=as_of)
 
     def lineage_diff(self, a: str | Artifact | Run, b: str | Artifact | Run, *,
-                     as_of: str | int | None = None) -> Any:
-        """What differs between two models' ancestries: a ``LineageDiff``."""
-        from ..graph.diff import diff_lineage
-
-        left = self.resolve(a) if isinstance(a, str) else a
-        right = self.resolve(b) if isinstance(b, str) else b
-        return diff_lineage(self.graph, left, right, self.as_of_seq(as_of))
+                     as_of: str | int | None = None) -> LineageDiff:
+        """What differs between two models' ancestries."""
+        return self.queries.lineage_diff(a, b, as_of=as_of)
 
     def lineage_record(self, ref: str | Artifact) -> LineageRecord:
         """The seed's lineage tuple for a model: parents, the producing run's logic, environment, metrics."""

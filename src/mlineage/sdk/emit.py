@@ -91,9 +91,22 @@ HANDLERS: dict[str, Callable[[Callable[[], str], Mapping[str, Any]], list[NewEve
 }
 
 
+# The fields each event cannot do without (the handlers read them directly).
+_RUN_EVENT = ("run_id",)
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "DataIngested": ("digest",), "ModelExported": ("digest",), "ArtifactDerived": ("parent", "child"),
+    **{name: _RUN_EVENT for name in ("TrainingStarted", "TrainingCompleted", "TrainingFailed", "EvaluationStarted",
+                                     "EvaluationCompleted", "TransformStarted", "TransformCompleted")},
+}
+
+
 def to_events(name_or_event: str | Mapping[str, Any], fields: Mapping[str, Any],
               client: Client | None = None) -> list[NewEvent]:
     """The ledger events one emitted event stands for (not yet appended)."""
+    if not isinstance(name_or_event, (str, Mapping)):
+        raise ValidationError("event", f"{name_or_event!r} ({type(name_or_event).__name__}) is not an event",
+                              "pass an event name (\"TrainingStarted\", ...) with its fields, or an OpenLineage "
+                              "RunEvent dict")
     if not isinstance(name_or_event, str):
         from ..interop import openlineage as ol
 
@@ -104,6 +117,15 @@ def to_events(name_or_event: str | Mapping[str, Any], fields: Mapping[str, Any],
     if handler is None:
         raise ValidationError("event", f"unknown event {name_or_event!r}",
                               f"known: {', '.join(sorted(HANDLERS))}, or an OpenLineage RunEvent dict")
+    for key in REQUIRED.get(name_or_event, ()):
+        if fields.get(key) in (None, ""):
+            raise ValidationError(f"{name_or_event}.{key}", "is missing", f"pass {key}=... with the event")
+    for key in ("inputs", "outputs"):
+        if key in fields and not isinstance(fields[key], (list, tuple)):
+            raise ValidationError(f"{name_or_event}.{key}", "must be a list of digests or artifact dicts")
+    for key in ("params", "metrics", "context"):
+        if fields.get(key) is not None and not isinstance(fields[key], Mapping):
+            raise ValidationError(f"{name_or_event}.{key}", f"must be a dict, got {type(fields[key]).__name__}")
     return handler(_ids(str(fields.get("event_id") or new_id())), fields)
 
 

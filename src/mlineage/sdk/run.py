@@ -27,7 +27,7 @@ from .. import events as ev
 from ..background import Background
 from ..capture.basic import actor, basic_context
 from ..capture.redact import redact_params
-from ..errors import MlineageError, ValidationError
+from ..errors import MlineageError, StoreUnavailableError, ValidationError
 from ..events import NewEvent, new_id, utc_from_ns, utc_now
 from ..jsonvalues import check_json_value, check_metric, check_params
 from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, enum_value
@@ -98,9 +98,9 @@ class ActiveRun:
 
     def start(self) -> ActiveRun:
         """Start the run. The first buffered run of a process in a folder captures its code and environment on a
-        thread beside the job, collected when the start is written: that capture waits on ``git status`` (10 ms
-        to far more in a big repository), which then overlaps the job's own work. Later runs find it cached
-        (~0.1 ms), less than a thread would cost, and capture inline."""
+        thread beside the job, collected when the start is written: that capture waits on ``git status`` (slow
+        in a big repository), which then overlaps the job's own work. Later runs find it cached,
+        cheaper than starting a thread, and capture inline."""
         if self._started:
             return self
         started_at = utc_now()
@@ -195,8 +195,9 @@ class ActiveRun:
                 if error is None and status == "completed":
                     status, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
         payload: dict[str, Any] = {"run_id": self.id, "status": status, "ended_at": utc_now()}
-        if error is not None:
-            payload["error"] = error
+        if error is not None:  # a message may quote a file name that is not UTF-8: keep it recordable
+            payload["error"] = {k: v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
+                                for k, v in error.items()}
         self._open = False  # before the last flush: a value logged on another thread now raises, never goes missing
         try:
             self._flush_into([NewEvent(ev.RUN_ENDED, payload)])
@@ -221,7 +222,7 @@ class ActiveRun:
         artifact_events, digest, known = self._artifact_events(source, kind, name, store_blob)
         batch = [*artifact_events, NewEvent(ev.ARTIFACT_USED, self._edge(digest, role))]
         if known is None and name is None:
-            known = self.client.store.get_artifact(digest)
+            known = self._known(digest)
         # Before the run has outputs, a new input edge cannot close a cycle (the run has no descendants),
         # so it can wait for the next batch; otherwise write now, so any error surfaces at this line.
         if self._has_outputs or name is not None:
@@ -339,7 +340,7 @@ class ActiveRun:
         batch = [record, link, *extra]
         known, safe = None, False
         if len(batch) == 2 and "name" not in record.payload and (produced or not self._has_outputs):
-            known = self.client.store.get_artifact(digest)
+            known = self._known(digest)
             safe = known is None or not produced or self._leaf_outside_inputs(digest)
         if produced:
             self._has_outputs = True
@@ -352,6 +353,14 @@ class ActiveRun:
             artifact = self.client.artifact(digest, record.payload.get("name"))
         (self.outputs if produced else self.inputs).append(artifact)
         return artifact
+
+    def _known(self, digest: str) -> Artifact | None:
+        """The artifact if the store already has it: only a hint (unknown means "record it"), so with the
+        server unreachable the answer is "unknown" and the run goes on from the spool."""
+        try:
+            return self.client.store.get_artifact(digest)
+        except StoreUnavailableError:
+            return None
 
     def _leaf_outside_inputs(self, digest: str) -> bool:
         """Whether producing this known artifact certainly closes no cycle: a cycle needs the artifact to reach

@@ -17,22 +17,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from ..errors import MlineageError, NotFoundError, ValidationError
+from ..errors import AuthError, ForbiddenError, NotFoundError, ValidationError
 from ..events import utc_now
 from ..stores.schema import server_tokens
+
+__all__ = ["AuthError", "ForbiddenError", "Principal", "TokenStore"]  # the errors live in mlineage.errors
 
 SCOPES = ("read", "write", "admin")
 ALL_NAMESPACES = "*"
 DEFAULT_NAMESPACE = "default"
 _NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-class AuthError(MlineageError):
-    """No token, or an unknown or revoked one (HTTP 401)."""
-
-
-class ForbiddenError(MlineageError):
-    """The token lacks a scope or the namespace (HTTP 403)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, select, text, update
@@ -24,7 +25,7 @@ from .. import events as ev
 from ..errors import NotFoundError
 from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport
-from ..model import Artifact, NodeRef, Run
+from ..model import Artifact, NamedVersion, NodeRef, Run
 from ..stores.protocol import AdjacentEdge, Direction, MetadataStore
 from ..stores.schema import events as events_table
 from ..stores.schema import nodes, server_namespace_objects, server_state
@@ -63,6 +64,11 @@ class NamespaceIndex:
         if self.dialect == "postgresql":
             query = query.with_for_update()
         return int(conn.execute(query).scalar_one())
+
+    def indexed_seq(self) -> int:
+        """The last ledger seq the index has taken in (answers computed before it catches up may lack nodes)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(server_state.c.value).where(server_state.c.key == _CURSOR)).scalar_one())
 
     def record(self, stored: Sequence[StoredEvent]) -> None:
         """Index events just appended; if others were appended meanwhile, catch up from the ledger."""
@@ -187,6 +193,7 @@ class NamespacedStore:
         self.index = index
         self.namespace = namespace
         self.uri = inner.uri
+        self.capabilities = replace(inner.capabilities, read_ledger=False, writable=False)
 
     def _art_ok(self, a: Artifact | None) -> Artifact | None:
         if a is None or not self.index.visible_keys(self.namespace, [str(a.digest)]):
@@ -259,6 +266,14 @@ class NamespacedStore:
             return []
         return self._filter_runs(self.inner.producers_of(digest))
 
+    def consumers_of(self, digest: str) -> list[Run]:
+        if self.get_artifact(digest) is None:
+            return []
+        return self._filter_runs(self.inner.consumers_of(digest))
+
+    def list_versions(self, name: str) -> list[NamedVersion]:
+        return [v for v in self.inner.list_versions(name) if self._art_ok(v.artifact) is not None]
+
     def counts(self) -> dict[str, int]:
         with self.index.engine.connect() as conn:
             total = conn.execute(text(
@@ -320,6 +335,23 @@ class NamespacedStore:
         found = self.inner.reachable(node_id, direction, as_of_seq, cap)
         ok = self.index.visible_nodes(self.namespace, found)
         return [n for n in found if n in ok]
+
+    def node_records(self, node_ids: Sequence[int], as_of_seq: int | None = None) -> dict[int, Artifact | Run]:
+        ok = self.index.visible_nodes(self.namespace, list(node_ids))
+        return self.inner.node_records([n for n in node_ids if n in ok], as_of_seq)
+
+    def edges_among(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
+                    ) -> list[tuple[int, int, str, str]]:
+        ok = self.index.visible_nodes(self.namespace, list(node_ids))
+        return self.inner.edges_among([n for n in node_ids if n in ok], direction, as_of_seq)
+
+    def graph_head(self, node_key: str | None) -> tuple[int, int | None]:
+        visible = node_key is not None and bool(self.index.visible_keys(self.namespace, [node_key]))
+        head, node = self.inner.graph_head(node_key if visible else None)
+        return head, node if visible else None
+
+    def query_service(self) -> None:
+        """Queries run here: the graph engine walks this view, so a trace stops at another team's nodes."""
 
     def close(self) -> None:
         pass

@@ -23,6 +23,7 @@ from .. import events as ev
 from ..erasure import PAYLOAD_ERASED
 from ..errors import CycleError, LedgerError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
+from ..jsonvalues import with_floats
 from ..ledger import SealedEvent, seal
 from ..model import EdgeType, NodeKind
 from .idempotency import new_only
@@ -333,14 +334,15 @@ class Projector:
         if run_id in self._runs or self._one("SELECT 1 FROM runs WHERE id = :id", {"id": run_id}):
             raise LedgerError(f"run_id: run {run_id} already exists")
         node_id = self._node(NodeKind.RUN, run_id, e.seq)
+        params = with_floats(p["params"], p.get("float_params"))
         self._x(
             "INSERT INTO runs (id, node_id, job, kind, status, params, metrics, context, agent, error, started_at, "
             "ended_at, created_seq, updated_seq) VALUES (:id, :node_id, :job, :kind, 'running', :params, '{}', "
             ":context, :agent, NULL, :started_at, NULL, :seq, :seq)",
-            {"id": run_id, "node_id": node_id, "job": p["job"], "kind": p["kind"], "params": _json(p["params"]),
+            {"id": run_id, "node_id": node_id, "job": p["job"], "kind": p["kind"], "params": _json(params),
              "context": _json(p["context"]), "agent": p.get("agent"), "started_at": p["started_at"], "seq": e.seq},
         )
-        self._runs[run_id] = _RunState(node_id, "running", dict(p["params"]), {})
+        self._runs[run_id] = _RunState(node_id, "running", dict(params), {})
 
     def _artifact_used(self, e: StoredEvent, p: dict[str, Any]) -> None:
         run = self._run(p["run_id"])
@@ -360,7 +362,7 @@ class Projector:
     def _params_logged(self, e: StoredEvent, p: dict[str, Any]) -> None:
         run = self._run(p["run_id"])
         merged = dict(run.params)
-        for key, value in p["params"].items():
+        for key, value in with_floats(p["params"], p.get("float_params")).items():
             if key in merged and merged[key] != value:
                 raise ValidationError(
                     f"params.{key}", f"already logged as {merged[key]!r}; params are immutable",

@@ -2,19 +2,24 @@
 
 Writes go through ``append`` only (the ledger is the single way in); everything else reads projections.
 The graph layer needs just the graph-access group (``node_id``, ``adjacent``, ``describe``, ``graph_columns``,
-``seq_at``, ``reachable``): the in-memory engine in ``mlineage.graph`` loads its snapshot through
-``graph_columns`` and falls back to ``reachable`` (one recursive CTE) when it is not loaded.
+``seq_at``, ``reachable``, and for output ``node_records`` / ``edges_among``): the in-memory engine in
+``mlineage.graph`` loads its snapshot through ``graph_columns`` and falls back to ``reachable`` (one recursive
+CTE) when it is not loaded. What a backend can and cannot do is stated in its ``capabilities``, never found by
+probing for methods; a store whose queries run elsewhere (a server) hands out a ``query_service``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport
-from ..model import Artifact, NodeRef, Run
+from ..model import Artifact, NamedVersion, NodeRef, Run
+
+if TYPE_CHECKING:
+    from ..graph.service import QueryService
 
 Direction = Literal["up", "down"]
 
@@ -42,9 +47,21 @@ class GraphColumns:
     last_node: tuple[int, str] | None = None  # (id, key) of the newest node up to the range's end
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do, so callers choose a path by asking rather than by ``hasattr``."""
+
+    graph_access: bool = True  # the graph-access group works here (False: queries go to ``query_service``)
+    as_of_records: bool = True  # ``node_records`` describes nodes as they stood at a seq (else: as they are now)
+    dedicated_head: bool = False  # ``graph_head`` answers on a connection of its own (cheaper per query)
+    read_ledger: bool = True  # ``iter_events`` may read the raw ledger (a namespaced view may not)
+    writable: bool = True  # ``append`` is accepted here
+
+
 @runtime_checkable
 class MetadataStore(Protocol):
     uri: str
+    capabilities: Capabilities
 
     # --- the ledger
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]: ...
@@ -64,6 +81,8 @@ class MetadataStore(Protocol):
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, str]]: ...
     def io_of_run(self, run_id: str) -> tuple[list[tuple[Artifact, str]], list[tuple[Artifact, str]]]: ...
     def producers_of(self, digest: str) -> list[Run]: ...
+    def consumers_of(self, digest: str) -> list[Run]: ...
+    def list_versions(self, name: str) -> list[NamedVersion]: ...
     def counts(self) -> dict[str, int]: ...
 
     # --- graph access
@@ -78,5 +97,13 @@ class MetadataStore(Protocol):
     def seq_at(self, ts: str) -> int: ...
     def reachable(self, node_id: int, direction: Direction, as_of_seq: int | None = None,
                   cap: int | None = None) -> list[int]: ...
+    def node_records(self, node_ids: Sequence[int], as_of_seq: int | None = None
+                     ) -> dict[int, Artifact | Run]: ...  # ``describe`` for output, as of a seq if it can
+    def edges_among(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
+                    ) -> list[tuple[int, int, str, str]]: ...  # induced edges as (source, target, type, role)
+    def graph_head(self, node_key: str | None) -> tuple[int, int | None]: ...  # ``graph_state``, per query
+
+    # --- where lineage queries run: None here (the graph engine over this store), or a server's service
+    def query_service(self) -> QueryService | None: ...
 
     def close(self) -> None: ...

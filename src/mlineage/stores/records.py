@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import events as ev
+from ..jsonvalues import with_floats
 from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, RunStatus
 from .protocol import Direction
 
@@ -109,9 +110,9 @@ class RecordReader:
             if p is None or p.get("run_id") != run_id:
                 continue
             if type_ == ev.RUN_STARTED:
-                params = dict(p.get("params") or {})
+                params = dict(with_floats(p.get("params") or {}, p.get("float_params")))
             elif type_ == ev.PARAMS_LOGGED:
-                params.update(p["params"])
+                params.update(with_floats(p["params"], p.get("float_params")))
             elif type_ == ev.METRICS_LOGGED:
                 for m in p["metrics"]:
                     metrics[m["key"]] = m["value"]

@@ -14,13 +14,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ..errors import StoreUnavailableError
 from ..events import NewEvent, StoredEvent, validate
 from ..ledger import VerifyReport, verify_chain
-from ..model import Artifact, ArtifactKind, Digest, NodeRef, Run, RunKind, RunStatus
+from ..model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
 from . import migrate
 from .damage import damage_of, damaged_store_error
 from .engine import make_engine
 from .metric_codec import unpack
 from .projector import Projector
-from .protocol import AdjacentEdge, Direction, GraphColumns
+from .protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
 from .schema import (
     PROJECTION_TABLES,
     artifacts,
@@ -74,6 +74,7 @@ class SqlStore:
         self.uri = uri
         self.engine = make_engine(uri)
         self.dialect = self.engine.dialect.name
+        self.capabilities = Capabilities(dedicated_head=self.dialect == "postgresql")
         database = self.engine.url.database if self.dialect == "sqlite" else None
         try:
             migrate.upgrade(self.engine)
@@ -257,8 +258,29 @@ class SqlStore:
                                 artifact.media_type, artifact.uri, artifact.metadata, artifact.created_at)
         return artifact
 
+    def list_versions(self, name: str) -> list[NamedVersion]:
+        """Every version of ``name``, oldest first, with the event that recorded each label."""
+        query = (select(versions.c.version.label("label_version"), versions.c.created_seq.label("label_seq"),
+                        events.c.ts.label("label_ts"), events.c.actor.label("label_actor"), artifacts)
+                 .join(artifacts, artifacts.c.digest == versions.c.digest)
+                 .join(events, events.c.seq == versions.c.created_seq)
+                 .where(versions.c.name == name).order_by(versions.c.version))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for row in rows:
+            a = _artifact(row)
+            labelled = Artifact(a.digest, a.kind, a.size, name, int(row.label_version), a.media_type, a.uri,
+                                a.metadata, a.created_at)
+            out.append(NamedVersion(labelled, int(row.label_seq), row.label_ts, row.label_actor))
+        return out
+
+    def consumers_of(self, digest: str) -> list[Run]:
+        """The runs that used the artifact, in the order they were recorded."""
+        return self._runs_on_edges(digest, "USED")
+
     def list_runs(self, limit: int = 50, job: str | None = None, status: str | None = None) -> list[Run]:
-        query = select(runs).order_by(runs.c.created_seq.desc()).limit(limit)
+        query = select(runs).order_by(runs.c.started_at.desc(), runs.c.created_seq.desc()).limit(limit)
         if job is not None:
             query = query.where(runs.c.job == job)
         if status is not None:
@@ -442,14 +464,21 @@ class SqlStore:
         return [(_artifact(r), r.role) for r in inputs], [(_artifact(r), r.role) for r in outputs]
 
     def producers_of(self, digest: str) -> list[Run]:
+        return self._runs_on_edges(digest, "PRODUCED")
+
+    def _runs_on_edges(self, digest: str, edge_type: str) -> list[Run]:
+        """Runs joined to the artifact by ``edge_type`` edges (PRODUCED: run -> artifact; USED: artifact ->
+        run), in the order they were recorded, each once."""
+        run_end, artifact_end = (edges.c.parent, edges.c.child) if edge_type == "PRODUCED" else (
+            edges.c.child, edges.c.parent)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(runs).join(edges, edges.c.parent == runs.c.node_id)
-                .join(artifacts, artifacts.c.node_id == edges.c.child)
-                .where(and_(artifacts.c.digest == digest, edges.c.type == "PRODUCED"))
+                select(runs).join(edges, run_end == runs.c.node_id)
+                .join(artifacts, artifacts.c.node_id == artifact_end)
+                .where(and_(artifacts.c.digest == digest, edges.c.type == edge_type))
                 .order_by(runs.c.created_seq)
             ).all()
-        return [_run(r) for r in rows]
+        return [_run(r) for r in {r.id: r for r in rows}.values()]
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -493,10 +522,13 @@ class SqlStore:
             finally:
                 cursor.close()
 
+    def query_service(self) -> None:
+        """Lineage queries run here, by the graph engine over this store."""
+
     def graph_head(self, node_key: str | None) -> tuple[int, int | None]:
         """``graph_state`` for the graph snapshot's per-query freshness check. On PostgreSQL it runs on a
         connection of its own, kept open in autocommit mode: a pooled connection costs a ping on checkout, a
-        BEGIN and a ROLLBACK (four round trips for one answer; measured 1.1 ms against 0.15 ms)."""
+        BEGIN and a ROLLBACK: four round trips for one answer instead of one."""
         if self.dialect != "postgresql":
             return self.graph_state(node_key)
         import os

@@ -1,8 +1,8 @@
 """Appending to a SQLite ledger through the ``sqlite3`` module alone.
 
 Every tracked run and every ``mlineage add`` writes here, and SQLAlchemy's connection and transaction
-machinery cost more than the SQL itself on such small batches (importing it alone is ~150 ms of a CLI
-command). So the write path for SQLite files holds one plain ``sqlite3`` connection and runs the same
+machinery cost more than the SQL itself on such small batches (and importing it is a large share of a
+CLI command's start-up). So the write path for SQLite files holds one plain ``sqlite3`` connection and runs the same
 ``Projector`` as the SQLAlchemy path: one code path for what gets written, two ways to hold the transaction.
 
 The lock discipline is the engine's (``engine.py``): WAL, a long busy timeout, ``BEGIN IMMEDIATE`` so that
@@ -10,8 +10,8 @@ two processes never read the same head. Opening never migrates: when the schema 
 code expects, ``open`` returns None and the caller goes through ``SqlStore``, which migrates.
 
 WAL checkpoints run on a thread of their own. SQLite's default has the commit that takes the log past 1,000
-pages copy it into the database and fsync both, in the writer's thread: measured here, one run's commit in
-about twenty took ~9 ms instead of 0.16 ms, 0.45 ms a run on average. This writer checkpoints (PASSIVE: it
+pages copy it into the database and fsync both, in the writer's thread, so an occasional run's commit pays
+for all the others' pages. This writer checkpoints (PASSIVE: it
 never blocks a reader or a writer) on a background thread every ``CHECKPOINT_EVERY_APPENDS`` transactions,
 with SQLite's own checkpoint kept as a fallback at a much larger log.
 """

@@ -67,14 +67,15 @@ def _enabler(integration: Integration, function: str = "enable") -> Callable[[Mo
 def autolog(*, sklearn: bool | None = None, torch: bool | None = None, lightning: bool | None = None,
             transformers: bool | None = None, disable: bool = False, log_models: bool = True,
             log_training_score: bool = False, job: str | None = None, client: Any = None) -> dict[str, str]:
-    """Turn on every installed integration (pass ``name=False`` to leave one off, ``name=True`` to require it).
+    """Turn on every installed integration (pass ``name=False`` to leave one off, ``name=True`` to require
+    it).
 
     Inside an open ``mlineage.run()`` the integrations record into that run; outside one, each training call
     (``fit``, ``Trainer.fit``, ``Trainer.train``) opens and closes a run of its own, named ``job`` if given.
     Returns ``{integration: status}`` where status is ``enabled``, ``on import`` (patched when the program
-    imports the library), ``not installed`` or ``off``. ``autolog(disable=True)`` stops recording (the scikit-learn
-    wrappers and the PyTorch patches stay, passing straight through; ``unpatch()`` in ``.sklearn`` and
-    ``.torch`` removes them).
+    imports the library), ``not installed`` or ``off``. ``autolog(disable=True)`` stops recording (the
+    scikit-learn wrappers and the PyTorch patches stay, passing straight through; ``unpatch()`` in
+    ``.sklearn`` and ``.torch`` removes them).
     """
     from ...errors import ConfigError
 
@@ -97,8 +98,10 @@ def autolog(*, sklearn: bool | None = None, torch: bool | None = None, lightning
         target = next((m for m in integration.modules if _installed(m)), None)
         if target is None:
             if wanted is True:
-                raise ConfigError(f"autolog({name}=True): {integration.modules[0].split('.')[0]} is not installed; "
-                                  f"install it with: pip install 'mlineage[{integration.extra}]'")
+                raise ConfigError(
+                    f"autolog({name}=True): {integration.modules[0].split('.')[0]} is not installed; "
+                    f"install it with: pip install 'mlineage[{integration.extra}]'"
+                )
             report[name] = "not installed"
             continue
         STATE.enabled[name] = target

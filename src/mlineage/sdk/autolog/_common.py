@@ -41,7 +41,9 @@ def json_param(value: Any) -> Any:
     if value is None or isinstance(value, (bool, str, int)):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
             return str(value)
-        return value if not isinstance(value, str) or len(value) <= MAX_PARAM_CHARS else value[:MAX_PARAM_CHARS]
+        return (
+            value if not isinstance(value, str) or len(value) <= MAX_PARAM_CHARS else value[:MAX_PARAM_CHARS]
+        )
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, (list, tuple)) and len(value) <= 50:
@@ -164,18 +166,34 @@ def record_input_digest(run: ActiveRun, digest: str, *, kind: str, role: str, me
         payload["name"] = name
     if media_type is not None:
         payload["media_type"] = media_type
-    return run.record_new_artifact(NewEvent(ev.ARTIFACT_RECORDED, payload),
-                                   NewEvent(ev.ARTIFACT_USED, {"run_id": run.id, "digest": digest, "role": role}))
+    return run.record_new_artifact(
+        NewEvent(ev.ARTIFACT_RECORDED, payload),
+        NewEvent(ev.ARTIFACT_USED, {"run_id": run.id, "digest": digest, "role": role}),
+    )
 
 
-def produce_bytes(run: ActiveRun, data: bytes, *, kind: str = "model", role: str = "model",
-                  metadata: dict[str, Any] | None = None, media_type: str | None = None, name: str | None = None,
-                  derived_from: Iterable[str] = (), stored_as: Digest | None = None) -> Artifact:
+def produce_bytes(
+    run: ActiveRun,
+    data: bytes,
+    *,
+    kind: str = "model",
+    role: str = "model",
+    metadata: dict[str, Any] | None = None,
+    media_type: str | None = None,
+    name: str | None = None,
+    derived_from: Iterable[str] = (),
+    stored_as: Digest | None = None,
+) -> Artifact:
     """Store bytes (a serialized model) in the blob store and record them as an output of the run: one write,
     no scratch file. ``derived_from`` are digests of recorded artifacts (DERIVED_FROM parents); ``stored_as``
     is what ``run.client.blobs.put_bytes(data)`` returned when the caller already stored them."""
     digest = str(stored_as if stored_as is not None else run.client.blobs.put_bytes(data))
-    payload: dict[str, Any] = {"digest": digest, "kind": kind, "size": len(data), "metadata": dict(metadata or {})}
+    payload: dict[str, Any] = {
+        "digest": digest,
+        "kind": kind,
+        "size": len(data),
+        "metadata": dict(metadata or {}),
+    }
     if media_type is not None:
         payload["media_type"] = media_type
     if name is not None:

@@ -1,13 +1,15 @@
-"""What a PyTorch ``Dataset`` holds, found without iterating it: a digest of its tensors, or the file it reads;
-and ``record_loaders``, which records a stage's dataloaders as inputs of a run (Lightning, Transformers).
+"""What a PyTorch ``Dataset`` holds, found without iterating it: a digest of its tensors, or the file it
+reads; and ``record_loaders``, which records a stage's dataloaders as inputs of a run (Lightning,
+Transformers).
 
-Only what can be digested cheaply and deterministically is: ``TensorDataset`` tensors; a dataset with a ``.data``
-array or tensor (and ``.targets``), as torchvision's in-memory datasets have; a dataset naming one file
-(``.path``, ``.file``, ``.filename``...); ``Subset`` and ``ConcatDataset`` of those. Anything else (a dataset that
-reads files in ``__getitem__``, an ``IterableDataset``, a Hugging Face ``datasets.Dataset``) is described by its
-class and length only (and a ``datasets.Dataset`` by its ``_fingerprint``, which names its transform history
-rather than its content): iterating it would cost a pass over the data and need not give the same bytes twice.
-Transforms applied in ``__getitem__`` are not part of the digest; their ``repr`` is kept in the metadata.
+Only what can be digested cheaply and deterministically is: ``TensorDataset`` tensors; a dataset with a
+``.data`` array or tensor (and ``.targets``), as torchvision's in-memory datasets have; a dataset naming one
+file (``.path``, ``.file``, ``.filename``...); ``Subset`` and ``ConcatDataset`` of those. Anything else (a
+dataset that reads files in ``__getitem__``, an ``IterableDataset``, a Hugging Face ``datasets.Dataset``) is
+described by its class and length only (and a ``datasets.Dataset`` by its ``_fingerprint``, which names its
+transform history rather than its content): iterating it would cost a pass over the data and need not give the
+same bytes twice. Transforms applied in ``__getitem__`` are not part of the digest; their ``repr`` is kept in
+the metadata.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ MAX_PARTS = 1000  # a ConcatDataset of more parts is described, not digested
 
 @dataclass
 class DatasetDigest:
-    """A dataset as recorded: its digest (None when not digestible), the file it is (when it is one), metadata."""
+    """A dataset as recorded: its digest (None when not digestible), the file it is (when it is one),
+    metadata."""
 
     digest: str | None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -81,7 +84,8 @@ def _transform(dataset: Any, metadata: dict[str, Any]) -> None:
 
 
 def digest_dataset(dataset: Any, _depth: int = 0) -> DatasetDigest:
-    """The dataset's digest and a summary, or ``DatasetDigest(None, ...)`` when it cannot be digested cheaply."""
+    """The dataset's digest and a summary, or ``DatasetDigest(None, ...)`` when it cannot be digested
+    cheaply."""
     from ...hashing import hash_file
 
     metadata: dict[str, Any] = {"dataset_class": class_name(dataset)}
@@ -91,7 +95,9 @@ def digest_dataset(dataset: Any, _depth: int = 0) -> DatasetDigest:
     if _depth > 8:
         return DatasetDigest(None, metadata)
     tensors = getattr(dataset, "tensors", None)
-    if isinstance(tensors, (tuple, list)) and tensors and all(_array_like(t) for t in tensors):  # TensorDataset
+    if (
+        isinstance(tensors, (tuple, list)) and tensors and all(_array_like(t) for t in tensors)
+    ):  # TensorDataset
         digest, summary = data_digest(*tensors)
         return DatasetDigest(digest, {**summary, **metadata})
     data = getattr(dataset, "data", None)
@@ -145,7 +151,11 @@ def _named(loaders: Any) -> list[tuple[str, Any]]:
     if isinstance(loaders, Mapping):
         return [(f".{key}", loader) for key, loader in loaders.items()]
     if isinstance(loaders, (list, tuple)):
-        return [("", loaders[0])] if len(loaders) == 1 else [(f".{i}", loader) for i, loader in enumerate(loaders)]
+        return (
+            [("", loaders[0])]
+            if len(loaders) == 1
+            else [(f".{i}", loader) for i, loader in enumerate(loaders)]
+        )
     return [("", loaders)]
 
 

@@ -69,7 +69,8 @@ _FINDER = _PostImportFinder()
 
 
 def when_imported(fullname: str, callback: Callback) -> bool:
-    """Call ``callback(module)`` now if ``fullname`` is imported (returns True), else right after its import."""
+    """Call ``callback(module)`` now if ``fullname`` is imported (returns True), else right after its
+    import."""
     module = sys.modules.get(fullname)
     if module is not None:
         callback(module)

@@ -2,9 +2,9 @@
 
 Nothing here touches the network: the snapshot is found with ``huggingface_hub``'s own cache API
 (``try_to_load_from_cache``), in the cache ``from_pretrained`` used (``HF_HUB_CACHE``, ``HF_HOME/hub``, or a
-``cache_dir`` passed to it). A snapshot's files are symlinks into the repo's ``blobs/`` folder; the digest is of
-their *content*, named by the link names, so it equals the manifest digest of the same files written out as a
-plain folder (``save_pretrained``, ``snapshot_download(local_dir=...)``, ``mlineage add``).
+``cache_dir`` passed to it). A snapshot's files are symlinks into the repo's ``blobs/`` folder; the digest is
+of their *content*, named by the link names, so it equals the manifest digest of the same files written out as
+a plain folder (``save_pretrained``, ``snapshot_download(local_dir=...)``, ``mlineage add``).
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ class HubSnapshot:
 
 def folder_manifest(root: Path) -> list[ManifestEntry]:
     """Like ``hashing.directory_manifest``, but a symlink to a file counts as that file's content (under the
-    link's name): a Hugging Face snapshot is all links into ``blobs/``. Dangling links and links to folders are
-    skipped (``os.walk`` does not follow folder links). For a folder of plain files the two agree."""
+    link's name): a Hugging Face snapshot is all links into ``blobs/``. Dangling links and links to folders
+    are skipped (``os.walk`` does not follow folder links). For a folder of plain files the two agree."""
     names: list[str] = []
     paths: list[Path] = []
     sizes: list[int] = []
@@ -134,8 +134,8 @@ def find_hub_snapshot(repo_id: str, revision: str | None = None, *, config_commi
     """The cached snapshot a hub id was loaded from, digested; None when it is not in a local cache.
 
     ``revision`` is what the caller asked ``from_pretrained`` for (a branch, tag or commit), when known;
-    otherwise ``config_commit`` (transformers 4 keeps it as ``config._commit_hash``), otherwise ``main`` as the
-    cache's ``refs/main`` records it — what a load without ``revision=`` reads."""
+    otherwise ``config_commit`` (transformers 4 keeps it as ``config._commit_hash``), otherwise ``main`` as
+    the cache's ``refs/main`` records it — what a load without ``revision=`` reads."""
     if not looks_like_hub_id(repo_id):
         return None
     try:

@@ -1,14 +1,15 @@
 """PyTorch Lightning: ``MlineageCallback`` records a ``Trainer.fit`` as a run.
 
-Recorded: the module's ``hparams`` and the trainer's settings as params, the optimizer class and learning rate,
-every metric in ``trainer.callback_metrics`` at the end of each training and validation epoch (step = global
-step), the data of the training and validation dataloaders as ``dataset`` inputs (roles ``training_data`` and
-``validation_data``) when it can be digested without iterating the loader (see ``_datasets``; otherwise the
-dataset's class and length are params and ``data.<stage>.digested`` is false), the checkpoint
-``fit(ckpt_path=...)`` resumed from as a ``resumed_from`` input, and the trained weights (``state_dict``) as a
-model artifact and the best checkpoint written by ``ModelCheckpoint``, both DERIVED_FROM the checkpoint the fit
-resumed from and any checkpoint the module was initialised from (see the torch integration).
-Inside an open ``mlineage.run()`` it records into that run; otherwise it opens a run for the fit.
+Recorded: the module's ``hparams`` and the trainer's settings as params, the optimizer class and learning
+rate, every metric in ``trainer.callback_metrics`` at the end of each training and validation epoch (step =
+global step), the data of the training and validation dataloaders as ``dataset`` inputs (roles
+``training_data`` and ``validation_data``) when it can be digested without iterating the loader (see
+``_datasets``; otherwise the dataset's class and length are params and ``data.<stage>.digested`` is false),
+the checkpoint ``fit(ckpt_path=...)`` resumed from as a ``resumed_from`` input, and the trained weights
+(``state_dict``) as a model artifact and the best checkpoint written by ``ModelCheckpoint``, both DERIVED_FROM
+the checkpoint the fit resumed from and any checkpoint the module was initialised from (see the torch
+integration). Inside an open ``mlineage.run()`` it records into that run; otherwise it opens a run for the
+fit.
 
 ``autolog()`` adds the callback to every ``Trainer`` (``lightning.pytorch`` or ``pytorch_lightning``).
 """
@@ -73,7 +74,12 @@ class _Hooks:
         trained model's DERIVED_FROM parent. Checked at fit start and train start (some strategies restore
         after setup)."""
         path = getattr(trainer, "ckpt_path", None)
-        if self._run is None or self._resumed or not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
+        if (
+            self._run is None
+            or self._resumed
+            or not isinstance(path, (str, os.PathLike))
+            or not os.path.isfile(path)
+        ):
             return
         try:
             from .torch import checkpoint_for
@@ -144,8 +150,13 @@ class _Hooks:
                 if best and Path(best).is_file():
                     parents = [*(_use_checkpoint(run, c) for c in parents_of(pl_module)), *self._resumed]
                     try:
-                        run.produce(best, kind="model", role="checkpoint", derived_from=parents,
-                                    metadata={"framework": "pytorch-lightning", "format": "lightning checkpoint"})
+                        run.produce(
+                            best,
+                            kind="model",
+                            role="checkpoint",
+                            derived_from=parents,
+                            metadata={"framework": "pytorch-lightning", "format": "lightning checkpoint"},
+                        )
                     except MlineageError as exc:  # e.g. the best checkpoint is the one the fit resumed from
                         log.warning("mlineage autolog: best checkpoint %s not recorded: %s", best, exc)
         finally:

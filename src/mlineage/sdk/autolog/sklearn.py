@@ -186,7 +186,9 @@ def _wrap(cls: type, method_name: str, original: Callable[..., Any]) -> Callable
                     log_estimator(run, self, x, y, log_model=STATE.config.log_models,
                                   training_score=STATE.config.log_training_score)
                 except Exception as exc:  # noqa: BLE001 - the fit succeeded: recording must not undo that
-                    log.warning("mlineage autolog: %s not fully recorded: %s: %s", job, type(exc).__name__, exc)
+                    log.warning(
+                        "mlineage autolog: %s not fully recorded: %s: %s", job, type(exc).__name__, exc
+                    )
             return result
         finally:
             _inside_fit.reset(token)

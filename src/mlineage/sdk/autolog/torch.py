@@ -1,4 +1,5 @@
-"""Plain PyTorch: checkpoints and state dicts as model artifacts, with DERIVED_FROM links for transfer learning.
+"""Plain PyTorch: checkpoints and state dicts as model artifacts, with DERIVED_FROM links for transfer
+learning.
 
 Explicit helpers (no autolog needed):
 
@@ -9,11 +10,12 @@ Explicit helpers (no autolog needed):
   submodules was initialised from (plus ``derived_from=`` given explicitly).
 
 With ``autolog()``: a ``torch.load`` from a file (a path or an open local file, which is how Lightning's
-``load_from_checkpoint`` and ``fit(ckpt_path=...)`` read) is remembered by digest, ``module.load_state_dict(that)``
-marks the module, and ``torch.save(module_or_state_dict, path)`` inside an open run records the file as a model
-artifact with those DERIVED_FROM links. Optimizer states and training-loop checkpoints (dicts whose values are
-not all tensors) are left alone. A state dict is matched to its module by tensor storage, so
-``torch.save(model.state_dict(), path)`` finds the checkpoint the backbone was loaded from.
+``load_from_checkpoint`` and ``fit(ckpt_path=...)`` read) is remembered by digest,
+``module.load_state_dict(that)`` marks the module, and ``torch.save(module_or_state_dict, path)`` inside an
+open run records the file as a model artifact with those DERIVED_FROM links. Optimizer states and
+training-loop checkpoints (dicts whose values are not all tensors) are left alone. A state dict is matched to
+its module by tensor storage, so ``torch.save(model.state_dict(), path)`` finds the checkpoint the backbone
+was loaded from.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ def _checkpoint_of(state: Any) -> Checkpoint | None:
 
 
 def mark_initialised_from(module: Any, checkpoint: Checkpoint) -> None:
-    """Record that ``module`` was initialised from ``checkpoint`` (load_state_dict does this under autolog)."""
+    """Record that ``module`` was initialised from ``checkpoint`` (load_state_dict does this under
+    autolog)."""
     parents = _module_parents.setdefault(module, [])
     if checkpoint not in parents:
         parents.append(checkpoint)
@@ -191,7 +194,10 @@ def log_model(model: Any, path: str | os.PathLike[str] | None = None, *, run: Ac
         buffer = io.BytesIO()  # no path: serialized in memory, written once, into the blob store
         save(state, buffer)
         parents = [str(_use_checkpoint(current, c).digest) for c in parents_of(model)]
-        parents += [str(p.digest) if isinstance(p, Artifact) else str(current._artifact_of_ref(p).digest) for p in derived_from]
+        parents += [
+            str(p.digest) if isinstance(p, Artifact) else str(current._artifact_of_ref(p).digest)
+            for p in derived_from
+        ]
         return produce_bytes(current, buffer.getvalue(), name=name, role=role, metadata=meta,
                              media_type="application/vnd.pytorch.state-dict", derived_from=parents)
     finally:
@@ -269,8 +275,8 @@ def _patched_save(original: Any) -> Any:
 
 
 def enable(module: ModuleType | None = None) -> None:
-    """Record checkpoints: patch ``torch.load``, ``torch.save`` and ``Module.load_state_dict`` once (idempotent;
-    after ``disable()`` this only switches recording back on)."""
+    """Record checkpoints: patch ``torch.load``, ``torch.save`` and ``Module.load_state_dict`` once
+    (idempotent; after ``disable()`` this only switches recording back on)."""
     global _enabled
     import torch
 
@@ -295,7 +301,8 @@ def disable() -> None:
 
 
 def unpatch() -> None:
-    """Stop recording and put the original ``torch.load``, ``torch.save`` and ``Module.load_state_dict`` back."""
+    """Stop recording and put the original ``torch.load``, ``torch.save`` and ``Module.load_state_dict``
+    back."""
     disable()
     if not _originals:
         return

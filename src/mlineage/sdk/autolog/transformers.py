@@ -1,20 +1,20 @@
 """Hugging Face Transformers: ``MlineageTrainerCallback`` records a ``Trainer.train`` as a run.
 
 Recorded: the ``TrainingArguments`` as params (``hub_token`` and other credentials redacted by the SDK), the
-base model as an input with role ``base_model`` -- a local ``from_pretrained`` folder by its manifest digest; a
-hub id (``"org/name"``) by the content digest of its snapshot in the local Hugging Face cache, named by the id,
-with the commit in its metadata (no network: see ``_hub``); a hub id that is not in a local cache stays a
-``base_model`` param with ``base_model.resolved=false`` -- every numeric value the Trainer logs (loss, learning
-rate, eval metrics) with its global step, the training (and first evaluation's) dataloader's data as a
-``training_data`` (``validation_data``) input when it can be digested without iterating it (else its class and length as ``data.train.*`` params; see ``_datasets``),
-and the fine-tuned model (``save_pretrained`` into the blob store) DERIVED_FROM the base model (and, under
-autolog, from the checkpoint folder ``train(resume_from_checkpoint=...)`` resumed from, recorded as a
-``resumed_from`` input). Inside an open ``mlineage.run()`` it records into that run; otherwise it opens one for
-the training.
+base model as an input with role ``base_model`` -- a local ``from_pretrained`` folder by its manifest digest;
+a hub id (``"org/name"``) by the content digest of its snapshot in the local Hugging Face cache, named by the
+id, with the commit in its metadata (no network: see ``_hub``); a hub id that is not in a local cache stays a
+``base_model`` param with ``base_model.resolved=false`` -- every numeric value the Trainer logs (loss,
+learning rate, eval metrics) with its global step, the training (and first evaluation's) dataloader's data as
+a ``training_data`` (``validation_data``) input when it can be digested without iterating it (else its class
+and length as ``data.train.*`` params; see ``_datasets``), and the fine-tuned model (``save_pretrained`` into
+the blob store) DERIVED_FROM the base model (and, under autolog, from the checkpoint folder
+``train(resume_from_checkpoint=...)`` resumed from, recorded as a ``resumed_from`` input). Inside an open
+``mlineage.run()`` it records into that run; otherwise it opens one for the training.
 
 ``autolog()`` adds the callback to every ``Trainer`` and remembers the ``revision=``/``cache_dir=`` each
-``from_pretrained`` was given, so the snapshot found is the one loaded (without autolog: ``config._commit_hash``
-where transformers keeps it, else the cache's ``refs/main``).
+``from_pretrained`` was given, so the snapshot found is the one loaded (without autolog:
+``config._commit_hash`` where transformers keeps it, else the cache's ``refs/main``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ _loads: weakref.WeakKeyDictionary[Any, tuple[str, str | None, str, str | None]] 
 
 def base_model_path(model: Any) -> str | None:
     """Where the model was loaded from: ``name_or_path`` (a folder or a hub id), if anything."""
-    name = getattr(model, "name_or_path", None) or getattr(getattr(model, "config", None), "_name_or_path", None)
+    name = getattr(model, "name_or_path", None) or getattr(
+        getattr(model, "config", None), "_name_or_path", None
+    )
     return str(name) if name else None
 
 
@@ -183,7 +185,9 @@ class _Hooks:
 def callback_class() -> type:
     from transformers import TrainerCallback
 
-    return type("MlineageTrainerCallback", (_Hooks, TrainerCallback), {"__module__": __name__, "__doc__": __doc__})
+    return type(
+        "MlineageTrainerCallback", (_Hooks, TrainerCallback), {"__module__": __name__, "__doc__": __doc__}
+    )
 
 
 def __getattr__(name: str) -> Any:
@@ -216,7 +220,8 @@ def _patch(cls: type, attribute: str, replacement: Any) -> None:
 
 def enable_loading(module: ModuleType | None = None) -> None:
     """Remember what each ``from_pretrained`` was given (``revision=``, ``cache_dir=``). Autolog calls this as
-    soon as ``transformers.modeling_utils`` is imported, since models are often loaded before the Trainer is."""
+    soon as ``transformers.modeling_utils`` is imported, since models are often loaded before the Trainer
+    is."""
     from transformers import PreTrainedModel
 
     if any(cls is PreTrainedModel and attribute == "from_pretrained" for cls, attribute, _ in _patched):
@@ -231,7 +236,9 @@ def enable_loading(module: ModuleType | None = None) -> None:
             model = result[0] if isinstance(result, tuple) else result  # output_loading_info=True
             if isinstance(name, (str, os.PathLike)):
                 revision, cache_dir = kwargs.get("revision"), kwargs.get("cache_dir")
-                commit = getattr(revision, "resolved", None)  # a huggingface_hub ResolvedRevision (Auto classes)
+                commit = getattr(
+                    revision, "resolved", None
+                )  # a huggingface_hub ResolvedRevision (Auto classes)
                 if isinstance(commit, str) and commit:
                     origin = "resolved" if getattr(revision, "initial", None) is None else "requested"
                     revision = commit

@@ -1,0 +1,64 @@
+"""``mlineage versions NAME``: every version of a name, with its digest, size, who recorded it and when, and
+which runs used it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .context import client_session
+from .options import JSON_OPTION
+from .output import console, emit_json
+
+
+def version_rows(client: Any, name: str) -> list[dict[str, Any]]:
+    """One dict per version of ``name``, oldest first (the JSON of ``versions`` and ``show NAME``)."""
+    from ..versions import versions_of
+
+    rows = []
+    for v in versions_of(client.store, name):
+        a = v.artifact
+        used_by = client.store.consumers_of(str(a.digest))
+        rows.append({"version": a.version, "digest": str(a.digest), "kind": a.kind.value, "size": a.size,
+                     "recorded_at": v.recorded_at, "recorded_by": v.actor, "seq": v.seq or None,
+                     "path": a.metadata.get("path"),
+                     "used_by": [{"id": r.id, "job": r.job, "status": r.status.value} for r in used_by]})
+    return rows
+
+
+@click.command("versions")
+@click.argument("name")
+@JSON_OPTION
+def versions_command(name: str, as_json: bool) -> None:
+    """List every version of NAME: digest, size, who recorded it and when, and the runs that used it.
+
+    Restore one into the workspace with `mlineage checkout NAME@N`.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..versions import missing_version
+
+    with client_session() as client:
+        rows = version_rows(client, name)
+        if not rows:
+            raise missing_version(client.store, name, None)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("version", "digest", "size", "recorded", "by", "used by", box=None)
+    for row in rows:
+        used = ", ".join(f"{r['job']} {r['id'][:12]}" for r in row["used_by"]) or "-"
+        table.add_row(f"{escape(name)}@{row['version']}", row["digest"][:19], human_size(row["size"]),
+                      row["recorded_at"] or "", escape(row["recorded_by"] or "-"), escape(used))
+    console().print(table)
+
+
+def human_size(size: int | None) -> str:
+    from .data_quick import human_size as size_text
+
+    return "-" if size is None else size_text(size)
+
+
+COMMANDS = [versions_command]

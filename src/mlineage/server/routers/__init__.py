@@ -1,0 +1,12 @@
+"""The API's routers, one per topic; ``ROUTERS`` is what the app factory includes, in this order."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import admin, blobs, checkpoints, events, lineage, meta, openlineage, query, read
+
+ROUTERS: list[APIRouter] = [meta.router, events.router, checkpoints.router, openlineage.router, read.router,
+                            lineage.router, query.router, blobs.router, admin.router]
+
+__all__ = ["ROUTERS"]

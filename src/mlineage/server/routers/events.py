@@ -1,0 +1,128 @@
+"""The ledger over HTTP: append events (one, or a batch atomically), read them, head, verify, rebuild."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from ...erasure import PAYLOAD_ERASED
+from ...events import NewEvent, new_id, utc_now, validate
+from ...eventtime import check_claimed_time
+from ...jsondepth import check_depth
+from ..auth import ForbiddenError, Principal
+from ..deps import Admin, Reader, ServerDep, ServerState, Writer
+from ..models import (
+    ERRORS,
+    MAX_SEQ,
+    AppendOut,
+    EventBatch,
+    EventIn,
+    EventsOut,
+    HeadOut,
+    QueuedOut,
+    RebuildOut,
+)
+from ..namespaces import tag_actor
+
+router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERRORS)
+
+
+def _checked(state: ServerState, batch: list[EventIn], p: Principal) -> list[NewEvent]:
+    """Validate a batch as received, refusing at once what would fail later: a payload nested too deep, a
+    time no working clock claims (the receive time orders the ledger anyway: ``eventtime.py``), an erasure
+    by anyone but an admin, a link into another namespace."""
+    received = datetime.now(UTC)
+    for number, e in enumerate(batch):
+        check_depth(e.payload, f"events[{number}].payload")
+        if e.ts is not None:
+            check_claimed_time(e.ts, received, f"events[{number}].ts")
+    checked = [validate(NewEvent(e.type, e.payload, e.id or new_id(), e.ts or utc_now(),
+                                 tag_actor(e.actor, p), e.v)) for e in batch]
+    if any(e.type == PAYLOAD_ERASED for e in checked) and not (p.sees_all and "admin" in p.scopes):
+        raise ForbiddenError("a PayloadErased event needs an admin token for all namespaces ('*'): authorising "
+                             "the removal of a payload is an admin's act (docs/ledger.md)")
+    state.index.check_writes(checked, p)
+    return checked
+
+
+def append(state: ServerState, batch: list[EventIn], p: Principal) -> dict[str, Any]:
+    checked = _checked(state, batch, p)
+    client = state.client
+    stored = client.append(checked)  # the Client: redaction and stamping as for every writer
+    state.index.record(stored)
+    return {"accepted": len(stored), "duplicates": len(checked) - len(stored),
+            "head_seq": stored[-1].seq if stored else client.store.head()[0],
+            "events": [{"id": e.id, "seq": e.seq, "hash": e.hash, "prev_hash": e.prev_hash,
+                        "payload_sha256": e.payload_sha256, "ts": e.ts, "actor": e.actor} for e in stored]}
+
+
+@router.post("/events", status_code=200, response_model=AppendOut)
+def append_one(event: EventIn, p: Writer, state: ServerDep) -> dict[str, Any]:
+    """Append one event (idempotent by id)."""
+    return append(state, [event], p)
+
+
+@router.post("/events/batch", status_code=200, response_model=AppendOut,
+             responses={202: {"model": QueuedOut, "description": "queued (wait=false)"}})
+def append_batch(batch: EventBatch, p: Writer, state: ServerDep, wait: bool = True) -> Any:
+    """Append a batch atomically: all of it or none; ids already in the ledger are skipped.
+
+    ``wait=false``: validate and queue the batch durably (202), and let the worker chain and project it
+    (see /ingestion for the lag). Graph errors (an unknown run...) then show up there, not here."""
+    if wait:
+        return append(state, batch.events, p)
+    checked = _checked(state, batch.events, p)
+    queued, dupes = state.inbox.accept_native(checked, p.write_namespace)
+    return JSONResponse({"queued": queued, "duplicates": dupes}, status_code=202)
+
+
+@router.get("/events", response_model=EventsOut)
+def list_events(p: Reader, state: ServerDep, after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+                limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> dict[str, Any]:
+    """Raw ledger events (a token for all namespaces only: the ledger spans every team)."""
+    if not p.sees_all:
+        raise ForbiddenError("reading the raw ledger needs a token for all namespaces ('*')")
+    out = []
+    for e in state.client.store.iter_events(after_seq, batch=limit):
+        out.append({"seq": e.seq, "id": e.id, "type": e.type, "v": e.v, "ts": e.ts, "actor": e.actor,
+                    "payload": e.payload, "payload_sha256": e.payload_sha256, "prev_hash": e.prev_hash,
+                    "hash": e.hash})
+        if len(out) >= limit:
+            break
+    return {"events": out}
+
+
+@router.get("/head", response_model=HeadOut)
+def head(p: Reader, state: ServerDep) -> dict[str, Any]:
+    seq, hash_ = state.client.store.head()
+    return {"seq": seq, "hash": hash_}
+
+
+@router.get("/verify")
+def verify(p: Reader, state: ServerDep, projections: bool = False) -> dict[str, Any]:
+    """Walk the hash chain, then check the ledger still holds the newest signed checkpoint.
+    ``projections=true`` (a token for all namespaces) also replays the ledger into scratch tables and compares
+    them with the live ones, naming the first differing row."""
+    from ...checkpoints import against_checkpoint
+
+    latest = state.checkpoints.latest_checkpoint() if state.checkpoints is not None else None
+    report = against_checkpoint(state.client.verify(), latest, state.client.store).to_dict()
+    if projections:
+        if not p.sees_all:
+            raise ForbiddenError("verifying the projections reads every namespace: it needs a token for '*'")
+        from ...audit import compare_projections
+
+        compared = compare_projections(state.client.store)
+        report["projections"] = compared.to_dict()
+        report["ok"] = report["ok"] and compared.ok
+    return report
+
+
+@router.post("/rebuild", response_model=RebuildOut)
+def rebuild(p: Admin, state: ServerDep) -> dict[str, Any]:
+    if not p.sees_all:
+        raise ForbiddenError("rebuild needs an admin token for all namespaces ('*')")
+    return {"replayed": state.client.rebuild()}

@@ -1,0 +1,134 @@
+"""The durable spool of a remote store: events not yet acknowledged by the server, safe across crashes.
+
+Layout (one folder per server URL): ``events.jsonl`` (append-only, one event per line), ``offset`` (bytes of
+events.jsonl already acknowledged, replaced atomically), ``rejected.jsonl`` (events the server refused with a
+4xx, with its error: kept, never silently dropped) and ``lock`` files. Once everything is shipped the spool is
+compacted: the offset is reset to 0 *before* the file is truncated, so a crash in between only re-ships
+acknowledged events, which the server ignores (every event carries its id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ...events import NewEvent
+
+COMPACT_BYTES = 1 << 20
+
+
+def event_line(e: NewEvent) -> bytes:
+    return (json.dumps({"id": e.id, "type": e.type, "payload": e.payload, "ts": e.ts, "actor": e.actor, "v": e.v},
+                       ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def default_spool_dir(url: str) -> Path:
+    configured = os.environ.get("MLINEAGE_SPOOL")
+    base = Path(configured) if configured else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
+        "mlineage" / "spool"
+    return base / hashlib.sha256(url.rstrip("/").encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def flock(path: Path, blocking: bool = True) -> Iterator[bool]:
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class Spool:
+    """An append-only, fsynced file of events not yet acknowledged by the server (multi-process safe)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "events.jsonl"
+        self.offset_path = folder / "offset"
+        self.rejected_path = folder / "rejected.jsonl"
+        self.path.touch(exist_ok=True)
+
+    def write(self, events: Sequence[NewEvent]) -> None:
+        data = b"".join(event_line(e) for e in events)
+        with flock(self.folder / "append.lock"):
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def offset(self) -> int:
+        try:
+            value = int(self.offset_path.read_text().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+        return value if value <= self.path.stat().st_size else 0
+
+    def _set_offset(self, value: int) -> None:
+        temp = self.offset_path.with_suffix(".tmp")
+        with open(temp, "w") as handle:
+            handle.write(str(value))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, self.offset_path)
+
+    def pending_bytes(self) -> int:
+        return self.path.stat().st_size - self.offset()
+
+    def pending(self) -> int:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset())
+            return sum(1 for line in handle if line.endswith(b"\n"))
+
+    def read_batch(self, start: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """Up to ``limit`` complete lines from byte ``start``; returns them and the offset after them."""
+        out: list[dict[str, Any]] = []
+        end = start
+        with open(self.path, "rb") as handle:
+            handle.seek(start)
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break  # a write still in progress (or torn by a crash): not shipped yet
+                end += len(line)
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    self.reject({"line": line.decode("utf-8", "replace")}, "unreadable spool line")
+                if len(out) >= limit:
+                    break
+        return out, end
+
+    def reject(self, event: dict[str, Any], error: str) -> None:
+        with open(self.rejected_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"event": event, "error": error}, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def acknowledge(self, offset: int) -> None:
+        self._set_offset(offset)
+        if offset >= COMPACT_BYTES:
+            with flock(self.folder / "append.lock"):
+                if self.path.stat().st_size == offset:
+                    self._set_offset(0)
+                    os.truncate(self.path, 0)
+
+    def rejected(self) -> int:
+        """How many events the server has refused so far (kept in ``rejected.jsonl``)."""
+        try:
+            with open(self.rejected_path, "rb") as handle:
+                return sum(1 for line in handle if line.strip())
+        except FileNotFoundError:
+            return 0

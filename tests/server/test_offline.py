@@ -1,0 +1,77 @@
+"""With the server down a training script runs to the end from the spool; events the server refuses are
+reported at the end of the script and make `mlineage sync` fail — never silently."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from .conftest import ServerProcess, admin_token, free_port
+
+SCRIPT = """
+import mlineage
+with mlineage.run("train", kind="train", params={"lr": 0.5}) as run:
+    run.use("data.csv")
+    run.use("labels.csv", name="offline-labels")
+    open("model.bin", "wb").write(b"weights")
+    run.produce("model.bin", kind="model")
+    open("head.bin", "wb").write(b"head")
+    run.produce("head.bin", kind="model", name="offline-model")
+print(run.id)
+"""
+
+CLI = [sys.executable, "-m", "mlineage.cli.main"]
+
+
+def _project(tmp_path: Path, url: str, token: str) -> tuple[Path, dict[str, str]]:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "data.csv").write_text("a,b\n1,2\n")
+    (project / "labels.csv").write_text("y\n1\n")
+    env = {**os.environ, "MLINEAGE_URI": url, "MLINEAGE_TOKEN": token, "MLINEAGE_SPOOL": str(tmp_path / "spool"),
+           "MLINEAGE_ARTIFACTS": str(tmp_path / "objects")}
+    return project, env
+
+
+def test_a_script_runs_offline_and_syncs_when_the_server_is_back(tmp_path: Path) -> None:
+    port = free_port()
+    project, env = _project(tmp_path, f"http://127.0.0.1:{port}", "mlt_not_checked_yet")
+    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=project, env=env, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "wait in the spool" in done.stderr and "mlineage sync" in done.stderr
+    run_id = done.stdout.strip().splitlines()[-1]
+
+    store = f"sqlite:///{tmp_path / 'server.db'}"
+    server = ServerProcess(store, tmp_path / "server-objects", port=port).start()
+    try:
+        env["MLINEAGE_TOKEN"] = admin_token(store)
+        synced = subprocess.run([*CLI, "sync", "--json"], cwd=project, env=env, capture_output=True, text=True,
+                                check=False)
+        assert synced.returncode == 0, synced.stderr
+        assert json.loads(synced.stdout)["pending"] == 0
+        with httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {env['MLINEAGE_TOKEN']}"},
+                          timeout=60) as c:
+            io = c.get(f"/runs/{run_id}/io").json()
+            assert c.get(f"/runs/{run_id}").json()["status"] == "completed"
+        assert len(io["inputs"]) >= 2 and {a["name"] for a in io["outputs"]} >= {"offline-model"}
+    finally:
+        server.stop()
+
+
+def test_refused_events_are_reported_at_exit_and_fail_sync(server: ServerProcess, admin: httpx.Client,
+                                                          tmp_path: Path) -> None:
+    reader = admin.post("/tokens", json={"name": "ro", "scopes": ["read"], "namespace": "off"}).json()["token"]
+    project, env = _project(tmp_path, server.url, reader)
+    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=project, env=env, capture_output=True, text=True,
+                          check=False)
+    assert "ERROR: the server" in done.stderr and "refused" in done.stderr, done.stderr
+    assert "rejected.jsonl" in done.stderr
+    synced = subprocess.run([*CLI, "sync"], cwd=project, env=env, capture_output=True, text=True, check=False)
+    assert synced.returncode == 1
+    assert "refused" in synced.stderr and "rejected.jsonl" in synced.stderr

@@ -1,0 +1,92 @@
+"""The query cache: an answer is computed once per (namespace, ledger head, query), a new event makes the next
+answer fresh, and a large answer goes gzipped to clients that accept it."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+
+import httpx
+import pytest
+
+from mlineage.server.query_cache import QueryCache
+
+from .conftest import ServerProcess
+
+
+def test_an_answer_is_computed_once_per_key_and_evicted_by_size() -> None:
+    cache = QueryCache(enabled=True, budget=4000)
+    calls: list[str] = []
+
+    def compute(text: str, cacheable: bool = True) -> tuple[bytes, bool]:
+        calls.append(text)
+        return text.encode() * 100, cacheable
+
+    assert cache.get(("ns", 1, "a"), lambda: compute("a")).body == b"a" * 100
+    assert cache.get(("ns", 1, "a"), lambda: compute("a")).body == b"a" * 100
+    assert calls == ["a"]
+    cache.get(("ns", 2, "a"), lambda: compute("a"))  # the head moved: computed again
+    cache.get(("ns", 3, "u"), lambda: compute("u", cacheable=False))
+    cache.get(("ns", 3, "u"), lambda: compute("u", cacheable=False))
+    assert calls == ["a", "a", "u", "u"]
+    for i in range(50):  # far over the budget: the oldest entries go
+        cache.get(("ns", 4, i), lambda i=i: compute(f"{i:02d}"))
+    assert cache._size <= cache.budget
+    with pytest.raises(ZeroDivisionError):
+        cache.get(("ns", 5, "boom"), lambda: (b"", 1 / 0 > 0))
+    assert ("ns", 5, "boom") not in cache._entries
+
+
+def test_concurrent_misses_compute_once() -> None:
+    cache = QueryCache(enabled=True)
+    gate = threading.Event()
+    calls = []
+
+    def slow() -> tuple[bytes, bool]:
+        calls.append(1)
+        gate.wait()
+        return b"answer", True
+
+    threads = [threading.Thread(target=cache.get, args=(("k",), slow)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    while not calls:
+        gate.wait(0.01)
+    gate.set()
+    for t in threads:
+        t.join()
+    assert calls == [1] and cache.get(("k",), slow).body == b"answer"
+
+
+def test_switched_off_every_request_computes() -> None:
+    cache = QueryCache(enabled=False)
+    calls = []
+    for _ in range(3):
+        cache.get(("k",), lambda: (calls.append(1) or b"x", True))  # type: ignore[func-returns-value]
+    assert len(calls) == 3
+
+
+def _digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_new_event_makes_the_next_answer_fresh(server: ServerProcess, admin: httpx.Client) -> None:
+    tag = uuid.uuid4().hex
+    events = [{"type": "ArtifactRecorded", "payload": {"digest": _digest(f"{tag}-{i}"), "kind": "dataset",
+                                                      "name": f"{tag}-{i}"}} for i in range(40)]
+    events += [{"type": "ArtifactDerived", "payload": {"parent": _digest(f"{tag}-{i}"), "child": _digest(f"{tag}-{i + 1}")}}
+               for i in range(38)]
+    assert admin.post("/events/batch", json={"events": events}).status_code == 200
+    leaf = _digest(f"{tag}-38")
+    first = admin.get("/trace", params={"ref": leaf})
+    assert first.json()["count"] == 38
+    assert first.headers.get("content-encoding") == "gzip"  # httpx asks for gzip; it decodes transparently
+    plain = httpx.get(f"{server.url}/api/v1/trace", params={"ref": leaf},
+                      headers={"Authorization": admin.headers["authorization"], "Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json() == first.json()
+    assert admin.post("/events", json={"type": "ArtifactDerived", "payload": {
+        "parent": _digest(f"{tag}-39"), "child": _digest(f"{tag}-0")}}).status_code == 200
+    assert admin.get("/trace", params={"ref": leaf}).json()["count"] == 39
+    remote = admin.post("/query/lineage", json={"ref": leaf}).json()
+    assert remote["count"] == 39 and remote["root"] == leaf
