@@ -66,6 +66,71 @@ def test_verify_projections_on_request(admin: httpx.Client, server: object) -> N
     assert admin.get("/verify", params={"projections": "true"}).json()["ok"] is True
 
 
+def test_client_times_are_checked_and_never_order_time_travel(admin: httpx.Client, server: object) -> None:
+    digest = "sha256:" + "7" * 64
+
+    def post(ts: str) -> httpx.Response:
+        return admin.post("/events", json={"type": "ArtifactRecorded", "ts": ts,
+                                           "payload": {"digest": digest, "kind": "dataset"}})
+
+    for bad, words in (("not-a-time", "not an RFC 3339 time"), ("1970-01-01T00:00:00Z", "before 2000"),
+                       ("2999-01-01T00:00:00Z", "more than a day after")):
+        refused = post(bad)
+        assert refused.status_code == 400 and words in refused.json()["error"]["message"], refused.text
+        assert refused.json()["error"]["field"] == "events[0].ts"
+    claimed = "2001-01-01T00:00:00.000000Z"  # a wrong clock, but a possible time: kept as the event's claim
+    accepted = post(claimed)
+    assert accepted.status_code == 200
+    seq = accepted.json()["events"][0]["seq"]
+    assert accepted.json()["events"][0]["ts"] == claimed
+    store = SqlStore(server.store_uri)  # type: ignore[attr-defined]
+    try:
+        assert store.seq_at("2002-01-01T00:00:00.000000Z") < seq  # ordered by when the server received it
+    finally:
+        store.close()
+
+
+def test_same_id_other_content_is_409_naming_the_id(admin: httpx.Client) -> None:
+    import uuid
+
+    event = {"id": uuid.uuid4().hex, "type": "ArtifactRecorded",
+             "payload": {"digest": "sha256:" + "8" * 64, "kind": "dataset"}}
+    assert admin.post("/events", json=event).json()["accepted"] == 1
+    again = admin.post("/events", json=event)
+    assert again.status_code == 200 and again.json()["duplicates"] == 1
+    other = dict(event, payload={"digest": "sha256:" + "9" * 64, "kind": "dataset"})
+    conflict = admin.post("/events", json=other)
+    assert conflict.status_code == 409 and event["id"] in conflict.json()["error"]["message"]
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_deep_json_is_refused_at_once_in_the_error_shape(admin: httpx.Client) -> None:
+    import json
+
+    run = {"eventType": "START", "eventTime": "2026-01-01T00:00:00Z", "producer": "https://example.com/p",
+           "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+           "job": {"namespace": "n", "name": "deep"}}
+    for depth in (100, 450, 5000):
+        body = dict(run, run={"runId": "3f5e83fa-3480-44ff-99c5-ff943cd7e4ff", "facets": {"x": "HERE"}})
+        text = json.dumps(body).replace('"HERE"', "[" * depth + "1" + "]" * depth)  # deeper than json.dumps goes
+        response = admin.post("/lineage", content=text, headers={"content-type": "application/json"})
+        assert response.status_code == 400, (depth, response.text[:300])
+        assert "nested" in response.json()["error"]["message"]
+    deep_event = {"type": "ArtifactRecorded", "payload": {"digest": "sha256:" + "6" * 64, "kind": "dataset",
+                                                           "uri": "x", "metadata": _nested(100)}}
+    assert admin.post("/events", json=deep_event).status_code == 400
+    queued = admin.post("/events/batch", params={"wait": "false"}, json={"events": [deep_event]})
+    assert queued.status_code == 400 and "error" in queued.json()
+    unparsable = admin.post("/events", content="[" * 5000 + "]" * 5000, headers={"content-type": "application/json"})
+    assert unparsable.status_code == 400 and set(unparsable.json()) == {"error"}, unparsable.text
+
+
 def test_endpoints_publish_the_key_and_verify_against_the_log(admin: httpx.Client, server: object) -> None:
     assert admin.post("/events/batch", json={"events": pipeline("cp")}).status_code == 200
     key = httpx.get(str(admin.base_url).rstrip("/") + "/checkpoints/key").json()  # no token needed
