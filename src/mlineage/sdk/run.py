@@ -221,6 +221,7 @@ class ActiveRun:
             self._open = True
             raise
         self._ended = True
+        self.client.write_checkpoint()  # once per run, after its last write: the anchor is not on the event path
 
     def add_finalizer(self, finalize: Callable[[ActiveRun], None]) -> None:
         """Call ``finalize(run)`` when the run ends, before its end is written (used by autolog integrations)."""
