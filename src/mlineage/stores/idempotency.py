@@ -15,12 +15,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import LedgerError
+from ..errors import EventConflictError
 from ..events import METRICS_LOGGED, NewEvent
 
-
-class EventConflictError(LedgerError):
-    """An event id already in the ledger came back with other content (HTTP 409)."""
+__all__ = ["EventConflictError", "new_only"]
 
 
 _CLOCK_FILLED = ("started_at", "ended_at")
