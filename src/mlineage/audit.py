@@ -47,6 +47,7 @@ def rebuild(store: Any, *, allow_broken: bool = False) -> RebuildOutcome:
 _ROW_KEYS: dict[str, tuple[str, ...]] = {
     "nodes": ("id",), "artifacts": ("digest",), "versions": ("name", "version"), "runs": ("id",),
     "metric_batches": ("run_id", "key", "seq"), "edges": ("parent", "child", "type", "role"),
+    "server_namespace_objects": ("namespace", "key"),
 }
 
 
@@ -75,8 +76,10 @@ def compare_projections(store: Any) -> ProjectionReport:
     first, so the replay is the live write path itself, not a second implementation."""
     from sqlalchemy.schema import CreateIndex, CreateTable
 
+    from .stores.projections import PROJECTIONS
     from .stores.projector import Projector
-    from .stores.schema import PROJECTION_TABLES
+
+    tables = [table for cls in PROJECTIONS.values() for table in cls.schema()]  # the registered projections'
 
     postgres = store.dialect == "postgresql"
     with store.engine.connect() as conn:
@@ -86,7 +89,7 @@ def compare_projections(store: Any) -> ProjectionReport:
             live = "main" if not postgres else conn.exec_driver_sql("SELECT current_schema()").scalar()
             scratch = "temp" if not postgres else "pg_temp"
             head = int(conn.exec_driver_sql(f"SELECT seq FROM {live}.ledger_head WHERE id = 1").scalar() or 0)
-            for table in PROJECTION_TABLES:
+            for table in tables:
                 ddl = str(CreateTable(table).compile(dialect=conn.dialect)).strip()
                 conn.exec_driver_sql(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1))
                 for index in table.indexes:
@@ -96,7 +99,7 @@ def compare_projections(store: Any) -> ProjectionReport:
             projector = Projector(dbapi, postgres)
             replayed = _replay(dbapi, projector, f"{live}.events", head)
             rows = 0
-            for table in PROJECTION_TABLES:
+            for table in tables:
                 rows += int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {live}.{table.name}").scalar() or 0)
                 found = _first_difference(conn, table.name, [c.name for c in table.columns], live, scratch)
                 if found is not None:

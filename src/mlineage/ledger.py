@@ -14,8 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .catalogue import SPECS
 from .erasure import PAYLOAD_ERASED, ErasureLedger
-from .events import METRICS_LOGGED, NewEvent, StoredEvent
+from .events import NewEvent, StoredEvent
+from .metrics_json import metrics_payload_json  # noqa: F401  (re-exported: the SDK's fast path)
 
 GENESIS_HASH = "0" * 64
 
@@ -106,37 +108,6 @@ def envelope_json(seq: int, event_id: str, type_: str, v: int, ts: str, actor: s
     return canonical_json(envelope(seq, event_id, type_, v, ts, actor, psha))
 
 
-_METRIC = '{"key":%s,"step":%d,"ts":%s,"value":%r}'
-
-
-def metrics_payload_json(payload: Any) -> bytes | None:
-    """``canonical_json`` of a metrics payload as the SDK writes it (``{"run_id", "metrics": [{"key", "value",
-    "step", "ts"}]}``), formatted directly; None for any other shape or value, which then takes the general path.
-
-    A training run writes thousands of metric values, and this is about twice as fast as building the JCS-ready
-    copy and sorting every dict's keys: the keys are fixed (written here in JCS order), and a float is kept only
-    where ``repr`` is its JCS text (see ``_jcs_ready``). The parsed-back value is the payload itself. A property
-    test checks the bytes against RFC 8785."""
-    if type(payload) is not dict or len(payload) != 2 or type(run_id := payload.get("run_id")) is not str:
-        return None
-    metrics = payload.get("metrics")
-    if type(metrics) is not list:
-        return None
-    parts = []
-    for m in metrics:
-        if type(m) is not dict or len(m) != 4:
-            return None
-        key, value, step, ts = m.get("key"), m.get("value"), m.get("step"), m.get("ts")
-        if (type(key) is not str or type(ts) is not str or type(step) is not int or not 0 <= step < 2**53
-                or type(value) is not float or value.is_integer() or not 1e-4 <= abs(value) < 1e16):
-            return None
-        parts.append(_METRIC % (_dump_string(key), step, _dump_string(ts), value))
-    try:
-        return f'{{"metrics":[{",".join(parts)}],"run_id":{_dump_string(run_id)}}}'.encode()
-    except UnicodeEncodeError:
-        return None  # a lone surrogate: the reference decides (and refuses it)
-
-
 def payload_digest(canonical_payload: bytes) -> str:
     return hashlib.sha256(canonical_payload).hexdigest()
 
@@ -166,7 +137,8 @@ def seal(events: Sequence[NewEvent], head_seq: int, head_hash: str) -> list[Seal
     prev = head_hash
     for offset, ev in enumerate(events, start=1):
         seq = head_seq + offset
-        canonical = metrics_payload_json(ev.payload) if ev.type == METRICS_LOGGED else None
+        spec = SPECS.get(ev.type)
+        canonical = spec.canonical(ev.payload) if spec is not None and spec.canonical is not None else None
         if canonical is not None:
             value = ev.payload
         else:

@@ -7,9 +7,9 @@ import inspect
 
 import pytest
 
-from mlineage.stores.remote import RemoteStore
 from mlineage.server.namespaces import NamespacedStore
 from mlineage.stores.protocol import MetadataStore
+from mlineage.stores.remote import RemoteStore
 
 METHODS = sorted(name for name, value in vars(MetadataStore).items()
                  if inspect.isfunction(value) and not name.startswith("_"))

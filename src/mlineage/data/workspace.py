@@ -172,21 +172,21 @@ class Workspace:
         if self._ledger is None:
             _ = self.client
         else:  # what _record needs, loaded here, off the main thread
+            from .. import pipeline  # noqa: F401
             from ..capture.basic import actor
-            from ..capture.redact import redact_payload  # noqa: F401
 
             actor()
 
     def _record(self, new_events: list[Any]) -> None:
-        """Append events as ``Client.append`` does (payloads redacted, the actor stamped), then write the new
-        head to the project's checkpoint file."""
+        """Append events through the one pipeline, as ``Client.append`` does (here straight to the lean
+        SQLite writer when ``add`` opened one), then write the new head to the project's checkpoint file."""
         if self._ledger is None:
             self.client.append(new_events)
             self.client.write_checkpoint()
             return
-        from ..capture.redact import stamped
+        from .. import pipeline
 
-        stored = self._ledger.append(stamped(new_events))
+        stored = pipeline.append(self._ledger, new_events)
         if stored and self._anchor is not None:
             self._anchor.record(stored[-1].seq, stored[-1].hash)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
+from .. import pipeline
 from ..blobs.protocol import BlobStore
-from ..capture.redact import stamped
 from ..config import Settings, load_settings
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
@@ -63,6 +63,9 @@ class Client:
                 self.anchor.guard_after_open(store.head()[0])
         self.store: MetadataStore = store
         self._by_digest: dict[str, Artifact] = {}
+        # a ref naming a local file is hashed and looked up; a server turns this off (its callers' paths are
+        # theirs, not files on the server's disk)
+        self.resolve_paths = True
         if blobs is None:
             from ..blobs.registry import open_blob_store
 
@@ -77,12 +80,16 @@ class Client:
         return cls(Settings(None, store_uri, str(artifacts)))
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            self.store.close()
+        finally:
+            self.blobs.close()
 
     # ------------------------------------------------------------ writing
 
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
-        stored = self.store.append(stamped(events))
+        """Append through the one pipeline (validate, redact, stamp; the store seals and projects)."""
+        stored = pipeline.append(self.store, events)
         if stored:
             self._head = (stored[-1].seq, stored[-1].hash)
         return stored
@@ -162,7 +169,7 @@ class Client:
         if known is not None:
             return known
         path = Path(ref)
-        if "@" not in ref and not ref.startswith(("sha256:", "run:")) and path.is_file():
+        if self.resolve_paths and "@" not in ref and not ref.startswith(("sha256:", "run:")) and path.is_file():
             from ..hashing import hash_file
 
             digest, _ = hash_file(path)

@@ -127,6 +127,7 @@ class ActiveRun:
             assert self._capture_job is not None
             self._captured = self._capture_job.result()
         context, extra, recorded = self._captured
+        context = dict(context, pid=os.getpid())  # with the host: tells whether a running run's process is gone
         self._recorded_on_start = recorded
         started = NewEvent(ev.RUN_STARTED, {
             "run_id": self.id, "job": self.job, "kind": self.kind.value, "params": self.params,

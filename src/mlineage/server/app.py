@@ -40,17 +40,17 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     client = Client.for_uri(store_uri, artifacts)
     if not isinstance(client.store, SqlStore):
         raise ConfigError("the server needs a SQL metadata store (sqlite:/// or postgresql://)")
+    client.resolve_paths = False  # a ref is never a file on the server's disk (clients send digests)
     engine = client.store.engine
     index = NamespaceIndex(engine)
     key_env = os.environ.get("MLINEAGE_SERVER_CHECKPOINT_KEY")
     checkpoints = CheckpointLog(engine, checkpoint_key or (Path(key_env) if key_env else None))
-    state = ServerState(client, TokenStore(engine), index, Inbox(client, index), auth=auth, max_body=max_body,
-                        checkpoints=checkpoints)
+    state = ServerState(client, TokenStore(engine, client.store), index, Inbox(client, index), auth=auth,
+                        max_body=max_body, checkpoints=checkpoints)
     signer = Signer(checkpoints, client.store.head, checkpoint_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        state.index.catch_up()
         if worker:
             state.inbox.start()
         signer.start()

@@ -67,6 +67,7 @@ class ServerState:
         if found is None:
             store = NamespacedStore(self.client.store, self.index, p.namespace)
             found = self._views[p.namespace] = Client(self.client.settings, store=store, blobs=self.client.blobs)
+            found.resolve_paths = False
         return found
 
 

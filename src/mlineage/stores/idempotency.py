@@ -15,8 +15,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..catalogue import SPECS
 from ..errors import EventConflictError
-from ..events import METRICS_LOGGED, NewEvent
+from ..events import NewEvent
 
 __all__ = ["EventConflictError", "new_only"]
 
@@ -47,7 +48,7 @@ def _same_apart_from_clock(recorded_text: str | None, payload: Any) -> bool:
 def new_only(checked: Sequence[NewEvent], known: Mapping[str, tuple[str, int, str, str | None]]) -> list[NewEvent]:
     """The events of ``checked`` whose id is not in ``known`` (id -> type, v, payload_sha256 and payload text as
     recorded); EventConflictError when a known id carries other content."""
-    from ..ledger import canonical_json, metrics_payload_json, payload_digest
+    from ..ledger import canonical_json, payload_digest
 
     fresh = []
     for event in checked:
@@ -55,7 +56,8 @@ def new_only(checked: Sequence[NewEvent], known: Mapping[str, tuple[str, int, st
         if recorded is None:
             fresh.append(event)
             continue
-        canonical = metrics_payload_json(event.payload) if event.type == METRICS_LOGGED else None
+        spec = SPECS.get(event.type)
+        canonical = spec.canonical(event.payload) if spec is not None and spec.canonical is not None else None
         digest = payload_digest(canonical if canonical is not None else canonical_json(event.payload))
         if recorded[:2] != (event.type, event.v) or (
                 recorded[2] != digest and not _same_apart_from_clock(recorded[3], event.payload)):

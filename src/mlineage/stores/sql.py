@@ -12,9 +12,10 @@ from sqlalchemy import Connection, and_, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..errors import StoreUnavailableError
-from ..events import NewEvent, StoredEvent, validate
+from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport, verify_chain
 from ..model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
+from ..pipeline import checked
 from . import migrate
 from .damage import damage_of, damaged_store_error
 from .engine import make_engine
@@ -22,7 +23,6 @@ from .metric_codec import unpack
 from .projector import Projector
 from .protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
 from .schema import (
-    PROJECTION_TABLES,
     artifacts,
     edges,
     events,
@@ -67,6 +67,22 @@ def _stored(row: Any) -> StoredEvent:
     )
 
 
+def _projection_tables() -> list[Any]:
+    """The tables of every registered projection, in creation order."""
+    from .projections import PROJECTIONS
+
+    return [table for cls in PROJECTIONS.values() for table in cls.schema()]
+
+
+def _create_feature_tables(engine: Any) -> None:
+    """Tables of projections registered by feature modules (the core's come from the migrations)."""
+    extra = [t for t in _projection_tables() if t.metadata is not metadata]
+    if extra:
+        with engine.begin() as conn:
+            for table in extra:
+                table.create(conn, checkfirst=True)
+
+
 class SqlStore:
     """One class for both dialects: the differences live in ``engine.py`` and the write lock below."""
 
@@ -78,6 +94,7 @@ class SqlStore:
         database = self.engine.url.database if self.dialect == "sqlite" else None
         try:
             migrate.upgrade(self.engine)
+            _create_feature_tables(self.engine)
             # SQLite files take the lean write path (plain sqlite3, same projector); in-memory databases and
             # PostgreSQL go through the engine.
             self._ledger = SqliteLedger.open(database) if database and database != ":memory:" else None
@@ -111,18 +128,18 @@ class SqlStore:
             yield conn, int(seq), str(digest)
 
     def append(self, new_events: Sequence[NewEvent]) -> list[StoredEvent]:
-        """Validate, chain and project a batch atomically. Events whose id is already in the ledger are
-        skipped, so a retried batch never duplicates anything.
+        """Chain and project a batch atomically (validating it first unless the append pipeline prepared it).
+        Events whose id is already in the ledger are skipped, so a retried batch never duplicates anything.
 
         Every tracked run goes through here several times, so the statements go to the DB-API cursor
         directly (see projector.py for why)."""
         if not new_events:
             return []
-        checked = [validate(e) for e in new_events]
+        batch = checked(new_events)
         if self._ledger is not None:
-            return self._ledger.append_checked(checked)
+            return self._ledger.append_checked(batch)
         with self._write() as (conn, head_seq, head_hash):
-            return self._projector(conn).append_batch(checked, head_seq, head_hash)
+            return self._projector(conn).append_batch(batch, head_seq, head_hash)
 
     def _projector(self, conn: Connection) -> Projector:
         dbapi = conn.connection.dbapi_connection
@@ -171,13 +188,17 @@ class SqlStore:
             self._ledger.forget()
 
     def rebuild(self, upto_seq: int | None = None) -> int:
-        """Drop every projection and replay the whole ledger (or its events up to ``upto_seq``) into fresh
-        tables, in one transaction. It trusts the ledger: ``mlineage.audit.rebuild`` verifies it first."""
+        """Drop every registered projection's tables and replay the whole ledger (or its events up to
+        ``upto_seq``) into fresh ones through the same handlers as live appends (``stores/projections``), in one
+        transaction. It trusts the ledger: ``mlineage.audit.rebuild`` verifies it first."""
         count = 0
         self.forget_cached_state()
         with self._write() as (conn, _seq, _hash):
-            metadata.drop_all(conn, tables=list(reversed(PROJECTION_TABLES)))
-            metadata.create_all(conn, tables=list(PROJECTION_TABLES))
+            tables = _projection_tables()
+            for table in reversed(tables):
+                table.drop(conn, checkfirst=True)
+            for table in tables:
+                table.create(conn)
             projector = self._projector(conn)
             last = 0
             while True:
@@ -197,7 +218,7 @@ class SqlStore:
         """Every projection row, sorted: rebuild must reproduce this exactly."""
         out: dict[str, list[tuple[Any, ...]]] = {}
         with self.engine.connect() as conn:
-            for table in PROJECTION_TABLES:
+            for table in _projection_tables():
                 rows = conn.execute(select(table)).all()
                 out[table.name] = sorted((tuple(r) for r in rows), key=repr)
         return out

@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..background import Background
-from ..events import NewEvent, StoredEvent, validate
+from ..events import NewEvent, StoredEvent
 from ..model import Artifact, ArtifactKind, Digest
+from ..pipeline import checked
 from .projector import Projector
 from .revision import HEAD_REVISION
 
@@ -124,8 +125,8 @@ class SqliteLedger:
         return self._conn
 
     def append(self, new_events: Sequence[NewEvent]) -> list[StoredEvent]:
-        """Validate, chain and project a batch in one transaction (see ``SqlStore.append``)."""
-        return self.append_checked([validate(e) for e in new_events]) if new_events else []
+        """Chain and project a batch in one transaction (see ``SqlStore.append``)."""
+        return self.append_checked(checked(new_events)) if new_events else []
 
     def append_checked(self, checked: Sequence[NewEvent]) -> list[StoredEvent]:
         with self._lock:

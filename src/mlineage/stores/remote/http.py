@@ -123,7 +123,6 @@ class RemoteStore:
                 stored.append(StoredEvent(int(ack["seq"]), e.id, e.type, e.v, ack.get("ts", e.ts),
                                           ack.get("actor", e.actor), e.payload, ack.get("payload_sha256", ""),
                                           ack.get("prev_hash", ""), str(ack["hash"])))
-        self._acked.clear()
         return stored
 
     def flush(self, quiet: bool = False) -> dict[str, int]:
@@ -187,6 +186,8 @@ class RemoteStore:
             raise StoreUnavailableError(f"mlineage server {self.uri} is unreachable: {exc}") from None
         if response.status_code < 300:
             if response.status_code == 200:
+                if len(self._acked) > 100_000:  # acks of events another process spooled: nobody reads them
+                    self._acked.clear()
                 for item in response.json().get("events") or ():
                     self._acked[str(item["id"])] = item
             return response.status_code, ""

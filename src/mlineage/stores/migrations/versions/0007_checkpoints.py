@@ -3,15 +3,15 @@
 Server state, like the tables of 0004: ``rebuild`` leaves it alone (a checkpoint attests to the ledger,
 not to a projection of it).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -5,15 +5,15 @@ must not move where its events fall in time travel. Not part of the hash: it is 
 by the writer holding the ledger lock. Events written before this column existed keep NULL, and time travel
 falls back to their ``ts`` (the append-only triggers forbid filling it in).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
