@@ -14,7 +14,7 @@ The built-in projections, in the order they are registered (and so the order reb
   of run events into ``Run`` records that as-of reads reuse;
 * ``metrics`` (``metrics.py``): every metric value, packed a batch per row;
 * ``namespaces`` (``namespaces.py``): which namespace each created key belongs to (the server's index);
-* ``erasures`` (``erasures.py``): no table; checks that an erasure names an earlier event exactly.
+* ``erasures`` (``erasures.py``): no tables; refuses an erasure event that names no earlier event exactly.
 
 A feature registers its own with ``register_projection``; its tables are created when a ``SqlStore`` opens
 the database (see ``Projection.schema``).
