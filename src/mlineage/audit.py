@@ -76,10 +76,10 @@ def compare_projections(store: Any) -> ProjectionReport:
     first, so the replay is the live write path itself, not a second implementation."""
     from sqlalchemy.schema import CreateIndex, CreateTable
 
-    from .stores.projections import PROJECTIONS
+    from .stores.projections import projection_tables
     from .stores.projector import Projector
 
-    tables = [table for cls in PROJECTIONS.values() for table in cls.schema()]  # the registered projections'
+    tables = projection_tables()
 
     postgres = store.dialect == "postgresql"
     with store.engine.connect() as conn:
