@@ -90,3 +90,12 @@ def test_a_new_event_makes_the_next_answer_fresh(server: ServerProcess, admin: h
     assert admin.get("/trace", params={"ref": leaf}).json()["count"] == 39
     remote = admin.post("/query/lineage", json={"ref": leaf}).json()
     assert remote["count"] == 39 and remote["root"] == leaf
+
+
+def test_the_setting_turns_it_off_or_sizes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLINEAGE_SERVER_QUERY_CACHE", "0")
+    assert not QueryCache().enabled
+    monkeypatch.setenv("MLINEAGE_SERVER_QUERY_CACHE", "64")
+    assert QueryCache().enabled and QueryCache().budget == 64 * 1024 * 1024
+    monkeypatch.delenv("MLINEAGE_SERVER_QUERY_CACHE")
+    assert QueryCache().enabled and QueryCache().budget == 256 * 1024 * 1024
