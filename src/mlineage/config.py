@@ -2,6 +2,9 @@
 
 Lookup order for the metadata store: ``MLINEAGE_URI`` → ``.mlineage/config.toml`` ``[store] uri`` → the
 SQLite file in the nearest enclosing ``.mlineage/`` folder (searched upwards, like git).
+
+A team server (``MLINEAGE_URI=http(s)://...``) is also the default artifact store: with only the URI and a
+token set, any folder works, and the bytes a run records go where a teammate can fetch them.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def load_settings(start: Path | None = None, *, auto_init: bool = False) -> Sett
     root = find_project(start)
     env_store = os.environ.get("MLINEAGE_URI")
     env_artifacts = os.environ.get("MLINEAGE_ARTIFACTS")
-    if root is None and auto_init and not (env_store and env_artifacts):
+    if root is None and auto_init and not (env_store and (env_artifacts or is_server_uri(env_store))):
         base = start or Path.cwd()
         root = _git_toplevel(base) or base
         init_project(root)
@@ -124,6 +127,8 @@ def load_settings(start: Path | None = None, *, auto_init: bool = False) -> Sett
     config = read_config(root) if root else {}
     store = env_store or config.get("store", {}).get("uri")
     artifacts = env_artifacts or config.get("artifacts", {}).get("uri")
+    if artifacts is None and store is not None and is_server_uri(store):
+        artifacts = store  # the server's own artifact store, reached through its blob endpoints
     if root is not None:
         store = _resolve_relative(store, root) if store else f"sqlite:///{root / PROJECT_DIR / DB_FILE}"
         if artifacts is None:
@@ -134,6 +139,11 @@ def load_settings(start: Path | None = None, *, auto_init: bool = False) -> Sett
         raise ConfigError("MLINEAGE_URI is set but no artifact store is: set MLINEAGE_ARTIFACTS to a folder")
     assert store is not None
     return Settings(root, store, artifacts)
+
+
+def is_server_uri(uri: str) -> bool:
+    """Whether a store URI names an mlineage server (spoken to over HTTP) rather than a database."""
+    return uri.startswith(("http://", "https://"))
 
 
 def _git_toplevel(start: Path) -> Path | None:

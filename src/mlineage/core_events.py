@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .catalogue import EventSpec, register_event
+from .erasure import PAYLOAD_ERASED, validate_erasure
 from .errors import ValidationError
 from .events import (
     ARTIFACT_DERIVED,
@@ -242,5 +243,7 @@ for _spec in (
     # ended); the server's token table is state of its own, not a projection of these.
     EventSpec(TOKEN_CREATED, _token_created, redact=("name",)),
     EventSpec(TOKEN_REVOKED, _token_revoked),
+    # An authorised erasure: the only thing that makes a missing payload valid (see erasure.py).
+    EventSpec(PAYLOAD_ERASED, validate_erasure, projections=("erasures",)),
 ):
     register_event(_spec)

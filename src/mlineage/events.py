@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ValidationError
+from .eventtime import parse_event_time
 
 SCHEMA_VERSION = 1
 
@@ -95,6 +96,7 @@ def validated_payload(event: NewEvent) -> dict[str, Any]:
         raise ValidationError("v", f"unsupported event schema version {event.v}", f"use {spec.version}")
     if not isinstance(event.payload, dict):
         raise ValidationError("payload", "must be an object")
+    parse_event_time(event.ts)  # the writer's claim must name one moment (see eventtime.py)
     try:
         return spec.validate(event.payload)
     except ValidationError as exc:

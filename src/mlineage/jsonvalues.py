@@ -70,9 +70,13 @@ def _explain(value: Any, where: str, depth: int) -> None:
 
 
 def check_params(params: Any, where: str = "params") -> dict[str, Any]:
+    """Params as the ledger holds them: JSON values within the shared size limit (``limits.py``)."""
     if not isinstance(params, dict):
         raise ValidationError(where, f"expected a dict, got {type(params).__name__}")
     check_json_value(params, where)
+    from .limits import check_value_sizes
+
+    check_value_sizes(params, where)
     return dict(params)
 
 

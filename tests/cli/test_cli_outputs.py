@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-import mlineage
 from mlineage import events as ev
 from mlineage.cli.main import cli
 from mlineage.events import NewEvent

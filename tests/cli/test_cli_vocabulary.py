@@ -25,7 +25,7 @@ def _commands(group: click.Group = cli, prefix: str = "") -> Iterator[tuple[str,
             yield from _commands(command, prefix + name + " ")
 
 
-def test_old_spellings_work_with_a_deprecation_note(env: dict[str, str]) -> None:
+def test_old_spellings_work_with_a_deprecation_note(env: dict[str, str]) -> None:  # noqa: F811
     uri = env["MLINEAGE_URI"]
     others = {k: v for k, v in env.items() if k != "MLINEAGE_URI"}
     for flag in ("--store", "--uri"):

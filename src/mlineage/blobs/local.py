@@ -95,6 +95,11 @@ class LocalBlobStore:
         have = self.present_hex([d.hex for d in digests if d.algorithm == "sha256"])
         return {d for d in digests if d.hex in have}
 
+    def missing(self, digests: Sequence[Digest]) -> list[Digest]:
+        """Which of these objects the store lacks (what a push to this store must send)."""
+        have = self.present(digests)
+        return [d for d in digests if d not in have]
+
     def present_hex(self, hexes: Sequence[str]) -> set[str]:
         """``present`` for SHA-256 digests given as hex text (a 10,000-file manifest needs no Digest objects)."""
         base = f"{self._root_text}/sha256"
@@ -240,6 +245,9 @@ class LocalBlobStore:
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
         return removed
+
+    def close(self) -> None:
+        """Nothing to release: the folder holds no connection."""
 
     def open(self, digest: Digest) -> BinaryIO:
         path = self.path_for(digest)

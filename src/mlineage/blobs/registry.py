@@ -1,4 +1,5 @@
-"""Blob stores chosen by URI scheme: a folder path or ``file://`` → local, ``s3://bucket/prefix`` → S3.
+"""Blob stores chosen by URI scheme: a folder path or ``file://`` → local, ``s3://bucket/prefix`` → S3,
+``http(s)://server`` → the team server's artifact store.
 
 Backends are imported lazily, so the CLI pays for boto3 only when it talks to S3; a missing optional
 dependency is reported with the extra to install.
@@ -43,6 +44,14 @@ def _s3(uri: str, options: dict[str, Any]) -> BlobStore:
             f"{uri}: S3 support needs boto3 ({exc}); install it with `pip install 'mlineage[s3]'`"
         ) from None
     return S3BlobStore(uri, endpoint_url=options.get("endpoint_url"), region=options.get("region"))
+
+
+@register("http")
+@register("https")
+def _server(uri: str, options: dict[str, Any]) -> BlobStore:
+    from .http import HttpBlobStore
+
+    return HttpBlobStore(uri, token=options.get("token"))
 
 
 def scheme_of(uri: str) -> str:

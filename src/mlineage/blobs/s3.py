@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, BinaryIO
 from urllib.parse import urlsplit
@@ -109,6 +109,9 @@ class S3BlobStore:
         spool.seek(0)
         return spool  # type: ignore[return-value]
 
+    def close(self) -> None:
+        """Nothing to ship: every upload completes before it returns."""
+
     # ------------------------------------------------------------ transfers
 
     def check(self) -> None:
@@ -134,6 +137,11 @@ class S3BlobStore:
                         continue
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, "listing objects") from None
+
+    def missing(self, digests: Sequence[Digest]) -> list[Digest]:
+        """Which of these objects the bucket lacks: one listing of the prefix rather than a request each."""
+        have = set(self.iter_digests())
+        return [d for d in digests if d not in have]
 
     def upload(self, path: Path, digest: Digest, on_bytes: Callable[[int], None] | None = None) -> None:
         """Upload under the digest key; multipart past 64 MiB. The key exists only once the upload completes."""

@@ -162,7 +162,7 @@ def context_events(client: Client, capture: Capture, run_id: str) -> tuple[list[
             stored = client.blobs.put_bytes(manifest.data)  # a no-op when the blob is already there
             if str(stored) != manifest.digest:
                 raise RuntimeError(f"blob store hashed a {manifest.kind} manifest to {stored}, not {manifest.digest}")
-            if client.store.get_artifact(manifest.digest) is None:
+            if not _known(client, manifest.digest):
                 events.append(NewEvent(ev.ARTIFACT_RECORDED, {
                     "digest": manifest.digest, "kind": manifest.kind, "size": len(manifest.data),
                     "media_type": manifest.media_type, "metadata": manifest.metadata,
@@ -172,6 +172,17 @@ def context_events(client: Client, capture: Capture, run_id: str) -> tuple[list[
         events.append(NewEvent(ev.ARTIFACT_USED, {"run_id": run_id, "digest": manifest.digest,
                                                   "role": ROLE_CODE if manifest.kind == "code" else ROLE_ENVIRONMENT}))
     return events, newly
+
+
+def _known(client: Client, digest: str) -> bool:
+    """Whether the store has the manifest's record; with the team server unreachable, no (recording it again
+    is a no-op for the projections), so an outage costs the run neither its code nor its environment."""
+    from ..errors import StoreUnavailableError
+
+    try:
+        return client.store.get_artifact(digest) is not None
+    except StoreUnavailableError:
+        return False
 
 
 def mark_recorded(client: Client, digests: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""Data versioning commands: add, status, checkout, push, pull, gc, fsck.
+"""Data versioning commands: add, status, checkout, push, pull, get, gc, fsck.
 
 Start-up matters here (``status`` runs in every shell prompt and pre-commit hook), so the module imports
 only click; each command imports the workspace inside its body, and only ``add`` and ``gc`` reach the ledger
@@ -202,6 +202,36 @@ def pull_command(paths: tuple[Path, ...], remote: str | None, jobs: int | None, 
             click.echo(f"{action}: {e.to_dict(ws.root)['path']}")
 
 
+@click.command("get")
+@click.argument("ref")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path),
+              help="Where to write it. Default: the file or folder name it was recorded from.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@JSON_OPTION
+def get_command(ref: str, output: Path | None, force: bool, as_json: bool) -> None:
+    """Fetch an artifact's bytes by name, name@version or digest, verified against its digest.
+
+    Works in any folder: the bytes come from the configured artifact store (with MLINEAGE_URI set to a team
+    server, the server's). A directory artifact is fetched with all its files.
+    """
+    from ..cli.context import open_client
+    from ..data.get import get
+
+    client = open_client()
+    try:
+        fetched = get(client, ref, output, force=force)
+    finally:
+        client.close()
+    if as_json:
+        emit_json(fetched.to_dict())
+        return
+    label = fetched.artifact.name or fetched.artifact.digest.short
+    if fetched.artifact.version:
+        label += f"@{fetched.artifact.version}"
+    files = f", {fetched.files} files" if fetched.files != 1 or fetched.artifact.media_type else ""
+    click.echo(f"{label} -> {fetched.path} ({human_size(fetched.size)}{files}, verified {fetched.artifact.digest.short})")
+
+
 @click.command("gc")
 @click.option("--dry-run/--force", "dry_run", default=True, show_default=True,
               help="Only list what would be removed (the default); --force removes it.")
@@ -260,4 +290,5 @@ def fsck_command(repair: bool, as_json: bool) -> None:
     sys.exit(0 if report.ok else 1)
 
 
-COMMANDS = [add_command, status_command, checkout_command, push_command, pull_command, gc_command, fsck_command]
+COMMANDS = [add_command, status_command, checkout_command, push_command, pull_command, get_command, gc_command,
+            fsck_command]

@@ -78,5 +78,6 @@ STORE_OPTION = click.option("--store", "store_uri", envvar="MLINEAGE_SERVER_STOR
                             help="The server's metadata store (postgresql://... or sqlite:///...). "
                                  "Default: the project's store.")
 REMOTE_OPTION = click.option("-r", "--remote", metavar="URI",
-                             help="Remote to use (a folder or s3://bucket/prefix). Default: [remote] uri.")
+                             help="Remote to use (a folder, s3://bucket/prefix or a team server). "
+                                  "Default: [remote] uri, else the team server MLINEAGE_URI names.")
 JOBS_OPTION = click.option("-j", "--jobs", type=click.IntRange(min=1), help="Parallel transfers.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,29 +10,51 @@ from .context import client_session
 from .options import JSON_OPTION, limit_option
 from .output import console, emit_json
 
+if TYPE_CHECKING:
+    from ..model import Run
+
 
 @click.command("runs")
 @limit_option(20, "How many runs, newest first.", short=True)
 @click.option("--job", help="Only runs of this job.")
-@click.option("--status", type=click.Choice(["running", "completed", "failed", "aborted"]), help="Only this status.")
+@click.option("--status", type=click.Choice(["running", "lost", "completed", "failed", "aborted"]),
+              help="Only this status (lost: recorded as running, but its process is gone).")
 @JSON_OPTION
 def runs_command(limit: int, job: str | None, status: str | None, as_json: bool) -> None:
-    """List recorded runs, newest first."""
-    from ..render import run_to_dict
+    """List recorded runs, newest first. A running run whose process is gone shows as lost."""
+    from ..liveness import lost_reason, shown_status
 
     with client_session() as client:
-        found = client.store.list_runs(limit=limit, job=job, status=status)
+        if status in ("running", "lost"):  # which running runs are lost is known only here
+            candidates = client.store.list_runs(limit=max(limit * 10, 1000), job=job, status="running")
+            found = [r for r in candidates if (lost_reason(r) is not None) == (status == "lost")][:limit]
+        else:
+            found = client.store.list_runs(limit=limit, job=job, status=status)
     if as_json:
-        emit_json([run_to_dict(r) for r in found])
+        emit_json([run_record(r) for r in found])
         return
     from rich.table import Table
 
     table = Table("run", "job", "kind", "status", "started", "metrics", box=None)
     for r in found:
-        style = {"failed": "red", "aborted": "yellow", "running": "cyan"}.get(r.status.value, "green")
+        shown = shown_status(r)
+        style = {"failed": "red", "aborted": "yellow", "running": "cyan", "lost": "magenta"}.get(shown, "green")
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(r.metrics.items())[:4])
-        table.add_row(r.id[:12], r.job, r.kind.value, f"[{style}]{r.status.value}[/]", r.started_at or "", metrics)
+        table.add_row(r.id[:12], r.job, r.kind.value, f"[{style}]{shown}[/]", r.started_at or "", metrics)
     console().print(table if found else "no runs recorded yet")
+
+
+def run_record(run: Run) -> dict[str, Any]:
+    """A run as the CLI shows it: its record, with status ``lost`` and the reason when its process is gone."""
+    from ..liveness import lost_reason
+    from ..render import run_to_dict
+
+    out = run_to_dict(run)
+    reason = lost_reason(run)
+    if reason is not None:
+        out["status"] = "lost"
+        out["lost_reason"] = reason
+    return out
 
 
 @click.command("show")
@@ -57,7 +79,7 @@ def show_command(ref: str, as_json: bool) -> None:
 
                 out["versions"] = version_rows(client, node.name)
         else:
-            out = run_to_dict(node)
+            out = run_record(node)
             inputs, outputs = client.store.io_of_run(node.id)
             out["inputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in inputs]
             out["outputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in outputs]

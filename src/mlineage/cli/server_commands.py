@@ -11,24 +11,35 @@ from .output import emit_json
 @click.command("server")
 @STORE_OPTION
 @click.option("--artifacts", metavar="PATH", envvar="MLINEAGE_SERVER_ARTIFACTS",
-              help="Artifact store (a local folder). Default: the project's objects folder.")
+              help="Artifact store (a folder or s3://bucket/prefix). Default: the project's objects folder.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8470, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
 @click.option("--auth/--no-auth", default=True, show_default=True,
               help="Require API tokens (--no-auth: one trusted user, every caller is an admin).")
-@click.option("--max-body-mb", default=16, show_default=True, type=click.IntRange(min=1),
-              help="Largest JSON request body accepted (413 above it).")
+@click.option("--max-body-mb", type=click.IntRange(min=1),
+              help="Largest JSON request body accepted (413 above it). Default: derived from the value limit "
+                   "MLINEAGE_MAX_VALUE_BYTES shared with the SDK (16 MiB for the default 64 KiB).")
 @click.option("--no-worker", is_flag=True, help="Do not project queued events in this process.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes (reads scale with them; one of them projects queued events at a time).")
+@click.option("--checkpoint-key", metavar="PEM", envvar="MLINEAGE_SERVER_CHECKPOINT_KEY",
+              help="Ed25519 private key that signs checkpoints (created when missing). Default: a key kept in "
+                   "the database.")
 def server_command(store_uri: str | None, artifacts: str | None, host: str, port: int, auth: bool,
-                   max_body_mb: int, no_worker: bool, workers: int) -> None:
+                   max_body_mb: int | None, no_worker: bool, workers: int, checkpoint_key: str | None) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) over a SQL store."""
+    import os
+
     import uvicorn
 
+    if checkpoint_key:
+        os.environ["MLINEAGE_SERVER_CHECKPOINT_KEY"] = checkpoint_key  # every worker process reads it
+
     from ..config import load_settings
+    from ..limits import max_body_bytes
     from ..server import create_app
 
+    max_body = max_body_mb * 1024 * 1024 if max_body_mb else max_body_bytes()
     if store_uri is None or artifacts is None:
         settings = load_settings()
         store_uri = store_uri or settings.store_uri
@@ -36,28 +47,27 @@ def server_command(store_uri: str | None, artifacts: str | None, host: str, port
     click.echo(f"mlineage server on http://{host}:{port} (auth {'on' if auth else 'OFF'}, {workers} process(es))",
                err=True)
     if workers > 1:
-        import os
-
         os.environ.update({"MLINEAGE_SERVER_STORE": store_uri, "MLINEAGE_SERVER_ARTIFACTS": str(artifacts),
                            "MLINEAGE_SERVER_AUTH": "1" if auth else "0", "MLINEAGE_SERVER_WORKER": "0" if no_worker else "1",
-                           "MLINEAGE_SERVER_MAX_BODY": str(max_body_mb * 1024 * 1024)})
+                           "MLINEAGE_SERVER_MAX_BODY": str(max_body)})
         from ..stores.sql import SqlStore
 
         SqlStore(store_uri).close()  # migrate once, before the processes start
         uvicorn.run("mlineage.server.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
                     log_level="warning", access_log=False)
         return
-    app = create_app(store_uri, artifacts, auth=auth, worker=not no_worker, max_body=max_body_mb * 1024 * 1024)
+    app = create_app(store_uri, artifacts, auth=auth, worker=not no_worker, max_body=max_body)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 @click.command("sync")
 @JSON_OPTION
 def sync_command(as_json: bool) -> None:
-    """Ship the local event spool to the server now (MLINEAGE_URI=http(s)://...).
+    """Ship the local event spool and queued blobs to the server now (MLINEAGE_URI=http(s)://...).
 
     Exits 1 when the server refuses events (now or in an earlier run: they wait in rejected.jsonl) or cannot
-    be reached, so a script or CI job never mistakes a partial sync for a complete one."""
+    be reached, or queued blobs cannot be uploaded, so a script or CI job never mistakes a partial sync for a
+    complete one."""
     from ..config import load_settings
     from ..errors import ConfigError
     from ..stores.remote import RemoteStore
@@ -71,16 +81,40 @@ def sync_command(as_json: bool) -> None:
     finally:
         store._http.close()
     result["rejected_total"] = store.spool.rejected()
+    result.update(_ship_blobs(settings.artifacts_uri))
     if as_json:
         emit_json(result)
     else:
         click.echo(f"shipped {result['shipped']} event(s), {result['rejected']} rejected, "
                    f"{result['pending']} pending")
+        if result["blobs_shipped"] or result["blobs_pending"]:
+            click.echo(f"shipped {result['blobs_shipped']} blob(s), {result['blobs_pending']} pending")
     if result["rejected_total"]:
         click.echo(f"error: the server refused {result['rejected_total']} event(s), kept with the reasons in "
                    f"{store.spool.rejected_path}: they are not recorded on the server. Fix them and append them "
                    "again, then delete that file", err=True)
         raise SystemExit(1)
+
+
+def _ship_blobs(artifacts_uri: str) -> dict[str, int]:
+    """Upload the blobs queued while the server was down (when the server is the artifact store)."""
+    from ..config import is_server_uri
+
+    if not is_server_uri(artifacts_uri):
+        return {"blobs_shipped": 0, "blobs_pending": 0}
+    from ..blobs.http import HttpBlobStore
+    from ..errors import StoreUnavailableError
+
+    blobs = HttpBlobStore(artifacts_uri)
+    try:
+        shipped, pending = blobs.drain()
+        if pending:
+            blobs.check()  # say why nothing moved
+            raise StoreUnavailableError(f"{pending} queued blob(s) could not be uploaded to {artifacts_uri}; "
+                                        "run `mlineage sync` again")
+    finally:
+        blobs.close()
+    return {"blobs_shipped": shipped, "blobs_pending": pending}
 
 
 @click.group("token")

@@ -5,7 +5,8 @@
 uri = ".mlineage/objects"      # the local cache (the default); an s3:// URI here also becomes the remote
 
 [remote]
-uri = "s3://bucket/prefix"     # or a folder path; MLINEAGE_REMOTE overrides
+uri = "s3://bucket/prefix"     # or a folder path, or a team server; MLINEAGE_REMOTE overrides. Default: the
+                                # team server when the store is one (MLINEAGE_URI=https://...)
 endpoint_url = "http://127.0.0.1:9000"   # optional; else AWS_ENDPOINT_URL and the usual AWS settings
 
 [data]
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..blobs.placement import DEFAULT_LINK_MODES, parse_link_modes
-from ..config import CONFIG_FILE, OBJECTS_DIR, PROJECT_DIR, find_project, read_config
+from ..config import CONFIG_FILE, OBJECTS_DIR, PROJECT_DIR, find_project, is_server_uri, read_config
 from ..errors import ConfigError
 from ..hashing import default_workers
 
@@ -61,6 +62,9 @@ def load_data_settings(start: Path | None = None) -> DataSettings:
         cache = Path(path) if os.path.isabs(path) else (root / path)
     else:
         cache = root / PROJECT_DIR / OBJECTS_DIR
+    if remote is None:  # a team server is the remote by default, as it is the artifact store
+        store = os.environ.get("MLINEAGE_URI") or config.get("store", {}).get("uri")
+        remote = store if isinstance(store, str) and is_server_uri(store) else None
     if remote and "://" not in remote and not os.path.isabs(remote):
         remote = str((root / remote).resolve())
     data = config.get("data", {})

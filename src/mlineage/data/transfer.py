@@ -1,6 +1,6 @@
 """push and pull: move only the missing objects between the local cache and a remote, in parallel batches.
 
-A remote is any blob store with ``iter_digests``, ``upload`` and ``download_to`` (a local folder or S3).
+A remote is any blob store with ``missing``, ``upload`` and ``download_to`` (a local folder, S3, a team server).
 Uploads go member files first and directory manifests last, so a manifest on the remote implies its files
 are there. Every download is re-hashed before it lands in the cache. An interrupted push or pull leaves only
 complete objects behind, and running it again transfers just what is still missing.
@@ -99,9 +99,9 @@ def push(ws: Workspace, remote: Any, pointers: Sequence[Path] | None = None, *, 
     else:
         files, manifests = _needed(ws, pointers)
     missing_locally = [d for d in files + manifests if not ws.cache.has(d)]
-    have = set(remote.iter_digests())
-    order = [d for d in files if d not in have and ws.cache.has(d)]
-    order += [d for d in manifests if d not in have and ws.cache.has(d)]
+    lacking = set(remote.missing([d for d in files + manifests if ws.cache.has(d)]))
+    order = [d for d in files if d in lacking]
+    order += [d for d in manifests if d in lacking]
     already = len(files) + len(manifests) - len(order) - len(missing_locally)
     sizes = {d: os.stat(ws.cache.path_for(d)).st_size for d in order}
     with Meter("pushing", sum(sizes.values()), len(order), enabled=False if quiet else None) as meter:

@@ -4,7 +4,8 @@ Nothing outside this module sees OpenLineage field names (``runId``, ``eventType
 
 * ``validate_event(doc)`` checks a document against the official JSON schema (``OpenLineage.json``) and every
   facet it carries that has a schema in ``spec/facets/`` (a facet is matched by its key, as the OpenLineage
-  proxy does). Schemas are loaded from a local folder through a ``referencing`` registry: no network.
+  proxy does). Schemas ship in the package (``openlineage_spec/``) and load through a ``referencing``
+  registry: no network.
 * ``to_core_events(doc, state, base_id)`` maps one RunEvent (or DatasetEvent) to mlineage ledger events.
   It needs a little of the current graph (does the run exist, which version of a dataset is the latest),
   which the caller supplies through the ``GraphState`` protocol, so this module stays free of I/O.
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .. import events as ev
-from ..errors import ValidationError
+from ..errors import ConfigError, ValidationError
 from ..events import NewEvent
 from ..ledger import canonical_json
 from ..model import Artifact, Run
@@ -43,20 +44,18 @@ _STATUS_TO_TYPE = {"completed": "COMPLETE", "failed": "FAIL", "aborted": "ABORT"
 _JOB_MAX = 200
 
 
+SPEC_DIR = Path(__file__).resolve().parent / "openlineage_spec"  # package data: see its README.md
+
+
 def spec_dir() -> Path:
-    """Where the official schemas are read from: ``MLINEAGE_OPENLINEAGE_SPEC`` or the shared fixtures."""
+    """Where the official schemas are read from: the copy shipped in the package (pinned, see its README), or
+    ``MLINEAGE_OPENLINEAGE_SPEC`` to validate against another spec release."""
     configured = os.environ.get("MLINEAGE_OPENLINEAGE_SPEC")
-    if configured:
-        return Path(configured)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "fixtures" / "openlineage" / "spec"
-        if candidate.is_dir():
-            return candidate
-    raise ValidationError(
-        "openlineage", "the OpenLineage JSON schema folder was not found",
-        "set MLINEAGE_OPENLINEAGE_SPEC to a folder holding OpenLineage.json and facets/",
-    )
+    folder = Path(configured) if configured else SPEC_DIR
+    if not (folder / "OpenLineage.json").is_file():
+        raise ConfigError(f"no OpenLineage.json in {folder}: point MLINEAGE_OPENLINEAGE_SPEC at a folder holding "
+                          "OpenLineage.json and facets/, or unset it to use the shipped schemas")
+    return folder
 
 
 class _Validators:

@@ -127,6 +127,7 @@ class ActiveRun:
             assert self._capture_job is not None
             self._captured = self._capture_job.result()
         context, extra, recorded = self._captured
+        context = dict(context, pid=os.getpid())  # with the host: tells whether a running run's process is gone
         self._recorded_on_start = recorded
         started = NewEvent(ev.RUN_STARTED, {
             "run_id": self.id, "job": self.job, "kind": self.kind.value, "params": self.params,
@@ -205,6 +206,7 @@ class ActiveRun:
             self._open = True
             raise
         self._ended = True
+        self.client.write_checkpoint()  # once per run, after its last write: the anchor is not on the event path
 
     def add_finalizer(self, finalize: Callable[[ActiveRun], None]) -> None:
         """Call ``finalize(run)`` when the run ends, before its end is written (used by autolog integrations)."""

@@ -1,4 +1,7 @@
-"""Request body limits, enforced before a handler reads the body (HTTP 413)."""
+"""Request body limits, enforced before a handler reads the body (HTTP 413).
+
+The JSON body limit derives from the value-size setting the SDK enforces (``mlineage.limits``), so any event
+the SDK accepts fits in a request."""
 
 from __future__ import annotations
 
@@ -6,7 +9,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-DEFAULT_MAX_BODY = 16 * 1024 * 1024
+from ..limits import max_body_bytes
+
+DEFAULT_MAX_BODY = max_body_bytes()
 DEFAULT_MAX_BLOB = 256 * 1024 * 1024
 
 

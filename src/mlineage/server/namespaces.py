@@ -139,7 +139,7 @@ class NamespacedStore:
     def verify(self) -> VerifyReport:
         return self.inner.verify()
 
-    def rebuild(self) -> int:
+    def rebuild(self, upto_seq: int | None = None) -> int:
         raise ForbiddenError("rebuild needs an admin token for all namespaces")
 
     def get_artifact(self, digest: str) -> Artifact | None:

@@ -22,8 +22,9 @@ from typing import Any
 
 from ..catalogue import SPECS, EventSpec
 from ..errors import LedgerError
-from ..events import NewEvent, StoredEvent
+from ..events import NewEvent, StoredEvent, utc_now
 from ..ledger import SealedEvent, seal
+from .idempotency import new_only
 from .projections import PROJECTIONS, Handler, Projection
 
 
@@ -92,23 +93,27 @@ class Projector:
 
     # ------------------------------------------------------------ the ledger rows
 
-    def existing_event_ids(self, ids: list[str]) -> set[str]:
-        found: set[str] = set()
+    def existing_events(self, ids: list[str]) -> dict[str, tuple[str, int, str, str | None]]:
+        """The recorded (type, v, payload_sha256, payload) of those ids already in the ledger."""
+        found: dict[str, tuple[str, int, str, str | None]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             params = {f"i{n}": value for n, value in enumerate(chunk)}
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            self.reader.execute(_for_dialect(f"SELECT id FROM events WHERE id IN ({marks})", self.postgres), params)
-            found.update(row[0] for row in self.reader.fetchall())
+            self.reader.execute(_for_dialect(f"SELECT id, type, v, payload_sha256, payload FROM events WHERE id IN "
+                                             f"({marks})", self.postgres), params)
+            found.update((row[0], (row[1], int(row[2]), row[3], row[4])) for row in self.reader.fetchall())
         return found
 
     def insert_events(self, sealed: Sequence[SealedEvent]) -> None:
+        recorded = utc_now()  # the store's time, not the writer's claim: what --as-of orders by
         self.cursor.executemany(
-            _for_dialect("INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash) "
-                         "VALUES (:seq, :id, :type, :v, :ts, :actor, :payload, :psha, :prev, :hash)", self.postgres),
+            _for_dialect("INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash, "
+                         "recorded_at) VALUES (:seq, :id, :type, :v, :ts, :actor, :payload, :psha, :prev, :hash, "
+                         ":recorded)", self.postgres),
             [{"seq": s.event.seq, "id": s.event.id, "type": s.event.type, "v": s.event.v, "ts": s.event.ts,
               "actor": s.event.actor, "payload": s.payload_json, "psha": s.event.payload_sha256,
-              "prev": s.event.prev_hash, "hash": s.event.hash} for s in sealed],
+              "prev": s.event.prev_hash, "hash": s.event.hash, "recorded": recorded} for s in sealed],
         )
 
     def move_head(self, seq: int, digest: str) -> None:
@@ -121,9 +126,9 @@ class Projector:
         (``skip_known_ids=False`` leaves that to the unique index on events.id: a caller that expects fresh
         ids saves the look-up and retries with it when the index says no.)"""
         if skip_known_ids:
-            seen = self.existing_event_ids([e.id for e in checked])
+            seen = self.existing_events([e.id for e in checked])
             if seen:
-                checked = [e for e in checked if e.id not in seen]
+                checked = new_only(checked, seen)  # a known id with other content refuses the batch
                 if not checked:
                     return []
         sealed = seal(checked, head_seq, head_hash)

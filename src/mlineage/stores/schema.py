@@ -43,7 +43,9 @@ events = Table(
     Column("payload_sha256", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    Column("recorded_at", String(40)),  # when the store wrote it (not hashed): what --as-of orders by
     Index("ix_events_ts", "ts"),
+    Index("ix_events_recorded_at", "recorded_at"),
 )
 
 # ---- projections: derived from events, dropped and replayed by rebuild
@@ -186,4 +188,15 @@ server_state = Table(
     Column("value", Text, nullable=False),
 )
 
-SERVER_TABLES = (server_tokens, server_inbox, server_state)
+server_checkpoints = Table(
+    # The signed checkpoint log (``server/checkpoint_log.py``): one signed ledger head per row.
+    "server_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("time", String(40), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", String(200), nullable=False),
+)
+
+SERVER_TABLES = (server_tokens, server_inbox, server_state, server_checkpoints)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from ... import pipeline
+from ...erasure import PAYLOAD_ERASED
 from ...events import NewEvent, new_id, utc_now
+from ...eventtime import check_claimed_time
+from ...jsondepth import check_depth
 from ..auth import ForbiddenError, Principal
 from ..deps import Admin, Reader, ServerDep, ServerState, Writer
 from ..models import (
@@ -28,7 +32,18 @@ router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERRORS)
 
 
 def _tagged(batch: list[EventIn], p: Principal) -> list[NewEvent]:
-    """The caller's events, their actor tagged with the writer's namespace (see ``namespaces.py``)."""
+    """The caller's events, checked as received, their actor tagged with the writer's namespace (see
+    ``namespaces.py``). Refused at once is what would fail later: a payload nested too deep, a time no working
+    clock claims (the receive time orders the ledger anyway: ``eventtime.py``), an erasure by anyone but an
+    admin."""
+    received = datetime.now(UTC)
+    for number, e in enumerate(batch):
+        check_depth(e.payload, f"events[{number}].payload")
+        if e.ts is not None:
+            check_claimed_time(e.ts, received, f"events[{number}].ts")
+    if any(e.type == PAYLOAD_ERASED for e in batch) and not (p.sees_all and "admin" in p.scopes):
+        raise ForbiddenError("a PayloadErased event needs an admin token for all namespaces ('*'): authorising "
+                             "the removal of a payload is an admin's act (docs/ledger.md)")
     return [NewEvent(e.type, e.payload, e.id or new_id(), e.ts or utc_now(), tag_actor(e.actor, p), e.v)
             for e in batch]
 
@@ -88,8 +103,23 @@ def head(p: Reader, state: ServerDep) -> dict[str, Any]:
 
 
 @router.get("/verify")
-def verify(p: Reader, state: ServerDep) -> dict[str, Any]:
-    return state.client.verify().to_dict()
+def verify(p: Reader, state: ServerDep, projections: bool = False) -> dict[str, Any]:
+    """Walk the hash chain, then check the ledger still holds the newest signed checkpoint.
+    ``projections=true`` (a token for all namespaces) also replays the ledger into scratch tables and compares
+    them with the live ones, naming the first differing row."""
+    from ...checkpoints import against_checkpoint
+
+    latest = state.checkpoints.latest_checkpoint() if state.checkpoints is not None else None
+    report = against_checkpoint(state.client.verify(), latest, state.client.store).to_dict()
+    if projections:
+        if not p.sees_all:
+            raise ForbiddenError("verifying the projections reads every namespace: it needs a token for '*'")
+        from ...audit import compare_projections
+
+        compared = compare_projections(state.client.store)
+        report["projections"] = compared.to_dict()
+        report["ok"] = report["ok"] and compared.ok
+    return report
 
 
 @router.post("/rebuild", response_model=RebuildOut)

@@ -13,13 +13,16 @@ The built-in projections, in the order they are registered (and so the order reb
 * ``runs`` (``runs.py``): runs, their params, latest metrics and status; also ``fold_runs``, the pure fold
   of run events into ``Run`` records that as-of reads reuse;
 * ``metrics`` (``metrics.py``): every metric value, packed a batch per row;
-* ``namespaces`` (``namespaces.py``): which namespace each created key belongs to (the server's index).
+* ``namespaces`` (``namespaces.py``): which namespace each created key belongs to (the server's index);
+* ``erasures`` (``erasures.py``): no table; checks that an erasure names an earlier event exactly.
 
 A feature registers its own with ``register_projection``; its tables are created when a ``SqlStore`` opens
 the database (see ``Projection.schema``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from .base import Handler, Projection, Writer
 
@@ -46,11 +49,16 @@ def table_names() -> list[str]:
     return [table for cls in PROJECTIONS.values() for table in cls.tables]
 
 
-__all__ = ["PROJECTIONS", "Handler", "Projection", "Writer", "register_projection", "table_names",
+def projection_tables() -> list[Any]:
+    """The SQLAlchemy tables of every registered projection, in creation order (imports SQLAlchemy)."""
+    return [table for cls in PROJECTIONS.values() for table in cls.schema()]
+
+
+__all__ = ["PROJECTIONS", "Handler", "Projection", "Writer", "projection_tables", "register_projection", "table_names",
            "unregister_projection"]
 
-from . import artifacts, graph, metrics, namespaces, runs
+from . import artifacts, erasures, graph, metrics, namespaces, runs
 
 for _cls in (graph.GraphProjection, artifacts.ArtifactsProjection, runs.RunsProjection,
-             metrics.MetricsProjection, namespaces.NamespacesProjection):
+             metrics.MetricsProjection, namespaces.NamespacesProjection, erasures.ErasuresProjection):
     register_projection(_cls)
