@@ -93,3 +93,39 @@ def test_capture_marks_a_tag_only_image() -> None:
     by_digest = env_capture.container_info({"MLINEAGE_IMAGE": "acme/train@sha256:" + "e" * 64},
                                            fs_root=Path("/nonexistent"))
     assert "pinned" not in by_digest and unpinned_image({"container": by_digest}) is None
+
+
+def test_a_quiet_run_writes_heartbeats(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlineage
+
+    monkeypatch.setenv("MLINEAGE_HEARTBEAT_SECONDS", "0")
+    with mlineage.run("quiet", client=client, capture=False) as run:
+        run.flush_due()  # the start
+        before = client.store.head()[0]
+        run.flush_due()  # nothing buffered: a heartbeat
+        beats = [e for e in client.store.iter_events(before) if e.type == "RunHeartbeat"]
+        assert [e.payload["run_id"] for e in beats] == [run.id]
+        assert client.store.last_seen(run.id) >= beats[0].payload["at"]
+    monkeypatch.setenv("MLINEAGE_HEARTBEAT_SECONDS", "3600")
+    with mlineage.run("busy", client=client, capture=False) as run:
+        run.flush_due()
+        before = client.store.head()[0]
+        run.flush_due()  # written recently: no heartbeat
+        assert [e.type for e in client.store.iter_events(before)] == []
+
+
+def test_a_run_silent_for_too_long_is_lost_on_any_host(client: Any, store_uri: str, tmp_path: Path) -> None:
+    old = "2020-01-01T00:00:00.000000Z"
+    client.append([NewEvent(ev.RUN_STARTED, {"run_id": "far-away", "job": "train", "params": {},
+                                             "context": {"host": "another-machine", "pid": 1}}, ts=old),
+                   NewEvent("RunHeartbeat", {"run_id": "far-away", "at": "2020-01-01T00:05:00.000000Z"}, ts=old)])
+    client.append([NewEvent(ev.RUN_STARTED, {"run_id": "fresh", "job": "train", "params": {},
+                                             "context": {"host": "another-machine", "pid": 1}})])
+    assert client.store.last_seen("far-away") == "2020-01-01T00:05:00.000000Z"
+    env = {"MLINEAGE_URI": store_uri, "MLINEAGE_ARTIFACTS": str(tmp_path / "objects")}
+    lost = json.loads(invoke(env, "runs", "--status", "lost", "--json"))
+    assert [(r["id"], r["lost_reason"]) for r in lost] == [("far-away",
+                                                            "no heartbeat since 2020-01-01T00:05:00.000000Z")]
+    assert [r["id"] for r in json.loads(invoke(env, "runs", "--status", "running", "--json"))] == ["fresh"]
+    client.rebuild()
+    assert client.store.last_seen("far-away") == "2020-01-01T00:05:00.000000Z"

@@ -13,8 +13,6 @@ from click.testing import CliRunner
 
 from mlineage.cli.main import cli
 
-from .test_cli_outputs import env, invoke  # noqa: F401 - the fixture is used by name
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,7 +23,7 @@ def _commands(group: click.Group = cli, prefix: str = "") -> Iterator[tuple[str,
             yield from _commands(command, prefix + name + " ")
 
 
-def test_old_spellings_work_with_a_deprecation_note(env: dict[str, str]) -> None:  # noqa: F811
+def test_old_spellings_work_with_a_deprecation_note(env: dict[str, str]) -> None:
     uri = env["MLINEAGE_URI"]
     others = {k: v for k, v in env.items() if k != "MLINEAGE_URI"}
     for flag in ("--store", "--uri"):

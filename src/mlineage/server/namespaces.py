@@ -185,6 +185,9 @@ class NamespacedStore:
             return []
         return self._filter_runs(self.inner.consumers_of(digest))
 
+    def last_seen(self, run_id: str) -> str | None:
+        return self.inner.last_seen(run_id) if self.get_run(run_id) is not None else None
+
     def list_versions(self, name: str) -> list[NamedVersion]:
         return [v for v in self.inner.list_versions(name) if self._art_ok(v.artifact) is not None]
 

@@ -290,6 +290,16 @@ class SqlStore:
             out.append(NamedVersion(labelled, int(row.label_seq), row.label_ts, row.label_actor))
         return out
 
+    def last_seen(self, run_id: str) -> str | None:
+        """When the run last showed it was alive: the time of its latest event or heartbeat (None: unknown)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT e.ts, h.at FROM runs r JOIN events e ON e.seq = r.updated_seq "
+                "LEFT JOIN run_heartbeats h ON h.run_id = r.id WHERE r.id = :id"), {"id": run_id}).first()
+        if row is None:
+            return None
+        return str(max(t for t in (row[0], row[1]) if t is not None))
+
     def consumers_of(self, digest: str) -> list[Run]:
         """The runs that used the artifact, in the order they were recorded."""
         return self._runs_on_edges(digest, "USED")

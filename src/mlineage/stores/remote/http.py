@@ -302,6 +302,13 @@ class RemoteStore:
     def producers_of(self, digest: str) -> list[Run]:
         return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/producers")["runs"]]
 
+    def last_seen(self, run_id: str) -> str | None:
+        try:
+            found: str | None = self._get(f"/runs/{run_id}/last-seen")["last_seen"]
+        except NotFoundError:
+            return None
+        return found
+
     def consumers_of(self, digest: str) -> list[Run]:
         return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/consumers")["runs"]]
 
