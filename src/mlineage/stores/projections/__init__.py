@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...catalogue import changed
 from .base import Handler, Projection, Writer
 
 PROJECTIONS: dict[str, type[Projection]] = {}
@@ -36,12 +37,14 @@ def register_projection(cls: type[Projection]) -> type[Projection]:
     if known is not None and known is not cls:
         raise ValueError(f"a projection named {cls.name!r} is already registered; pick another name")
     PROJECTIONS[cls.name] = cls
+    changed()
     return cls
 
 
 def unregister_projection(name: str) -> None:
     """Remove a projection (for tests that declare one of their own)."""
     PROJECTIONS.pop(name, None)
+    changed()
 
 
 def table_names() -> list[str]:
