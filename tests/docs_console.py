@@ -19,8 +19,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FENCE = re.compile(r"^```console\n(.*?)^```", re.S | re.M)
-DIRECTIVE = re.compile(r"<!--\s*docs-test:\s*(skip|setup)\s*:?\s*(.*?)-->\s*$", re.S)
+FENCE = re.compile(r"^```console\n(.*?)^```", re.DOTALL | re.MULTILINE)
+DIRECTIVE = re.compile(r"<!--\s*docs-test:\s*(skip|setup)\s*:?\s*(.*?)-->\s*$", re.DOTALL)
 SHOWN_WORK = "/tmp"
 MASKS = [
     (re.compile(r"sha256:[0-9a-f]+…?"), "sha256:<digest>"),

@@ -58,8 +58,8 @@ def test_keys_outside_the_bmp_sort_by_utf16() -> None:
 }, optional={"extra": st.integers()}), min_size=1, max_size=4))
 def test_metric_events_validate_alike_on_the_short_path(metrics: list[dict[str, Any]]) -> None:
     """The inline checks for SDK-shaped metrics give what the general checks give, or the same refusal."""
+    from mlineage.core_events import _metrics_logged, _opt_int, _str
     from mlineage.errors import ValidationError
-    from mlineage.events import _metrics_logged, _opt_int, _str
     from mlineage.jsonvalues import check_metric
 
     def general(m: dict[str, Any]) -> dict[str, Any]:

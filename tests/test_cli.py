@@ -90,7 +90,8 @@ def test_verify_export_and_rebuild(project: Path, pipeline: dict[str, str]) -> N
     export = project / "ledger.jsonl"
     cli("export", "-o", str(export), cwd=project)
     lines = export.read_text().splitlines()
-    assert len(lines) == ok["count"]
+    assert len(lines) == ok["count"] + 1  # the events, then the checkpoint of their head
+    assert json.loads(lines[-1])["checkpoint"]["seq"] == ok["count"]
     assert cli("verify", "--file", str(export), cwd=project).stdout.startswith("OK")
     # Alter one exported payload: offline verification must name that event.
     rows = [json.loads(line) for line in lines]

@@ -14,7 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .events import METRICS_LOGGED, NewEvent, StoredEvent
+from .catalogue import SPECS
+from .erasure import PAYLOAD_ERASED, ErasureLedger
+from .events import NewEvent, StoredEvent
+from .metrics_json import metrics_payload_json  # noqa: F401  (re-exported: the SDK's fast path)
 
 GENESIS_HASH = "0" * 64
 
@@ -105,37 +108,6 @@ def envelope_json(seq: int, event_id: str, type_: str, v: int, ts: str, actor: s
     return canonical_json(envelope(seq, event_id, type_, v, ts, actor, psha))
 
 
-_METRIC = '{"key":%s,"step":%d,"ts":%s,"value":%r}'
-
-
-def metrics_payload_json(payload: Any) -> bytes | None:
-    """``canonical_json`` of a metrics payload as the SDK writes it (``{"run_id", "metrics": [{"key", "value",
-    "step", "ts"}]}``), formatted directly; None for any other shape or value, which then takes the general path.
-
-    A training run writes thousands of metric values, and this is about twice as fast as building the JCS-ready
-    copy and sorting every dict's keys: the keys are fixed (written here in JCS order), and a float is kept only
-    where ``repr`` is its JCS text (see ``_jcs_ready``). The parsed-back value is the payload itself. A property
-    test checks the bytes against RFC 8785."""
-    if type(payload) is not dict or len(payload) != 2 or type(run_id := payload.get("run_id")) is not str:
-        return None
-    metrics = payload.get("metrics")
-    if type(metrics) is not list:
-        return None
-    parts = []
-    for m in metrics:
-        if type(m) is not dict or len(m) != 4:
-            return None
-        key, value, step, ts = m.get("key"), m.get("value"), m.get("step"), m.get("ts")
-        if (type(key) is not str or type(ts) is not str or type(step) is not int or not 0 <= step < 2**53
-                or type(value) is not float or value.is_integer() or not 1e-4 <= abs(value) < 1e16):
-            return None
-        parts.append(_METRIC % (_dump_string(key), step, _dump_string(ts), value))
-    try:
-        return f'{{"metrics":[{",".join(parts)}],"run_id":{_dump_string(run_id)}}}'.encode()
-    except UnicodeEncodeError:
-        return None  # a lone surrogate: the reference decides (and refuses it)
-
-
 def payload_digest(canonical_payload: bytes) -> str:
     return hashlib.sha256(canonical_payload).hexdigest()
 
@@ -165,7 +137,8 @@ def seal(events: Sequence[NewEvent], head_seq: int, head_hash: str) -> list[Seal
     prev = head_hash
     for offset, ev in enumerate(events, start=1):
         seq = head_seq + offset
-        canonical = metrics_payload_json(ev.payload) if ev.type == METRICS_LOGGED else None
+        spec = SPECS.get(ev.type)
+        canonical = spec.canonical(ev.payload) if spec is not None and spec.canonical is not None else None
         if canonical is not None:
             value = ev.payload
         else:
@@ -188,9 +161,11 @@ class VerifyReport:
     first_bad_id: str | None = None
     problem: str | None = None
     redacted: int = 0
+    checkpoint: dict[str, Any] | None = None  # the newest checkpoint the ledger was compared with
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "checkpoint": self.checkpoint,
             "ok": self.ok,
             "count": self.count,
             "head_seq": self.head_seq,
@@ -213,36 +188,79 @@ def verify_chain(
     """
     expected_seq = 1
     prev = GENESIS_HASH
+    before_prev = None  # the hash before ``prev``: an event that links to it skipped an inserted one
+    prev_id: str | None = None
     count = 0
     redacted = 0
     last_seq = 0
+    erasures = ErasureLedger()
+    past_head: StoredEvent | None = None  # the first event after the recorded head, if the chain goes on
 
     def bad(ev: StoredEvent | None, problem: str, seq: int) -> VerifyReport:
         return VerifyReport(False, count, last_seq, prev, seq, ev.id if ev else None, problem, redacted)
 
     for ev, payload_text in events:
         if ev.seq != expected_seq:
-            return bad(ev, f"event seq {ev.seq} found where {expected_seq} was expected (missing events)",
-                       expected_seq)
+            if type(ev.seq) is int and ev.seq > expected_seq:
+                gap = (f"event {expected_seq} is" if ev.seq == expected_seq + 1
+                       else f"events {expected_seq} to {ev.seq - 1} are")
+                problem = f"event seq {ev.seq} follows seq {expected_seq - 1}: {gap} missing (deleted from the ledger)"
+            else:
+                problem = (f"event seq {ev.seq!r} follows seq {expected_seq - 1}, where {expected_seq} belongs: "
+                           "events are out of order or renumbered (an event was inserted or moved)")
+            return bad(ev, problem, expected_seq)
         if ev.prev_hash != prev:
-            return bad(ev, "prev_hash does not match the previous event's hash", ev.seq)
+            if before_prev is not None and ev.prev_hash == before_prev:
+                return VerifyReport(
+                    False, count - 1, last_seq - 1, before_prev, ev.seq - 1, prev_id,
+                    f"event {ev.seq - 1} was inserted: event {ev.seq} links to event {ev.seq - 2}, not to it "
+                    "(an event added into the middle of the ledger and the rest renumbered)", redacted)
+            return bad(ev, f"event {ev.seq}'s prev_hash is not event {ev.seq - 1}'s hash: the chain is broken "
+                           f"between them (one of the two was replaced, or events around them deleted or moved)",
+                       ev.seq)
         if payload_text is None:
             redacted += 1
+            erasures.saw(ev.seq, ev.id, ev.type, ev.payload_sha256, None)
         elif payload_digest(payload_text.encode("utf-8")) != ev.payload_sha256:
-            return bad(ev, "payload does not match its recorded SHA-256 (payload altered)", ev.seq)
+            return bad(ev, f"event {ev.seq}'s payload does not match the SHA-256 recorded when it was written "
+                           "(payload altered)", ev.seq)
         recomputed = chain_hash(prev, envelope_json(ev.seq, ev.id, ev.type, ev.v, ev.ts, ev.actor, ev.payload_sha256))
         if recomputed != ev.hash:
-            return bad(ev, "event hash does not recompute (envelope altered)", ev.seq)
-        prev = ev.hash
+            return bad(ev, f"event {ev.seq}'s hash does not recompute from its fields: its id, type, version, time, "
+                           "actor or payload digest was altered (envelope altered)", ev.seq)
+        if ev.type == PAYLOAD_ERASED and payload_text is not None:
+            erasures.saw(ev.seq, ev.id, ev.type, ev.payload_sha256, payload_text)
+        if recorded_head is not None and ev.seq == recorded_head[0] + 1:
+            past_head = ev
+        before_prev, prev, prev_id = prev, ev.hash, ev.id
         last_seq = ev.seq
         count += 1
         expected_seq += 1
     if recorded_head is not None:
         head_seq, head_hash = recorded_head
-        if head_seq != last_seq or head_hash != prev:
+        if last_seq > head_seq:
+            return VerifyReport(
+                False, count, last_seq, prev, head_seq + 1, past_head.id if past_head else None,
+                f"the chain goes on past the ledger head (seq {head_seq}) to seq {last_seq}: event(s) {head_seq + 1} "
+                f"to {last_seq} were added behind mlineage's back (the head moves with every real append)",
+                redacted)
+        if last_seq < head_seq:
             return VerifyReport(
                 False, count, last_seq, prev, last_seq + 1, None,
-                f"ledger head says seq {head_seq} but the chain ends at seq {last_seq} (events removed)",
-                redacted,
-            )
+                f"the ledger head records seq {head_seq} but the chain ends at seq {last_seq}: event(s) "
+                f"{last_seq + 1} to {head_seq} were deleted (events removed)", redacted)
+        if head_hash != prev:
+            return VerifyReport(
+                False, count, last_seq, prev, last_seq, prev_id,
+                f"the ledger head records hash {head_hash} for seq {head_seq}, but event {last_seq}'s hash is {prev}: "
+                "the head row or the newest event was rewritten", redacted)
+    unauthorised = erasures.first_unauthorised()
+    if unauthorised is not None:
+        seq, event_id = unauthorised
+        return VerifyReport(
+            False, count, last_seq, prev, seq, event_id,
+            f"event {seq} has no payload, and no PayloadErased event names it: the payload was removed without "
+            "an authorised erasure (its data is lost to the ledger; restore the database from a backup)",
+            redacted,
+        )
     return VerifyReport(True, count, last_seq, prev, redacted=redacted)

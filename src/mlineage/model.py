@@ -49,7 +49,50 @@ class Digest:
         return f"{self.algorithm}:{self.hex[:12]}"
 
 
-class ArtifactKind(str, Enum):
+class OpenKind(str, Enum):
+    """A closed set of built-in values that feature modules may extend with ``register_kind``.
+
+    A registered value parses like a built-in member (``ArtifactKind("corpus")`` is an ``ArtifactKind`` whose
+    ``.value`` is ``"corpus"``), so stores, the graph and the output code need no special case. Parsing is
+    lenient for any well-formed name, so a database written with a feature loaded stays readable without it;
+    what a *write* may use is checked by ``enum_value``, against the built-ins and the registered values."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not isinstance(value, str) or not _KIND_NAME.match(value):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value.upper()
+        member._value_ = value
+        return cls._value2member_map_.setdefault(value, member)
+
+
+_KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_EDGE_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
+_REGISTERED_KINDS: dict[type[Enum], set[str]] = {}
+
+
+def register_kind(enum: type[OpenKind], value: str) -> OpenKind:
+    """Add ``value`` to an open kind (``ArtifactKind``, ``RunKind`` or ``EdgeType``); returns its member.
+    Registering a value twice (or a built-in one) is harmless."""
+    if enum is EdgeType:
+        if not _EDGE_NAME.match(value):
+            raise ValidationError("type", f"{value!r} is not an edge type name",
+                                  "use upper-case letters, digits and '_' (at most 16), as in USED")
+    elif not _KIND_NAME.match(value):
+        raise ValidationError("kind", f"{value!r} is not a kind name",
+                              "use lowercase letters, digits and '_' (at most 32), starting with a letter")
+    _REGISTERED_KINDS.setdefault(enum, set()).add(value)
+    return enum(value)
+
+
+def kind_values(enum: type[Enum]) -> list[str]:
+    """The values a write may use: the built-in members, then the registered ones in sorted order."""
+    builtin = [str(m.value) for m in enum]
+    return builtin + sorted(_REGISTERED_KINDS.get(enum, set()) - set(builtin))
+
+
+class ArtifactKind(OpenKind):
     DATASET = "dataset"
     MODEL = "model"
     CODE = "code"
@@ -61,7 +104,7 @@ class ArtifactKind(str, Enum):
     OTHER = "other"
 
 
-class RunKind(str, Enum):
+class RunKind(OpenKind):
     INGEST = "ingest"
     TRANSFORM = "transform"
     TRAIN = "train"
@@ -84,8 +127,17 @@ class RunStatus(str, Enum):
         return self is not RunStatus.RUNNING
 
 
-class EdgeType(str, Enum):
-    """Edges point the way data flows: parent → child."""
+class EdgeType(OpenKind):
+    """Edges point the way data flows: parent → child. Registered types are upper case like these."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not isinstance(value, str) or not _EDGE_NAME.match(value):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return cls._value2member_map_.setdefault(value, member)
 
     USED = "USED"  # artifact → run
     PRODUCED = "PRODUCED"  # run → artifact
@@ -98,12 +150,14 @@ class NodeKind(str, Enum):
 
 
 def enum_value(enum: type[Enum], value: str, field_name: str) -> Any:
-    """Parse an enum value with an error that lists the choices."""
-    try:
+    """Parse an enum value with an error that lists the choices (for an open kind: built-in or registered)."""
+    member = enum._value2member_map_.get(value)
+    if member is not None and (member._name_ in enum._member_map_ or value in _REGISTERED_KINDS.get(enum, ())):
+        return member
+    if value in _REGISTERED_KINDS.get(enum, ()):
         return enum(value)
-    except ValueError:
-        choices = ", ".join(str(m.value) for m in enum)
-        raise ValidationError(field_name, f"{value!r} is not one of: {choices}") from None
+    choices = ", ".join(kind_values(enum))
+    raise ValidationError(field_name, f"{value!r} is not one of: {choices}")
 
 
 @dataclass(frozen=True, slots=True)

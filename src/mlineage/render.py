@@ -76,7 +76,7 @@ class TreeLine:
     guide: str = ""
 
 
-_BRANCH, _LAST, _PIPE, _BLANK = "├── ", "└── ", "│   ", "    "
+TREE_BRANCH, TREE_LAST, TREE_PIPE, TREE_SPACE = "├── ", "└── ", "│   ", "    "  # as `tree` draws
 
 
 def tree_lines(nodes: dict[int, Artifact | Run], edges: list[tuple[int, int, str, str]], root: int,
@@ -111,12 +111,12 @@ def tree_lines(nodes: dict[int, Artifact | Run], edges: list[tuple[int, int, str
             cut = True
             break
         repeated = node in shown
-        guide = indent + (_LAST if last else _BRANCH) if depth else ""
+        guide = indent + (TREE_LAST if last else TREE_BRANCH) if depth else ""
         lines.append(TreeLine(depth, node_label(nodes[node]), via, repeated, guide))
         if repeated:
             continue
         shown.add(node)
-        below = indent + (_BLANK if last else _PIPE) if depth else ""
+        below = indent + (TREE_SPACE if last else TREE_PIPE) if depth else ""
         targets = children.get(node, [])
         for position in range(len(targets) - 1, -1, -1):
             target, label = targets[position]

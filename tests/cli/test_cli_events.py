@@ -110,8 +110,7 @@ def test_non_utf8_names_are_recorded_escaped(project: Path) -> None:
 
 
 def test_a_missing_non_utf8_input_fails_the_run_and_records_it(project: Path) -> None:
-    with pytest.raises(ValidationError):
-        with mlineage.run("read") as run:
-            run.use(os.fsdecode(b"gone\xff.csv"))
+    with pytest.raises(ValidationError), mlineage.run("read") as run:
+        run.use(os.fsdecode(b"gone\xff.csv"))
     shown = json.loads(ml("show", f"run:{run.id}", "--json", cwd=project).stdout)
     assert shown["status"] == "failed" and "gone" in shown["error"]["message"]

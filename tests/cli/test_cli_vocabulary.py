@@ -13,8 +13,6 @@ from click.testing import CliRunner
 
 from mlineage.cli.main import cli
 
-from .test_cli_outputs import env, invoke  # noqa: F401 - the fixture is used by name
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -40,7 +40,6 @@ class Backend:
     name: str
     writer: Client
     reader: Client
-    refresh: Any = None  # called after writes (the namespaced view's index catches up from the ledger)
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -82,8 +81,7 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             cleanup.append(writer.close)
             index = NamespaceIndex(writer.store.engine)  # type: ignore[attr-defined]
             view = NamespacedStore(writer.store, index, "default")  # untagged writes belong to default
-            found = Backend(name, writer, Client(writer.settings, store=view, blobs=writer.blobs),
-                            refresh=index.catch_up)
+            found = Backend(name, writer, Client(writer.settings, store=view, blobs=writer.blobs))
         else:
             from mlineage.stores.remote import RemoteStore
             from tests.server.conftest import ServerProcess, admin_token
@@ -133,8 +131,6 @@ def _record_story(b: Backend, work: Path) -> None:
                        for i in (1, 2)])
     b.facts.update(raw=_digest(raw), clean=_digest(clean), model1=_digest(model1), model2=_digest(model2),
                    ingest=ingest.id, train1=train.id, train2=train2.id, appended=stored)
-    if b.refresh is not None:
-        b.refresh()
 
 
 def _keys(result: LineageResult) -> set[str]:
@@ -244,6 +240,4 @@ def test_a_cycle_is_refused_and_the_graph_unchanged(backend: Backend) -> None:
     else:
         with pytest.raises(CycleError):
             c.append([closing])
-    if backend.refresh is not None:
-        backend.refresh()
     assert f["model2"] not in _keys(backend.reader.trace(f["raw"]))

@@ -261,3 +261,44 @@ def test_cycle_check_from_the_end_of_a_long_chain(store: SqlStore) -> None:
     store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": chain[0], "child": chain[-1]})])  # a shortcut, no cycle
     with pytest.raises(CycleError):
         store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": chain[150], "child": chain[3]})])
+
+
+def test_time_travel_orders_by_the_store_time_not_the_claimed_time(store: SqlStore) -> None:
+    """A writer's clock may be wrong: ``ts`` stays as claimed, but ``seq_at`` maps a moment by the time the
+    store wrote each event."""
+    claimed = "1971-01-01T00:00:00.000000Z"
+    store.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": D1, "kind": "dataset"}, ts=claimed)])
+    assert next(iter(store.iter_events())).ts == claimed
+    assert store.seq_at("1972-01-01T00:00:00.000000Z") == 0
+    assert store.seq_at("2999-01-01T00:00:00.000000Z") == 1
+
+
+@pytest.mark.parametrize("ts", ["not-a-time", "2026-13-01T00:00:00Z", "2026-05-01T12:00:00", 1700000000, ""])
+def test_an_event_time_must_name_one_moment(store: SqlStore, ts: object) -> None:
+    with pytest.raises(ValidationError, match="ts"):
+        store.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": D1, "kind": "dataset"}, ts=ts)])  # type: ignore[arg-type]
+    assert store.head()[0] == 0
+
+
+def test_a_known_id_with_other_content_is_refused_naming_it(store: SqlStore) -> None:
+    from mlineage.stores.idempotency import EventConflictError
+
+    first = art(D1, "raw")
+    store.append([first])
+    assert store.append([first]) == []  # the same event again: an idempotent retry
+    retried_later = NewEvent(first.type, dict(first.payload), id=first.id, ts="2027-01-01T00:00:00.000000Z")
+    assert store.append([retried_later]) == []  # a server stamps ts on receipt: not part of the identity
+    other = NewEvent(ev.ARTIFACT_RECORDED, {"digest": D2, "kind": "dataset"}, id=first.id)
+    with pytest.raises(EventConflictError, match=f"event id {first.id} is already in the ledger with other content"):
+        store.append([art(D3), other])
+    assert store.head()[0] == 1 and store.get_artifact(D3) is None  # the whole batch was refused
+
+
+def test_a_retry_whose_clock_filled_times_differ_is_still_a_retry(store: SqlStore) -> None:
+    from mlineage.stores.idempotency import EventConflictError
+
+    bare = NewEvent(ev.RUN_STARTED, {"run_id": "r1", "job": "train"})  # started_at filled in by validation
+    store.append([bare])
+    assert store.append([NewEvent(bare.type, {"run_id": "r1", "job": "train"}, id=bare.id)]) == []
+    with pytest.raises(EventConflictError):
+        store.append([NewEvent(bare.type, {"run_id": "r1", "job": "other"}, id=bare.id)])

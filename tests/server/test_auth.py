@@ -49,14 +49,22 @@ def test_tokens_are_required_and_stored_hashed(server: ServerProcess, admin: htt
     try:
         with store.engine.connect() as conn:
             stored = [tuple(r) for r in conn.execute(text("SELECT * FROM server_tokens"))]
+        assert not any(created["token"] in str(v) for row in stored for v in row)
+        temp = as_token(server, created["token"])
+        assert temp.get("/whoami").json()["namespace"] == "x"
+        assert admin.delete(f"/tokens/{created['id']}").json()["revoked_at"]
+        assert temp.get("/whoami").status_code == 401
+        temp.close()
+        # both admin actions are in the hash chain, with the token's id and never its secret or its hash
+        audit = [e for e in store.iter_events() if e.type in ("TokenCreated", "TokenRevoked")
+                 and e.payload and e.payload["token_id"] == created["id"]]
+        assert store.verify().ok
     finally:
         store.close()
-    assert not any(created["token"] in str(v) for row in stored for v in row)
-    temp = as_token(server, created["token"])
-    assert temp.get("/whoami").json()["namespace"] == "x"
-    assert admin.delete(f"/tokens/{created['id']}").json()["revoked_at"]
-    assert temp.get("/whoami").status_code == 401
-    temp.close()
+    assert [e.type for e in audit] == ["TokenCreated", "TokenRevoked"]
+    assert audit[0].payload == {"token_id": created["id"], "name": "temp", "scopes": ["read"], "namespace": "x"}
+    secret_hash = hashlib.sha256(created["token"].encode()).hexdigest()
+    assert not any(created["token"] in str(e.payload) or secret_hash in str(e.payload) for e in audit)
 
 
 def test_scopes(teams: dict[str, httpx.Client]) -> None:

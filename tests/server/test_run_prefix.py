@@ -52,3 +52,19 @@ def test_versions_and_their_users_over_http(admin: httpx.Client, server: object,
         assert [r.id for r in store.consumers_of(digests[0])] == ["pfxuser-1"]
     finally:
         store.close()
+
+
+def test_last_seen_over_http(admin: httpx.Client, server: object, tmp_path: Path) -> None:
+    from mlineage.sdk.remote import RemoteStore
+
+    beat = {"id": uuid.uuid4().hex, "type": "RunHeartbeat",
+            "payload": {"run_id": "pfxbeat-1", "at": "2099-01-01T00:00:00.000000Z"}}
+    assert admin.post("/events/batch", json={"events": [*_run("pfxbeat-1"), beat]}).status_code == 200
+    assert admin.get("/runs/pfxbeat/last-seen").json() == {"last_seen": "2099-01-01T00:00:00.000000Z"}
+    token = admin.headers["Authorization"].removeprefix("Bearer ")
+    store = RemoteStore(server.url, token=token, spool_dir=tmp_path / "spool")  # type: ignore[attr-defined]
+    try:
+        assert store.last_seen("pfxbeat-1") == "2099-01-01T00:00:00.000000Z"
+        assert store.last_seen("pfxbeat-none") is None
+    finally:
+        store.close()

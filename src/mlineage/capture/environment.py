@@ -155,6 +155,8 @@ def container_info(environ: dict[str, str] | os._Environ[str] | None = None, fs_
             container_id = m.group(1) or m.group(2)
     if digest:
         info["image_digest"] = digest
+    elif "image" in info:  # a tag names whatever was pushed under it last: the environment is not pinned
+        info["pinned"] = False
     if runtime is None and not info:
         return None
     if runtime is not None:

@@ -1,7 +1,7 @@
 """Secret redaction: the one place that decides what must never reach the record.
 
 Three rules, applied at the SDK boundary (params in ``ActiveRun``, the run context in capture) and once more in
-``Client.append`` as a last line of defence:
+the append pipeline (``pipeline.py``) as a last line of defence, to the fields each event's spec names:
 
 1. A *name* that looks like a credential (``API_KEY``, ``hub_token``, ``--password``...) keeps its key but its
    value becomes ``[REDACTED]``.
@@ -20,6 +20,8 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from ..catalogue import SPECS
 
 REDACTED = "[REDACTED]"
 
@@ -206,31 +208,17 @@ def redact_environ(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def redact_payload(event_type: str, payload: Any) -> Any:
-    """The last line of defence in ``Client.append``: params, run context and error messages redacted again,
-    whatever path the event came by. Other event types pass through untouched (and unchanged in cost)."""
-    if not isinstance(payload, dict):
+    """The last line of defence before an event is sealed: the fields its spec names (``EventSpec.redact``:
+    params, the run context, error messages...) redacted again, whatever path the event came by. Event types
+    with no such fields pass through untouched (and unchanged in cost)."""
+    spec = SPECS.get(event_type)
+    if spec is None or not spec.redact or not isinstance(payload, dict):
         return payload
-    if event_type == "RunStarted":
-        out = dict(payload)
-        if isinstance(payload.get("params"), dict):
-            out["params"] = redact_mapping(payload["params"])
-        if isinstance(payload.get("context"), dict):
-            out["context"] = redact_mapping(payload["context"])
-        return out
-    if event_type == "ParamsLogged" and isinstance(payload.get("params"), dict):
-        return {**payload, "params": redact_mapping(payload["params"])}
-    if event_type == "RunEnded" and isinstance(payload.get("error"), dict):
-        return {**payload, "error": redact_mapping(payload["error"])}
-    return payload
-
-
-def stamped(events: Iterable[Any]) -> list[Any]:
-    """Events as every writer appends them: payloads redacted (``redact_payload``) and the actor filled in.
-
-    The one place both the SDK's ``Client.append`` and the data commands' lean path go through, so nothing
-    reaches the ledger unredacted whichever way it came."""
-    from ..events import NewEvent
-    from .basic import actor
-
-    return [NewEvent(e.type, redact_payload(e.type, e.payload), e.id, e.ts, e.actor or actor(), e.v) for e in events]
-
+    out = dict(payload)
+    for name in spec.redact:
+        value = payload.get(name)
+        if isinstance(value, dict):
+            out[name] = redact_mapping(value)
+        elif isinstance(value, (str, list)):
+            out[name] = redact_value(value)
+    return out

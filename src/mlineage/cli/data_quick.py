@@ -56,6 +56,8 @@ def add_lines(results: Sequence[AddResult], root: Path) -> list[str]:
     if changed:
         files = [path_text(r.pointer.relative_to(root)) for r in changed]
         files += sorted({path_text((r.path.parent / ".gitignore").relative_to(root)) for r in changed})
+        if (root / "mlineage.checkpoint").exists():  # the ledger head, kept in git (mlineage.checkpoints)
+            files.append("mlineage.checkpoint")
         lines.append(f"commit the pointer(s): git add {' '.join(files)}")
     return lines
 

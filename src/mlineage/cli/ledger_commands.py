@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -18,65 +16,76 @@ from .output import emit_json, progress
 @click.command("verify")
 @click.option("--file", "export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Verify an exported JSONL ledger instead of the store.")
+@click.option("--projections", is_flag=True,
+              help="Also replay the ledger into scratch tables and compare them with the live projections.")
 @JSON_OPTION
-def verify_command(export_file: Path | None, as_json: bool) -> None:
-    """Walk the hash chain and report the first altered, missing or reordered event.
+def verify_command(export_file: Path | None, projections: bool, as_json: bool) -> None:
+    """Walk the hash chain and report the first altered, missing or reordered event; then check the ledger
+    still holds the newest checkpoint (the project's mlineage.checkpoint, or an export's last line).
 
-    Exit status 0 when the ledger is intact, 1 when it is not.
+    Exit status 0 when the ledger (and, with --projections, every projection row) is intact, 1 when not.
     """
-    from ..ledger import verify_chain
+    from ..errors import ConfigError
 
     if export_file is not None:
-        report = verify_chain(progress(_read_export(export_file), None, "verifying"))
+        if projections:
+            raise ConfigError("--projections compares a store's tables: it does not apply to --file")
+        from ..exports import verify_export
+
+        report = verify_export(export_file, lambda events: progress(events, None, "verifying"))
     else:
         client = open_client()
-        report = client.store.verify()
+        report = client.verify()
+    compared = None
+    if projections and report.ok:
+        from ..audit import compare_projections
+
+        if not hasattr(client.store, "engine"):
+            raise ConfigError("--projections runs where the database is: ask the server "
+                              "(GET /api/v1/verify?projections=true)")
+        compared = compare_projections(client.store)
+    ok = report.ok and (compared is None or compared.ok)
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(dict(report.to_dict(), ok=ok, projections=compared.to_dict() if compared else None))
     elif report.ok:
-        extra = f", {report.redacted} redacted payload(s)" if report.redacted else ""
+        extra = f", {report.redacted} erased payload(s)" if report.redacted else ""
         click.echo(f"OK: {report.count} events, chain intact{extra}; head {report.head_seq} {report.head_hash}")
+        if report.checkpoint:
+            click.echo(f"holds the checkpoint of {report.checkpoint.get('time')} (seq {report.checkpoint['seq']})")
+        if compared is not None and compared.ok:
+            click.echo(f"projections: {compared.rows} rows match a replay of {compared.events} events")
+        elif compared is not None:
+            click.echo(f"FAILED: projections: {compared.problem}", err=True)
     else:
         click.echo(f"FAILED at event {report.first_bad_seq}"
                    + (f" (id {report.first_bad_id})" if report.first_bad_id else "")
                    + f": {report.problem}", err=True)
         click.echo(f"{report.count} events before it verified", err=True)
-    sys.exit(0 if report.ok else 1)
-
-
-def _read_export(path: Path) -> Any:
-    from ..events import StoredEvent
-    from ..ledger import canonical_json
-
-    with path.open() as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                event = StoredEvent(row["seq"], row["id"], row["type"], row["v"], row["ts"], row.get("actor"),
-                                    None, row["payload_sha256"], row["prev_hash"], row["hash"])
-            except (ValueError, KeyError, TypeError) as exc:
-                from ..errors import ValidationError
-
-                raise ValidationError(f"{path}:{number}", f"not an exported ledger event ({exc})") from None
-            payload = row.get("payload")
-            # JCS is deterministic, so re-canonicalising the exported object gives back the hashed bytes.
-            yield event, None if payload is None else canonical_json(payload).decode("utf-8")
+    sys.exit(0 if ok else 1)
 
 
 @click.command("rebuild")
+@click.option("--allow-broken", is_flag=True,
+              help="On a ledger that does not verify, rebuild from the events before the first bad one.")
 @JSON_OPTION
-def rebuild_command(as_json: bool) -> None:
-    """Drop every projection table and replay the ledger into it (in one transaction)."""
+def rebuild_command(allow_broken: bool, as_json: bool) -> None:
+    """Verify the ledger, then drop every projection table and replay the ledger into it (in one transaction).
+
+    Refuses a ledger whose hash chain is broken (exit 1), since replaying it would copy the damage.
+    """
+    from ..audit import rebuild
+
     client = open_client()
     started = time.perf_counter()
-    count = client.rebuild()
+    outcome = rebuild(client.store, allow_broken=allow_broken)
     seconds = time.perf_counter() - started
     if as_json:
-        emit_json({"replayed": count, "seconds": round(seconds, 3)})
+        emit_json(dict(outcome.to_dict(), seconds=round(seconds, 3)))
+    elif outcome.stopped_at is None:
+        click.echo(f"Rebuilt projections from {outcome.replayed} events in {seconds:.2f}s")
     else:
-        click.echo(f"Rebuilt projections from {count} events in {seconds:.2f}s")
+        click.echo(f"Rebuilt projections from the first {outcome.replayed} events in {seconds:.2f}s; stopped before "
+                   f"event {outcome.stopped_at}, which does not verify: {outcome.problem}", err=True)
 
 
 @click.command("export")
@@ -87,22 +96,18 @@ def export_command(output: Path | None) -> None:
 
     The export verifies offline with `mlineage verify --file FILE`.
     """
+    from ..exports import write_export
+
     client = open_client()
     head_seq, _ = client.store.head()
     handle = output.open("w") if output else sys.stdout
     try:
-        for event in progress(client.store.iter_events(), head_seq, "exporting"):
-            row = {
-                "seq": event.seq, "id": event.id, "type": event.type, "v": event.v, "ts": event.ts,
-                "actor": event.actor, "payload_sha256": event.payload_sha256, "prev_hash": event.prev_hash,
-                "hash": event.hash, "payload": event.payload,
-            }
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        count = write_export(progress(client.store.iter_events(), head_seq, "exporting"), handle)
     finally:
         if output:
             handle.close()
     if output:
-        click.echo(f"Exported {head_seq} events to {output}", err=True)
+        click.echo(f"Exported {count} events to {output}", err=True)
 
 
 COMMANDS = [verify_command, rebuild_command, export_command]

@@ -23,6 +23,26 @@ class _Group(click.Group):
         except MlineageError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
+        except Exception as exc:
+            from ..stores.damage import damage_of, damaged_store_error
+
+            damage = damage_of(exc)
+            if damage is None:
+                raise
+            click.echo(f"error: {damaged_store_error(_store_name(), damage)}", err=True)
+            ctx.exit(1)
+
+
+def _store_name() -> str:
+    """The store a command was using, for a message about it (best effort: the configuration may be broken)."""
+    try:
+        from ..config import load_settings
+        from ..stores.sqlite_ledger import sqlite_path
+
+        uri = load_settings().store_uri
+        return sqlite_path(uri) or uri.split("@")[-1]
+    except Exception:  # noqa: BLE001 - naming the store must not hide the error being reported
+        return "database"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

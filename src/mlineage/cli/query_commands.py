@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,29 +10,83 @@ from .context import client_session
 from .options import JSON_OPTION, limit_option
 from .output import console, emit_json
 
+if TYPE_CHECKING:
+    from ..model import Run
+
 
 @click.command("runs")
 @limit_option(20, "How many runs, newest first.", short=True)
 @click.option("--job", help="Only runs of this job.")
-@click.option("--status", type=click.Choice(["running", "completed", "failed", "aborted"]), help="Only this status.")
+@click.option("--status", type=click.Choice(["running", "lost", "completed", "failed", "aborted"]),
+              help="Only this status (lost: recorded as running, but its process is gone).")
+@click.option("--tree", "as_tree", is_flag=True,
+              help="Show runs started inside another (a sweep's trials) under their parent.")
 @JSON_OPTION
-def runs_command(limit: int, job: str | None, status: str | None, as_json: bool) -> None:
-    """List recorded runs, newest first."""
-    from ..render import run_to_dict
+def runs_command(limit: int, job: str | None, status: str | None, as_tree: bool, as_json: bool) -> None:
+    """List recorded runs, newest first. A running run whose process is gone, or that has shown no sign of
+    life for too long, shows as lost."""
+    from ..liveness import lost_reason
 
     with client_session() as client:
-        found = client.store.list_runs(limit=limit, job=job, status=status)
+        if status in ("running", "lost"):  # which running runs are lost is known only here
+            candidates = client.store.list_runs(limit=max(limit * 10, 1000), job=job, status="running")
+            reasons = {r.id: lost_reason(r, client.store) for r in candidates}
+            found = [r for r in candidates if (reasons[r.id] is not None) == (status == "lost")][:limit]
+        else:
+            found = client.store.list_runs(limit=limit, job=job, status=status)
+            reasons = {r.id: lost_reason(r, client.store) for r in found}
     if as_json:
-        emit_json([run_to_dict(r) for r in found])
+        emit_json([run_record(r, reasons[r.id]) for r in found])
+        return
+    if as_tree:
+        _print_run_tree(found, reasons)
         return
     from rich.table import Table
 
     table = Table("run", "job", "kind", "status", "started", "metrics", box=None)
     for r in found:
-        style = {"failed": "red", "aborted": "yellow", "running": "cyan"}.get(r.status.value, "green")
+        shown = "lost" if reasons[r.id] else r.status.value
+        style = {"failed": "red", "aborted": "yellow", "running": "cyan", "lost": "magenta"}.get(shown, "green")
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(r.metrics.items())[:4])
-        table.add_row(r.id[:12], r.job, r.kind.value, f"[{style}]{r.status.value}[/]", r.started_at or "", metrics)
+        table.add_row(r.id[:12], r.job, r.kind.value, f"[{style}]{shown}[/]", r.started_at or "", metrics)
     console().print(table if found else "no runs recorded yet")
+
+
+def _print_run_tree(found: list[Run], reasons: dict[str, str | None]) -> None:
+    """Runs under the run they were started inside (``parent_run_id`` in the context), newest first; a run
+    whose parent is not in the listing starts a tree of its own."""
+    from ..render import TREE_BRANCH, TREE_LAST, TREE_PIPE, TREE_SPACE
+
+    ids = {r.id for r in found}
+    children: dict[str | None, list[Run]] = {}
+    for r in found:
+        parent = r.context.get("parent_run_id")
+        children.setdefault(parent if parent in ids else None, []).append(r)
+    lines: list[str] = []
+
+    def walk(run: Run, indent: str, guide: str) -> None:
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(run.metrics.items())[:4])
+        lines.append(f"{indent}{guide}{run.job} [{'lost' if reasons.get(run.id) else run.status.value}] {run.id[:12]}  {run.started_at or ''}"
+                     + (f"  {metrics}" if metrics else ""))
+        below = children.get(run.id, [])
+        deeper = indent + ((TREE_SPACE if guide == TREE_LAST else TREE_PIPE) if guide else "")
+        for n, child in enumerate(below):
+            walk(child, deeper, TREE_LAST if n == len(below) - 1 else TREE_BRANCH)
+
+    for root in children.get(None, []):
+        walk(root, "", "")
+    click.echo("\n".join(lines) if lines else "no runs recorded yet")
+
+
+def run_record(run: Run, reason: str | None) -> dict[str, Any]:
+    """A run as the CLI shows it: its record, with status ``lost`` and the reason (``liveness.lost_reason``)."""
+    from ..render import run_to_dict
+
+    out = run_to_dict(run)
+    if reason is not None:
+        out["status"] = "lost"
+        out["lost_reason"] = reason
+    return out
 
 
 @click.command("show")
@@ -57,7 +111,9 @@ def show_command(ref: str, as_json: bool) -> None:
 
                 out["versions"] = version_rows(client, node.name)
         else:
-            out = run_to_dict(node)
+            from ..liveness import lost_reason
+
+            out = run_record(node, lost_reason(node, client.store))
             inputs, outputs = client.store.io_of_run(node.id)
             out["inputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in inputs]
             out["outputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in outputs]

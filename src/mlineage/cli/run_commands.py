@@ -121,4 +121,44 @@ def _cell(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-COMMANDS = [metrics_command, compare_command]
+@click.group("run")
+def run_group() -> None:
+    """Act on one recorded run (close a run whose process died)."""
+
+
+@run_group.command("close")
+@click.argument("run")
+@click.option("--status", type=click.Choice(["failed", "aborted", "completed"]), default="failed",
+              show_default=True, help="How the run ended.")
+@click.option("--reason", metavar="TEXT", help="Why, recorded as the run's error message.")
+@JSON_OPTION
+def run_close_command(run: str, status: str, reason: str | None, as_json: bool) -> None:
+    """Record the end of RUN, a run left running (its process killed, or lost): its status and the reason.
+
+    RUN is a run id or a unique prefix. A run that already ended is refused.
+    """
+    from .. import events as ev
+    from ..errors import ValidationError
+    from ..events import NewEvent
+    from ..refs import find_run
+
+    with client_session() as client:
+        found = find_run(client.store, run)
+        if found.status.value != "running":
+            raise ValidationError("run", f"{found.id} already ended as {found.status.value}",
+                                  "only a run recorded as running can be closed")
+        payload: dict[str, Any] = {"run_id": found.id, "status": status}
+        if reason or status != "completed":
+            payload["error"] = {"type": "ClosedByUser", "message": reason or "closed with mlineage run close"}
+        client.append([NewEvent(ev.RUN_ENDED, payload)])
+        closed = client.store.get_run(found.id)
+    assert closed is not None
+    if as_json:
+        emit_json({"id": closed.id, "status": closed.status.value, "ended_at": closed.ended_at,
+                   "error": closed.error})
+        return
+    click.echo(f"closed run {closed.id[:12]} ({closed.job}) as {closed.status.value}"
+               + (f": {reason}" if reason else ""))
+
+
+COMMANDS = [metrics_command, compare_command, run_group]

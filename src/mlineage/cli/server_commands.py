@@ -22,10 +22,18 @@ from .output import emit_json
 @click.option("--no-worker", is_flag=True, help="Do not project queued events in this process.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes (reads scale with them; one of them projects queued events at a time).")
+@click.option("--checkpoint-key", metavar="PEM", envvar="MLINEAGE_SERVER_CHECKPOINT_KEY",
+              help="Ed25519 private key that signs checkpoints (created when missing). Default: a key kept in "
+                   "the database.")
 def server_command(store_uri: str | None, artifacts: str | None, host: str, port: int, auth: bool,
-                   max_body_mb: int | None, no_worker: bool, workers: int) -> None:
+                   max_body_mb: int | None, no_worker: bool, workers: int, checkpoint_key: str | None) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) over a SQL store."""
+    import os
+
     import uvicorn
+
+    if checkpoint_key:
+        os.environ["MLINEAGE_SERVER_CHECKPOINT_KEY"] = checkpoint_key  # every worker process reads it
 
     from ..config import load_settings
     from ..limits import max_body_bytes
@@ -39,8 +47,6 @@ def server_command(store_uri: str | None, artifacts: str | None, host: str, port
     click.echo(f"mlineage server on http://{host}:{port} (auth {'on' if auth else 'OFF'}, {workers} process(es))",
                err=True)
     if workers > 1:
-        import os
-
         os.environ.update({"MLINEAGE_SERVER_STORE": store_uri, "MLINEAGE_SERVER_ARTIFACTS": str(artifacts),
                            "MLINEAGE_SERVER_AUTH": "1" if auth else "0", "MLINEAGE_SERVER_WORKER": "0" if no_worker else "1",
                            "MLINEAGE_SERVER_MAX_BODY": str(max_body)})
@@ -126,7 +132,8 @@ def _tokens(store_uri: str | None):  # type: ignore[no-untyped-def]
         from ..errors import ConfigError
 
         raise ConfigError("token commands act on the server's database: pass --store postgresql://... or sqlite:///")
-    return TokenStore(SqlStore(uri).engine)
+    store = SqlStore(uri)
+    return TokenStore(store.engine, store)
 
 
 @token_group.command("create")

@@ -54,6 +54,7 @@ class Workspace:
         self._client = client
         self._owns_client = client is None
         self._ledger: Any = None  # a SqliteLedger, once add has opened one
+        self._anchor: Any = None  # its checkpoint anchor (a ProjectAnchor)
         self._opener: Background[None] | None = None
         self._remote: Any = None
         self.scanner = Scanner(self.cache, self.statcache, self.settings.jobs)
@@ -160,24 +161,34 @@ class Workspace:
         from ..config import load_settings
         from ..stores.sqlite_ledger import SqliteLedger, sqlite_path
 
-        path = sqlite_path(load_settings(self.root).store_uri)
+        settings = load_settings(self.root)
+        path = sqlite_path(settings.store_uri)
+        if path:
+            from ..checkpoints import ProjectAnchor
+
+            self._anchor = ProjectAnchor(self.root, settings.store_uri)
+            self._anchor.guard_before_open()  # never open (and so create) a database the project says existed
         self._ledger = SqliteLedger.open(path) if path else None
         if self._ledger is None:
             _ = self.client
         else:  # what _record needs, loaded here, off the main thread
+            from .. import pipeline  # noqa: F401
             from ..capture.basic import actor
-            from ..capture.redact import redact_payload  # noqa: F401
 
             actor()
 
     def _record(self, new_events: list[Any]) -> None:
-        """Append events as ``Client.append`` does: payloads redacted, the actor stamped."""
+        """Append events through the one pipeline, as ``Client.append`` does (here straight to the lean
+        SQLite writer when ``add`` opened one), then write the new head to the project's checkpoint file."""
         if self._ledger is None:
             self.client.append(new_events)
+            self.client.write_checkpoint()
             return
-        from ..capture.redact import stamped
+        from .. import pipeline
 
-        self._ledger.append(stamped(new_events))
+        stored = pipeline.append(self._ledger, new_events)
+        if stored and self._anchor is not None:
+            self._anchor.record(stored[-1].seq, stored[-1].hash)
 
 
 def referenced_digests(ws: Workspace, pointers: Sequence[Path] | None = None,

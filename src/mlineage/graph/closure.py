@@ -7,7 +7,8 @@ Anchors come from REF's whole ancestry:
   no producing run that itself used recorded data (an ingest run's output is a source) — each needs its blob;
 * code: ``code`` artifacts in the ancestry (blob needed), and each ancestor run's git commit from its context;
 * environment: ``environment`` artifacts in the ancestry (blob needed), and each run's recorded python /
-  platform / package information from its context.
+  platform / package information from its context; a container image recorded by tag only (no digest) is
+  not pinned, so it is reported missing.
 
 Intermediate artifacts (produced inside the ancestry) are listed too, but they can be regenerated, so a
 missing intermediate blob does not make REF irreproducible.
@@ -107,6 +108,9 @@ def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Call
         anchors.append(anchor)
         if not present:
             missing.append(f"{category} {_label(item)} ({item.digest.short}): blob not in the artifact store")
+        if category == "environment" and (image := unpinned_image(item.metadata)) is not None:
+            anchor.detail["pinned"] = False
+            missing.append(f"environment {_label(item)} ({item.digest.short}): {_UNPINNED.format(image=image)}")
     commits: dict[str, Anchor] = {}
     for run in runs:
         git = run.context.get("git") if isinstance(run.context.get("git"), dict) else None
@@ -123,6 +127,8 @@ def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Call
         elif not code_inputs:
             missing.append(f"code for run {run.id} ({run.job}): no git commit and no code artifact recorded")
         environment = {k: run.context[k] for k in ENVIRONMENT_CONTEXT_KEYS if k in run.context}
+        if (image := unpinned_image(run.context)) is not None:
+            missing.append(f"environment for run {run.id} ({run.job}): {_UNPINNED.format(image=image)}")
         if environment:
             anchors.append(Anchor("environment", f"run:{run.id}", _env_digest(environment), None, "run-context",
                                   {"job": run.job, **environment}))
@@ -132,6 +138,18 @@ def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Call
     order = {"data": 0, "code": 1, "environment": 2}
     anchors.sort(key=lambda a: (order[a.category], a.source, a.ref))
     return Closure(node, anchors, intermediates, runs, missing, list(result.truncated))
+
+
+_UNPINNED = ("container image {image} is not pinned: recorded by tag, with no digest (set MLINEAGE_IMAGE_DIGEST, "
+             "or name the image as image@sha256:...)")
+
+
+def unpinned_image(record: dict[str, Any]) -> str | None:
+    """The container image a run context or an environment manifest's metadata names by tag only, or None."""
+    container = record.get("container")
+    if isinstance(container, dict) and container.get("image") and not container.get("image_digest"):
+        return str(container["image"])
+    return None
 
 
 def _env_digest(environment: dict[str, Any]) -> str:

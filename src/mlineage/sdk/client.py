@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
+from .. import pipeline
 from ..blobs.protocol import BlobStore
-from ..capture.redact import stamped
 from ..config import Settings, load_settings
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..events import NewEvent, StoredEvent
@@ -29,20 +29,38 @@ from ..refs import resolve
 from ..stores.protocol import MetadataStore
 
 if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
+    from ..checkpoints import ProjectAnchor
     from ..graph.closure import Closure
     from ..graph.diff import LineageDiff
     from ..graph.engine import GraphEngine
     from ..graph.paths import PathResult
 
 
+def _project_anchor(settings: Settings) -> ProjectAnchor | None:
+    """The checkpoint anchor of a project's SQL store (a server keeps its own signed log instead)."""
+    if settings.project_root is None or settings.store_uri.startswith(("http://", "https://")):
+        return None
+    from ..checkpoints import ProjectAnchor
+
+    return ProjectAnchor(settings.project_root, settings.store_uri)
+
+
 class Client:
     def __init__(self, settings: Settings | None = None, *, store: MetadataStore | None = None,
                  blobs: BlobStore | None = None) -> None:
         self.settings = settings or load_settings(auto_init=True)
+        self.anchor: ProjectAnchor | None = None
+        self._head: tuple[int, str] | None = None  # the head after this client's last append
         if store is None:
             from ..stores.registry import open_store
 
+            self.anchor = _project_anchor(self.settings)
+            if self.anchor is not None:
+                self.anchor.guard_before_open()
             store = open_store(self.settings.store_uri)
+            if self.anchor is not None and self.anchor.latest() is not None and hasattr(store, "engine") \
+                    and not self.settings.store_uri.startswith("sqlite"):
+                self.anchor.guard_after_open(store.head()[0])
         self.store: MetadataStore = store
         self._by_digest: dict[str, Artifact] = {}
         # a ref naming a local file is hashed and looked up; a server turns this off (its callers' paths are
@@ -70,7 +88,20 @@ class Client:
     # ------------------------------------------------------------ writing
 
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
-        return self.store.append(stamped(events))
+        """Append through the one pipeline (validate, redact, stamp; the store seals and projects)."""
+        stored = pipeline.append(self.store, events)
+        if stored:
+            self._head = (stored[-1].seq, stored[-1].hash)
+        return stored
+
+    def write_checkpoint(self, head: tuple[int, str] | None = None) -> bool:
+        """Write the ledger head this client last appended (or ``head``) to the project's checkpoint file
+        (see ``mlineage.checkpoints``); called at the end of a run and of ``add``, not per event. True when
+        the file changed; False without a project, a local SQL store or anything appended."""
+        head = head or self._head
+        if self.anchor is None or head is None:
+            return False
+        return self.anchor.record(*head)
 
     def artifact_event(self, path: str | os.PathLike[str], *, kind: str | ArtifactKind = ArtifactKind.FILE,
                        name: str | None = None, store_blob: bool = True,
@@ -230,10 +261,20 @@ class Client:
         )
 
     def verify(self) -> VerifyReport:
-        return self.store.verify()
+        """Walk the hash chain, then check the ledger against the project's newest checkpoint."""
+        report = self.store.verify()
+        if self.anchor is None:
+            return report
+        from ..checkpoints import against_checkpoint
 
-    def rebuild(self) -> int:
-        return self.store.rebuild()
+        return against_checkpoint(report, self.anchor.latest(), self.store)
+
+    def rebuild(self, *, allow_broken: bool = False) -> int:
+        """Verify the ledger, then replay it into fresh projections; refuses a broken chain (IntegrityError)
+        unless ``allow_broken``, which replays the events before the first bad one (``mlineage.audit``)."""
+        from ..audit import rebuild
+
+        return rebuild(self.store, allow_broken=allow_broken).replayed
 
 
 @functools.lru_cache(maxsize=16)

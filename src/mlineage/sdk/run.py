@@ -29,6 +29,7 @@ from ..capture.basic import actor, basic_context
 from ..capture.redact import redact_params
 from ..errors import MlineageError, StoreUnavailableError, ValidationError
 from ..events import NewEvent, new_id, utc_from_ns, utc_now
+from ..heartbeat import RUN_HEARTBEAT, heartbeat_seconds
 from ..jsonvalues import check_json_value, check_metric, check_params
 from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, enum_value
 from .client import Client, default_client
@@ -93,6 +94,8 @@ class ActiveRun:
         self._started_at = ""
         self._captured: tuple[dict[str, Any], list[NewEvent], list[str]] | None = None
         self._capture_job: Background[tuple[dict[str, Any], list[NewEvent], list[str]]] | None = None
+        self._parent_id: str | None = None  # the run this one was started inside, if any
+        self._last_write = time.monotonic()  # when this run last wrote (a quiet run writes heartbeats)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -103,6 +106,10 @@ class ActiveRun:
         cheaper than starting a thread, and capture inline."""
         if self._started:
             return self
+        parent = _active.get()
+        if parent is not None and parent.client is self.client and parent._open and not parent._ended:
+            parent.flush_due()  # the parent's start is in the store before the link to it is written
+            self._parent_id = parent.id
         started_at = utc_now()
         cwd = Path(os.getcwd())  # now: the job may chdir before the capture thread looks
         delay = start_write_delay()
@@ -127,12 +134,19 @@ class ActiveRun:
             assert self._capture_job is not None
             self._captured = self._capture_job.result()
         context, extra, recorded = self._captured
+        context = dict(context, pid=os.getpid())  # with the host: tells whether a running run's process is gone
+        if self._parent_id is not None:
+            context["parent_run_id"] = self._parent_id
         self._recorded_on_start = recorded
         started = NewEvent(ev.RUN_STARTED, {
             "run_id": self.id, "job": self.job, "kind": self.kind.value, "params": self.params,
             "context": context, "agent": actor(), "started_at": self._started_at,
         })
-        return [started, *extra]
+        if self._parent_id is None:
+            return [started, *extra]
+        from ..nesting import RUN_NESTED
+
+        return [started, NewEvent(RUN_NESTED, {"run_id": self.id, "parent_run_id": self._parent_id}), *extra]
 
     def flush_due(self) -> None:
         """Called by the flusher thread when the buffered start is due, then every ``FLUSH_EVERY_SECONDS``
@@ -144,6 +158,8 @@ class ActiveRun:
                     return
                 if not self._start_written or self._pending or self._pending_metrics:
                     self._flush_into([])
+                elif time.monotonic() - self._last_write >= heartbeat_seconds():  # quiet: say it is alive
+                    self._flush_into([NewEvent(RUN_HEARTBEAT, {"run_id": self.id})])
         finally:
             if self._started and not self._ended:
                 schedule(self, FLUSH_EVERY_SECONDS)
@@ -205,6 +221,7 @@ class ActiveRun:
             self._open = True
             raise
         self._ended = True
+        self.client.write_checkpoint()  # once per run, after its last write: the anchor is not on the event path
 
     def add_finalizer(self, finalize: Callable[[ActiveRun], None]) -> None:
         """Call ``finalize(run)`` when the run ends, before its end is written (used by autolog integrations)."""
@@ -407,6 +424,7 @@ class ActiveRun:
             except BaseException:
                 pending_metrics.extendleft(reversed(taken))  # kept for a retry, in their order
                 raise
+            self._last_write = time.monotonic()
         self._pending = []
         if not self._start_written:
             self._start_written = True

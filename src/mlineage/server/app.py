@@ -27,9 +27,15 @@ from .routers import ROUTERS
 
 
 def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, worker: bool = True,
-               max_body: int = DEFAULT_MAX_BODY, max_blob: int = DEFAULT_MAX_BLOB) -> Any:
-    """Build the ASGI app. ``auth=False`` treats every caller as an admin of all namespaces (one user)."""
+               max_body: int = DEFAULT_MAX_BODY, max_blob: int = DEFAULT_MAX_BLOB,
+               checkpoint_key: Path | None = None, checkpoint_seconds: float = 10.0) -> Any:
+    """Build the ASGI app. ``auth=False`` treats every caller as an admin of all namespaces (one user).
+    ``checkpoint_key``: the Ed25519 PEM file that signs checkpoints (default ``MLINEAGE_SERVER_CHECKPOINT_KEY``,
+    else a key kept in the database; see ``checkpoint_log.py``), signed every ``checkpoint_seconds``."""
+    import os
+
     from ..stores.sql import SqlStore
+    from .checkpoint_log import CheckpointLog, Signer
 
     client = Client.for_uri(store_uri, artifacts)
     if not isinstance(client.store, SqlStore):
@@ -37,14 +43,19 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     client.resolve_paths = False  # a ref is never a file on the server's disk (clients send digests)
     engine = client.store.engine
     index = NamespaceIndex(engine)
-    state = ServerState(client, TokenStore(engine), index, Inbox(client, index), auth=auth, max_body=max_body)
+    key_env = os.environ.get("MLINEAGE_SERVER_CHECKPOINT_KEY")
+    checkpoints = CheckpointLog(engine, checkpoint_key or (Path(key_env) if key_env else None))
+    state = ServerState(client, TokenStore(engine, client.store), index, Inbox(client, index), auth=auth,
+                        max_body=max_body, checkpoints=checkpoints)
+    signer = Signer(checkpoints, client.store.head, checkpoint_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        state.index.catch_up()
         if worker:
             state.inbox.start()
+        signer.start()
         yield
+        signer.stop()
         state.inbox.stop()
         client.close()
 

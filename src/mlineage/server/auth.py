@@ -17,15 +17,17 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from .. import pipeline
 from ..errors import AuthError, ForbiddenError, NotFoundError, ValidationError
-from ..events import utc_now
+from ..events import TOKEN_CREATED, TOKEN_REVOKED, NewEvent, utc_now
+from ..pipeline import Appender
+from ..stores.projections.namespaces import DEFAULT_NAMESPACE
 from ..stores.schema import server_tokens
 
 __all__ = ["AuthError", "ForbiddenError", "Principal", "TokenStore"]  # the errors live in mlineage.errors
 
 SCOPES = ("read", "write", "admin")
 ALL_NAMESPACES = "*"
-DEFAULT_NAMESPACE = "default"
 _NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -76,11 +78,30 @@ def _hash(token: str) -> str:
 
 
 class TokenStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    """The server's tokens. Creating and revoking one is also recorded in the ledger (``TokenCreated``,
+    ``TokenRevoked``, through the append pipeline) so that access changes are in the hash chain; the events
+    carry the token's id, name, scopes and namespace, never its secret."""
 
-    def create(self, name: str, scopes: str | list[str], namespace: str) -> tuple[str, dict[str, Any]]:
-        """Return (the token, shown once; its record)."""
+    def __init__(self, engine: Engine, ledger: Appender | None = None) -> None:
+        self.engine = engine
+        self._ledger = ledger
+
+    def _record(self, event_type: str, payload: dict[str, Any], actor: str | None) -> None:
+        event = NewEvent(event_type, payload, actor=actor)
+        if self._ledger is not None:
+            pipeline.append(self._ledger, [event])
+            return
+        from ..stores.sql import SqlStore  # an admin action is rare: open the store for it, then close it
+
+        store = SqlStore(self.engine.url.render_as_string(hide_password=False))
+        try:
+            pipeline.append(store, [event])
+        finally:
+            store.close()
+
+    def create(self, name: str, scopes: str | list[str], namespace: str,
+               actor: str | None = None) -> tuple[str, dict[str, Any]]:
+        """Return (the token, shown once; its record). ``actor``: who asked (the caller's tagged actor)."""
         if not name or len(name) > 200:
             raise ValidationError("name", "must be 1 to 200 characters")
         parsed = parse_scopes(scopes)
@@ -89,15 +110,20 @@ class TokenStore:
         token = f"mlt_{token_id}_{secrets.token_urlsafe(32)}"
         row = {"id": token_id, "name": name, "secret_sha256": _hash(token), "scopes": ",".join(sorted(parsed)),
                "namespace": namespace, "created_at": utc_now(), "revoked_at": None}
+        self._record(TOKEN_CREATED, {"token_id": token_id, "name": name, "scopes": sorted(parsed),
+                                     "namespace": namespace}, actor)
         with write_transaction(self.engine) as conn:
             conn.execute(insert(server_tokens).values(**row))
         return token, _public(row)
 
-    def revoke(self, token_id: str) -> dict[str, Any]:
-        with write_transaction(self.engine) as conn:
+    def revoke(self, token_id: str, actor: str | None = None) -> dict[str, Any]:
+        with self.engine.connect() as conn:
             found = conn.execute(select(server_tokens).where(server_tokens.c.id == token_id)).first()
-            if found is None:
-                raise NotFoundError(f"no token with id {token_id!r}: `mlineage token list` shows the ids")
+        if found is None:
+            raise NotFoundError(f"no token with id {token_id!r}: `mlineage token list` shows the ids")
+        if found.revoked_at is None:
+            self._record(TOKEN_REVOKED, {"token_id": token_id}, actor)
+        with write_transaction(self.engine) as conn:
             if found.revoked_at is None:
                 conn.execute(update(server_tokens).where(server_tokens.c.id == token_id).values(revoked_at=utc_now()))
             row = conn.execute(select(server_tokens).where(server_tokens.c.id == token_id)).one()

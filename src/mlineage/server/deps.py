@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..sdk.client import Client
 from .auth import LOCAL_ADMIN, AuthError, Principal, TokenStore
+from .checkpoint_log import CheckpointLog
 from .ingest import Inbox
 from .namespaces import NamespacedStore, NamespaceIndex
 from .query_cache import QueryCache
@@ -34,6 +35,7 @@ class ServerState:
     inbox: Inbox
     auth: bool = True
     max_body: int = 16 * 1024 * 1024
+    checkpoints: CheckpointLog | None = None  # the signed checkpoint log (``checkpoint_log.py``)
     cache: QueryCache = field(default_factory=QueryCache)
     _views: dict[str, Client] = field(default_factory=dict)
     _principals: dict[str, tuple[Principal, float]] = field(default_factory=dict)

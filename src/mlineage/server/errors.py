@@ -77,6 +77,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _lookup(_request: Request, exc: LookupError) -> JSONResponse:
         return error_response(404, "NotFoundError", str(exc).strip("'\""))
 
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+        # what FastAPI raises itself (a body it cannot parse, a route that does not exist, a wrong method),
+        # in the same shape as every other error
+        type_ = "ValidationError" if exc.status_code == 400 else "NotFoundError" if exc.status_code == 404 \
+            else "HTTPError"
+        message = str(exc.detail)
+        if message == "There was an error parsing the body":
+            message = "the body is not JSON that can be parsed (malformed, or nested too deep)"
+        response = error_response(exc.status_code, type_, message, "body" if exc.status_code == 400 else None)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}

@@ -3,7 +3,7 @@
 ``POST /api/v1/lineage`` validates an OpenLineage event against the official schema, then stores it in
 ``server_inbox`` (idempotent: the event's canonical digest is its id) and answers at once. A worker thread
 takes pending rows in arrival order, maps each to core events (``interop.openlineage``) using the current
-graph, appends them through the Client and marks the row done — or failed, with the reason, if the mapped
+graph, appends them through the Client (the append pipeline) and marks the row done — or failed, with the reason, if the mapped
 events are refused (a cycle, say). The mapped events' ids derive from the inbox id, so a row replayed after a
 crash between append and mark is skipped by the ledger: nothing is applied twice.
 Native mlineage events can take the same path (``POST /api/v1/events/batch?wait=false``): consecutive queued
@@ -177,13 +177,13 @@ class Inbox:
             return NewEvent(body["type"], body["payload"], body["id"], body["ts"], row.actor, body["v"])
 
         try:
-            self.index.record(self.client.append([event(r) for r in rows]))
+            self.client.append([event(r) for r in rows])
             failures: dict[int, str] = {}
         except MlineageError:
             failures = {}
             for row in rows:
                 try:
-                    self.index.record(self.client.append([event(row)]))
+                    self.client.append([event(row)])
                 except MlineageError as exc:
                     failures[row.id] = str(exc)[:2000]
         now = utc_now()
@@ -202,8 +202,7 @@ class Inbox:
         try:
             mapped = ol.to_core_events(doc, ol.StoreGraphState(self.client.store), f"inbox:{row.event_id}")
             tagged = [NewEvent(e.type, e.payload, e.id, e.ts, row.actor, e.v) for e in mapped]
-            stored = self.client.append(tagged) if tagged else []
-            self.index.record(stored)
+            self.client.append(tagged)
         except MlineageError as exc:
             status, error = "failed", str(exc)[:2000]
             log.warning("OpenLineage event %s could not be projected: %s", row.event_id, exc)

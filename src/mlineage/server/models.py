@@ -168,6 +168,10 @@ class RunsOut(_Open):
     runs: list[RunOut]
 
 
+class LastSeenOut(_Open):
+    last_seen: str | None = None
+
+
 class NamedVersionOut(_Open):
     artifact: ArtifactOut
     seq: int

@@ -1,11 +1,10 @@
 """Namespaces: which artifacts and runs a team's token can see.
 
 The ledger stays one hash chain per database. The server tags every event it appends with the writer's
-namespace in the (hash-chained) ``actor`` field, ``"<client actor> via <token> [ns:<namespace>]"``, and keeps
-``server_namespace_objects`` — (namespace, node key) for each run started and artifact recorded — as an index
-over the ledger, advanced under a lock from a cursor, so it can always be caught up (or rebuilt) from the
-events themselves. Events appended without a tag (straight into the database by a local CLI) belong to
-``default``.
+namespace in the (hash-chained) ``actor`` field, ``"<client actor> via <token> [ns:<namespace>]"``, and the
+namespace projection (``stores/projections/namespaces.py``) indexes each created key under that namespace in
+the same transaction, so the index is always current and ``rebuild`` reproduces it. Events appended without
+a tag (straight into the database by a local CLI) belong to ``default``.
 
 ``NamespacedStore`` wraps the metadata store and hides whatever the namespace cannot see; the Client and the
 lineage walk run on top of it unchanged, so a trace simply stops at another team's nodes.
@@ -13,119 +12,35 @@ lineage walk run on top of it unchanged, so a trace simply stops at another team
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, text, update
+from sqlalchemy import Engine, and_, select, text
 
-from .. import events as ev
+from ..catalogue import SPECS
 from ..errors import NotFoundError
 from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport
 from ..model import Artifact, NamedVersion, NodeRef, Run
+from ..stores.projections.namespaces import namespace_of
 from ..stores.protocol import AdjacentEdge, Direction, MetadataStore
-from ..stores.schema import events as events_table
-from ..stores.schema import nodes, server_namespace_objects, server_state
-from .auth import DEFAULT_NAMESPACE, ForbiddenError, Principal
+from ..stores.schema import nodes, server_namespace_objects
+from .auth import ForbiddenError, Principal
 
-_TAG = re.compile(r"\[ns:([^\]]+)\]$")
-_CURSOR = "namespace_index_seq"
+__all__ = ["NamespaceIndex", "NamespacedStore", "namespace_of", "tag_actor"]
 
 
 def tag_actor(actor: str | None, principal: Principal) -> str:
     return f"{actor or 'unknown'} via {principal.name} [ns:{principal.write_namespace}]"
 
 
-def namespace_of(actor: str | None) -> str:
-    match = _TAG.search(actor or "")
-    return match.group(1) if match else DEFAULT_NAMESPACE
-
-
-def _owned_keys(event_type: str, payload: dict[str, Any] | None) -> list[str]:
-    if payload is None:
-        return []
-    if event_type == ev.RUN_STARTED:
-        return [payload["run_id"]]
-    if event_type == ev.ARTIFACT_RECORDED:
-        return [payload["digest"]]
-    return []
-
-
 class NamespaceIndex:
+    """Reads the namespace projection: what a namespace may see, and whether a batch may be written."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-
-    def _locked_cursor(self, conn: Connection) -> int:
-        query = select(server_state.c.value).where(server_state.c.key == _CURSOR)
-        if self.dialect == "postgresql":
-            query = query.with_for_update()
-        return int(conn.execute(query).scalar_one())
-
-    def indexed_seq(self) -> int:
-        """The last ledger seq the index has taken in (answers computed before it catches up may lack nodes)."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(server_state.c.value).where(server_state.c.key == _CURSOR)).scalar_one())
-
-    def record(self, stored: Sequence[StoredEvent]) -> None:
-        """Index events just appended; if others were appended meanwhile, catch up from the ledger."""
-        if not stored:
-            return
-        with self.engine.connect().execution_options(mlineage_write=True) as conn, conn.begin():
-            cursor = self._locked_cursor(conn)
-            if cursor >= stored[-1].seq:
-                return
-            if cursor == stored[0].seq - 1:
-                self._insert(conn, ((e.seq, e.type, e.actor, e.payload) for e in stored))
-                new_cursor = stored[-1].seq
-            else:
-                new_cursor = self._catch_up(conn, cursor)
-            conn.execute(update(server_state).where(server_state.c.key == _CURSOR).values(value=str(new_cursor)))
-
-    def catch_up(self) -> int:
-        with self.engine.connect().execution_options(mlineage_write=True) as conn, conn.begin():
-            cursor = self._locked_cursor(conn)
-            new_cursor = self._catch_up(conn, cursor)
-            if new_cursor != cursor:
-                conn.execute(update(server_state).where(server_state.c.key == _CURSOR).values(value=str(new_cursor)))
-        return new_cursor
-
-    def _catch_up(self, conn: Connection, cursor: int) -> int:
-        while True:
-            rows = conn.execute(
-                select(events_table.c.seq, events_table.c.type, events_table.c.actor, events_table.c.payload)
-                .where(events_table.c.seq > cursor).order_by(events_table.c.seq).limit(5000)
-            ).all()
-            if not rows:
-                return cursor
-            self._insert(conn, ((r.seq, r.type, r.actor, json.loads(r.payload) if r.payload else None)
-                                for r in rows))
-            cursor = int(rows[-1].seq)
-
-    def _insert(self, conn: Connection, items: Any) -> None:
-        rows: dict[tuple[str, str], int] = {}
-        for seq, type_, actor, payload in items:
-            for key in _owned_keys(type_, payload):
-                rows.setdefault((namespace_of(actor), key), seq)
-        if not rows:
-            return
-        keys = list(rows)
-        existing: set[tuple[str, str]] = set()
-        for start in range(0, len(keys), 400):
-            chunk = keys[start:start + 400]
-            existing.update(
-                (r.namespace, r.key) for r in conn.execute(
-                    select(server_namespace_objects.c.namespace, server_namespace_objects.c.key)
-                    .where(server_namespace_objects.c.key.in_([k for _, k in chunk]))
-                )
-            )
-        fresh = [{"namespace": ns, "key": key, "seq": seq} for (ns, key), seq in rows.items()
-                 if (ns, key) not in existing]
-        if fresh:
-            conn.execute(insert(server_namespace_objects), fresh)
 
     # ------------------------------------------------------------ visibility
 
@@ -154,25 +69,24 @@ class NamespaceIndex:
 
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
         with self.engine.connect() as conn:
-            return set(conn.execute(select(nodes.c.key).where(nodes.c.key.in_(list(keys)))).scalars())
+            return set(conn.execute(select(server_namespace_objects.c.key)
+                                    .where(server_namespace_objects.c.key.in_(list(keys)))).scalars())
 
     def check_writes(self, batch: Sequence[NewEvent], principal: Principal) -> None:
-        """Refuse a batch that links to runs or artifacts outside the writer's namespace (HTTP 403)."""
+        """Refuse a batch that links to keys outside the writer's namespace (HTTP 403). What each event
+        creates and references comes from its spec (``catalogue.py``)."""
         if principal.sees_all:
             return
-        started = {e.payload.get("run_id") for e in batch if e.type == ev.RUN_STARTED}
-        recorded = {e.payload.get("digest") for e in batch if e.type == ev.ARTIFACT_RECORDED}
-        runs: set[str] = set()
-        digests: set[str] = set()
+        created: set[str] = set()
+        referenced: dict[str, str] = {}
         for e in batch:
-            p = e.payload
-            if e.type in (ev.ARTIFACT_USED, ev.ARTIFACT_PRODUCED, ev.PARAMS_LOGGED, ev.METRICS_LOGGED, ev.RUN_ENDED):
-                runs.add(str(p.get("run_id")))
-            if e.type in (ev.ARTIFACT_USED, ev.ARTIFACT_PRODUCED):
-                digests.add(str(p.get("digest")))
-            if e.type == ev.ARTIFACT_DERIVED:
-                digests.update((str(p.get("parent")), str(p.get("child"))))
-        wanted = sorted((runs - started) | (digests - recorded))
+            spec = SPECS.get(e.type)
+            if spec is None:
+                continue
+            created.update(spec.creates(e.payload))
+            for what, key in spec.references(e.payload):
+                referenced.setdefault(key, what)
+        wanted = sorted(set(referenced) - created)
         if not wanted:
             return
         missing = set(wanted) - self.visible_keys(principal.namespace, wanted)
@@ -180,7 +94,7 @@ class NamespaceIndex:
         if foreign:
             key = min(foreign)
             raise ForbiddenError(
-                f"{'run' if key in runs else 'artifact'} {key} is outside namespace {principal.namespace!r}: "
+                f"{referenced[key]} {key} is outside namespace {principal.namespace!r}: "
                 "record it in your namespace first, or use a token for its namespace"
             )
 
@@ -225,7 +139,7 @@ class NamespacedStore:
     def verify(self) -> VerifyReport:
         return self.inner.verify()
 
-    def rebuild(self) -> int:
+    def rebuild(self, upto_seq: int | None = None) -> int:
         raise ForbiddenError("rebuild needs an admin token for all namespaces")
 
     def get_artifact(self, digest: str) -> Artifact | None:
@@ -270,6 +184,9 @@ class NamespacedStore:
         if self.get_artifact(digest) is None:
             return []
         return self._filter_runs(self.inner.consumers_of(digest))
+
+    def last_seen(self, run_id: str) -> str | None:
+        return self.inner.last_seen(run_id) if self.get_run(run_id) is not None else None
 
     def list_versions(self, name: str) -> list[NamedVersion]:
         return [v for v in self.inner.list_versions(name) if self._art_ok(v.artifact) is not None]

@@ -12,7 +12,8 @@ created after T is left out):
   the label of its first *named* record (later names add versions rows but never rename it), so the label
   is shown only when that versions row's ``created_seq`` <= T;
 * a run whose ``updated_seq`` <= T is unchanged since; any other run is folded from its own ledger events
-  (RunStarted, ParamsLogged, MetricsLogged, RunEnded) with seq <= T, exactly as the projector applies them.
+  (RunStarted, ParamsLogged, MetricsLogged, RunEnded) with seq <= T by the runs projection's pure fold
+  (``stores/projections/runs.py``: ``fold_run``).
   Those events are found by seq range (the run's creation .. T) and the run id in the canonical payload.
 """
 
@@ -22,9 +23,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .. import events as ev
-from ..jsonvalues import with_floats
 from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, RunStatus
+from .projections.runs import RUN_EVENTS, fold_run
 from .protocol import Direction
 
 _ARTIFACTS = ("SELECT a.node_id, a.digest, a.kind, a.size, a.name, a.version, a.media_type, a.uri, a.metadata, "
@@ -33,7 +33,7 @@ _LABEL_JOIN = " LEFT JOIN versions v ON v.name = a.name AND v.version = a.versio
 _RUNS = ("SELECT node_id, id, job, kind, status, params, metrics, context, agent, error, started_at, ended_at, "
          "created_seq, updated_seq FROM runs WHERE node_id {among}")
 _RUN_EVENTS = ("SELECT seq, type, payload FROM events WHERE seq >= {p} AND seq <= {p} AND type IN "
-               f"('{ev.RUN_STARTED}', '{ev.PARAMS_LOGGED}', '{ev.METRICS_LOGGED}', '{ev.RUN_ENDED}') "
+               f"({', '.join(repr(t) for t in RUN_EVENTS)}) "
                "AND {contains} ORDER BY seq")
 _EDGES = "SELECT {near}, {far}, type, role FROM edges WHERE {near} {among}{when}"
 
@@ -102,24 +102,14 @@ class RecordReader:
             # differently (or an erased start). Read the range by type alone and match the id after parsing.
             self.cursor.execute(_RUN_EVENTS.format(p=self.p, contains="1 = 1"), (row[12], as_of_seq))
             found = self.cursor.fetchall()
-        status, ended_at, error = RunStatus.RUNNING.value, None, None
-        params: dict[str, Any] = {}
-        metrics: dict[str, float] = {}
+        run: Run | None = Run(run_id, row[2], RunKind(row[3]), RunStatus.RUNNING, {}, {}, _json(row[7]), row[8],
+                              None, row[10], None)
         for _seq, type_, payload in found:
             p = json.loads(payload) if payload is not None else None  # an erased payload projects nothing
-            if p is None or p.get("run_id") != run_id:
-                continue
-            if type_ == ev.RUN_STARTED:
-                params = dict(with_floats(p.get("params") or {}, p.get("float_params")))
-            elif type_ == ev.PARAMS_LOGGED:
-                params.update(with_floats(p["params"], p.get("float_params")))
-            elif type_ == ev.METRICS_LOGGED:
-                for m in p["metrics"]:
-                    metrics[m["key"]] = m["value"]
-            elif type_ == ev.RUN_ENDED:
-                status, ended_at, error = p["status"], p.get("ended_at"), p.get("error")
-        return Run(run_id, row[2], RunKind(row[3]), RunStatus(status), params, metrics, _json(row[7]), row[8],
-                   error, row[10], ended_at)
+            if p is not None and p.get("run_id") == run_id:
+                run = fold_run(run, type_, p)
+        assert run is not None
+        return run
 
     def edges_among(self, chunks: list[Sequence[int]], members: set[int], direction: Direction,
                     as_of_seq: int | None) -> list[tuple[int, int, str, str]]:

@@ -43,7 +43,9 @@ events = Table(
     Column("payload_sha256", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    Column("recorded_at", String(40)),  # when the store wrote it (not hashed): what --as-of orders by
     Index("ix_events_ts", "ts"),
+    Index("ix_events_recorded_at", "recorded_at"),
 )
 
 # ---- projections: derived from events, dropped and replayed by rebuild
@@ -134,8 +136,20 @@ edges = Table(
     Index("ix_edges_created_seq", "created_seq"),
 )
 
+# The namespace index (stores/projections/namespaces.py): named for the server, which reads it.
+server_namespace_objects = Table(
+    "server_namespace_objects",
+    metadata,
+    Column("namespace", String(200), nullable=False),
+    Column("key", String(160), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("namespace", "key"),
+    Index("ix_server_namespace_objects_key", "key"),
+)
+
 LEDGER_TABLES = (ledger_head, events)
-PROJECTION_TABLES = (nodes, artifacts, versions, runs, metric_batches, edges)
+# The core projections' tables (stores/projections): dropped and replayed by rebuild.
+PROJECTION_TABLES = (nodes, artifacts, versions, runs, metric_batches, edges, server_namespace_objects)
 
 # ---- server state: access control and the ingestion queue. Not projections: rebuild keeps them.
 
@@ -149,16 +163,6 @@ server_tokens = Table(
     Column("namespace", String(200), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40)),
-)
-
-server_namespace_objects = Table(
-    "server_namespace_objects",
-    metadata,
-    Column("namespace", String(200), nullable=False),
-    Column("key", String(160), nullable=False),
-    Column("seq", BigInteger, nullable=False),
-    PrimaryKeyConstraint("namespace", "key"),
-    Index("ix_server_namespace_objects_key", "key"),
 )
 
 server_inbox = Table(
@@ -184,4 +188,15 @@ server_state = Table(
     Column("value", Text, nullable=False),
 )
 
-SERVER_TABLES = (server_tokens, server_namespace_objects, server_inbox, server_state)
+server_checkpoints = Table(
+    # The signed checkpoint log (``server/checkpoint_log.py``): one signed ledger head per row.
+    "server_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("time", String(40), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", String(200), nullable=False),
+)
+
+SERVER_TABLES = (server_tokens, server_inbox, server_state, server_checkpoints)

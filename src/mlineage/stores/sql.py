@@ -9,19 +9,21 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..errors import StoreUnavailableError
-from ..events import NewEvent, StoredEvent, validate
+from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport, verify_chain
 from ..model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
+from ..pipeline import checked
 from . import migrate
+from .damage import damage_of, damaged_store_error
 from .engine import make_engine
 from .metric_codec import unpack
+from .projections import projection_tables
 from .projector import Projector
 from .protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
 from .schema import (
-    PROJECTION_TABLES,
     artifacts,
     edges,
     events,
@@ -66,6 +68,15 @@ def _stored(row: Any) -> StoredEvent:
     )
 
 
+def _create_feature_tables(engine: Any) -> None:
+    """Tables of projections registered by feature modules (the core's come from the migrations)."""
+    extra = [t for t in projection_tables() if t.metadata is not metadata]
+    if extra:
+        with engine.begin() as conn:
+            for table in extra:
+                table.create(conn, checkfirst=True)
+
+
 class SqlStore:
     """One class for both dialects: the differences live in ``engine.py`` and the write lock below."""
 
@@ -74,14 +85,20 @@ class SqlStore:
         self.engine = make_engine(uri)
         self.dialect = self.engine.dialect.name
         self.capabilities = Capabilities(dedicated_head=self.dialect == "postgresql")
+        database = self.engine.url.database if self.dialect == "sqlite" else None
         try:
             migrate.upgrade(self.engine)
-        except OperationalError as exc:
+            _create_feature_tables(self.engine)
+            # SQLite files take the lean write path (plain sqlite3, same projector); in-memory databases and
+            # PostgreSQL go through the engine.
+            self._ledger = SqliteLedger.open(database) if database and database != ":memory:" else None
+        except DBAPIError as exc:
+            damage = damage_of(exc)
+            if damage is not None:
+                raise damaged_store_error(database or self._safe_uri(), damage) from None
+            if not isinstance(exc, OperationalError):
+                raise
             raise StoreUnavailableError(f"cannot open metadata store {self._safe_uri()}: {exc.orig}") from None
-        # SQLite files take the lean write path (plain sqlite3, same projector); in-memory databases and
-        # PostgreSQL go through the engine.
-        database = self.engine.url.database if self.dialect == "sqlite" else None
-        self._ledger = SqliteLedger.open(database) if database and database != ":memory:" else None
 
     def _safe_uri(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
@@ -105,18 +122,18 @@ class SqlStore:
             yield conn, int(seq), str(digest)
 
     def append(self, new_events: Sequence[NewEvent]) -> list[StoredEvent]:
-        """Validate, chain and project a batch atomically. Events whose id is already in the ledger are
-        skipped, so a retried batch never duplicates anything.
+        """Chain and project a batch atomically (validating it first unless the append pipeline prepared it).
+        Events whose id is already in the ledger are skipped, so a retried batch never duplicates anything.
 
         Every tracked run goes through here several times, so the statements go to the DB-API cursor
         directly (see projector.py for why)."""
         if not new_events:
             return []
-        checked = [validate(e) for e in new_events]
+        batch = checked(new_events)
         if self._ledger is not None:
-            return self._ledger.append_checked(checked)
+            return self._ledger.append_checked(batch)
         with self._write() as (conn, head_seq, head_hash):
-            return self._projector(conn).append_batch(checked, head_seq, head_hash)
+            return self._projector(conn).append_batch(batch, head_seq, head_hash)
 
     def _projector(self, conn: Connection) -> Projector:
         dbapi = conn.connection.dbapi_connection
@@ -164,19 +181,25 @@ class SqlStore:
         if self._ledger is not None:
             self._ledger.forget()
 
-    def rebuild(self) -> int:
-        """Drop every projection and replay the whole ledger into fresh tables, in one transaction."""
+    def rebuild(self, upto_seq: int | None = None) -> int:
+        """Drop every registered projection's tables and replay the whole ledger (or its events up to
+        ``upto_seq``) into fresh ones through the same handlers as live appends (``stores/projections``), in one
+        transaction. It trusts the ledger: ``mlineage.audit.rebuild`` verifies it first."""
         count = 0
         self.forget_cached_state()
         with self._write() as (conn, _seq, _hash):
-            metadata.drop_all(conn, tables=list(reversed(PROJECTION_TABLES)))
-            metadata.create_all(conn, tables=list(PROJECTION_TABLES))
+            tables = projection_tables()
+            for table in reversed(tables):
+                table.drop(conn, checkfirst=True)
+            for table in tables:
+                table.create(conn)
             projector = self._projector(conn)
             last = 0
             while True:
-                rows = conn.execute(
-                    select(events).where(events.c.seq > last).order_by(events.c.seq).limit(5000)
-                ).all()
+                query = select(events).where(events.c.seq > last)
+                if upto_seq is not None:
+                    query = query.where(events.c.seq <= upto_seq)
+                rows = conn.execute(query.order_by(events.c.seq).limit(5000)).all()
                 if not rows:
                     break
                 for row in rows:
@@ -189,7 +212,7 @@ class SqlStore:
         """Every projection row, sorted: rebuild must reproduce this exactly."""
         out: dict[str, list[tuple[Any, ...]]] = {}
         with self.engine.connect() as conn:
-            for table in PROJECTION_TABLES:
+            for table in projection_tables():
                 rows = conn.execute(select(table)).all()
                 out[table.name] = sorted((tuple(r) for r in rows), key=repr)
         return out
@@ -266,6 +289,16 @@ class SqlStore:
                                 a.metadata, a.created_at)
             out.append(NamedVersion(labelled, int(row.label_seq), row.label_ts, row.label_actor))
         return out
+
+    def last_seen(self, run_id: str) -> str | None:
+        """When the run last showed it was alive: the time of its latest event or heartbeat (None: unknown)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT e.ts, h.at FROM runs r JOIN events e ON e.seq = r.updated_seq "
+                "LEFT JOIN run_heartbeats h ON h.run_id = r.id WHERE r.id = :id"), {"id": run_id}).first()
+        if row is None:
+            return None
+        return str(max(t for t in (row[0], row[1]) if t is not None))
 
     def consumers_of(self, digest: str) -> list[Run]:
         """The runs that used the artifact, in the order they were recorded."""
@@ -394,10 +427,14 @@ class SqlStore:
         return int(value) if value is not None else None
 
     def seq_at(self, ts: str) -> int:
-        """The last ledger seq whose event time is <= ``ts`` (0 when the ledger had nothing yet)."""
+        """The last ledger seq the store had written by ``ts`` (0 when it had nothing yet): by each event's
+        ``recorded_at``, never by the time its writer claimed (``eventtime.py``); events written before that
+        column existed count by their ``ts``."""
         with self.engine.connect() as conn:
-            value = conn.execute(select(func.max(events.c.seq)).where(events.c.ts <= ts)).scalar()
-        return int(value or 0)
+            recorded = conn.execute(select(func.max(events.c.seq)).where(events.c.recorded_at <= ts)).scalar()
+            older = conn.execute(select(func.max(events.c.seq)).where(
+                and_(events.c.recorded_at.is_(None), events.c.ts <= ts))).scalar()
+        return max(int(recorded or 0), int(older or 0))
 
     def reachable(self, node_id: int, direction: Direction, as_of_seq: int | None = None,
                   cap: int | None = None) -> list[int]:

@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..background import Background
-from ..events import NewEvent, StoredEvent, validate
+from ..events import NewEvent, StoredEvent
 from ..model import Artifact, ArtifactKind, Digest
+from ..pipeline import checked
 from .projector import Projector
 from .revision import HEAD_REVISION
 
@@ -69,6 +70,14 @@ def checkpoint_wal(path: str) -> None:
         conn.close()
 
 
+def _raise_if_damaged(exc: BaseException, path: str) -> None:
+    from .damage import damage_of, damaged_store_error
+
+    damage = damage_of(exc)
+    if damage is not None:
+        raise damaged_store_error(path, damage) from None
+
+
 class SqliteLedger:
     """The ledger of one SQLite file, for appends and the lookups the write path needs."""
 
@@ -87,10 +96,16 @@ class SqliteLedger:
         """The ledger, or None when the file is missing or its schema is not the current revision."""
         if not Path(path).is_file():
             return None
-        ledger = cls(str(path))
+        try:
+            ledger = cls(str(path))
+        except sqlite3.DatabaseError as exc:
+            _raise_if_damaged(exc, str(path))
+            raise
         try:
             row = ledger._conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            ledger.close()
+            _raise_if_damaged(exc, str(path))
             row = None
         if row is None or row[0] != HEAD_REVISION:
             ledger.close()
@@ -110,17 +125,21 @@ class SqliteLedger:
         return self._conn
 
     def append(self, new_events: Sequence[NewEvent]) -> list[StoredEvent]:
-        """Validate, chain and project a batch in one transaction (see ``SqlStore.append``)."""
-        return self.append_checked([validate(e) for e in new_events]) if new_events else []
+        """Chain and project a batch in one transaction (see ``SqlStore.append``)."""
+        return self.append_checked(checked(new_events)) if new_events else []
 
     def append_checked(self, checked: Sequence[NewEvent]) -> list[StoredEvent]:
         with self._lock:
             try:
-                return self._append(checked, skip_known_ids=False)
-            except sqlite3.IntegrityError as exc:
-                if "events.id" not in str(exc):
-                    raise
-            return self._append(checked, skip_known_ids=True)  # a retried batch: drop what is already there
+                try:
+                    return self._append(checked, skip_known_ids=False)
+                except sqlite3.IntegrityError as exc:
+                    if "events.id" not in str(exc):
+                        raise
+                return self._append(checked, skip_known_ids=True)  # a retried batch: drop what is already there
+            except sqlite3.DatabaseError as exc:
+                _raise_if_damaged(exc, self.path)
+                raise
 
     def _append(self, checked: Sequence[NewEvent], skip_known_ids: bool) -> list[StoredEvent]:
         conn = self._connection()

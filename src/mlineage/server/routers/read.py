@@ -16,6 +16,7 @@ from ..models import (
     ArtifactOut,
     ArtifactsOut,
     HasChildrenOut,
+    LastSeenOut,
     MetricHistoryOut,
     NamedVersionsOut,
     RunIOOut,
@@ -54,8 +55,8 @@ def consumers(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
 @router.get("/names/{name:path}/versions", response_model=NamedVersionsOut)
 def list_versions(name: str, p: Reader, state: ServerDep) -> dict[str, Any]:
     """Every version of a name, oldest first, with who recorded each label and when."""
-    return {"versions": [dict(artifact=artifact_to_dict(v.artifact), seq=v.seq, recorded_at=v.recorded_at,
-                              actor=v.actor) for v in state.view(p).store.list_versions(name)]}
+    return {"versions": [{"artifact": artifact_to_dict(v.artifact), "seq": v.seq, "recorded_at": v.recorded_at,
+                          "actor": v.actor} for v in state.view(p).store.list_versions(name)]}
 
 
 @router.get("/artifacts/{digest}/has-children", response_model=HasChildrenOut)
@@ -85,6 +86,13 @@ def list_runs(p: Reader, state: ServerDep, limit: Annotated[int, Query(ge=1, le=
 def get_run(run_id: str, p: Reader, state: ServerDep) -> dict[str, Any]:
     """The run with this id, or with this unique id prefix (409 with the candidates when several match)."""
     return run_to_dict(find_run(state.view(p).store, run_id))
+
+
+@router.get("/runs/{run_id}/last-seen", response_model=LastSeenOut)
+def last_seen(run_id: str, p: Reader, state: ServerDep) -> dict[str, Any]:
+    """When the run last showed it was alive (its latest event or heartbeat)."""
+    store = state.view(p).store
+    return {"last_seen": store.last_seen(find_run(store, run_id).id)}
 
 
 @router.get("/runs/{run_id}/io", response_model=RunIOOut)

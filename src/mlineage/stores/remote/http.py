@@ -230,7 +230,12 @@ class RemoteStore:
     def verify(self) -> VerifyReport:
         return VerifyReport(**self._get("/verify"))
 
-    def rebuild(self) -> int:
+    def rebuild(self, upto_seq: int | None = None) -> int:
+        """The server verifies its ledger before it rebuilds (and refuses a broken one); ``upto_seq`` is not
+        offered over HTTP."""
+        if upto_seq is not None:
+            raise ConfigError("a partial rebuild runs on the server's own machine: `mlineage rebuild --allow-broken` "
+                              "there")
         return int(self.request("POST", "/rebuild")["replayed"])
 
     # ------------------------------------------------------------------ projections
@@ -296,6 +301,13 @@ class RemoteStore:
 
     def producers_of(self, digest: str) -> list[Run]:
         return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/producers")["runs"]]
+
+    def last_seen(self, run_id: str) -> str | None:
+        try:
+            found: str | None = self._get(f"/runs/{run_id}/last-seen")["last_seen"]
+        except NotFoundError:
+            return None
+        return found
 
     def consumers_of(self, digest: str) -> list[Run]:
         return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/consumers")["runs"]]
