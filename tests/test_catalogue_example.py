@@ -163,3 +163,21 @@ def test_a_registered_artifact_kind_is_recorded_shown_and_queryable(noted: Clien
     found = noted.trace(produced.payload["digest"], kinds=["corpus"])
     kinds = sorted(n.kind.value for n in found.nodes.values() if hasattr(n, "digest"))
     assert "corpus" in kinds and "dataset" not in kinds
+
+
+def test_a_writer_opened_before_the_feature_loads_picks_it_up(tmp_path: Path) -> None:
+    """The lean SQLite writer keeps its projector between appends; registering a spec and a projection
+    afterwards must not leave it dispatching with the old tables."""
+    client = Client.for_uri(f"sqlite:///{tmp_path / 's.db'}", tmp_path / "objects")
+    try:
+        _start(client, "r1")  # the writer now holds a projector made before the feature was registered
+        register_event(NOTE_SPEC)
+        register_projection(NotesProjection)
+        with client.store.engine.begin() as conn:  # type: ignore[attr-defined]
+            notes.create(conn, checkfirst=True)  # what opening a store does for a feature's tables
+        client.append([NewEvent(NOTE_ADDED, {"note_id": "n1", "run_id": "r1", "text": "t"})])
+        assert notes_of(client, "r1") == [("n1", "t")]
+    finally:
+        unregister_projection(NotesProjection.name)
+        unregister_event(NOTE_ADDED)
+        client.close()

@@ -47,6 +47,7 @@ def rebuild(store: Any, *, allow_broken: bool = False) -> RebuildOutcome:
 _ROW_KEYS: dict[str, tuple[str, ...]] = {
     "nodes": ("id",), "artifacts": ("digest",), "versions": ("name", "version"), "runs": ("id",),
     "metric_batches": ("run_id", "key", "seq"), "edges": ("parent", "child", "type", "role"),
+    "server_namespace_objects": ("namespace", "key"),
 }
 
 
@@ -78,6 +79,8 @@ def compare_projections(store: Any) -> ProjectionReport:
     from .stores.projections import projection_tables
     from .stores.projector import Projector
 
+    tables = projection_tables()
+
     postgres = store.dialect == "postgresql"
     with store.engine.connect() as conn:
         if postgres:
@@ -86,7 +89,6 @@ def compare_projections(store: Any) -> ProjectionReport:
             live = "main" if not postgres else conn.exec_driver_sql("SELECT current_schema()").scalar()
             scratch = "temp" if not postgres else "pg_temp"
             head = int(conn.exec_driver_sql(f"SELECT seq FROM {live}.ledger_head WHERE id = 1").scalar() or 0)
-            tables = projection_tables()
             for table in tables:
                 ddl = str(CreateTable(table).compile(dialect=conn.dialect)).strip()
                 conn.exec_driver_sql(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1))

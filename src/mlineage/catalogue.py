@@ -66,7 +66,7 @@ class EventSpec:
 SPECS: dict[str, EventSpec] = {}
 """Every registered spec by event type name. Read it directly on hot paths (one dict lookup per event)."""
 
-_listeners: list[Callable[[], None]] = []
+_generation = [0]
 
 
 def register_event(spec: EventSpec) -> EventSpec:
@@ -80,14 +80,14 @@ def register_event(spec: EventSpec) -> EventSpec:
         raise ValidationError("name", f"event type {spec.name!r} is already registered",
                               "pick another name for the new event type")
     SPECS[spec.name] = spec
-    _changed()
+    changed()
     return spec
 
 
 def unregister_event(name: str) -> None:
     """Remove an event type (for tests that declare one of their own)."""
     SPECS.pop(name, None)
-    _changed()
+    changed()
 
 
 def get_spec(name: str) -> EventSpec:
@@ -99,14 +99,15 @@ def get_spec(name: str) -> EventSpec:
     return spec
 
 
-def on_change(listener: Callable[[], None]) -> None:
-    """Call ``listener`` whenever a spec is registered or removed (caches of dispatch tables use it)."""
-    _listeners.append(listener)
+def generation() -> int:
+    """A number that changes whenever a spec or a projection is registered or removed: a writer that keeps
+    its dispatch table between transactions starts afresh when it changes."""
+    return _generation[0]
 
 
-def _changed() -> None:
-    for listener in _listeners:
-        listener()
+def changed() -> None:
+    """Note a change of the registries (``register_event`` and ``register_projection`` call it)."""
+    _generation[0] += 1
 
 
 # ---------------------------------------------------------------- node and edge kinds
@@ -127,7 +128,7 @@ def register_edge_type(value: str) -> EdgeType:
     return register_kind(EdgeType, value)  # type: ignore[return-value]
 
 
-__all__ = ["SPECS", "EventSpec", "OpenKind", "Payload", "Validator", "get_spec", "on_change",
+__all__ = ["SPECS", "EventSpec", "OpenKind", "Payload", "Validator", "changed", "generation", "get_spec",
            "register_artifact_kind", "register_edge_type", "register_event", "register_run_kind",
            "unregister_event"]
 

@@ -243,7 +243,7 @@ for _spec in (
     # ended); the server's token table is state of its own, not a projection of these.
     EventSpec(TOKEN_CREATED, _token_created, redact=("name",)),
     EventSpec(TOKEN_REVOKED, _token_revoked),
-    # An authorised erasure: the only thing that makes a missing payload valid (see erasure.py).
+    # The only way a payload may leave the ledger (erasure.py): projected nowhere but checked on append.
     EventSpec(PAYLOAD_ERASED, validate_erasure, projections=("erasures",)),
 ):
     register_event(_spec)

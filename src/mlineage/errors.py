@@ -62,6 +62,14 @@ class StoreUnavailableError(MlineageError):
     """The metadata store or blob store cannot be reached."""
 
 
+class EventConflictError(LedgerError):
+    """An event id already in the ledger came back with other content (HTTP 409)."""
+
+
+class DamagedStoreError(StoreUnavailableError):
+    """The metadata store's database file is damaged (not a transient failure: retrying will not help)."""
+
+
 class AuthError(MlineageError):
     """No API token, or an unknown or revoked one (HTTP 401)."""
 

@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from .errors import ValidationError
+from .limits import check_value_sizes
 
 MAX_DEPTH = 32
 
@@ -74,8 +75,6 @@ def check_params(params: Any, where: str = "params") -> dict[str, Any]:
     if not isinstance(params, dict):
         raise ValidationError(where, f"expected a dict, got {type(params).__name__}")
     check_json_value(params, where)
-    from .limits import check_value_sizes
-
     check_value_sizes(params, where)
     return dict(params)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -90,3 +91,38 @@ def test_a_new_event_makes_the_next_answer_fresh(server: ServerProcess, admin: h
     assert admin.get("/trace", params={"ref": leaf}).json()["count"] == 39
     remote = admin.post("/query/lineage", json={"ref": leaf}).json()
     assert remote["count"] == 39 and remote["root"] == leaf
+
+
+def test_the_setting_turns_it_off_or_sizes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLINEAGE_SERVER_QUERY_CACHE", "0")
+    assert not QueryCache().enabled
+    monkeypatch.setenv("MLINEAGE_SERVER_QUERY_CACHE", "64")
+    assert QueryCache().enabled and QueryCache().budget == 64 * 1024 * 1024
+    monkeypatch.delenv("MLINEAGE_SERVER_QUERY_CACHE")
+    assert QueryCache().enabled and QueryCache().budget == 256 * 1024 * 1024
+
+
+def test_a_large_lineage_answer_streams_the_same_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from mlineage.server import answers
+    from mlineage.server.app import create_app
+
+    app = create_app(f"sqlite:///{tmp_path / 's.db'}", tmp_path / "objects", auth=False, worker=False)
+    events = [{"type": "ArtifactRecorded", "payload": {"digest": _digest(f"s{i}"), "kind": "dataset"}}
+              for i in range(30)]
+    events += [{"type": "ArtifactDerived", "payload": {"parent": _digest(f"s{i}"), "child": _digest(f"s{i + 1}")}}
+               for i in range(29)]
+    with TestClient(app) as c:
+        assert c.post("/api/v1/events/batch", json={"events": events}).status_code == 200
+        whole = c.get("/api/v1/trace", params={"ref": _digest("s29")})
+        monkeypatch.setattr(answers, "STREAM_MIN_NODES", 10)
+        streamed = c.get("/api/v1/trace", params={"ref": _digest("s29")})  # cached whole under this head
+        assert streamed.json() == whole.json()
+        assert c.post("/api/v1/events", json={"type": "ArtifactRecorded", "payload": {
+            "digest": _digest("other"), "kind": "file"}}).status_code == 200
+        streamed = c.get("/api/v1/trace", params={"ref": _digest("s29")})
+        assert "content-length" not in streamed.headers and "content-encoding" not in streamed.headers
+        assert streamed.json() == whole.json() and streamed.json()["count"] == 29
+        posted = c.post("/api/v1/query/lineage", json={"ref": _digest("s29")})
+        assert posted.json() == whole.json()

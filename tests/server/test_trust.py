@@ -101,6 +101,7 @@ def test_same_id_other_content_is_409_naming_the_id(admin: httpx.Client) -> None
     other = dict(event, payload={"digest": "sha256:" + "9" * 64, "kind": "dataset"})
     conflict = admin.post("/events", json=other)
     assert conflict.status_code == 409 and event["id"] in conflict.json()["error"]["message"]
+    assert conflict.json()["error"]["type"] == "EventConflictError"
 
 
 def _nested(depth: int) -> object:

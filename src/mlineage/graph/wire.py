@@ -26,6 +26,7 @@ def _key(node: dict[str, Any]) -> str:
 
 
 def lineage_to_wire(result: LineageResult) -> dict[str, Any]:
+    """The ``to_dict`` shape as is (which is why the server can also stream a large one page by page)."""
     return result.to_dict()
 
 

@@ -45,8 +45,8 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     index = NamespaceIndex(engine)
     key_env = os.environ.get("MLINEAGE_SERVER_CHECKPOINT_KEY")
     checkpoints = CheckpointLog(engine, checkpoint_key or (Path(key_env) if key_env else None))
-    state = ServerState(client, TokenStore(engine, client.store), index, Inbox(client, index), auth=auth, max_body=max_body,
-                        checkpoints=checkpoints)
+    state = ServerState(client, TokenStore(engine, client.store), index, Inbox(client, index), auth=auth,
+                        max_body=max_body, checkpoints=checkpoints)
     signer = Signer(checkpoints, client.store.head, checkpoint_seconds)
 
     @asynccontextmanager

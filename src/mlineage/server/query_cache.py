@@ -3,8 +3,9 @@ head stays put a query's answer cannot change — a team re-asking the same trac
 
 Concurrent identical misses are computed once (the others wait for it). A large answer is also kept gzipped
 (compressed once, sent to every client that accepts gzip: a lineage answer is mostly repeated keys, so it
-shrinks several-fold). Entries are evicted least recently used beyond a byte budget. ``MLINEAGE_SERVER_QUERY_CACHE=0`` turns the cache off (every request computes and
-serializes its answer), which is also what the server benchmark compares against.
+shrinks several-fold). Entries are evicted least recently used beyond a byte budget per server process
+(``MLINEAGE_SERVER_QUERY_CACHE=<MiB>``; default 256). ``MLINEAGE_SERVER_QUERY_CACHE=0`` turns the cache off
+(every request computes and serializes its answer), which is also what the server benchmark compares against.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ def gzip_bytes(data: bytes) -> bytes:
 
 
 class QueryCache:
-    def __init__(self, enabled: bool | None = None, budget: int = DEFAULT_BUDGET) -> None:
-        self.enabled = os.environ.get(ENV, "1") != "0" if enabled is None else enabled
+    def __init__(self, enabled: bool | None = None, budget: int | None = None) -> None:
+        setting = os.environ.get(ENV, "1").strip()
+        self.enabled = setting != "0" if enabled is None else enabled
+        if budget is None:  # MLINEAGE_SERVER_QUERY_CACHE=<MiB> sets the budget ("1" or unset: the default)
+            budget = int(setting) * 1024 * 1024 if setting.isdigit() and int(setting) > 1 else DEFAULT_BUDGET
         self.budget = budget
         self._entries: OrderedDict[Hashable, Answer] = OrderedDict()
         self._size = 0

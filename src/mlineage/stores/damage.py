@@ -9,13 +9,11 @@ and what helps is named here once: restore the file from a backup, check an expo
 
 from __future__ import annotations
 
-from ..errors import StoreUnavailableError
+from ..errors import DamagedStoreError
+
+__all__ = ["DamagedStoreError", "damage_of", "damaged_store_error"]
 
 _SIGNS = ("file is not a database", "database disk image is malformed", "file is encrypted or is not a database")
-
-
-class DamagedStoreError(StoreUnavailableError):
-    """The metadata store's database file is damaged (not a transient failure: retrying will not help)."""
 
 
 def damage_of(exc: BaseException) -> str | None:

@@ -15,12 +15,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import LedgerError
-from ..events import METRICS_LOGGED, NewEvent
+from ..catalogue import SPECS
+from ..errors import EventConflictError
+from ..events import NewEvent
 
-
-class EventConflictError(LedgerError):
-    """An event id already in the ledger came back with other content (HTTP 409)."""
+__all__ = ["EventConflictError", "new_only"]
 
 
 _CLOCK_FILLED = ("started_at", "ended_at")
@@ -50,7 +49,6 @@ def new_only(checked: Sequence[NewEvent], known: Mapping[str, tuple[str, int, st
     """The events of ``checked`` whose id is not in ``known`` (id -> type, v, payload_sha256 and payload text as
     recorded); EventConflictError when a known id carries other content."""
     from ..ledger import canonical_json, payload_digest
-    from ..metrics_json import metrics_payload_json
 
     fresh = []
     for event in checked:
@@ -58,7 +56,8 @@ def new_only(checked: Sequence[NewEvent], known: Mapping[str, tuple[str, int, st
         if recorded is None:
             fresh.append(event)
             continue
-        canonical = metrics_payload_json(event.payload) if event.type == METRICS_LOGGED else None
+        spec = SPECS.get(event.type)
+        canonical = spec.canonical(event.payload) if spec is not None and spec.canonical is not None else None
         digest = payload_digest(canonical if canonical is not None else canonical_json(event.payload))
         if recorded[:2] != (event.type, event.v) or (
                 recorded[2] != digest and not _same_apart_from_clock(recorded[3], event.payload)):

@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..catalogue import SPECS, EventSpec
+from ..catalogue import SPECS, EventSpec, generation
 from ..errors import LedgerError
 from ..events import NewEvent, StoredEvent, utc_now
 from ..ledger import SealedEvent, seal
@@ -50,6 +50,7 @@ class Projector:
         self.cursor = dbapi.cursor()  # writes
         self.reader = dbapi.cursor()  # reads get their own cursor: in pipeline mode results are per cursor
         self.postgres = postgres
+        self._generation = generation()
         self.projections: dict[str, Projection] = {name: cls(self) for name, cls in PROJECTIONS.items()}
         self._handlers: dict[str, tuple[Handler, ...]] = {}
 
@@ -141,6 +142,11 @@ class Projector:
 
     def oversized(self) -> bool:
         return any(p.cached() > self.MAX_CACHED for p in self.projections.values())
+
+    def stale(self) -> bool:
+        """Whether an event type or a projection was registered or removed since this writer was made (its
+        projections and dispatch table would then be out of date)."""
+        return self._generation != generation()
 
     # ------------------------------------------------------------ projections
 

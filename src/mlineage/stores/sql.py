@@ -88,6 +88,7 @@ class SqlStore:
         database = self.engine.url.database if self.dialect == "sqlite" else None
         try:
             migrate.upgrade(self.engine)
+            _create_feature_tables(self.engine)
             # SQLite files take the lean write path (plain sqlite3, same projector); in-memory databases and
             # PostgreSQL go through the engine.
             self._ledger = SqliteLedger.open(database) if database and database != ":memory:" else None
@@ -98,7 +99,6 @@ class SqlStore:
             if not isinstance(exc, OperationalError):
                 raise
             raise StoreUnavailableError(f"cannot open metadata store {self._safe_uri()}: {exc.orig}") from None
-        _create_feature_tables(self.engine)
 
     def _safe_uri(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)

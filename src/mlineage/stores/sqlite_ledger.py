@@ -164,9 +164,11 @@ class SqliteLedger:
     def _projector_at(self, conn: sqlite3.Connection, head_seq: int) -> Projector:
         """Keep the projector (and its caches) while this connection is the only writer: the head it left is
         the head we find. Anyone else's write moves the head, and a fresh projector reads what it needs."""
-        if self._projector is None or head_seq != self._projected_upto or self._projector.oversized():
-            self._projector = Projector(conn, postgres=False)
-        return self._projector
+        projector = self._projector
+        if (projector is None or head_seq != self._projected_upto or projector.oversized()
+                or projector.stale()):
+            projector = self._projector = Projector(conn, postgres=False)
+        return projector
 
     def forget(self) -> None:
         """Drop the cached projection state (after the projections were rebuilt)."""

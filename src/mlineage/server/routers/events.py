@@ -32,18 +32,18 @@ router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERRORS)
 
 
 def _tagged(batch: list[EventIn], p: Principal) -> list[NewEvent]:
-    """The caller's events, checked as received, their actor tagged with the writer's namespace (see
-    ``namespaces.py``). Refused at once is what would fail later: a payload nested too deep, a time no working
+    """The caller's events, their actor tagged with the writer's namespace (see ``namespaces.py``), after the
+    checks that must refuse a batch on receipt rather than later: a payload nested too deep, a time no working
     clock claims (the receive time orders the ledger anyway: ``eventtime.py``), an erasure by anyone but an
-    admin."""
+    admin of every namespace."""
     received = datetime.now(UTC)
     for number, e in enumerate(batch):
         check_depth(e.payload, f"events[{number}].payload")
         if e.ts is not None:
             check_claimed_time(e.ts, received, f"events[{number}].ts")
-    if any(e.type == PAYLOAD_ERASED for e in batch) and not (p.sees_all and "admin" in p.scopes):
-        raise ForbiddenError("a PayloadErased event needs an admin token for all namespaces ('*'): authorising "
-                             "the removal of a payload is an admin's act (docs/ledger.md)")
+        if e.type == PAYLOAD_ERASED and not (p.sees_all and "admin" in p.scopes):
+            raise ForbiddenError("a PayloadErased event needs an admin token for all namespaces ('*'): "
+                                 "authorising the removal of a payload is an admin's act (docs/ledger.md)")
     return [NewEvent(e.type, e.payload, e.id or new_id(), e.ts or utc_now(), tag_actor(e.actor, p), e.v)
             for e in batch]
 

@@ -28,7 +28,7 @@ def trace(request: Request, p: Reader, state: ServerDep, ref: Ref, depth: Depth 
           limit: Limit = 100_000) -> Any:
     """All ancestors of REF (digest, prefix, run:<id>, name@version)."""
     return answer(request, state, p, "trace", (ref, depth, limit),
-                  lambda c: c.lineage(ref, "up", depth=depth, limit=limit).to_dict())
+                  lambda c: c.lineage(ref, "up", depth=depth, limit=limit))
 
 
 @router.get("/impact", responses=_documents(LineageOut))
@@ -36,7 +36,7 @@ def impact(request: Request, p: Reader, state: ServerDep, ref: Ref, depth: Depth
            limit: Limit = 100_000) -> Any:
     """All descendants of REF."""
     return answer(request, state, p, "impact", (ref, depth, limit),
-                  lambda c: c.lineage(ref, "down", depth=depth, limit=limit).to_dict())
+                  lambda c: c.lineage(ref, "down", depth=depth, limit=limit))
 
 
 @router.get("/path", responses=_documents(PathOut))

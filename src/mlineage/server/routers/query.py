@@ -61,8 +61,9 @@ def _documents(model: type) -> dict[int | str, dict[str, Any]]:
 @router.post("/lineage", responses=_documents(LineageOut))
 def lineage(body: LineageQueryIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """Ancestors (``up``) or descendants (``down``) of a ref: ``Client.lineage``."""
-    return answer(request, state, p, "query/lineage", body.model_dump_json(), lambda c: wire.lineage_to_wire(
-        c.lineage(body.ref, body.direction, depth=body.depth, limit=body.limit, kinds=body.kinds, as_of=body.as_of)))
+    # the wire form of a lineage result is its to_dict shape, so a large one can stream like GET /trace
+    return answer(request, state, p, "query/lineage", body.model_dump_json(), lambda c: c.lineage(
+        body.ref, body.direction, depth=body.depth, limit=body.limit, kinds=body.kinds, as_of=body.as_of))
 
 
 @router.post("/path", responses=_documents(PathOut))

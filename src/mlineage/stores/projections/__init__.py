@@ -14,7 +14,7 @@ The built-in projections, in the order they are registered (and so the order reb
   of run events into ``Run`` records that as-of reads reuse;
 * ``metrics`` (``metrics.py``): every metric value, packed a batch per row;
 * ``namespaces`` (``namespaces.py``): which namespace each created key belongs to (the server's index);
-* ``erasures`` (``erasures.py``): no table; checks that an erasure names an earlier event exactly.
+* ``erasures`` (``erasures.py``): no tables; refuses an erasure event that names no earlier event exactly.
 
 A feature registers its own with ``register_projection``; its tables are created when a ``SqlStore`` opens
 the database (see ``Projection.schema``).
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...catalogue import changed
 from .base import Handler, Projection, Writer
 
 PROJECTIONS: dict[str, type[Projection]] = {}
@@ -36,12 +37,14 @@ def register_projection(cls: type[Projection]) -> type[Projection]:
     if known is not None and known is not cls:
         raise ValueError(f"a projection named {cls.name!r} is already registered; pick another name")
     PROJECTIONS[cls.name] = cls
+    changed()
     return cls
 
 
 def unregister_projection(name: str) -> None:
     """Remove a projection (for tests that declare one of their own)."""
     PROJECTIONS.pop(name, None)
+    changed()
 
 
 def table_names() -> list[str]:

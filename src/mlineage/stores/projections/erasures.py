@@ -1,8 +1,8 @@
-"""Erasure records: a ``PayloadErased`` event projects no rows, but it must name an earlier event exactly.
+"""The erasure check: a ``PayloadErased`` event projects nothing, but must name an earlier event exactly.
 
-The check lives here, in the writer's transaction, because only the ledger as it stands can say whether the
-named event exists with that seq and payload digest; a mismatch refuses the write, so an erasure can never be
-re-aimed at another event (see ``mlineage.erasure``).
+An erasure names the event whose payload may go by id, seq and payload digest (``mlineage.erasure``); one
+that names no earlier event of this ledger, or names it with another seq or digest, is refused with its batch,
+so an erasure can never be re-aimed at another event. It owns no tables (``rebuild`` has nothing to drop).
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from .base import Handler, Projection
 
 
 class ErasuresProjection(Projection):
-    """Owns no table: it checks each erasure against the ledger."""
-
     name = "erasures"
 
     def handlers(self) -> dict[str, Handler]:
@@ -27,5 +25,5 @@ class ErasuresProjection(Projection):
         row = self.writer.one("SELECT seq, payload_sha256 FROM events WHERE id = :id", {"id": p["event_id"]})
         if row is None or int(row[0]) != p["seq"] or row[1] != p["payload_sha256"] or int(row[0]) >= e.seq:
             raise ValidationError("event_id", f"PayloadErased names event {p['event_id']} at seq {p['seq']} with "
-                                  "payload digest " + p["payload_sha256"] + ", which is not an earlier event of "
-                                  "this ledger", "copy event_id, seq and payload_sha256 from the event to erase")
+                                  f"payload digest {p['payload_sha256']}, which is not an earlier event of this "
+                                  "ledger", "copy event_id, seq and payload_sha256 from the event to erase")
