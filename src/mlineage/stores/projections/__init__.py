@@ -24,11 +24,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...catalogue import changed
 from .base import Handler, Projection, Writer
 
 PROJECTIONS: dict[str, type[Projection]] = {}
 """The registered projections by name, in registration order (the order ``rebuild`` creates their tables)."""
+
+
+def _changed() -> None:
+    # imported here: the catalogue loads the built-in features, whose projections import this package
+    from ...catalogue import changed
+
+    changed()
 
 
 def register_projection(cls: type[Projection]) -> type[Projection]:
@@ -37,14 +43,14 @@ def register_projection(cls: type[Projection]) -> type[Projection]:
     if known is not None and known is not cls:
         raise ValueError(f"a projection named {cls.name!r} is already registered; pick another name")
     PROJECTIONS[cls.name] = cls
-    changed()
+    _changed()
     return cls
 
 
 def unregister_projection(name: str) -> None:
     """Remove a projection (for tests that declare one of their own)."""
     PROJECTIONS.pop(name, None)
-    changed()
+    _changed()
 
 
 def table_names() -> list[str]:

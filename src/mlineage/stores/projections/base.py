@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ...catalogue import EventSpec
-from ...events import StoredEvent
-
 if TYPE_CHECKING:
     from sqlalchemy import Table
 
-Handler = Callable[[StoredEvent, dict[str, Any]], None]
+    from ...catalogue import EventSpec
+    from ...events import StoredEvent
+
+# No runtime imports of the event modules: the catalogue loads features whose projections import this one.
+Handler = Callable[["StoredEvent", dict[str, Any]], None]
 
 
 class Writer(Protocol):
