@@ -138,3 +138,24 @@ def test_package_manifest_is_kept_on_disk_between_processes(tmp_path: Path, monk
     monkeypatch.setenv("MLINEAGE_CACHE_DIR", "off")
     env_capture.packages()
     assert len(listings) == 5
+
+
+def test_an_image_tag_is_resolved_to_its_digest_by_the_container_runtime(tmp_path: Path) -> None:
+    from mlineage.capture.environment import container_info
+
+    digest = "sha256:" + "c" * 64
+    docker = tmp_path / "docker"
+    docker.write_text(f"#!/bin/sh\n[ \"$1 $2\" = 'image inspect' ] && echo '[\"acme/train@{digest}\"]'\n")
+    docker.chmod(0o755)
+    info = container_info({"MLINEAGE_IMAGE": "acme/train:latest", "PATH": str(tmp_path)}, fs_root=tmp_path)
+    assert info is not None and info["image_digest"] == digest and "pinned" not in info
+
+
+def test_an_image_tag_no_runtime_can_resolve_is_recorded_unpinned(tmp_path: Path) -> None:
+    from mlineage.capture.environment import container_info
+
+    docker = tmp_path / "docker"
+    docker.write_text("#!/bin/sh\necho 'Error: No such image' >&2\nexit 1\n")
+    docker.chmod(0o755)
+    info = container_info({"MLINEAGE_IMAGE": "acme/train:latest", "PATH": str(tmp_path)}, fs_root=tmp_path)
+    assert info is not None and info["pinned"] is False and "image_digest" not in info

@@ -116,6 +116,30 @@ def process_kubernetes() -> dict[str, Any] | None:
     return kubernetes_info()
 
 
+_RUNTIME_CLIS = ("docker", "podman")
+
+
+def resolve_image_digest(image: str, path: str | None = None) -> str | None:
+    """The registry digest a tag resolves to now, asked of a container runtime on ``path`` (``docker`` or
+    ``podman image inspect``); None when neither is there, the image is not pulled, or it has no registry
+    digest. A tag is mutable, so the digest is what makes the recorded environment reproducible."""
+    import shutil
+    import subprocess
+
+    for name in _RUNTIME_CLIS:
+        cli = shutil.which(name, path=path)
+        if cli is None:
+            continue
+        try:
+            done = subprocess.run([cli, "image", "inspect", "--format", "{{json .RepoDigests}}", image],
+                                  capture_output=True, text=True, timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if done.returncode == 0 and (m := _DIGEST_IN_TEXT.search(done.stdout)):
+            return m.group(0)
+    return None
+
+
 def container_info(environ: dict[str, str] | os._Environ[str] | None = None, fs_root: Path = Path("/")
                    ) -> dict[str, Any] | None:
     """The container this process runs in, if any: image (from the documented variables) and runtime facts."""
@@ -153,6 +177,8 @@ def container_info(environ: dict[str, str] | os._Environ[str] | None = None, fs_
             runtime = "container"
         if container_id is None and (m := _CONTAINER_ID.search(text)):
             container_id = m.group(1) or m.group(2)
+    if digest is None and image:
+        digest = resolve_image_digest(image, env.get("PATH"))
     if digest:
         info["image_digest"] = digest
     elif "image" in info:  # a tag names whatever was pushed under it last: the environment is not pinned
