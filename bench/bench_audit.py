@@ -1,8 +1,8 @@
 """The nightly audit on a large ledger: `verify` (the hash chain) and `verify --projections` (a replay of the
 ledger into scratch tables compared row by row with the live projections), with `rebuild` for reference.
 
-The ledger is a realistic mix (runs with an input, params, metrics, an output and an end; about 11 events a run),
-generated once per size into ``bench/.work/audit/`` on SQLite and reused. Full mode: 1,000,000 events;
+The ledger is a realistic mix (runs with an input, params, metrics, an output and an end; about 11 events a
+run), generated once per size into ``bench/.work/audit/`` on SQLite and reused. Full mode: 1,000,000 events;
 ``MLINEAGE_BENCH_QUICK=1``: 50,000. ``MLINEAGE_BENCH_AUDIT_EVENTS`` overrides the size.
 """
 
@@ -34,11 +34,20 @@ def _events_for_run(i: int) -> list[object]:
         ev.NewEvent(ev.PARAMS_LOGGED, {"run_id": run_id, "params": {"seed": i}}),
     ]
     for step in range(4):
-        metrics = [{"key": key, "value": 0.5 + 0.001 * ((i + step + n) % 400), "step": step,
-                    "ts": "2026-12-07T00:00:00.000000Z"} for n, key in enumerate(("loss", "acc", "f1", "auc", "lr"))]
+        metrics = [
+            {
+                "key": key,
+                "value": 0.5 + 0.001 * ((i + step + n) % 400),
+                "step": step,
+                "ts": "2026-12-07T00:00:00.000000Z",
+            }
+            for n, key in enumerate(("loss", "acc", "f1", "auc", "lr"))
+        ]
         out.append(ev.NewEvent(ev.METRICS_LOGGED, {"run_id": run_id, "metrics": metrics}))
     out += [
-        ev.NewEvent(ev.ARTIFACT_RECORDED, {"digest": model, "kind": "model", "size": 10 * i, "name": "model"}),
+        ev.NewEvent(
+            ev.ARTIFACT_RECORDED, {"digest": model, "kind": "model", "size": 10 * i, "name": "model"}
+        ),
         ev.NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run_id, "digest": model}),
         ev.NewEvent(ev.RUN_ENDED, {"run_id": run_id, "status": "completed"}),
     ]
@@ -98,9 +107,24 @@ def run(quick: bool) -> list[Result]:
     total = chain + projections
     return [
         Result(f"verify: hash chain ({label})", chain, "-", None, "s", False, "-", None),
-        Result(f"verify --projections: replay + compare ({label})", projections, "rebuild, same ledger", rebuild,
-               "s", False, "-", None),
-        Result(f"nightly audit, chain + projections ({label})", total, "-", None, "s", False,
-               f"< {NIGHTLY_SECONDS // 60} min per 1M events",
-               total * (1_000_000 / size) < NIGHTLY_SECONDS),
+        Result(
+            f"verify --projections: replay + compare ({label})",
+            projections,
+            "rebuild, same ledger",
+            rebuild,
+            "s",
+            False,
+            "-",
+            None,
+        ),
+        Result(
+            f"nightly audit, chain + projections ({label})",
+            total,
+            "-",
+            None,
+            "s",
+            False,
+            f"< {NIGHTLY_SECONDS // 60} min per 1M events",
+            total * (1_000_000 / size) < NIGHTLY_SECONDS,
+        ),
     ]

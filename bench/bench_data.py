@@ -90,7 +90,9 @@ def _reset_mlineage(project: Path) -> None:
         p.unlink()
     (project / ".gitignore").unlink(missing_ok=True)
     shutil.rmtree(project / ".mlineage", ignore_errors=True)
-    (project / "mlineage.checkpoint").unlink(missing_ok=True)  # the store is removed on purpose: its anchor too
+    (project / "mlineage.checkpoint").unlink(
+        missing_ok=True
+    )  # the store is removed on purpose: its anchor too
     _run([*MLINEAGE, "init"], project)
 
 

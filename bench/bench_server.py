@@ -81,9 +81,24 @@ def _server(store_uri: str, workers: int = 1, env: dict[str, str] | None = None
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     work = workdir("server")
-    proc = subprocess.Popen([sys.executable, "-m", "mlineage.cli.main", "server", "--store", store_uri, "--artifacts",
-                             str(work / "objects"), "--port", str(port), "--workers", str(workers)],
-                            stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlineage.cli.main",
+            "server",
+            "--store",
+            store_uri,
+            "--artifacts",
+            str(work / "objects"),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -188,11 +203,21 @@ def _trace_latency(url: str, token: str, pid: int, leaf: str, per_client: int, l
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
     name = f"trace over HTTP ({nodes} ancestors), 16 concurrent clients, {label}"
-    return [Result(f"{name}, p50", p50, "-", None, "ms", False, "report", None),
-            Result(f"{name}, p99", p99, "-", None, "ms", False, "<= 300 ms" if "cache on" in label else "report",
-                   p99 <= GOAL_P99_MS if "cache on" in label else None),
-            Result(f"{name}, throughput", rate, "-", None, "requests/s", True, "report", None),
-            Result(f"{name}, server CPU per request", cpu_ms, "-", None, "ms", False, "report", None)], rate
+    return [
+        Result(f"{name}, p50", p50, "-", None, "ms", False, "report", None),
+        Result(
+            f"{name}, p99",
+            p99,
+            "-",
+            None,
+            "ms",
+            False,
+            "<= 300 ms" if "cache on" in label else "report",
+            p99 <= GOAL_P99_MS if "cache on" in label else None,
+        ),
+        Result(f"{name}, throughput", rate, "-", None, "requests/s", True, "report", None),
+        Result(f"{name}, server CPU per request", cpu_ms, "-", None, "ms", False, "report", None),
+    ], rate
 
 
 def trace_under_load(store_uri: str, leaf: str, per_client: int) -> list[Result]:
@@ -205,8 +230,18 @@ def trace_under_load(store_uri: str, leaf: str, per_client: int) -> list[Result]
             results, rates[cache] = _trace_latency(url, token, pid, leaf, per_client, label)
             out += results
     gain = rates["1"] / rates["0"]
-    out.append(Result("trace under 16 concurrent clients: throughput, cache on / off", gain, "-", None, "x", True,
-                      ">= 2x", gain >= 2.0))
+    out.append(
+        Result(
+            "trace under 16 concurrent clients: throughput, cache on / off",
+            gain,
+            "-",
+            None,
+            "x",
+            True,
+            ">= 2x",
+            gain >= 2.0,
+        )
+    )
     return out
 
 

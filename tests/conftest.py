@@ -108,7 +108,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _cache_in_the_test_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _cache_in_the_test_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The package-manifest cache (``capture/package_cache.py``) goes under the tests' temporary folder, never
     the user's ``~/.cache``."""
     monkeypatch.setenv("MLINEAGE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "mlineage-cache"))

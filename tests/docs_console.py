@@ -1,9 +1,11 @@
 """Run the ``console`` blocks of the docs: each ``$ command`` line is run in a shell, in one fresh project per
-page (the blocks of a page are one session, in order), and its output is compared with the lines shown under it.
+page (the blocks of a page are one session, in order), and its output is compared with the lines shown under
+it.
 
 What differs from run to run is masked on both sides before comparing: digests, ids, times, durations, the
-session's folder (shown as /tmp, so the project is /tmp/proj) and the host in ``user@host`` (the user is ``alice``); runs of spaces count as
-one, and blank lines are ignored. A shown line ``...`` stands for any number of lines.
+session's folder (shown as /tmp, so the project is /tmp/proj) and the host in ``user@host`` (the user is
+``alice``); runs of spaces count as one, and blank lines are ignored. A shown line ``...`` stands for any
+number of lines.
 
 A page steers its blocks with HTML comments right before a block (invisible on a rendered page):
 ``<!-- docs-test: setup`` + shell lines + ``-->`` runs those lines first (their output is not compared), and

@@ -80,16 +80,32 @@ def test_metric_events_validate_alike_on_the_short_path(metrics: list[dict[str, 
 
 
 _losses = st.floats(1e-4, 1e16, exclude_max=True)  # where the direct path applies, unless integral
-metric_floats = st.one_of(_losses, _losses.map(lambda x: -x), st.floats(allow_nan=False, allow_infinity=False),
-                          st.sampled_from([1e-4, 9.999e-5, 0.5, 1.0, -2.0, 1e16, 9.99e15, 1e-7, -0.0]))
+metric_floats = st.one_of(
+    _losses,
+    _losses.map(lambda x: -x),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([1e-4, 9.999e-5, 0.5, 1.0, -2.0, 1e16, 9.99e15, 1e-7, -0.0]),
+)
 
 
 @settings(max_examples=800, deadline=None)
-@given(st.text(), st.lists(st.fixed_dictionaries({
-    "key": st.text(), "value": metric_floats, "step": st.one_of(st.integers(0, 10**6), st.integers(0, 2**53 + 5)),
-    "ts": st.text(),
-}), max_size=4))
-def test_metrics_payloads_formatted_directly_match_rfc8785(run_id: str, metrics: list[dict[str, Any]]) -> None:
+@given(
+    st.text(),
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "key": st.text(),
+                "value": metric_floats,
+                "step": st.one_of(st.integers(0, 10**6), st.integers(0, 2**53 + 5)),
+                "ts": st.text(),
+            }
+        ),
+        max_size=4,
+    ),
+)
+def test_metrics_payloads_formatted_directly_match_rfc8785(
+    run_id: str, metrics: list[dict[str, Any]]
+) -> None:
     from mlineage.ledger import metrics_payload_json
 
     payload = {"run_id": run_id, "metrics": metrics}

@@ -1,6 +1,7 @@
 """Adding an event type, as a feature would: one spec and one projection, declared in this test module alone
 (no core file knows about them), then validated, redacted, namespaced, projected, rebuilt and queried on both
-backends. A registered artifact kind goes the same way: accepted by writes, shown and matched by ``--kind``."""
+backends. A registered artifact kind goes the same way: accepted by writes, shown and matched by
+``--kind``."""
 
 from __future__ import annotations
 
@@ -59,9 +60,14 @@ class NotesProjection(Projection):
                             {"n": p["note_id"], "r": p["run_id"], "t": p["text"], "s": e.seq})
 
 
-NOTE_SPEC = EventSpec(NOTE_ADDED, _validate_note, redact=("text",),
-                      creates=lambda p: (f"note:{p['note_id']}",), references=lambda p: (("run", p["run_id"]),),
-                      projections=("example_notes",))
+NOTE_SPEC = EventSpec(
+    NOTE_ADDED,
+    _validate_note,
+    redact=("text",),
+    creates=lambda p: (f"note:{p['note_id']}",),
+    references=lambda p: (("run", p["run_id"]),),
+    projections=("example_notes",),
+)
 
 
 def notes_of(client: Client, run_id: str) -> list[tuple[str, str]]:
@@ -111,7 +117,9 @@ def test_a_registered_event_is_validated_redacted_and_projected(noted: Client) -
 
 def test_a_registered_event_is_rebuilt_like_the_core_ones(noted: Client) -> None:
     _start(noted, "r1")
-    noted.append([NewEvent(NOTE_ADDED, {"note_id": f"n{i}", "run_id": "r1", "text": f"t{i}"}) for i in range(3)])
+    noted.append(
+        [NewEvent(NOTE_ADDED, {"note_id": f"n{i}", "run_id": "r1", "text": f"t{i}"}) for i in range(3)]
+    )
     store = noted.store
     live = store.projection_snapshot()  # type: ignore[attr-defined]
     assert len(live["example_notes"]) == 3
@@ -124,7 +132,9 @@ def test_a_registered_event_is_namespaced(noted: Client) -> None:
     team_a = Principal("a", "a-token", frozenset({"write"}), "team-a")
     team_b = Principal("b", "b-token", frozenset({"write"}), "team-b")
     _start(noted, "r1", actor=tag_actor("alice", team_a))
-    note = NewEvent(NOTE_ADDED, {"note_id": "n1", "run_id": "r1", "text": "t"}, actor=tag_actor("alice", team_a))
+    note = NewEvent(
+        NOTE_ADDED, {"note_id": "n1", "run_id": "r1", "text": "t"}, actor=tag_actor("alice", team_a)
+    )
     index = NamespaceIndex(noted.store.engine)  # type: ignore[attr-defined]
     index.check_writes([note], team_a)  # its own run: fine
     with pytest.raises(ForbiddenError, match="run r1 is outside namespace 'team-b'"):

@@ -117,7 +117,11 @@ def test_every_command_has_help_and_is_documented() -> None:
 
 
 def test_help_does_not_import_heavy_libraries() -> None:
-    code = ("import sys; from mlineage.cli.main import cli; "
-            "heavy = [m for m in ('sqlalchemy', 'rich', 'numpy', 'alembic') if m in sys.modules]; print(heavy)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    code = (
+        "import sys; from mlineage.cli.main import cli; "
+        "heavy = [m for m in ('sqlalchemy', 'rich', 'numpy', 'alembic') if m in sys.modules]; print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.stdout.strip() == "[]"

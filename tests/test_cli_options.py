@@ -1,6 +1,6 @@
 """Shared command-line options are defined once (``mlineage.cli.options``): every command that has one of
-them has exactly that definition, so ``--json``, ``--as-of``, ``--depth``, ``--limit``, ``--kind``, ``--store``,
-``--remote`` and ``--jobs`` mean and check the same thing everywhere."""
+them has exactly that definition, so ``--json``, ``--as-of``, ``--depth``, ``--limit``, ``--kind``,
+``--store``, ``--remote`` and ``--jobs`` mean and check the same thing everywhere."""
 
 from __future__ import annotations
 

@@ -18,8 +18,14 @@ from mlineage.stores.damage import DamagedStoreError
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
-    return subprocess.run([sys.executable, "-m", "mlineage.cli.main", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mlineage.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def _damage(database: Path, how: str) -> None:

@@ -17,7 +17,9 @@ PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
 @pytest.mark.parametrize("page", [p for p in PAGES if blocks(p)], ids=lambda p: p.name)
 def test_console_blocks_print_what_they_show(page: Path, tmp_path: Path) -> None:
     if "$ sqlite3 " in page.read_text() and shutil.which("sqlite3") is None:
-        pytest.skip(f"{page.name} edits the database with the sqlite3 command-line shell, which is not installed")
+        pytest.skip(
+            f"{page.name} edits the database with the sqlite3 command-line shell, which is not installed"
+        )
     problems = run_page(page, tmp_path)
     assert not problems, "\n\n".join(problems)
 
@@ -29,8 +31,10 @@ def test_every_transcript_is_a_console_block() -> None:
         for match in re.finditer(r"^```(\w*)\n(.*?)^```", text, re.DOTALL | re.MULTILINE):
             if match.group(1) != "console" and re.search(r"^\$ mlineage ", match.group(2), re.MULTILINE):
                 line = text[: match.start()].count("\n") + 1
-                raise AssertionError(f"{page.name}:{line}: a transcript in a ```{match.group(1)} block: mark it "
-                                     "```console so that it is run")
+                raise AssertionError(
+                    f"{page.name}:{line}: a transcript in a ```{match.group(1)} block: mark it "
+                    "```console so that it is run"
+                )
 
 
 def test_every_skipped_block_says_why() -> None:

@@ -1,6 +1,6 @@
-"""A feature module imports the catalogue or the projections package first, in a fresh interpreter: each of the
-modules it may start from must import on its own (the catalogue loads the built-in features, whose projections
-import the projections package back)."""
+"""A feature module imports the catalogue or the projections package first, in a fresh interpreter: each of
+the modules it may start from must import on its own (the catalogue loads the built-in features, whose
+projections import the projections package back)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,19 @@ FIRST_IMPORTS = ["mlineage.stores.projections", "mlineage.stores.projections.bas
 
 @pytest.mark.parametrize("module", FIRST_IMPORTS)
 def test_module_imports_first(module: str) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p)}
-    done = subprocess.run([sys.executable, "-c", (f"import {module}; import mlineage.stores.projections as p; "
-                           "assert 'runs' in p.PROJECTIONS")], env=env, capture_output=True, text=True, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (f"import {module}; import mlineage.stores.projections as p; assert 'runs' in p.PROJECTIONS"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr

@@ -14,12 +14,18 @@ from mlineage.stores.metric_codec import pack_steps, pack_timestamps, pack_value
 _stamps = st.text(min_size=1, max_size=40)
 
 
-@given(st.lists(st.tuples(st.integers(0, 2**63 - 1), st.floats(allow_nan=False), _stamps), min_size=1, max_size=50))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2**63 - 1), st.floats(allow_nan=False), _stamps), min_size=1, max_size=50
+    )
+)
 def test_round_trip(rows: list[tuple[int, float, str]]) -> None:
     steps, values, stamps = (list(column) for column in zip(*rows, strict=True))
     back = unpack(pack_steps(steps), pack_values(values), pack_timestamps(stamps))
     assert [(s, t) for s, _, t in back] == [(s, t) for s, _, t in rows]
-    assert all(math.copysign(1, a) == math.copysign(1, b) and a == b for (_, a, _), (_, b, _) in zip(back, rows))
+    assert all(
+        math.copysign(1, a) == math.copysign(1, b) and a == b for (_, a, _), (_, b, _) in zip(back, rows)
+    )
 
 
 @given(st.lists(_stamps, min_size=1, max_size=30))

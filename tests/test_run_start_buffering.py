@@ -69,10 +69,13 @@ def test_known_inputs_and_known_leaf_outputs_wait_in_the_buffer(client: Client, 
         assert batches == [] and used.digest == first.inputs[0].digest
         produced = run.produce(model)
         assert batches == [] and produced.digest == first.outputs[0].digest
-    assert batches == [["RunStarted", "ArtifactRecorded", "ArtifactUsed", "ArtifactRecorded", "ArtifactProduced",
-                        "RunEnded"]]
+    assert batches == [
+        ["RunStarted", "ArtifactRecorded", "ArtifactUsed", "ArtifactRecorded", "ArtifactProduced", "RunEnded"]
+    ]
     inputs, outputs = client.store.io_of_run(run.id)
-    assert [a.digest for a, _ in inputs] == [used.digest] and [a.digest for a, _ in outputs] == [produced.digest]
+    assert [a.digest for a, _ in inputs] == [used.digest] and [a.digest for a, _ in outputs] == [
+        produced.digest
+    ]
     assert client.verify().ok
 
 
@@ -149,7 +152,9 @@ while client.store.get_run(run.id) is None and time.monotonic() < deadline:
 os._exit(9)  # no clean-up, no end: as if the job were killed
 """
     env = dict(os.environ, MLINEAGE_START_WRITE_DELAY="0.05")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+    )
     assert done.returncode == 9, done.stderr
     run_id = done.stdout.split()[0]
     client = Client.for_uri(f"sqlite:///{store}", tmp_path / "objects")
@@ -193,8 +198,8 @@ def test_the_flusher_thread_leaves_when_idle_and_comes_back(monkeypatch: pytest.
 
 def test_buffered_metrics_are_written_by_time_while_the_run_is_open(client: Client,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """``log_metric`` reads no clock: the flusher thread writes what is buffered every FLUSH_EVERY_SECONDS, so a
-    loop that stalls after logging still has its values in the store."""
+    """``log_metric`` reads no clock: the flusher thread writes what is buffered every FLUSH_EVERY_SECONDS, so
+    a loop that stalls after logging still has its values in the store."""
     from mlineage.sdk import run as run_module
 
     monkeypatch.setenv("MLINEAGE_START_WRITE_DELAY", "0.01")
@@ -210,7 +215,9 @@ def test_buffered_metrics_are_written_by_time_while_the_run_is_open(client: Clie
     assert [(s, v) for s, v, _ in client.store.metric_history(run.id, "loss")] == [(1, 0.25), (2, 0.125)]
 
 
-def test_no_metric_is_lost_to_flushes_on_other_threads(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_metric_is_lost_to_flushes_on_other_threads(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Metrics are appended without the run's lock while the flusher thread and size-triggered flushes take
     them: every value logged by four threads at once reaches the store exactly once."""
     import threading

@@ -8,14 +8,27 @@ from mlineage.stores.projections.runs import fold_run, fold_runs
 
 
 def test_fold_runs_matches_the_runs_table(client: Client) -> None:
-    client.append([
-        NewEvent("RunStarted", {"run_id": "a", "job": "train", "kind": "train", "params": {"lr": 0.1, "n": 2.0}}),
-        NewEvent("RunStarted", {"run_id": "b", "job": "eval", "params": {}}),
-        NewEvent("ParamsLogged", {"run_id": "a", "params": {"epochs": 3}}),
-        NewEvent("MetricsLogged", {"run_id": "a", "metrics": [{"key": "loss", "value": 0.5, "step": 0},
-                                                               {"key": "loss", "value": 0.25, "step": 1}]}),
-        NewEvent("RunEnded", {"run_id": "a", "status": "failed", "error": {"type": "E", "message": "m"}}),
-    ])
+    client.append(
+        [
+            NewEvent(
+                "RunStarted",
+                {"run_id": "a", "job": "train", "kind": "train", "params": {"lr": 0.1, "n": 2.0}},
+            ),
+            NewEvent("RunStarted", {"run_id": "b", "job": "eval", "params": {}}),
+            NewEvent("ParamsLogged", {"run_id": "a", "params": {"epochs": 3}}),
+            NewEvent(
+                "MetricsLogged",
+                {
+                    "run_id": "a",
+                    "metrics": [
+                        {"key": "loss", "value": 0.5, "step": 0},
+                        {"key": "loss", "value": 0.25, "step": 1},
+                    ],
+                },
+            ),
+            NewEvent("RunEnded", {"run_id": "a", "status": "failed", "error": {"type": "E", "message": "m"}}),
+        ]
+    )
     folded = fold_runs((e.type, e.payload) for e in client.store.iter_events())
     assert folded == {"a": client.store.get_run("a"), "b": client.store.get_run("b")}
     assert folded["a"].params == {"lr": 0.1, "n": 2.0, "epochs": 3} and folded["a"].metrics == {"loss": 0.25}

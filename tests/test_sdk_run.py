@@ -88,7 +88,9 @@ def test_run_records_inputs_outputs_params_metrics(client: Client, tmp_path: Pat
     assert stored.status.value == "completed" and stored.kind.value == "train"
     assert stored.params == {"lr": 0.1, "layers": [64, 32], "epochs": 3}
     assert stored.metrics == {"loss": pytest.approx(0.2)}
-    assert [v for _, v, _ in client.store.metric_history(run.id, "loss")] == pytest.approx([1, 0.5, 1 / 3, 0.25, 0.2])
+    assert [v for _, v, _ in client.store.metric_history(run.id, "loss")] == pytest.approx(
+        [1, 0.5, 1 / 3, 0.25, 0.2]
+    )
     assert stored.context["python"]["version"]
     assert "argv" in stored.context and "user" in stored.context and "host" in stored.context
     assert stored.agent == f"{stored.context['user']}@{stored.context['host']}"
@@ -118,7 +120,9 @@ def test_track_decorator_records_arguments_and_files(client: Client, tmp_path: P
     source = write(tmp_path / "in.txt", b"hello")
     target = tmp_path / "out.txt"
 
-    @mlineage.track("copy", kind="transform", inputs=[str(source)], outputs={str(target): "dataset"}, client=client)
+    @mlineage.track(
+        "copy", kind="transform", inputs=[str(source)], outputs={str(target): "dataset"}, client=client
+    )
     def copy(upper: bool, sink: object = None) -> str:
         assert mlineage.active_run() is not None
         text = source.read_text()

@@ -1,9 +1,9 @@
-"""Audits that go beyond the hash chain: a rebuild that refuses a broken ledger, and (``verify --projections``)
-a comparison of the live projection tables with a fresh replay of the ledger.
+"""Audits that go beyond the hash chain: a rebuild that refuses a broken ledger, and (``verify
+--projections``) a comparison of the live projection tables with a fresh replay of the ledger.
 
 A rebuild trusts every event it replays: run over a ledger whose payload was altered it would copy the forgery
-into the tables a user reads, and report success. So it verifies the chain first and refuses when it is broken;
-``allow_broken`` replays only the events before the first bad one, and says where it stopped.
+into the tables a user reads, and report success. So it verifies the chain first and refuses when it is
+broken; ``allow_broken`` replays only the events before the first bad one, and says where it stopped.
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ def rebuild(store: Any, *, allow_broken: bool = False) -> RebuildOutcome:
     where = f"event {bad}" + (f" (id {report.first_bad_id})" if report.first_bad_id else "")
     if not allow_broken:
         raise IntegrityError(
-            f"rebuild refused: the ledger does not verify at {where}: {report.problem}. Replaying it would copy "
+            f"rebuild refused: the ledger does not verify at {where}: {report.problem}. Replaying it would "
+            "copy "
             f"the damage into the projections; restore the database from a backup, or run `mlineage rebuild "
-            f"--allow-broken` to rebuild from the {bad - 1} event(s) before it")
+            f"--allow-broken` to rebuild from the {bad - 1} event(s) before it"
+        )
     return RebuildOutcome(store.rebuild(upto_seq=bad - 1), bad, report.problem)
 
 
@@ -94,7 +96,9 @@ def compare_projections(store: Any) -> ProjectionReport:
                 conn.exec_driver_sql(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1))
                 for index in table.indexes:
                     statement = str(CreateIndex(index).compile(dialect=conn.dialect))
-                    conn.exec_driver_sql(statement.replace(f"INDEX {index.name}", f"INDEX audit_{index.name}", 1))
+                    conn.exec_driver_sql(
+                        statement.replace(f"INDEX {index.name}", f"INDEX audit_{index.name}", 1)
+                    )
             dbapi = conn.connection.dbapi_connection
             projector = Projector(dbapi, postgres)
             replayed = _replay(dbapi, projector, f"{live}.events", head)
@@ -116,8 +120,10 @@ def _replay(dbapi: Any, projector: Any, events_table: str, head: int) -> int:
 
     cursor = dbapi.cursor()
     mark = "%s" if projector.postgres else "?"
-    sql = (f"SELECT seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash FROM {events_table} "
-           f"WHERE seq > {mark} AND seq <= {mark} ORDER BY seq LIMIT 5000")
+    sql = (
+        f"SELECT seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash FROM {events_table} "
+        f"WHERE seq > {mark} AND seq <= {mark} ORDER BY seq LIMIT 5000"
+    )
     last = count = 0
     try:
         while True:
@@ -140,10 +146,12 @@ def _first_difference(conn: Any, table: str, columns: list[str], live: str,
     keys = _ROW_KEYS.get(table, tuple(columns))
     cols = ", ".join(columns)
     order = ", ".join(keys)
-    sql = (f"SELECT * FROM (SELECT {cols}, 'table' AS side FROM (SELECT {cols} FROM {live}.{table} EXCEPT "
-           f"SELECT {cols} FROM {scratch}.{table}) AS a UNION ALL SELECT {cols}, 'replay' AS side FROM (SELECT "
-           f"{cols} FROM {scratch}.{table} EXCEPT SELECT {cols} FROM {live}.{table}) AS b) AS d "
-           f"ORDER BY {order}, side LIMIT 2")
+    sql = (
+        f"SELECT * FROM (SELECT {cols}, 'table' AS side FROM (SELECT {cols} FROM {live}.{table} EXCEPT "
+        f"SELECT {cols} FROM {scratch}.{table}) AS a UNION ALL SELECT {cols}, 'replay' AS side FROM (SELECT "
+        f"{cols} FROM {scratch}.{table} EXCEPT SELECT {cols} FROM {live}.{table}) AS b) AS d "
+        f"ORDER BY {order}, side LIMIT 2"
+    )
     found = [dict(row._mapping) for row in conn.exec_driver_sql(sql)]
     if not found:
         return None
@@ -156,13 +164,19 @@ def _first_difference(conn: Any, table: str, columns: list[str], live: str,
         changed = [c for c in columns if in_table[c] != replayed[c]]
         detail = "; ".join(f"{c} is {_show(in_table[c])} in the table but {_show(replayed[c])} in the replay"
                            for c in changed)
-        return key, (f"{table} row {named} differs from a replay of the ledger: {detail}; the table was edited "
-                     "behind the ledger's back (run `mlineage rebuild` to restore it from the ledger)")
+        return key, (
+            f"{table} row {named} differs from a replay of the ledger: {detail}; the table was edited "
+            "behind the ledger's back (run `mlineage rebuild` to restore it from the ledger)"
+        )
     if first["side"] == "table":
-        return key, (f"{table} row {named} is in the table but not in a replay of the ledger: it was added behind "
-                     "the ledger's back (run `mlineage rebuild` to restore the tables from the ledger)")
-    return key, (f"{table} row {named} is missing from the table although the ledger produces it: it was "
-                 "deleted behind the ledger's back (run `mlineage rebuild` to restore the tables from the ledger)")
+        return key, (
+            f"{table} row {named} is in the table but not in a replay of the ledger: it was added behind "
+            "the ledger's back (run `mlineage rebuild` to restore the tables from the ledger)"
+        )
+    return key, (
+        f"{table} row {named} is missing from the table although the ledger produces it: it was "
+        "deleted behind the ledger's back (run `mlineage rebuild` to restore the tables from the ledger)"
+    )
 
 
 def _show(value: Any) -> str:

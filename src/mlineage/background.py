@@ -1,9 +1,9 @@
 """Work started on a daemon thread now and collected later (``result`` re-raises what it raised).
 
 Used to overlap work that mostly waits or releases the GIL with the caller's own: ``add`` opens the ledger
-while it hashes, and a tracked run captures its code and environment (``git status``, on a process's first run)
-while the job starts. (The walk of a folder is mostly a Python loop, so the console script runs it in a child
-process instead: ``blobs.walk.start_walk``.)
+while it hashes, and a tracked run captures its code and environment (``git status``, on a process's first
+run) while the job starts. (The walk of a folder is mostly a Python loop, so the console script runs it in a
+child process instead: ``blobs.walk.start_walk``.)
 """
 
 from __future__ import annotations

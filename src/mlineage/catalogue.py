@@ -114,7 +114,8 @@ def changed() -> None:
 
 
 def register_artifact_kind(value: str) -> ArtifactKind:
-    """A new artifact kind (``corpus``, ``adapter``...): accepted by writes, shown and matched by ``--kind``."""
+    """A new artifact kind (``corpus``, ``adapter``...): accepted by writes, shown and matched by
+    ``--kind``."""
     return register_kind(ArtifactKind, value)  # type: ignore[return-value]
 
 

@@ -1,4 +1,5 @@
-"""Checkpoints: the ledger's head written where the user keeps it, so a vanished or truncated ledger is noticed.
+"""Checkpoints: the ledger's head written where the user keeps it, so a vanished or truncated ledger is
+noticed.
 
 A hash chain proves that the events it holds were not altered, but not that it holds all of them: deleting the
 newest events, or the whole database, leaves a shorter chain that verifies. As Certificate Transparency does
@@ -24,8 +25,10 @@ from .errors import LedgerError
 from .ledger import VerifyReport
 
 ANCHOR_FILE = "mlineage.checkpoint"
-_ABOUT = ("mlineage ledger checkpoints: commit this file. `mlineage verify` checks that the ledger still holds "
-          "each head below; a store that lost its events is refused.")
+_ABOUT = (
+    "mlineage ledger checkpoints: commit this file. `mlineage verify` checks that the ledger still holds "
+    "each head below; a store that lost its events is refused."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +110,10 @@ def write(root: Path, key: str, checkpoint: Checkpoint) -> bool:
         if old.seq == checkpoint.seq and old.hash == checkpoint.hash:
             return False
         if old.seq > checkpoint.seq:
-            sys.stderr.write(f"warning: {ANCHOR_FILE} records seq {old.seq} for this store, later than its head "
-                             f"{checkpoint.seq}; kept as it is (run `mlineage verify`)\n")
+            sys.stderr.write(
+                f"warning: {ANCHOR_FILE} records seq {old.seq} for this store, later than its head "
+                f"{checkpoint.seq}; kept as it is (run `mlineage verify`)\n"
+            )
             return False
     stores[key] = checkpoint.to_dict()
     document["about"] = _ABOUT
@@ -169,8 +174,10 @@ def refuse_emptied_store(root: Path, key: str, head_seq: int) -> None:
 
 
 def lost_ledger_message(what: str, checkpoint: Checkpoint) -> str:
-    return (f"{what}, but {ANCHOR_FILE} records its head at seq {checkpoint.seq} ({checkpoint.time}): restore "
-            f"the database from a backup, or delete {ANCHOR_FILE} if you mean to start a new, empty ledger")
+    return (
+        f"{what}, but {ANCHOR_FILE} records its head at seq {checkpoint.seq} ({checkpoint.time}): restore "
+        f"the database from a backup, or delete {ANCHOR_FILE} if you mean to start a new, empty ledger"
+    )
 
 
 def compare(checkpoint: Checkpoint, head_seq: int, hash_at_seq: str | None) -> str | None:
@@ -265,7 +272,9 @@ def verify_signature(entry: dict[str, Any], public_key_b64: str) -> bool:
 
     key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
     try:
-        key.verify(base64.b64decode(entry["signature"]), signed_message(entry["seq"], entry["hash"], entry["time"]))
+        key.verify(
+            base64.b64decode(entry["signature"]), signed_message(entry["seq"], entry["hash"], entry["time"])
+        )
     except (InvalidSignature, KeyError, ValueError, TypeError):
         return False
     return True

@@ -5,7 +5,8 @@ leaked secret) and the chain still verifies. That must not let anyone delete dat
 is valid only when a ``PayloadErased`` event, appended *before* the payload is removed, names it. The event
 says who (its ``actor``, and ``authorised_by``: the person or role that approved it), when (its ``ts``), why
 (``reason``, and optionally a ``ticket``), and which event (``event_id``, ``seq`` and the erased payload's
-``payload_sha256``, so it cannot be re-aimed at another event). On a server only an admin token may append one.
+``payload_sha256``, so it cannot be re-aimed at another event). On a server only an admin token may append
+one.
 
 ``verify`` then fails on any event without a payload that no later erasure event names, in the store and in
 exports alike. Removing the bytes themselves is the erase command's job (it needs the
@@ -31,7 +32,9 @@ def _text(p: Mapping[str, Any], key: str, max_len: int, required: bool = True) -
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > max_len:
-        raise ValidationError(key, f"must be a non-empty string of at most {max_len} characters, got {value!r}")
+        raise ValidationError(
+            key, f"must be a non-empty string of at most {max_len} characters, got {value!r}"
+        )
     return value
 
 
@@ -42,7 +45,9 @@ def validate_erasure(p: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationError("seq", f"must be the erased event's seq (an integer >= 1), got {seq!r}")
     digest = p.get("payload_sha256")
     if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _HEX:
-        raise ValidationError("payload_sha256", "must be the erased payload's SHA-256 (64 lowercase hex digits)")
+        raise ValidationError(
+            "payload_sha256", "must be the erased payload's SHA-256 (64 lowercase hex digits)"
+        )
     out: dict[str, Any] = {
         "event_id": _text(p, "event_id", 64), "seq": seq, "payload_sha256": digest,
         "reason": _text(p, "reason", 2000), "authorised_by": _text(p, "authorised_by", 500),

@@ -36,7 +36,8 @@ def utc_now() -> str:
 
 
 def utc_from_ns(ns: int) -> str:
-    """``time.time_ns()`` as ``utc_now`` would have written it then (microseconds, truncated as datetime does).
+    """``time.time_ns()`` as ``utc_now`` would have written it then (microseconds, truncated as datetime
+    does).
 
     Metrics are stamped with the bare integer when logged and formatted when written: inside a training loop,
     between tensor operations that push the interpreter out of the CPU caches, ``utc_now`` cost ~15 us a call
@@ -105,8 +106,14 @@ def validated_payload(event: NewEvent) -> dict[str, Any]:
 
 def validate(event: NewEvent) -> NewEvent:
     """Return the event with a normalised payload, or raise ValidationError naming the field."""
-    return NewEvent(type=event.type, payload=validated_payload(event), id=event.id, ts=event.ts, actor=event.actor,
-                    v=event.v)
+    return NewEvent(
+        type=event.type,
+        payload=validated_payload(event),
+        id=event.id,
+        ts=event.ts,
+        actor=event.actor,
+        v=event.v,
+    )
 
 
 # Imported last: the catalogue's built-in specs (core_events.py) use the types defined above.

@@ -72,12 +72,23 @@ def _event(row: Any, where: str) -> tuple[StoredEvent, str | None]:
     missing = [f for f in _FIELDS if f not in row]
     if missing:
         raise ValidationError(where, f"not an exported ledger event (no {', '.join(missing)})")
-    for field, kind in (("seq", int), ("v", int), ("id", str), ("type", str), ("ts", str), ("payload_sha256", str),
-                        ("prev_hash", str), ("hash", str)):
+    for field, kind in (
+        ("seq", int),
+        ("v", int),
+        ("id", str),
+        ("type", str),
+        ("ts", str),
+        ("payload_sha256", str),
+        ("prev_hash", str),
+        ("hash", str),
+    ):
         value = row[field]
         if type(value) is not kind:
-            raise ValidationError(where, f"{field} is {json.dumps(value)}, not {'an integer' if kind is int else 'a string'}"
-                                  " (the export was edited: mlineage writes it as one)")
+            raise ValidationError(
+                where,
+                f"{field} is {json.dumps(value)}, not {'an integer' if kind is int else 'a string'}"
+                " (the export was edited: mlineage writes it as one)",
+            )
     event = StoredEvent(row["seq"], row["id"], row["type"], row["v"], row["ts"], row["actor"], None,
                         row["payload_sha256"], row["prev_hash"], row["hash"])
     payload = row.get("payload")
@@ -95,19 +106,27 @@ def verify_export(path: Path, progress: Any = None) -> VerifyReport:
     head = trailer.value
     problem = None
     if head is None:
-        problem = (f"the export has no checkpoint line after its last event (seq {report.head_seq}): it was cut "
-                   "short, or written before exports carried their head; events after it may be missing")
+        problem = (
+            f"the export has no checkpoint line after its last event (seq {report.head_seq}): it was cut "
+            "short, or written before exports carried their head; events after it may be missing"
+        )
     elif not (isinstance(head, dict) and type(head.get("seq")) is int and isinstance(head.get("hash"), str)):
         problem = f"line {trailer.line}: the checkpoint line is malformed (want seq and hash)"
     elif trailer.after is not None:
-        problem = f"line {trailer.after} follows the checkpoint line, which must be the last: the export was edited"
+        problem = (
+            f"line {trailer.after} follows the checkpoint line, which must be the last: the export was edited"
+        )
     elif head["seq"] != report.head_seq:
         what = "were removed" if head["seq"] > report.head_seq else "were added"
-        problem = (f"the export's checkpoint says the ledger ended at seq {head['seq']}, but its events end at seq "
-                   f"{report.head_seq}: event lines {what}")
+        problem = (
+            f"the export's checkpoint says the ledger ended at seq {head['seq']}, but its events end at seq "
+            f"{report.head_seq}: event lines {what}"
+        )
     elif head["hash"] != report.head_hash:
-        problem = (f"the export's checkpoint records hash {head['hash']} for seq {head['seq']}, but that event's "
-                   f"hash is {report.head_hash}: the last event or the checkpoint line was altered")
+        problem = (
+            f"the export's checkpoint records hash {head['hash']} for seq {head['seq']}, but that event's "
+            f"hash is {report.head_hash}: the last event or the checkpoint line was altered"
+        )
     if problem is None:
         return dataclasses.replace(report, checkpoint=head)
     return dataclasses.replace(report, ok=False, first_bad_seq=report.head_seq + 1, problem=problem,

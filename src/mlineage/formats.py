@@ -114,7 +114,10 @@ LINEAGE_JSON_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "parent": {"type": "string"},
                     "child": {"type": "string"},
-                    "type": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$"},  # USED, PRODUCED, DERIVED_FROM, CONTAINS...
+                    "type": {
+                        "type": "string",
+                        "pattern": "^[A-Z][A-Z0-9_]*$",
+                    },  # USED, PRODUCED, DERIVED_FROM, CONTAINS...
                     "role": {"type": ["string", "null"]},
                 },
             },

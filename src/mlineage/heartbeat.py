@@ -4,8 +4,8 @@
 One event type, ``RunHeartbeat`` (run id and time), and one projection that keeps each run's latest in its
 own table. The SDK's flusher thread already wakes every few seconds for an open run; when the run has written
 nothing for ``heartbeat_seconds()`` it appends a heartbeat, so a busy run (metrics flowing) never writes one.
-A running run whose last sign of life (its last event or heartbeat) is older than ``lost_after_seconds()`` shows
-as lost (``mlineage.liveness``).
+A running run whose last sign of life (its last event or heartbeat) is older than ``lost_after_seconds()``
+shows as lost (``mlineage.liveness``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def _seconds(variable: str, default: float) -> float:
 
 
 def heartbeat_seconds() -> float:
-    """How long an open run may write nothing before it writes a heartbeat (``MLINEAGE_HEARTBEAT_SECONDS``)."""
+    """How long an open run may write nothing before it writes a heartbeat
+    (``MLINEAGE_HEARTBEAT_SECONDS``)."""
     return _seconds("MLINEAGE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS)
 
 
@@ -56,8 +57,14 @@ def _validate(p: Mapping[str, Any]) -> dict[str, Any]:
     return {"run_id": run_id, "at": at or utc_now()}
 
 
-RUN_HEARTBEAT_SPEC = register_event(EventSpec(RUN_HEARTBEAT, _validate, references=lambda p: (("run", p["run_id"]),),
-                                              projections=("run_heartbeats",)))
+RUN_HEARTBEAT_SPEC = register_event(
+    EventSpec(
+        RUN_HEARTBEAT,
+        _validate,
+        references=lambda p: (("run", p["run_id"]),),
+        projections=("run_heartbeats",),
+    )
+)
 
 
 def _table() -> Table:

@@ -47,7 +47,9 @@ def loads(raw: bytes | str, field: str = "body", limit: int = MAX_DEPTH) -> Any:
     try:
         value = json.loads(raw)
     except RecursionError:
-        raise ValidationError(field, f"is nested more than {limit} levels deep", "flatten the document") from None
+        raise ValidationError(
+            field, f"is nested more than {limit} levels deep", "flatten the document"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError(field, f"malformed JSON: {exc}") from None
     check_depth(value, field, limit)

@@ -43,7 +43,9 @@ def _jcs_ready(value: Any) -> Any:
         for key, item in value.items():
             if type(key) is not str or (not key.isascii() and max(map(ord, key)) > 0xFFFF):
                 raise _NeedsFullCanonicaliser
-            leaf = type(item)  # the usual leaves inline (a metrics event has thousands): as the branches below
+            leaf = type(
+                item
+            )  # the usual leaves inline (a metrics event has thousands): as the branches below
             if leaf is str or (leaf is float and 1e-4 <= abs(item) < 1e16 and not item.is_integer()):
                 out[key] = item
             else:
@@ -91,14 +93,25 @@ def canonical_json_and_value(value: Any) -> tuple[bytes, Any]:
 
 
 _ENVELOPE = '{"actor":%s,"id":%s,"payload_sha256":%s,"seq":%d,"ts":%s,"type":%s,"v":%d}'
-_dump_string = json.encoder.encode_basestring  # (C) what json.dumps(ensure_ascii=False) does to a str: JCS's escaping
+_dump_string = (
+    json.encoder.encode_basestring
+)  # (C) what json.dumps(ensure_ascii=False) does to a str: JCS's escaping
 
 
-def envelope_json(seq: int, event_id: str, type_: str, v: int, ts: str, actor: str | None, psha: str) -> bytes:
+def envelope_json(
+    seq: int, event_id: str, type_: str, v: int, ts: str, actor: str | None, psha: str
+) -> bytes:
     """``canonical_json(envelope(...))``, formatted directly: the envelope's keys are fixed and its values
-    plain strings and ints, so it needs no general canonicaliser (a property test checks it against RFC 8785)."""
-    if (type(seq) is int and type(v) is int and abs(seq) < 2**53 and abs(v) < 2**53
-            and all(type(x) is str for x in (event_id, type_, ts, psha)) and (actor is None or type(actor) is str)):
+    plain strings and ints, so it needs no general canonicaliser (a property test checks it against RFC
+    8785)."""
+    if (
+        type(seq) is int
+        and type(v) is int
+        and abs(seq) < 2**53
+        and abs(v) < 2**53
+        and all(type(x) is str for x in (event_id, type_, ts, psha))
+        and (actor is None or type(actor) is str)
+    ):
         text = _ENVELOPE % ("null" if actor is None else _dump_string(actor), _dump_string(event_id),
                             _dump_string(psha), seq, _dump_string(ts), _dump_string(type_), v)
         try:
@@ -112,8 +125,18 @@ def payload_digest(canonical_payload: bytes) -> str:
     return hashlib.sha256(canonical_payload).hexdigest()
 
 
-def envelope(seq: int, event_id: str, type_: str, v: int, ts: str, actor: str | None, psha: str) -> dict[str, Any]:
-    return {"seq": seq, "id": event_id, "type": type_, "v": v, "ts": ts, "actor": actor, "payload_sha256": psha}
+def envelope(
+    seq: int, event_id: str, type_: str, v: int, ts: str, actor: str | None, psha: str
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "id": event_id,
+        "type": type_,
+        "v": v,
+        "ts": ts,
+        "actor": actor,
+        "payload_sha256": psha,
+    }
 
 
 def chain_hash(prev_hash: str, envelope_: dict[str, Any] | bytes) -> str:
@@ -204,10 +227,13 @@ def verify_chain(
             if type(ev.seq) is int and ev.seq > expected_seq:
                 gap = (f"event {expected_seq} is" if ev.seq == expected_seq + 1
                        else f"events {expected_seq} to {ev.seq - 1} are")
-                problem = f"event seq {ev.seq} follows seq {expected_seq - 1}: {gap} missing (deleted from the ledger)"
+                problem = (f"event seq {ev.seq} follows seq {expected_seq - 1}: {gap} missing "
+                           "(deleted from the ledger)")
             else:
-                problem = (f"event seq {ev.seq!r} follows seq {expected_seq - 1}, where {expected_seq} belongs: "
-                           "events are out of order or renumbered (an event was inserted or moved)")
+                problem = (
+                    f"event seq {ev.seq!r} follows seq {expected_seq - 1}, where {expected_seq} belongs: "
+                    "events are out of order or renumbered (an event was inserted or moved)"
+                )
             return bad(ev, problem, expected_seq)
         if ev.prev_hash != prev:
             if before_prev is not None and ev.prev_hash == before_prev:
@@ -215,19 +241,32 @@ def verify_chain(
                     False, count - 1, last_seq - 1, before_prev, ev.seq - 1, prev_id,
                     f"event {ev.seq - 1} was inserted: event {ev.seq} links to event {ev.seq - 2}, not to it "
                     "(an event added into the middle of the ledger and the rest renumbered)", redacted)
-            return bad(ev, f"event {ev.seq}'s prev_hash is not event {ev.seq - 1}'s hash: the chain is broken "
-                           f"between them (one of the two was replaced, or events around them deleted or moved)",
-                       ev.seq)
+            return bad(
+                ev,
+                f"event {ev.seq}'s prev_hash is not event {ev.seq - 1}'s hash: the chain is broken "
+                f"between them (one of the two was replaced, or events around them deleted or moved)",
+                ev.seq,
+            )
         if payload_text is None:
             redacted += 1
             erasures.saw(ev.seq, ev.id, ev.type, ev.payload_sha256, None)
         elif payload_digest(payload_text.encode("utf-8")) != ev.payload_sha256:
-            return bad(ev, f"event {ev.seq}'s payload does not match the SHA-256 recorded when it was written "
-                           "(payload altered)", ev.seq)
-        recomputed = chain_hash(prev, envelope_json(ev.seq, ev.id, ev.type, ev.v, ev.ts, ev.actor, ev.payload_sha256))
+            return bad(
+                ev,
+                f"event {ev.seq}'s payload does not match the SHA-256 recorded when it was written "
+                "(payload altered)",
+                ev.seq,
+            )
+        recomputed = chain_hash(
+            prev, envelope_json(ev.seq, ev.id, ev.type, ev.v, ev.ts, ev.actor, ev.payload_sha256)
+        )
         if recomputed != ev.hash:
-            return bad(ev, f"event {ev.seq}'s hash does not recompute from its fields: its id, type, version, time, "
-                           "actor or payload digest was altered (envelope altered)", ev.seq)
+            return bad(
+                ev,
+                f"event {ev.seq}'s hash does not recompute from its fields: its id, type, version, time, "
+                "actor or payload digest was altered (envelope altered)",
+                ev.seq,
+            )
         if ev.type == PAYLOAD_ERASED and payload_text is not None:
             erasures.saw(ev.seq, ev.id, ev.type, ev.payload_sha256, payload_text)
         if recorded_head is not None and ev.seq == recorded_head[0] + 1:
@@ -240,10 +279,17 @@ def verify_chain(
         head_seq, head_hash = recorded_head
         if last_seq > head_seq:
             return VerifyReport(
-                False, count, last_seq, prev, head_seq + 1, past_head.id if past_head else None,
-                f"the chain goes on past the ledger head (seq {head_seq}) to seq {last_seq}: event(s) {head_seq + 1} "
+                False,
+                count,
+                last_seq,
+                prev,
+                head_seq + 1,
+                past_head.id if past_head else None,
+                f"the chain goes on past the ledger head (seq {head_seq}) to seq {last_seq}: event(s) "
+                f"{head_seq + 1} "
                 f"to {last_seq} were added behind mlineage's back (the head moves with every real append)",
-                redacted)
+                redacted,
+            )
         if last_seq < head_seq:
             return VerifyReport(
                 False, count, last_seq, prev, last_seq + 1, None,
@@ -251,15 +297,29 @@ def verify_chain(
                 f"{last_seq + 1} to {head_seq} were deleted (events removed)", redacted)
         if head_hash != prev:
             return VerifyReport(
-                False, count, last_seq, prev, last_seq, prev_id,
-                f"the ledger head records hash {head_hash} for seq {head_seq}, but event {last_seq}'s hash is {prev}: "
-                "the head row or the newest event was rewritten", redacted)
+                False,
+                count,
+                last_seq,
+                prev,
+                last_seq,
+                prev_id,
+                f"the ledger head records hash {head_hash} for seq {head_seq}, but event {last_seq}'s hash "
+                f"is {prev}: "
+                "the head row or the newest event was rewritten",
+                redacted,
+            )
     unauthorised = erasures.first_unauthorised()
     if unauthorised is not None:
         seq, event_id = unauthorised
         return VerifyReport(
-            False, count, last_seq, prev, seq, event_id,
-            f"event {seq} has no payload, and no PayloadErased event names it: the payload was removed without "
+            False,
+            count,
+            last_seq,
+            prev,
+            seq,
+            event_id,
+            f"event {seq} has no payload, and no PayloadErased event names it: the payload was removed "
+            "without "
             "an authorised erasure (its data is lost to the ledger; restore the database from a backup)",
             redacted,
         )

@@ -52,12 +52,18 @@ def check_value_sizes(values: Mapping[str, Any], where: str) -> None:
         size = len(key.encode("utf-8", "surrogatepass")) + _encoded_size(value)
         total += size
         if size > limit:
-            raise ValidationError(f"{where}.{key}", f"is {size} bytes, over the {limit}-byte limit for a value",
-                                  "log it as an artifact instead (run.produce(path) or run.use(path)); "
-                                  f"{ENV} raises the limit for client and server alike")
+            raise ValidationError(
+                f"{where}.{key}",
+                f"is {size} bytes, over the {limit}-byte limit for a value",
+                "log it as an artifact instead (run.produce(path) or run.use(path)); "
+                f"{ENV} raises the limit for client and server alike",
+            )
     if total > limit * VALUES_PER_EVENT:
-        raise ValidationError(where, f"{total} bytes in one call, over the {limit * VALUES_PER_EVENT}-byte limit",
-                              "log fewer values per call, or log bulk as an artifact instead")
+        raise ValidationError(
+            where,
+            f"{total} bytes in one call, over the {limit * VALUES_PER_EVENT}-byte limit",
+            "log fewer values per call, or log bulk as an artifact instead",
+        )
 
 
 def _encoded_size(value: Any) -> int:

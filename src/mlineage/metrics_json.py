@@ -9,18 +9,21 @@ from __future__ import annotations
 import json.encoder
 from typing import Any
 
-_dump_string = json.encoder.encode_basestring  # (C) what json.dumps(ensure_ascii=False) does to a str: JCS's escaping
+_dump_string = (
+    json.encoder.encode_basestring
+)  # (C) what json.dumps(ensure_ascii=False) does to a str: JCS's escaping
 
 _METRIC = '{"key":%s,"step":%d,"ts":%s,"value":%r}'
 
 
 def metrics_payload_json(payload: Any) -> bytes | None:
     """``canonical_json`` of a metrics payload as the SDK writes it (``{"run_id", "metrics": [{"key", "value",
-    "step", "ts"}]}``), formatted directly; None for any other shape or value, which then takes the general path.
+    "step", "ts"}]}``), formatted directly; None for any other shape or value, which then takes the general
+    path.
 
     The keys are fixed (written here in JCS order), and a float is kept only
-    where ``repr`` is its JCS text (see ``_jcs_ready``). The parsed-back value is the payload itself. A property
-    test checks the bytes against RFC 8785."""
+    where ``repr`` is its JCS text (see ``_jcs_ready``). The parsed-back value is the payload itself. A
+    property test checks the bytes against RFC 8785."""
     if type(payload) is not dict or len(payload) != 2 or type(run_id := payload.get("run_id")) is not str:
         return None
     metrics = payload.get("metrics")

@@ -152,7 +152,9 @@ class NodeKind(str, Enum):
 def enum_value(enum: type[Enum], value: str, field_name: str) -> Any:
     """Parse an enum value with an error that lists the choices (for an open kind: built-in or registered)."""
     member = enum._value2member_map_.get(value)
-    if member is not None and (member._name_ in enum._member_map_ or value in _REGISTERED_KINDS.get(enum, ())):
+    if member is not None and (
+        member._name_ in enum._member_map_ or value in _REGISTERED_KINDS.get(enum, ())
+    ):
         return member
     if value in _REGISTERED_KINDS.get(enum, ()):
         return enum(value)

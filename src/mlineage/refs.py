@@ -44,7 +44,9 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
     elif ref.startswith("sha256:"):
         prefix = ref[len("sha256:"):].lower()
         if len(prefix) < MIN_PREFIX:
-            raise ValidationError("ref", f"digest prefix {ref!r} is too short", f"give at least {MIN_PREFIX} hex digits")
+            raise ValidationError(
+                "ref", f"digest prefix {ref!r} is too short", f"give at least {MIN_PREFIX} hex digits"
+            )
         for artifact in store.find_artifacts("sha256:" + prefix, limit=21):
             add(artifact)
     else:
@@ -76,7 +78,9 @@ def find_run(store: MetadataStore, ref: str) -> Run:
     AmbiguousRefError listing them; none is a NotFoundError."""
     text = ref.strip().removeprefix("run:")
     if not text:
-        raise ValidationError("run", "is empty", "pass a run id or a unique prefix (`mlineage runs` lists them)")
+        raise ValidationError(
+            "run", "is empty", "pass a run id or a unique prefix (`mlineage runs` lists them)"
+        )
     exact = store.get_run(text)
     if exact is not None:
         return exact
@@ -101,6 +105,8 @@ def resolve_run(store: MetadataStore, ref: str) -> Run:
         return node
     producers = store.producers_of(str(node.digest))
     if len(producers) != 1:
-        raise NotFoundError(f"{ref} is an artifact {'no run produced' if not producers else 'several runs produced'}"
-                            ": pass a run id (`mlineage runs` lists them)")
+        raise NotFoundError(
+            f"{ref} is an artifact {'no run produced' if not producers else 'several runs produced'}"
+            ": pass a run id (`mlineage runs` lists them)"
+        )
     return producers[0]

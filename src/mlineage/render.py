@@ -10,16 +10,33 @@ from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, 
 
 def artifact_to_dict(a: Artifact) -> dict[str, Any]:
     return {
-        "type": "artifact", "digest": str(a.digest), "kind": a.kind.value, "name": a.name, "version": a.version,
-        "size": a.size, "media_type": a.media_type, "uri": a.uri, "metadata": a.metadata, "created_at": a.created_at,
+        "type": "artifact",
+        "digest": str(a.digest),
+        "kind": a.kind.value,
+        "name": a.name,
+        "version": a.version,
+        "size": a.size,
+        "media_type": a.media_type,
+        "uri": a.uri,
+        "metadata": a.metadata,
+        "created_at": a.created_at,
     }
 
 
 def run_to_dict(r: Run) -> dict[str, Any]:
     return {
-        "type": "run", "id": r.id, "job": r.job, "kind": r.kind.value, "status": r.status.value, "params": r.params,
-        "metrics": r.metrics, "context": r.context, "agent": r.agent, "error": r.error,
-        "started_at": r.started_at, "ended_at": r.ended_at,
+        "type": "run",
+        "id": r.id,
+        "job": r.job,
+        "kind": r.kind.value,
+        "status": r.status.value,
+        "params": r.params,
+        "metrics": r.metrics,
+        "context": r.context,
+        "agent": r.agent,
+        "error": r.error,
+        "started_at": r.started_at,
+        "ended_at": r.ended_at,
     }
 
 
@@ -29,15 +46,34 @@ def node_to_dict(node: Artifact | Run) -> dict[str, Any]:
 
 def artifact_from_dict(d: dict[str, Any]) -> Artifact:
     """The inverse of ``artifact_to_dict`` (a record that crossed the wire)."""
-    return Artifact(Digest.parse(d["digest"]), ArtifactKind(d["kind"]), d.get("size"), d.get("name"),
-                    d.get("version"), d.get("media_type"), d.get("uri"), d.get("metadata") or {}, d.get("created_at"))
+    return Artifact(
+        Digest.parse(d["digest"]),
+        ArtifactKind(d["kind"]),
+        d.get("size"),
+        d.get("name"),
+        d.get("version"),
+        d.get("media_type"),
+        d.get("uri"),
+        d.get("metadata") or {},
+        d.get("created_at"),
+    )
 
 
 def run_from_dict(d: dict[str, Any]) -> Run:
     """The inverse of ``run_to_dict``."""
-    return Run(d["id"], d["job"], RunKind(d["kind"]), RunStatus(d["status"]), d.get("params") or {},
-               d.get("metrics") or {}, d.get("context") or {}, d.get("agent"), d.get("error"), d.get("started_at"),
-               d.get("ended_at"))
+    return Run(
+        d["id"],
+        d["job"],
+        RunKind(d["kind"]),
+        RunStatus(d["status"]),
+        d.get("params") or {},
+        d.get("metrics") or {},
+        d.get("context") or {},
+        d.get("agent"),
+        d.get("error"),
+        d.get("started_at"),
+        d.get("ended_at"),
+    )
 
 
 def node_from_dict(d: dict[str, Any]) -> Artifact | Run:
@@ -45,7 +81,8 @@ def node_from_dict(d: dict[str, Any]) -> Artifact | Run:
 
 
 def node_label(node: Artifact | Run) -> str:
-    """One line naming a node: kind, name@version (or, unnamed, the path it was recorded from) and short id."""
+    """One line naming a node: kind, name@version (or, unnamed, the path it was recorded from) and short
+    id."""
     if isinstance(node, Artifact):
         path = node.metadata.get("path") if isinstance(node.metadata, dict) else None
         name = f"{node.name}@{node.version} " if node.name else (f"{path} " if isinstance(path, str) else "")

@@ -20,7 +20,9 @@ def parse_version_ref(ref: str) -> tuple[str, int | None]:
     if text == "latest":
         return name, None
     if not text:
-        raise ValidationError("ref", f"{ref!r} names no version", f"write {name}@<number>, {name}@latest or {name}")
+        raise ValidationError(
+            "ref", f"{ref!r} names no version", f"write {name}@<number>, {name}@latest or {name}"
+        )
     if not text.isdigit():
         raise ValidationError("ref", f"version {text!r} in {ref!r} is not a number", f"write {name}@3")
     return name, int(text)
@@ -42,8 +44,11 @@ def version_of(store: MetadataStore, name: str, version: int | None) -> Artifact
 def missing_version(store: MetadataStore, name: str, version: int | None) -> NotFoundError:
     existing = [v.artifact.version for v in versions_of(store, name)]
     if not existing:
-        return NotFoundError(f"no artifact is named {name!r}: `mlineage runs` and `mlineage show REF` show what "
-                             "was recorded")
-    shown = ", ".join(f"@{n}" for n in existing[:20]) + (f" ... @{existing[-1]}" if len(existing) > 20 else "")
+        return NotFoundError(
+            f"no artifact is named {name!r}: `mlineage runs` and `mlineage show REF` show what was recorded"
+        )
+    shown = ", ".join(f"@{n}" for n in existing[:20]) + (
+        f" ... @{existing[-1]}" if len(existing) > 20 else ""
+    )
     return NotFoundError(f"{name} has no version {version}: its versions are {shown} "
                          f"(`mlineage versions {name}` lists them)")

@@ -82,6 +82,8 @@ def test_outside_git_named_source_files(tmp_path: Path, monkeypatch: pytest.Monk
     assert any(p.endswith("pkg/model.py") for p in paths) and any(p.endswith("config.yaml") for p in paths)
     before = {f["path"]: f["digest"] for f in doc["files"]}
     (project / "pkg" / "model.py").write_text("A = 2\n")
-    after = {f["path"]: f["digest"] for f in code_capture.code_manifest(project, (str(project / "pkg"),))["files"]}
+    after = {
+        f["path"]: f["digest"] for f in code_capture.code_manifest(project, (str(project / "pkg"),))["files"]
+    }
     changed = [p for p in after if after[p] != before.get(p)]
     assert len(changed) == 1 and changed[0].endswith("model.py")

@@ -1,4 +1,5 @@
-"""The environment manifest: packages once per process, lockfiles, container and Kubernetes facts, hardware."""
+"""The environment manifest: packages once per process, lockfiles, container and Kubernetes facts,
+hardware."""
 
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ def test_container_from_the_documented_variables_and_the_runtime(tmp_path: Path)
                     "container_id": container_id}
     podman = tmp_path / "podman"
     (podman / "run").mkdir(parents=True)
-    (podman / "run/.containerenv").write_text(f'engine="podman-4"\nimage="quay.io/x/y:2"\nimageid="{"d" * 64}"\n')
+    (podman / "run/.containerenv").write_text(
+        f'engine="podman-4"\nimage="quay.io/x/y:2"\nimageid="{"d" * 64}"\n'
+    )
     info = env_capture.container_info({}, fs_root=podman)
     assert info == {"image": "quay.io/x/y:2", "image_digest": "sha256:" + "d" * 64, "runtime": "podman"}
     assert env_capture.container_info({}, fs_root=tmp_path / "nothing") is None
@@ -92,7 +95,9 @@ def test_accelerators_only_when_torch_is_loaded(monkeypatch: pytest.MonkeyPatch,
     assert "accelerators" not in env_capture.environment_manifest(tmp_path)
 
 
-def test_package_manifest_is_kept_on_disk_between_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_package_manifest_is_kept_on_disk_between_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A second process (here: the process cache cleared) reads the manifest back instead of listing every
     distribution again; installing into a folder on sys.path, or a damaged entry, makes it list again."""
     import importlib.metadata
@@ -116,14 +121,18 @@ def test_package_manifest_is_kept_on_disk_between_processes(tmp_path: Path, monk
 
     site = tmp_path / "site"
     (site / "fresh_pkg-1.0.dist-info").mkdir(parents=True)
-    (site / "fresh_pkg-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fresh-pkg\nVersion: 1.0\n")
+    (site / "fresh_pkg-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: fresh-pkg\nVersion: 1.0\n"
+    )
     monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
     env_capture.clear_cache()
     with_site = env_capture.packages()
     assert dict(with_site[0])["fresh-pkg"] == "1.0" and len(listings) == 2  # a new folder: listed again
     before = site.stat().st_mtime_ns
     (site / "other_pkg-2.0.dist-info").mkdir()  # "installing" changes the folder's modification time
-    (site / "other_pkg-2.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: other-pkg\nVersion: 2.0\n")
+    (site / "other_pkg-2.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: other-pkg\nVersion: 2.0\n"
+    )
     if site.stat().st_mtime_ns == before:  # a filesystem whose clock did not tick in between: as if later
         os.utime(site, ns=(before + 10**9, before + 10**9))
     env_capture.clear_cache()

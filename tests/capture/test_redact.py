@@ -42,9 +42,26 @@ def test_known_token_formats_are_redacted_wherever_they_appear(token: str) -> No
     assert cleaned.startswith("prefix ")
 
 
-@pytest.mark.parametrize("name", ["API_KEY", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "PGPASSWORD",
-                                  "MY_CREDENTIALS", "hub_token", "secret_key", "Authorization", "SENTRY_DSN",
-                                  "WANDB_API_KEY", "--api-key", "session", "private_key", "passphrase"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "API_KEY",
+        "GITHUB_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "DB_PASSWORD",
+        "PGPASSWORD",
+        "MY_CREDENTIALS",
+        "hub_token",
+        "secret_key",
+        "Authorization",
+        "SENTRY_DSN",
+        "WANDB_API_KEY",
+        "--api-key",
+        "session",
+        "private_key",
+        "passphrase",
+    ],
+)
 def test_credential_names(name: str) -> None:
     assert is_secret_name(name)
 
@@ -58,8 +75,13 @@ def test_ordinary_names(name: str) -> None:
 def test_url_credentials_are_stripped() -> None:
     assert strip_url_credentials("https://bob:hunter2@example.com/x.git") == "https://example.com/x.git"
     assert strip_url_credentials("postgresql://u:p@db:5432/app?sslmode=require") == "postgresql://db:5432/app?sslmode=require"
-    assert redact_text("clone https://oauth2:glpat-xyz@gitlab.com/a/b then") == "clone https://gitlab.com/a/b then"
-    assert strip_url_credentials("git@github.com:o/r.git") == "git@github.com:o/r.git"  # no secret in scp form
+    assert (
+        redact_text("clone https://oauth2:glpat-xyz@gitlab.com/a/b then")
+        == "clone https://gitlab.com/a/b then"
+    )
+    assert (
+        strip_url_credentials("git@github.com:o/r.git") == "git@github.com:o/r.git"
+    )  # no secret in scp form
     assert strip_url_credentials("plain text") == "plain text"
 
 

@@ -53,7 +53,9 @@ def test_identical_environments_dedupe(client: Client) -> None:
     assert len(recorded) == 2  # one code and one environment artifact for all three runs
 
 
-def test_a_new_client_on_the_same_store_does_not_record_again(client: Client, store_uri: str, tmp_path: Path) -> None:
+def test_a_new_client_on_the_same_store_does_not_record_again(
+    client: Client, store_uri: str, tmp_path: Path
+) -> None:
     with mlineage.run("a", client=client):
         pass
     other = Client.for_uri(store_uri, tmp_path / "objects")
@@ -130,8 +132,9 @@ def test_lineage_record_separates_parents_from_code_and_environment(client: Clie
     assert record.environment_context["environment"]["digest"] == linked["environment"]
 
 
-def test_capture_runs_beside_the_job_and_sees_where_the_run_started(client: Client, repo: Path, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_capture_runs_beside_the_job_and_sees_where_the_run_started(
+    client: Client, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With a buffered start, ``start()`` returns before the capture (``git status`` on a first run) is done;
     the capture uses the folder the run started in, even if the job changes folder at once."""
     import threading

@@ -1,4 +1,5 @@
-"""Events from the command line (`mlineage emit`), the SDK's emit errors, and file names that are not UTF-8."""
+"""Events from the command line (`mlineage emit`), the SDK's emit errors, and file names that are not
+UTF-8."""
 
 from __future__ import annotations
 
@@ -45,12 +46,17 @@ def test_emit_reads_json_lines_a_list_or_a_file(project: Path, layout: str) -> N
         out = json.loads(result.stdout)
     assert out["emitted"] == 3 and out["ledger_events"] >= 4
     run = json.loads(ml("show", "run:r42", "--json", cwd=project).stdout)
-    assert run["status"] == "completed" and run["metrics"] == {"auc": 0.9} and run["inputs"][0]["name"] == "orders"
+    assert (
+        run["status"] == "completed"
+        and run["metrics"] == {"auc": 0.9}
+        and run["inputs"][0]["name"] == "orders"
+    )
 
 
 def test_emit_errors_are_one_line_and_name_the_problem(project: Path) -> None:
     cases = {
-        '{"event": "TrainingStarted"}': "error: TrainingStarted.run_id: is missing (pass run_id=... with the event)",
+        '{"event": '
+        '"TrainingStarted"}': "error: TrainingStarted.run_id: is missing (pass run_id=... with the event)",
         "42": "error: event 1: is 42, not a JSON object",
         '{"run_id": "x"}': 'error: event 1: has no "event" name and is not an OpenLineage RunEvent',
         '{"event": "Nope"}': "error: event: unknown event 'Nope'",
@@ -86,8 +92,15 @@ def test_non_utf8_names_are_recorded_escaped(project: Path) -> None:
     folder.mkdir()
     (folder / os.fsdecode(b"na\xefve.txt")).write_bytes(b"n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
-    added = subprocess.run([sys.executable, "-m", "mlineage.cli.entry", "add", os.fsencode(name), "raw", "--json"],
-                           cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False)
+    added = subprocess.run(
+        [sys.executable, "-m", "mlineage.cli.entry", "add", os.fsencode(name), "raw", "--json"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert added.returncode == 0, added.stderr
     rows = json.loads(added.stdout)
     assert rows[0]["name"] == '"caf\\351.csv"' and rows[0]["pointer"] == '"caf\\351.csv.lin"'
@@ -105,7 +118,10 @@ def test_non_utf8_names_are_recorded_escaped(project: Path) -> None:
         run.use(folder)
     shown = json.loads(ml("show", f"run:{run.id}", "--json", cwd=project).stdout)
     assert shown["status"] == "completed"
-    assert {i["metadata"]["path"] for i in shown["inputs"]} == {'"caf\\351.csv"', "raw"}  # as first recorded, by add
+    assert {i["metadata"]["path"] for i in shown["inputs"]} == {
+        '"caf\\351.csv"',
+        "raw",
+    }  # as first recorded, by add
     assert ml("verify", cwd=project).stdout.startswith("OK")
 
 

@@ -1,4 +1,5 @@
-"""Exits and one-line errors of the data and project commands, through the console script in a real project."""
+"""Exits and one-line errors of the data and project commands, through the console script in a real
+project."""
 
 from __future__ import annotations
 

@@ -30,8 +30,15 @@ def test_a_killed_run_is_lost_until_closed(project: Path) -> None:
               "os.kill(os.getpid(), signal.SIGKILL)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
     env.update(MLINEAGE_CAPTURE="basic", MLINEAGE_START_WRITE_DELAY="0")
-    killed = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True,
-                            timeout=300, check=False)
+    killed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     run_id = killed.stdout.strip()
     [lost] = json.loads(ml("runs", "--status", "lost", "--json", cwd=project).stdout)
@@ -56,14 +63,23 @@ def test_a_live_run_is_not_lost(project: Path) -> None:
     with mlineage.run("alive") as run:
         run.flush_due()
         shown = json.loads(ml("show", f"run:{run.id}", "--json", cwd=project).stdout)
-        assert shown["status"] == "running" and "lost_reason" not in shown and shown["context"]["pid"] == os.getpid()
+        assert (
+            shown["status"] == "running"
+            and "lost_reason" not in shown
+            and shown["context"]["pid"] == os.getpid()
+        )
 
 
 @pytest.fixture
 def env(client: Any, store_uri: str, tmp_path: Path) -> dict[str, str]:
     model, pinned_model = "sha256:" + "a" * 64, "sha256:" + "b" * 64
-    for run_id, image, digest in (("tagged", "acme/train:latest", model), ("pinned", "acme/train:1", pinned_model)):
-        container = {"image": image} if run_id == "tagged" else {"image": image, "image_digest": "sha256:" + "c" * 64}
+    for run_id, image, digest in (
+        ("tagged", "acme/train:latest", model),
+        ("pinned", "acme/train:1", pinned_model),
+    ):
+        container = (
+            {"image": image} if run_id == "tagged" else {"image": image, "image_digest": "sha256:" + "c" * 64}
+        )
         client.append([
             NewEvent(ev.RUN_STARTED, {"run_id": run_id, "job": "train", "params": {},
                                       "context": {"python": "3.11", "git": {"commit": "d" * 40},
@@ -116,9 +132,21 @@ def test_a_quiet_run_writes_heartbeats(client: Any, monkeypatch: pytest.MonkeyPa
 
 def test_a_run_silent_for_too_long_is_lost_on_any_host(client: Any, store_uri: str, tmp_path: Path) -> None:
     old = "2020-01-01T00:00:00.000000Z"
-    client.append([NewEvent(ev.RUN_STARTED, {"run_id": "far-away", "job": "train", "params": {},
-                                             "context": {"host": "another-machine", "pid": 1}}, ts=old),
-                   NewEvent("RunHeartbeat", {"run_id": "far-away", "at": "2020-01-01T00:05:00.000000Z"}, ts=old)])
+    client.append(
+        [
+            NewEvent(
+                ev.RUN_STARTED,
+                {
+                    "run_id": "far-away",
+                    "job": "train",
+                    "params": {},
+                    "context": {"host": "another-machine", "pid": 1},
+                },
+                ts=old,
+            ),
+            NewEvent("RunHeartbeat", {"run_id": "far-away", "at": "2020-01-01T00:05:00.000000Z"}, ts=old),
+        ]
+    )
     client.append([NewEvent(ev.RUN_STARTED, {"run_id": "fresh", "job": "train", "params": {},
                                              "context": {"host": "another-machine", "pid": 1}})])
     assert client.store.last_seen("far-away") == "2020-01-01T00:05:00.000000Z"

@@ -1,5 +1,5 @@
-"""Metrics on the command line: `metrics RUN [KEY]`, `compare RUN RUN...`, metrics in `lineage-diff`, and run ids
-given by unique prefix. On SQLite and PostgreSQL."""
+"""Metrics on the command line: `metrics RUN [KEY]`, `compare RUN RUN...`, metrics in `lineage-diff`, and run
+ids given by unique prefix. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -47,9 +47,16 @@ def test_metrics_history_table_json_and_sparkline(env: dict[str, str]) -> None:
     doc = json.loads(invoke(env, "metrics", "abc1", "--json"))
     assert doc["run"] == "abc111aaaa"
     assert [m["value"] for m in doc["metrics"]["loss"]] == [0.9, 0.5, 0.25]
-    assert [m["step"] for m in doc["metrics"]["loss"]] == [0, 1, 2] and doc["metrics"]["acc"][0]["value"] == 0.75
+    assert [m["step"] for m in doc["metrics"]["loss"]] == [0, 1, 2] and doc["metrics"]["acc"][0][
+        "value"
+    ] == 0.75
     summary = invoke(env, "metrics", "abc1")
-    assert "loss" in summary and "0.25" in summary and "0.9" in summary and sparkline([0.9, 0.5, 0.25]) in summary
+    assert (
+        "loss" in summary
+        and "0.25" in summary
+        and "0.9" in summary
+        and sparkline([0.9, 0.5, 0.25]) in summary
+    )
     one = invoke(env, "metrics", "run:abc111aaaa", "loss")
     assert "2026-01-01T00:00:02.000000Z" in one and sparkline([0.9, 0.5, 0.25]) in one
     assert json.loads(invoke(env, "metrics", "clf@2", "--json"))["run"] == "abc222bbbb"  # a model: its run
@@ -59,7 +66,9 @@ def test_metrics_history_table_json_and_sparkline(env: dict[str, str]) -> None:
 def test_sparkline_scales_and_buckets() -> None:
     assert sparkline([0, 1]) == "▁█" and sparkline([2, 2, 2]) == "▄▄▄" and sparkline([]) == ""
     assert len(sparkline(list(range(1000)), width=40)) == 40
-    assert sparkline(list(range(1000)), width=40)[0] == "▁" and sparkline(list(range(1000)), width=40)[-1] == "█"
+    assert (
+        sparkline(list(range(1000)), width=40)[0] == "▁" and sparkline(list(range(1000)), width=40)[-1] == "█"
+    )
 
 
 def test_compare_marks_what_differs(env: dict[str, str]) -> None:

@@ -1,5 +1,6 @@
 """Nested runs: a run opened inside another records a parent link (the RunNested event and its projection),
-`runs --tree` shows it, and `trace` of a trial's model reaches the sweep's inputs. On SQLite and PostgreSQL."""
+`runs --tree` shows it, and `trace` of a trial's model reaches the sweep's inputs. On SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ def test_trace_of_a_trial_model_reaches_the_sweeps_inputs(sweep: dict[str, Any],
     env = sweep["env"]
     doc = json.loads(invoke(env, "trace", "trial-model@1", "--json"))
     keys = {n.get("id") or n.get("digest") for n in doc["nodes"]}
-    assert sweep["sweep"] in keys and any(n.get("metadata", {}).get("path") == "data.csv" for n in doc["nodes"])
+    assert sweep["sweep"] in keys and any(
+        n.get("metadata", {}).get("path") == "data.csv" for n in doc["nodes"]
+    )
     assert {"parent": f"run:{sweep['sweep']}", "child": f"run:{sweep['trials'][0]}", "type": "CONTAINS",
             "role": None} in doc["edges"]
     tree = invoke(env, "trace", "trial-model@2")

@@ -1,5 +1,6 @@
 """What the CLI prints: trees that list every node and are drawn as ``tree`` draws them, labels for unnamed
-inputs, run order, param types, and the exits CI relies on. On both SQLite and PostgreSQL where a store is read."""
+inputs, run order, param types, and the exits CI relies on. On both SQLite and PostgreSQL where a store is
+read."""
 
 from __future__ import annotations
 
@@ -60,13 +61,17 @@ def test_float_params_keep_their_type_where_users_see_them(env: dict[str, str], 
     assert isinstance(run["params"]["opt"]["lr"], float)
     assert "C: 1.0" in invoke(env, "show", "run:train0001")
     # the canonical form the ledger hashes is unchanged: 1.0 is written as 1 there, the type beside it
-    [started] = [e for e in client.store.iter_events() if e.type == ev.RUN_STARTED and e.payload["job"] == "train"]
+    [started] = [
+        e for e in client.store.iter_events() if e.type == ev.RUN_STARTED and e.payload["job"] == "train"
+    ]
     assert canonical_json(started.payload["params"]) == b'{"C":1,"n":3,"opt":{"lr":2}}'
     assert started.payload["float_params"] == ["/C", "/opt/lr"]
     client.rebuild()
     assert json.loads(invoke(env, "show", "run:train0001", "--json"))["params"]["C"] == 1.0
     folded = json.loads(invoke(env, "trace", "run:train0001", "--as-of", "seq:7", "--json"))["nodes"][0]
-    assert folded["params"] == {"C": 1.0, "n": 3, "opt": {"lr": 2.0}} and isinstance(folded["params"]["C"], float)
+    assert folded["params"] == {"C": 1.0, "n": 3, "opt": {"lr": 2.0}} and isinstance(
+        folded["params"]["C"], float
+    )
     assert client.store.verify().ok
 
 

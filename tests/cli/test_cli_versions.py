@@ -44,7 +44,9 @@ def test_versions_lists_every_version_with_its_users(project: Path, data_v2: dic
     assert "@1 sha256:" in ml("show", "data", cwd=project).stdout
 
 
-def test_checkout_name_at_n_restores_the_version_and_its_pointer(project: Path, data_v2: dict[str, str]) -> None:
+def test_checkout_name_at_n_restores_the_version_and_its_pointer(
+    project: Path, data_v2: dict[str, str]
+) -> None:
     out = ml("checkout", "data@1", cwd=project).stdout
     assert "data@1" in out
     assert (project / "data" / "a.txt").read_text() == "v1\n" and not (project / "data" / "b.txt").exists()
@@ -72,7 +74,9 @@ def test_a_produced_model_is_restored_where_it_was_recorded(project: Path) -> No
             (project / "model.bin").write_bytes(weights)
             run.produce("model.bin", kind="model", name="classifier")
     ml("checkout", "classifier@1", cwd=project)
-    assert (project / "model.bin").read_bytes() == b"one" and "version: 1" in (project / "model.bin.lin").read_text()
+    assert (project / "model.bin").read_bytes() == b"one" and "version: 1" in (
+        project / "model.bin.lin"
+    ).read_text()
 
 
 def test_version_errors_are_one_line_and_list_what_exists(project: Path, data_v2: dict[str, str]) -> None:
@@ -80,7 +84,9 @@ def test_version_errors_are_one_line_and_list_what_exists(project: Path, data_v2
         err = ml(*args, cwd=project, code=1).stderr.strip()
         assert err == "error: ref: 'data@' names no version (write data@<number>, data@latest or data)"
     err = ml("checkout", "data@9", cwd=project, code=1).stderr.strip()
-    assert err == "error: data has no version 9: its versions are @1, @2 (`mlineage versions data` lists them)"
+    assert (
+        err == "error: data has no version 9: its versions are @1, @2 (`mlineage versions data` lists them)"
+    )
     assert "no version 9" in ml("show", "data@9", cwd=project, code=1).stderr
     assert "no artifact is named 'nothing'" in ml("versions", "nothing", cwd=project, code=1).stderr
 

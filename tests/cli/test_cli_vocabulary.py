@@ -1,5 +1,5 @@
-"""One name per idea: `--store` (the global `--uri` is its old name), `--format text` (`tree` is its old name),
-and every option of every command mentioned in docs/."""
+"""One name per idea: `--store` (the global `--uri` is its old name), `--format text` (`tree` is its old
+name), and every option of every command mentioned in docs/."""
 
 from __future__ import annotations
 
@@ -34,9 +34,13 @@ def test_old_spellings_work_with_a_deprecation_note(env: dict[str, str]) -> None
     new = CliRunner().invoke(cli, ["trace", "clf", "--format", "text"], env=env)
     old = CliRunner().invoke(cli, ["trace", "clf", "--format", "tree"], env=env)
     assert old.exit_code == new.exit_code == 0 and old.stdout == new.stdout and "└── PRODUCED" in new.stdout
-    assert "--format tree is deprecated" in old.stderr and "use --format text" in old.stderr and not new.stderr
-    assert "--format tree is deprecated" in CliRunner().invoke(cli, ["path", "clf", "run:prep0001", "--format",
-                                                                     "tree"], env=env).stderr
+    assert (
+        "--format tree is deprecated" in old.stderr and "use --format text" in old.stderr and not new.stderr
+    )
+    assert (
+        "--format tree is deprecated"
+        in CliRunner().invoke(cli, ["path", "clf", "run:prep0001", "--format", "tree"], env=env).stderr
+    )
 
 
 def test_every_format_option_speaks_the_same_words() -> None:
@@ -51,7 +55,10 @@ def test_every_format_option_speaks_the_same_words() -> None:
 
 
 def _docs() -> str:
-    return "\n".join(p.read_text() for p in sorted((ROOT / "docs").glob("*.md"))) + (ROOT / "README.md").read_text()
+    return (
+        "\n".join(p.read_text() for p in sorted((ROOT / "docs").glob("*.md")))
+        + (ROOT / "README.md").read_text()
+    )
 
 
 def test_every_cli_option_is_mentioned_in_the_docs() -> None:
@@ -74,7 +81,9 @@ def test_every_cli_option_is_mentioned_in_the_docs() -> None:
 
 def test_the_check_can_fail(monkeypatch: Any) -> None:
     command = cli.commands["runs"]
-    monkeypatch.setattr(command, "params", [*command.params, click.Option(["--never-documented"], is_flag=True)])
+    monkeypatch.setattr(
+        command, "params", [*command.params, click.Option(["--never-documented"], is_flag=True)]
+    )
     try:
         test_every_cli_option_is_mentioned_in_the_docs()
     except AssertionError as exc:

@@ -1,4 +1,5 @@
-"""Audits on SQLite and PostgreSQL: rebuild refuses a broken ledger; verify --projections finds edited tables."""
+"""Audits on SQLite and PostgreSQL: rebuild refuses a broken ledger; verify --projections finds edited
+tables."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ def test_rebuild_refuses_a_tampered_ledger(store: SqlStore) -> None:
     drop_update_triggers(store)
     raw(store, "UPDATE events SET payload = replace(payload, 'completed', 'failed') WHERE seq = 7")
     before = store.projection_snapshot()
-    with pytest.raises(IntegrityError, match=r"rebuild refused: the ledger does not verify at event 7 .*payload"):
+    with pytest.raises(
+        IntegrityError, match=r"rebuild refused: the ledger does not verify at event 7 .*payload"
+    ):
         audit.rebuild(store)
     assert store.projection_snapshot() == before  # nothing replayed
     assert store.get_run("r1").status.value == "completed"  # type: ignore[union-attr]
@@ -57,22 +60,49 @@ def test_client_and_cli_rebuild_refuse(client: Client, project: Path) -> None:
     env["MLINEAGE_URI"] = client.store.uri
     command = [sys.executable, "-m", "mlineage.cli.main", "rebuild"]
     refused = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
-    assert refused.returncode == 1 and "--allow-broken" in refused.stderr and len(refused.stderr.splitlines()) == 1
-    partial = subprocess.run([*command, "--allow-broken", "--json"], cwd=project, env=env, capture_output=True,
-                             text=True, check=False)
+    assert (
+        refused.returncode == 1
+        and "--allow-broken" in refused.stderr
+        and len(refused.stderr.splitlines()) == 1
+    )
+    partial = subprocess.run(
+        [*command, "--allow-broken", "--json"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert partial.returncode == 0, partial.stderr
     assert json.loads(partial.stdout)["stopped_at"] == 3 and json.loads(partial.stdout)["replayed"] == 2
 
 
-@pytest.mark.parametrize("edit, table, detail", [
-    ("UPDATE runs SET status = 'failed', metrics = '{\"acc\": 0.1}' WHERE id = 'r1'", "runs",
-     "status is 'failed' in the table but 'completed' in the replay"),
-    ("DELETE FROM edges WHERE type = 'USED'", "edges", "is missing from the table"),
-    ("INSERT INTO versions (name, version, digest, created_seq) VALUES ('raw', 2, 'sha256:" + "9" * 64 + "', 3)",
-     "versions", "is in the table but not in a replay"),
-    ("UPDATE metric_batches SET timestamps = '[\"1970-01-01T00:00:00Z\"]'", "metric_batches", "timestamps is"),
-])
-def test_verify_projections_names_the_first_edited_row(store: SqlStore, edit: str, table: str, detail: str) -> None:
+@pytest.mark.parametrize(
+    "edit, table, detail",
+    [
+        (
+            "UPDATE runs SET status = 'failed', metrics = '{\"acc\": 0.1}' WHERE id = 'r1'",
+            "runs",
+            "status is 'failed' in the table but 'completed' in the replay",
+        ),
+        ("DELETE FROM edges WHERE type = 'USED'", "edges", "is missing from the table"),
+        (
+            "INSERT INTO versions (name, version, digest, created_seq) VALUES ('raw', 2, 'sha256:"
+            + "9" * 64
+            + "', 3)",
+            "versions",
+            "is in the table but not in a replay",
+        ),
+        (
+            "UPDATE metric_batches SET timestamps = '[\"1970-01-01T00:00:00Z\"]'",
+            "metric_batches",
+            "timestamps is",
+        ),
+    ],
+)
+def test_verify_projections_names_the_first_edited_row(
+    store: SqlStore, edit: str, table: str, detail: str
+) -> None:
     pipeline(store)
     clean = audit.compare_projections(store)
     assert clean.ok and clean.events == 7 and clean.rows > 0
@@ -103,7 +133,9 @@ def test_cli_verify_projections(client: Client, project: Path) -> None:
     ok = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and "rows match a replay of 7 events" in ok.stdout
     raw(client.store, "UPDATE runs SET status = 'failed'")  # type: ignore[arg-type]
-    bad = subprocess.run([*command, "--json"], cwd=project, env=env, capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [*command, "--json"], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 1
     report = json.loads(bad.stdout)
     assert report["ok"] is False and report["projections"]["row"] == {"id": "r1"}
@@ -122,9 +154,21 @@ def _authorise_erasure(store: SqlStore, seq: int) -> None:
     from mlineage.events import NewEvent
 
     event = next(e for e in store.iter_events(seq - 1, batch=1))
-    store.append([NewEvent(PAYLOAD_ERASED, erasure_event_payload(
-        event.seq, event.id, event.payload_sha256, "the error message held a customer's e-mail", "dpo@example.com",
-        "INC-42"))])
+    store.append(
+        [
+            NewEvent(
+                PAYLOAD_ERASED,
+                erasure_event_payload(
+                    event.seq,
+                    event.id,
+                    event.payload_sha256,
+                    "the error message held a customer's e-mail",
+                    "dpo@example.com",
+                    "INC-42",
+                ),
+            )
+        ]
+    )
 
 
 def test_a_payload_removed_without_an_erasure_event_fails(store: SqlStore) -> None:
@@ -143,7 +187,9 @@ def test_an_authorised_erasure_verifies(store: SqlStore) -> None:
     _erase_payload(store, 4)
     report = store.verify()
     assert report.ok and report.redacted == 1 and report.count == 8
-    raw(store, "UPDATE events SET payload = NULL WHERE seq = 5")  # an erasure names one event, not its neighbours
+    raw(
+        store, "UPDATE events SET payload = NULL WHERE seq = 5"
+    )  # an erasure names one event, not its neighbours
     assert store.verify().first_bad_seq == 5
 
 
@@ -158,8 +204,19 @@ def test_an_erasure_must_name_an_earlier_event_exactly(store: SqlStore) -> None:
         with pytest.raises(ValidationError, match="not an earlier event"):
             store.append([NewEvent(PAYLOAD_ERASED, erasure_event_payload(seq, event.id, digest, "r", "dpo"))])
     with pytest.raises(ValidationError, match="reason"):
-        store.append([NewEvent(PAYLOAD_ERASED, {"event_id": event.id, "seq": event.seq,
-                                                "payload_sha256": event.payload_sha256, "authorised_by": "x"})])
+        store.append(
+            [
+                NewEvent(
+                    PAYLOAD_ERASED,
+                    {
+                        "event_id": event.id,
+                        "seq": event.seq,
+                        "payload_sha256": event.payload_sha256,
+                        "authorised_by": "x",
+                    },
+                )
+            ]
+        )
     assert store.head()[0] == 7
 
 

@@ -189,7 +189,9 @@ def test_as_of_shows_the_graph_as_it_stood(backend: Backend) -> None:
     assert f["model1"] in _keys(then) and f["model2"] not in _keys(then)
     assert c.impact(f["raw"], as_of=f"seq:{f['seq_before_v2']}").count == then.count
     assert f["model2"] in _keys(c.impact(f["raw"]))
-    assert not [t for t in then.truncated if "as they are now" in t]  # every backend describes nodes as of then
+    assert not [
+        t for t in then.truncated if "as they are now" in t
+    ]  # every backend describes nodes as of then
 
 
 def test_path_closure_and_diff(backend: Backend) -> None:

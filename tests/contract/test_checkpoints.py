@@ -20,8 +20,15 @@ from mlineage.sdk.client import Client
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
-    return subprocess.run([sys.executable, "-m", "mlineage.cli.main", *args], cwd=cwd, env={**base, **(env or {})},
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mlineage.cli.main", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -58,9 +65,18 @@ def _sql(root: Path, *statements: str) -> None:
 
 def _drop_triggers(root: Path, postgres: bool) -> None:
     if postgres:
-        _sql(root, "DROP TRIGGER events_no_update_delete ON events", "DROP TRIGGER ledger_head_forward ON ledger_head")
+        _sql(
+            root,
+            "DROP TRIGGER events_no_update_delete ON events",
+            "DROP TRIGGER ledger_head_forward ON ledger_head",
+        )
     else:
-        _sql(root, "DROP TRIGGER events_no_update", "DROP TRIGGER events_no_delete", "DROP TRIGGER ledger_head_forward")
+        _sql(
+            root,
+            "DROP TRIGGER events_no_update",
+            "DROP TRIGGER events_no_delete",
+            "DROP TRIGGER ledger_head_forward",
+        )
 
 
 def test_runs_and_add_write_the_head_to_the_anchor(backend_project: Path) -> None:

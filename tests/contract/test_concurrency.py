@@ -1,4 +1,5 @@
-"""Several processes writing one ledger at once: no lost event, no forked chain (SQLite file and PostgreSQL)."""
+"""Several processes writing one ledger at once: no lost event, no forked chain (SQLite file and
+PostgreSQL)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Fault injection: a writer killed at every write step of one tracked run loses nothing and half-writes nothing.
+"""Fault injection: a writer killed at every write step of one tracked run loses nothing and half-writes
+nothing.
 
 A child process runs one ordinary run (an input, params, metrics, a stored output). Every write it makes is a
 numbered step: each SQL statement other than a read, each commit, each rename or link of a file (blobs), and
@@ -84,8 +85,8 @@ else:
     for name in ("execute", "executemany"):
         real = getattr(psycopg.Cursor, name)
         def hooked(self, query, *a, _real=real, **k):
-            text = query if isinstance(query, str) else query.as_string(self) if hasattr(query, "as_string") else str(query)
-            if is_write(text):
+            text = query if isinstance(query, str) else query.as_string(self) if hasattr(query, "as_string")
+            else str(query) if is_write(text):
                 step("sql " + " ".join(text.split()))
             return _real(self, query, *a, **k)
         setattr(psycopg.Cursor, name, hooked)
@@ -125,8 +126,14 @@ def _child(folder: Path, crash_at: int, log: Path, store_uri: str) -> subprocess
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
     env.update(MLINEAGE_CAPTURE="basic", MLINEAGE_START_WRITE_DELAY="600",
                PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    return subprocess.run([sys.executable, "-c", CHILD, str(crash_at), str(log), store_uri], cwd=folder, env=env,
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, str(crash_at), str(log), store_uri],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 class _Projects:
@@ -194,7 +201,11 @@ def test_a_writer_killed_at_every_step_loses_and_half_writes_nothing(backend: st
                 report = client.verify()  # the chain, and the checkpoint file against it
                 assert report.ok, (where, report.problem)
                 head = client.store.head()[0]
-                assert head == expected["head"], (where, head, expected["head"])  # nothing lost, nothing extra
+                assert head == expected["head"], (
+                    where,
+                    head,
+                    expected["head"],
+                )  # nothing lost, nothing extra
                 compared = compare_projections(client.store)
                 assert compared.ok, (where, compared.problem)  # nothing half-applied
                 for event in client.store.iter_events():

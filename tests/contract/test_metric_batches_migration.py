@@ -11,7 +11,8 @@ from mlineage.stores import migrate
 from mlineage.stores.engine import make_engine
 from mlineage.stores.sql import SqlStore
 
-_OLD_ROWS = [  # run_id, key, step, value, ts, seq -- inserted out of order, as concurrent runs would leave them
+# run_id, key, step, value, ts, seq -- inserted out of order, as concurrent runs would leave them
+_OLD_ROWS = [
     ("r1", "loss", 2, 0.25, "2026-12-03T10:00:02.000000Z", 7),
     ("r1", "loss", 0, 1.0, "2026-12-03T10:00:00.000000Z", 7),
     ("r2", "loss", 0, 9.5, "2026-12-03T10:00:00.500000Z", 8),

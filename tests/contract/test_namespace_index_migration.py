@@ -31,12 +31,29 @@ def test_upgrade_from_0005_fills_in_the_namespace_index(store_uri: str) -> None:
     with engine.connect() as conn, conn.begin():
         config.attributes["connection"] = conn
         command.upgrade(config, "0005")
-        conn.execute(text("INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash) "
-                          "VALUES (:s, :id, :t, 1, '2026-12-07T00:00:00Z', :a, :p, :psha, :prev, :h)"),
-                     [{"s": s, "id": f"e{s}", "t": t, "a": a, "p": json.dumps(p) if p else None, "psha": "0" * 64,
-                       "prev": f"{s - 1:064d}", "h": f"{s:064d}"} for s, t, a, p in _EVENTS])
-        conn.execute(text("INSERT INTO server_namespace_objects (namespace, key, seq) VALUES ('team-a', :k, 1)"),
-                     {"k": A})  # what a server had indexed before the others were written
+        conn.execute(
+            text(
+                "INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash) "
+                "VALUES (:s, :id, :t, 1, '2026-12-07T00:00:00Z', :a, :p, :psha, :prev, :h)"
+            ),
+            [
+                {
+                    "s": s,
+                    "id": f"e{s}",
+                    "t": t,
+                    "a": a,
+                    "p": json.dumps(p) if p else None,
+                    "psha": "0" * 64,
+                    "prev": f"{s - 1:064d}",
+                    "h": f"{s:064d}",
+                }
+                for s, t, a, p in _EVENTS
+            ],
+        )
+        conn.execute(
+            text("INSERT INTO server_namespace_objects (namespace, key, seq) VALUES ('team-a', :k, 1)"),
+            {"k": A},
+        )  # what a server had indexed before the others were written
     engine.dispose()
 
     store = SqlStore(store_uri)  # migrates to head

@@ -36,8 +36,15 @@ def _event(kind: str, draw: Any) -> NewEvent:
             payload["metadata"] = {"note": draw(st.text(max_size=5))}
         return NewEvent(ev.ARTIFACT_RECORDED, payload)
     if kind == "start":
-        return NewEvent(ev.RUN_STARTED, {"run_id": draw(st.sampled_from(RUNS)), "job": "j", "kind": "train",
-                                         "params": draw(st.dictionaries(st.sampled_from("abc"), json_scalars))})
+        return NewEvent(
+            ev.RUN_STARTED,
+            {
+                "run_id": draw(st.sampled_from(RUNS)),
+                "job": "j",
+                "kind": "train",
+                "params": draw(st.dictionaries(st.sampled_from("abc"), json_scalars)),
+            },
+        )
     if kind in ("use", "produce"):
         return NewEvent(ev.ARTIFACT_USED if kind == "use" else ev.ARTIFACT_PRODUCED,
                         {"run_id": draw(st.sampled_from(RUNS)), "digest": draw(st.sampled_from(DIGESTS)),
@@ -46,8 +53,13 @@ def _event(kind: str, draw: Any) -> NewEvent:
         parent, child = draw(st.lists(st.sampled_from(DIGESTS), min_size=2, max_size=2, unique=True))
         return NewEvent(ev.ARTIFACT_DERIVED, {"parent": parent, "child": child})
     if kind == "params":
-        return NewEvent(ev.PARAMS_LOGGED, {"run_id": draw(st.sampled_from(RUNS)),
-                                           "params": draw(st.dictionaries(st.sampled_from("cde"), json_scalars))})
+        return NewEvent(
+            ev.PARAMS_LOGGED,
+            {
+                "run_id": draw(st.sampled_from(RUNS)),
+                "params": draw(st.dictionaries(st.sampled_from("cde"), json_scalars)),
+            },
+        )
     if kind == "metrics":
         return NewEvent(ev.METRICS_LOGGED, {"run_id": draw(st.sampled_from(RUNS)), "metrics": [
             {"key": draw(st.sampled_from(["loss", "acc"])),

@@ -43,7 +43,10 @@ def test_the_log_is_checkpointed_in_the_background(tmp_path: Path, monkeypatch: 
     try:
         ledger = client.store._ledger  # type: ignore[attr-defined]
         writer = ledger._connection()
-        assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == sqlite_ledger.WRITER_AUTOCHECKPOINT_PAGES
+        assert (
+            writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            == sqlite_ledger.WRITER_AUTOCHECKPOINT_PAGES
+        )
         before = _runs_in_database_file(database)
         for i in range(3):  # one append per run (its start is buffered): the third starts a checkpoint
             with mlineage.run(f"job{i}", client=client, capture=False):

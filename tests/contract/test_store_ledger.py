@@ -1,4 +1,5 @@
-"""The metadata store contract, run on SQLite and PostgreSQL: appends, projections, rebuild, tamper-evidence."""
+"""The metadata store contract, run on SQLite and PostgreSQL: appends, projections, rebuild,
+tamper-evidence."""
 
 from __future__ import annotations
 
@@ -124,7 +125,10 @@ def test_unknown_run_or_artifact_writes_nothing(store: SqlStore) -> None:
         (NewEvent(ev.RUN_STARTED, {"run_id": "r", "job": "j", "kind": "dance"}), "kind"),
         (NewEvent(ev.ARTIFACT_RECORDED, {"digest": "md5:abc"}), "digest"),
         (NewEvent(ev.ARTIFACT_RECORDED, {"digest": "sha256:xyz"}), "digest"),
-        (NewEvent(ev.METRICS_LOGGED, {"run_id": "r", "metrics": [{"key": "a", "value": "high"}]}), "metrics.a"),
+        (
+            NewEvent(ev.METRICS_LOGGED, {"run_id": "r", "metrics": [{"key": "a", "value": "high"}]}),
+            "metrics.a",
+        ),
         (NewEvent("Bogus", {}), "type"),
     ],
 )
@@ -180,7 +184,9 @@ def _drop_triggers(store: SqlStore) -> None:
         ("UPDATE events SET ts = '2020-01-01T00:00:00.000000Z' WHERE seq = 6", 6, "envelope"),
     ],
 )
-def test_verify_names_the_first_tampered_event(store: SqlStore, tamper: str, bad_seq: int, problem: str) -> None:
+def test_verify_names_the_first_tampered_event(
+    store: SqlStore, tamper: str, bad_seq: int, problem: str
+) -> None:
     pipeline(store)
     _drop_triggers(store)
     _raw(store, tamper)
@@ -255,10 +261,14 @@ def test_cycle_check_agrees_with_reachability(store: SqlStore, seed: int) -> Non
 def test_cycle_check_from_the_end_of_a_long_chain(store: SqlStore) -> None:
     chain = [f"sha256:{i:064x}" for i in range(1, 202)]
     store.append([art(d) for d in chain])
-    store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": a, "child": b}) for a, b in itertools.pairwise(chain)])
+    store.append(
+        [NewEvent(ev.ARTIFACT_DERIVED, {"parent": a, "child": b}) for a, b in itertools.pairwise(chain)]
+    )
     with pytest.raises(CycleError):
         store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": chain[-1], "child": chain[0]})])
-    store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": chain[0], "child": chain[-1]})])  # a shortcut, no cycle
+    store.append(
+        [NewEvent(ev.ARTIFACT_DERIVED, {"parent": chain[0], "child": chain[-1]})]
+    )  # a shortcut, no cycle
     with pytest.raises(CycleError):
         store.append([NewEvent(ev.ARTIFACT_DERIVED, {"parent": chain[150], "child": chain[3]})])
 
@@ -289,7 +299,9 @@ def test_a_known_id_with_other_content_is_refused_naming_it(store: SqlStore) -> 
     retried_later = NewEvent(first.type, dict(first.payload), id=first.id, ts="2027-01-01T00:00:00.000000Z")
     assert store.append([retried_later]) == []  # a server stamps ts on receipt: not part of the identity
     other = NewEvent(ev.ARTIFACT_RECORDED, {"digest": D2, "kind": "dataset"}, id=first.id)
-    with pytest.raises(EventConflictError, match=f"event id {first.id} is already in the ledger with other content"):
+    with pytest.raises(
+        EventConflictError, match=f"event id {first.id} is already in the ledger with other content"
+    ):
         store.append([art(D3), other])
     assert store.head()[0] == 1 and store.get_artifact(D3) is None  # the whole batch was refused
 

@@ -23,11 +23,24 @@ from .test_store_ledger import pipeline
 def _insert(store: SqlStore, sealed_event: object) -> None:
     e = sealed_event.event  # type: ignore[attr-defined]
     with store.engine.connect() as conn, conn.begin():
-        conn.execute(text("INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash) "
-                          "VALUES (:seq, :id, :type, :v, :ts, :actor, :payload, :psha, :prev, :hash)"),
-                     {"seq": e.seq, "id": e.id, "type": e.type, "v": e.v, "ts": e.ts, "actor": e.actor,
-                      "payload": sealed_event.payload_json, "psha": e.payload_sha256,  # type: ignore[attr-defined]
-                      "prev": e.prev_hash, "hash": e.hash})
+        conn.execute(
+            text(
+                "INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash) "
+                "VALUES (:seq, :id, :type, :v, :ts, :actor, :payload, :psha, :prev, :hash)"
+            ),
+            {
+                "seq": e.seq,
+                "id": e.id,
+                "type": e.type,
+                "v": e.v,
+                "ts": e.ts,
+                "actor": e.actor,
+                "payload": sealed_event.payload_json,
+                "psha": e.payload_sha256,  # type: ignore[attr-defined]
+                "prev": e.prev_hash,
+                "hash": e.hash,
+            },
+        )
 
 
 def _forged(after_seq: int, after_hash: str) -> object:
@@ -62,7 +75,11 @@ def test_an_inserted_event_is_reported_at_its_own_seq(store: SqlStore) -> None:
         raw(store, "DROP TRIGGER events_no_update")
     else:
         raw(store, "DROP TRIGGER events_no_update_delete ON events")
-    raw(store, "UPDATE events SET seq = seq + 100 WHERE seq > 3", "UPDATE events SET seq = seq - 99 WHERE seq > 100")
+    raw(
+        store,
+        "UPDATE events SET seq = seq + 100 WHERE seq > 3",
+        "UPDATE events SET seq = seq - 99 WHERE seq > 100",
+    )
     _insert(store, forged)
     raw(store, "UPDATE ledger_head SET seq = 8")
     report = store.verify()
@@ -72,8 +89,14 @@ def test_an_inserted_event_is_reported_at_its_own_seq(store: SqlStore) -> None:
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
-    return subprocess.run([sys.executable, "-m", "mlineage.cli.main", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mlineage.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_export_edits_get_one_line_messages(project: Path) -> None:

@@ -78,7 +78,10 @@ def clone_project(src: Path, dst: Path) -> Path:
     """What a `git clone` gives a teammate: pointers, .gitignore files, config, but no data and no cache."""
     for path in src.rglob("*"):
         rel = path.relative_to(src)
-        if rel.parts[0] == ".mlineage" and rel.as_posix() not in (".mlineage/config.toml", ".mlineage/.gitignore"):
+        if rel.parts[0] == ".mlineage" and rel.as_posix() not in (
+            ".mlineage/config.toml",
+            ".mlineage/.gitignore",
+        ):
             continue
         if path.is_file() and (path.name.endswith(".lin") or path.name in (".gitignore", "config.toml")):
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)

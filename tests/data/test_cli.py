@@ -73,15 +73,24 @@ def test_cli_errors_are_one_clear_line(sqlite_project: Path, tmp_path: Path) -> 
 
 
 def test_concurrent_add_of_the_same_content(sqlite_project: Path) -> None:
-    """Two processes add identical content at once: one copy of each object, both pointers right, fsck clean."""
+    """Two processes add identical content at once: one copy of each object, both pointers right, fsck
+    clean."""
     payload = {f"f{i}.bin": os.urandom(2000 + i) for i in range(40)}
     for name in ("copy1", "copy2"):
         for rel, data in payload.items():
             write(sqlite_project / name / rel, data)
     env = dict(os.environ)
-    procs = [subprocess.Popen([sys.executable, "-m", "mlineage.cli.entry", "add", name, "--json"],
-                              cwd=sqlite_project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for name in ("copy1", "copy2", "copy1")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "mlineage.cli.entry", "add", name, "--json"],
+            cwd=sqlite_project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("copy1", "copy2", "copy1")
+    ]
     outs = [p.communicate() for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     digests = {json.loads(out)[0]["digest"] for out, _ in outs}
@@ -110,7 +119,10 @@ def test_quick_add_prints_what_the_full_command_prints(sqlite_project: Path) -> 
     full = cli("add", "b", "--kind", "dataset")  # an option: the click command
     assert quick.stdout == full.stdout.replace("b@1", "a@1").replace("b.lin", "a.lin").replace(
         full.stdout.split()[2], quick.stdout.split()[2])
-    assert quick.stdout.startswith("added a@1  sha256:") and "commit the pointer(s): git add a.lin .gitignore" in quick.stdout
+    assert (
+        quick.stdout.startswith("added a@1  sha256:")
+        and "commit the pointer(s): git add a.lin .gitignore" in quick.stdout
+    )
     missing = cli("add", "nope", check=False)
     clicked = cli("add", "nope", "--kind", "dataset", check=False)
     assert (missing.returncode, missing.stderr) == (clicked.returncode, clicked.stderr) == (

@@ -14,7 +14,8 @@ from .conftest import cli, write
 
 
 def _sdk_digest(root: Path, folder: Path) -> str:
-    """The digest the SDK records for a folder (``Client.artifact_event``, as ``run.use``/``run.produce`` do)."""
+    """The digest the SDK records for a folder (``Client.artifact_event``, as ``run.use``/``run.produce``
+    do)."""
     from mlineage.config import load_settings
     from mlineage.sdk.client import Client
 

@@ -49,7 +49,9 @@ def _round_trip(project: Path, remote: str, tmp_path: Path, monkeypatch: pytest.
     fresh.close()
 
 
-def test_local_folder_remote_round_trip(sqlite_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_folder_remote_round_trip(
+    sqlite_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _round_trip(sqlite_project, str(tmp_path / "remote"), tmp_path, monkeypatch)
 
 
@@ -102,8 +104,13 @@ def test_large_file_goes_up_in_multipart_chunks(sqlite_project: Path, s3_remote:
 
 
 @pytest.mark.parametrize("kind", ["folder", "s3"])
-def test_interrupted_push_resumes(sqlite_project: Path, tmp_path: Path, kind: str, request: pytest.FixtureRequest,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_push_resumes(
+    sqlite_project: Path,
+    tmp_path: Path,
+    kind: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from mlineage.data.transfer import push
 
     uri = str(tmp_path / "remote") if kind == "folder" else request.getfixturevalue("s3_remote")
@@ -160,9 +167,13 @@ def test_missing_bucket_is_reported(sqlite_project: Path, s3_remote: str) -> Non
 
 
 @pytest.mark.parametrize("kind", ["folder", "s3"])
-def test_corrupted_remote_object_is_never_placed(sqlite_project: Path, tmp_path: Path, kind: str,
-                                                 request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-                                                 ) -> None:
+def test_corrupted_remote_object_is_never_placed(
+    sqlite_project: Path,
+    tmp_path: Path,
+    kind: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from mlineage.data.transfer import pull, push
 
     uri = str(tmp_path / "remote") if kind == "folder" else request.getfixturevalue("s3_remote")
@@ -215,7 +226,9 @@ def test_client_stores_artifacts_in_s3(store_uri: str, s3_remote: str, tmp_path:
     client.close()
 
 
-def test_interrupted_pull_resumes(sqlite_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_pull_resumes(
+    sqlite_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlineage.data.transfer import pull, push
 
     uri = str(tmp_path / "remote")

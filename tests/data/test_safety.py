@@ -24,7 +24,8 @@ def _cache_object_intact(ws: object, pointer: Path) -> bool:
 
 def test_the_default_placement_keeps_v1_through_an_in_place_edit(sqlite_project: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """As root, read-only bits protect nothing: only a default that never shares a file with the cache does."""
+    """As root, read-only bits protect nothing: only a default that never shares a file with the cache
+    does."""
     monkeypatch.delenv("MLINEAGE_LINK", raising=False)
     f = write(sqlite_project / "data" / "f.txt", "v1\n")
     member = write(sqlite_project / "folder" / "m.txt", "m1\n")

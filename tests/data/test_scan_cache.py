@@ -230,7 +230,9 @@ def test_large_files_are_hashed_with_read_ahead(tmp_path: Path, monkeypatch: pyt
     digest, size = hashing.hash_file(f, on_chunk=seen.append)
     assert digest.hex == hashlib.sha256(data).hexdigest() and size == len(data) and b"".join(seen) == data
     # the windows asked for cover the file, each asked for before the loop reaches it
-    assert [o for o, _ in advised] == list(range(0, 8192 * len(advised), 8192)) and 8192 * len(advised) >= len(data)
+    assert [o for o, _ in advised] == list(range(0, 8192 * len(advised), 8192)) and 8192 * len(
+        advised
+    ) >= len(data)
 
     def fail(_chunk: bytes) -> None:
         raise OSError("disk full")

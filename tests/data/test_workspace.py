@@ -29,7 +29,12 @@ def test_file_round_trip_records_the_artifact(data_project: Path) -> None:
     (result,) = ws.add(["models/model.bin"], kind="model")
     assert result.changed and result.version == 1 and result.name == "models/model.bin"
     pointer = ptr.read(data_project / "models" / "model.bin.lin")
-    assert (pointer.digest, pointer.size, pointer.kind, pointer.version) == (result.digest, 200_000, "file", 1)
+    assert (pointer.digest, pointer.size, pointer.kind, pointer.version) == (
+        result.digest,
+        200_000,
+        "file",
+        1,
+    )
     assert "/model.bin" in (data_project / "models" / ".gitignore").read_text().splitlines()
     recorded = ws.client.store.get_artifact(str(result.digest))
     assert recorded is not None and recorded.name == "models/model.bin" and recorded.version == 1
@@ -171,7 +176,8 @@ def test_bad_input_changes_nothing(sqlite_project: Path, tmp_path: Path) -> None
 
 def _without_dac_override() -> list[str] | None:
     """A command prefix under which permission bits apply (root reads anything through CAP_DAC_OVERRIDE):
-    none needed for other users; for root, util-linux setpriv dropping the two capabilities that bypass them."""
+    none needed for other users; for root, util-linux setpriv dropping the two capabilities that bypass
+    them."""
     if os.geteuid() != 0:
         return []
     import shutil
@@ -205,8 +211,14 @@ def test_unreadable_file_is_refused(sqlite_project: Path) -> None:
     shut.chmod(0)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH", "")])))
     for target, culprit in (("secret.csv", "secret.csv"), ("data", "secret.txt"), ("data2", "shut")):
-        out = subprocess.run([*(_without_dac_override() or []), sys.executable, "-m", "mlineage.cli.entry", "add",
-                              target], cwd=sqlite_project, env=env, capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [*(_without_dac_override() or []), sys.executable, "-m", "mlineage.cli.entry", "add", target],
+            cwd=sqlite_project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert out.returncode == 1 and out.stdout == "", out.stderr
         assert out.stderr.startswith("error: path: ") and culprit in out.stderr
         assert "permission denied" in out.stderr and "Traceback" not in out.stderr
@@ -295,7 +307,9 @@ def test_gc_dry_run_then_force(data_project: Path) -> None:
     ws.close()
 
 
-def test_quick_status_agrees_with_the_full_one(sqlite_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quick_status_agrees_with_the_full_one(
+    sqlite_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from mlineage.data.quick import quick_status
 
     data = _dataset(sqlite_project)

@@ -88,13 +88,25 @@ def test_bad_input_is_4xx_json_and_writes_nothing(admin: httpx.Client) -> None:
     cases = [
         admin.post("/events/batch", content=b"{not json", headers={"content-type": "application/json"}),
         admin.post("/events/batch", json={"events": [ev("NoSuchType")]}),
-        admin.post("/events/batch", json={"events": [ev("ArtifactRecorded", digest="sha256:xyz", kind="file")]}),
+        admin.post(
+            "/events/batch", json={"events": [ev("ArtifactRecorded", digest="sha256:xyz", kind="file")]}
+        ),
         # a good event followed by one linking an unknown artifact: the whole batch is refused
-        admin.post("/events/batch", json={"events": [ev("ArtifactRecorded", digest=D[5], kind="file"),
-                                                      ev("ArtifactDerived", parent=D[5], child=D[6])]}),
+        admin.post(
+            "/events/batch",
+            json={
+                "events": [
+                    ev("ArtifactRecorded", digest=D[5], kind="file"),
+                    ev("ArtifactDerived", parent=D[5], child=D[6]),
+                ]
+            },
+        ),
         admin.post("/events/batch", json={"events": [ev("RunEnded", run_id="nope", status="completed")]}),
-        admin.post("/events/batch", content=b"[" + b"1," * 600_000 + b"1]",
-                   headers={"content-type": "application/json"}),
+        admin.post(
+            "/events/batch",
+            content=b"[" + b"1," * 600_000 + b"1]",
+            headers={"content-type": "application/json"},
+        ),
         admin.get(f"/artifacts/{D[9]}"),
         admin.get("/artifacts/not-a-digest"),
         admin.get("/trace", params={"ref": D[9]}),
@@ -127,7 +139,9 @@ def test_blob_upload_and_download_by_digest(admin: httpx.Client) -> None:
 def test_openapi_spec_is_served(server: object) -> None:
     spec = httpx.get(server.url + "/openapi.json").json()  # type: ignore[attr-defined]
     assert spec["info"]["title"] == "mlineage"
-    assert {"/api/v1/events/batch", "/api/v1/lineage", "/api/v1/trace", "/api/v1/blobs/{digest}"} <= set(spec["paths"])
+    assert {"/api/v1/events/batch", "/api/v1/lineage", "/api/v1/trace", "/api/v1/blobs/{digest}"} <= set(
+        spec["paths"]
+    )
     assert json.dumps(spec)
 
 
@@ -140,8 +154,14 @@ def test_concurrent_clients_keep_one_valid_chain(admin: httpx.Client) -> None:
     def writer(w: int) -> int:
         with httpx.Client(base_url=str(admin.base_url), headers=dict(admin.headers), timeout=120) as c:
             for b in range(batches):
-                events = [ev("ArtifactRecorded", digest="sha256:" + hashlib.sha256(f"c{w}-{b}-{i}".encode()).hexdigest(),
-                             kind="file") for i in range(per_batch)]
+                events = [
+                    ev(
+                        "ArtifactRecorded",
+                        digest="sha256:" + hashlib.sha256(f"c{w}-{b}-{i}".encode()).hexdigest(),
+                        kind="file",
+                    )
+                    for i in range(per_batch)
+                ]
                 assert c.post("/events/batch", json={"events": events}).status_code == 200
         return w
 
@@ -155,12 +175,17 @@ def test_concurrent_clients_keep_one_valid_chain(admin: httpx.Client) -> None:
 def test_queued_batches_are_chained_by_the_worker(admin: httpx.Client) -> None:
     from .conftest import wait_ingested
 
-    good = [ev("ArtifactRecorded", digest="sha256:" + hashlib.sha256(f"q-{i}".encode()).hexdigest(), kind="file")
-            for i in range(30)]
+    good = [
+        ev("ArtifactRecorded", digest="sha256:" + hashlib.sha256(f"q-{i}".encode()).hexdigest(), kind="file")
+        for i in range(30)
+    ]
     bad = ev("RunEnded", run_id="never-started", status="completed")
     response = admin.post("/events/batch", params={"wait": "false"}, json={"events": good + [bad]})
     assert response.status_code == 202 and response.json() == {"queued": 31, "duplicates": 0}
-    assert admin.post("/events/batch", params={"wait": "false"}, json={"events": good}).json()["duplicates"] == 30
+    assert (
+        admin.post("/events/batch", params={"wait": "false"}, json={"events": good}).json()["duplicates"]
+        == 30
+    )
     lag = wait_ingested(admin)
     assert any("never-started" in (f["error"] or "") for f in lag["recent_failures"])
     for e in good[:3]:
@@ -177,10 +202,14 @@ def test_several_server_processes_share_one_database(backend_uri: str, tmp_path:
     try:
         with httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"},
                           timeout=60) as c:
-            failed_before = c.get("/ingestion").json()["failed"]  # the module's database: earlier tests' refusals
+            failed_before = c.get("/ingestion").json()[
+                "failed"
+            ]  # the module's database: earlier tests' refusals
             events = pipeline("multi")
             for e in events:  # one at a time, queued: the order must survive whichever process takes each
-                assert c.post("/events/batch", params={"wait": "false"}, json={"events": [e]}).status_code == 202
+                assert (
+                    c.post("/events/batch", params={"wait": "false"}, json={"events": [e]}).status_code == 202
+                )
             lag = wait_ingested(c)
             assert lag["failed"] == failed_before, lag
             assert c.get("/trace", params={"ref": "multi-model"}).json()["count"] == 4

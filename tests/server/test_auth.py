@@ -20,14 +20,20 @@ def ev(type_: str, **payload: object) -> dict[str, object]:
 
 
 def as_token(server: ServerProcess, token: str) -> httpx.Client:
-    return httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    return httpx.Client(
+        base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
 
 
 @pytest.fixture(scope="module")
 def teams(server: ServerProcess, admin: httpx.Client) -> Iterator[dict[str, httpx.Client]]:
     made = {}
-    for name, ns, scopes in (("a-writer", "team-a", ["read", "write"]), ("b-writer", "team-b", ["read", "write"]),
-                             ("a-reader", "team-a", ["read"]), ("a-admin", "team-a", ["admin"])):
+    for name, ns, scopes in (
+        ("a-writer", "team-a", ["read", "write"]),
+        ("b-writer", "team-b", ["read", "write"]),
+        ("a-reader", "team-a", ["read"]),
+        ("a-admin", "team-a", ["admin"]),
+    ):
         response = admin.post("/tokens", json={"name": name, "scopes": scopes, "namespace": ns})
         assert response.status_code == 201, response.text
         made[name] = as_token(server, response.json()["token"])
@@ -62,7 +68,12 @@ def test_tokens_are_required_and_stored_hashed(server: ServerProcess, admin: htt
     finally:
         store.close()
     assert [e.type for e in audit] == ["TokenCreated", "TokenRevoked"]
-    assert audit[0].payload == {"token_id": created["id"], "name": "temp", "scopes": ["read"], "namespace": "x"}
+    assert audit[0].payload == {
+        "token_id": created["id"],
+        "name": "temp",
+        "scopes": ["read"],
+        "namespace": "x",
+    }
     secret_hash = hashlib.sha256(created["token"].encode()).hexdigest()
     assert not any(created["token"] in str(e.payload) or secret_hash in str(e.payload) for e in audit)
 

@@ -31,8 +31,10 @@ def test_server_commands_are_documented(path: tuple[str, ...]) -> None:
 def test_token_commands_against_a_store(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 's.db'}"
     runner = CliRunner()
-    made = runner.invoke(cli, ["token", "create", "ci", "--scopes", "read", "--namespace", "team-a", "--store", store,
-                               "--json"])
+    made = runner.invoke(
+        cli,
+        ["token", "create", "ci", "--scopes", "read", "--namespace", "team-a", "--store", store, "--json"],
+    )
     assert made.exit_code == 0, made.output
     import json
 

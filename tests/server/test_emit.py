@@ -1,4 +1,5 @@
-"""Event-based tracking: emitted domain events and OpenLineage dicts become lineage (locally and via a server)."""
+"""Event-based tracking: emitted domain events and OpenLineage dicts become lineage (locally and via a
+server)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def story(client: Client, run_id: str) -> None:
     emit("DataIngested", client=client, digest=RAW, name="emit-raw", event_id=f"{run_id}-1")
     emit("TrainingStarted", client=client, run_id=run_id, job="train", params={"lr": 0.1}, inputs=[RAW],
          event_id=f"{run_id}-2")
-    emit("ModelExported", client=client, run_id=run_id, digest=MODEL, name="emit-model", event_id=f"{run_id}-3")
+    emit(
+        "ModelExported", client=client, run_id=run_id, digest=MODEL, name="emit-model", event_id=f"{run_id}-3"
+    )
     emit("TrainingCompleted", client=client, run_id=run_id, metrics={"acc": 0.8}, event_id=f"{run_id}-4")
 
 
@@ -47,7 +50,9 @@ def test_emit_locally_is_idempotent(tmp_path: Path) -> None:
 
 
 def test_emit_through_the_server(server: ServerProcess, admin: httpx.Client, tmp_path: Path) -> None:
-    token = admin.post("/tokens", json={"name": "emitter", "scopes": ["write"], "namespace": "emit"}).json()["token"]
+    token = admin.post("/tokens", json={"name": "emitter", "scopes": ["write"], "namespace": "emit"}).json()[
+        "token"
+    ]
     store = RemoteStore(server.url, token=token, spool_dir=tmp_path / "spool")
     client = Client(Settings(None, server.url, str(tmp_path / "objects")), store=store)  # type: ignore[arg-type]
     try:

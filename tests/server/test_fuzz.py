@@ -38,7 +38,9 @@ def test_fuzz_every_operation(server: ServerProcess, admin: httpx.Client) -> Non
         def check(case: Any) -> None:
             response = case.call(base_url=server.url, headers={"Authorization": token}, timeout=60)
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}")
+                failures.append(
+                    f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
+                )
             elif response.status_code >= 400 and case.method.upper() != "HEAD":  # HEAD answers carry no body
                 body = response.json()
                 assert body["error"]["message"], body

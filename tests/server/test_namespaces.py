@@ -1,4 +1,5 @@
-"""The namespace index is a projection of the ledger (actor tags): written with the events, rebuilt with them."""
+"""The namespace index is a projection of the ledger (actor tags): written with the events, rebuilt with
+them."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ def test_index_is_written_with_the_events_and_survives_rebuild(tmp_path: Path) -
         store.append([NewEvent("ArtifactRecorded", {"digest": digest("a"), "kind": "file"},
                                actor=tag_actor("alice", team)),
                       NewEvent("ArtifactRecorded", {"digest": digest("plain"), "kind": "file"}, actor="bob")])
-        index = NamespaceIndex(store.engine)  # written straight into the database, indexed in the same transaction
+        index = NamespaceIndex(
+            store.engine
+        )  # written straight into the database, indexed in the same transaction
         assert index.visible_keys("team-a", [digest("a"), digest("plain")]) == {digest("a")}
         assert index.visible_keys("default", [digest("plain")]) == {digest("plain")}
         store.rebuild()  # the index is a projection: replayed from the actor tags like the others

@@ -33,16 +33,22 @@ def _project(tmp_path: Path, url: str, token: str) -> tuple[Path, dict[str, str]
     project.mkdir()
     (project / "data.csv").write_text("a,b\n1,2\n")
     (project / "labels.csv").write_text("y\n1\n")
-    env = {**os.environ, "MLINEAGE_URI": url, "MLINEAGE_TOKEN": token, "MLINEAGE_SPOOL": str(tmp_path / "spool"),
-           "MLINEAGE_ARTIFACTS": str(tmp_path / "objects")}
+    env = {
+        **os.environ,
+        "MLINEAGE_URI": url,
+        "MLINEAGE_TOKEN": token,
+        "MLINEAGE_SPOOL": str(tmp_path / "spool"),
+        "MLINEAGE_ARTIFACTS": str(tmp_path / "objects"),
+    }
     return project, env
 
 
 def test_a_script_runs_offline_and_syncs_when_the_server_is_back(tmp_path: Path) -> None:
     port = free_port()
     project, env = _project(tmp_path, f"http://127.0.0.1:{port}", "mlt_not_checked_yet")
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=project, env=env, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert "wait in the spool" in done.stderr and "mlineage sync" in done.stderr
     run_id = done.stdout.strip().splitlines()[-1]
@@ -51,12 +57,16 @@ def test_a_script_runs_offline_and_syncs_when_the_server_is_back(tmp_path: Path)
     server = ServerProcess(store, tmp_path / "server-objects", port=port).start()
     try:
         env["MLINEAGE_TOKEN"] = admin_token(store)
-        synced = subprocess.run([*CLI, "sync", "--json"], cwd=project, env=env, capture_output=True, text=True,
-                                check=False)
+        synced = subprocess.run(
+            [*CLI, "sync", "--json"], cwd=project, env=env, capture_output=True, text=True, check=False
+        )
         assert synced.returncode == 0, synced.stderr
         assert json.loads(synced.stdout)["pending"] == 0
-        with httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {env['MLINEAGE_TOKEN']}"},
-                          timeout=60) as c:
+        with httpx.Client(
+            base_url=server.url + "/api/v1",
+            headers={"Authorization": f"Bearer {env['MLINEAGE_TOKEN']}"},
+            timeout=60,
+        ) as c:
             io = c.get(f"/runs/{run_id}/io").json()
             assert c.get(f"/runs/{run_id}").json()["status"] == "completed"
         assert len(io["inputs"]) >= 2 and {a["name"] for a in io["outputs"]} >= {"offline-model"}
@@ -66,10 +76,13 @@ def test_a_script_runs_offline_and_syncs_when_the_server_is_back(tmp_path: Path)
 
 def test_refused_events_are_reported_at_exit_and_fail_sync(server: ServerProcess, admin: httpx.Client,
                                                           tmp_path: Path) -> None:
-    reader = admin.post("/tokens", json={"name": "ro", "scopes": ["read"], "namespace": "off"}).json()["token"]
+    reader = admin.post("/tokens", json={"name": "ro", "scopes": ["read"], "namespace": "off"}).json()[
+        "token"
+    ]
     project, env = _project(tmp_path, server.url, reader)
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=project, env=env, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
     assert "ERROR: the server" in done.stderr and "refused" in done.stderr, done.stderr
     assert "rejected.jsonl" in done.stderr
     synced = subprocess.run([*CLI, "sync"], cwd=project, env=env, capture_output=True, text=True, check=False)

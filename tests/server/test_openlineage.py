@@ -22,8 +22,9 @@ from .conftest import MARQUEZ_FIXTURES, OL_FIXTURES, ServerProcess, wait_ingeste
 FLUENTD = OL_FIXTURES / "proxy" / "fluentd" / "events"
 DBT = OL_FIXTURES / "integration" / "common" / "tests" / "dbt" / "structured_logs"
 INVALID = sorted(FLUENTD.glob("event_invalid_*.json")) + [FLUENTD / "event_no_run_id.json"]
-# Valid per the shipped schema. Marquez's and fluentd's event_full.json are not: their dataQualityMetrics input
-# facet lacks columnMetrics, which DataQualityMetricsInputDatasetFacet 1-0-3 requires (see docs/server.md).
+# Valid per the shipped schema. Marquez's and fluentd's event_full.json are not: their dataQualityMetrics
+# input facet lacks columnMetrics, which DataQualityMetricsInputDatasetFacet 1-0-3 requires (see
+# docs/server.md).
 VALID = ([FLUENTD / "event_simple.json", OL_FIXTURES / "spec" / "tests" / "example_full_event.json"]
          + sorted(p for p in MARQUEZ_FIXTURES.rglob("*.json") if p.name != "event_full.json")
          + sorted((OL_FIXTURES / "client" / "python" / "tests").glob("serde_example_*_event.json")))
@@ -69,7 +70,9 @@ def test_mapping_is_deterministic_and_links_producer_to_consumer() -> None:
     assert [e.id for e in first] == [e.id for e in ol.to_core_events(doc, state, "x")]
     types = [e.type for e in first]
     assert types[0] == "RunStarted" and types[-1] == "RunEnded"
-    assert types.count("ArtifactUsed") == len(doc["inputs"]) and types.count("ArtifactProduced") == len(doc["outputs"])
+    assert types.count("ArtifactUsed") == len(doc["inputs"]) and types.count("ArtifactProduced") == len(
+        doc["outputs"]
+    )
     out = doc["outputs"][0]
     produced = ol.dataset_digest(out["namespace"], out["name"], f"run:{doc['run']['runId']}")
     assert any(e.payload.get("digest") == produced for e in first if e.type == "ArtifactProduced")
@@ -82,8 +85,15 @@ def test_mapping_is_deterministic_and_links_producer_to_consumer() -> None:
 
 def test_export_validates_against_the_official_schema() -> None:
     art = Artifact(Digest.parse("sha256:" + "a" * 64), ArtifactKind.DATASET, name="d")
-    run = Run("r-1", "train", RunKind.TRAIN, RunStatus.FAILED, error={"type": "ValueError", "message": "boom"},
-              started_at="2024-01-01T00:00:00Z", ended_at="2024-01-01T00:01:00Z")
+    run = Run(
+        "r-1",
+        "train",
+        RunKind.TRAIN,
+        RunStatus.FAILED,
+        error={"type": "ValueError", "message": "boom"},
+        started_at="2024-01-01T00:00:00Z",
+        ended_at="2024-01-01T00:01:00Z",
+    )
     events = ol.run_to_events(run, [art], [art])
     assert [e["eventType"] for e in events] == ["START", "FAIL"]
     for e in events:
@@ -127,7 +137,9 @@ def test_dbt_failed_run_stream_becomes_failed_runs(admin: httpx.Client) -> None:
     lag = wait_ingested(admin)
     assert lag["failed"] == 0, lag
     runs = {r["job"]: r for r in admin.get("/runs", params={"limit": 500}).json()["runs"]}
-    failed = [r for r in runs.values() if r["status"] == "failed" and r["job"].startswith("dbt-test-namespace/")]
+    failed = [
+        r for r in runs.values() if r["status"] == "failed" and r["job"].startswith("dbt-test-namespace/")
+    ]
     assert failed and all(r["error"] for r in failed)
 
 
@@ -154,7 +166,9 @@ def ol_client(server: ServerProcess, admin: httpx.Client) -> Iterator[Any]:
     from openlineage.client import OpenLineageClient
     from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 
-    token = admin.post("/tokens", json={"name": "airflow", "scopes": ["write"], "namespace": "pipelines"}).json()
+    token = admin.post(
+        "/tokens", json={"name": "airflow", "scopes": ["write"], "namespace": "pipelines"}
+    ).json()
     config = HttpConfig(url=server.url, endpoint="api/v1/lineage", timeout=60,
                         auth=ApiKeyTokenProvider({"apiKey": token["token"]}))
     client = OpenLineageClient(transport=HttpTransport(config))
@@ -166,22 +180,40 @@ def test_official_openlineage_python_client(ol_client: Any, admin: httpx.Client)
     from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
     from openlineage.client.facet_v2 import schema_dataset
 
-    schema = schema_dataset.SchemaDatasetFacet(fields=[schema_dataset.SchemaDatasetFacetFields(name="id", type="int")])
+    schema = schema_dataset.SchemaDatasetFacet(
+        fields=[schema_dataset.SchemaDatasetFacetFields(name="id", type="int")]
+    )
     job = Job(namespace="airflow", name="etl.load")
     producer = "https://github.com/OpenLineage/OpenLineage/tree/1.0.0/client/python"
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     for run_id, inputs, outputs in (
-        (first, [InputDataset("pg", "raw.orders")], [OutputDataset("pg", "clean.orders", facets={"schema": schema})]),
+        (
+            first,
+            [InputDataset("pg", "raw.orders")],
+            [OutputDataset("pg", "clean.orders", facets={"schema": schema})],
+        ),
         (second, [InputDataset("pg", "clean.orders")], [OutputDataset("pg", "mart.revenue")]),
     ):
         for state in (RunState.START, RunState.COMPLETE):
-            ol_client.emit(RunEvent(eventType=state, eventTime="2024-05-01T10:00:00.000Z", run=Run(runId=run_id),
-                                    job=job, producer=producer, inputs=inputs, outputs=outputs))
+            ol_client.emit(
+                RunEvent(
+                    eventType=state,
+                    eventTime="2024-05-01T10:00:00.000Z",
+                    run=Run(runId=run_id),
+                    job=job,
+                    producer=producer,
+                    inputs=inputs,
+                    outputs=outputs,
+                )
+            )
     wait_ingested(admin)
     assert admin.get(f"/runs/{first}").json()["status"] == "completed"
     trace = admin.get("/trace", params={"ref": f"run:{second}"}).json()
     names = {n.get("name") for n in trace["nodes"] if n["type"] == "artifact"}
-    assert {"pg/clean.orders", "pg/raw.orders"} <= names  # the second run's input joins the first run's output
+    assert {
+        "pg/clean.orders",
+        "pg/raw.orders",
+    } <= names  # the second run's input joins the first run's output
     clean = next(n for n in trace["nodes"] if n.get("name") == "pg/clean.orders")
     assert clean["metadata"]["schema"] == [{"name": "id", "type": "int"}]
 
@@ -201,5 +233,7 @@ def test_run_states_map_to_run_status(event_type: str, status: str | None) -> No
     if event_type == "FAIL":
         assert ended[0].payload["error"] == {"type": "python", "message": "division by zero"}
     state = FakeState()
-    state.runs[doc["run"]["runId"]] = "completed"  # a terminal event for a run already ended adds no second end
+    state.runs[doc["run"]["runId"]] = (
+        "completed"  # a terminal event for a run already ended adds no second end
+    )
     assert not [e for e in ol.to_core_events(doc, state, "t") if e.type in ("RunEnded", "RunStarted")]

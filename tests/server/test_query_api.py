@@ -1,4 +1,5 @@
-"""The query endpoints over raw HTTP: errors name their class, and a ref is never read as a file on the server."""
+"""The query endpoints over raw HTTP: errors name their class, and a ref is never read as a file on the
+server."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import httpx
 from .conftest import ServerProcess
 
 
-def test_errors_name_their_class_and_carry_what_the_client_needs(server: ServerProcess, admin: httpx.Client) -> None:
+def test_errors_name_their_class_and_carry_what_the_client_needs(
+    server: ServerProcess, admin: httpx.Client
+) -> None:
     tag = uuid.uuid4().hex[:8]
     events = [{"type": "RunStarted", "payload": {"run_id": f"q{tag}-{i}", "job": "j", "kind": "other"}}
               for i in (1, 2)]

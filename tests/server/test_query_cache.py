@@ -76,15 +76,23 @@ def test_a_new_event_makes_the_next_answer_fresh(server: ServerProcess, admin: h
     tag = uuid.uuid4().hex
     events = [{"type": "ArtifactRecorded", "payload": {"digest": _digest(f"{tag}-{i}"), "kind": "dataset",
                                                       "name": f"{tag}-{i}"}} for i in range(40)]
-    events += [{"type": "ArtifactDerived", "payload": {"parent": _digest(f"{tag}-{i}"), "child": _digest(f"{tag}-{i + 1}")}}
-               for i in range(38)]
+    events += [
+        {
+            "type": "ArtifactDerived",
+            "payload": {"parent": _digest(f"{tag}-{i}"), "child": _digest(f"{tag}-{i + 1}")},
+        }
+        for i in range(38)
+    ]
     assert admin.post("/events/batch", json={"events": events}).status_code == 200
     leaf = _digest(f"{tag}-38")
     first = admin.get("/trace", params={"ref": leaf})
     assert first.json()["count"] == 38
     assert first.headers.get("content-encoding") == "gzip"  # httpx asks for gzip; it decodes transparently
-    plain = httpx.get(f"{server.url}/api/v1/trace", params={"ref": leaf},
-                      headers={"Authorization": admin.headers["authorization"], "Accept-Encoding": "identity"})
+    plain = httpx.get(
+        f"{server.url}/api/v1/trace",
+        params={"ref": leaf},
+        headers={"Authorization": admin.headers["authorization"], "Accept-Encoding": "identity"},
+    )
     assert "content-encoding" not in plain.headers and plain.json() == first.json()
     assert admin.post("/events", json={"type": "ArtifactDerived", "payload": {
         "parent": _digest(f"{tag}-39"), "child": _digest(f"{tag}-0")}}).status_code == 200
@@ -102,7 +110,9 @@ def test_the_setting_turns_it_off_or_sizes_it(monkeypatch: pytest.MonkeyPatch) -
     assert QueryCache().enabled and QueryCache().budget == 256 * 1024 * 1024
 
 
-def test_a_large_lineage_answer_streams_the_same_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_lineage_answer_streams_the_same_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from fastapi.testclient import TestClient
 
     from mlineage.server import answers
@@ -111,8 +121,10 @@ def test_a_large_lineage_answer_streams_the_same_json(tmp_path: Path, monkeypatc
     app = create_app(f"sqlite:///{tmp_path / 's.db'}", tmp_path / "objects", auth=False, worker=False)
     events = [{"type": "ArtifactRecorded", "payload": {"digest": _digest(f"s{i}"), "kind": "dataset"}}
               for i in range(30)]
-    events += [{"type": "ArtifactDerived", "payload": {"parent": _digest(f"s{i}"), "child": _digest(f"s{i + 1}")}}
-               for i in range(29)]
+    events += [
+        {"type": "ArtifactDerived", "payload": {"parent": _digest(f"s{i}"), "child": _digest(f"s{i + 1}")}}
+        for i in range(29)
+    ]
     with TestClient(app) as c:
         assert c.post("/api/v1/events/batch", json={"events": events}).status_code == 200
         whole = c.get("/api/v1/trace", params={"ref": _digest("s29")})

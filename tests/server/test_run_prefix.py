@@ -28,7 +28,9 @@ def test_runs_by_unique_prefix_and_ambiguity(admin: httpx.Client) -> None:
     assert error["type"] == "AmbiguousRefError" and "ambiguous" in error["message"]
     assert [c.split()[1] for c in error["detail"]["candidates"]] == ["pfxtwo-aa11", "pfxtwo-aa22"]
     missing = admin.get("/runs/pfxnone")
-    assert missing.status_code == 404 and "no run id starts with 'pfxnone'" in missing.json()["error"]["message"]
+    assert (
+        missing.status_code == 404 and "no run id starts with 'pfxnone'" in missing.json()["error"]["message"]
+    )
 
 
 def test_versions_and_their_users_over_http(admin: httpx.Client, server: object, tmp_path: Path) -> None:

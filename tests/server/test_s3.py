@@ -1,4 +1,5 @@
-"""The server with PostgreSQL metadata and an S3 artifact store (a real S3-protocol server on loopback: moto)."""
+"""The server with PostgreSQL metadata and an S3 artifact store (a real S3-protocol server on loopback:
+moto)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import httpx
 from .conftest import ServerProcess, admin_token
 
 
-def test_blobs_round_trip_through_s3(backend_uri: str, s3_endpoint: str, s3_bucket: str, tmp_path: Path) -> None:
+def test_blobs_round_trip_through_s3(
+    backend_uri: str, s3_endpoint: str, s3_bucket: str, tmp_path: Path
+) -> None:
     import boto3
 
     bucket = s3_bucket

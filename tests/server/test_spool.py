@@ -89,9 +89,12 @@ def test_kill_the_server_mid_stream_then_restart(backend_uri: str, tmp_path: Pat
     server.stop()
 
 
-def test_sdk_and_cli_talk_to_the_server_through_mlineage_uri(server: ServerProcess, admin: httpx.Client,
-                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    token = admin.post("/tokens", json={"name": "sdk", "scopes": ["write"], "namespace": "ml"}).json()["token"]
+def test_sdk_and_cli_talk_to_the_server_through_mlineage_uri(
+    server: ServerProcess, admin: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = admin.post("/tokens", json={"name": "sdk", "scopes": ["write"], "namespace": "ml"}).json()[
+        "token"
+    ]
     project = tmp_path / "proj"
     project.mkdir()
     (project / "data.csv").write_text("a,b\n1,2\n")
@@ -106,26 +109,38 @@ with mlineage.run("train", kind="train", params={"lr": 0.5}) as run:
     run.log_metric("acc", 0.75)
 print(run.id)
 """
-    done = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     run_id = done.stdout.strip().splitlines()[-1]
     cli = [sys.executable, "-m", "mlineage.cli.main"]
-    trace = subprocess.run([*cli, "trace", "sdk-model", "--json"], cwd=project, env=env, capture_output=True, check=False,
-                           text=True)
+    trace = subprocess.run(
+        [*cli, "trace", "sdk-model", "--json"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        check=False,
+        text=True,
+    )
     assert trace.returncode == 0, trace.stderr
     import json
 
     result = json.loads(trace.stdout)
     assert {n.get("name") for n in result["nodes"]} >= {"sdk-model", "sdk-data"}
     assert admin.get(f"/runs/{run_id}").json()["metrics"] == {"acc": 0.75}
-    synced = subprocess.run([*cli, "sync", "--json"], cwd=project, env=env, capture_output=True, text=True, check=False)
+    synced = subprocess.run(
+        [*cli, "sync", "--json"], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
     assert synced.returncode == 0, synced.stderr
     assert json.loads(synced.stdout)["pending"] == 0
 
 
 def test_refused_events_are_kept_aside_and_the_rest_ships(server: ServerProcess, admin: httpx.Client,
                                                           tmp_path: Path) -> None:
-    token = admin.post("/tokens", json={"name": "spooler", "scopes": ["write"], "namespace": "sp"}).json()["token"]
+    token = admin.post("/tokens", json={"name": "spooler", "scopes": ["write"], "namespace": "sp"}).json()[
+        "token"
+    ]
     good = [record(i, uuid.uuid4().hex) for i in range(5)]
     poison = NewEvent("RunEnded", {"run_id": f"never-{uuid.uuid4().hex}", "status": "completed"})
     store = RemoteStore(server.url, token=token, spool_dir=tmp_path / "spool")

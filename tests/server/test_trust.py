@@ -1,5 +1,5 @@
-"""The server's audit surface, on SQLite and PostgreSQL: the signed checkpoint log (signatures check against the
-published key; /verify fails once the ledger no longer holds the newest signed head), /verify?projections,
+"""The server's audit surface, on SQLite and PostgreSQL: the signed checkpoint log (signatures check against
+the published key; /verify fails once the ledger no longer holds the newest signed head), /verify?projections,
 and erasure events reserved to admins."""
 
 from __future__ import annotations
@@ -41,9 +41,13 @@ def test_only_an_admin_may_authorise_an_erasure(admin: httpx.Client, server: obj
     erasure = {"type": "PayloadErased", "payload": {
         "event_id": first["id"], "seq": first["seq"], "payload_sha256": events[0]["payload_sha256"],
         "reason": "personal data in the artifact name", "authorised_by": "dpo@example.com"}}
-    writer = admin.post("/tokens", json={"name": "w", "scopes": ["write"], "namespace": "default"}).json()["token"]
+    writer = admin.post("/tokens", json={"name": "w", "scopes": ["write"], "namespace": "default"}).json()[
+        "token"
+    ]
     assert isinstance(server, ServerProcess)
-    refused = httpx.post(server.url + "/api/v1/events", json=erasure, headers={"Authorization": f"Bearer {writer}"})
+    refused = httpx.post(
+        server.url + "/api/v1/events", json=erasure, headers={"Authorization": f"Bearer {writer}"}
+    )
     assert refused.status_code == 403 and "admin" in refused.json()["error"]["message"]
     wrong = dict(erasure, payload=dict(erasure["payload"], seq=first["seq"] + 1))
     assert admin.post("/events", json=wrong).status_code == 400
@@ -119,7 +123,9 @@ def test_deep_json_is_refused_at_once_in_the_error_shape(admin: httpx.Client) ->
            "job": {"namespace": "n", "name": "deep"}}
     for depth in (100, 450, 5000):
         body = dict(run, run={"runId": "3f5e83fa-3480-44ff-99c5-ff943cd7e4ff", "facets": {"x": "HERE"}})
-        text = json.dumps(body).replace('"HERE"', "[" * depth + "1" + "]" * depth)  # deeper than json.dumps goes
+        text = json.dumps(body).replace(
+            '"HERE"', "[" * depth + "1" + "]" * depth
+        )  # deeper than json.dumps goes
         response = admin.post("/lineage", content=text, headers={"content-type": "application/json"})
         assert response.status_code == 400, (depth, response.text[:300])
         assert "nested" in response.json()["error"]["message"]
@@ -128,7 +134,9 @@ def test_deep_json_is_refused_at_once_in_the_error_shape(admin: httpx.Client) ->
     assert admin.post("/events", json=deep_event).status_code == 400
     queued = admin.post("/events/batch", params={"wait": "false"}, json={"events": [deep_event]})
     assert queued.status_code == 400 and "error" in queued.json()
-    unparsable = admin.post("/events", content="[" * 5000 + "]" * 5000, headers={"content-type": "application/json"})
+    unparsable = admin.post(
+        "/events", content="[" * 5000 + "]" * 5000, headers={"content-type": "application/json"}
+    )
     assert unparsable.status_code == 400 and set(unparsable.json()) == {"error"}, unparsable.text
 
 
@@ -155,9 +163,17 @@ def test_endpoints_publish_the_key_and_verify_against_the_log(admin: httpx.Clien
                 conn.execute(text("DROP TRIGGER ledger_head_forward ON ledger_head"))
             keep = latest["seq"] - 3
             conn.execute(text(f"DELETE FROM events WHERE seq > {keep}"))
-            conn.execute(text(f"UPDATE ledger_head SET seq = {keep}, hash = (SELECT hash FROM events WHERE seq = {keep})"))
+            conn.execute(
+                text(
+                    f"UPDATE ledger_head SET seq = {keep}, hash = (SELECT hash FROM events WHERE seq = "
+                    f"{keep})"
+                )
+            )
     finally:
         store.close()
     report = admin.get("/verify").json()
     assert not report["ok"]
-    assert f"3 event(s) written up to then are missing (seq {latest['seq'] - 2} to {latest['seq']})" in report["problem"]
+    assert (
+        f"3 event(s) written up to then are missing (seq {latest['seq'] - 2} to {latest['seq']})"
+        in report["problem"]
+    )

@@ -41,8 +41,9 @@ class Machine:
         return self._run([sys.executable, "-m", "mlineage.cli.main", *args], check)
 
     def _run(self, argv: list[str], check: bool) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(argv, cwd=self.work, env=self.env(), capture_output=True, text=True, timeout=300,
-                              check=False)
+        done = subprocess.run(
+            argv, cwd=self.work, env=self.env(), capture_output=True, text=True, timeout=300, check=False
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"{argv[1:]} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
         return done

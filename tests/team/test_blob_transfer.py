@@ -1,4 +1,5 @@
-"""Blobs between the SDK and the server: by digest, skipped when present, resumable, queued while it is down."""
+"""Blobs between the SDK and the server: by digest, skipped when present, resumable, queued while it is
+down."""
 
 from __future__ import annotations
 
@@ -117,7 +118,9 @@ def test_the_server_stores_only_bytes_that_match_the_digest(server: ServerProces
         refused = c.put(f"/blobs/{claimed}", content=b"other bytes")
         assert refused.status_code == 400 and refused.json()["error"]["field"] == "digest"
         started = c.post("/blobs/uploads", json={"digest": str(claimed), "size": 11}).json()
-        c.patch(f"/blobs/uploads/{started['upload_id']}", content=b"other bytes", headers={"Upload-Offset": "0"})
+        c.patch(
+            f"/blobs/uploads/{started['upload_id']}", content=b"other bytes", headers={"Upload-Offset": "0"}
+        )
         done = c.post(f"/blobs/uploads/{started['upload_id']}/complete")
         assert done.status_code == 400 and done.json()["error"]["field"] == "digest"
         assert c.head(f"/blobs/{claimed}").status_code == 404
@@ -142,7 +145,9 @@ def test_during_an_outage_blobs_queue_and_sync_ships_them(server: ServerProcess,
     (one.work / "data.csv").write_text("x\n1\n")
     server.stop()
     try:
-        one.python(TRAIN.replace(b"weights".decode(), "offline"))  # the script succeeds while the server is down
+        one.python(
+            TRAIN.replace(b"weights".decode(), "offline")
+        )  # the script succeeds while the server is down
     finally:
         server.start()
     model = _digest(b"offline" * 1000)

@@ -94,7 +94,9 @@ def test_a_run_id_is_not_an_artifact(trained: tuple[ServerProcess, str], tmp_pat
     assert refused.returncode == 1 and "is a run" in refused.stderr
 
 
-def test_pointer_files_push_and_pull_through_the_server(trained: tuple[ServerProcess, str], tmp_path: Path) -> None:
+def test_pointer_files_push_and_pull_through_the_server(
+    trained: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
     server, token = trained
     one = machine(tmp_path, "one", server.url, token)
     (one.work / "data" / "sub").mkdir(parents=True)

@@ -25,7 +25,9 @@ def test_the_schemas_are_package_data() -> None:
     assert len(list((spec / "facets").glob("*.json"))) >= 30
     assert "Apache License" in (spec / "LICENSE").read_text()
     pyproject = (PACKAGE.parents[1] / "pyproject.toml").read_text()
-    assert 'packages = ["src/mlineage"]' in pyproject  # hatch ships every file under the package, JSON included
+    assert (
+        'packages = ["src/mlineage"]' in pyproject
+    )  # hatch ships every file under the package, JSON included
 
 
 def test_a_copy_of_the_package_alone_accepts_valid_openlineage_events(
@@ -40,7 +42,9 @@ def test_a_copy_of_the_package_alone_accepts_valid_openlineage_events(
     store = f"sqlite:///{tmp_path / 'store.db'}"
     server = ServerProcess(store, tmp_path / "objects", log_dir=tmp_path)
     token = admin_token(store)
-    event = json.loads((OL_FIXTURES / "client" / "python" / "tests" / "serde_example_run_event.json").read_text())
+    event = json.loads(
+        (OL_FIXTURES / "client" / "python" / "tests" / "serde_example_run_event.json").read_text()
+    )
     try:
         server.start()
         with httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}) as c:
@@ -50,6 +54,12 @@ def test_a_copy_of_the_package_alone_accepts_valid_openlineage_events(
             assert refused.status_code == 400 and "runId" in refused.json()["error"]["field"]
     finally:
         server.stop()
-    where = subprocess.run([sys.executable, "-c", "from mlineage.interop import openlineage; print(openlineage.spec_dir())"],
-                           capture_output=True, text=True, check=True).stdout.strip()
-    assert where == str(site / "mlineage" / "interop" / "openlineage_spec")  # the copy's own schemas were used
+    where = subprocess.run(
+        [sys.executable, "-c", "from mlineage.interop import openlineage; print(openlineage.spec_dir())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert where == str(
+        site / "mlineage" / "interop" / "openlineage_spec"
+    )  # the copy's own schemas were used

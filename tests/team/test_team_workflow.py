@@ -39,8 +39,15 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _bash(script: str, cwd: Path, home: Path) -> str:
-    done = subprocess.run(["bash", "-eu", "-c", script], cwd=cwd, env=_env(home), capture_output=True, text=True,
-                          timeout=600, check=False)
+    done = subprocess.run(
+        ["bash", "-eu", "-c", script],
+        cwd=cwd,
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, f"{script}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
     return done.stdout
 
@@ -69,8 +76,13 @@ def test_the_documented_team_workflow_runs_on_two_machines(pg_url: str, s3_bucke
     _bash("\n".join(token_lines), host, host_home)
     tokens = {who: (host / f"{who}.token").read_text().strip() for who in ("alice", "bob")}
     with open(host / "server.log", "wb") as log:
-        server = subprocess.Popen(["bash", "-c", f"exec {serve_line}"], cwd=host, env=_env(host_home), stdout=log,
-                                  stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            ["bash", "-c", f"exec {serve_line}"],
+            cwd=host,
+            env=_env(host_home),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         for _ in range(600):  # bounded polling until the server answers (no timing assertion)
             assert server.poll() is None, (host / "server.log").read_text()
@@ -96,7 +108,9 @@ def test_the_documented_team_workflow_runs_on_two_machines(pg_url: str, s3_bucke
         assert (bob / "data" / "train.csv").read_text() == "x,y\n1,0\n2,1\n"  # the pointer, pulled
 
         def closure(home: Path, work: Path, token: str) -> dict[str, object]:
-            text = _bash(f"MLINEAGE_URI={url} MLINEAGE_TOKEN={token} mlineage closure churn-model --json", work, home)
+            text = _bash(
+                f"MLINEAGE_URI={url} MLINEAGE_TOKEN={token} mlineage closure churn-model --json", work, home
+            )
             return json.loads(text)  # type: ignore[no-any-return]
 
         on_alice = closure(alice_home, alice, tokens["alice"])

@@ -57,7 +57,9 @@ class HttpBlobStore:
         try:
             import httpx
         except ImportError:  # pragma: no cover - the extra is missing
-            raise ConfigError("talking to an mlineage server needs httpx: pip install 'mlineage[server]'") from None
+            raise ConfigError(
+                "talking to an mlineage server needs httpx: pip install 'mlineage[server]'"
+            ) from None
         self.uri = uri.rstrip("/")
         self.base = api_base(self.uri)
         token = token if token is not None else os.environ.get("MLINEAGE_TOKEN")
@@ -167,7 +169,9 @@ class HttpBlobStore:
         if on_bytes is not None:
             on_bytes(size)
 
-    def download_to(self, digest: Digest, target: Path, on_bytes: Callable[[int], object] | None = None) -> None:
+    def download_to(
+        self, digest: Digest, target: Path, on_bytes: Callable[[int], object] | None = None
+    ) -> None:
         """Download, re-hash, and only then rename into ``target`` (read-only, like every cache object)."""
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".mlineage-tmp-")
@@ -203,8 +207,10 @@ class HttpBlobStore:
         except self._httpx.TransportError as exc:
             raise StoreUnavailableError(f"mlineage server {self.uri} is unreachable: {exc}") from None
         if h.hexdigest() != digest.hex:
-            raise IntegrityError(f"blob {digest} from {self.uri} is corrupted: it hashes to sha256:{h.hexdigest()}; "
-                                 "it was not used")
+            raise IntegrityError(
+                f"blob {digest} from {self.uri} is corrupted: it hashes to sha256:{h.hexdigest()}; "
+                "it was not used"
+            )
 
     def _upload_session(self, path: Path, digest: Digest, size: int,
                         on_bytes: Callable[[int], object] | None) -> None:
@@ -224,9 +230,17 @@ class HttpBlobStore:
                 handle.seek(offset)
                 chunk = handle.read(CHUNK)
                 try:
-                    offset = int(self._send("PATCH", f"/blobs/uploads/{upload_id}", content=chunk,
-                                            headers={"Upload-Offset": str(offset),
-                                                     "Content-Type": "application/octet-stream"}).json()["offset"])
+                    offset = int(
+                        self._send(
+                            "PATCH",
+                            f"/blobs/uploads/{upload_id}",
+                            content=chunk,
+                            headers={
+                                "Upload-Offset": str(offset),
+                                "Content-Type": "application/octet-stream",
+                            },
+                        ).json()["offset"]
+                    )
                 except StoreUnavailableError:
                     failures += 1
                     if failures >= RETRIES:
@@ -266,5 +280,7 @@ def _error(response: Any, uri: str) -> MlineageError:
     if status == 404:
         return NotFoundError(message)
     if status in (401, 403):
-        return ConfigError(f"mlineage server {uri} refused the token ({status}): {message}; check MLINEAGE_TOKEN")
+        return ConfigError(
+            f"mlineage server {uri} refused the token ({status}): {message}; check MLINEAGE_TOKEN"
+        )
     return ValidationError(str(body.get("field") or "blob"), message)

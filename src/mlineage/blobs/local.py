@@ -63,8 +63,8 @@ class LocalBlobStore:
 
         Small files are hashed first so that content already stored costs no write at all; larger ones are
         copied in while hashed. Like the data commands (``store_file``) this does not fsync: the rename makes
-        objects atomic against a crashed process, and ``fsck``/checkout re-hash, so damage from a power loss is
-        detected rather than served.
+        objects atomic against a crashed process, and ``fsck``/checkout re-hash, so damage from a power loss
+        is detected rather than served.
         """
         if os.path.getsize(path) <= SMALL_FILE:
             with open(path, "rb") as handle:
@@ -89,7 +89,8 @@ class LocalBlobStore:
         return digest
 
     def present(self, digests: Sequence[Digest]) -> set[Digest]:
-        """Which of these objects the store has: one listing per fan-out folder for many, a stat each for few."""
+        """Which of these objects the store has: one listing per fan-out folder for many, a stat each for
+        few."""
         if len(digests) < 512:
             return {d for d in digests if self.has(d)}
         have = self.present_hex([d.hex for d in digests if d.algorithm == "sha256"])
@@ -101,7 +102,8 @@ class LocalBlobStore:
         return [d for d in digests if d not in have]
 
     def present_hex(self, hexes: Sequence[str]) -> set[str]:
-        """``present`` for SHA-256 digests given as hex text (a 10,000-file manifest needs no Digest objects)."""
+        """``present`` for SHA-256 digests given as hex text (a 10,000-file manifest needs no Digest
+        objects)."""
         base = f"{self._root_text}/sha256"
         if len(hexes) < 512:
             return {h for h in hexes if os.path.isfile(f"{base}/{h[:2]}/{h[2:]}")}
@@ -121,8 +123,8 @@ class LocalBlobStore:
                    known_absent: bool = False) -> str:
         """Store a file whose digest is already known (hashed, or found in the stat cache).
 
-        The bytes go in by the first of ``modes`` that works (a hardlink costs no copy), under a temp name; the
-        source's stat is checked again before the rename, so a file changed since it was hashed is refused
+        The bytes go in by the first of ``modes`` that works (a hardlink costs no copy), under a temp name;
+        the source's stat is checked again before the rename, so a file changed since it was hashed is refused
         rather than stored under the wrong name. Returns the mode used, or "present".
         """
         hexd = digest.hex
@@ -161,7 +163,9 @@ class LocalBlobStore:
             after = os.stat(path)
             if (after.st_ino, after.st_size, after.st_mtime_ns) != (before.st_ino, before.st_size,
                                                                      before.st_mtime_ns):
-                raise ValidationError("path", f"{path} changed while it was being added", "run the command again")
+                raise ValidationError(
+                    "path", f"{path} changed while it was being added", "run the command again"
+                )
             ensure_dir(folder)
             publish(temp, target, 0o555 if before.st_mode & 0o111 else 0o444)
         return used

@@ -60,7 +60,8 @@ def create_temp(folder: str | Path, prefix: str = ".mlineage-tmp-") -> tuple[int
 
 
 def ensure_dir(folder: str | Path) -> None:
-    """mkdir -p, remembered for the process: only for the cache's own fan-out folders, which nothing removes."""
+    """mkdir -p, remembered for the process: only for the cache's own fan-out folders, which nothing
+    removes."""
     key = str(folder)
     if key not in _made_dirs:
         os.makedirs(key, exist_ok=True)
@@ -86,8 +87,15 @@ def reflink(src: Path, dst: Path) -> None:
 
 
 _UNSUPPORTED: set[tuple[str, int, str]] = set()  # (mode, source device, target folder) that failed once
-_NOT_SUPPORTED_ERRNOS = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EPERM,
-                         errno.EMLINK}
+_NOT_SUPPORTED_ERRNOS = {
+    errno.EOPNOTSUPP,
+    errno.ENOTSUP,
+    errno.EXDEV,
+    errno.EINVAL,
+    errno.ENOTTY,
+    errno.EPERM,
+    errno.EMLINK,
+}
 
 
 def link_or_copy(src: Path, dst: Path, modes: Sequence[str], src_dev: int | None = None) -> str:

@@ -21,7 +21,10 @@ _FACTORIES: dict[str, Callable[[str, dict[str, Any]], BlobStore]] = {}
 def register(scheme: str) -> Callable[[Callable[[str, dict[str, Any]], BlobStore]],
                                       Callable[[str, dict[str, Any]], BlobStore]]:
     """Register a factory ``(uri, options) -> BlobStore`` for a URI scheme."""
-    def decorate(factory: Callable[[str, dict[str, Any]], BlobStore]) -> Callable[[str, dict[str, Any]], BlobStore]:
+
+    def decorate(
+        factory: Callable[[str, dict[str, Any]], BlobStore],
+    ) -> Callable[[str, dict[str, Any]], BlobStore]:
         _FACTORIES[scheme] = factory
         return factory
     return decorate

@@ -44,8 +44,12 @@ class S3BlobStore:
                         max_pool_connections=16)
         session = boto3.session.Session()
         self.client = session.client("s3", endpoint_url=self.endpoint_url, region_name=region, config=config)
-        self.transfer = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_CHUNK,
-                                       max_concurrency=4, use_threads=True)
+        self.transfer = TransferConfig(
+            multipart_threshold=MULTIPART_THRESHOLD,
+            multipart_chunksize=MULTIPART_CHUNK,
+            max_concurrency=4,
+            use_threads=True,
+        )
 
     # ------------------------------------------------------------ naming
 
@@ -120,7 +124,9 @@ class S3BlobStore:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
-                raise StoreUnavailableError(f"remote {self.where}: bucket {self.bucket!r} does not exist") from None
+                raise StoreUnavailableError(
+                    f"remote {self.where}: bucket {self.bucket!r} does not exist"
+                ) from None
             raise self._fail(exc, "opening the bucket") from None
         except BotoCoreError as exc:
             raise self._fail(exc, "opening the bucket") from None
@@ -128,7 +134,9 @@ class S3BlobStore:
     def iter_digests(self) -> Iterator[Digest]:
         base = f"{self.prefix}/sha256/" if self.prefix else "sha256/"
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=base
+            ):
                 for item in page.get("Contents", []):
                     rest = item["Key"][len(base):].replace("/", "")
                     try:
@@ -144,7 +152,8 @@ class S3BlobStore:
         return [d for d in digests if d not in have]
 
     def upload(self, path: Path, digest: Digest, on_bytes: Callable[[int], None] | None = None) -> None:
-        """Upload under the digest key; multipart past 64 MiB. The key exists only once the upload completes."""
+        """Upload under the digest key; multipart past 64 MiB. The key exists only once the upload
+        completes."""
         try:
             self.client.upload_file(str(path), self.bucket, self.key_for(digest), Config=self.transfer,
                                     Callback=on_bytes)
@@ -153,7 +162,9 @@ class S3BlobStore:
         except Exception as exc:  # noqa: BLE001 - s3transfer wraps failures in its own types
             raise self._fail(exc, f"uploading {digest.short}") from None
 
-    def _download_into(self, digest: Digest, out: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> int:
+    def _download_into(
+        self, digest: Digest, out: IO[bytes], on_bytes: Callable[[int], None] | None = None
+    ) -> int:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self.key_for(digest))["Body"]
         except ClientError as exc:
@@ -174,11 +185,15 @@ class S3BlobStore:
         except BotoCoreError as exc:
             raise self._fail(exc, f"downloading {digest.short}") from None
         if h.hexdigest() != digest.hex:
-            raise IntegrityError(f"blob {digest} from {self.where} is corrupted: it hashes to sha256:{h.hexdigest()}; "
-                                 "it was not placed")
+            raise IntegrityError(
+                f"blob {digest} from {self.where} is corrupted: it hashes to sha256:{h.hexdigest()}; "
+                "it was not placed"
+            )
         return size
 
-    def download_to(self, digest: Digest, target: Path, on_bytes: Callable[[int], None] | None = None) -> None:
+    def download_to(
+        self, digest: Digest, target: Path, on_bytes: Callable[[int], None] | None = None
+    ) -> None:
         """Download, re-hash and only then rename to ``target`` (read-only, like every cache object)."""
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".mlineage-tmp-")
@@ -199,7 +214,9 @@ class S3BlobStore:
         try:
             listing = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=self.prefix)
             for upload in listing.get("Uploads", []):
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
                 count += 1
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, "cleaning up multipart uploads") from None

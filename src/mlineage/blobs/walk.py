@@ -1,7 +1,7 @@
 """Walking a tracked folder and reading its saved scan record, with nothing but ``os`` and ``array``.
 
-Shared by the stat cache (``statcache.py``) and the quick ``status`` path (``mlineage.data.quick``), which must
-start fast: this module imports no typing, SQLite or pathlib.
+Shared by the stat cache (``statcache.py``) and the quick ``status`` path (``mlineage.data.quick``), which
+must start fast: this module imports no typing, SQLite or pathlib.
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ def user_error(exc: UnsupportedEntry | PermissionError) -> Exception:
     from ..errors import ValidationError
 
     if isinstance(exc, UnsupportedEntry):
-        return ValidationError("path", f"{exc.path} is a symbolic link or special file, which is not versioned",
-                               "replace it with the file it points to, or move it out of the folder")
+        return ValidationError(
+            "path",
+            f"{exc.path} is a symbolic link or special file, which is not versioned",
+            "replace it with the file it points to, or move it out of the folder",
+        )
     return ValidationError("path", f"{exc.filename} cannot be read (permission denied)",
                            "fix its permissions and try again")
 
@@ -67,7 +70,8 @@ def tree_file(folder: str, path: str) -> str:
 
 
 def read_tree_file(folder: str, path: str) -> tuple[str, int, bool, bytes, bytes, bytes] | None:
-    """(manifest digest, size, stored, names, stats, digests) as saved for ``path``; None if absent or damaged."""
+    """(manifest digest, size, stored, names, stats, digests) as saved for ``path``; None if absent or
+    damaged."""
     try:
         with open(tree_file(folder, path), "rb") as handle:
             data = handle.read()
@@ -140,9 +144,9 @@ class ChildWalk:
 
     The walk of a large folder is a Python loop around ``fstatat`` calls; run on a thread beside the imports a
     command needs, the two take turns on the GIL and the walk adds its whole cost to the command's. A child
-    process walks on the other core for real, so the caller mostly finds the rows ready. The child sends the rows back over
-    a pipe in the scan record's encoding; if anything goes wrong there, ``result()`` walks again here, so that
-    errors are raised in the caller as they would be without the child.
+    process walks on the other core for real, so the caller mostly finds the rows ready. The child sends the
+    rows back over a pipe in the scan record's encoding; if anything goes wrong there, ``result()`` walks
+    again here, so that errors are raised in the caller as they would be without the child.
     """
 
     def __init__(self, root: str) -> None:
@@ -187,8 +191,8 @@ class ChildWalk:
 
 
 def start_walk(root: str) -> ChildWalk | Background[Rows]:
-    """Start walking ``root`` now, in a child process where that is safe (importing nothing beyond this module,
-    so the console script can start it before anything else loads), else on a daemon thread."""
+    """Start walking ``root`` now, in a child process where that is safe (importing nothing beyond this
+    module, so the console script can start it before anything else loads), else on a daemon thread."""
     if can_fork_walk():
         return ChildWalk(root)
     from functools import partial

@@ -1,8 +1,8 @@
 """The code a run executed: git commit, branch, remote, dirty state anchored by digests, entry script, files.
 
-The result is a *code manifest*, a small JSON document stored as a content-addressed artifact of kind ``code``:
-two runs of the same code get the same digest, and an uncommitted change still gets a digest of its own (the
-SHA-256 of ``git diff HEAD`` plus the digests of untracked source files).
+The result is a *code manifest*, a small JSON document stored as a content-addressed artifact of kind
+``code``: two runs of the same code get the same digest, and an uncommitted change still gets a digest of its
+own (the SHA-256 of ``git diff HEAD`` plus the digests of untracked source files).
 
 Cost and caching: reading HEAD, the branch and the remote needs no subprocess. The dirty state needs two
 (``git status`` and ``git diff HEAD``, a few milliseconds each), so it is computed once per process for each
@@ -79,7 +79,9 @@ def _git(work_tree: Path, *args: str) -> bytes | None:
     git = shutil.which("git")
     if git is None:
         return None
-    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", LC_ALL="C")  # never take the index lock from under the user
+    env = dict(
+        os.environ, GIT_OPTIONAL_LOCKS="0", LC_ALL="C"
+    )  # never take the index lock from under the user
     try:
         done = subprocess.run([git, "-C", str(work_tree), *args], capture_output=True, env=env,
                               timeout=GIT_TIMEOUT_S, check=False)
@@ -129,7 +131,8 @@ _git_dir_cache: dict[str, Path | None] = {}
 
 
 def cached_git_dir(start: Path) -> Path | None:
-    """``find_git_dir`` cached per folder: the folder a process runs in does not move into another repository."""
+    """``find_git_dir`` cached per folder: the folder a process runs in does not move into another
+    repository."""
     key = str(start)
     if key not in _git_dir_cache:
         _git_dir_cache[key] = find_git_dir(start)

@@ -48,7 +48,9 @@ IMAGE_VARS = ("MLINEAGE_IMAGE", "MLINEAGE_IMAGE_DIGEST")
 IMAGE_FALLBACK_VARS = ("CONTAINER_IMAGE", "DOCKER_IMAGE")
 DIGEST_FALLBACK_VARS = ("IMAGE_DIGEST",)
 _DIGEST_IN_TEXT = re.compile(r"sha256:[0-9a-f]{64}")
-_CONTAINER_ID = re.compile(r"(?:docker|containerd|crio|libpod|cri-containerd)[-/:]([0-9a-f]{64})|/([0-9a-f]{64})(?:/|$)")
+_CONTAINER_ID = re.compile(
+    r"(?:docker|containerd|crio|libpod|cri-containerd)[-/:]([0-9a-f]{64})|/([0-9a-f]{64})(?:/|$)"
+)
 K8S_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
@@ -146,7 +148,9 @@ def container_info(environ: dict[str, str] | os._Environ[str] | None = None, fs_
     env = os.environ if environ is None else environ
     info: dict[str, Any] = {}
     image = env.get("MLINEAGE_IMAGE") or next((env[v] for v in IMAGE_FALLBACK_VARS if env.get(v)), None)
-    digest = env.get("MLINEAGE_IMAGE_DIGEST") or next((env[v] for v in DIGEST_FALLBACK_VARS if env.get(v)), None)
+    digest = env.get("MLINEAGE_IMAGE_DIGEST") or next(
+        (env[v] for v in DIGEST_FALLBACK_VARS if env.get(v)), None
+    )
     if image:
         info["image"] = redact_text(image)
         if digest is None and (m := _DIGEST_IN_TEXT.search(image)):
@@ -196,7 +200,11 @@ def kubernetes_info(environ: dict[str, str] | os._Environ[str] | None = None,
                     namespace_file: Path = K8S_NAMESPACE_FILE) -> dict[str, Any] | None:
     """Pod and namespace when running in Kubernetes (the downward API variables, else the service account)."""
     env = os.environ if environ is None else environ
-    if not env.get("KUBERNETES_SERVICE_HOST") and not env.get("POD_NAME") and not env.get("MLINEAGE_POD_NAME"):
+    if (
+        not env.get("KUBERNETES_SERVICE_HOST")
+        and not env.get("POD_NAME")
+        and not env.get("MLINEAGE_POD_NAME")
+    ):
         return None
     info: dict[str, Any] = {}
     pod = env.get("MLINEAGE_POD_NAME") or env.get("POD_NAME") or env.get("HOSTNAME")

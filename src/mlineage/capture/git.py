@@ -96,7 +96,8 @@ def remote_urls(git_dir: Path) -> dict[str, str]:
 
 
 def index_stamp(git_dir: Path) -> tuple[int, int]:
-    """(mtime_ns, size) of the index: it changes on ``git add``, commit, checkout and most status refreshes."""
+    """(mtime_ns, size) of the index: it changes on ``git add``, commit, checkout and most status
+    refreshes."""
     try:
         st = (git_dir / "index").stat()
     except OSError:

@@ -1,4 +1,5 @@
-"""The machine a run executed on: CPU model, cores, memory; CUDA, cuDNN, driver and GPUs when torch is loaded."""
+"""The machine a run executed on: CPU model, cores, memory; CUDA, cuDNN, driver and GPUs when torch is
+loaded."""
 
 from __future__ import annotations
 
@@ -30,7 +31,11 @@ def _memory_bytes() -> int | None:
 
 @functools.lru_cache(maxsize=1)
 def hardware() -> dict[str, Any]:
-    info: dict[str, Any] = {"machine": platform.machine(), "cpu_model": _cpu_model(), "cpu_count": os.cpu_count()}
+    info: dict[str, Any] = {
+        "machine": platform.machine(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+    }
     memory = _memory_bytes()
     if memory:
         info["memory_bytes"] = memory

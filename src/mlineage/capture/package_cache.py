@@ -2,8 +2,8 @@
 
 Listing every installed distribution (``importlib.metadata`` opens each ``*.dist-info`` folder) is slow in a
 venv of a few hundred packages: every training script would pay that on its first tracked run, more than its
-whole tracking overhead. Installing, removing or upgrading a package adds or removes a ``*.dist-info`` folder, which
-changes the modification time of the folder holding it, so the manifest is stored under a key built from
+whole tracking overhead. Installing, removing or upgrading a package adds or removes a ``*.dist-info`` folder,
+which changes the modification time of the folder holding it, so the manifest is stored under a key built from
 the interpreter and, for every ``sys.path`` folder, its identity and modification time. The script's own
 folder (``sys.path[0]``) changes whenever the script writes there, so for it only the names and times of the
 package metadata folders it holds enter the key.

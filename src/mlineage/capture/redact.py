@@ -1,14 +1,15 @@
 """Secret redaction: the one place that decides what must never reach the record.
 
-Three rules, applied at the SDK boundary (params in ``ActiveRun``, the run context in capture) and once more in
-the append pipeline (``pipeline.py``) as a last line of defence, to the fields each event's spec names:
+Three rules, applied at the SDK boundary (params in ``ActiveRun``, the run context in capture) and once more
+in the append pipeline (``pipeline.py``) as a last line of defence, to the fields each event's spec names:
 
 1. A *name* that looks like a credential (``API_KEY``, ``hub_token``, ``--password``...) keeps its key but its
    value becomes ``[REDACTED]``.
 2. Credentials inside URLs (``https://user:pass@host``, ``https://TOKEN@github.com``) are stripped, leaving
    the scheme, host and path.
 3. A *value* that looks like a known token format (GitHub, GitLab, AWS, OpenAI, Anthropic, Hugging Face,
-   Slack, Stripe, Google, npm, PyPI, JWTs, PEM private keys) is replaced by ``[REDACTED]`` wherever it appears.
+   Slack, Stripe, Google, npm, PyPI, JWTs, PEM private keys) is replaced by ``[REDACTED]`` wherever it
+   appears.
 
 Everything here is pure and cheap: the patterns are compiled once, and strings with no ``@``, ``://`` or token
 prefix are passed through after a single regular-expression scan.
@@ -43,7 +44,18 @@ _NOT_SECRET_NAMES = frozenset({
     "push_to_hub_model_id", "hub_model_id", "auth_type", "authors", "author", "pwd", "oldpwd",
 })
 # Suffixes that name something about a secret (its id, size, location) rather than the secret itself.
-_NOT_SECRET_SUFFIXES = ("_id", "_ids", "_size", "_len", "_length", "_count", "_type", "_path", "_file", "_dir")
+_NOT_SECRET_SUFFIXES = (
+    "_id",
+    "_ids",
+    "_size",
+    "_len",
+    "_length",
+    "_count",
+    "_type",
+    "_path",
+    "_file",
+    "_dir",
+)
 
 # Known token formats. Each alternative is anchored on a distinctive prefix, so ordinary text never matches.
 _TOKEN = re.compile(
@@ -203,7 +215,8 @@ def redact_argv(argv: Iterable[str]) -> list[str]:
 def redact_environ(environ: Mapping[str, str]) -> dict[str, str]:
     """Environment variables as they may be recorded: secret-named ones redacted, the rest cleaned."""
     return {
-        name: (REDACTED if is_secret_name(name) else redact_text(value)) for name, value in sorted(environ.items())
+        name: (REDACTED if is_secret_name(name) else redact_text(value))
+        for name, value in sorted(environ.items())
     }
 
 

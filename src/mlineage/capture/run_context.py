@@ -6,8 +6,8 @@ comes from, and the serialized manifests are cached here on what they were built
 
 ``context_events()`` turns a capture into ledger events: each manifest is stored once in the blob store and
 recorded once (``ArtifactRecorded``, kind ``code`` / ``environment``), then linked to the run with
-``ArtifactUsed`` edges whose roles are ``code`` and ``environment``. Identical manifests have identical digests,
-so a thousand runs in one environment share one environment artifact.
+``ArtifactUsed`` edges whose roles are ``code`` and ``environment``. Identical manifests have identical
+digests, so a thousand runs in one environment share one environment artifact.
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ def clear_cache() -> None:
     env_capture.clear_cache()
 
 
-def _manifest(kind: str, key: Any, doc: dict[str, Any], metadata: dict[str, Any], media_type: str) -> Manifest:
+def _manifest(
+    kind: str, key: Any, doc: dict[str, Any], metadata: dict[str, Any], media_type: str
+) -> Manifest:
     cached = _bytes_cache.get(key)
     if cached is None:
         if len(_bytes_cache) > 256:
@@ -126,7 +128,10 @@ def capture_run(source_files: tuple[str, ...] = (), cwd: Path | None = None) -> 
             env_meta["container"] = env_doc["container"]
         env = _manifest("environment", env_key, env_doc, env_meta, ENVIRONMENT_MEDIA_TYPE)
 
-    context["code"] = {"digest": code.digest, **({"entry": code_meta["entry"]} if "entry" in code_meta else {})}
+    context["code"] = {
+        "digest": code.digest,
+        **({"entry": code_meta["entry"]} if "entry" in code_meta else {}),
+    }
     context["environment"] = {"digest": env.digest, "packages_digest": env.metadata["packages_digest"]}
     container = env_capture.process_container()
     if container and container.get("container_id"):
@@ -161,7 +166,9 @@ def context_events(client: Client, capture: Capture, run_id: str) -> tuple[list[
         if manifest.digest not in known:
             stored = client.blobs.put_bytes(manifest.data)  # a no-op when the blob is already there
             if str(stored) != manifest.digest:
-                raise RuntimeError(f"blob store hashed a {manifest.kind} manifest to {stored}, not {manifest.digest}")
+                raise RuntimeError(
+                    f"blob store hashed a {manifest.kind} manifest to {stored}, not {manifest.digest}"
+                )
             if not _known(client, manifest.digest):
                 events.append(NewEvent(ev.ARTIFACT_RECORDED, {
                     "digest": manifest.digest, "kind": manifest.kind, "size": len(manifest.data),
@@ -169,8 +176,16 @@ def context_events(client: Client, capture: Capture, run_id: str) -> tuple[list[
                 }))
             newly.append(manifest.digest)
     for manifest in capture.manifests:
-        events.append(NewEvent(ev.ARTIFACT_USED, {"run_id": run_id, "digest": manifest.digest,
-                                                  "role": ROLE_CODE if manifest.kind == "code" else ROLE_ENVIRONMENT}))
+        events.append(
+            NewEvent(
+                ev.ARTIFACT_USED,
+                {
+                    "run_id": run_id,
+                    "digest": manifest.digest,
+                    "role": ROLE_CODE if manifest.kind == "code" else ROLE_ENVIRONMENT,
+                },
+            )
+        )
     return events, newly
 
 

@@ -31,9 +31,13 @@ def _workspace() -> Workspace:
 @click.command("add")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--name", help="Artifact name (default: the path relative to the project). One path only.")
-@click.option("--kind", default="dataset", show_default=True,
-              type=click.Choice(["dataset", "model", "code", "config", "metrics", "file", "directory", "other"]),
-              help="Artifact kind recorded in the ledger.")
+@click.option(
+    "--kind",
+    default="dataset",
+    show_default=True,
+    type=click.Choice(["dataset", "model", "code", "config", "metrics", "file", "directory", "other"]),
+    help="Artifact kind recorded in the ledger.",
+)
 @JSON_OPTION
 def add_command(paths: tuple[Path, ...], name: str | None, kind: str, as_json: bool) -> None:
     """Version files and directories: store their content, record them, write PATH.lin pointers.
@@ -55,8 +59,11 @@ def add_command(paths: tuple[Path, ...], name: str | None, kind: str, as_json: b
 
 @click.command("status")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--exit-code", is_flag=True,
-              help="Exit 1 when any tracked path is modified, missing or invalid (as git diff --exit-code), for CI.")
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 1 when any tracked path is modified, missing or invalid (as git diff --exit-code), for CI.",
+)
 @JSON_OPTION
 def status_command(paths: tuple[Path, ...], exit_code: bool, as_json: bool) -> None:
     """Show which tracked paths changed, are missing, or have invalid pointers.
@@ -81,8 +88,11 @@ def status_command(paths: tuple[Path, ...], exit_code: bool, as_json: bool) -> N
         for e in changed:
             rel = e.to_dict(ws.root)["path"]
             parts = [f"{len(e.added)} new", f"{len(e.removed)} deleted", f"{len(e.changed)} modified"]
-            detail = e.detail or (", ".join(p for p in parts if not p.startswith("0 ")) if e.added or e.removed
-                                  or e.changed else "")
+            detail = e.detail or (
+                ", ".join(p for p in parts if not p.startswith("0 "))
+                if e.added or e.removed or e.changed
+                else ""
+            )
             click.echo(f"{e.state + ':':10} {rel}" + (f"  ({detail})" if detail else ""))
             for label, items in (("new", e.added), ("deleted", e.removed), ("modified", e.changed)):
                 for item in items[:20]:
@@ -94,7 +104,9 @@ def status_command(paths: tuple[Path, ...], exit_code: bool, as_json: bool) -> N
 
 @click.command("checkout")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-f", "--force", is_flag=True, help="Overwrite changes that are not in the cache (they are lost).")
+@click.option(
+    "-f", "--force", is_flag=True, help="Overwrite changes that are not in the cache (they are lost)."
+)
 @click.option("--no-fetch", is_flag=True, help="Use only the local cache; never download from the remote.")
 @JSON_OPTION
 def checkout_command(paths: tuple[Path, ...], force: bool, no_fetch: bool, as_json: bool) -> None:
@@ -109,21 +121,29 @@ def checkout_command(paths: tuple[Path, ...], force: bool, no_fetch: bool, as_js
     plain = [p for p in paths if str(p) not in versions]
     ws = _workspace()
     try:
-        done = ws.checkout(plain, force=force, fetch=not no_fetch, quiet=as_json) if plain or not paths else []
+        done = (
+            ws.checkout(plain, force=force, fetch=not no_fetch, quiet=as_json) if plain or not paths else []
+        )
         restored = [_checkout_version(ws, spec, force, not no_fetch, as_json) for spec in versions]
     finally:
         ws.close()
     if as_json:
-        emit_json([dict(e.to_dict(ws.root), action=action) for e, action in done]
-                  + [dict(e.to_dict(ws.root), action=action, name=a.name, version=a.version, digest=str(a.digest))
-                     for a, e, action in restored])
+        emit_json(
+            [dict(e.to_dict(ws.root), action=action) for e, action in done]
+            + [
+                dict(e.to_dict(ws.root), action=action, name=a.name, version=a.version, digest=str(a.digest))
+                for a, e, action in restored
+            ]
+        )
         return
     changed = [(e, a) for e, a in done if a != "unchanged"]
     for e, action in changed:
         click.echo(f"{action}: {e.to_dict(ws.root)['path']}")
     for a, e, action in restored:
-        click.echo(f"{a.name}@{a.version} ({a.digest.short}) {'already in' if action == 'unchanged' else 'now in'} "
-                   f"{e.to_dict(ws.root)['path']}; its pointer names version {a.version}")
+        click.echo(
+            f"{a.name}@{a.version} ({a.digest.short}) {'already in' if action == 'unchanged' else 'now in'} "
+            f"{e.to_dict(ws.root)['path']}; its pointer names version {a.version}"
+        )
     if not changed and not restored:
         click.echo(f"up to date: {len(done)} tracked path{'s' if len(done) != 1 else ''}")
 
@@ -143,15 +163,20 @@ def _transfer_output(kind: str, report: Any, as_json: bool, where: str) -> None:
     click.echo(f"{kind} {report.transferred} object(s), {human_size(report.bytes)} ({where}); "
                f"{report.already} already there")
     if report.missing_locally:
-        click.echo(f"warning: {len(report.missing_locally)} object(s) named by pointers are not in the local "
-                   f"cache (e.g. {report.missing_locally[0]}); pull them from where they were added", err=True)
+        click.echo(
+            f"warning: {len(report.missing_locally)} object(s) named by pointers are not in the local "
+            f"cache (e.g. {report.missing_locally[0]}); pull them from where they were added",
+            err=True,
+        )
 
 
 @click.command("push")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @REMOTE_OPTION
 @JOBS_OPTION
-@click.option("--all", "all_objects", is_flag=True, help="Push every cached object, not only what pointers name.")
+@click.option(
+    "--all", "all_objects", is_flag=True, help="Push every cached object, not only what pointers name."
+)
 @JSON_OPTION
 def push_command(paths: tuple[Path, ...], remote: str | None, jobs: int | None, all_objects: bool,
                  as_json: bool) -> None:
@@ -177,10 +202,18 @@ def push_command(paths: tuple[Path, ...], remote: str | None, jobs: int | None, 
 @REMOTE_OPTION
 @JOBS_OPTION
 @click.option("--no-checkout", is_flag=True, help="Only fill the cache; leave the workspace as it is.")
-@click.option("-f", "--force", is_flag=True, help="Let the checkout overwrite changes that are not in the cache.")
+@click.option(
+    "-f", "--force", is_flag=True, help="Let the checkout overwrite changes that are not in the cache."
+)
 @JSON_OPTION
-def pull_command(paths: tuple[Path, ...], remote: str | None, jobs: int | None, no_checkout: bool, force: bool,
-                 as_json: bool) -> None:
+def pull_command(
+    paths: tuple[Path, ...],
+    remote: str | None,
+    jobs: int | None,
+    no_checkout: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Download the objects the pointers name that the cache lacks, verify each, then check the data out."""
     from ..data.transfer import pull
 
@@ -189,7 +222,9 @@ def pull_command(paths: tuple[Path, ...], remote: str | None, jobs: int | None, 
         target = ws.remote(remote)
         chosen = ws.pointers(list(paths)) if paths else None
         report = pull(ws, target, chosen, quiet=as_json, jobs=jobs)
-        done = [] if no_checkout else ws.checkout(list(paths) or None, force=force, fetch=False, quiet=as_json)
+        done = (
+            [] if no_checkout else ws.checkout(list(paths) or None, force=force, fetch=False, quiet=as_json)
+        )
     finally:
         ws.close()
     if as_json:
@@ -229,7 +264,10 @@ def get_command(ref: str, output: Path | None, force: bool, as_json: bool) -> No
     if fetched.artifact.version:
         label += f"@{fetched.artifact.version}"
     files = f", {fetched.files} files" if fetched.files != 1 or fetched.artifact.media_type else ""
-    click.echo(f"{label} -> {fetched.path} ({human_size(fetched.size)}{files}, verified {fetched.artifact.digest.short})")
+    click.echo(
+        f"{label} -> {fetched.path} ({human_size(fetched.size)}{files}, verified "
+        f"{fetched.artifact.digest.short})"
+    )
 
 
 @click.command("gc")
@@ -264,7 +302,9 @@ def gc_command(dry_run: bool, workspace_only: bool, as_json: bool) -> None:
 
 
 @click.command("fsck")
-@click.option("--repair", is_flag=True, help="Delete corrupted objects so that `mlineage pull` can fetch them again.")
+@click.option(
+    "--repair", is_flag=True, help="Delete corrupted objects so that `mlineage pull` can fetch them again."
+)
 @JSON_OPTION
 def fsck_command(repair: bool, as_json: bool) -> None:
     """Re-hash every object in the cache; report corrupted objects and referenced objects that are missing.
@@ -285,10 +325,20 @@ def fsck_command(repair: bool, as_json: bool) -> None:
             click.echo(f"corrupted: {d} (its bytes hash to {actual})" + (" - removed" if repair else ""))
         for d in report.missing:
             click.echo(f"missing:   {d}")
-        click.echo(f"checked {report.checked} object(s): {len(report.corrupted)} corrupted, "
-                   f"{len(report.missing)} missing" + ("" if report.ok else "; run `mlineage pull` to refetch"))
+        click.echo(
+            f"checked {report.checked} object(s): {len(report.corrupted)} corrupted, "
+            f"{len(report.missing)} missing" + ("" if report.ok else "; run `mlineage pull` to refetch")
+        )
     sys.exit(0 if report.ok else 1)
 
 
-COMMANDS = [add_command, status_command, checkout_command, push_command, pull_command, get_command, gc_command,
-            fsck_command]
+COMMANDS = [
+    add_command,
+    status_command,
+    checkout_command,
+    push_command,
+    pull_command,
+    get_command,
+    gc_command,
+    fsck_command,
+]

@@ -51,7 +51,9 @@ def add_lines(results: Sequence[AddResult], root: Path) -> list[str]:
         what = f"{r.files} files, " if r.files is not None else ""
         label = f"{r.name}@{r.version}" if r.version else r.name
         verb = "added" if r.changed else "unchanged"
-        lines.append(f"{verb} {label}  {r.digest.short}  ({what}{human_size(r.size)})  -> {path_text(r.pointer.name)}")
+        lines.append(
+            f"{verb} {label}  {r.digest.short}  ({what}{human_size(r.size)})  -> {path_text(r.pointer.name)}"
+        )
     changed = [r for r in results if r.changed]
     if changed:
         files = [path_text(r.pointer.relative_to(root)) for r in changed]
@@ -70,7 +72,8 @@ def is_plain_add(args: Sequence[str]) -> bool:
 
 def _start_walks(paths: Sequence[str]) -> dict[str, Any]:
     """Start walking the named folders now (see ``blobs.walk.start_walk``) while Python loads the add
-    machinery. ``add`` still checks every path first and uses a walk only for the folder it was started for."""
+    machinery. ``add`` still checks every path first and uses a walk only for the folder it was started
+    for."""
     import os
 
     from ..blobs.walk import start_walk

@@ -1,5 +1,5 @@
-"""``mlineage emit``: record domain events (or OpenLineage RunEvents) read as JSON, for producers that can run a
-command but not link the SDK."""
+"""``mlineage emit``: record domain events (or OpenLineage RunEvents) read as JSON, for producers that can run
+a command but not link the SDK."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def emit_command(source: Path, as_json: bool) -> None:
 
     Each object is a domain event, {"event": "TrainingStarted", "run_id": "r42", ...} with the fields
     `mlineage.emit` takes, or an OpenLineage RunEvent. Events are recorded in order; the first one refused
-    stops the command with its error (those before it are recorded: emit again with the same event_id to retry).
+    stops the command with its error (those before it are recorded: emit again with the same event_id to
+    retry).
     """
     from ..sdk.emit import to_events
 

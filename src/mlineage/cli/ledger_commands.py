@@ -49,9 +49,13 @@ def verify_command(export_file: Path | None, projections: bool, as_json: bool) -
         emit_json(dict(report.to_dict(), ok=ok, projections=compared.to_dict() if compared else None))
     elif report.ok:
         extra = f", {report.redacted} erased payload(s)" if report.redacted else ""
-        click.echo(f"OK: {report.count} events, chain intact{extra}; head {report.head_seq} {report.head_hash}")
+        click.echo(
+            f"OK: {report.count} events, chain intact{extra}; head {report.head_seq} {report.head_hash}"
+        )
         if report.checkpoint:
-            click.echo(f"holds the checkpoint of {report.checkpoint.get('time')} (seq {report.checkpoint['seq']})")
+            click.echo(
+                f"holds the checkpoint of {report.checkpoint.get('time')} (seq {report.checkpoint['seq']})"
+            )
         if compared is not None and compared.ok:
             click.echo(f"projections: {compared.rows} rows match a replay of {compared.events} events")
         elif compared is not None:
@@ -84,8 +88,11 @@ def rebuild_command(allow_broken: bool, as_json: bool) -> None:
     elif outcome.stopped_at is None:
         click.echo(f"Rebuilt projections from {outcome.replayed} events in {seconds:.2f}s")
     else:
-        click.echo(f"Rebuilt projections from the first {outcome.replayed} events in {seconds:.2f}s; stopped before "
-                   f"event {outcome.stopped_at}, which does not verify: {outcome.problem}", err=True)
+        click.echo(
+            f"Rebuilt projections from the first {outcome.replayed} events in {seconds:.2f}s; stopped before "
+            f"event {outcome.stopped_at}, which does not verify: {outcome.problem}",
+            err=True,
+        )
 
 
 @click.command("export")

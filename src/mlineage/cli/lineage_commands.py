@@ -14,10 +14,14 @@ from .output import console, emit_json
 @click.argument("target")
 @click.option("--max-paths", type=click.IntRange(min=1), default=20, show_default=True,
               help="Show at most this many chains, shortest first (the total is always counted).")
-@format_option(("text", "json", "dot", "mermaid"), "Output: text (the chains), JSON, Graphviz DOT or Mermaid.")
+@format_option(
+    ("text", "json", "dot", "mermaid"), "Output: text (the chains), JSON, Graphviz DOT or Mermaid."
+)
 @AS_OF_OPTION
 @JSON_OPTION
-def path_command(source: str, target: str, max_paths: int, fmt: str, as_of: str | None, as_json: bool) -> None:
+def path_command(
+    source: str, target: str, max_paths: int, fmt: str, as_of: str | None, as_json: bool
+) -> None:
     """Show the chain(s) of runs and artifacts from SOURCE to TARGET (either may be the ancestor)."""
     from rich.markup import escape
 
@@ -110,7 +114,9 @@ def lineage_diff_command(model_a: str, model_b: str, as_of: str | None, as_json:
     table = Table("aspect", "key", f"A ({escape(model_a)})", f"B ({escape(model_b)})", "change", box=None)
     for d in diff.differences:
         style = {"changed": "yellow", "only in A": "red", "only in B": "green"}[d.change]
-        table.add_row(d.aspect, escape(d.key), escape(d.a or "-"), escape(d.b or "-"), f"[{style}]{d.change}[/]")
+        table.add_row(
+            d.aspect, escape(d.key), escape(d.a or "-"), escape(d.b or "-"), f"[{style}]{d.change}[/]"
+        )
     out.print(table)
     out.print(f"[dim]{len(diff.differences)} difference(s), {diff.same} item(s) the same[/]")
     for reason in diff.truncated:

@@ -49,7 +49,9 @@ def emit_result_json(result: LineageResult, page_size: int = 2000) -> None:
     first = True
     ids = result.id_list()
     for offset in range(0, len(ids), page_size):
-        for node_id, node in zip(ids[offset: offset + page_size], result.page(offset, page_size), strict=True):
+        for node_id, node in zip(
+            ids[offset : offset + page_size], result.page(offset, page_size), strict=True
+        ):
             keys[node_id] = encode(node["digest"] if node["type"] == "artifact" else f"run:{node['id']}")
             parts.append(("\n    " if first else ",\n    ") + encode(node))
             first = False
@@ -79,8 +81,12 @@ def print_lineage(result: LineageResult, fmt: str) -> None:
         if result.count + 1 > DIAGRAM_MAX_NODES:
             from ..errors import ValidationError
 
-            raise ValidationError("format", f"{result.count + 1:,} nodes are too many for a {fmt} diagram "
-                                  f"(at most {DIAGRAM_MAX_NODES:,})", "cut it with --depth, --limit or --kind")
+            raise ValidationError(
+                "format",
+                f"{result.count + 1:,} nodes are too many for a {fmt} diagram "
+                f"(at most {DIAGRAM_MAX_NODES:,})",
+                "cut it with --depth, --limit or --kind",
+            )
         from ..formats import to_dot, to_mermaid
 
         text = (to_dot(result.nodes, result.edges, result.root) if fmt == "dot"

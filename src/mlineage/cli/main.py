@@ -34,7 +34,8 @@ class _Group(click.Group):
 
 
 def _store_name() -> str:
-    """The store a command was using, for a message about it (best effort: the configuration may be broken)."""
+    """The store a command was using, for a message about it (best effort: the configuration may be
+    broken)."""
     try:
         from ..config import load_settings
         from ..stores.sqlite_ledger import sqlite_path

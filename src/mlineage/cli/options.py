@@ -45,7 +45,10 @@ def note_deprecated(old: str, new: str) -> None:
 def deprecated_alias(old: str, new: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
     """A callback for a hidden option kept under its old name: notes the new one, passes the value on."""
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-        if value is not None and ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.COMMANDLINE:
+        if (
+            value is not None
+            and ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.COMMANDLINE
+        ):
             note_deprecated(old, new)
         return value
 
@@ -68,9 +71,14 @@ def format_option(formats: tuple[str, ...], help: str) -> Callable[[F], F]:
                         metavar=f"[{'|'.join(formats)}]", show_default=True, callback=callback, help=help)
 
 
-GLOBAL_STORE_OPTION = click.option("--store", "store_uri", envvar="MLINEAGE_URI", metavar="URI",
-                                   help="Metadata store (sqlite:///..., postgresql://... or http(s)://server). "
-                                        "Default: the project's .mlineage/.")
+GLOBAL_STORE_OPTION = click.option(
+    "--store",
+    "store_uri",
+    envvar="MLINEAGE_URI",
+    metavar="URI",
+    help="Metadata store (sqlite:///..., postgresql://... or http(s)://server). "
+    "Default: the project's .mlineage/.",
+)
 GLOBAL_URI_OPTION = click.option("--uri", "old_uri", metavar="URI", hidden=True,
                                  callback=deprecated_alias("--uri", "--store"), expose_value=True)
 

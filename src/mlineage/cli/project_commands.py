@@ -12,8 +12,11 @@ from .output import emit_json
 
 @click.command("init")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--nested", is_flag=True,
-              help="Create the project even inside another project's folder (it then hides the outer one here).")
+@click.option(
+    "--nested",
+    is_flag=True,
+    help="Create the project even inside another project's folder (it then hides the outer one here).",
+)
 @json_option("Print the result as JSON.")
 def init_command(path: Path, nested: bool, as_json: bool) -> None:
     """Create a .mlineage/ project in PATH (default: here) and its metadata store.
@@ -25,7 +28,11 @@ def init_command(path: Path, nested: bool, as_json: bool) -> None:
     from ..errors import ValidationError
     from ..sdk.client import Client
 
-    if not (path / PROJECT_DIR).is_dir() and (outer := find_project(path.resolve())) is not None and not nested:
+    if (
+        not (path / PROJECT_DIR).is_dir()
+        and (outer := find_project(path.resolve())) is not None
+        and not nested
+    ):
         raise ValidationError("init", f"{path.resolve()} is inside the project {outer}; commands there use "
                               "that project", "run commands from there, or pass --nested to create a project "
                               "that hides it in this folder")

@@ -46,7 +46,9 @@ def runs_command(limit: int, job: str | None, status: str | None, as_tree: bool,
     table = Table("run", "job", "kind", "status", "started", "metrics", box=None)
     for r in found:
         shown = "lost" if reasons[r.id] else r.status.value
-        style = {"failed": "red", "aborted": "yellow", "running": "cyan", "lost": "magenta"}.get(shown, "green")
+        style = {"failed": "red", "aborted": "yellow", "running": "cyan", "lost": "magenta"}.get(
+            shown, "green"
+        )
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(r.metrics.items())[:4])
         table.add_row(r.id[:12], r.job, r.kind.value, f"[{style}]{shown}[/]", r.started_at or "", metrics)
     console().print(table if found else "no runs recorded yet")
@@ -66,8 +68,11 @@ def _print_run_tree(found: list[Run], reasons: dict[str, str | None]) -> None:
 
     def walk(run: Run, indent: str, guide: str) -> None:
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(run.metrics.items())[:4])
-        lines.append(f"{indent}{guide}{run.job} [{'lost' if reasons.get(run.id) else run.status.value}] {run.id[:12]}  {run.started_at or ''}"
-                     + (f"  {metrics}" if metrics else ""))
+        lines.append(
+            f"{indent}{guide}{run.job} [{'lost' if reasons.get(run.id) else run.status.value}] "
+            f"{run.id[:12]}  {run.started_at or ''}"
+            + (f"  {metrics}" if metrics else "")
+        )
         below = children.get(run.id, [])
         deeper = indent + ((TREE_SPACE if guide == TREE_LAST else TREE_PIPE) if guide else "")
         for n, child in enumerate(below):
@@ -79,7 +84,8 @@ def _print_run_tree(found: list[Run], reasons: dict[str, str | None]) -> None:
 
 
 def run_record(run: Run, reason: str | None) -> dict[str, Any]:
-    """A run as the CLI shows it: its record, with status ``lost`` and the reason (``liveness.lost_reason``)."""
+    """A run as the CLI shows it: its record, with status ``lost`` and the reason
+    (``liveness.lost_reason``)."""
     from ..render import run_to_dict
 
     out = run_to_dict(run)
@@ -159,13 +165,19 @@ def _lineage_command(name: str, direction: str, doc: str) -> click.Command:
         from .lineage_output import print_lineage
 
         with client_session(one_shot=True) as client:
-            result = client.lineage(ref, direction, depth=depth, limit=limit, kinds=kinds or None, as_of=as_of)
+            result = client.lineage(
+                ref, direction, depth=depth, limit=limit, kinds=kinds or None, as_of=as_of
+            )
             print_lineage(result, "json" if as_json else fmt)
 
     return command
 
 
-trace_command = _lineage_command("trace", "up", "Show everything REF was derived from (all ancestors), as a tree.")
-impact_command = _lineage_command("impact", "down", "Show everything derived from REF (all descendants), as a tree.")
+trace_command = _lineage_command(
+    "trace", "up", "Show everything REF was derived from (all ancestors), as a tree."
+)
+impact_command = _lineage_command(
+    "impact", "down", "Show everything derived from REF (all descendants), as a tree."
+)
 
 COMMANDS = [runs_command, show_command, trace_command, impact_command]

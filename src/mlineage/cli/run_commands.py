@@ -62,7 +62,9 @@ def metrics_command(run: str, key: str | None, as_json: bool) -> None:
 
 @click.command("compare")
 @click.argument("runs", nargs=-1, required=True)
-@click.option("--all", "show_all", is_flag=True, help="Show every param and metric, not only those that differ.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Show every param and metric, not only those that differ."
+)
 @JSON_OPTION
 def compare_command(runs: tuple[str, ...], show_all: bool, as_json: bool) -> None:
     """Put runs' params and final metrics side by side; rows whose values differ are marked.

@@ -22,11 +22,24 @@ from .output import emit_json
 @click.option("--no-worker", is_flag=True, help="Do not project queued events in this process.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes (reads scale with them; one of them projects queued events at a time).")
-@click.option("--checkpoint-key", metavar="PEM", envvar="MLINEAGE_SERVER_CHECKPOINT_KEY",
-              help="Ed25519 private key that signs checkpoints (created when missing). Default: a key kept in "
-                   "the database.")
-def server_command(store_uri: str | None, artifacts: str | None, host: str, port: int, auth: bool,
-                   max_body_mb: int | None, no_worker: bool, workers: int, checkpoint_key: str | None) -> None:
+@click.option(
+    "--checkpoint-key",
+    metavar="PEM",
+    envvar="MLINEAGE_SERVER_CHECKPOINT_KEY",
+    help="Ed25519 private key that signs checkpoints (created when missing). Default: a key kept in "
+    "the database.",
+)
+def server_command(
+    store_uri: str | None,
+    artifacts: str | None,
+    host: str,
+    port: int,
+    auth: bool,
+    max_body_mb: int | None,
+    no_worker: bool,
+    workers: int,
+    checkpoint_key: str | None,
+) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) over a SQL store."""
     import os
 
@@ -44,17 +57,32 @@ def server_command(store_uri: str | None, artifacts: str | None, host: str, port
         settings = load_settings()
         store_uri = store_uri or settings.store_uri
         artifacts = artifacts or settings.artifacts_uri
-    click.echo(f"mlineage server on http://{host}:{port} (auth {'on' if auth else 'OFF'}, {workers} process(es))",
-               err=True)
+    click.echo(
+        f"mlineage server on http://{host}:{port} (auth {'on' if auth else 'OFF'}, {workers} process(es))",
+        err=True,
+    )
     if workers > 1:
-        os.environ.update({"MLINEAGE_SERVER_STORE": store_uri, "MLINEAGE_SERVER_ARTIFACTS": str(artifacts),
-                           "MLINEAGE_SERVER_AUTH": "1" if auth else "0", "MLINEAGE_SERVER_WORKER": "0" if no_worker else "1",
-                           "MLINEAGE_SERVER_MAX_BODY": str(max_body)})
+        os.environ.update(
+            {
+                "MLINEAGE_SERVER_STORE": store_uri,
+                "MLINEAGE_SERVER_ARTIFACTS": str(artifacts),
+                "MLINEAGE_SERVER_AUTH": "1" if auth else "0",
+                "MLINEAGE_SERVER_WORKER": "0" if no_worker else "1",
+                "MLINEAGE_SERVER_MAX_BODY": str(max_body),
+            }
+        )
         from ..stores.sql import SqlStore
 
         SqlStore(store_uri).close()  # migrate once, before the processes start
-        uvicorn.run("mlineage.server.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
-                    log_level="warning", access_log=False)
+        uvicorn.run(
+            "mlineage.server.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
         return
     app = create_app(store_uri, artifacts, auth=auth, worker=not no_worker, max_body=max_body)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
@@ -90,9 +118,12 @@ def sync_command(as_json: bool) -> None:
         if result["blobs_shipped"] or result["blobs_pending"]:
             click.echo(f"shipped {result['blobs_shipped']} blob(s), {result['blobs_pending']} pending")
     if result["rejected_total"]:
-        click.echo(f"error: the server refused {result['rejected_total']} event(s), kept with the reasons in "
-                   f"{store.spool.rejected_path}: they are not recorded on the server. Fix them and append them "
-                   "again, then delete that file", err=True)
+        click.echo(
+            f"error: the server refused {result['rejected_total']} event(s), kept with the reasons in "
+            f"{store.spool.rejected_path}: they are not recorded on the server. Fix them and append them "
+            "again, then delete that file",
+            err=True,
+        )
         raise SystemExit(1)
 
 
@@ -138,7 +169,9 @@ def _tokens(store_uri: str | None):  # type: ignore[no-untyped-def]
 
 @token_group.command("create")
 @click.argument("name")
-@click.option("--scopes", default="read,write", show_default=True, help="Comma-separated: read, write, admin.")
+@click.option(
+    "--scopes", default="read,write", show_default=True, help="Comma-separated: read, write, admin."
+)
 @click.option("--namespace", default="default", show_default=True, help="The team namespace ('*' = all).")
 @STORE_OPTION
 @JSON_OPTION
@@ -149,8 +182,10 @@ def token_create(name: str, scopes: str, namespace: str, store_uri: str | None, 
         emit_json(dict(record, token=token))
         return
     click.echo(token)
-    click.echo(f"token {record['id']} ({','.join(record['scopes'])} in {namespace}): shown once, keep it safe",
-               err=True)
+    click.echo(
+        f"token {record['id']} ({','.join(record['scopes'])} in {namespace}): shown once, keep it safe",
+        err=True,
+    )
 
 
 @token_group.command("list")

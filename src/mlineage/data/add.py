@@ -45,9 +45,16 @@ class AddResult:
     stored: int  # objects newly put in the cache
 
 
-def add(ws: Workspace, paths: Sequence[str | os.PathLike[str]], *, name: str | None = None, kind: str = "dataset",
-        metadata: dict[str, Any] | None = None, quiet: bool = False,
-        walks: Mapping[str, ChildWalk | Background[Rows]] | None = None) -> list[AddResult]:
+def add(
+    ws: Workspace,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    name: str | None = None,
+    kind: str = "dataset",
+    metadata: dict[str, Any] | None = None,
+    quiet: bool = False,
+    walks: Mapping[str, ChildWalk | Background[Rows]] | None = None,
+) -> list[AddResult]:
     """Hash, store and record paths; write their pointers.
 
     ``walks``: walks of some of the paths (by absolute path, ``os.path.abspath``) already started in the
@@ -121,8 +128,11 @@ def add(ws: Workspace, paths: Sequence[str | os.PathLike[str]], *, name: str | N
     # 4. pointers, then .gitignore
     for s, r in zip(scans, results):
         if r.changed or not r.pointer.exists():
-            ptr.write(r.pointer, ptr.Pointer(s.path.name, s.digest, s.size, s.kind, s.files, r.name, r.version),
-                      relpath(s.path, ws.root))
+            ptr.write(
+                r.pointer,
+                ptr.Pointer(s.path.name, s.digest, s.size, s.kind, s.files, r.name, r.version),
+                relpath(s.path, ws.root),
+            )
         ensure_gitignored(s.path)
     return results
 
@@ -180,6 +190,8 @@ def warn_if_shared(modes: Sequence[str]) -> None:
     """A hardlink or symlink makes the workspace file and the cache object one file: say so at every add."""
     shared = [m for m in modes if m in SHARING_MODES]
     if shared:
-        sys.stderr.write(f"warning: [data] link = \"{','.join(modes)}\" shares files between the workspace and "
-                         "the cache: editing a tracked file in place changes the stored version too "
-                         "(use \"reflink,copy\" to keep versions safe)\n")
+        sys.stderr.write(
+            f'warning: [data] link = "{",".join(modes)}" shares files between the workspace and '
+            "the cache: editing a tracked file in place changes the stored version too "
+            '(use "reflink,copy" to keep versions safe)\n'
+        )

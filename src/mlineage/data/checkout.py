@@ -68,21 +68,28 @@ def _unsaved(ws: Workspace, path: Path, st: os.stat_result, wanted: Digest | Non
     (digest,) = ws.digests_of([(str(path), st)])
     return digest != wanted and not ws.cache.has(digest)
 
-def _refuse_data_loss(ws: Workspace, data: Path, p: ptr.Pointer, manifest: list[ManifestEntry] | None) -> None:
+def _refuse_data_loss(
+    ws: Workspace, data: Path, p: ptr.Pointer, manifest: list[ManifestEntry] | None
+) -> None:
     if not os.path.lexists(data):
         return
     if data.is_file() and not data.is_symlink():
         if _unsaved(ws, data, os.lstat(data), p.digest if manifest is None else None):
-            raise ValidationError("checkout", f"{relpath(data, ws.root)} has changes that are not in the cache",
-                                  f"`mlineage add {relpath(data, ws.root)}` to keep them, or pass --force")
+            raise ValidationError(
+                "checkout",
+                f"{relpath(data, ws.root)} has changes that are not in the cache",
+                f"`mlineage add {relpath(data, ws.root)}` to keep them, or pass --force",
+            )
         return
     if data.is_dir() and not data.is_symlink():
         wanted = {e.path: e.digest for e in manifest or []}
         for rel, full, st in walk_files(data):
             if _unsaved(ws, Path(full), st, wanted.get(rel)):
-                raise ValidationError("checkout", f"{relpath(Path(full), ws.root)} has changes that are not in "
-                                      "the cache", f"`mlineage add {relpath(data, ws.root)}` to keep them, "
-                                      "or pass --force")
+                raise ValidationError(
+                    "checkout",
+                    f"{relpath(Path(full), ws.root)} has changes that are not in the cache",
+                    f"`mlineage add {relpath(data, ws.root)}` to keep them, or pass --force",
+                )
 
 def _place_file(ws: Workspace, digest: Digest, target: Path, mode: int | None) -> None:
     source = ws.verify_object(digest)

@@ -35,12 +35,20 @@ class Fetched:
     files: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"digest": str(self.artifact.digest), "name": self.artifact.name, "version": self.artifact.version,
-                "kind": self.artifact.kind.value, "path": str(self.path), "size": self.size, "files": self.files}
+        return {
+            "digest": str(self.artifact.digest),
+            "name": self.artifact.name,
+            "version": self.artifact.version,
+            "kind": self.artifact.kind.value,
+            "path": str(self.path),
+            "size": self.size,
+            "files": self.files,
+        }
 
 
 def default_target(artifact: Artifact) -> Path:
-    """Where an artifact lands without ``-o``: the file name it was recorded from, else its name's last part."""
+    """Where an artifact lands without ``-o``: the file name it was recorded from, else its name's last
+    part."""
     recorded = artifact.metadata.get("path") if isinstance(artifact.metadata, dict) else None
     for candidate in (recorded, artifact.name):
         if isinstance(candidate, str) and Path(candidate).name not in ("", ".", ".."):
@@ -48,16 +56,23 @@ def default_target(artifact: Artifact) -> Path:
     return Path(artifact.digest.hex[:12])
 
 
-def get(client: Client, ref: str, output: str | os.PathLike[str] | None = None, *, force: bool = False) -> Fetched:
+def get(
+    client: Client, ref: str, output: str | os.PathLike[str] | None = None, *, force: bool = False
+) -> Fetched:
     """Fetch the artifact REF names to ``output`` (see the module docstring); refuses to overwrite unless
     ``force``."""
     node = client.resolve(ref)
     if not isinstance(node, Artifact):
-        raise ValidationError("ref", f"{ref!r} is a run, not an artifact", "name an artifact: name, name@version "
-                              "or a digest (`mlineage show RUN` lists its outputs)")
+        raise ValidationError(
+            "ref",
+            f"{ref!r} is a run, not an artifact",
+            "name an artifact: name, name@version or a digest (`mlineage show RUN` lists its outputs)",
+        )
     target = Path(output) if output is not None else default_target(node)
     if os.path.lexists(target) and not force:
-        raise ValidationError("output", f"{target} already exists", "pass -f to overwrite it, or -o another path")
+        raise ValidationError(
+            "output", f"{target} already exists", "pass -f to overwrite it, or -o another path"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     if node.media_type == MANIFEST_MEDIA_TYPE:
         size, files = _get_directory(client.blobs, node.digest, target)
@@ -67,7 +82,8 @@ def get(client: Client, ref: str, output: str | os.PathLike[str] | None = None, 
 
 
 def _copy_verified(blobs: BlobStore, digest: Digest, target: Path, mode: int = 0o644) -> int:
-    """Stream a blob into a temp file beside ``target``, re-hashing it; rename into place only if it matches."""
+    """Stream a blob into a temp file beside ``target``, re-hashing it; rename into place only if it
+    matches."""
     fd, temp = create_temp(target.parent)
     h = hashlib.sha256()
     size = 0
@@ -78,8 +94,10 @@ def _copy_verified(blobs: BlobStore, digest: Digest, target: Path, mode: int = 0
                 out.write(chunk)
                 size += len(chunk)
         if h.hexdigest() != digest.hex:
-            raise IntegrityError(f"blob {digest} from {blobs.uri} hashes to sha256:{h.hexdigest()}; it was not "
-                                 "placed (the artifact store is corrupted: tell whoever runs it)")
+            raise IntegrityError(
+                f"blob {digest} from {blobs.uri} hashes to sha256:{h.hexdigest()}; it was not "
+                "placed (the artifact store is corrupted: tell whoever runs it)"
+            )
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
         publish(temp, target, mode)
@@ -91,7 +109,9 @@ def _get_directory(blobs: BlobStore, digest: Digest, target: Path) -> tuple[int,
     with blobs.open(digest) as handle:
         data = handle.read()
     if hashlib.sha256(data).hexdigest() != digest.hex:
-        raise IntegrityError(f"the manifest {digest} from {blobs.uri} does not match its digest; nothing was placed")
+        raise IntegrityError(
+            f"the manifest {digest} from {blobs.uri} does not match its digest; nothing was placed"
+        )
     entries = parse_manifest(data)
     staging = target.parent / f".mlineage-get-{os.getpid()}-{target.name}"
     if staging.exists():

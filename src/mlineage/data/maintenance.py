@@ -21,8 +21,13 @@ class GcReport:
     stale_temps: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"unreachable": [str(d) for d in self.unreachable], "bytes": self.bytes, "removed": self.removed,
-                "kept": self.kept, "stale_temps_removed": self.stale_temps}
+        return {
+            "unreachable": [str(d) for d in self.unreachable],
+            "bytes": self.bytes,
+            "removed": self.removed,
+            "kept": self.kept,
+            "stale_temps_removed": self.stale_temps,
+        }
 
 
 @dataclass
@@ -105,7 +110,9 @@ def fsck(ws: Workspace, *, repair: bool = False, quiet: bool = False) -> FsckRep
         referenced = referenced_digests(ws, on_missing_manifest=missing_manifests.append)
     except (IntegrityError, ValidationError):
         pass  # a corrupted manifest is already listed
-    report.missing = sorted(d for d in referenced | set(missing_manifests) if not ws.cache.has(d) and d not in bad)
+    report.missing = sorted(
+        d for d in referenced | set(missing_manifests) if not ws.cache.has(d) and d not in bad
+    )
     if repair:
         if bad:
             ws.statcache.forget_trees()

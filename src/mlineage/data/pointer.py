@@ -122,7 +122,9 @@ def loads(text: str, where: Path) -> Pointer:
                 raise ValidationError(f"{where}: {key}", "is missing", "restore the file with git")
             return None
         if isinstance(value, bool) or not isinstance(value, types):
-            raise ValidationError(f"{where}: {key}", f"has the wrong type ({type(value).__name__}: {value!r})")
+            raise ValidationError(
+                f"{where}: {key}", f"has the wrong type ({type(value).__name__}: {value!r})"
+            )
         return value
 
     unknown = sorted(set(doc) - {"path", "kind", "digest", "size", "files", "name", "version"})
@@ -165,5 +167,6 @@ def read(pointer: Path) -> Pointer:
 
 
 def write(pointer: Path, p: Pointer, shown_path: str | None = None) -> None:
-    """Atomic: a temp file in the same folder, then rename. ``shown_path`` is the data's path in the header."""
+    """Atomic: a temp file in the same folder, then rename. ``shown_path`` is the data's path in the
+    header."""
     write_text_atomically(pointer, dumps(p, shown_path))

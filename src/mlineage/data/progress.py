@@ -41,7 +41,9 @@ class Meter:
                 console=Console(stderr=True), transient=True,
             )
             self._progress.start()
-            self._task = self._progress.add_task(self.description, total=self.total_bytes, files=self._files_text())
+            self._task = self._progress.add_task(
+                self.description, total=self.total_bytes, files=self._files_text()
+            )
         return self
 
     def _files_text(self) -> str:

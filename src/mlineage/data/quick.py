@@ -65,7 +65,9 @@ def _read_pointer(path: str) -> tuple[str, str] | None:
     if (kind not in ("file", "directory") or len(digest) != 71 or not digest.startswith("sha256:")
             or not _HEX.issuperset(digest[7:]) or not _decimal(fields.get("size", ""))):
         return None
-    if (kind == "directory" and not _decimal(fields.get("files", ""))) or ("files" in fields and kind == "file"):
+    if (kind == "directory" and not _decimal(fields.get("files", ""))) or (
+        "files" in fields and kind == "file"
+    ):
         return None
     if ("name" in fields and not _plain_string(fields["name"])) or ("version" in fields
                                                                   and not _decimal(fields["version"])):
@@ -110,7 +112,11 @@ def quick_status(args: list[str]) -> bool:
                     if os.path.islink(data) or not os.path.isdir(data):
                         return False
                     saved = read_tree_file(trees, data)
-                    if saved is None or saved[0] != digest or not tree_matches(*walk_rows(data), saved[3], saved[4]):
+                    if (
+                        saved is None
+                        or saved[0] != digest
+                        or not tree_matches(*walk_rows(data), saved[3], saved[4])
+                    ):
                         return False
                     continue
                 st = os.lstat(data)
@@ -133,8 +139,14 @@ def quick_status(args: list[str]) -> bool:
     if "--json" in args:
         import json
 
-        out = [{"path": os.path.relpath(p[:-4], root).replace(os.sep, "/"),
-                "pointer": os.path.relpath(p, root).replace(os.sep, "/"), "state": "unchanged"} for p in pointers]
+        out = [
+            {
+                "path": os.path.relpath(p[:-4], root).replace(os.sep, "/"),
+                "pointer": os.path.relpath(p, root).replace(os.sep, "/"),
+                "state": "unchanged",
+            }
+            for p in pointers
+        ]
         sys.stdout.write(json.dumps(out, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     elif not pointers:
         sys.stdout.write("no tracked data (add some with `mlineage add PATH`)\n")

@@ -18,8 +18,15 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 
-def checkout_version(ws: Workspace, name: str, version: int | None, *, force: bool = False, fetch: bool = True,
-                     quiet: bool = False) -> tuple[Artifact, StatusEntry, str]:
+def checkout_version(
+    ws: Workspace,
+    name: str,
+    version: int | None,
+    *,
+    force: bool = False,
+    fetch: bool = True,
+    quiet: bool = False,
+) -> tuple[Artifact, StatusEntry, str]:
     """Restore ``name@version`` (None: the latest) where its pointer file is, or, with no pointer, where the
     version was recorded from; returns (the version, status before, action)."""
     from ..versions import version_of
@@ -29,8 +36,15 @@ def checkout_version(ws: Workspace, name: str, version: int | None, *, force: bo
     data = ptr.data_path(pointer)
     is_dir = artifact.media_type == MANIFEST_MEDIA_TYPE
     files = artifact.metadata.get("files") if is_dir else None
-    wanted = ptr.Pointer(data.name, artifact.digest, int(artifact.size or 0), "directory" if is_dir else "file",
-                         files if isinstance(files, int) else None, name, artifact.version)
+    wanted = ptr.Pointer(
+        data.name,
+        artifact.digest,
+        int(artifact.size or 0),
+        "directory" if is_dir else "file",
+        files if isinstance(files, int) else None,
+        name,
+        artifact.version,
+    )
     before = pointer.read_bytes() if pointer.exists() else None
     ptr.write(pointer, wanted, relpath(data, ws.root))
     try:

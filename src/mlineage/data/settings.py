@@ -10,7 +10,8 @@ uri = "s3://bucket/prefix"     # or a folder path, or a team server; MLINEAGE_RE
 endpoint_url = "http://127.0.0.1:9000"   # optional; else AWS_ENDPOINT_URL and the usual AWS settings
 
 [data]
-link = "reflink,copy"          # the default; "hardlink"/"symlink" share files with the cache (an edit in place
+link = "reflink,copy"          # the default; "hardlink"/"symlink" share files with the cache (an edit in
+place
                                 # then changes the stored version); MLINEAGE_LINK overrides
 jobs = 4                        # parallel hashing / transfer threads
 ```

@@ -56,7 +56,9 @@ def status_one(ws: Workspace, pointer: Path, details: bool) -> StatusEntry:
         return StatusEntry(pointer, data, "missing")
     is_dir = data.is_dir() and not data.is_symlink()
     if is_dir != p.is_dir:
-        return StatusEntry(pointer, data, "modified", f"was a {p.kind}, now a {'directory' if is_dir else 'file'}")
+        return StatusEntry(
+            pointer, data, "modified", f"was a {p.kind}, now a {'directory' if is_dir else 'file'}"
+        )
     try:
         now = ws.scan(data)  # an unchanged directory: one walk, compared with the stat cache's copy
     except ValidationError as exc:

@@ -27,9 +27,9 @@ def relpath(path: Path, root: Path) -> str:
 
 
 def resolve_target(root: Path, raw: str | os.PathLike[str], *, must_exist: bool = True) -> Path:
-    """The data path named by ``raw`` (a path or its pointer), checked: inside the project ``root`` (a resolved
-    path) once its folder's symbolic links are followed, not in mlineage's or git's own folder, not inside a
-    tracked directory; with ``must_exist``, present and not itself a symbolic link."""
+    """The data path named by ``raw`` (a path or its pointer), checked: inside the project ``root`` (a
+    resolved path) once its folder's symbolic links are followed, not in mlineage's or git's own folder, not
+    inside a tracked directory; with ``must_exist``, present and not itself a symbolic link."""
     absolute = Path(os.path.abspath(Path(raw)))
     if absolute.name.endswith(ptr.SUFFIX):
         absolute = ptr.data_path(absolute)
@@ -42,8 +42,11 @@ def resolve_target(root: Path, raw: str | os.PathLike[str], *, must_exist: bool 
     try:
         parts = real.relative_to(root).parts
     except ValueError:
-        raise ValidationError("path", f"{raw} leads to {real}, outside the project {root}, through a symbolic link",
-                              "move the data into the project") from None
+        raise ValidationError(
+            "path",
+            f"{raw} leads to {real}, outside the project {root}, through a symbolic link",
+            "move the data into the project",
+        ) from None
     if not parts:
         raise ValidationError("path", f"{raw} is the project folder itself", "add the data folders inside it")
     if parts[0] in (PROJECT_DIR, ".git"):

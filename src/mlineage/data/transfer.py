@@ -1,9 +1,9 @@
 """push and pull: move only the missing objects between the local cache and a remote, in parallel batches.
 
-A remote is any blob store with ``missing``, ``upload`` and ``download_to`` (a local folder, S3, a team server).
-Uploads go member files first and directory manifests last, so a manifest on the remote implies its files
-are there. Every download is re-hashed before it lands in the cache. An interrupted push or pull leaves only
-complete objects behind, and running it again transfers just what is still missing.
+A remote is any blob store with ``missing``, ``upload`` and ``download_to`` (a local folder, S3, a team
+server). Uploads go member files first and directory manifests last, so a manifest on the remote implies its
+files are there. Every download is re-hashed before it lands in the cache. An interrupted push or pull leaves
+only complete objects behind, and running it again transfers just what is still missing.
 """
 
 from __future__ import annotations
@@ -147,7 +147,9 @@ def pull(ws: Workspace, remote: Any, pointers: Sequence[Path] | None = None, *, 
         fetched += download(ws, remote, todo, quiet=quiet, jobs=jobs)
     except NotFoundError as exc:
         raise NotFoundError(f"{exc}; push it from a clone that has it") from None
-    return TransferReport(fetched, _cache_bytes(ws, todo) - size_before, len(files) + len(manifests) - fetched, [])
+    return TransferReport(
+        fetched, _cache_bytes(ws, todo) - size_before, len(files) + len(manifests) - fetched, []
+    )
 
 
 def _cache_bytes(ws: Workspace, digests: Sequence[Digest]) -> int:

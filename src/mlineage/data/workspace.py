@@ -1,4 +1,5 @@
-"""The data workspace: one project's tracked paths, its cache and stat cache, and the ledger ``add`` records in.
+"""The data workspace: one project's tracked paths, its cache and stat cache, and the ledger ``add`` records
+in.
 
 ``Workspace`` is the facade the CLI and the tests use; each job lives in a module of its own: ``scan`` (what
 a path holds now), ``targets`` (which paths a command may touch), ``add``, ``status`` and ``checkout``.
@@ -100,7 +101,9 @@ class Workspace:
 
     # ------------------------------------------------------------ scanning and reading the cache
 
-    def digests_of(self, files: Sequence[tuple[str, os.stat_result]], meter: Meter | None = None) -> list[Digest]:
+    def digests_of(
+        self, files: Sequence[tuple[str, os.stat_result]], meter: Meter | None = None
+    ) -> list[Digest]:
         return self.scanner.digests_of(files, meter)
 
     def scan(self, path: Path, meter: Meter | None = None, *, tree: Tree | None = None,
@@ -119,9 +122,11 @@ class Workspace:
         if not missing:
             return
         if not fetch or not self.settings.remote_uri:
-            raise NotFoundError(f"{len(missing)} object(s) are not in the local cache (e.g. {missing[0]}) and "
-                                "no remote is configured to fetch them from; set [remote] uri and run "
-                                "`mlineage pull`")
+            raise NotFoundError(
+                f"{len(missing)} object(s) are not in the local cache (e.g. {missing[0]}) and "
+                "no remote is configured to fetch them from; set [remote] uri and run "
+                "`mlineage pull`"
+            )
         from .transfer import download
 
         download(self, self.remote(), missing, quiet=quiet)

@@ -110,7 +110,9 @@ def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Call
             missing.append(f"{category} {_label(item)} ({item.digest.short}): blob not in the artifact store")
         if category == "environment" and (image := unpinned_image(item.metadata)) is not None:
             anchor.detail["pinned"] = False
-            missing.append(f"environment {_label(item)} ({item.digest.short}): {_UNPINNED.format(image=image)}")
+            missing.append(
+                f"environment {_label(item)} ({item.digest.short}): {_UNPINNED.format(image=image)}"
+            )
     commits: dict[str, Anchor] = {}
     for run in runs:
         git = run.context.get("git") if isinstance(run.context.get("git"), dict) else None
@@ -130,8 +132,16 @@ def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Call
         if (image := unpinned_image(run.context)) is not None:
             missing.append(f"environment for run {run.id} ({run.job}): {_UNPINNED.format(image=image)}")
         if environment:
-            anchors.append(Anchor("environment", f"run:{run.id}", _env_digest(environment), None, "run-context",
-                                  {"job": run.job, **environment}))
+            anchors.append(
+                Anchor(
+                    "environment",
+                    f"run:{run.id}",
+                    _env_digest(environment),
+                    None,
+                    "run-context",
+                    {"job": run.job, **environment},
+                )
+            )
         elif not any(a.category == "environment" and a.source == "artifact" for a in anchors):
             missing.append(f"environment for run {run.id} ({run.job}): nothing recorded")
     anchors.extend(commits.values())
@@ -140,8 +150,10 @@ def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Call
     return Closure(node, anchors, intermediates, runs, missing, list(result.truncated))
 
 
-_UNPINNED = ("container image {image} is not pinned: recorded by tag, with no digest (set MLINEAGE_IMAGE_DIGEST, "
-             "or name the image as image@sha256:...)")
+_UNPINNED = (
+    "container image {image} is not pinned: recorded by tag, with no digest (set MLINEAGE_IMAGE_DIGEST, "
+    "or name the image as image@sha256:...)"
+)
 
 
 def unpinned_image(record: dict[str, Any]) -> str | None:

@@ -1,4 +1,5 @@
-"""``lineage-diff A B``: what differs between two models' ancestries — the first tool for "v7 is worse than v6".
+"""``lineage-diff A B``: what differs between two models' ancestries — the first tool for "v7 is worse than
+v6".
 
 Each side's whole ancestry is walked once. Artifacts are matched by name (or by digest when unnamed) within
 their kind; runs are matched by job (the latest run of a job in the ancestry), and compared by parameters,

@@ -70,7 +70,9 @@ class GraphEngine:
                 self._node_ids.clear()
             cold, start_seq = True, 0
             added = self._snapshot.refresh(self.store)
-        if added >= CACHE_MIN_EDGES or (cold and start_seq == 0 and self._snapshot.edge_count >= CACHE_MIN_EDGES):
+        if added >= CACHE_MIN_EDGES or (
+            cold and start_seq == 0 and self._snapshot.edge_count >= CACHE_MIN_EDGES
+        ):
             self._to_cache(self._snapshot)
         return self._snapshot
 
@@ -123,7 +125,8 @@ class GraphEngine:
 
     def _use_sql_now(self) -> bool:
         """``auto`` in a one-shot process (the CLI): with no snapshot in memory and no usable on-disk cache, a
-        large graph is answered by the recursive CTE, which costs less than loading every edge for one query."""
+        large graph is answered by the recursive CTE, which costs less than loading every edge for one
+        query."""
         if self.mode == "sql":
             return True
         if self.mode == "memory" or not self.one_shot or self._snapshot is not None:
@@ -149,7 +152,11 @@ class GraphEngine:
             raise NotFoundError(f"{query.start} is not in the lineage graph")
         if query.as_of_seq is not None and not _existed(self.store, root, query.as_of_seq):
             raise NotFoundError(f"{query.start} did not exist yet at ledger seq {query.as_of_seq}")
-        result = _walk_sql(self.store, query, root) if snap is None else _walk_memory(self.store, snap, query, root)
+        result = (
+            _walk_sql(self.store, query, root)
+            if snap is None
+            else _walk_memory(self.store, snap, query, root)
+        )
         note = as_of_note(self.store, query.as_of_seq)
         if note:
             result.truncated.append(note)
@@ -214,9 +221,15 @@ def _walk_memory(store: MetadataStore, snap: Snapshot, query: LineageQuery, root
         ids, depths = np.array([root], np.int64), np.zeros(1, np.int64)
     elif query.max_depth is not None and query.max_depth <= LEVEL_BFS_MAX_DEPTH:
         adj = snap.up if query.direction == "up" else snap.down
-        ids, depths, beyond = level_bfs(adj.indptr, adj.indices, adj.seq, root, query.max_depth,
-                                        query.as_of_seq if query.as_of_seq is not None and query.as_of_seq < snap.seq
-                                        else None, snap.n)
+        ids, depths, beyond = level_bfs(
+            adj.indptr,
+            adj.indices,
+            adj.seq,
+            root,
+            query.max_depth,
+            query.as_of_seq if query.as_of_seq is not None and query.as_of_seq < snap.seq else None,
+            snap.n,
+        )
     else:
         from scipy.sparse.csgraph import breadth_first_order
 

@@ -1,4 +1,5 @@
-"""Hop depths and the (depth, id) order of a breadth-first search, from scipy's BFS order and predecessor tree.
+"""Hop depths and the (depth, id) order of a breadth-first search, from scipy's BFS order and predecessor
+tree.
 
 Two facts about a BFS order (root first) make this cheap:
 
@@ -131,8 +132,11 @@ def order_by_depth(ids: np.ndarray, depths: np.ndarray) -> tuple[np.ndarray, np.
         if len(bounds) > MAX_SLICE_SORTS:
             keys.sort()
         else:
-            for lo, hi in zip(np.concatenate([[0], bounds]).tolist(), np.concatenate([bounds, [len(keys)]]).tolist(),
-                              strict=True):
+            for lo, hi in zip(
+                np.concatenate([[0], bounds]).tolist(),
+                np.concatenate([bounds, [len(keys)]]).tolist(),
+                strict=True,
+            ):
                 if hi - lo > 1:
                     keys[lo:hi].sort()
     return keys & 0xFFFFFFFF, keys >> 32

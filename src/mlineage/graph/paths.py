@@ -90,7 +90,8 @@ def find_paths(engine: GraphEngine, a: Artifact | Run, b: Artifact | Run, as_of_
 
 def _count_paths(children: dict[int, list[tuple[int, str, str]]], members: set[int], start: int,
                  end: int) -> int | None:
-    """Number of distinct chains (per distinct node sequence) start -> end; None if the subgraph has a cycle."""
+    """Number of distinct chains (per distinct node sequence) start -> end; None if the subgraph has a
+    cycle."""
     succ = {v: sorted({c for c, _t, _r in children.get(v, [])}) for v in members}
     indegree = {v: 0 for v in members}
     for v in members:

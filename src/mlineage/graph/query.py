@@ -29,8 +29,8 @@ RUN_KIND = "run"
 @dataclass(frozen=True, slots=True)
 class LineageQuery:
     """What to walk: from ``start``, ``up`` (ancestors) or ``down`` (descendants), at most ``max_depth`` hops,
-    keeping at most ``limit`` nodes (besides the start), only nodes whose kind is in ``kinds`` (an artifact kind
-    or ``run``; the walk still passes through the others), over the graph as it stood at ledger seq
+    keeping at most ``limit`` nodes (besides the start), only nodes whose kind is in ``kinds`` (an artifact
+    kind or ``run``; the walk still passes through the others), over the graph as it stood at ledger seq
     ``as_of_seq``."""
 
     start: NodeRef
@@ -139,9 +139,14 @@ class LineageResult:
             from .records import induced_edges
 
             up = self.query.direction == "up"
-            self._edges = sorted({(far, near, t, r) if up else (near, far, t, r)
-                                  for near, far, t, r in induced_edges(self.store, self.id_list(),
-                                                                       self.query.direction, self.query.as_of_seq)})
+            self._edges = sorted(
+                {
+                    (far, near, t, r) if up else (near, far, t, r)
+                    for near, far, t, r in induced_edges(
+                        self.store, self.id_list(), self.query.direction, self.query.as_of_seq
+                    )
+                }
+            )
         return self._edges
 
     # ------------------------------------------------------------ output
@@ -153,7 +158,9 @@ class LineageResult:
 
         ids = self.id_list()[offset: offset + size]
         depths = self.depths[offset: offset + size].tolist()
-        described = self._nodes if self._nodes is not None else describe(self.store, ids, self.query.as_of_seq)
+        described = (
+            self._nodes if self._nodes is not None else describe(self.store, ids, self.query.as_of_seq)
+        )
         return [dict(node_to_dict(described[i]), depth=int(d)) for i, d in zip(ids, depths, strict=True)]
 
     def iter_node_dicts(self, page_size: int = 2000) -> Iterator[dict[str, Any]]:
@@ -167,7 +174,11 @@ class LineageResult:
     def header(self) -> dict[str, Any]:
         from .records import describe
 
-        root = self._nodes[self.root] if self._nodes is not None else describe(self.store, [self.root])[self.root]
+        root = (
+            self._nodes[self.root]
+            if self._nodes is not None
+            else describe(self.store, [self.root])[self.root]
+        )
         return {
             "root": node_key(root),
             "direction": "ancestors" if self.query.direction == "up" else "descendants",

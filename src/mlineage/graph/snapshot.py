@@ -31,7 +31,8 @@ class StaleSnapshot(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Adjacency:
-    """One direction in compressed sparse rows: row ``v``'s neighbours are ``indices[indptr[v]:indptr[v+1]]``."""
+    """One direction in compressed sparse rows: row ``v``'s neighbours are
+    ``indices[indptr[v]:indptr[v+1]]``."""
 
     indptr: np.ndarray  # int32, n + 1
     indices: np.ndarray  # int32, E
@@ -123,7 +124,9 @@ class Snapshot:
             kinds = np.concatenate([kinds, np.zeros(n - len(kinds), np.uint8)])
         if len(node_ids):
             names = self.kind_names[:]
-            found, inverse = np.unique(np.asarray(cols.node_kinds, dtype=object).astype(str), return_inverse=True)
+            found, inverse = np.unique(
+                np.asarray(cols.node_kinds, dtype=object).astype(str), return_inverse=True
+            )
             codes = []
             for name in found.tolist():
                 if name not in names:
@@ -195,8 +198,14 @@ def save(snap: Snapshot, folder: Path, ledger_hash: str) -> None:
               "kinds": snap.kinds}
     for name, array in arrays.items():
         np.save(generation / f"{name}.npy", np.ascontiguousarray(array))
-    meta = {"seq": snap.seq, "n": snap.n, "kind_names": snap.kind_names, "ledger_hash": ledger_hash, "format": 1,
-            "anchor": list(snap.anchor) if snap.anchor else None}
+    meta = {
+        "seq": snap.seq,
+        "n": snap.n,
+        "kind_names": snap.kind_names,
+        "ledger_hash": ledger_hash,
+        "format": 1,
+        "anchor": list(snap.anchor) if snap.anchor else None,
+    }
     (generation / "meta.json").write_text(json.dumps(meta))
     pointer = folder / f"current.{uuid.uuid4().hex[:8]}"
     pointer.write_text(generation.name)

@@ -20,8 +20,11 @@ def parse_timestamp(text: str) -> str:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     except ValueError:
-        raise ValidationError("as_of", f"{text!r} is not a timestamp",
-                              "write 2026-05-01, 2026-05-01T12:00:00Z, or seq:1234 for a ledger seq") from None
+        raise ValidationError(
+            "as_of",
+            f"{text!r} is not a timestamp",
+            "write 2026-05-01, 2026-05-01T12:00:00Z, or seq:1234 for a ledger seq",
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime(LEDGER_TS_FORMAT)

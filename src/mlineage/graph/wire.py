@@ -48,16 +48,23 @@ def lineage_from_wire(d: dict[str, Any]) -> LineageResult:
 
 
 def path_to_wire(result: PathResult) -> dict[str, Any]:
-    return dict(result.to_dict(), records={"from": node_to_dict(result.source), "to": node_to_dict(result.target)})
+    return dict(
+        result.to_dict(), records={"from": node_to_dict(result.source), "to": node_to_dict(result.target)}
+    )
 
 
 def path_from_wire(d: dict[str, Any]) -> PathResult:
     ids = {_key(n): i for i, n in enumerate(d["nodes"], start=1)}
     return PathResult(
-        node_from_dict(d["records"]["from"]), node_from_dict(d["records"]["to"]), bool(d["swapped"]),
+        node_from_dict(d["records"]["from"]),
+        node_from_dict(d["records"]["to"]),
+        bool(d["swapped"]),
         {ids[_key(n)]: node_from_dict(n) for n in d["nodes"]},
         [(ids[e["parent"]], ids[e["child"]], e["type"], e.get("role") or "") for e in d["edges"]],
-        [[ids[k] for k in chain] for chain in d["paths"]], d.get("total_paths"), list(d.get("truncated") or []))
+        [[ids[k] for k in chain] for chain in d["paths"]],
+        d.get("total_paths"),
+        list(d.get("truncated") or []),
+    )
 
 
 def closure_to_wire(result: Closure) -> dict[str, Any]:

@@ -53,8 +53,10 @@ def spec_dir() -> Path:
     configured = os.environ.get("MLINEAGE_OPENLINEAGE_SPEC")
     folder = Path(configured) if configured else SPEC_DIR
     if not (folder / "OpenLineage.json").is_file():
-        raise ConfigError(f"no OpenLineage.json in {folder}: point MLINEAGE_OPENLINEAGE_SPEC at a folder holding "
-                          "OpenLineage.json and facets/, or unset it to use the shipped schemas")
+        raise ConfigError(
+            f"no OpenLineage.json in {folder}: point MLINEAGE_OPENLINEAGE_SPEC at a folder holding "
+            "OpenLineage.json and facets/, or unset it to use the shipped schemas"
+        )
     return folder
 
 
@@ -74,13 +76,18 @@ class _Validators:
         registry: Any = Registry().with_resources(resources)
         formats = FormatChecker(formats=["uuid"])  # not date-time: real producers omit the timezone
         self.core = Draft202012Validator(core, registry=registry, format_checker=formats)
-        self.kinds = {kind: Draft202012Validator({"$ref": f"{core['$id']}#/$defs/{name}"}, registry=registry,
-                                                 format_checker=formats)
-                      for kind, name in (("run", "RunEvent"), ("dataset", "DatasetEvent"), ("job", "JobEvent"))}
+        self.kinds = {
+            kind: Draft202012Validator(
+                {"$ref": f"{core['$id']}#/$defs/{name}"}, registry=registry, format_checker=formats
+            )
+            for kind, name in (("run", "RunEvent"), ("dataset", "DatasetEvent"), ("job", "JobEvent"))
+        }
         for doc in facet_docs:
             for facet_name, ref in doc.get("properties", {}).items():
                 schema = {"$ref": doc["$id"] + ref["$ref"]} if ref.get("$ref", "").startswith("#") else ref
-                self.facets[facet_name] = Draft202012Validator(schema, registry=registry, format_checker=formats)
+                self.facets[facet_name] = Draft202012Validator(
+                    schema, registry=registry, format_checker=formats
+                )
 
 
 @functools.lru_cache(maxsize=2)
@@ -163,8 +170,12 @@ def _without_facet_nulls(doc: dict[str, Any]) -> dict[str, Any]:
             out[key] = dict(out[key], facets=clean(out[key]["facets"]))
     for side in ("inputs", "outputs"):
         if isinstance(out.get(side), list):
-            out[side] = [dict(ds, **{k: clean(ds[k]) for k in ("facets", "inputFacets", "outputFacets") if k in ds})
-                         if isinstance(ds, dict) else ds for ds in out[side]]
+            out[side] = [
+                dict(ds, **{k: clean(ds[k]) for k in ("facets", "inputFacets", "outputFacets") if k in ds})
+                if isinstance(ds, dict)
+                else ds
+                for ds in out[side]
+            ]
     return out
 
 
@@ -218,7 +229,8 @@ class StoreGraphState:
         return run.status.value if run else None
 
     def latest_version(self, label: str, exclude_run: str) -> str | None:
-        """The newest version of ``label`` not produced by ``exclude_run`` (a run never reads its own output)."""
+        """The newest version of ``label`` not produced by ``exclude_run`` (a run never reads its own
+        output)."""
         latest = self.store.get_version(label)
         if latest is None or latest.version is None:
             return None
@@ -324,7 +336,9 @@ def to_core_events(doc: Mapping[str, Any], state: GraphState, base_id: str) -> l
                             id=next(ids)))
     for ds in doc.get("outputs") or []:
         version = _version_facet(ds)
-        digest = dataset_digest(ds["namespace"], ds["name"], version if version is not None else f"run:{run_id}")
+        digest = dataset_digest(
+            ds["namespace"], ds["name"], version if version is not None else f"run:{run_id}"
+        )
         out.append(_dataset_event(ds, digest, version, "output", run_id, when, next(ids)))
         if digest not in seen_inputs:  # reading and writing one version is not a lineage step
             out.append(NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run_id, "digest": digest, "role": "output"},

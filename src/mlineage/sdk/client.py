@@ -169,7 +169,12 @@ class Client:
         if known is not None:
             return known
         path = Path(ref)
-        if self.resolve_paths and "@" not in ref and not ref.startswith(("sha256:", "run:")) and path.is_file():
+        if (
+            self.resolve_paths
+            and "@" not in ref
+            and not ref.startswith(("sha256:", "run:"))
+            and path.is_file()
+        ):
             from ..hashing import hash_file
 
             digest, _ = hash_file(path)
@@ -218,8 +223,14 @@ class Client:
         """All descendants of ``ref`` (options: depth, limit, kinds, as_of)."""
         return self.lineage(ref, "down", **options)
 
-    def path(self, source: str | Artifact | Run, target: str | Artifact | Run, *, as_of: str | int | None = None,
-             max_paths: int = 20) -> PathResult:
+    def path(
+        self,
+        source: str | Artifact | Run,
+        target: str | Artifact | Run,
+        *,
+        as_of: str | int | None = None,
+        max_paths: int = 20,
+    ) -> PathResult:
         """The chain(s) of runs and artifacts between two nodes (either way round)."""
         return self.queries.path(source, target, as_of=as_of, max_paths=max_paths)
 

@@ -2,11 +2,11 @@
 
 ``emit("DataIngested", digest=..., name=...)``, ``emit("TrainingStarted", run_id=..., inputs=[...])``,
 ``emit("ModelExported", run_id=..., digest=...)`` ... each maps to ledger events and goes through the Client,
-so with ``MLINEAGE_URI=http(s)://server`` it lands in the durable spool and ships to the server. A dict that is
-an OpenLineage RunEvent (``emit(ol_event)``) is mapped by ``mlineage.interop.openlineage``.
+so with ``MLINEAGE_URI=http(s)://server`` it lands in the durable spool and ships to the server. A dict that
+is an OpenLineage RunEvent (``emit(ol_event)``) is mapped by ``mlineage.interop.openlineage``.
 
-Every emitted event may carry ``event_id``; the same id always yields the same ledger ids, so re-emitting after
-a crash is harmless.
+Every emitted event may carry ``event_id``; the same id always yields the same ledger ids, so re-emitting
+after a crash is harmless.
 """
 
 from __future__ import annotations
@@ -36,9 +36,19 @@ def _artifact(next_id: Callable[[], str], kind: str, spec: Mapping[str, Any] | s
 
 
 def _run_start(next_id: Callable[[], str], f: Mapping[str, Any], kind: str) -> list[NewEvent]:
-    out = [NewEvent(ev.RUN_STARTED, {"run_id": f["run_id"], "job": f.get("job", kind), "kind": kind,
-                                     "params": dict(f.get("params") or {}), "context": dict(f.get("context") or {})},
-                    id=next_id())]
+    out = [
+        NewEvent(
+            ev.RUN_STARTED,
+            {
+                "run_id": f["run_id"],
+                "job": f.get("job", kind),
+                "kind": kind,
+                "params": dict(f.get("params") or {}),
+                "context": dict(f.get("context") or {}),
+            },
+            id=next_id(),
+        )
+    ]
     for spec in f.get("inputs") or []:
         digest, record = _artifact(next_id, "dataset", spec)
         out += [record, NewEvent(ev.ARTIFACT_USED, {"run_id": f["run_id"], "digest": digest}, id=next_id())]
@@ -49,14 +59,29 @@ def _run_end(next_id: Callable[[], str], f: Mapping[str, Any], status: str) -> l
     out: list[NewEvent] = []
     metrics = f.get("metrics") or {}
     if metrics:
-        out.append(NewEvent(ev.METRICS_LOGGED, {"run_id": f["run_id"], "metrics": [
-            {"key": k, "value": v, "step": int(f.get("step", 0))} for k, v in metrics.items()]}, id=next_id()))
+        out.append(
+            NewEvent(
+                ev.METRICS_LOGGED,
+                {
+                    "run_id": f["run_id"],
+                    "metrics": [
+                        {"key": k, "value": v, "step": int(f.get("step", 0))} for k, v in metrics.items()
+                    ],
+                },
+                id=next_id(),
+            )
+        )
     for spec in f.get("outputs") or []:
         digest, record = _artifact(next_id, "model", spec)
-        out += [record, NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": f["run_id"], "digest": digest}, id=next_id())]
+        out += [
+            record,
+            NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": f["run_id"], "digest": digest}, id=next_id()),
+        ]
     payload: dict[str, Any] = {"run_id": f["run_id"], "status": status}
     if f.get("error"):
-        payload["error"] = {"type": "Error", "message": str(f["error"])} if isinstance(f["error"], str) else f["error"]
+        payload["error"] = (
+            {"type": "Error", "message": str(f["error"])} if isinstance(f["error"], str) else f["error"]
+        )
     out.append(NewEvent(ev.RUN_ENDED, payload, id=next_id()))
     return out
 
@@ -94,9 +119,21 @@ HANDLERS: dict[str, Callable[[Callable[[], str], Mapping[str, Any]], list[NewEve
 # The fields each event cannot do without (the handlers read them directly).
 _RUN_EVENT = ("run_id",)
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "DataIngested": ("digest",), "ModelExported": ("digest",), "ArtifactDerived": ("parent", "child"),
-    **{name: _RUN_EVENT for name in ("TrainingStarted", "TrainingCompleted", "TrainingFailed", "EvaluationStarted",
-                                     "EvaluationCompleted", "TransformStarted", "TransformCompleted")},
+    "DataIngested": ("digest",),
+    "ModelExported": ("digest",),
+    "ArtifactDerived": ("parent", "child"),
+    **{
+        name: _RUN_EVENT
+        for name in (
+            "TrainingStarted",
+            "TrainingCompleted",
+            "TrainingFailed",
+            "EvaluationStarted",
+            "EvaluationCompleted",
+            "TransformStarted",
+            "TransformCompleted",
+        )
+    },
 }
 
 
@@ -104,9 +141,11 @@ def to_events(name_or_event: str | Mapping[str, Any], fields: Mapping[str, Any],
               client: Client | None = None) -> list[NewEvent]:
     """The ledger events one emitted event stands for (not yet appended)."""
     if not isinstance(name_or_event, (str, Mapping)):
-        raise ValidationError("event", f"{name_or_event!r} ({type(name_or_event).__name__}) is not an event",
-                              "pass an event name (\"TrainingStarted\", ...) with its fields, or an OpenLineage "
-                              "RunEvent dict")
+        raise ValidationError(
+            "event",
+            f"{name_or_event!r} ({type(name_or_event).__name__}) is not an event",
+            'pass an event name ("TrainingStarted", ...) with its fields, or an OpenLineage RunEvent dict',
+        )
     if not isinstance(name_or_event, str):
         from ..interop import openlineage as ol
 
@@ -125,7 +164,9 @@ def to_events(name_or_event: str | Mapping[str, Any], fields: Mapping[str, Any],
             raise ValidationError(f"{name_or_event}.{key}", "must be a list of digests or artifact dicts")
     for key in ("params", "metrics", "context"):
         if fields.get(key) is not None and not isinstance(fields[key], Mapping):
-            raise ValidationError(f"{name_or_event}.{key}", f"must be a dict, got {type(fields[key]).__name__}")
+            raise ValidationError(
+                f"{name_or_event}.{key}", f"must be a dict, got {type(fields[key]).__name__}"
+            )
     return handler(_ids(str(fields.get("event_id") or new_id())), fields)
 
 

@@ -5,8 +5,8 @@ one write transaction, and a background thread (``flusher.py``) writes the start
 that is still going, or is killed, shows up as running. Inputs and outputs that could fail (a bad ref, a
 possible cycle) are written as they are declared, so the error surfaces at the line that caused it; params
 and metrics are buffered and written in batches (and always at the end), because per-call commits are what
-make other trackers slow. A run that raises is recorded as failed with its error, Ctrl-C as aborted: failed runs are
-lineage too. The active run lives in a ContextVar, so threads and asyncio tasks each see their own.
+make other trackers slow. A run that raises is recorded as failed with its error, Ctrl-C as aborted: failed
+runs are lineage too. The active run lives in a ContextVar, so threads and asyncio tasks each see their own.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ from .flusher import schedule, start_write_delay
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=Callable[..., Any])
 
-_active: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar("mlineage_active_run", default=None)
+_active: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar(
+    "mlineage_active_run", default=None
+)
 
 _captured_in: set[str] = set()  # folders this process has captured a run in (its capture caches are warm)
 
@@ -63,9 +65,17 @@ def active_run() -> ActiveRun | None:
 
 
 class ActiveRun:
-    def __init__(self, job: str, *, kind: str | RunKind = RunKind.OTHER, params: Mapping[str, Any] | None = None,
-                 client: Client | None = None, run_id: str | None = None, capture: bool = True,
-                 source_files: Iterable[str | os.PathLike[str]] = ()) -> None:
+    def __init__(
+        self,
+        job: str,
+        *,
+        kind: str | RunKind = RunKind.OTHER,
+        params: Mapping[str, Any] | None = None,
+        client: Client | None = None,
+        run_id: str | None = None,
+        capture: bool = True,
+        source_files: Iterable[str | os.PathLike[str]] = (),
+    ) -> None:
         if not isinstance(job, str) or not job.strip():
             raise ValidationError("job", f"must be a non-empty string, got {job!r}")
         self.client = client or default_client()
@@ -100,10 +110,10 @@ class ActiveRun:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> ActiveRun:
-        """Start the run. The first buffered run of a process in a folder captures its code and environment on a
-        thread beside the job, collected when the start is written: that capture waits on ``git status`` (slow
-        in a big repository), which then overlaps the job's own work. Later runs find it cached,
-        cheaper than starting a thread, and capture inline."""
+        """Start the run. The first buffered run of a process in a folder captures its code and environment on
+        a thread beside the job, collected when the start is written: that capture waits on ``git status``
+        (slow in a big repository), which then overlaps the job's own work. Later runs find it cached, cheaper
+        than starting a thread, and capture inline."""
         if self._started:
             return self
         parent = _active.get()
@@ -129,12 +139,15 @@ class ActiveRun:
         return self
 
     def _start_events(self) -> list[NewEvent]:
-        """``RunStarted`` and the events linking the captured manifests (waiting for the capture if need be)."""
+        """``RunStarted`` and the events linking the captured manifests (waiting for the capture if need
+        be)."""
         if self._captured is None:
             assert self._capture_job is not None
             self._captured = self._capture_job.result()
         context, extra, recorded = self._captured
-        context = dict(context, pid=os.getpid())  # with the host: tells whether a running run's process is gone
+        context = dict(
+            context, pid=os.getpid()
+        )  # with the host: tells whether a running run's process is gone
         if self._parent_id is not None:
             context["parent_run_id"] = self._parent_id
         self._recorded_on_start = recorded
@@ -151,7 +164,8 @@ class ActiveRun:
     def flush_due(self) -> None:
         """Called by the flusher thread when the buffered start is due, then every ``FLUSH_EVERY_SECONDS``
         while the run is open: write what is buffered. (``log_metric`` leaves flushing by time to this thread,
-        so a training step pays no clock read, and values logged before a loop stalls still reach the store.)"""
+        so a training step pays no clock read, and values logged before a loop stalls still reach the
+        store.)"""
         try:
             with self._lock:
                 if not self._started or self._ended:
@@ -212,19 +226,25 @@ class ActiveRun:
                     status, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
         payload: dict[str, Any] = {"run_id": self.id, "status": status, "ended_at": utc_now()}
         if error is not None:  # a message may quote a file name that is not UTF-8: keep it recordable
-            payload["error"] = {k: v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
-                                for k, v in error.items()}
-        self._open = False  # before the last flush: a value logged on another thread now raises, never goes missing
+            payload["error"] = {
+                k: v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
+                for k, v in error.items()
+            }
+        self._open = (
+            False  # before the last flush: a value logged on another thread now raises, never goes missing
+        )
         try:
             self._flush_into([NewEvent(ev.RUN_ENDED, payload)])
         except BaseException:
             self._open = True
             raise
         self._ended = True
-        self.client.write_checkpoint()  # once per run, after its last write: the anchor is not on the event path
+        # once per run, after its last write: the anchor is not on the event path
+        self.client.write_checkpoint()
 
     def add_finalizer(self, finalize: Callable[[ActiveRun], None]) -> None:
-        """Call ``finalize(run)`` when the run ends, before its end is written (used by autolog integrations)."""
+        """Call ``finalize(run)`` when the run ends, before its end is written (used by autolog
+        integrations)."""
         self._finalizers.append(finalize)
 
     # ------------------------------------------------------------ inputs and outputs
@@ -259,13 +279,28 @@ class ActiveRun:
         """Declare an output file or directory; ``derived_from`` adds DERIVED_FROM links (e.g. base model)."""
         self._require_open()
         if isinstance(path, Artifact) or not Path(path).exists():
-            raise ValidationError("path", f"{path} does not exist", "write the output before calling produce()")
-        record = self.client.artifact_event(path, kind=kind, name=name, store_blob=store_blob, metadata=metadata)
+            raise ValidationError(
+                "path", f"{path} does not exist", "write the output before calling produce()"
+            )
+        record = self.client.artifact_event(
+            path, kind=kind, name=name, store_blob=store_blob, metadata=metadata
+        )
         digest = record.payload["digest"]
-        derived = [NewEvent(ev.ARTIFACT_DERIVED, {"parent": str(
-            (parent if isinstance(parent, Artifact) else self._artifact_of_ref(parent)).digest), "child": digest})
-            for parent in derived_from]
-        return self.record_new_artifact(record, NewEvent(ev.ARTIFACT_PRODUCED, self._edge(digest, role)), derived)
+        derived = [
+            NewEvent(
+                ev.ARTIFACT_DERIVED,
+                {
+                    "parent": str(
+                        (parent if isinstance(parent, Artifact) else self._artifact_of_ref(parent)).digest
+                    ),
+                    "child": digest,
+                },
+            )
+            for parent in derived_from
+        ]
+        return self.record_new_artifact(
+            record, NewEvent(ev.ARTIFACT_PRODUCED, self._edge(digest, role)), derived
+        )
 
     def _artifact_events(self, source: str | os.PathLike[str] | Artifact, kind: str | ArtifactKind,
                          name: str | None, store_blob: bool) -> tuple[list[NewEvent], str, Artifact | None]:
@@ -282,7 +317,9 @@ class ActiveRun:
         try:
             node = self.client.resolve(str(ref))
         except MlineageError as exc:
-            raise ValidationError("source", f"{ref!r} is neither an existing path nor a known artifact: {exc}") from None
+            raise ValidationError(
+                "source", f"{ref!r} is neither an existing path nor a known artifact: {exc}"
+            ) from None
         if not isinstance(node, Artifact):
             raise ValidationError("source", f"{ref!r} is a run, not an artifact")
         return node
@@ -304,7 +341,9 @@ class ActiveRun:
         checked = redact_params(check_params(dict(params)))
         for key, value in checked.items():
             if key in self.params and self.params[key] != value:
-                raise ValidationError(f"params.{key}", f"already logged as {self.params[key]!r}; params are immutable")
+                raise ValidationError(
+                    f"params.{key}", f"already logged as {self.params[key]!r}; params are immutable"
+                )
         self.params.update(checked)
         self._pending.append(NewEvent(ev.PARAMS_LOGGED, {"run_id": self.id, "params": checked}))
         self._maybe_flush()
@@ -339,7 +378,9 @@ class ActiveRun:
         self._maybe_flush()
 
     @_locked
-    def record_new_artifact(self, record: NewEvent, link: NewEvent, extra: Iterable[NewEvent] = ()) -> Artifact:
+    def record_new_artifact(
+        self, record: NewEvent, link: NewEvent, extra: Iterable[NewEvent] = ()
+    ) -> Artifact:
         """Record an artifact given by its ``ArtifactRecorded`` event and link it (``ArtifactUsed`` or
         ``ArtifactProduced``), plus ``extra`` events (DERIVED_FROM links): ``produce`` goes through here, and
         integrations that hash in memory call it directly.
@@ -379,10 +420,10 @@ class ActiveRun:
             return None
 
     def _leaf_outside_inputs(self, digest: str) -> bool:
-        """Whether producing this known artifact certainly closes no cycle: a cycle needs the artifact to reach
-        the run, i.e. to be one of its inputs or an ancestor of one, and an artifact that nothing has used or
-        derived from (no children in the store) is an ancestor of nothing. The code and environment manifests
-        are inputs too, so while they are still being captured the answer is no."""
+        """Whether producing this known artifact certainly closes no cycle: a cycle needs the artifact to
+        reach the run, i.e. to be one of its inputs or an ancestor of one, and an artifact that nothing has
+        used or derived from (no children in the store) is an ancestor of nothing. The code and environment
+        manifests are inputs too, so while they are still being captured the answer is no."""
         if self._captured is None:
             return False
         if any(str(a.digest) == digest for a in self.inputs) or any(
@@ -412,7 +453,9 @@ class ActiveRun:
         if not self._start_written:
             batch[:0] = self._start_events()
         pending_metrics = self._pending_metrics
-        taken = [pending_metrics.popleft() for _ in range(len(pending_metrics))]  # later appends wait their turn
+        taken = [
+            pending_metrics.popleft() for _ in range(len(pending_metrics))
+        ]  # later appends wait their turn
         if taken:
             metrics = [{"key": key, "value": value, "step": step, "ts": utc_from_ns(ns)}
                        for key, value, step, ns in taken]
@@ -492,7 +535,9 @@ def track(job: str | None = None, *, kind: str | RunKind = RunKind.OTHER, inputs
           client: Client | None = None) -> Callable[[F], F]:
     """Decorate a function so each call is a run. ``inputs`` are paths read before the call; ``outputs`` are
     paths (optionally mapped to a kind) produced after it returns. Arguments become params."""
-    output_kinds = dict(outputs) if isinstance(outputs, Mapping) else {o: ArtifactKind.FILE.value for o in outputs}
+    output_kinds = (
+        dict(outputs) if isinstance(outputs, Mapping) else {o: ArtifactKind.FILE.value for o in outputs}
+    )
     input_paths = list(inputs)
 
     def decorator(fn: F) -> F:

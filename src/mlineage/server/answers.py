@@ -26,8 +26,16 @@ class _Streamed(Exception):
         self.result = result
 
 
-def answer(request: Request, state: ServerState, p: Principal, what: str, params: Hashable,
-           compute: Callable[[Client], dict[str, Any] | LineageResult], *, cacheable: bool = True) -> Response:
+def answer(
+    request: Request,
+    state: ServerState,
+    p: Principal,
+    what: str,
+    params: Hashable,
+    compute: Callable[[Client], dict[str, Any] | LineageResult],
+    *,
+    cacheable: bool = True,
+) -> Response:
     """``compute(client)``'s JSON for the caller, cached by (namespace, ledger head, ``what``, ``params``)
     when ``cacheable`` (an answer that depends on more than the ledger, like blob presence, is not); gzipped
     for a client that accepts it; a lineage result of more than ``STREAM_MIN_NODES`` nodes is streamed."""

@@ -30,8 +30,9 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
                max_body: int = DEFAULT_MAX_BODY, max_blob: int = DEFAULT_MAX_BLOB,
                checkpoint_key: Path | None = None, checkpoint_seconds: float = 10.0) -> Any:
     """Build the ASGI app. ``auth=False`` treats every caller as an admin of all namespaces (one user).
-    ``checkpoint_key``: the Ed25519 PEM file that signs checkpoints (default ``MLINEAGE_SERVER_CHECKPOINT_KEY``,
-    else a key kept in the database; see ``checkpoint_log.py``), signed every ``checkpoint_seconds``."""
+    ``checkpoint_key``: the Ed25519 PEM file that signs checkpoints (default
+    ``MLINEAGE_SERVER_CHECKPOINT_KEY``, else a key kept in the database; see ``checkpoint_log.py``), signed
+    every ``checkpoint_seconds``."""
     import os
 
     from ..stores.sql import SqlStore
@@ -59,8 +60,12 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
         state.inbox.stop()
         client.close()
 
-    app = FastAPI(title="mlineage", version=__version__, lifespan=lifespan,
-                  description="HTTP API over the mlineage ledger: events, OpenLineage ingestion, lineage queries.")
+    app = FastAPI(
+        title="mlineage",
+        version=__version__,
+        lifespan=lifespan,
+        description="HTTP API over the mlineage ledger: events, OpenLineage ingestion, lineage queries.",
+    )
     app.state.server = state
     install_error_handlers(app)
     for router in ROUTERS:

@@ -50,7 +50,9 @@ class Principal:
         # admin implies write implies read
         rank = SCOPES.index(scope)
         if not any(SCOPES.index(s) >= rank for s in self.scopes):
-            raise ForbiddenError(f"token {self.name!r} lacks the {scope!r} scope; ask an admin for one that has it")
+            raise ForbiddenError(
+                f"token {self.name!r} lacks the {scope!r} scope; ask an admin for one that has it"
+            )
 
 
 LOCAL_ADMIN = Principal("local", "local (auth disabled)", frozenset(SCOPES), ALL_NAMESPACES)
@@ -108,8 +110,15 @@ class TokenStore:
         check_namespace(namespace)
         token_id = secrets.token_hex(8)
         token = f"mlt_{token_id}_{secrets.token_urlsafe(32)}"
-        row = {"id": token_id, "name": name, "secret_sha256": _hash(token), "scopes": ",".join(sorted(parsed)),
-               "namespace": namespace, "created_at": utc_now(), "revoked_at": None}
+        row = {
+            "id": token_id,
+            "name": name,
+            "secret_sha256": _hash(token),
+            "scopes": ",".join(sorted(parsed)),
+            "namespace": namespace,
+            "created_at": utc_now(),
+            "revoked_at": None,
+        }
         self._record(TOKEN_CREATED, {"token_id": token_id, "name": name, "scopes": sorted(parsed),
                                      "namespace": namespace}, actor)
         with write_transaction(self.engine) as conn:
@@ -125,7 +134,9 @@ class TokenStore:
             self._record(TOKEN_REVOKED, {"token_id": token_id}, actor)
         with write_transaction(self.engine) as conn:
             if found.revoked_at is None:
-                conn.execute(update(server_tokens).where(server_tokens.c.id == token_id).values(revoked_at=utc_now()))
+                conn.execute(
+                    update(server_tokens).where(server_tokens.c.id == token_id).values(revoked_at=utc_now())
+                )
             row = conn.execute(select(server_tokens).where(server_tokens.c.id == token_id)).one()
         return _public(row._asdict())
 
@@ -136,7 +147,9 @@ class TokenStore:
 
     def authenticate(self, token: str) -> Principal:
         with self.engine.connect() as conn:
-            row = conn.execute(select(server_tokens).where(server_tokens.c.secret_sha256 == _hash(token))).first()
+            row = conn.execute(
+                select(server_tokens).where(server_tokens.c.secret_sha256 == _hash(token))
+            ).first()
         if row is None:
             raise AuthError("unknown API token: create one with `mlineage token create`")
         if row.revoked_at is not None:
@@ -151,6 +164,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A write transaction (``BEGIN IMMEDIATE`` on SQLite, so a read-then-write never hits 'database is locked')."""
+    """A write transaction (``BEGIN IMMEDIATE`` on SQLite, so a read-then-write never hits 'database is
+    locked')."""
     with engine.connect().execution_options(mlineage_write=True) as conn, conn.begin():
         yield conn

@@ -1,4 +1,5 @@
-"""The server's checkpoint log: ledger heads signed with an Ed25519 key whose public half the server publishes.
+"""The server's checkpoint log: ledger heads signed with an Ed25519 key whose public half the server
+publishes.
 
 A team server's ledger lives in a database its operators (and anyone who breaks in) can rewrite; the chain
 shows an edit, but not a dropped tail or a ledger replaced wholesale. So, as Certificate Transparency logs
@@ -70,14 +71,18 @@ class CheckpointLog:
                     handle.write(_new_pem())
             return key_file.read_bytes()
         with self.engine.connect() as conn, conn.begin():  # several workers may start at once: first one wins
-            found = conn.execute(select(server_state.c.value).where(server_state.c.key == _KEY_STATE)).scalar()
+            found = conn.execute(
+                select(server_state.c.value).where(server_state.c.key == _KEY_STATE)
+            ).scalar()
             if found is None:
                 try:
                     with conn.begin_nested():
                         conn.execute(insert(server_state).values(key=_KEY_STATE, value=_new_pem().decode()))
                 except IntegrityError:
                     pass
-                found = conn.execute(select(server_state.c.value).where(server_state.c.key == _KEY_STATE)).scalar()
+                found = conn.execute(
+                    select(server_state.c.value).where(server_state.c.key == _KEY_STATE)
+                ).scalar()
         return str(found).encode()
 
     def key_document(self) -> dict[str, Any]:
@@ -85,7 +90,8 @@ class CheckpointLog:
                 "signs": "b'mlineage-checkpoint-v1\\n' + RFC 8785 JSON of {hash, seq, time}"}
 
     def sign(self, seq: int, hash_: str) -> dict[str, Any]:
-        """Log a signed checkpoint of this head, unless the newest one already is of it; returns the newest."""
+        """Log a signed checkpoint of this head, unless the newest one already is of it; returns the
+        newest."""
         with self._lock:
             latest = self.latest()
             if latest is not None and latest["seq"] >= seq:
@@ -108,9 +114,16 @@ class CheckpointLog:
         entry = self.latest()
         return None if entry is None else Checkpoint(entry["seq"], entry["hash"], entry["time"])
 
-    def entries(self, after_seq: int = 0, limit: int = 100, newest_first: bool = False) -> list[dict[str, Any]]:
+    def entries(
+        self, after_seq: int = 0, limit: int = 100, newest_first: bool = False
+    ) -> list[dict[str, Any]]:
         order = server_checkpoints.c.seq.desc() if newest_first else server_checkpoints.c.seq
-        query = select(server_checkpoints).where(server_checkpoints.c.seq > after_seq).order_by(order).limit(limit)
+        query = (
+            select(server_checkpoints)
+            .where(server_checkpoints.c.seq > after_seq)
+            .order_by(order)
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 

@@ -66,7 +66,9 @@ class ServerState:
         found = self._views.get(p.namespace)
         if found is None:
             store = NamespacedStore(self.client.store, self.index, p.namespace)
-            found = self._views[p.namespace] = Client(self.client.settings, store=store, blobs=self.client.blobs)
+            found = self._views[p.namespace] = Client(
+                self.client.settings, store=store, blobs=self.client.blobs
+            )
             found.resolve_paths = False
         return found
 

@@ -100,5 +100,6 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(400, "ValidationError",
                                   f"malformed JSON: {first.get('ctx', {}).get('error', '')}", "body")
         loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return error_response(422, "ValidationError", f"{loc or 'body'}: {first.get('msg', 'invalid request')}",
-                              loc or None)
+        return error_response(
+            422, "ValidationError", f"{loc or 'body'}: {first.get('msg', 'invalid request')}", loc or None
+        )

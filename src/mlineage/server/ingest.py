@@ -3,12 +3,12 @@
 ``POST /api/v1/lineage`` validates an OpenLineage event against the official schema, then stores it in
 ``server_inbox`` (idempotent: the event's canonical digest is its id) and answers at once. A worker thread
 takes pending rows in arrival order, maps each to core events (``interop.openlineage``) using the current
-graph, appends them through the Client (the append pipeline) and marks the row done — or failed, with the reason, if the mapped
-events are refused (a cycle, say). The mapped events' ids derive from the inbox id, so a row replayed after a
-crash between append and mark is skipped by the ledger: nothing is applied twice.
-Native mlineage events can take the same path (``POST /api/v1/events/batch?wait=false``): consecutive queued
-events are appended as one ledger batch. Every server process runs a worker thread, but only the one holding
-the database's ingestion lock projects (in arrival order); the others take over if it stops.
+graph, appends them through the Client (the append pipeline) and marks the row done — or failed, with the
+reason, if the mapped events are refused (a cycle, say). The mapped events' ids derive from the inbox id, so a
+row replayed after a crash between append and mark is skipped by the ledger: nothing is applied twice. Native
+mlineage events can take the same path (``POST /api/v1/events/batch?wait=false``): consecutive queued events
+are appended as one ledger batch. Every server process runs a worker thread, but only the one holding the
+database's ingestion lock projects (in arrival order); the others take over if it stops.
 """
 
 from __future__ import annotations
@@ -49,9 +49,17 @@ class Inbox:
     def accept(self, doc: dict[str, Any], principal: Principal) -> tuple[str, bool]:
         """Queue a validated OpenLineage event; return (its id, whether it was new)."""
         event_id = ol.event_id(doc)
-        row = {"event_id": event_id, "format": "openlineage", "namespace": principal.write_namespace,
-               "actor": tag_actor(doc.get("producer"), principal), "body": json.dumps(doc, ensure_ascii=False),
-               "received_at": utc_now(), "status": "pending", "error": None, "processed_at": None}
+        row = {
+            "event_id": event_id,
+            "format": "openlineage",
+            "namespace": principal.write_namespace,
+            "actor": tag_actor(doc.get("producer"), principal),
+            "body": json.dumps(doc, ensure_ascii=False),
+            "received_at": utc_now(),
+            "status": "pending",
+            "error": None,
+            "processed_at": None,
+        }
         with write_transaction(self.engine) as conn:
             if conn.execute(select(server_inbox.c.id).where(server_inbox.c.event_id == event_id)).first():
                 return event_id, False
@@ -62,17 +70,36 @@ class Inbox:
     def accept_native(self, events: list[NewEvent], namespace: str) -> tuple[int, int]:
         """Queue validated mlineage events (``?wait=false``); return (queued, already queued)."""
         now = utc_now()
-        rows = [{"event_id": e.id, "format": "mlineage", "namespace": namespace, "actor": e.actor,
-                 "body": json.dumps({"id": e.id, "type": e.type, "payload": e.payload, "ts": e.ts, "v": e.v},
-                                    ensure_ascii=False, separators=(",", ":")),
-                 "received_at": now, "status": "pending", "error": None, "processed_at": None} for e in events]
+        rows = [
+            {
+                "event_id": e.id,
+                "format": "mlineage",
+                "namespace": namespace,
+                "actor": e.actor,
+                "body": json.dumps(
+                    {"id": e.id, "type": e.type, "payload": e.payload, "ts": e.ts, "v": e.v},
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                ),
+                "received_at": now,
+                "status": "pending",
+                "error": None,
+                "processed_at": None,
+            }
+            for e in events
+        ]
         unique = list({r["event_id"]: r for r in rows}.values())
         with write_transaction(self.engine) as conn:
             seen: set[str] = set()
             ids = [r["event_id"] for r in unique]
             for start in range(0, len(ids), 500):
-                seen.update(conn.execute(select(server_inbox.c.event_id)
-                                         .where(server_inbox.c.event_id.in_(ids[start:start + 500]))).scalars())
+                seen.update(
+                    conn.execute(
+                        select(server_inbox.c.event_id).where(
+                            server_inbox.c.event_id.in_(ids[start : start + 500])
+                        )
+                    ).scalars()
+                )
             fresh = [r for r in unique if r["event_id"] not in seen]
             if fresh:
                 conn.execute(insert(server_inbox), fresh)
@@ -220,8 +247,12 @@ class Inbox:
                 return int(conn.execute(q).scalar_one())
 
             oldest_q = select(func.min(server_inbox.c.received_at)).where(server_inbox.c.status == "pending")
-            failed_q = (select(server_inbox.c.event_id, server_inbox.c.error).where(server_inbox.c.status == "failed")
-                        .order_by(server_inbox.c.id.desc()).limit(10))
+            failed_q = (
+                select(server_inbox.c.event_id, server_inbox.c.error)
+                .where(server_inbox.c.status == "failed")
+                .order_by(server_inbox.c.id.desc())
+                .limit(10)
+            )
             if namespace is not None:
                 oldest_q = oldest_q.where(server_inbox.c.namespace == namespace)
                 failed_q = failed_q.where(server_inbox.c.namespace == namespace)

@@ -23,7 +23,9 @@ class BodyLimit:
         self.max_body = max_body
         self.max_blob = max_blob
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -62,9 +64,20 @@ class BodyLimit:
 
 
 async def _send_413(send: Callable[..., Any], limit: int) -> None:
-    body = json.dumps({"error": {"type": "PayloadTooLarge", "field": "body",
-                                 "message": f"request body is over the {limit} byte limit; send smaller batches"}}
-                      ).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        {
+            "error": {
+                "type": "PayloadTooLarge",
+                "field": "body",
+                "message": f"request body is over the {limit} byte limit; send smaller batches",
+            }
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

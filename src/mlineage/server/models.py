@@ -51,7 +51,9 @@ class _Open(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    type: str = Field(description="the exception class name in mlineage.errors, e.g. NotFoundError, CycleError")
+    type: str = Field(
+        description="the exception class name in mlineage.errors, e.g. NotFoundError, CycleError"
+    )
     message: str
     field: str | None = None
     detail: dict[str, Any] | None = Field(default=None, description="an ambiguous ref's candidates")

@@ -61,10 +61,14 @@ class NamespaceIndex:
         with self.engine.connect() as conn:
             for start in range(0, len(node_ids), 400):
                 chunk = list(node_ids[start:start + 400])
-                out.update(int(v) for v in conn.execute(
-                    select(nodes.c.id).join(server_namespace_objects, server_namespace_objects.c.key == nodes.c.key)
-                    .where(and_(server_namespace_objects.c.namespace == namespace, nodes.c.id.in_(chunk)))
-                ).scalars())
+                out.update(
+                    int(v)
+                    for v in conn.execute(
+                        select(nodes.c.id)
+                        .join(server_namespace_objects, server_namespace_objects.c.key == nodes.c.key)
+                        .where(and_(server_namespace_objects.c.namespace == namespace, nodes.c.id.in_(chunk)))
+                    ).scalars()
+                )
         return out
 
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
@@ -161,7 +165,9 @@ class NamespacedStore:
         return self._art_ok(self.inner.get_version(name, version))
 
     def list_runs(self, limit: int = 50, job: str | None = None, status: str | None = None) -> list[Run]:
-        return self._filter_runs(self.inner.list_runs(limit=max(limit, 1) * 20, job=job, status=status))[:limit]
+        return self._filter_runs(self.inner.list_runs(limit=max(limit, 1) * 20, job=job, status=status))[
+            :limit
+        ]
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, str]]:
         if self.get_run(run_id) is None:
@@ -221,7 +227,9 @@ class NamespacedStore:
         cols = self.inner.graph_columns(after_seq, upto_seq)
         touched = sorted(set(cols.node_ids) | set(cols.parent) | set(cols.child))
         ok = self.index.visible_nodes(self.namespace, touched)
-        keep = [i for i, (p, c) in enumerate(zip(cols.parent, cols.child, strict=True)) if p in ok and c in ok]
+        keep = [
+            i for i, (p, c) in enumerate(zip(cols.parent, cols.child, strict=True)) if p in ok and c in ok
+        ]
         nodes_keep = [i for i, n in enumerate(cols.node_ids) if n in ok]
         last = cols.last_node
         if last is not None and not self.index.visible_keys(self.namespace, [last[1]]):
@@ -253,7 +261,9 @@ class NamespacedStore:
         ok = self.index.visible_nodes(self.namespace, found)
         return [n for n in found if n in ok]
 
-    def node_records(self, node_ids: Sequence[int], as_of_seq: int | None = None) -> dict[int, Artifact | Run]:
+    def node_records(
+        self, node_ids: Sequence[int], as_of_seq: int | None = None
+    ) -> dict[int, Artifact | Run]:
         ok = self.index.visible_nodes(self.namespace, list(node_ids))
         return self.inner.node_records([n for n in node_ids if n in ok], as_of_seq)
 

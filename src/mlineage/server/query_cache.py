@@ -52,8 +52,8 @@ class QueryCache:
         self.misses = 0
 
     def get(self, key: Hashable, compute: Callable[[], tuple[bytes, bool]]) -> Answer:
-        """The answer stored under ``key``, or the one ``compute()`` returns as (bytes, cacheable), stored when
-        cacheable and within a quarter of the budget. Exceptions propagate and store nothing."""
+        """The answer stored under ``key``, or the one ``compute()`` returns as (bytes, cacheable), stored
+        when cacheable and within a quarter of the budget. Exceptions propagate and store nothing."""
         if not self.enabled:
             return Answer(compute()[0])
         while True:

@@ -66,7 +66,9 @@ class UploadSessions:
             meta = json.loads(record.read_text())
             offset = part.stat().st_size
         except FileNotFoundError:
-            raise NotFoundError(f"no upload session {upload_id!r}: start one with POST /blobs/uploads") from None
+            raise NotFoundError(
+                f"no upload session {upload_id!r}: start one with POST /blobs/uploads"
+            ) from None
         return Session(upload_id, Digest.parse(meta["digest"]), int(meta["size"]), offset)
 
     def append(self, upload_id: str, offset: int, chunks: Iterable[bytes]) -> int:

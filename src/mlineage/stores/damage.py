@@ -3,8 +3,8 @@
 A database file that was truncated, overwritten or hit by a disk fault makes SQLite raise ``file is not a
 database`` or ``database disk image is malformed`` from whichever statement first touches the damage: on
 open, or deep inside a query. That is not a bug to show a traceback for; it is a state the user must act on,
-and what helps is named here once: restore the file from a backup, check an export kept elsewhere, and know that
-``rebuild`` cannot help (it rebuilds the projections from the ledger, which lives in the same file).
+and what helps is named here once: restore the file from a backup, check an export kept elsewhere, and know
+that ``rebuild`` cannot help (it rebuilds the projections from the ledger, which lives in the same file).
 """
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ from ..errors import DamagedStoreError
 
 __all__ = ["DamagedStoreError", "damage_of", "damaged_store_error"]
 
-_SIGNS = ("file is not a database", "database disk image is malformed", "file is encrypted or is not a database")
+_SIGNS = (
+    "file is not a database",
+    "database disk image is malformed",
+    "file is encrypted or is not a database",
+)
 
 
 def damage_of(exc: BaseException) -> str | None:
@@ -37,5 +41,7 @@ def damage_of(exc: BaseException) -> str | None:
 def damaged_store_error(database: str, reason: str) -> DamagedStoreError:
     return DamagedStoreError(
         f"the metadata store {database} is damaged ({reason}): restore it from a backup, then run `mlineage "
-        "verify`; an export kept elsewhere can be checked with `mlineage verify --file EXPORT`; `mlineage rebuild` "
-        "cannot help (the ledger it replays is in the same file)")
+        "verify`; an export kept elsewhere can be checked with `mlineage verify --file EXPORT`; `mlineage "
+        "rebuild` "
+        "cannot help (the ledger it replays is in the same file)"
+    )

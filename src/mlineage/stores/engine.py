@@ -2,7 +2,8 @@
 
 SQLite: WAL (readers never block the writer), a long busy timeout, and explicit ``BEGIN IMMEDIATE`` for
 writes so that two processes never both read the same ledger head. PostgreSQL: psycopg 3, and the writer
-locks the single ledger_head row. Callers mark write connections with ``execution_options(mlineage_write=True)``.
+locks the single ledger_head row. Callers mark write connections with
+``execution_options(mlineage_write=True)``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def make_engine(uri: str) -> Engine:
 
 def _sqlite_engine(url: Any) -> Engine:
     in_memory = url.database in (None, "", ":memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
+    kwargs: dict[str, Any] = {
+        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    }
     if in_memory:
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, **kwargs)

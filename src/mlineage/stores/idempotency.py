@@ -1,12 +1,12 @@
 """Retries are idempotent, conflicts are not silent: what happens to an event whose id is already recorded.
 
-Writers choose event ids so that a retried batch (a timeout, a spool replayed after an outage) is recognised and
-written once. That only holds for the *same* event: an id that comes back with another type or payload is a
-bug or a forgery, and dropping it silently would lose whatever it said. So a known id is skipped only when its
-content matches what the ledger holds (same type, version and payload); otherwise the whole batch is refused,
-naming the id. Not compared: the event's time and actor, and the payload times validation fills in from the
-clock when a writer leaves them out (``started_at``, ``ended_at``, a metric's ``ts``): a server stamps those on
-receipt, so a retry that left them out gets new ones.
+Writers choose event ids so that a retried batch (a timeout, a spool replayed after an outage) is recognised
+and written once. That only holds for the *same* event: an id that comes back with another type or payload is
+a bug or a forgery, and dropping it silently would lose whatever it said. So a known id is skipped only when
+its content matches what the ledger holds (same type, version and payload); otherwise the whole batch is
+refused, naming the id. Not compared: the event's time and actor, and the payload times validation fills in
+from the clock when a writer leaves them out (``started_at``, ``ended_at``, a metric's ``ts``): a server
+stamps those on receipt, so a retry that left them out gets new ones.
 """
 
 from __future__ import annotations
@@ -45,9 +45,11 @@ def _same_apart_from_clock(recorded_text: str | None, payload: Any) -> bool:
     return bool(_without_clock_fields(recorded) == _without_clock_fields(mine))
 
 
-def new_only(checked: Sequence[NewEvent], known: Mapping[str, tuple[str, int, str, str | None]]) -> list[NewEvent]:
-    """The events of ``checked`` whose id is not in ``known`` (id -> type, v, payload_sha256 and payload text as
-    recorded); EventConflictError when a known id carries other content."""
+def new_only(
+    checked: Sequence[NewEvent], known: Mapping[str, tuple[str, int, str, str | None]]
+) -> list[NewEvent]:
+    """The events of ``checked`` whose id is not in ``known`` (id -> type, v, payload_sha256 and payload text
+    as recorded); EventConflictError when a known id carries other content."""
     from ..ledger import canonical_json, payload_digest
 
     fresh = []
@@ -62,7 +64,10 @@ def new_only(checked: Sequence[NewEvent], known: Mapping[str, tuple[str, int, st
         if recorded[:2] != (event.type, event.v) or (
                 recorded[2] != digest and not _same_apart_from_clock(recorded[3], event.payload)):
             raise EventConflictError(
-                f"event id {event.id} is already in the ledger with other content (a {recorded[0]} with payload "
-                f"sha256 {recorded[2][:16]}..., not this {event.type}): a retry must resend the same event, and a "
-                "new event needs a new id; nothing in this batch was written")
+                f"event id {event.id} is already in the ledger with other content (a {recorded[0]} with "
+                "payload "
+                f"sha256 {recorded[2][:16]}..., not this {event.type}): a retry must resend the same event, "
+                "and a "
+                "new event needs a new id; nothing in this batch was written"
+            )
     return fresh

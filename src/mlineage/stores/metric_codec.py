@@ -48,5 +48,11 @@ def unpack_timestamps(packed: str) -> list[str]:
 def unpack(steps: bytes, values: bytes, stamps: str) -> list[tuple[int, float, str]]:
     """(step, value, timestamp) in the order stored."""
     steps, values = bytes(steps), bytes(values)  # PostgreSQL drivers may hand back a memoryview
-    return list(zip(struct.unpack(f"<{len(steps) // 8}q", steps), struct.unpack(f"<{len(values) // 8}d", values),
-                    unpack_timestamps(stamps), strict=True))
+    return list(
+        zip(
+            struct.unpack(f"<{len(steps) // 8}q", steps),
+            struct.unpack(f"<{len(values) // 8}d", values),
+            unpack_timestamps(stamps),
+            strict=True,
+        )
+    )

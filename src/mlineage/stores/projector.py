@@ -74,8 +74,10 @@ class Projector:
             projection = self.projections.get(name)
             handler = projection.handler(spec) if projection is not None else None
             if handler is None:
-                raise LedgerError(f"event type {spec.name!r} names projection {name!r}, which is not registered "
-                                  "or has no handler for it: load the module that registers it")
+                raise LedgerError(
+                    f"event type {spec.name!r} names projection {name!r}, which is not registered "
+                    "or has no handler for it: load the module that registers it"
+                )
             bound.append(handler)
         for projection in self.projections.values():
             if projection.follows_all and projection.name not in spec.projections:
@@ -101,24 +103,47 @@ class Projector:
             chunk = ids[start:start + 500]
             params = {f"i{n}": value for n, value in enumerate(chunk)}
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            self.reader.execute(_for_dialect(f"SELECT id, type, v, payload_sha256, payload FROM events WHERE id IN "
-                                             f"({marks})", self.postgres), params)
+            self.reader.execute(
+                _for_dialect(
+                    f"SELECT id, type, v, payload_sha256, payload FROM events WHERE id IN ({marks})",
+                    self.postgres,
+                ),
+                params,
+            )
             found.update((row[0], (row[1], int(row[2]), row[3], row[4])) for row in self.reader.fetchall())
         return found
 
     def insert_events(self, sealed: Sequence[SealedEvent]) -> None:
         recorded = utc_now()  # the store's time, not the writer's claim: what --as-of orders by
         self.cursor.executemany(
-            _for_dialect("INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash, "
-                         "recorded_at) VALUES (:seq, :id, :type, :v, :ts, :actor, :payload, :psha, :prev, :hash, "
-                         ":recorded)", self.postgres),
-            [{"seq": s.event.seq, "id": s.event.id, "type": s.event.type, "v": s.event.v, "ts": s.event.ts,
-              "actor": s.event.actor, "payload": s.payload_json, "psha": s.event.payload_sha256,
-              "prev": s.event.prev_hash, "hash": s.event.hash, "recorded": recorded} for s in sealed],
+            _for_dialect(
+                "INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash, "
+                "recorded_at) VALUES (:seq, :id, :type, :v, :ts, :actor, :payload, :psha, :prev, :hash, "
+                ":recorded)",
+                self.postgres,
+            ),
+            [
+                {
+                    "seq": s.event.seq,
+                    "id": s.event.id,
+                    "type": s.event.type,
+                    "v": s.event.v,
+                    "ts": s.event.ts,
+                    "actor": s.event.actor,
+                    "payload": s.payload_json,
+                    "psha": s.event.payload_sha256,
+                    "prev": s.event.prev_hash,
+                    "hash": s.event.hash,
+                    "recorded": recorded,
+                }
+                for s in sealed
+            ],
         )
 
     def move_head(self, seq: int, digest: str) -> None:
-        self.execute("UPDATE ledger_head SET seq = :seq, hash = :hash WHERE id = 1", {"seq": seq, "hash": digest})
+        self.execute(
+            "UPDATE ledger_head SET seq = :seq, hash = :hash WHERE id = 1", {"seq": seq, "hash": digest}
+        )
 
     def append_batch(self, checked: Sequence[NewEvent], head_seq: int, head_hash: str,
                      skip_known_ids: bool = True) -> list[StoredEvent]:

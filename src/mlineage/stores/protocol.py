@@ -52,7 +52,9 @@ class Capabilities:
     """What a backend can do, so callers choose a path by asking rather than by ``hasattr``."""
 
     graph_access: bool = True  # the graph-access group works here (False: queries go to ``query_service``)
-    as_of_records: bool = True  # ``node_records`` describes nodes as they stood at a seq (else: as they are now)
+    as_of_records: bool = (
+        True  # ``node_records`` describes nodes as they stood at a seq (else: as they are now)
+    )
     dedicated_head: bool = False  # ``graph_head`` answers on a connection of its own (cheaper per query)
     read_ledger: bool = True  # ``iter_events`` may read the raw ledger (a namespaced view may not)
     writable: bool = True  # ``append`` is accepted here

@@ -27,11 +27,15 @@ from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, RunStatus
 from .projections.runs import RUN_EVENTS, fold_run
 from .protocol import Direction
 
-_ARTIFACTS = ("SELECT a.node_id, a.digest, a.kind, a.size, a.name, a.version, a.media_type, a.uri, a.metadata, "
-              "a.created_at, {label}, a.created_seq FROM artifacts a{join} WHERE a.node_id {among}")
+_ARTIFACTS = (
+    "SELECT a.node_id, a.digest, a.kind, a.size, a.name, a.version, a.media_type, a.uri, a.metadata, "
+    "a.created_at, {label}, a.created_seq FROM artifacts a{join} WHERE a.node_id {among}"
+)
 _LABEL_JOIN = " LEFT JOIN versions v ON v.name = a.name AND v.version = a.version"
-_RUNS = ("SELECT node_id, id, job, kind, status, params, metrics, context, agent, error, started_at, ended_at, "
-         "created_seq, updated_seq FROM runs WHERE node_id {among}")
+_RUNS = (
+    "SELECT node_id, id, job, kind, status, params, metrics, context, agent, error, started_at, ended_at, "
+    "created_seq, updated_seq FROM runs WHERE node_id {among}"
+)
 _RUN_EVENTS = ("SELECT seq, type, payload FROM events WHERE seq >= {p} AND seq <= {p} AND type IN "
                f"({', '.join(repr(t) for t in RUN_EVENTS)}) "
                "AND {contains} ORDER BY seq")
@@ -50,8 +54,19 @@ def _artifact(row: tuple[Any, ...], as_of_seq: int | None) -> Artifact:
 
 
 def _run(row: tuple[Any, ...]) -> Run:
-    return Run(row[1], row[2], RunKind(row[3]), RunStatus(row[4]), _json(row[5]), _json(row[6]), _json(row[7]),
-               row[8], _json(row[9]), row[10], row[11])
+    return Run(
+        row[1],
+        row[2],
+        RunKind(row[3]),
+        RunStatus(row[4]),
+        _json(row[5]),
+        _json(row[6]),
+        _json(row[7]),
+        row[8],
+        _json(row[9]),
+        row[10],
+        row[11],
+    )
 
 
 class RecordReader:
@@ -63,7 +78,9 @@ class RecordReader:
         self.p = "%s" if postgres else "?"
 
     def _among(self, chunk: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
-        if self.postgres:  # one array parameter, sent as text: psycopg's list adaptation costs more than the query
+        if (
+            self.postgres
+        ):  # one array parameter, sent as text: psycopg's list adaptation costs more than the query
             return "= ANY(%s::int[])", ("{" + ",".join(str(int(i)) for i in chunk) + "}",)
         return f"IN ({','.join('?' * len(chunk))})", tuple(chunk)
 
@@ -102,8 +119,19 @@ class RecordReader:
             # differently (or an erased start). Read the range by type alone and match the id after parsing.
             self.cursor.execute(_RUN_EVENTS.format(p=self.p, contains="1 = 1"), (row[12], as_of_seq))
             found = self.cursor.fetchall()
-        run: Run | None = Run(run_id, row[2], RunKind(row[3]), RunStatus.RUNNING, {}, {}, _json(row[7]), row[8],
-                              None, row[10], None)
+        run: Run | None = Run(
+            run_id,
+            row[2],
+            RunKind(row[3]),
+            RunStatus.RUNNING,
+            {},
+            {},
+            _json(row[7]),
+            row[8],
+            None,
+            row[10],
+            None,
+        )
         for _seq, type_, payload in found:
             p = json.loads(payload) if payload is not None else None  # an erased payload projects nothing
             if p is not None and p.get("run_id") == run_id:

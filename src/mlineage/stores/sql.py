@@ -54,9 +54,17 @@ def _artifact(row: Any) -> Artifact:
 
 def _run(row: Any) -> Run:
     return Run(
-        id=row.id, job=row.job, kind=RunKind(row.kind), status=RunStatus(row.status), params=json.loads(row.params),
-        metrics=json.loads(row.metrics), context=json.loads(row.context), agent=row.agent,
-        error=json.loads(row.error) if row.error else None, started_at=row.started_at, ended_at=row.ended_at,
+        id=row.id,
+        job=row.job,
+        kind=RunKind(row.kind),
+        status=RunStatus(row.status),
+        params=json.loads(row.params),
+        metrics=json.loads(row.metrics),
+        context=json.loads(row.context),
+        agent=row.agent,
+        error=json.loads(row.error) if row.error else None,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
     )
 
 
@@ -98,7 +106,9 @@ class SqlStore:
                 raise damaged_store_error(database or self._safe_uri(), damage) from None
             if not isinstance(exc, OperationalError):
                 raise
-            raise StoreUnavailableError(f"cannot open metadata store {self._safe_uri()}: {exc.orig}") from None
+            raise StoreUnavailableError(
+                f"cannot open metadata store {self._safe_uri()}: {exc.orig}"
+            ) from None
 
     def _safe_uri(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
@@ -183,8 +193,8 @@ class SqlStore:
 
     def rebuild(self, upto_seq: int | None = None) -> int:
         """Drop every registered projection's tables and replay the whole ledger (or its events up to
-        ``upto_seq``) into fresh ones through the same handlers as live appends (``stores/projections``), in one
-        transaction. It trusts the ledger: ``mlineage.audit.rebuild`` verifies it first."""
+        ``upto_seq``) into fresh ones through the same handlers as live appends (``stores/projections``), in
+        one transaction. It trusts the ledger: ``mlineage.audit.rebuild`` verifies it first."""
         count = 0
         self.forget_cached_state()
         with self._write() as (conn, _seq, _hash):
@@ -252,7 +262,10 @@ class SqlStore:
     def find_runs(self, id_prefix: str, limit: int = 50) -> list[Run]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(runs).where(runs.c.id.startswith(id_prefix, autoescape=True)).order_by(runs.c.id).limit(limit)
+                select(runs)
+                .where(runs.c.id.startswith(id_prefix, autoescape=True))
+                .order_by(runs.c.id)
+                .limit(limit)
             ).all()
         return [_run(r) for r in rows]
 
@@ -291,7 +304,8 @@ class SqlStore:
         return out
 
     def last_seen(self, run_id: str) -> str | None:
-        """When the run last showed it was alive: the time of its latest event or heartbeat (None: unknown)."""
+        """When the run last showed it was alive: the time of its latest event or heartbeat (None:
+        unknown)."""
         with self.engine.connect() as conn:
             row = conn.execute(text(
                 "SELECT e.ts, h.at FROM runs r JOIN events e ON e.seq = r.updated_seq "
@@ -323,7 +337,9 @@ class SqlStore:
             ).all()
         history: list[tuple[int, float, str]] = []
         for row in rows:  # within one event, by step (stable: repeated steps keep their order)
-            history.extend(sorted(unpack(row.steps, row.metric_values, row.timestamps), key=lambda item: item[0]))
+            history.extend(
+                sorted(unpack(row.steps, row.metric_values, row.timestamps), key=lambda item: item[0])
+            )
         return history
 
     # ------------------------------------------------------------------ graph access
@@ -350,7 +366,7 @@ class SqlStore:
     def graph_columns(self, after_seq: int, upto_seq: int) -> GraphColumns:
         """Edges and nodes created in ``(after_seq, upto_seq]`` as flat integer columns, read with the
         driver's raw cursor: this is how the in-memory graph snapshot loads and refreshes itself."""
-        edge_sql = ("SELECT parent, child, created_seq FROM edges WHERE created_seq > :a AND created_seq <= :b")
+        edge_sql = "SELECT parent, child, created_seq FROM edges WHERE created_seq > :a AND created_seq <= :b"
         node_sql = (
             "SELECT n.id, COALESCE(a.kind, 'run') FROM nodes n LEFT JOIN artifacts a ON a.node_id = n.id "
             "WHERE n.created_seq > :a AND n.created_seq <= :b"
@@ -363,9 +379,15 @@ class SqlStore:
                 for key, value in literal.items():
                     edge_sql, node_sql = edge_sql.replace(key, value), node_sql.replace(key, value)
                 edge_tokens = self._pg_copy(conn, edge_sql).split()
-                ints = np.array(edge_tokens, dtype=np.bytes_).astype(np.int64) if edge_tokens else np.zeros(0, np.int64)
+                ints = (
+                    np.array(edge_tokens, dtype=np.bytes_).astype(np.int64)
+                    if edge_tokens
+                    else np.zeros(0, np.int64)
+                )
                 node_tokens = self._pg_copy(conn, node_sql).split()
-                ids: Any = np.array(node_tokens[0::2], dtype=np.bytes_).astype(np.int64) if node_tokens else []
+                ids: Any = (
+                    np.array(node_tokens[0::2], dtype=np.bytes_).astype(np.int64) if node_tokens else []
+                )
                 return GraphColumns(ints[0::3], ints[1::3], ints[2::3], ids,  # type: ignore[arg-type]
                                     [k.decode() for k in node_tokens[1::2]], self._last_node(conn, upto_seq))
             else:  # the raw sqlite3 cursor: plain tuples, no Row objects for millions of rows
@@ -398,7 +420,9 @@ class SqlStore:
         gaps that rejected writes left in the id sequence)."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                text("SELECT (SELECT seq FROM ledger_head WHERE id = 1), (SELECT id FROM nodes WHERE key = :k)"),
+                text(
+                    "SELECT (SELECT seq FROM ledger_head WHERE id = 1), (SELECT id FROM nodes WHERE key = :k)"
+                ),
                 {"k": node_key or ""},
             ).one()
         return int(row[0]), (int(row[1]) if row[1] is not None else None)
@@ -408,8 +432,9 @@ class SqlStore:
         planner statistics (a real count when the table was never analysed)."""
         with self.engine.connect() as conn:
             if self.dialect == "postgresql":
-                value = conn.execute(text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'edges'::regclass"))\
-                    .scalar()
+                value = conn.execute(
+                    text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'edges'::regclass")
+                ).scalar()
                 if value is None or value < 0:
                     value = conn.execute(text("SELECT COUNT(*) FROM edges")).scalar()
             else:
@@ -444,7 +469,8 @@ class SqlStore:
         when = "" if as_of_seq is None else " AND e.created_seq <= :asof"
         sql = (
             f"WITH RECURSIVE reach(n) AS (SELECT CAST(:start AS INTEGER) UNION "
-            f"SELECT e.{far} FROM edges e JOIN reach r ON e.{near} = r.n WHERE 1 = 1{when}) SELECT n FROM reach"
+            f"SELECT e.{far} FROM edges e JOIN reach r ON e.{near} = r.n WHERE 1 = 1{when}) SELECT n FROM "
+            "reach"
         )
         if cap is not None:
             sql += f" LIMIT {int(cap)}"
@@ -514,9 +540,12 @@ class SqlStore:
 
     # ------------------------------------------------------------------ lineage output (see records.py)
 
-    def node_records(self, node_ids: Sequence[int], as_of_seq: int | None = None) -> dict[int, Artifact | Run]:
+    def node_records(
+        self, node_ids: Sequence[int], as_of_seq: int | None = None
+    ) -> dict[int, Artifact | Run]:
         """``describe`` through the driver's cursor, for query output; with ``as_of_seq``, each node as it
-        stood at that ledger seq (a later name/version label absent, a run folded from its events up to it)."""
+        stood at that ledger seq (a later name/version label absent, a run folded from its events up to
+        it)."""
         from .records import RecordReader
 
         with self.engine.connect() as conn:
@@ -569,7 +598,8 @@ class SqlStore:
             for attempt in (1, 2):
                 conn = state["conn"]
                 if conn is not None and state["pid"] != os.getpid():
-                    # a forked child must neither use nor close (terminate) its parent's session: keep it aside
+                    # a forked child must neither use nor close (terminate) its parent's session: keep it
+                    # aside
                     state["closer"].detach()
                     state["inherited"].append(conn)
                     conn = None

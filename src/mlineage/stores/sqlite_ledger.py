@@ -2,8 +2,9 @@
 
 Every tracked run and every ``mlineage add`` writes here, and SQLAlchemy's connection and transaction
 machinery cost more than the SQL itself on such small batches (and importing it is a large share of a
-CLI command's start-up). So the write path for SQLite files holds one plain ``sqlite3`` connection and runs the same
-``Projector`` as the SQLAlchemy path: one code path for what gets written, two ways to hold the transaction.
+CLI command's start-up). So the write path for SQLite files holds one plain ``sqlite3`` connection and runs
+the same ``Projector`` as the SQLAlchemy path: one code path for what gets written, two ways to hold the
+transaction.
 
 The lock discipline is the engine's (``engine.py``): WAL, a long busy timeout, ``BEGIN IMMEDIATE`` so that
 two processes never read the same head. Opening never migrates: when the schema is not at the revision this
@@ -53,7 +54,9 @@ def sqlite_path(uri: str) -> str | None:
 
 def connect(path: str) -> sqlite3.Connection:
     """A connection tuned like the engine's: autocommit mode (we issue BEGIN), WAL, busy timeout."""
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -136,7 +139,9 @@ class SqliteLedger:
                 except sqlite3.IntegrityError as exc:
                     if "events.id" not in str(exc):
                         raise
-                return self._append(checked, skip_known_ids=True)  # a retried batch: drop what is already there
+                return self._append(
+                    checked, skip_known_ids=True
+                )  # a retried batch: drop what is already there
             except sqlite3.DatabaseError as exc:
                 _raise_if_damaged(exc, self.path)
                 raise

@@ -1,4 +1,5 @@
-"""``/blobs``: the server's artifact store by digest — ask (HEAD), upload (PUT, or a chunked session), download.
+"""``/blobs``: the server's artifact store by digest — ask (HEAD), upload (PUT, or a chunked session),
+download.
 
 Whatever arrives is re-hashed before it is stored under its digest, so the store only ever holds bytes that
 match their names; the store itself is the server's configured one (a folder or S3). Reading needs the
@@ -159,19 +160,27 @@ def upload_state(upload_id: str, p: Writer, state: ServerDep) -> Any:
 
 @router.patch("/uploads/{upload_id}", openapi_extra=_BINARY, response_model=UploadState)
 async def upload_chunk(upload_id: str, request: Request, p: Writer, state: ServerDep) -> Any:
-    """Append the body at the ``Upload-Offset`` header's byte; 409 (with the real offset) if it is not the end."""
+    """Append the body at the ``Upload-Offset`` header's byte; 409 (with the real offset) if it is not the
+    end."""
     import anyio.to_thread
 
     sessions = UploadSessions(_uploads(state))
     declared = request.headers.get("upload-offset", "")
     if not declared.isdigit():
-        raise ValidationError("Upload-Offset", "missing or not a byte offset", "send the offset of this chunk")
+        raise ValidationError(
+            "Upload-Offset", "missing or not a byte offset", "send the offset of this chunk"
+        )
     data = await request.body()
     try:
         offset = await anyio.to_thread.run_sync(sessions.append, upload_id, int(declared), [data])
     except OffsetMismatch as exc:
-        return JSONResponse({"error": {"type": "OffsetMismatch", "message": str(exc), "field": "Upload-Offset"},
-                             "offset": exc.expected}, status_code=409)
+        return JSONResponse(
+            {
+                "error": {"type": "OffsetMismatch", "message": str(exc), "field": "Upload-Offset"},
+                "offset": exc.expected,
+            },
+            status_code=409,
+        )
     s = sessions.get(upload_id)
     return UploadState(upload_id=upload_id, digest=str(s.digest), size=s.size, offset=offset)
 

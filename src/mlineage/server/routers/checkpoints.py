@@ -1,4 +1,5 @@
-"""The signed checkpoint log over HTTP: the public key, the latest signed head, the log (``checkpoint_log.py``)."""
+"""The signed checkpoint log over HTTP: the public key, the latest signed head, the log
+(``checkpoint_log.py``)."""
 
 from __future__ import annotations
 

@@ -52,7 +52,9 @@ def append(state: ServerState, batch: list[EventIn], p: Principal) -> dict[str, 
     """The append pipeline, as for every writer, with the namespace check between preparing and sealing."""
     client = state.client
     checked = pipeline.prepare(_tagged(batch, p))
-    stored = pipeline.append(client.store, checked, check=lambda prepared: state.index.check_writes(prepared, p))
+    stored = pipeline.append(
+        client.store, checked, check=lambda prepared: state.index.check_writes(prepared, p)
+    )
     return {"accepted": len(stored), "duplicates": len(checked) - len(stored),
             "head_seq": stored[-1].seq if stored else client.store.head()[0],
             "events": [{"id": e.id, "seq": e.seq, "hash": e.hash, "prev_hash": e.prev_hash,

@@ -55,7 +55,9 @@ class DiffQueryIn(_Query):
 
 
 def _documents(model: type) -> dict[int | str, dict[str, Any]]:
-    return {200: {"model": model, "description": "the result as --json prints it, plus `records` where needed"}}
+    return {
+        200: {"model": model, "description": "the result as --json prints it, plus `records` where needed"}
+    }
 
 
 @router.post("/lineage", responses=_documents(LineageOut))

@@ -55,8 +55,17 @@ def consumers(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
 @router.get("/names/{name:path}/versions", response_model=NamedVersionsOut)
 def list_versions(name: str, p: Reader, state: ServerDep) -> dict[str, Any]:
     """Every version of a name, oldest first, with who recorded each label and when."""
-    return {"versions": [{"artifact": artifact_to_dict(v.artifact), "seq": v.seq, "recorded_at": v.recorded_at,
-                          "actor": v.actor} for v in state.view(p).store.list_versions(name)]}
+    return {
+        "versions": [
+            {
+                "artifact": artifact_to_dict(v.artifact),
+                "seq": v.seq,
+                "recorded_at": v.recorded_at,
+                "actor": v.actor,
+            }
+            for v in state.view(p).store.list_versions(name)
+        ]
+    }
 
 
 @router.get("/artifacts/{digest}/has-children", response_model=HasChildrenOut)

@@ -63,8 +63,16 @@ def projection_tables() -> list[Any]:
     return [table for cls in PROJECTIONS.values() for table in cls.schema()]
 
 
-__all__ = ["PROJECTIONS", "Handler", "Projection", "Writer", "projection_tables", "register_projection", "table_names",
-           "unregister_projection"]
+__all__ = [
+    "PROJECTIONS",
+    "Handler",
+    "Projection",
+    "Writer",
+    "projection_tables",
+    "register_projection",
+    "table_names",
+    "unregister_projection",
+]
 
 from . import artifacts, erasures, graph, metrics, namespaces, runs
 

@@ -87,6 +87,8 @@ class ArtifactsProjection(Projection):
         else:
             latest = one("SELECT MAX(version) FROM versions WHERE name = :n", {"n": name})[0]
             version = (latest or 0) + 1
-        self.writer.execute("INSERT INTO versions (name, version, digest, created_seq) VALUES (:n, :v, :d, :seq)",
-                            {"n": name, "v": version, "d": digest, "seq": seq})
+        self.writer.execute(
+            "INSERT INTO versions (name, version, digest, created_seq) VALUES (:n, :v, :d, :seq)",
+            {"n": name, "v": version, "d": digest, "seq": seq},
+        )
         return version

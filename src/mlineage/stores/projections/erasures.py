@@ -24,6 +24,10 @@ class ErasuresProjection(Projection):
     def _payload_erased(self, e: StoredEvent, p: dict[str, Any]) -> None:
         row = self.writer.one("SELECT seq, payload_sha256 FROM events WHERE id = :id", {"id": p["event_id"]})
         if row is None or int(row[0]) != p["seq"] or row[1] != p["payload_sha256"] or int(row[0]) >= e.seq:
-            raise ValidationError("event_id", f"PayloadErased names event {p['event_id']} at seq {p['seq']} with "
-                                  f"payload digest {p['payload_sha256']}, which is not an earlier event of this "
-                                  "ledger", "copy event_id, seq and payload_sha256 from the event to erase")
+            raise ValidationError(
+                "event_id",
+                f"PayloadErased names event {p['event_id']} at seq {p['seq']} with "
+                f"payload digest {p['payload_sha256']}, which is not an earlier event of this "
+                "ledger",
+                "copy event_id, seq and payload_sha256 from the event to erase",
+            )

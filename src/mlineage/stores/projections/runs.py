@@ -38,14 +38,25 @@ def fold_run(run: Run | None, event_type: str, payload: dict[str, Any] | None) -
     if payload is None:
         return run
     if event_type == ev.RUN_STARTED:
-        return Run(payload["run_id"], payload["job"], RunKind(payload["kind"]), RunStatus.RUNNING,
-                   dict(with_floats(payload.get("params") or {}, payload.get("float_params"))), {}, dict(payload.get("context") or {}), payload.get("agent"),
-                   None, payload.get("started_at"), None)
+        return Run(
+            payload["run_id"],
+            payload["job"],
+            RunKind(payload["kind"]),
+            RunStatus.RUNNING,
+            dict(with_floats(payload.get("params") or {}, payload.get("float_params"))),
+            {},
+            dict(payload.get("context") or {}),
+            payload.get("agent"),
+            None,
+            payload.get("started_at"),
+            None,
+        )
     if run is None:
         return None
     if event_type == ev.PARAMS_LOGGED:
-        return dataclasses.replace(run, params={**run.params,
-                                                **with_floats(payload["params"], payload.get("float_params"))})
+        return dataclasses.replace(
+            run, params={**run.params, **with_floats(payload["params"], payload.get("float_params"))}
+        )
     if event_type == ev.METRICS_LOGGED:
         latest = dict(run.metrics)
         latest.update(zip(map(_KEY, payload["metrics"]), map(_VALUE, payload["metrics"]), strict=True))
@@ -103,10 +114,14 @@ class RunsProjection(Projection):
         """The run's node id and current state, or ``NotFoundError`` if it was never started."""
         state = self._runs.get(run_id)
         if state is None:
-            row = self.writer.one("SELECT node_id, status, params, metrics FROM runs WHERE id = :id", {"id": run_id})
+            row = self.writer.one(
+                "SELECT node_id, status, params, metrics FROM runs WHERE id = :id", {"id": run_id}
+            )
             if row is None:
                 raise NotFoundError(f"run_id: run {run_id} is not recorded (start the run first)")
-            state = self._runs[run_id] = _RunState(int(row[0]), row[1], json.loads(row[2]), json.loads(row[3]))
+            state = self._runs[run_id] = _RunState(
+                int(row[0]), row[1], json.loads(row[2]), json.loads(row[3])
+            )
         return state
 
     def _run_started(self, e: StoredEvent, p: dict[str, Any]) -> None:
@@ -116,11 +131,22 @@ class RunsProjection(Projection):
         node_id = self.writer.projection("graph").node(NodeKind.RUN, run_id, e.seq)
         params = with_floats(p["params"], p.get("float_params"))
         self.writer.execute(
-            "INSERT INTO runs (id, node_id, job, kind, status, params, metrics, context, agent, error, started_at, "
-            "ended_at, created_seq, updated_seq) VALUES (:id, :node_id, :job, :kind, 'running', :params, '{}', "
+            "INSERT INTO runs (id, node_id, job, kind, status, params, metrics, context, agent, error, "
+            "started_at, "
+            "ended_at, created_seq, updated_seq) VALUES (:id, :node_id, :job, :kind, 'running', :params, "
+            "'{}', "
             ":context, :agent, NULL, :started_at, NULL, :seq, :seq)",
-            {"id": run_id, "node_id": node_id, "job": p["job"], "kind": p["kind"], "params": _json(params),
-             "context": _json(p["context"]), "agent": p.get("agent"), "started_at": p["started_at"], "seq": e.seq},
+            {
+                "id": run_id,
+                "node_id": node_id,
+                "job": p["job"],
+                "kind": p["kind"],
+                "params": _json(params),
+                "context": _json(p["context"]),
+                "agent": p.get("agent"),
+                "started_at": p["started_at"],
+                "seq": e.seq,
+            },
         )
         self._runs[run_id] = _RunState(node_id, "running", dict(params), {})
 
@@ -142,7 +168,9 @@ class RunsProjection(Projection):
         run = self.state(p["run_id"])
         latest = dict(run.metrics)
         metrics = p["metrics"]
-        latest.update(zip(map(_KEY, metrics), map(_VALUE, metrics), strict=True))  # the last value of a key wins
+        latest.update(
+            zip(map(_KEY, metrics), map(_VALUE, metrics), strict=True)
+        )  # the last value of a key wins
         self.writer.execute("UPDATE runs SET metrics = :metrics, updated_seq = :seq WHERE id = :id",
                             {"metrics": _json(latest), "seq": e.seq, "id": p["run_id"]})
         run.metrics = latest

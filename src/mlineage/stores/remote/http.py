@@ -60,7 +60,9 @@ class RemoteStore:
         try:
             import httpx
         except ImportError:  # pragma: no cover - the extra is missing
-            raise ConfigError("talking to an mlineage server needs httpx: pip install 'mlineage[server]'") from None
+            raise ConfigError(
+                "talking to an mlineage server needs httpx: pip install 'mlineage[server]'"
+            ) from None
         self.uri = uri.rstrip("/")
         self.base = self.uri if self.uri.endswith("/api/v1") else self.uri + "/api/v1"
         token = token if token is not None else os.environ.get("MLINEAGE_TOKEN")
@@ -73,10 +75,14 @@ class RemoteStore:
         self.batch = batch
         self._local_artifacts: dict[str, dict[str, Any]] = {}
         self._local_runs: dict[str, dict[str, Any]] = {}
-        self._acked: dict[str, dict[str, Any]] = {}  # event id -> the server's answer for it, until append reads it
+        self._acked: dict[
+            str, dict[str, Any]
+        ] = {}  # event id -> the server's answer for it, until append reads it
         self._ship_lock = threading.Lock()
         self._warned = False
-        self._rejected_here: list[str] = []  # why the server refused events of this process (reported at exit)
+        self._rejected_here: list[
+            str
+        ] = []  # why the server refused events of this process (reported at exit)
         self._reported = False
         self._queries: RemoteQueryService | None = None
         atexit.register(_report_at_exit, weakref.ref(self))
@@ -146,7 +152,9 @@ class RemoteStore:
                     if status < 300:
                         shipped += len(batch)
                     elif _retry_later(status):
-                        raise StoreUnavailableError(f"mlineage server {self.uri} answered {status}: {message}")
+                        raise StoreUnavailableError(
+                            f"mlineage server {self.uri} answered {status}: {message}"
+                        )
                     else:
                         ok, bad = self._ship_one_by_one(batch)
                         shipped += ok
@@ -156,7 +164,9 @@ class RemoteStore:
                 if not quiet:
                     raise
                 if not self._warned:
-                    log.warning("%s; events stay in the spool %s (run `mlineage sync` later)", exc, self.spool.path)
+                    log.warning(
+                        "%s; events stay in the spool %s (run `mlineage sync` later)", exc, self.spool.path
+                    )
                     self._warned = True
         return {"shipped": shipped, "rejected": rejected, "pending": self.spool.pending()}
 
@@ -171,9 +181,11 @@ class RemoteStore:
             return
         self._reported = True
         if self._rejected_here:
-            stream.write(f"mlineage: ERROR: the server {self.uri} refused {len(self._rejected_here)} event(s) of "
-                         f"this script; they are NOT recorded there (kept in {self.spool.rejected_path}).\n"
-                         f"mlineage: first refusal: {self._rejected_here[0]}\n")
+            stream.write(
+                f"mlineage: ERROR: the server {self.uri} refused {len(self._rejected_here)} event(s) of "
+                f"this script; they are NOT recorded there (kept in {self.spool.rejected_path}).\n"
+                f"mlineage: first refusal: {self._rejected_here[0]}\n"
+            )
         pending = self.spool.pending()
         if pending:
             stream.write(f"mlineage: {pending} event(s) wait in the spool {self.spool.path}: "
@@ -205,7 +217,9 @@ class RemoteStore:
                 raise StoreUnavailableError(f"mlineage server {self.uri} answered {status}: {message}")
             else:
                 self.spool.reject(item, f"HTTP {status}: {message}")
-                self._rejected_here.append(f"event {item.get('type')} {item.get('id')}: HTTP {status}: {message}")
+                self._rejected_here.append(
+                    f"event {item.get('type')} {item.get('id')}: HTTP {status}: {message}"
+                )
                 log.warning("the server refused event %s: %s (kept in %s)", item.get("id"), message,
                             self.spool.rejected_path)
                 bad += 1
@@ -234,8 +248,9 @@ class RemoteStore:
         """The server verifies its ledger before it rebuilds (and refuses a broken one); ``upto_seq`` is not
         offered over HTTP."""
         if upto_seq is not None:
-            raise ConfigError("a partial rebuild runs on the server's own machine: `mlineage rebuild --allow-broken` "
-                              "there")
+            raise ConfigError(
+                "a partial rebuild runs on the server's own machine: `mlineage rebuild --allow-broken` there"
+            )
         return int(self.request("POST", "/rebuild")["replayed"])
 
     # ------------------------------------------------------------------ projections
@@ -313,8 +328,10 @@ class RemoteStore:
         return [run_from_dict(r) for r in self._get(f"/artifacts/{digest}/consumers")["runs"]]
 
     def list_versions(self, name: str) -> list[NamedVersion]:
-        return [NamedVersion(artifact_from_dict(v["artifact"]), int(v["seq"]), v["recorded_at"], v.get("actor"))
-                for v in self._get(f"/names/{name}/versions")["versions"]]
+        return [
+            NamedVersion(artifact_from_dict(v["artifact"]), int(v["seq"]), v["recorded_at"], v.get("actor"))
+            for v in self._get(f"/names/{name}/versions")["versions"]
+        ]
 
     def counts(self) -> dict[str, int]:
         return {k: int(v) for k, v in self._get("/counts").items()}
@@ -366,7 +383,9 @@ class RemoteStore:
                   cap: int | None = None) -> list[int]:
         self._no_graph_access()
 
-    def node_records(self, node_ids: Sequence[int], as_of_seq: int | None = None) -> dict[int, Artifact | Run]:
+    def node_records(
+        self, node_ids: Sequence[int], as_of_seq: int | None = None
+    ) -> dict[int, Artifact | Run]:
         self._no_graph_access()
 
     def edges_among(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
@@ -436,5 +455,16 @@ def _local_artifact(p: dict[str, Any]) -> Artifact:
 
 
 def _local_run(p: dict[str, Any]) -> Run:
-    return Run(p["run_id"], p["job"], RunKind(p["kind"]), RunStatus(p.get("status", "running")), p.get("params") or {},
-               {}, p.get("context") or {}, p.get("agent"), None, p.get("started_at"), p.get("ended_at"))
+    return Run(
+        p["run_id"],
+        p["job"],
+        RunKind(p["kind"]),
+        RunStatus(p.get("status", "running")),
+        p.get("params") or {},
+        {},
+        p.get("context") or {},
+        p.get("agent"),
+        None,
+        p.get("started_at"),
+        p.get("ended_at"),
+    )

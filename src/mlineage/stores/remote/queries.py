@@ -72,4 +72,6 @@ class RemoteQueryService:
     def lineage_diff(self, a: Ref, b: Ref, *, as_of: AsOf = None) -> LineageDiff:
         from ...graph.wire import diff_from_wire
 
-        return diff_from_wire(self._post("lineage-diff", {"a": wire_ref(a), "b": wire_ref(b), "as_of": as_of}))
+        return diff_from_wire(
+            self._post("lineage-diff", {"a": wire_ref(a), "b": wire_ref(b), "as_of": as_of})
+        )

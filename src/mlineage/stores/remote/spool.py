@@ -24,14 +24,23 @@ COMPACT_BYTES = 1 << 20
 
 
 def event_line(e: NewEvent) -> bytes:
-    return (json.dumps({"id": e.id, "type": e.type, "payload": e.payload, "ts": e.ts, "actor": e.actor, "v": e.v},
-                       ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    return (
+        json.dumps(
+            {"id": e.id, "type": e.type, "payload": e.payload, "ts": e.ts, "actor": e.actor, "v": e.v},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        + "\n"
+    ).encode("utf-8")
 
 
 def default_spool_dir(url: str) -> Path:
     configured = os.environ.get("MLINEAGE_SPOOL")
-    base = Path(configured) if configured else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
-        "mlineage" / "spool"
+    base = (
+        Path(configured)
+        if configured
+        else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mlineage" / "spool"
+    )
     return base / hashlib.sha256(url.rstrip("/").encode()).hexdigest()[:16]
 
 

@@ -26,11 +26,17 @@ _OWNED = {"RunStarted": "run_id", "ArtifactRecorded": "digest"}  # the event typ
 def upgrade() -> None:
     conn = op.get_bind()
     index = sa.table("server_namespace_objects", *(sa.column(c) for c in ("namespace", "key", "seq")))
-    known = {(r[0], r[1]) for r in conn.execute(sa.text("SELECT namespace, key FROM server_namespace_objects"))}
-    query = sa.text("SELECT seq, type, actor, payload FROM events WHERE type IN ('RunStarted', 'ArtifactRecorded') "
-                    "AND payload IS NOT NULL ORDER BY seq")
+    known = {
+        (r[0], r[1]) for r in conn.execute(sa.text("SELECT namespace, key FROM server_namespace_objects"))
+    }
+    query = sa.text(
+        "SELECT seq, type, actor, payload FROM events WHERE type IN ('RunStarted', 'ArtifactRecorded') "
+        "AND payload IS NOT NULL ORDER BY seq"
+    )
     pending: list[dict[str, object]] = []
-    for seq, type_, actor, payload in conn.execute(query.execution_options(stream_results=True, yield_per=5000)):
+    for seq, type_, actor, payload in conn.execute(
+        query.execution_options(stream_results=True, yield_per=5000)
+    ):
         match = _TAG.search(actor or "")
         key = (match.group(1) if match else "default", json.loads(payload)[_OWNED[type_]])
         if key not in known:
