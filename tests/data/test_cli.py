@@ -92,7 +92,7 @@ def test_concurrent_add_of_the_same_content(sqlite_project: Path) -> None:
         for name in ("copy1", "copy2", "copy1")
     ]
     outs = [p.communicate() for p in procs]
-    assert all(p.returncode == 0 for p in procs), outs
+    assert all(p.returncode == 0 for p in procs), [(p.returncode, err) for p, (_, err) in zip(procs, outs)]
     digests = {json.loads(out)[0]["digest"] for out, _ in outs}
     assert len(digests) == 1
     objects = list((sqlite_project / ".mlineage" / "objects" / "sha256").rglob("*"))

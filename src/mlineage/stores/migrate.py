@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -67,3 +68,20 @@ def upgrade(engine: Engine) -> None:
         with engine.connect().execution_options(mlineage_write=True) as conn, conn.begin():
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+
+def create_missing_tables(engine: Engine, tables: Sequence[Any]) -> None:
+    """Create those of ``tables`` the database lacks (a feature's projection tables, which no migration
+    makes). Looked up first without a write; then created under the migration lock in a write transaction
+    (SQLite's ``BEGIN IMMEDIATE``), so that processes opening a fresh store together neither fail on a lock
+    upgrade nor create a table twice."""
+    from sqlalchemy import inspect
+
+    missing = [t for t in tables if t.name not in set(inspect(engine).get_table_names())]
+    if not missing:
+        return
+    writer = engine.connect().execution_options(mlineage_write=True)
+    with _migration_lock(engine), writer as conn, conn.begin():
+        for table in missing:
+            table.create(conn, checkfirst=True)
+

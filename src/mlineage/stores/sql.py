@@ -80,9 +80,7 @@ def _create_feature_tables(engine: Any) -> None:
     """Tables of projections registered by feature modules (the core's come from the migrations)."""
     extra = [t for t in projection_tables() if t.metadata is not metadata]
     if extra:
-        with engine.begin() as conn:
-            for table in extra:
-                table.create(conn, checkfirst=True)
+        migrate.create_missing_tables(engine, extra)
 
 
 class SqlStore:
