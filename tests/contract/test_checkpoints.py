@@ -116,8 +116,10 @@ def test_a_rewritten_checkpointed_event_fails(backend_project: Path, store_uri: 
     two_runs(backend_project)
     head = next(iter(anchor(backend_project).values()))
     _drop_triggers(backend_project, store_uri.startswith("postgresql"))
-    _sql(backend_project, f"UPDATE events SET hash = 'f' || substr(hash, 2) WHERE seq = {head['seq']}",
-         "UPDATE ledger_head SET hash = 'f' || substr(hash, 2)")
+    # the first hex digit changed for certain (a hash may already start with 'f')
+    flip = "CASE WHEN substr(hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END || substr(hash, 2)"
+    _sql(backend_project, f"UPDATE events SET hash = {flip} WHERE seq = {head['seq']}",
+         f"UPDATE ledger_head SET hash = {flip}")
     report = json.loads(cli("verify", "--json", cwd=backend_project).stdout)
     assert not report["ok"] and report["first_bad_seq"] == head["seq"]
 
