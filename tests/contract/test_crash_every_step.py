@@ -85,8 +85,9 @@ else:
     for name in ("execute", "executemany"):
         real = getattr(psycopg.Cursor, name)
         def hooked(self, query, *a, _real=real, **k):
-            text = query if isinstance(query, str) else query.as_string(self) if hasattr(query, "as_string")
-            else str(query) if is_write(text):
+            text = (query if isinstance(query, str)
+                    else query.as_string(self) if hasattr(query, "as_string") else str(query))
+            if is_write(text):
                 step("sql " + " ".join(text.split()))
             return _real(self, query, *a, **k)
         setattr(psycopg.Cursor, name, hooked)

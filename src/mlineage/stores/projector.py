@@ -86,6 +86,13 @@ class Projector:
                     bound.append(handler)
         return bound
 
+    def close(self) -> None:
+        """Close both cursors now rather than when the garbage collector finds them: a writer that drops a
+        projector (after a failed transaction, or to start afresh) goes on using the same connection."""
+        for cursor in (self.cursor, self.reader):
+            with contextlib.suppress(Exception):
+                cursor.close()
+
     def pipelined(self) -> contextlib.AbstractContextManager[Any]:
         """On PostgreSQL, send statements without waiting for each reply (psycopg's pipeline mode): only
         the SELECTs whose answer the projector needs wait for the server, and any error still surfaces

@@ -154,7 +154,7 @@ class SqliteLedger:
             projector = self._projector_at(conn, int(seq))
             stored = projector.append_batch(checked, int(seq), str(head), skip_known_ids)
         except BaseException:
-            self._projector = None
+            self._drop_projector()
             conn.rollback()
             raise
         conn.commit()
@@ -172,13 +172,19 @@ class SqliteLedger:
         projector = self._projector
         if (projector is None or head_seq != self._projected_upto or projector.oversized()
                 or projector.stale()):
+            self._drop_projector()
             projector = self._projector = Projector(conn, postgres=False)
         return projector
+
+    def _drop_projector(self) -> None:
+        if self._projector is not None:
+            self._projector.close()
+            self._projector = None
 
     def forget(self) -> None:
         """Drop the cached projection state (after the projections were rebuilt)."""
         with self._lock:
-            self._projector = None
+            self._drop_projector()
 
     def has_children(self, digest: str) -> bool:
         with self._lock:
