@@ -9,9 +9,8 @@ directory manifest (queued after the files it lists) reaches the server after it
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -67,16 +66,9 @@ class BlobQueue:
                     shipped += 1
         return shipped, len(self.pending())
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[bool]:
+    def _lock(self) -> contextlib.AbstractContextManager[bool]:
+        """The drain lock, not waited for: another process already draining is enough."""
+        from ..stores.remote.spool import flock
+
         self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / "drain.lock", "a+b") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return flock(self.folder / "drain.lock", blocking=False)
