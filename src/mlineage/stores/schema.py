@@ -199,4 +199,15 @@ server_checkpoints = Table(
     Column("signature", String(200), nullable=False),
 )
 
-SERVER_TABLES = (server_tokens, server_inbox, server_state, server_checkpoints)
+server_blob_grants = Table(
+    # Which namespace may read which blob (``server/blob_grants.py``): written when the server has verified
+    # bytes a namespace sent. Not a projection: uploads are not events, so rebuild keeps it.
+    "server_blob_grants",
+    metadata,
+    Column("namespace", String(200), nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("granted_at", String(40), nullable=False),
+    PrimaryKeyConstraint("namespace", "digest"),
+)
+
+SERVER_TABLES = (server_tokens, server_inbox, server_state, server_checkpoints, server_blob_grants)
