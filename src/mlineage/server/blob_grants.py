@@ -49,7 +49,8 @@ class BlobGrants:
     def grant(self, namespace: str, digest: Digest) -> bool:
         """Record that ``namespace`` sent bytes the server verified as ``digest``; whether it is new."""
         with self.engine.begin() as conn:
-            added = conn.execute(self._insert, {"namespace": namespace, "digest": str(digest), "at": utc_now()})
+            added = conn.execute(self._insert,
+                                 {"namespace": namespace, "digest": str(digest), "at": utc_now()})
         return bool(added.rowcount)
 
     def granted(self, namespace: str, digests: Sequence[Digest]) -> set[Digest]:

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...errors import NotFoundError, ValidationError
 from ...model import Digest
 from ..auth import Principal
+from ..blob_grants import NamespacedBlobs
 from ..deps import Reader, ServerDep, ServerState, Writer
 from ..models import ERRORS, BlobStoredOut
-from ..blob_grants import NamespacedBlobs
 from ..uploads import OffsetMismatch, UploadSessions
 
 STREAM_CHUNK = 1 << 20
