@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ..errors import StoreUnavailableError
 from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport, verify_chain
-from ..model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
+from ..model import Artifact, NamedVersion, NodeRef, Run, RunKind, RunStatus
 from ..pipeline import checked
 from . import migrate
 from .damage import damage_of, damaged_store_error
@@ -23,6 +23,7 @@ from .metric_codec import unpack
 from .projections import projection_tables
 from .projector import Projector
 from .protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
+from .rows import ARTIFACT_COLUMNS, artifact_from_row
 from .schema import (
     artifacts,
     edges,
@@ -44,12 +45,8 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _artifact(row: Any) -> Artifact:
-    return Artifact(
-        digest=Digest.parse(row.digest), kind=ArtifactKind(row.kind), size=row.size, name=row.name,
-        version=row.version, media_type=row.media_type, uri=row.uri, metadata=json.loads(row.metadata),
-        created_at=row.created_at,
-    )
+# the artifact columns in the order ``artifact_from_row`` reads them; a query adds its own columns after them
+_ARTIFACT = tuple(artifacts.c[name] for name in ARTIFACT_COLUMNS)
 
 
 def _run(row: Any) -> Run:
@@ -231,8 +228,8 @@ class SqlStore:
         if self._ledger is not None:
             return self._ledger.get_artifact(digest)
         with self.engine.connect() as conn:
-            row = conn.execute(select(artifacts).where(artifacts.c.digest == digest)).first()
-        return _artifact(row) if row else None
+            row = conn.execute(select(*_ARTIFACT).where(artifacts.c.digest == digest)).first()
+        return artifact_from_row(row) if row else None
 
     def has_children(self, digest: str) -> bool:
         """Whether the artifact has an outgoing edge (something used it, or derives from it): a run that
@@ -252,10 +249,10 @@ class SqlStore:
     def find_artifacts(self, digest_prefix: str, limit: int = 50) -> list[Artifact]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(artifacts).where(artifacts.c.digest.startswith(digest_prefix, autoescape=True))
+                select(*_ARTIFACT).where(artifacts.c.digest.startswith(digest_prefix, autoescape=True))
                 .order_by(artifacts.c.digest).limit(limit)
             ).all()
-        return [_artifact(r) for r in rows]
+        return [artifact_from_row(r) for r in rows]
 
     def find_runs(self, id_prefix: str, limit: int = 50) -> list[Run]:
         with self.engine.connect() as conn:
@@ -276,8 +273,8 @@ class SqlStore:
             label = conn.execute(query).first()
             if label is None:
                 return None
-            row = conn.execute(select(artifacts).where(artifacts.c.digest == label.digest)).one()
-        artifact = _artifact(row)
+            row = conn.execute(select(*_ARTIFACT).where(artifacts.c.digest == label.digest)).one()
+        artifact = artifact_from_row(row)
         if artifact.name != name or artifact.version != label.version:
             # The same bytes can carry several names; show the one the user asked for.
             artifact = Artifact(artifact.digest, artifact.kind, artifact.size, name, int(label.version),
@@ -286,8 +283,9 @@ class SqlStore:
 
     def list_versions(self, name: str) -> list[NamedVersion]:
         """Every version of ``name``, oldest first, with the event that recorded each label."""
-        query = (select(versions.c.version.label("label_version"), versions.c.created_seq.label("label_seq"),
-                        events.c.ts.label("label_ts"), events.c.actor.label("label_actor"), artifacts)
+        query = (select(*_ARTIFACT, versions.c.version.label("label_version"),
+                        versions.c.created_seq.label("label_seq"), events.c.ts.label("label_ts"),
+                        events.c.actor.label("label_actor"))
                  .join(artifacts, artifacts.c.digest == versions.c.digest)
                  .join(events, events.c.seq == versions.c.created_seq)
                  .where(versions.c.name == name).order_by(versions.c.version))
@@ -295,7 +293,7 @@ class SqlStore:
             rows = conn.execute(query).all()
         out = []
         for row in rows:
-            a = _artifact(row)
+            a = artifact_from_row(row)
             labelled = Artifact(a.digest, a.kind, a.size, name, int(row.label_version), a.media_type, a.uri,
                                 a.metadata, a.created_at)
             out.append(NamedVersion(labelled, int(row.label_seq), row.label_ts, row.label_actor))
@@ -479,8 +477,9 @@ class SqlStore:
         out: dict[int, Artifact | Run] = {}
         with self.engine.connect() as conn:
             for chunk in self._id_chunks(node_ids):
-                for row in conn.execute(select(artifacts).where(self._among(artifacts.c.node_id, chunk))):
-                    out[int(row.node_id)] = _artifact(row)
+                for row in conn.execute(select(*_ARTIFACT, artifacts.c.node_id)
+                                        .where(self._among(artifacts.c.node_id, chunk))):
+                    out[int(row.node_id)] = artifact_from_row(row)
                 for row in conn.execute(select(runs).where(self._among(runs.c.node_id, chunk))):
                     out[int(row.node_id)] = _run(row)
         return out
@@ -503,14 +502,15 @@ class SqlStore:
             if node is None:
                 return [], []
             inputs = conn.execute(
-                select(artifacts, edges.c.role).join(edges, edges.c.parent == artifacts.c.node_id)
+                select(*_ARTIFACT, edges.c.role).join(edges, edges.c.parent == artifacts.c.node_id)
                 .where(and_(edges.c.child == node, edges.c.type == "USED")).order_by(edges.c.created_seq)
             ).all()
             outputs = conn.execute(
-                select(artifacts, edges.c.role).join(edges, edges.c.child == artifacts.c.node_id)
+                select(*_ARTIFACT, edges.c.role).join(edges, edges.c.child == artifacts.c.node_id)
                 .where(and_(edges.c.parent == node, edges.c.type == "PRODUCED")).order_by(edges.c.created_seq)
             ).all()
-        return [(_artifact(r), r.role) for r in inputs], [(_artifact(r), r.role) for r in outputs]
+        return ([(artifact_from_row(r), r.role) for r in inputs],
+                [(artifact_from_row(r), r.role) for r in outputs])
 
     def producers_of(self, digest: str) -> list[Run]:
         return self._runs_on_edges(digest, "PRODUCED")

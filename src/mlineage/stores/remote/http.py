@@ -37,8 +37,9 @@ from ...errors import (
 )
 from ...events import NewEvent, StoredEvent, validate
 from ...ledger import VerifyReport
-from ...model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
+from ...model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run
 from ...render import artifact_from_dict, run_from_dict
+from ..projections.runs import fold_runs
 from ..protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
 from .spool import Spool, default_spool_dir, flock
 
@@ -74,7 +75,7 @@ class RemoteStore:
         self.wait = wait  # False: the server queues batches and projects them asynchronously
         self.batch = batch
         self._local_artifacts: dict[str, dict[str, Any]] = {}
-        self._local_runs: dict[str, dict[str, Any]] = {}
+        self._local_runs: dict[str, Run] = {}  # folded by the runs projection's own pure fold
         self._acked: dict[
             str, dict[str, Any]
         ] = {}  # event id -> the server's answer for it, until append reads it
@@ -115,11 +116,7 @@ class RemoteStore:
         for e in checked:
             if e.type == ev.ARTIFACT_RECORDED:
                 self._local_artifacts[e.payload["digest"]] = dict(e.payload, _ts=e.ts)
-            elif e.type == ev.RUN_STARTED:
-                self._local_runs[e.payload["run_id"]] = dict(e.payload)
-            elif e.type == ev.RUN_ENDED and e.payload["run_id"] in self._local_runs:
-                self._local_runs[e.payload["run_id"]].update(status=e.payload["status"],
-                                                             ended_at=e.payload["ended_at"])
+        fold_runs(((e.type, e.payload) for e in checked), self._local_runs)
         if self.autoship or self.spool.pending_bytes() > 0 and self.spool.pending() >= self.batch:
             self.flush(quiet=True)
         stored = []
@@ -282,7 +279,7 @@ class RemoteStore:
         """The run with exactly this id (the server also answers a unique prefix: that is not this)."""
         try:
             found: Run | None = self._or_local(lambda: run_from_dict(self._get(f"/runs/{run_id}")), run_id,
-                                               self._local_runs, _local_run)
+                                               self._local_runs, _same)
         except AmbiguousRefError:
             return None
         return found if found is not None and found.id == run_id else None
@@ -454,17 +451,5 @@ def _local_artifact(p: dict[str, Any]) -> Artifact:
                     p.get("media_type"), p.get("uri"), p.get("metadata") or {}, p.get("_ts"))
 
 
-def _local_run(p: dict[str, Any]) -> Run:
-    return Run(
-        p["run_id"],
-        p["job"],
-        RunKind(p["kind"]),
-        RunStatus(p.get("status", "running")),
-        p.get("params") or {},
-        {},
-        p.get("context") or {},
-        p.get("agent"),
-        None,
-        p.get("started_at"),
-        p.get("ended_at"),
-    )
+def _same(run: Run) -> Run:
+    return run
