@@ -88,3 +88,29 @@ def test_refused_events_are_reported_at_exit_and_fail_sync(server: ServerProcess
     synced = subprocess.run([*CLI, "sync"], cwd=project, env=env, capture_output=True, text=True, check=False)
     assert synced.returncode == 1
     assert "refused" in synced.stderr and "rejected.jsonl" in synced.stderr
+
+
+def test_runs_written_offline_read_back_as_the_runs_projection_folds_them(tmp_path: Path) -> None:
+    """Read-your-writes with the server down: the run as the ledger would show it (params logged later,
+    latest metrics, status), folded by the runs projection's own fold."""
+    from mlineage.events import NewEvent
+    from mlineage.model import RunStatus
+    from mlineage.stores.remote.http import RemoteStore
+
+    store = RemoteStore(f"http://127.0.0.1:{free_port()}", token="mlt_x", spool_dir=tmp_path / "spool")
+    events = [
+        NewEvent("RunStarted", {"run_id": "off-1", "job": "train", "kind": "train", "params": {"lr": 0.5}}),
+        NewEvent("ParamsLogged", {"run_id": "off-1", "params": {"depth": 3}}),
+        NewEvent("MetricsLogged", {"run_id": "off-1", "metrics": [{"key": "loss", "value": 0.9, "step": 0},
+                                                                  {"key": "loss", "value": 0.4, "step": 1}]}),
+        NewEvent("RunEnded", {"run_id": "off-1", "status": "completed"}),
+    ]
+    try:
+        for e in events:
+            store.append([e])
+        run = store.get_run("off-1")
+        assert run is not None
+        assert run.params == {"lr": 0.5, "depth": 3} and run.metrics == {"loss": 0.4}
+        assert run.status is RunStatus.COMPLETED and run.ended_at is not None
+    finally:
+        store._http.close()
