@@ -6,6 +6,12 @@ in batches. If the server is down, tracking goes on; the spool drains on the nex
 with ``mlineage sync``. Every event carries its UUID and the server skips ids it already has, so a batch
 retried after a timeout never duplicates anything.
 
+A refusal reaches the caller as it would from a local store: when the server refuses an event that an
+``append`` shipped during that call, the call raises the class the server raised (``CycleError``,
+``ForbiddenError``, ...). The event is also kept in ``rejected.jsonl`` (nothing a script wrote is dropped).
+Events shipped later (the server was down, or another process shipped them) are reported when the script
+ends and by ``mlineage sync``.
+
 Reads of records are plain HTTP calls; lineage queries go to the server whole (``query_service``), never as
 storage primitives. While the server is unreachable, reads of artifacts and runs this process wrote are
 answered from what it spooled (read-your-writes), so ``with mlineage.run()`` keeps working offline. A server
@@ -41,7 +47,7 @@ from ...model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run
 from ...render import artifact_from_dict, run_from_dict
 from ..projections.runs import fold_runs
 from ..protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
-from .spool import Spool, default_spool_dir, flock
+from .spool import Spool, default_spool_dir, flock, groups, wire
 
 if TYPE_CHECKING:
     from .queries import RemoteQueryService
@@ -84,6 +90,8 @@ class RemoteStore:
         self._rejected_here: list[
             str
         ] = []  # why the server refused events of this process (reported at exit)
+        # event id -> the server's refusal of it, until the append that sent it raises it
+        self._refusals: dict[str, MlineageError] = {}
         self._reported = False
         self._queries: RemoteQueryService | None = None
         atexit.register(_report_at_exit, weakref.ref(self))
@@ -119,6 +127,10 @@ class RemoteStore:
         fold_runs(((e.type, e.payload) for e in checked), self._local_runs)
         if self.autoship or self.spool.pending_bytes() > 0 and self.spool.pending() >= self.batch:
             self.flush(quiet=True)
+        if self._refusals:
+            refused = [r for r in (self._refusals.pop(e.id, None) for e in checked) if r is not None]
+            if refused:
+                raise refused[0]
         stored = []
         for e in checked:
             ack = self._acked.pop(e.id, None)
@@ -131,9 +143,10 @@ class RemoteStore:
     def flush(self, quiet: bool = False) -> dict[str, int]:
         """Ship the spool in batches until it is empty or the server cannot take more now. Returns counts.
 
-        A batch the server refuses (a 4xx other than 401/408/429) is retried one event at a time; events it
-        still refuses go to ``rejected.jsonl`` with the reason, the rest are shipped. Unreachable server, 5xx,
-        401 (a bad token: fix it, nothing is dropped), 408 and 429 leave the spool as it is."""
+        A batch the server refuses (a 4xx other than 401/408/429) is retried one append at a time (the events
+        one ``append`` call wrote are taken or refused together, as a local store does); the events of an
+        append it refuses go to ``rejected.jsonl`` with the reason, the rest are shipped. Unreachable server,
+        5xx, 401 (a bad token: fix it, nothing is dropped), 408 and 429 leave the spool as it is."""
         shipped = rejected = 0
         with self._ship_lock, flock(self.spool.folder / "ship.lock", blocking=True):
             try:
@@ -144,8 +157,9 @@ class RemoteStore:
                         if end > start:
                             self.spool.acknowledge(end)
                         break
-                    status, message = self._post("/events/batch", {"events": batch},
-                                                 None if self.wait else {"wait": "false"})
+                    status, message, _refused = self._post(
+                        "/events/batch", {"events": [wire(i) for i in batch]},
+                        None if self.wait else {"wait": "false"})
                     if status < 300:
                         shipped += len(batch)
                     elif _retry_later(status):
@@ -153,7 +167,7 @@ class RemoteStore:
                             f"mlineage server {self.uri} answered {status}: {message}"
                         )
                     else:
-                        ok, bad = self._ship_one_by_one(batch)
+                        ok, bad = self._ship_by_append(batch)
                         shipped += ok
                         rejected += bad
                     self.spool.acknowledge(end)
@@ -188,7 +202,8 @@ class RemoteStore:
             stream.write(f"mlineage: {pending} event(s) wait in the spool {self.spool.path}: "
                          "run `mlineage sync` once the server is reachable\n")
 
-    def _post(self, path: str, body: Any, params: dict[str, str] | None = None) -> tuple[int, str]:
+    def _post(self, path: str, body: Any, params: dict[str, str] | None = None
+              ) -> tuple[int, str, MlineageError | None]:
         try:
             response = self._http.post(path, json=body, params=params)
         except self._httpx.TransportError as exc:
@@ -199,27 +214,33 @@ class RemoteStore:
                     self._acked.clear()
                 for item in response.json().get("events") or ():
                     self._acked[str(item["id"])] = item
-            return response.status_code, ""
+            return response.status_code, "", None
         refused = error_from(response)
-        return response.status_code, f"{type(refused).__name__}: {refused}"
+        return response.status_code, f"{type(refused).__name__}: {refused}", refused
 
-    def _ship_one_by_one(self, batch: list[dict[str, Any]]) -> tuple[int, int]:
-        """A refused batch: find the events the server refuses; keep them in rejected.jsonl, ship the rest."""
+    def _ship_by_append(self, batch: list[dict[str, Any]]) -> tuple[int, int]:
+        """A refused batch: find the appends the server refuses (each is all or nothing on the server); keep
+        their events in rejected.jsonl, ship the rest."""
         ok = bad = 0
-        for item in batch:
-            status, message = self._post("/events", item)
+        for group in groups(batch):
+            status, message, refused = self._post("/events/batch", {"events": [wire(i) for i in group]})
             if status < 300:
-                ok += 1
-            elif _retry_later(status):
+                ok += len(group)
+                continue
+            if _retry_later(status):
                 raise StoreUnavailableError(f"mlineage server {self.uri} answered {status}: {message}")
-            else:
-                self.spool.reject(item, f"HTTP {status}: {message}")
+            for item in group:
+                self.spool.reject(wire(item), f"HTTP {status}: {message}")
+                if refused is not None and len(self._refusals) < 10_000:
+                    self._refusals[str(item.get("id"))] = refused
                 self._rejected_here.append(
                     f"event {item.get('type')} {item.get('id')}: HTTP {status}: {message}"
                 )
-                log.warning("the server refused event %s: %s (kept in %s)", item.get("id"), message,
-                            self.spool.rejected_path)
-                bad += 1
+            log.warning("the server refused %s: %s (kept in %s)",
+                        f"event {group[0].get('id')}" if len(group) == 1 else
+                        f"{len(group)} events written together (first {group[0].get('id')})",
+                        message, self.spool.rejected_path)
+            bad += len(group)
         return ok, bad
 
     # ------------------------------------------------------------------ the ledger
