@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,22 +31,16 @@ def _client(server: ServerProcess, token: str) -> httpx.Client:
 
 
 @pytest.fixture(scope="module")
-def own_server(backend_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server of this module's own, so that the test can restart it."""
-    proc = ServerProcess(backend_uri, tmp_path_factory.mktemp("grant-objects") / "objects").start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture(scope="module")
-def tokens(own_server: ServerProcess) -> dict[str, str]:
-    with _client(own_server, admin_token(own_server.store_uri)) as admin:
+def tokens(server: ServerProcess) -> dict[str, str]:
+    """Tokens of two teams and one for every namespace (the server fixture is this module's own: the test
+    restarts it)."""
+    with _client(server, admin_token(server.store_uri)) as admin:
         made = {}
         for ns in ("team-a", "team-b"):
             response = admin.post("/tokens", json={"name": ns, "scopes": ["read", "write"], "namespace": ns})
             assert response.status_code == 201, response.text
             made[ns] = response.json()["token"]
-        made["*"] = admin_token(own_server.store_uri)
+        made["*"] = admin_token(server.store_uri)
     return made
 
 
@@ -57,9 +50,9 @@ def _record(c: httpx.Client, digest: str, name: str) -> None:
     assert c.post("/events/batch", json={"events": [event]}).status_code == 200
 
 
-def test_a_digest_alone_grants_nothing_and_sent_bytes_do(own_server: ServerProcess,
+def test_a_digest_alone_grants_nothing_and_sent_bytes_do(server: ServerProcess,
                                                           tokens: dict[str, str]) -> None:
-    with _client(own_server, tokens["team-b"]) as b, _client(own_server, tokens["team-a"]) as a:
+    with _client(server, tokens["team-b"]) as b, _client(server, tokens["team-a"]) as a:
         assert b.put(f"/blobs/{DIGEST}", content=MODEL).status_code == 201
         assert b.put(f"/blobs/{FILE_DIGEST}", content=FILE).status_code == 201  # a blob no record names
         _record(b, DIGEST, "b-model")
@@ -108,20 +101,20 @@ def test_a_digest_alone_grants_nothing_and_sent_bytes_do(own_server: ServerProce
         assert a.head(f"/blobs/{other}").status_code == 404
 
     # one copy is stored whatever number of namespaces sent it
-    stored = Path(own_server.artifacts) / "sha256" / DIGEST[7:9] / DIGEST[9:]
+    stored = Path(server.artifacts) / "sha256" / DIGEST[7:9] / DIGEST[9:]
     assert stored.read_bytes() == MODEL
 
 
 def test_grants_survive_a_restart_and_tokens_for_every_namespace_see_all(
-        own_server: ServerProcess, tokens: dict[str, str]) -> None:
+        server: ServerProcess, tokens: dict[str, str]) -> None:
     late = b"uploaded by b after a's proof"
     late_digest = "sha256:" + hashlib.sha256(late).hexdigest()
-    with _client(own_server, tokens["team-b"]) as b:
+    with _client(server, tokens["team-b"]) as b:
         assert b.put(f"/blobs/{late_digest}", content=late).status_code == 201
-    own_server.stop()
-    own_server.start()
-    with _client(own_server, tokens["team-a"]) as a, _client(own_server, tokens["team-b"]) as b, \
-            _client(own_server, tokens["*"]) as everyone:
+    server.stop()
+    server.start()
+    with _client(server, tokens["team-a"]) as a, _client(server, tokens["team-b"]) as b, \
+            _client(server, tokens["*"]) as everyone:
         assert a.get(f"/blobs/{DIGEST}").content == MODEL  # granted before the restart
         assert b.get(f"/blobs/{late_digest}").content == late
         assert a.get(f"/blobs/{late_digest}").status_code == 404
@@ -130,12 +123,12 @@ def test_grants_survive_a_restart_and_tokens_for_every_namespace_see_all(
 
 
 def test_the_sdk_sends_bytes_its_namespace_has_not_proved_and_skips_them_after(
-        own_server: ServerProcess, tokens: dict[str, str], tmp_path: Path,
+        server: ServerProcess, tokens: dict[str, str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     data = b"shared bytes both teams have"
     digest = Digest.sha256(hashlib.sha256(data).hexdigest())
-    b = HttpBlobStore(own_server.url, token=tokens["team-b"], queue_dir=tmp_path / "qb")
-    a = HttpBlobStore(own_server.url, token=tokens["team-a"], queue_dir=tmp_path / "qa")
+    b = HttpBlobStore(server.url, token=tokens["team-b"], queue_dir=tmp_path / "qb")
+    a = HttpBlobStore(server.url, token=tokens["team-a"], queue_dir=tmp_path / "qa")
     try:
         assert b.put_bytes(data) == digest
         sent: list[Digest] = []

@@ -46,35 +46,38 @@ print("not reached: the run's end raised")
 """
 
 
+def _script(server: ServerProcess, admin: httpx.Client, tmp_path: Path, scope: str, script: str
+            ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    """Run ``script`` in a project of its own with a token of one ``scope``; then `mlineage sync` there."""
+    made = admin.post("/tokens",
+                      json={"name": tmp_path.name[:40], "scopes": [scope], "namespace": "refusals"})
+    project, env = _project(tmp_path, server.url, made.json()["token"])
+    done = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True,
+                          text=True, check=False)
+    synced = subprocess.run([*CLI, "sync"], cwd=project, env=env, capture_output=True, text=True, check=False)
+    return done, synced
+
+
 def test_a_cycle_the_server_refuses_is_raised_at_the_call(server: ServerProcess, admin: httpx.Client,
                                                            tmp_path: Path) -> None:
-    made = admin.post("/tokens", json={"name": "cyc", "scopes": ["write"], "namespace": "cyc"})
-    token = made.json()["token"]
-    project, env = _project(tmp_path, server.url, token)
-    done = subprocess.run([sys.executable, "-c", CLOSE_A_CYCLE], cwd=project, env=env, capture_output=True,
-                          text=True, check=False)
+    done, synced = _script(server, admin, tmp_path, "write", CLOSE_A_CYCLE)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("emit: CycleError: ") and "cycle" in lines[0]
     assert lines[1].startswith("run: CycleError: ") and lines[2] == "script went on"
     # kept aside all the same (nothing a script wrote is dropped), and said at the end and by sync
     assert "ERROR: the server" in done.stderr and "CycleError" in done.stderr
-    synced = subprocess.run([*CLI, "sync"], cwd=project, env=env, capture_output=True, text=True, check=False)
     assert synced.returncode == 1
     assert "First refusal: event " in synced.stderr and "HTTP 409: CycleError: " in synced.stderr
 
 
 def test_a_run_whose_buffered_events_are_refused_raises_at_its_end(server: ServerProcess, admin: httpx.Client,
                                                                    tmp_path: Path) -> None:
-    made = admin.post("/tokens", json={"name": "ro2", "scopes": ["read"], "namespace": "ro2"})
-    reader = made.json()["token"]
-    project, env = _project(tmp_path, server.url, reader)
-    done = subprocess.run([sys.executable, "-c", SHORT_RUN], cwd=project, env=env, capture_output=True,
-                          text=True, check=False)
+    done, synced = _script(server, admin, tmp_path, "read", SHORT_RUN)
     assert done.returncode == 1 and "not reached" not in done.stdout
-    assert "mlineage.errors.ForbiddenError: token 'ro2' lacks the 'write' scope" in done.stderr, done.stderr
+    refusal = f"mlineage.errors.ForbiddenError: token '{tmp_path.name[:40]}' lacks the 'write' scope"
+    assert refusal in done.stderr, done.stderr
     assert "ERROR: the server" in done.stderr  # the end-of-script report as well
-    synced = subprocess.run([*CLI, "sync"], cwd=project, env=env, capture_output=True, text=True, check=False)
     assert synced.returncode == 1
     assert "First refusal: event RunStarted" in synced.stderr
     assert "HTTP 403: ForbiddenError: " in synced.stderr
