@@ -1,5 +1,6 @@
-"""A write the server refuses reaches the script as the exception a local store raises, at the call that sent
-it (or at the end of the run whose buffered events it was), and `mlineage sync` names the refusal."""
+"""A write the server refuses reaches the script as the exception a local store raises: at the call that sent
+it, or at the end of the run whose buffered events it was. A refusal no call could wait for (the events
+shipped later) is reported when a script ends and by `mlineage sync`, with its class and message."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import ServerProcess
-from .test_offline import CLI, _project
+from .conftest import ServerProcess, free_port
+from .test_offline import CLI, SCRIPT, _project
 
 CLOSE_A_CYCLE = """
 import mlineage
@@ -35,14 +36,25 @@ with mlineage.run("link", kind="transform") as run:
         print("run: no error")
     except CycleError as exc:
         print("run: CycleError:", exc)
-print("script went on")
+print("script went on:", mlineage.default_client().store.get_run(run.id).status.value)
 """
 
 SHORT_RUN = """
 import mlineage
+from mlineage.errors import ForbiddenError
 with mlineage.run("short", kind="train", params={"lr": 0.1}) as run:
     run.log_metric("loss", 0.5)
+    try:
+        run.flush()
+    except ForbiddenError:
+        print("flush: ForbiddenError")
+    run.log_metric("loss", 0.4, step=1)
 print("not reached: the run's end raised")
+"""
+
+READ_ONLY = """
+import mlineage
+mlineage.default_client().store.list_runs()  # a script that only reads ships what the spool holds at its end
 """
 
 
@@ -64,20 +76,50 @@ def test_a_cycle_the_server_refuses_is_raised_at_the_call(server: ServerProcess,
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("emit: CycleError: ") and "cycle" in lines[0]
-    assert lines[1].startswith("run: CycleError: ") and lines[2] == "script went on"
-    # kept aside all the same (nothing a script wrote is dropped), and said at the end and by sync
-    assert "ERROR: the server" in done.stderr and "CycleError" in done.stderr
-    assert synced.returncode == 1
-    assert "First refusal: event " in synced.stderr and "HTTP 409: CycleError: " in synced.stderr
+    assert lines[1].startswith("run: CycleError: ")
+    # as with a local store, the refused batch wrote nothing and the run carried on to its end
+    assert lines[2] == "script went on: completed"
+    # the caller had the refusal: nothing is left over to report
+    assert "ERROR" not in done.stderr and synced.returncode == 0, (done.stderr, synced.stderr)
 
 
-def test_a_run_whose_buffered_events_are_refused_raises_at_its_end(server: ServerProcess, admin: httpx.Client,
-                                                                   tmp_path: Path) -> None:
+def test_a_run_whose_batches_are_refused_raises_at_its_end(server: ServerProcess, admin: httpx.Client,
+                                                           tmp_path: Path) -> None:
     done, synced = _script(server, admin, tmp_path, "read", SHORT_RUN)
-    assert done.returncode == 1 and "not reached" not in done.stdout
+    assert done.returncode == 1 and done.stdout.splitlines() == ["flush: ForbiddenError"]
     refusal = f"mlineage.errors.ForbiddenError: token '{tmp_path.name[:40]}' lacks the 'write' scope"
     assert refusal in done.stderr, done.stderr
-    assert "ERROR: the server" in done.stderr  # the end-of-script report as well
-    assert synced.returncode == 1
-    assert "First refusal: event RunStarted" in synced.stderr
-    assert "HTTP 403: ForbiddenError: " in synced.stderr
+    assert synced.returncode == 0  # raised to the script: nothing waits in the spool
+
+
+def test_a_refusal_no_call_waited_for_is_reported_at_exit_and_by_sync(tmp_path: Path) -> None:
+    """The script runs while the server is down; its events ship later and are refused (a read-only token)."""
+    from mlineage.server.auth import TokenStore
+    from mlineage.stores.sql import SqlStore
+
+    store_uri = f"sqlite:///{tmp_path / 'server.db'}"
+    store = SqlStore(store_uri)
+    try:
+        token = TokenStore(store.engine).create("ro", "read", "off")[0]
+    finally:
+        store.close()
+    port = free_port()
+    project, env = _project(tmp_path, f"http://127.0.0.1:{port}", token)
+    offline = subprocess.run([sys.executable, "-c", SCRIPT], cwd=project, env=env, capture_output=True,
+                             text=True, check=False)
+    assert offline.returncode == 0 and "wait in the spool" in offline.stderr, offline.stderr
+    server = ServerProcess(store_uri, tmp_path / "server-objects", port=port).start()
+    try:
+        later = subprocess.run([sys.executable, "-c", READ_ONLY], cwd=project, env=env, capture_output=True,
+                               text=True, check=False)
+        assert later.returncode == 0, later.stderr
+        assert "ERROR: the server" in later.stderr and "refused" in later.stderr
+        assert "first refusal: event RunStarted" in later.stderr
+        assert "HTTP 403: ForbiddenError: " in later.stderr
+        synced = subprocess.run([*CLI, "sync"], cwd=project, env=env, capture_output=True, text=True,
+                                check=False)
+        assert synced.returncode == 1
+        assert "First refusal: event RunStarted" in synced.stderr
+        assert "HTTP 403: ForbiddenError: token 'ro' lacks the 'write' scope" in synced.stderr
+    finally:
+        server.stop()

@@ -6,11 +6,12 @@ in batches. If the server is down, tracking goes on; the spool drains on the nex
 with ``mlineage sync``. Every event carries its UUID and the server skips ids it already has, so a batch
 retried after a timeout never duplicates anything.
 
-A refusal reaches the caller as it would from a local store: when the server refuses an event that an
-``append`` shipped during that call, the call raises the class the server raised (``CycleError``,
-``ForbiddenError``, ...). The event is also kept in ``rejected.jsonl`` (nothing a script wrote is dropped).
-Events shipped later (the server was down, or another process shipped them) are reported when the script
-ends and by ``mlineage sync``.
+A refusal reaches the caller as it would from a local store: the events one ``append`` wrote are taken or
+refused together, and when the server refuses those an ``append`` shipped during that call, the call raises
+the class the server raised (``CycleError``, ``ForbiddenError``, ...) and they are the caller's, as after a
+local store's refusal (a run keeps its buffered events and writes them with its next batch). Events that ship
+later (the server was down, or another process shipped them) and are refused then are kept in
+``rejected.jsonl`` with the reason, reported when the script ends and by ``mlineage sync``: never dropped.
 
 Reads of records are plain HTTP calls; lineage queries go to the server whole (``query_service``), never as
 storage primitives. While the server is unreachable, reads of artifacts and runs this process wrote are
@@ -90,8 +91,6 @@ class RemoteStore:
         self._rejected_here: list[
             str
         ] = []  # why the server refused events of this process (reported at exit)
-        # event id -> the server's refusal of it, until the append that sent it raises it
-        self._refusals: dict[str, MlineageError] = {}
         self._reported = False
         self._queries: RemoteQueryService | None = None
         atexit.register(_report_at_exit, weakref.ref(self))
@@ -125,12 +124,11 @@ class RemoteStore:
             if e.type == ev.ARTIFACT_RECORDED:
                 self._local_artifacts[e.payload["digest"]] = dict(e.payload, _ts=e.ts)
         fold_runs(((e.type, e.payload) for e in checked), self._local_runs)
+        refused: list[MlineageError] = []
         if self.autoship or self.spool.pending_bytes() > 0 and self.spool.pending() >= self.batch:
-            self.flush(quiet=True)
-        if self._refusals:
-            refused = [r for r in (self._refusals.pop(e.id, None) for e in checked) if r is not None]
-            if refused:
-                raise refused[0]
+            self.flush(quiet=True, waiting=(checked[0].id, refused))
+        if refused:
+            raise refused[0]
         stored = []
         for e in checked:
             ack = self._acked.pop(e.id, None)
@@ -140,13 +138,17 @@ class RemoteStore:
                                           ack.get("prev_hash", ""), str(ack["hash"])))
         return stored
 
-    def flush(self, quiet: bool = False) -> dict[str, int]:
+    def flush(self, quiet: bool = False,
+              waiting: tuple[str, list[MlineageError]] | None = None) -> dict[str, int]:
         """Ship the spool in batches until it is empty or the server cannot take more now. Returns counts.
 
         A batch the server refuses (a 4xx other than 401/408/429) is retried one append at a time (the events
         one ``append`` call wrote are taken or refused together, as a local store does); the events of an
         append it refuses go to ``rejected.jsonl`` with the reason, the rest are shipped. Unreachable server,
-        5xx, 401 (a bad token: fix it, nothing is dropped), 408 and 429 leave the spool as it is."""
+        5xx, 401 (a bad token: fix it, nothing is dropped), 408 and 429 leave the spool as it is.
+
+        ``waiting``: (the first event id of an append, a list): the server's refusal of that append's events
+        goes into the list for the caller to raise, instead of ``rejected.jsonl``."""
         shipped = rejected = 0
         with self._ship_lock, flock(self.spool.folder / "ship.lock", blocking=True):
             try:
@@ -167,7 +169,7 @@ class RemoteStore:
                             f"mlineage server {self.uri} answered {status}: {message}"
                         )
                     else:
-                        ok, bad = self._ship_by_append(batch)
+                        ok, bad = self._ship_by_append(batch, waiting)
                         shipped += ok
                         rejected += bad
                     self.spool.acknowledge(end)
@@ -218,9 +220,10 @@ class RemoteStore:
         refused = error_from(response)
         return response.status_code, f"{type(refused).__name__}: {refused}", refused
 
-    def _ship_by_append(self, batch: list[dict[str, Any]]) -> tuple[int, int]:
+    def _ship_by_append(self, batch: list[dict[str, Any]], waiting: tuple[str, list[MlineageError]] | None
+                        ) -> tuple[int, int]:
         """A refused batch: find the appends the server refuses (each is all or nothing on the server); keep
-        their events in rejected.jsonl, ship the rest."""
+        their events in rejected.jsonl (or hand the waiting caller its refusal), ship the rest."""
         ok = bad = 0
         for group in groups(batch):
             status, message, refused = self._post("/events/batch", {"events": [wire(i) for i in group]})
@@ -229,10 +232,12 @@ class RemoteStore:
                 continue
             if _retry_later(status):
                 raise StoreUnavailableError(f"mlineage server {self.uri} answered {status}: {message}")
+            bad += len(group)
+            if waiting is not None and group[0].get("id") == waiting[0] and refused is not None:
+                waiting[1].append(refused)  # the append that wrote them raises it: they are the caller's
+                continue
             for item in group:
                 self.spool.reject(wire(item), f"HTTP {status}: {message}")
-                if refused is not None and len(self._refusals) < 10_000:
-                    self._refusals[str(item.get("id"))] = refused
                 self._rejected_here.append(
                     f"event {item.get('type')} {item.get('id')}: HTTP {status}: {message}"
                 )
@@ -240,7 +245,6 @@ class RemoteStore:
                         f"event {group[0].get('id')}" if len(group) == 1 else
                         f"{len(group)} events written together (first {group[0].get('id')})",
                         message, self.spool.rejected_path)
-            bad += len(group)
         return ok, bad
 
     # ------------------------------------------------------------------ the ledger
