@@ -78,7 +78,7 @@ def _store_and_grant(state: ServerState, p: Principal, digest: Digest, verified:
 
 
 @router.head("/{digest}", response_class=Response, responses={200: {
-    "description": "the artifact store has the blob (no body, as for every HEAD)",
+    "description": "the caller's namespace has the blob (no body, as for every HEAD)",
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 def has_blob(digest: str, p: Reader, state: ServerDep) -> Response:
     """200 when the caller's namespace has the blob (it sent its bytes), else 404: clients skip uploads
