@@ -96,13 +96,27 @@ def rebuild_command(allow_broken: bool, as_json: bool) -> None:
 
 
 @click.command("export")
+@click.argument("ref", required=False)
+@click.option("--format", "fmt", default="ledger", show_default=True,
+              type=click.Choice(("ledger", "prov-json", "prov-n", "prov-jsonld", "cyclonedx", "openlineage")),
+              help="ledger: every event as JSON Lines (no REF); the others describe REF's ancestry: W3C PROV "
+                   "(JSON, PROV-N, PROV-O JSON-LD), a CycloneDX 1.6 ML-BOM, OpenLineage RunEvents.")
+@click.option("--as-of", "as_of", metavar="TIMESTAMP", help="Describe REF's lineage as it stood then.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (default: standard output).")
-def export_command(output: Path | None) -> None:
-    """Export the whole ledger as JSON Lines: every event with its payload and chain hashes.
+def export_command(ref: str | None, fmt: str, as_of: str | None, output: Path | None) -> None:
+    """Export the whole ledger as JSON Lines, or REF's provenance in a standard format (--format).
 
-    The export verifies offline with `mlineage verify --file FILE`.
+    The ledger export verifies offline with `mlineage verify --file FILE`; docs/export.md describes the
+    provenance formats.
     """
+    if fmt != "ledger":
+        from .provenance_commands import export_document
+
+        export_document(ref, fmt, as_of, output)
+        return
+    if ref is not None or as_of is not None:
+        raise click.UsageError("the ledger export takes no REF or --as-of: pass --format to describe REF")
     from ..exports import write_export
 
     client = open_client()

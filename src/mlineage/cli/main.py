@@ -68,6 +68,7 @@ def _register() -> None:
         ledger_commands,
         lineage_commands,
         project_commands,
+        provenance_commands,
         query_commands,
         run_commands,
         server_commands,
@@ -75,7 +76,7 @@ def _register() -> None:
     )
 
     for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands,
-                   data_commands, emit_command, lineage_commands, server_commands):
+                   data_commands, emit_command, lineage_commands, server_commands, provenance_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -29,6 +29,7 @@ from ..refs import resolve
 from ..stores.protocol import MetadataStore
 
 if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
+    from ..provenance.records import Lineage
     from ..checkpoints import ProjectAnchor
     from ..graph.closure import Closure
     from ..graph.diff import LineageDiff
@@ -270,6 +271,26 @@ class Client:
             environment_context=environment, output_metrics=dict(run.metrics) if run else {},
             timestamp=run.ended_at if run else model.created_at,
         )
+
+    # ------------------------------------------------------------ provenance (``mlineage.provenance``)
+
+    def provenance(self, ref: str | Artifact, *, as_of: str | int | None = None) -> Lineage:
+        """The records of ``ref``'s ancestry that every provenance document is mapped from."""
+        from ..provenance.service import lineage
+
+        return lineage(self, ref, as_of)
+
+    def export_provenance(self, ref: str, fmt: str, *, as_of: str | int | None = None) -> str:
+        """``ref``'s ancestry as prov-json, prov-n, prov-jsonld, cyclonedx (ML-BOM) or openlineage text."""
+        from ..provenance.service import export
+
+        return export(self, ref, fmt, as_of)
+
+    def attest(self, model: str, private_key: Any) -> dict[str, Any]:
+        """A signed DSSE envelope over an in-toto Statement (SLSA provenance v1) for a model file or ref."""
+        from ..provenance.service import attest
+
+        return attest(self, model, private_key)
 
     def verify(self) -> VerifyReport:
         """Walk the hash chain, then check the ledger against the project's newest checkpoint."""
