@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .context import open_client
+from .context import client_session, open_client
 from .options import JSON_OPTION
 from .output import emit_json, progress
 
@@ -119,14 +119,14 @@ def export_command(ref: str | None, fmt: str, as_of: str | None, output: Path | 
         raise click.UsageError("the ledger export takes no REF or --as-of: pass --format to describe REF")
     from ..exports import write_export
 
-    client = open_client()
-    head_seq, _ = client.store.head()
-    handle = output.open("w") if output else sys.stdout
-    try:
-        count = write_export(progress(client.store.iter_events(), head_seq, "exporting"), handle)
-    finally:
-        if output:
-            handle.close()
+    with client_session() as client:
+        head_seq, _ = client.store.head()
+        handle = output.open("w") if output else sys.stdout
+        try:
+            count = write_export(progress(client.store.iter_events(), head_seq, "exporting"), handle)
+        finally:
+            if output:
+                handle.close()
     if output:
         click.echo(f"Exported {count} events to {output}", err=True)
 

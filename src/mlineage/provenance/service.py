@@ -68,7 +68,8 @@ def attest(client: Client, model: str, private_key: Any) -> dict[str, Any]:
         if not isinstance(node, Artifact):
             raise ValidationError(model, "is a run", "attest the model file it produced")
         artifact = node
-        name = artifact.name or Path(str(artifact.metadata.get("path") or artifact.digest)).name
+        recorded = artifact.metadata.get("path")  # the file's name when recorded, else the label
+        name = Path(str(recorded)).name if recorded else (artifact.name or str(artifact.digest))
     records = lineage(client, artifact)
     run = records.producer_of(str(artifact.digest))
     inputs = records.inputs_of(run.id) if run is not None else []
