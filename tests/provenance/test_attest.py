@@ -47,7 +47,8 @@ def test_attest_and_verify_round_trip(client: Any, pipeline: Pipeline, tmp_path:
     definition = statement["predicate"]["buildDefinition"]
     assert definition["externalParameters"]["params"] == {"lr": 0.1, "epochs": 3, "layers": [64, 32]}
     assert definition["externalParameters"]["job"] == "train"
-    assert [d["digest"] for d in definition["resolvedDependencies"]] == [{"sha256": pipeline.clean.digest.hex}]
+    dependencies = definition["resolvedDependencies"]
+    assert [d["digest"] for d in dependencies] == [{"sha256": pipeline.clean.digest.hex}]
     details = statement["predicate"]["runDetails"]
     assert details["metadata"]["invocationId"] == pipeline.train_run
     assert details["metadata"]["startedOn"] <= details["metadata"]["finishedOn"]
@@ -119,7 +120,8 @@ def test_cli_keys_attest_verify_and_the_failed_check_named(client: Any, pipeline
     signed = runner.invoke(cli, ["attest", "clf", "--key", pair["private"], "--password", "-o", str(att)],
                            env=env)
     assert signed.exit_code == 0, signed.output
-    ok = runner.invoke(cli, ["verify-attestation", str(att), str(pipeline.model_file), "--key", pair["public"]])
+    ok = runner.invoke(cli, ["verify-attestation", str(att), str(pipeline.model_file), "--key",
+                             pair["public"]])
     assert ok.exit_code == 0, ok.output
     assert ok.output.rstrip().endswith("verified") and "material" in ok.output
     flipped = tmp_path / "flipped.bin"

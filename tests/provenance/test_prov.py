@@ -35,7 +35,8 @@ def test_the_schema_accepts_real_prov_documents_and_rejects_incomplete_ones() ->
 def test_prov_json_validates_and_maps_every_node_and_edge(client: Any, pipeline: Pipeline) -> None:
     document = json.loads(client.export_provenance("clf", "prov-json"))
     validate_prov_json(document)
-    model, clean, raw, base = (str(a.digest) for a in (pipeline.model, pipeline.clean, pipeline.raw, pipeline.base))
+    model, clean, raw, base = (str(a.digest)
+                               for a in (pipeline.model, pipeline.clean, pipeline.raw, pipeline.base))
     train, prep = f"run:{pipeline.train_run}", f"run:{pipeline.prep_run}"
     assert set(document["entity"]) == {model, clean, raw, base}
     assert document["entity"][model]["mlineage:name"] == "clf"
@@ -61,7 +62,8 @@ def test_prov_json_validates_and_maps_every_node_and_edge(client: Any, pipeline:
 def test_prov_n_and_jsonld_read_back_as_the_same_graph(client: Any, pipeline: Pipeline) -> None:
     from prov.model import ProvDocument
 
-    reference = ProvDocument.deserialize(io.StringIO(client.export_provenance("clf", "prov-json")), format="json")
+    text = client.export_provenance("clf", "prov-json")
+    reference = ProvDocument.deserialize(io.StringIO(text), format="json")
     provn = client.export_provenance("clf", "prov-n")
     assert provn.startswith("document\n") and f"run:{pipeline.train_run}" in provn
     for fmt, name in (("prov-n", "provn"), ("prov-jsonld", "jsonld")):
@@ -70,7 +72,8 @@ def test_prov_n_and_jsonld_read_back_as_the_same_graph(client: Any, pipeline: Pi
         assert back == reference, fmt
 
 
-def test_a_run_ref_exports_its_ancestry_and_unknown_formats_are_refused(client: Any, pipeline: Pipeline) -> None:
+def test_a_run_ref_exports_its_ancestry_and_unknown_formats_are_refused(client: Any,
+                                                                        pipeline: Pipeline) -> None:
     from mlineage.errors import NotFoundError, ValidationError
 
     document = json.loads(client.export_provenance(f"run:{pipeline.prep_run}", "prov-json"))

@@ -17,7 +17,8 @@ from .options import JSON_OPTION
 from .output import emit_json
 
 PASSWORD_ENV = "MLINEAGE_KEY_PASSWORD"
-_PASSWORD_HELP = f"The private key is (to be) encrypted: ask for its password ({PASSWORD_ENV} answers instead)."
+_PASSWORD_HELP = (f"The private key is (to be) encrypted: ask for its password ({PASSWORD_ENV} answers "
+                  "instead).")
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -67,7 +68,8 @@ def keys_group() -> None:
 @JSON_OPTION
 def keys_generate_command(out_dir: Path, key_type: str, name: str | None, ask_password: bool,
                           as_json: bool) -> None:
-    """Generate a key pair: a private key (mode 0600, PKCS#8, encrypted with --password) and its public key."""
+    """Generate a key pair: a private key (mode 0600, PKCS#8, encrypted with --password) and its public
+    key."""
     from ..provenance.keys import generate
 
     pair = generate(out_dir, key_type, _password(ask_password, confirm=True), name)  # type: ignore[arg-type]
@@ -128,7 +130,8 @@ def verify_attestation_command(attestation: Path, model_file: Path | None, key_p
         outcome, first = failed[0]
         raise ValidationError(outcome.where, f"{first.name} check failed: {first.detail}")
     if not as_json:
-        unchecked = sorted({f"{c.name} {c.status}" for o in outcomes for c in o.checks if c.status != "passed"})
+        unchecked = sorted({f"{c.name} {c.status}" for o in outcomes for c in o.checks
+                            if c.status != "passed"})
         click.echo("verified" if not unchecked else f"read, not verified ({'; '.join(unchecked)})")
 
 

@@ -94,11 +94,13 @@ def read(path: Path) -> list[Attestation]:
                 material.get("certificate") or material.get("x509CertificateChain"))
             found.append(Attestation(where, dict(doc["dsseEnvelope"]), certified, str(doc.get("mediaType"))))
         elif "payload" in doc or "signatures" in doc:
-            signatures = doc.get("signatures") if isinstance(doc.get("signatures"), list) else []
+            listed = doc.get("signatures")
+            signatures: list[Any] = listed if isinstance(listed, list) else []
             certified = any(isinstance(s, Mapping) and s.get("cert") for s in signatures)
             found.append(Attestation(where, dict(doc), certified))
         else:
-            raise ValidationError(where, "is not a DSSE envelope or Sigstore bundle (no payload, no dsseEnvelope)")
+            raise ValidationError(where, "is not a DSSE envelope or Sigstore bundle (no payload, no "
+                                         "dsseEnvelope)")
     if not found:
         raise ValidationError(str(path), "holds no attestation (the file is empty)")
     return found
@@ -130,7 +132,7 @@ def check(attestation: Attestation, public_key: Any | None, model_sha256: str | 
     try:
         statement = json.loads(body)
         if not isinstance(statement, Mapping):
-            raise ValueError("the payload is not a JSON object")
+            raise ValueError("the payload is not a JSON object")  # noqa: TRY004 - reported as a check
         outcome.summary = summarize(statement)
     except ValueError as exc:
         outcome.checks.append(Check("statement", FAILED, f"the payload is not an in-toto Statement: {exc}"))
@@ -145,8 +147,8 @@ def check(attestation: Attestation, public_key: Any | None, model_sha256: str | 
         outcome.checks.append(Check("subject", PASSED, f"sha256:{model_sha256} is subject {names[0]!r}"))
     else:
         listed = ", ".join(f"sha256:{s['digest'].get('sha256', '?')}" for s in outcome.summary.subjects)
-        outcome.checks.append(Check("subject", FAILED, f"the model file's digest sha256:{model_sha256} is not "
-                                                       f"a subject (the statement names {listed})"))
+        outcome.checks.append(Check("subject", FAILED, f"the model file's digest sha256:{model_sha256} is "
+                                                       f"not a subject (the statement names {listed})"))
     return outcome
 
 

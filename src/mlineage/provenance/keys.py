@@ -81,7 +81,9 @@ def key_type_of(key: Any) -> KeyType:
 
     if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
         return "ed25519"
-    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
+    elliptic = isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey)
+    curve = key.curve.name if elliptic else None
+    if curve == "secp256r1":
         return "ecdsa-p256"
     raise ValidationError("key", f"a {type(key).__name__.lstrip('_')} is not supported",
                           "use an Ed25519 or ECDSA P-256 key (`mlineage keys generate`)")

@@ -109,7 +109,8 @@ def sign(root: Path, private_key: Any, signature: Path) -> dict[str, Any]:
     envelope = dsse.sign(body, private_key)
     envelope["signatures"][0]["keyid"] = ""
     return {"mediaType": BUNDLE_MEDIA_TYPE,
-            "verificationMaterial": {"publicKey": {"hint": _hint(private_key.public_key())}, "tlogEntries": []},
+            "verificationMaterial": {"publicKey": {"hint": _hint(private_key.public_key())},
+                                     "tlogEntries": []},
             "dsseEnvelope": envelope}
 
 
@@ -127,8 +128,8 @@ def verify(root: Path, bundle_path: Path, public_key: Any) -> list[str]:
         return ["key: the bundle names another public key (its hint is not this key's)"]
     try:
         if not dsse.verify(bundle["dsseEnvelope"], public_key):
-            return ["signature: does not verify with the public key (the bundle was changed or another key "
-                    "signed it)"]
+            return [("signature: does not verify with the public key (the bundle was changed or another key "
+                     "signed it)")]
         payload = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
     except (dsse.EnvelopeError, ValueError) as exc:
         return [f"envelope: {exc}"]

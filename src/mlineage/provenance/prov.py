@@ -64,7 +64,8 @@ def to_document(lineage: Lineage) -> Any:
         doc.entity(digest, attributes)
     agents: set[str] = set()
     for run in lineage.runs.values():
-        attributes = {"prov:label": run.job, "mlineage:kind": run.kind.value, "mlineage:status": run.status.value}
+        attributes = {"prov:label": run.job, "mlineage:kind": run.kind.value,
+                      "mlineage:status": run.status.value}
         attributes.update({f"param:{_local(k)}": _literal(v) for k, v in sorted(run.params.items())})
         attributes.update({f"metric:{_local(k)}": _literal(v) for k, v in sorted(run.metrics.items())})
         command = command_of(run)

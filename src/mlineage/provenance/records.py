@@ -6,6 +6,7 @@ client (whose trace comes over the wire) exports the very document a local store
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ class Lineage:
         """The run that produced an artifact (the last one, when several recorded the same bytes)."""
         runs = [self.runs[link.parent[4:]] for link in self.links
                 if link.child == digest and link.type == "PRODUCED" and link.parent[4:] in self.runs]
-        return sorted(runs, key=lambda r: (r.started_at or "", r.id))[-1] if runs else None
+        return max(runs, key=lambda r: (r.started_at or "", r.id)) if runs else None
 
     def inputs_of(self, run_id: str) -> list[tuple[Artifact, str | None]]:
         """What a run used, with each input's role, in digest order."""
@@ -57,15 +58,19 @@ def node_key(node: Artifact | Run) -> str:
     return str(node.digest) if isinstance(node, Artifact) else f"run:{node.id}"
 
 
-def from_trace(root: Artifact | Run, nodes: list[Artifact | Run],
-               edges: list[tuple[Artifact | Run, Artifact | Run, str, str | None]]) -> Lineage:
+def from_trace(root: Artifact | Run, nodes: Sequence[Artifact | Run],
+               edges: Sequence[tuple[Artifact | Run, Artifact | Run, str, str | None]]) -> Lineage:
     """The records of one trace: its nodes (root included) and typed edges between them."""
     every = [root, *nodes]
     artifacts = {str(n.digest): n for n in every if isinstance(n, Artifact)}
     runs = {n.id: n for n in every if isinstance(n, Run)}
     links = {Link(node_key(p), node_key(c), str(getattr(t, "value", t)), r or None) for p, c, t, r in edges}
     return Lineage(node_key(root), dict(sorted(artifacts.items())), dict(sorted(runs.items())),
-                   tuple(sorted(links, key=lambda link: (link.parent, link.child, link.type, link.role or ""))))
+                   tuple(sorted(links, key=_link_order)))
+
+
+def _link_order(link: Link) -> tuple[str, str, str, str]:
+    return (link.parent, link.child, link.type, link.role or "")
 
 
 def actor_of(run: Run) -> str | None:

@@ -31,7 +31,8 @@ def lineage(client: Client, ref: str | Artifact, as_of: str | int | None = None)
 def export(client: Client, ref: str, fmt: str, as_of: str | int | None = None) -> str:
     """The document for ``ref``'s ancestry in ``fmt`` (one of ``EXPORT_FORMATS``), as text."""
     if fmt not in EXPORT_FORMATS:
-        raise ValidationError("format", f"{fmt!r} is not an export format", f"use one of: {', '.join(EXPORT_FORMATS)}")
+        raise ValidationError("format", f"{fmt!r} is not an export format",
+                              f"use one of: {', '.join(EXPORT_FORMATS)}")
     records = lineage(client, ref, as_of)
     if fmt == "cyclonedx":
         from .cyclonedx import to_bom

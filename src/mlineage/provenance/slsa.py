@@ -116,12 +116,13 @@ def summarize(doc: Mapping[str, Any]) -> Summary:
         raise ValueError("the statement has no subject")
     for i, subject in enumerate(subjects):
         if not isinstance(subject, Mapping) or not isinstance(subject.get("digest"), Mapping):
-            raise ValueError(f"subject[{i}] has no digest")
+            raise ValueError(f"subject[{i}] has no digest")  # noqa: TRY004 - the caller names the check
     predicate_type = str(doc.get("predicateType"))
     predicate = doc.get("predicate") or {}
     if "buildDefinition" in predicate or "runDetails" in predicate:  # SLSA v1
         materials = _get(predicate, "buildDefinition", "resolvedDependencies") or []
-        return Summary(str(kind), predicate_type, list(subjects), _get(predicate, "runDetails", "builder", "id"),
+        return Summary(str(kind), predicate_type, list(subjects),
+                       _get(predicate, "runDetails", "builder", "id"),
                        _get(predicate, "buildDefinition", "buildType"), list(materials),
                        _get(predicate, "runDetails", "metadata", "invocationId"),
                        _get(predicate, "runDetails", "metadata", "startedOn"),
@@ -129,4 +130,5 @@ def summarize(doc: Mapping[str, Any]) -> Summary:
     return Summary(str(kind), predicate_type, list(subjects), _get(predicate, "builder", "id"),  # SLSA v0.2
                    predicate.get("buildType"), list(predicate.get("materials") or []),
                    _get(predicate, "metadata", "buildInvocationId"),
-                   _get(predicate, "metadata", "buildStartedOn"), _get(predicate, "metadata", "buildFinishedOn"))
+                   _get(predicate, "metadata", "buildStartedOn"),
+                   _get(predicate, "metadata", "buildFinishedOn"))

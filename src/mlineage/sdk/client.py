@@ -29,12 +29,12 @@ from ..refs import resolve
 from ..stores.protocol import MetadataStore
 
 if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
-    from ..provenance.records import Lineage
     from ..checkpoints import ProjectAnchor
     from ..graph.closure import Closure
     from ..graph.diff import LineageDiff
     from ..graph.engine import GraphEngine
     from ..graph.paths import PathResult
+    from ..provenance.records import Lineage
 
 
 def _project_anchor(settings: Settings) -> ProjectAnchor | None:
