@@ -187,3 +187,23 @@ def test_cli_reports_a_real_attestation_and_checks_its_subject(tmp_path: Path) -
     other.write_bytes(b"x")
     failed = CliRunner().invoke(cli, ["verify-attestation", str(path), str(other)])
     assert failed.exit_code == 1 and "subject check failed" in failed.output
+
+
+def test_the_console_script_hashes_the_model_file_while_it_loads(client: Any, pipeline: Pipeline,
+                                                                 tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from mlineage.provenance import prehash
+
+    prehash.start_from_argv(["a.json", "--key", "k.pub", str(pipeline.model_file)])
+    assert prehash.sha256_of(pipeline.model_file) == pipeline.model.digest.hex
+    prehash.start_from_argv(["--key", "k.pub", "a.json"])  # no model file: nothing started
+    assert not prehash._started
+    path, _ = _signed(client, pipeline, tmp_path)
+    public = tmp_path / "keys" / "mlineage-ed25519.pub"
+    for model, code in ((pipeline.model_file, 0), (path, 1)):
+        done = subprocess.run([sys.executable, "-m", "mlineage.cli.entry", "verify-attestation", str(path),
+                               str(model), "--key", str(public)], capture_output=True, text=True, check=False)
+        assert done.returncode == code, done.stderr
+    assert "subject check failed" in done.stderr

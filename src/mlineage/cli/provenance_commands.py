@@ -116,9 +116,10 @@ def verify_attestation_command(attestation: Path, model_file: Path | None, key_p
     """
     from ..provenance.attestation import FAILED, verify_file
     from ..provenance.keys import load_public
+    from ..provenance.prehash import sha256_of
 
     public_key = load_public(key_path) if key_path is not None else None
-    outcomes = verify_file(attestation, model_file, public_key)
+    outcomes = verify_file(attestation, model_file, public_key, sha256_of)
     if as_json:
         emit_json({"attestation": str(attestation), "verified": all(o.verified for o in outcomes),
                    "attestations": [o.to_dict() for o in outcomes]})
