@@ -78,7 +78,7 @@ def keys_generate_command(out_dir: Path, key_type: str, name: str | None, ask_pa
                    "keyid": pair.keyid})
         return
     click.echo(f"Wrote {pair.private} (private) and {pair.public} (public), {pair.key_type} key "
-               f"{pair.keyid[:16]}")
+               f"{pair.keyid}")
 
 
 @click.command("attest")

@@ -27,7 +27,7 @@ class Link:
 class Lineage:
     root: str
     artifacts: dict[str, Artifact]  # by digest text, in sorted order
-    runs: dict[str, Run]  # by run id, in sorted order
+    runs: dict[str, Run]  # by run id, in the order they started
     links: tuple[Link, ...]  # sorted
 
     @property
@@ -65,12 +65,15 @@ def from_trace(root: Artifact | Run, nodes: Sequence[Artifact | Run],
     artifacts = {str(n.digest): n for n in every if isinstance(n, Artifact)}
     runs = {n.id: n for n in every if isinstance(n, Run)}
     links = {Link(node_key(p), node_key(c), str(getattr(t, "value", t)), r or None) for p, c, t, r in edges}
-    return Lineage(node_key(root), dict(sorted(artifacts.items())), dict(sorted(runs.items())),
-                   tuple(sorted(links, key=_link_order)))
+    ordered_runs = sorted(runs.values(), key=lambda r: (r.started_at or "", r.id))
+    rank = {f"run:{r.id}": f"r{i:09d}" for i, r in enumerate(ordered_runs)}
 
+    def order(link: Link) -> tuple[str, str, str, str]:  # runs in the order they started, then digests
+        return (rank.get(link.parent, "a" + link.parent), rank.get(link.child, "a" + link.child), link.type,
+                link.role or "")
 
-def _link_order(link: Link) -> tuple[str, str, str, str]:
-    return (link.parent, link.child, link.type, link.role or "")
+    return Lineage(node_key(root), dict(sorted(artifacts.items())), {r.id: r for r in ordered_runs},
+                   tuple(sorted(links, key=order)))
 
 
 def actor_of(run: Run) -> str | None:
