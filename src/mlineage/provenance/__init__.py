@@ -3,8 +3,5 @@ OpenSSF model signing.
 
 One module per format, each a pure mapping from lineage records (``records.Lineage``) to a document;
 ``keys`` and ``dsse`` sign, ``attestation`` reads and verifies files, ``service`` is what the Client calls.
+Nothing is imported here: the console script loads ``prehash`` before anything else.
 """
-
-from .records import Lineage, Link
-
-__all__ = ["Lineage", "Link"]
