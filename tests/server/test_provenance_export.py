@@ -13,7 +13,6 @@ import pytest
 from click.testing import CliRunner
 
 from mlineage.cli.main import cli
-
 from tests.provenance.conftest import build_pipeline
 
 from .conftest import ServerProcess, admin_token
