@@ -207,3 +207,23 @@ def test_the_console_script_hashes_the_model_file_while_it_loads(client: Any, pi
                                str(model), "--key", str(public)], capture_output=True, text=True, check=False)
         assert done.returncode == code, done.stderr
     assert "subject check failed" in done.stderr
+
+
+def test_a_model_no_run_produced_is_attested_without_build_details(client: Any, pipeline: Pipeline,
+                                                                   tmp_path: Path, store_uri: str) -> None:
+    pair = keys.generate(tmp_path / "keys", "ed25519")
+    with pytest.raises(ValidationError, match="exists"):
+        keys.generate(tmp_path / "keys", "ed25519")
+    env = {"MLINEAGE_URI": store_uri, "MLINEAGE_ARTIFACTS": str(tmp_path / "objects")}
+    done = CliRunner().invoke(cli, ["attest", "base", "--key", str(pair.private), "--json"], env=env)
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.output)
+    assert summary["subject"] == {"name": "base.bin", "digest": {"sha256": pipeline.base.digest.hex}}
+    statement = json.loads(base64.b64decode(summary["envelope"]["payload"]))
+    assert statement["predicate"]["buildDefinition"]["resolvedDependencies"] == []
+    assert "metadata" not in statement["predicate"]["runDetails"]
+    assert dsse.verify(summary["envelope"], keys.load_public(pair.public))
+    unknown = tmp_path / "never-recorded.bin"
+    unknown.write_bytes(b"new bytes")
+    refused = CliRunner().invoke(cli, ["attest", str(unknown), "--key", str(pair.private)], env=env)
+    assert refused.exit_code == 1 and "was never recorded" in refused.output

@@ -87,7 +87,9 @@ def keys_generate_command(out_dir: Path, key_type: str, name: str | None, ask_pa
 @click.option("--password", "ask_password", is_flag=True, help=_PASSWORD_HELP)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the envelope here (default: standard output).")
-def attest_command(model: str, key_path: Path, ask_password: bool, output: Path | None) -> None:
+@JSON_OPTION
+def attest_command(model: str, key_path: Path, ask_password: bool, output: Path | None,
+                   as_json: bool) -> None:
     """Sign an in-toto Statement (SLSA provenance v1) for MODEL, a model file or a REF, as a DSSE envelope.
 
     The subject is the model's SHA-256; the provenance lists the producing run's command and params, its
@@ -96,6 +98,18 @@ def attest_command(model: str, key_path: Path, ask_password: bool, output: Path 
     key = _private_key(key_path, ask_password)
     with client_session() as client:
         envelope = client.attest(model, key)
+    if as_json:
+        import base64
+
+        subject = json.loads(base64.b64decode(envelope["payload"]))["subject"][0]
+        summary: dict[str, Any] = {"model": model, "subject": subject, "output": str(output) if output else None}
+        summary["keyid"] = envelope["signatures"][0]["keyid"]
+        if output is None:
+            summary["envelope"] = envelope
+        else:
+            _write(json.dumps(envelope, indent=2) + "\n", output)
+        emit_json(summary)
+        return
     _write(json.dumps(envelope, indent=2) + "\n", output)
     if output is not None:
         click.echo(f"Wrote the attestation for {model} to {output}", err=True)
