@@ -102,8 +102,9 @@ def attest_command(model: str, key_path: Path, ask_password: bool, output: Path 
         import base64
 
         subject = json.loads(base64.b64decode(envelope["payload"]))["subject"][0]
-        summary: dict[str, Any] = {"model": model, "subject": subject, "output": str(output) if output else None}
-        summary["keyid"] = envelope["signatures"][0]["keyid"]
+        keyid = envelope["signatures"][0]["keyid"]
+        summary: dict[str, Any] = {"model": model, "subject": subject, "keyid": keyid,
+                                   "output": str(output) if output else None}
         if output is None:
             summary["envelope"] = envelope
         else:
