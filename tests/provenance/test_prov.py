@@ -72,6 +72,21 @@ def test_prov_n_and_jsonld_read_back_as_the_same_graph(client: Any, pipeline: Pi
         assert back == reference, fmt
 
 
+def test_prov_o_is_rdf_with_the_prov_ontology_terms(client: Any, pipeline: Pipeline) -> None:
+    import rdflib
+
+    graph = rdflib.Graph().parse(data=client.export_provenance("clf", "prov-o"), format="turtle")
+    prov = rdflib.Namespace("http://www.w3.org/ns/prov#")
+    model, clean = (rdflib.URIRef(f"urn:{a.digest}") for a in (pipeline.model, pipeline.clean))
+    train = rdflib.URIRef(f"urn:mlineage:run:{pipeline.train_run}")
+    assert (model, rdflib.RDF.type, prov.Entity) in graph
+    assert (train, rdflib.RDF.type, prov.Activity) in graph
+    assert (model, prov.wasGeneratedBy, train) in graph
+    usage = graph.value(train, prov.qualifiedUsage)
+    assert graph.value(usage, prov.entity) == clean and str(graph.value(usage, prov.hadRole)) == "train"
+    assert graph.value(train, prov.wasAssociatedWith) is not None
+
+
 def test_a_run_ref_exports_its_ancestry_and_unknown_formats_are_refused(client: Any,
                                                                         pipeline: Pipeline) -> None:
     from mlineage.errors import NotFoundError, ValidationError

@@ -98,9 +98,11 @@ def rebuild_command(allow_broken: bool, as_json: bool) -> None:
 @click.command("export")
 @click.argument("ref", required=False)
 @click.option("--format", "fmt", default="ledger", show_default=True,
-              type=click.Choice(("ledger", "prov-json", "prov-n", "prov-jsonld", "cyclonedx", "openlineage")),
+              type=click.Choice(("ledger", "prov-json", "prov-n", "prov-jsonld", "prov-o", "cyclonedx",
+                                 "openlineage")),
               help="ledger: every event as JSON Lines (no REF); the others describe REF's ancestry: W3C PROV "
-                   "(JSON, PROV-N, PROV-O JSON-LD), a CycloneDX 1.6 ML-BOM, OpenLineage RunEvents.")
+                   "(JSON, PROV-N, PROV-JSONLD, PROV-O as RDF Turtle), a CycloneDX 1.6 ML-BOM, OpenLineage "
+                   "RunEvents.")
 @click.option("--as-of", "as_of", metavar="TIMESTAMP", help="Describe REF's lineage as it stood then.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (default: standard output).")

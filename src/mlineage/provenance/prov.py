@@ -1,4 +1,5 @@
-"""W3C PROV from lineage records, through the ``prov`` library (PROV-JSON, PROV-N, PROV-JSONLD).
+"""W3C PROV from lineage records, through the ``prov`` library (PROV-JSON, PROV-N, PROV-JSONLD, and PROV-O
+as RDF Turtle through rdflib).
 
 Artifacts are entities named by their digest (``sha256:<hex>`` with the prefix ``sha256`` bound to
 ``urn:sha256:``, so the PROV identifier reads as mlineage's own), runs are activities (``run:<id>``), the
@@ -25,7 +26,7 @@ NAMESPACES = {
     "metric": "urn:mlineage:metric:",
     "mlineage": "https://github.com/mlineage/mlineage/ns#",
 }
-FORMATS = {"prov-json": "json", "prov-n": "provn", "prov-jsonld": "jsonld"}
+FORMATS = {"prov-json": "json", "prov-n": "provn", "prov-jsonld": "jsonld", "prov-o": "rdf"}
 
 
 def _local(text: str) -> str:
@@ -100,12 +101,18 @@ def to_document(lineage: Lineage) -> Any:
 
 
 def serialize(lineage: Lineage, fmt: str) -> str:
-    """The document in one of ``FORMATS`` (``prov-json``, ``prov-n``, ``prov-jsonld``)."""
+    """The document in one of ``FORMATS`` (``prov-json``, ``prov-n``, ``prov-jsonld``, ``prov-o``)."""
     if fmt not in FORMATS:
         raise ValidationError("format", f"{fmt!r} is not a PROV format", f"use one of: {', '.join(FORMATS)}")
     doc = to_document(lineage)
     if fmt == "prov-n":
         return str(doc.get_provn()) + "\n"
+    if fmt == "prov-o":
+        import warnings
+
+        with warnings.catch_warnings():  # prov's RDF serializer uses an rdflib name rdflib now deprecates
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return str(doc.serialize(format="rdf", rdf_format="turtle")).rstrip("\n") + "\n"
     text = doc.serialize(format=FORMATS[fmt], indent=2)
     return str(text) + "\n"
 

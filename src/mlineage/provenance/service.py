@@ -18,7 +18,7 @@ from .records import Lineage, from_trace
 if TYPE_CHECKING:
     from ..sdk.client import Client
 
-EXPORT_FORMATS = ("prov-json", "prov-n", "prov-jsonld", "cyclonedx", "openlineage")
+EXPORT_FORMATS = ("prov-json", "prov-n", "prov-jsonld", "prov-o", "cyclonedx", "openlineage")
 
 
 def lineage(client: Client, ref: str | Artifact, as_of: str | int | None = None) -> Lineage:

@@ -281,7 +281,8 @@ class Client:
         return lineage(self, ref, as_of)
 
     def export_provenance(self, ref: str, fmt: str, *, as_of: str | int | None = None) -> str:
-        """``ref``'s ancestry as prov-json, prov-n, prov-jsonld, cyclonedx (ML-BOM) or openlineage text."""
+        """``ref``'s ancestry as prov-json, prov-n, prov-jsonld, prov-o (Turtle), cyclonedx (ML-BOM) or
+        openlineage text."""
         from ..provenance.service import export
 
         return export(self, ref, fmt, as_of)
