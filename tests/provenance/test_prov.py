@@ -117,3 +117,22 @@ def test_cli_export_format_and_the_ledger_export_unchanged(client: Any, pipeline
     assert no_ref.exit_code == 2 and "pass its REF" in no_ref.output
     ref_without_format = CliRunner().invoke(cli, ["export", "clf"], env=env)
     assert ref_without_format.exit_code == 2 and "pass --format" in ref_without_format.output
+
+
+def test_as_of_describes_the_lineage_as_it_stood_then(client: Any, pipeline: Pipeline) -> None:
+    from mlineage import events as ev
+    from mlineage.events import NewEvent
+
+    before = client.store.head()[0]
+    notes = client.record_artifact(_write(pipeline.folder / "notes.txt", "labelling notes"), kind="file")
+    link = {"parent": str(notes.digest), "child": str(pipeline.model.digest)}
+    client.append([NewEvent(ev.ARTIFACT_DERIVED, link)])
+    now = json.loads(client.export_provenance("clf", "prov-json"))
+    then = json.loads(client.export_provenance("clf", "prov-json", as_of=f"seq:{before}"))
+    assert str(notes.digest) in now["entity"] and str(notes.digest) not in then["entity"]
+    validate_prov_json(then)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

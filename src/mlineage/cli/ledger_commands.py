@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .context import client_session, open_client
-from .options import JSON_OPTION
+from .options import AS_OF_OPTION, JSON_OPTION
 from .output import emit_json, progress
 
 
@@ -103,7 +103,7 @@ def rebuild_command(allow_broken: bool, as_json: bool) -> None:
               help="ledger: every event as JSON Lines (no REF); the others describe REF's ancestry: W3C PROV "
                    "(JSON, PROV-N, PROV-JSONLD, PROV-O as RDF Turtle), a CycloneDX 1.6 ML-BOM, OpenLineage "
                    "RunEvents.")
-@click.option("--as-of", "as_of", metavar="TIMESTAMP", help="Describe REF's lineage as it stood then.")
+@AS_OF_OPTION
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (default: standard output).")
 def export_command(ref: str | None, fmt: str, as_of: str | None, output: Path | None) -> None:
