@@ -89,6 +89,8 @@ def read(path: Path) -> list[Attestation]:
         if not isinstance(doc, Mapping):
             raise ValidationError(where, "is not a DSSE envelope or Sigstore bundle (not a JSON object)")
         if "dsseEnvelope" in doc:
+            if not isinstance(doc["dsseEnvelope"], Mapping):
+                raise ValidationError(where, "is a Sigstore bundle whose dsseEnvelope is not a JSON object")
             material = doc.get("verificationMaterial") or {}
             certified = isinstance(material, Mapping) and bool(
                 material.get("certificate") or material.get("x509CertificateChain"))

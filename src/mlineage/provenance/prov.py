@@ -115,10 +115,3 @@ def serialize(lineage: Lineage, fmt: str) -> str:
             return str(doc.serialize(format="rdf", rdf_format="turtle")).rstrip("\n") + "\n"
     text = doc.serialize(format=FORMATS[fmt], indent=2)
     return str(text) + "\n"
-
-
-def to_dot(lineage: Lineage) -> str:
-    """The PROV graph as Graphviz DOT, drawn by ``prov``'s own renderer (needs ``pydot``)."""
-    from prov.dot import prov_to_dot
-
-    return str(prov_to_dot(to_document(lineage)).to_string())
