@@ -131,7 +131,7 @@ def _print_licence(report: LicenceReport) -> None:
     for o in report.obligations:
         brings = [o.conditions.use] + [w for w, v in (("attribution", o.conditions.attribution),
                                                       ("share-alike", o.conditions.share_alike)) if v]
-        out.print(f"  {escape(o.label)} [{escape(o.licence)}] brings {', '.join(brings)}")
+        out.print(f"  {escape(o.label)} {escape(f'[{o.licence}]')} brings {', '.join(brings)}")
         out.print(f"    path: {escape(' -> '.join(o.path))}")
     if report.unlicensed_count:
         shown = ", ".join(o.label for o in report.unlicensed[:5])
