@@ -52,7 +52,8 @@ __all__ = [  # the keys of _EXPORTS and __version__, sorted (a test checks)
     "CycleError",
     "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord", "LineageResult",
     "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
-    "ValidationError", "__version__", "active_run", "autolog", "check", "default_client", "emit", "run", "track",
+    "ValidationError", "__version__", "active_run", "autolog", "check", "default_client", "emit", "run",
+    "track",
 ]
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""Lineage built from real files through a Client: datasets, runs that use and produce them, evaluation runs."""
+"""Lineage built from real files through a Client: datasets, runs that use and produce them, evaluation
+runs."""
 
 from __future__ import annotations
 
@@ -30,17 +31,36 @@ def record(client: Client, folder: Path, name: str, text: str, kind: str = "data
     return client.record_artifact(path, kind=kind, name=name)
 
 
-def run(client: Client, inputs: list[Artifact], outputs: list[Artifact], *, kind: str = "transform",
-        job: str = "step", params: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
-        context: dict[str, Any] | None = None) -> str:
+def run(
+    client: Client,
+    inputs: list[Artifact],
+    outputs: list[Artifact],
+    *,
+    kind: str = "transform",
+    job: str = "step",
+    params: dict[str, Any] | None = None,
+    metrics: dict[str, float] | None = None,
+    context: dict[str, Any] | None = None,
+) -> str:
     run_id = f"gaterun{next(_IDS):05d}x{id(client) % 10_000:04d}"
-    events = [NewEvent(ev.RUN_STARTED, {"run_id": run_id, "job": job, "kind": kind, "params": params or {},
-                                        "context": context or {}})]
+    events = [
+        NewEvent(
+            ev.RUN_STARTED,
+            {"run_id": run_id, "job": job, "kind": kind, "params": params or {}, "context": context or {}},
+        )
+    ]
     events += [NewEvent(ev.ARTIFACT_USED, {"run_id": run_id, "digest": str(a.digest)}) for a in inputs]
     events += [NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run_id, "digest": str(a.digest)}) for a in outputs]
     if metrics:
-        events.append(NewEvent(ev.METRICS_LOGGED, {"run_id": run_id, "metrics": [
-            {"key": k, "value": float(v), "step": 0} for k, v in metrics.items()]}))
+        events.append(
+            NewEvent(
+                ev.METRICS_LOGGED,
+                {
+                    "run_id": run_id,
+                    "metrics": [{"key": k, "value": float(v), "step": 0} for k, v in metrics.items()],
+                },
+            )
+        )
     events.append(NewEvent(ev.RUN_ENDED, {"run_id": run_id, "status": "completed"}))
     client.append(events)
     return run_id

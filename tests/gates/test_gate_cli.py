@@ -32,8 +32,13 @@ gates:
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlineage.cli.main", *args], cwd=cwd, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mlineage.cli.main", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -65,11 +70,17 @@ def test_an_empty_policy_fails(proj: Path) -> None:
     out = json.loads(result.stdout)
     assert out["passed"] is False and "zero checks" in out["problems"][0]
     assert cli("check", "--json", cwd=proj).returncode == 1
-    (proj / "mlineage.policy.yaml").write_text("version: 1\ngates:\n  - gate: pins\n    for: {kind: dataset}\n")
-    zero = json.loads(cli("check", "--json", cwd=proj).stdout)
-    assert zero["results"][0]["verdict"] == "fail" and "zero checks" in zero["results"][0]["checks"][0]["message"]
     (proj / "mlineage.policy.yaml").write_text(
-        "gates:\n  - gate: pins\n    for: {name: 'nothing*'}\n    rows: 1\n")
+        "version: 1\ngates:\n  - gate: pins\n    for: {kind: dataset}\n"
+    )
+    zero = json.loads(cli("check", "--json", cwd=proj).stdout)
+    assert (
+        zero["results"][0]["verdict"] == "fail"
+        and "zero checks" in zero["results"][0]["checks"][0]["message"]
+    )
+    (proj / "mlineage.policy.yaml").write_text(
+        "gates:\n  - gate: pins\n    for: {name: 'nothing*'}\n    rows: 1\n"
+    )
     assert "matched no artifact" in cli("check", "--json", cwd=proj).stdout
 
 
@@ -80,8 +91,11 @@ def test_junit_is_parsed_back(proj: Path) -> None:
     root = ET.parse(out).getroot()
     assert root.tag == "testsuites" and root.get("tests") == "3" and root.get("failures") == "1"
     cases = {(s.get("name"), c.get("name")): c for s in root for c in s.findall("testcase")}
-    assert set(cases) == {("contract", "customers.csv@1"), ("privacy", "customers.csv@1"),
-                          ("pins", "customers.csv@1")}
+    assert set(cases) == {
+        ("contract", "customers.csv@1"),
+        ("privacy", "customers.csv@1"),
+        ("pins", "customers.csv@1"),
+    }
     failure = cases[("privacy", "customers.csv@1")].find("failure")
     assert failure is not None and "card" in (failure.text or "") and CARD not in out.read_text()
 
@@ -103,8 +117,11 @@ def test_sarif_validates_against_its_schema(proj: Path) -> None:
 def test_show_lists_the_gates_and_the_policy_digest(proj: Path) -> None:
     report = json.loads(cli("check", "customers.csv", "--json", cwd=proj).stdout)
     shown = json.loads(cli("show", "customers.csv@1", "--json", cwd=proj).stdout)
-    assert {(g["label"], g["verdict"]) for g in shown["gates"]} == {("contract", "pass"), ("privacy", "fail"),
-                                                                     ("pins", "pass")}
+    assert {(g["label"], g["verdict"]) for g in shown["gates"]} == {
+        ("contract", "pass"),
+        ("privacy", "fail"),
+        ("pins", "pass"),
+    }
     assert {g["policy_digest"] for g in shown["gates"]} == {report["policy_digest"]}
     text = cli("show", "customers.csv@1", cwd=proj).stdout
     assert "contract pass (policy sha256:" in text
@@ -115,5 +132,7 @@ def test_licence_command_explains_the_path(proj: Path) -> None:
     out = cli("licence", "customers.csv", cwd=proj).stdout
     assert "non-commercial use" in out and "[CC-BY-NC-4.0] brings non-commercial, attribution" in out
     doc = json.loads(cli("licence", "customers.csv", "--json", cwd=proj).stdout)
-    assert doc["effective"]["use"] == "non-commercial" and doc["obligations"][0]["path"] == ["customers.csv@1"]
+    assert doc["effective"]["use"] == "non-commercial" and doc["obligations"][0]["path"] == [
+        "customers.csv@1"
+    ]
     assert cli("owner", "show", "customers.csv", cwd=proj).stdout.strip() == "(no owner)"

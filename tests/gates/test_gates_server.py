@@ -1,5 +1,6 @@
 """Gates against a team server: a machine with nothing but MLINEAGE_URI and MLINEAGE_TOKEN records a lineage,
-licences and an owner, and runs ``check`` and ``licence``; the server's /api/v1/gates router answers, on SQLite
+licences and an owner, and runs ``check`` and ``licence``; the server's /api/v1/gates router answers, on
+SQLite
 and PostgreSQL."""
 
 from __future__ import annotations
@@ -7,12 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.server.conftest import ServerProcess, admin_token, backend_uri, server  # noqa: F401
+from tests.server.conftest import ServerProcess
 from tests.team.conftest import machine, write_token
 
 from .helpers import CARD, PHONE
 
-SCRIPT = f'''
+SCRIPT = f"""
 import json
 from pathlib import Path
 import mlineage
@@ -26,7 +27,8 @@ src = c.record_artifact("src.csv", kind="dataset", name="srv-src.csv")
 current = src
 for i, kind in enumerate(["dataset", "dataset", "model"]):
     Path(f"out{{i}}").write_text(f"step {{i}}\\n")
-    out = c.record_artifact(f"out{{i}}", kind=kind, name="srv-model.bin" if kind == "model" else f"srv-step{{i}}")
+    out = c.record_artifact(f"out{{i}}", kind=kind, name="srv-model.bin" if kind == "model" else
+    f"srv-step{{i}}")
     rid = f"srvrun{{i}}-" + str(out.digest)[7:19]
     c.append([NewEvent(ev.RUN_STARTED, {{"run_id": rid, "job": f"job{{i}}", "kind": "train"}}),
               NewEvent(ev.ARTIFACT_USED, {{"run_id": rid, "digest": str(current.digest)}}),
@@ -41,7 +43,7 @@ report = c.check(["srv-model.bin", "srv-src.csv"], policy=policy)
 lic = c.licence_report("srv-model.bin")
 print(json.dumps({{"report": report.to_dict(), "licence": lic.to_dict(),
                   "evaluations": c.gate_evaluations("srv-model.bin"), "owner": c.owner_of("srv-model.bin")}}))
-'''
+"""
 
 POLICY = """gates:
   - gate: licence
@@ -63,12 +65,17 @@ def test_gates_through_a_team_server(server: ServerProcess, tmp_path: Path) -> N
     lic = results[("licence", "srv-model.bin@1")]
     assert lic["verdict"] == "fail" and lic["owner"] == "ml-team" and lic["notify"] == "ml-team"
     message = next(c["message"] for c in lic["checks"] if c["name"] == "intended use")
-    assert "srv-src.csv@1 -> run job0 -> srv-step0@1 -> run job1 -> srv-step1@1 -> run job2 -> srv-model.bin@1" \
+    assert (
+        "srv-src.csv@1 -> run job0 -> srv-step0@1 -> run job1 -> srv-step1@1 -> run job2 -> srv-model.bin@1"
         in message
+    )
     assert out["licence"]["effective"]["use"] == "non-commercial"
     assert out["licence"]["obligations"][0]["hops"] == 6
     privacy = results[("privacy", "srv-src.csv@1")]
-    assert {f["kind"] for c in privacy["checks"] for f in c["measured"].get("findings", [])} == {"card", "phone"}
+    assert {f["kind"] for c in privacy["checks"] for f in c["measured"].get("findings", [])} == {
+        "card",
+        "phone",
+    }
     assert {e["gate"] for e in out["evaluations"]} == {"licence", "auditability"}
     assert out["owner"] == "ml-team"
     for secret in (CARD, PHONE):

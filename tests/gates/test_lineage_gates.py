@@ -23,7 +23,9 @@ gates:
 """
 
 
-def test_a_non_commercial_dataset_three_hops_up_fails_a_commercial_gate(client: Client, tmp_path: Path) -> None:
+def test_a_non_commercial_dataset_three_hops_up_fails_a_commercial_gate(
+    client: Client, tmp_path: Path
+) -> None:
     model, made = chain(client, tmp_path, 3, "nc")
     source = made[0]
     client.record_licence(source, "cc-by-nc-4.0")
@@ -67,17 +69,22 @@ def test_unlicensed_sources_are_reported(client: Client, tmp_path: Path) -> None
     assert not client.check([model], policy=policy).passed
 
 
-@pytest.mark.parametrize(("text", "use", "attribution", "share_alike"), [
-    ("MIT", "commercial", True, False),
-    ("openrail", "commercial", True, True),
-    ("llama2", "commercial", True, False),
-    ("cc-by-nc-4.0", "non-commercial", True, False),
-    ("MIT AND CC-BY-NC-SA-4.0", "non-commercial", True, True),
-    ("Apache-2.0 OR CC-BY-NC-4.0", "commercial", True, False),
-    ("GPL-3.0-only WITH GCC-exception-3.1", "commercial", True, True),
-    ("no-such-licence-9", "unspecified", None, None),
-])
-def test_licence_classification(text: str, use: str, attribution: bool | None, share_alike: bool | None) -> None:
+@pytest.mark.parametrize(
+    ("text", "use", "attribution", "share_alike"),
+    [
+        ("MIT", "commercial", True, False),
+        ("openrail", "commercial", True, True),
+        ("llama2", "commercial", True, False),
+        ("cc-by-nc-4.0", "non-commercial", True, False),
+        ("MIT AND CC-BY-NC-SA-4.0", "non-commercial", True, True),
+        ("Apache-2.0 OR CC-BY-NC-4.0", "commercial", True, False),
+        ("GPL-3.0-only WITH GCC-exception-3.1", "commercial", True, True),
+        ("no-such-licence-9", "unspecified", None, None),
+    ],
+)
+def test_licence_classification(
+    text: str, use: str, attribution: bool | None, share_alike: bool | None
+) -> None:
     c = conditions_of(text)
     assert (c.use, c.attribution, c.share_alike) == (use, attribution, share_alike)
 
@@ -100,8 +107,19 @@ def test_an_input_by_mutable_name_fails_auditability(client: Client, tmp_path: P
     from mlineage.events import NewEvent
 
     named = "sha256:" + "ab" * 32
-    client.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": named, "kind": "dataset", "name": "warehouse/orders",
-                                                   "metadata": {"source": "openlineage", "version": None}})])
+    client.append(
+        [
+            NewEvent(
+                ev.ARTIFACT_RECORDED,
+                {
+                    "digest": named,
+                    "kind": "dataset",
+                    "name": "warehouse/orders",
+                    "metadata": {"source": "openlineage", "version": None},
+                },
+            )
+        ]
+    )
     model = record(client, tmp_path, "m2.bin", "m\n", kind="model")
     run(client, [client.resolve(named)], [model], kind="train")  # type: ignore[list-item]
     client.record_source(named, "openlineage://warehouse/orders")
@@ -120,9 +138,18 @@ gates:
 """
 
 
-def _evaluate(client: Client, model: object, data: object, seed: int, accuracy: float, latency: float) -> None:
-    run(client, [model, data], [], kind="evaluate", job="eval", params={"seed": seed},  # type: ignore[list-item]
-        metrics={"accuracy": accuracy, "latency_ms": latency})
+def _evaluate(
+    client: Client, model: object, data: object, seed: int, accuracy: float, latency: float
+) -> None:
+    run(
+        client,
+        [model, data],
+        [],
+        kind="evaluate",
+        job="eval",
+        params={"seed": seed},  # type: ignore[list-item]
+        metrics={"accuracy": accuracy, "latency_ms": latency},
+    )
 
 
 def test_release_comparison_with_paired_seeds(client: Client, tmp_path: Path) -> None:

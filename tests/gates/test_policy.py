@@ -1,4 +1,5 @@
-"""The policy file: errors name the line and the field; unknown gates are errors; the schema is package data."""
+"""The policy file: errors name the line and the field; unknown gates are errors; the schema is package
+data."""
 
 from __future__ import annotations
 
@@ -18,20 +19,25 @@ def _error(text: str) -> str:
 
 
 def test_errors_name_the_line_and_the_field() -> None:
-    text = ("version: 1\ngates:\n  - gate: schema\n    for: {kind: dataset}\n  - gate: freshness\n"
-            "    for: {kind: dataset}\n    warn_after: {count: 2, period: weeks}\n")
+    text = (
+        "version: 1\ngates:\n  - gate: schema\n    for: {kind: dataset}\n  - gate: freshness\n"
+        "    for: {kind: dataset}\n    warn_after: {count: 2, period: weeks}\n"
+    )
     message = _error(text)
     assert message.startswith("mlineage.policy.yaml:7: gates[1].warn_after.period:")
     assert "weeks" in message
     assert _error("gates:\n  - gate: pins\n    for: {kind: dataset}\n    rows: many\n").startswith(
-        "mlineage.policy.yaml:4: gates[0].rows:")
+        "mlineage.policy.yaml:4: gates[0].rows:"
+    )
     assert "for" in _error("gates:\n  - gate: pins\n    rows: 3\n")
     misspelt = _error("gates:\n  - gate: pins\n    for: {kind: dataset}\n    rowz: 3\n")
     assert misspelt.startswith("mlineage.policy.yaml:2:") and "rowz" in misspelt
 
 
 def test_unknown_gate_names_are_errors() -> None:
-    message = _error("gates:\n  - gate: schema\n    for: {kind: dataset}\n  - gate: vibes\n    for: {kind: model}\n")
+    message = _error(
+        "gates:\n  - gate: schema\n    for: {kind: dataset}\n  - gate: vibes\n    for: {kind: model}\n"
+    )
     assert message.startswith("mlineage.policy.yaml:4: gates[1].gate: unknown gate 'vibes'")
     assert all(g in message for g in GATES)
 

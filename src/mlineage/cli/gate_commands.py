@@ -17,22 +17,49 @@ if TYPE_CHECKING:
     from ..gates.model import CheckReport
     from ..gates.propagation import LicenceReport
 
-_MARK = {"pass": "[green]pass[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]", "error": "[red]error[/]"}
+_MARK = {
+    "pass": "[green]pass[/]",
+    "warn": "[yellow]warn[/]",
+    "fail": "[red]fail[/]",
+    "error": "[red]error[/]",
+}
 
 
 @click.command("check")
 @click.argument("refs", nargs=-1)
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="The policy file (default: mlineage.policy.yaml in the project).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif"]), default="text",
-              show_default=True, help="junit for GitLab and Jenkins, sarif for GitHub code scanning.")
-@click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the json/junit/sarif report to a file (the table still goes to the terminal).")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The policy file (default: mlineage.policy.yaml in the project).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit", "sarif"]),
+    default="text",
+    show_default=True,
+    help="junit for GitLab and Jenkins, sarif for GitHub code scanning.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the json/junit/sarif report to a file (the table still goes to the terminal).",
+)
 @click.option("--warn-only", is_flag=True, help="Report failures but exit 0.")
 @click.option("--no-record", is_flag=True, help="Do not record the verdicts in the ledger.")
 @JSON_OPTION
-def check_command(refs: tuple[str, ...], policy_path: Path | None, fmt: str, output: Path | None,
-                  warn_only: bool, no_record: bool, as_json: bool) -> None:
+def check_command(
+    refs: tuple[str, ...],
+    policy_path: Path | None,
+    fmt: str,
+    output: Path | None,
+    warn_only: bool,
+    no_record: bool,
+    as_json: bool,
+) -> None:
     """Run the policy's quality gates on REFs (default: every artifact the policy names).
 
     Exits 0 when every blocking gate passes, 1 when one fails, 2 on a usage or policy error. Every verdict is
@@ -76,10 +103,19 @@ def _print_report(report: CheckReport, warn_only: bool) -> None:
 
     table = Table("gate", "artifact", "verdict", "action", "owner", "details", box=None)
     for r in report.results:
-        details = "; ".join(c.message for c in r.checks if c.verdict != "pass") or f"{len(r.checks)} check(s) passed"
+        details = (
+            "; ".join(c.message for c in r.checks if c.verdict != "pass")
+            or f"{len(r.checks)} check(s) passed"
+        )
         action = r.action + (f", notify {r.notify}" if r.notify else "")
-        table.add_row(escape(r.label), escape(r.target), _MARK[r.verdict], action, escape(r.owner or "-"),
-                      escape(details))
+        table.add_row(
+            escape(r.label),
+            escape(r.target),
+            _MARK[r.verdict],
+            action,
+            escape(r.owner or "-"),
+            escape(details),
+        )
     out = console()
     out.print(table)
     for problem in report.problems:
@@ -96,7 +132,8 @@ def _print_report(report: CheckReport, warn_only: bool) -> None:
 @click.option("--as-of", help="The graph as it stood at a ledger seq or time.")
 @JSON_OPTION
 def licence_command(ref: str, licence: str | None, as_of: str | None, as_json: bool) -> None:
-    """Explain which ancestor of REF brings which licence obligation, with the path (or record one with --set).
+    """Explain which ancestor of REF brings which licence obligation, with the path (or record one with
+    --set).
 
     Licences are SPDX expressions (MIT AND CC-BY-SA-4.0) or Hugging Face licence ids (openrail, llama2,
     cc-by-nc-4.0); conditions propagate to every descendant.
@@ -125,12 +162,17 @@ def _print_licence(report: LicenceReport) -> None:
 
     out = console()
     e = report.effective
-    out.print(f"{escape(report.label)}: {e.use} use, attribution {_flag(e.attribution)}, "
-              f"share-alike {_flag(e.share_alike)} ({len(report.obligations)} licensed of {report.ancestors} "
-              "ancestors)")
+    out.print(
+        f"{escape(report.label)}: {e.use} use, attribution {_flag(e.attribution)}, "
+        f"share-alike {_flag(e.share_alike)} ({len(report.obligations)} licensed of {report.ancestors} "
+        "ancestors)"
+    )
     for o in report.obligations:
-        brings = [o.conditions.use] + [w for w, v in (("attribution", o.conditions.attribution),
-                                                      ("share-alike", o.conditions.share_alike)) if v]
+        brings = [o.conditions.use] + [
+            w
+            for w, v in (("attribution", o.conditions.attribution), ("share-alike", o.conditions.share_alike))
+            if v
+        ]
         out.print(f"  {escape(o.label)} {escape(f'[{o.licence}]')} brings {', '.join(brings)}")
         out.print(f"    path: {escape(' -> '.join(o.path))}")
     if report.unlicensed_count:
@@ -188,8 +230,9 @@ def gate_rows(client: Any, node: Any) -> list[dict[str, Any]]:
     """The gate verdicts recorded on an artifact, for ``show`` (newest verdict per gate label and policy)."""
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for e in client.gate_evaluations(node):
-        latest[(e["label"], e["policy_digest"])] = {k: e[k] for k in ("gate", "label", "verdict", "policy_digest",
-                                                                       "at", "seq")}
+        latest[(e["label"], e["policy_digest"])] = {
+            k: e[k] for k in ("gate", "label", "verdict", "policy_digest", "at", "seq")
+        }
     return sorted(latest.values(), key=lambda e: e["seq"])
 
 

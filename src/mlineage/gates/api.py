@@ -1,7 +1,8 @@
 """The Client's gate methods, kept here so ``sdk/client.py`` stays one line per method.
 
 Reads go to the store the Client has: a local SQL store answers from the ``gates`` projection and the lineage
-engine; a team server answers ``/api/v1/gates/*`` by calling these same functions on its own Client. Writes are
+engine; a team server answers ``/api/v1/gates/*`` by calling these same functions on its own Client. Writes
+are
 events through the Client's one append pipeline either way.
 """
 
@@ -56,15 +57,21 @@ def policy_for(client: Client, policy: Policy | str | Path | None) -> Policy:
     return load_policy(found)
 
 
-def run_check(client: Client, refs: Sequence[str | Artifact], policy: Policy | str | Path | None, record: bool,
-          clock: Clock | None) -> CheckReport:
+def run_check(
+    client: Client,
+    refs: Sequence[str | Artifact],
+    policy: Policy | str | Path | None,
+    record: bool,
+    clock: Clock | None,
+) -> CheckReport:
     from .runner import run_policy, utc_clock
 
     return run_policy(client, policy_for(client, policy), refs, clock=clock or utc_clock, record=record)
 
 
 def licence_report(client: Client, ref: str | Artifact, as_of: str | int | None = None) -> LicenceReport:
-    from .propagation import LicenceReport, licence_report as compute
+    from .propagation import LicenceReport
+    from .propagation import licence_report as compute
 
     if is_remote(client):
         from ..stores.remote.queries import wire_ref
@@ -100,8 +107,12 @@ def owner_of(client: Client, ref: str | Artifact) -> str | None:
     return next((found[k] for k in keys if k in found), None)
 
 
-def check(refs: str | Artifact | Sequence[str | Artifact] = (), *, policy: Policy | str | Path | None = None,
-          record: bool = True) -> CheckReport:
+def check(
+    refs: str | Artifact | Sequence[str | Artifact] = (),
+    *,
+    policy: Policy | str | Path | None = None,
+    record: bool = True,
+) -> CheckReport:
     """``mlineage.check(ref)``: the project's policy on ``ref`` with the default client; typed results."""
     from ..sdk.client import default_client
 

@@ -58,15 +58,25 @@ def _validate_evaluation(p: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(checks, list) or len(checks) > MAX_CHECKS:
         raise ValidationError("checks", f"must be a list of at most {MAX_CHECKS} checks")
     for i, check in enumerate(checks):
-        if not isinstance(check, dict) or check.get("verdict") not in VERDICTS or not isinstance(
-                check.get("name"), str) or not isinstance(check.get("measured", {}), dict):
+        if (
+            not isinstance(check, dict)
+            or check.get("verdict") not in VERDICTS
+            or not isinstance(check.get("name"), str)
+            or not isinstance(check.get("measured", {}), dict)
+        ):
             raise ValidationError(f"checks[{i}]", "must be {name, verdict, message, measured}")
     action = p.get("action", "block")
     if action not in ("block", "warn"):
         raise ValidationError("action", "must be block or warn")
-    return {"gate": _text(p, "gate", 64), "label": _text(p, "label", 200), "digest": _digest(p),
-            "verdict": verdict, "checks": checks, "policy_digest": _text(p, "policy_digest", 80),
-            "action": action}
+    return {
+        "gate": _text(p, "gate", 64),
+        "label": _text(p, "label", 200),
+        "digest": _digest(p),
+        "verdict": verdict,
+        "checks": checks,
+        "policy_digest": _text(p, "policy_digest", 80),
+        "action": action,
+    }
 
 
 def _validate_owner(p: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,14 +101,18 @@ def _owner_ref(p: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return (("artifact", p["target"]),) if p["target"].startswith("sha256:") else ()
 
 
-GATE_EVALUATED_SPEC = register_event(EventSpec(GATE_EVALUATED, _validate_evaluation, references=_artifact_ref,
-                                               projections=("gates",)))
-OWNER_SET_SPEC = register_event(EventSpec(OWNER_SET, _validate_owner, references=_owner_ref,
-                                          projections=("gates",)))
-LICENCE_RECORDED_SPEC = register_event(EventSpec(LICENCE_RECORDED, _validate_licence, references=_artifact_ref,
-                                                 projections=("gates",)))
-SOURCE_RECORDED_SPEC = register_event(EventSpec(SOURCE_RECORDED, _validate_source, references=_artifact_ref,
-                                                projections=("gates",)))
+GATE_EVALUATED_SPEC = register_event(
+    EventSpec(GATE_EVALUATED, _validate_evaluation, references=_artifact_ref, projections=("gates",))
+)
+OWNER_SET_SPEC = register_event(
+    EventSpec(OWNER_SET, _validate_owner, references=_owner_ref, projections=("gates",))
+)
+LICENCE_RECORDED_SPEC = register_event(
+    EventSpec(LICENCE_RECORDED, _validate_licence, references=_artifact_ref, projections=("gates",))
+)
+SOURCE_RECORDED_SPEC = register_event(
+    EventSpec(SOURCE_RECORDED, _validate_source, references=_artifact_ref, projections=("gates",))
+)
 
 
 def _tables() -> list[Table]:
@@ -106,18 +120,42 @@ def _tables() -> list[Table]:
 
     md = MetaData()
     return [
-        Table("gate_evaluations", md, Column("seq", BigInteger, primary_key=True, autoincrement=False),
-              Column("digest", String(80), nullable=False), Column("gate", String(64), nullable=False),
-              Column("label", String(200), nullable=False), Column("verdict", String(8), nullable=False),
-              Column("action", String(8), nullable=False), Column("policy_digest", String(80), nullable=False),
-              Column("checks", Text, nullable=False), Column("at", String(40), nullable=False),
-              Column("actor", Text), Index("gate_evaluations_digest", "digest")),
-        Table("artifact_owners", md, Column("target", String(400), primary_key=True),
-              Column("owner", String(200), nullable=False), Column("seq", BigInteger, nullable=False)),
-        Table("artifact_licences", md, Column("digest", String(80), primary_key=True),
-              Column("licence", String(400), nullable=False), Column("seq", BigInteger, nullable=False)),
-        Table("artifact_sources", md, Column("digest", String(80), primary_key=True),
-              Column("source", Text, nullable=False), Column("seq", BigInteger, nullable=False)),
+        Table(
+            "gate_evaluations",
+            md,
+            Column("seq", BigInteger, primary_key=True, autoincrement=False),
+            Column("digest", String(80), nullable=False),
+            Column("gate", String(64), nullable=False),
+            Column("label", String(200), nullable=False),
+            Column("verdict", String(8), nullable=False),
+            Column("action", String(8), nullable=False),
+            Column("policy_digest", String(80), nullable=False),
+            Column("checks", Text, nullable=False),
+            Column("at", String(40), nullable=False),
+            Column("actor", Text),
+            Index("gate_evaluations_digest", "digest"),
+        ),
+        Table(
+            "artifact_owners",
+            md,
+            Column("target", String(400), primary_key=True),
+            Column("owner", String(200), nullable=False),
+            Column("seq", BigInteger, nullable=False),
+        ),
+        Table(
+            "artifact_licences",
+            md,
+            Column("digest", String(80), primary_key=True),
+            Column("licence", String(400), nullable=False),
+            Column("seq", BigInteger, nullable=False),
+        ),
+        Table(
+            "artifact_sources",
+            md,
+            Column("digest", String(80), primary_key=True),
+            Column("source", Text, nullable=False),
+            Column("seq", BigInteger, nullable=False),
+        ),
     ]
 
 
@@ -132,8 +170,12 @@ class GatesProjection(Projection):
         return _tables()
 
     def handlers(self) -> dict[str, Any]:
-        return {GATE_EVALUATED: self._evaluated, OWNER_SET: self._owner, LICENCE_RECORDED: self._licence,
-                SOURCE_RECORDED: self._source}
+        return {
+            GATE_EVALUATED: self._evaluated,
+            OWNER_SET: self._owner,
+            LICENCE_RECORDED: self._licence,
+            SOURCE_RECORDED: self._source,
+        }
 
     def _artifact(self, digest: str) -> None:
         self.writer.projection("artifacts").node_of(digest, "digest")  # the artifact must be recorded
@@ -141,11 +183,22 @@ class GatesProjection(Projection):
     def _evaluated(self, e: StoredEvent, p: dict[str, Any]) -> None:
         self._artifact(p["digest"])
         self.writer.execute(
-            "INSERT INTO gate_evaluations (seq, digest, gate, label, verdict, action, policy_digest, checks, at, "
+            "INSERT INTO gate_evaluations (seq, digest, gate, label, verdict, action, policy_digest, checks, "
+            "at, "
             "actor) VALUES (:s, :d, :g, :l, :v, :a, :p, :c, :t, :u)",
-            {"s": e.seq, "d": p["digest"], "g": p["gate"], "l": p["label"], "v": p["verdict"],
-             "a": p["action"], "p": p["policy_digest"], "c": json.dumps(p["checks"], sort_keys=True),
-             "t": e.ts, "u": e.actor})
+            {
+                "s": e.seq,
+                "d": p["digest"],
+                "g": p["gate"],
+                "l": p["label"],
+                "v": p["verdict"],
+                "a": p["action"],
+                "p": p["policy_digest"],
+                "c": json.dumps(p["checks"], sort_keys=True),
+                "t": e.ts,
+                "u": e.actor,
+            },
+        )
 
     def _upsert(self, table: str, key: str, column: str, key_value: str, value: str, seq: int) -> None:
         params = {"k": key_value, "v": value, "s": seq}

@@ -31,14 +31,14 @@ class GateFacts(Protocol):
 def _chunks(items: Sequence[str]) -> Iterable[list[str]]:
     unique = list(dict.fromkeys(items))
     for i in range(0, len(unique), CHUNK):
-        yield unique[i: i + CHUNK]
+        yield unique[i : i + CHUNK]
 
 
 class SqlFacts:
     """``GateFacts`` over a SQL store (a server's namespaced view reads its inner store)."""
 
     def __init__(self, store: MetadataStore) -> None:
-        inner = getattr(store, "inner", store)
+        inner: Any = getattr(store, "inner", store)
         self.engine = inner.engine
 
     def _pairs(self, sql: str, keys: Sequence[str]) -> dict[str, Any]:
@@ -62,39 +62,71 @@ class SqlFacts:
 
     def actors(self, digests: Sequence[str]) -> dict[str, str | None]:
         """Who recorded each artifact (the actor of the event that first recorded it)."""
-        return self._pairs("SELECT a.digest, e.actor FROM artifacts a JOIN events e ON e.seq = a.created_seq "
-                           "WHERE a.digest IN :keys", digests)
+        return self._pairs(
+            "SELECT a.digest, e.actor FROM artifacts a JOIN events e ON e.seq = a.created_seq "
+            "WHERE a.digest IN :keys",
+            digests,
+        )
 
     def evaluations(self, digest: str) -> list[dict[str, Any]]:
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT seq, gate, label, verdict, action, policy_digest, checks, at, actor FROM gate_evaluations "
-                "WHERE digest = :d ORDER BY seq"), {"d": digest}).all()
-        return [{"seq": int(r[0]), "gate": r[1], "label": r[2], "verdict": r[3], "action": r[4],
-                 "policy_digest": r[5], "checks": json.loads(r[6]), "at": r[7], "actor": r[8]} for r in rows]
+            rows = conn.execute(
+                text(
+                    "SELECT seq, gate, label, verdict, action, policy_digest, checks, at, actor "
+                    "FROM gate_evaluations "
+                    "WHERE digest = :d ORDER BY seq"
+                ),
+                {"d": digest},
+            ).all()
+        return [
+            {
+                "seq": int(r[0]),
+                "gate": r[1],
+                "label": r[2],
+                "verdict": r[3],
+                "action": r[4],
+                "policy_digest": r[5],
+                "checks": json.loads(r[6]),
+                "at": r[7],
+                "actor": r[8],
+            }
+            for r in rows
+        ]
 
     def licensed_nodes(self) -> list[tuple[int, str, str]]:
         """(node id, digest, licence) of every artifact that carries a licence: the propagation's input."""
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
-            return [(int(r[0]), r[1], r[2]) for r in conn.execute(text(
-                "SELECT a.node_id, l.digest, l.licence FROM artifact_licences l "
-                "JOIN artifacts a ON a.digest = l.digest"))]
+            return [
+                (int(r[0]), r[1], r[2])
+                for r in conn.execute(
+                    text(
+                        "SELECT a.node_id, l.digest, l.licence FROM artifact_licences l "
+                        "JOIN artifacts a ON a.digest = l.digest"
+                    )
+                )
+            ]
 
     def select(self, name_glob: str | None, kind: str | None) -> list[str]:
         """Digests of the latest version of every name matching the glob (and kind)."""
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT v.name, v.digest, a.kind FROM versions v JOIN artifacts a ON a.digest = v.digest "
-                "JOIN (SELECT name, MAX(version) AS top FROM versions GROUP BY name) t "
-                "ON t.name = v.name AND t.top = v.version ORDER BY v.name")).all()
-        return [r[1] for r in rows if (kind is None or r[2] == kind)
-                and (name_glob is None or fnmatch.fnmatchcase(r[0], name_glob))]
+            rows = conn.execute(
+                text(
+                    "SELECT v.name, v.digest, a.kind FROM versions v JOIN artifacts a ON a.digest = v.digest "
+                    "JOIN (SELECT name, MAX(version) AS top FROM versions GROUP BY name) t "
+                    "ON t.name = v.name AND t.top = v.version ORDER BY v.name"
+                )
+            ).all()
+        return [
+            r[1]
+            for r in rows
+            if (kind is None or r[2] == kind) and (name_glob is None or fnmatch.fnmatchcase(r[0], name_glob))
+        ]
 
 
 class RemoteFacts:
@@ -137,6 +169,10 @@ def answer_facts(facts: SqlFacts, what: str, keys: list[str], name: str | None, 
         return facts.evaluations(keys[0]) if keys else []
     if what == "select":
         return facts.select(name, kind)
-    method = {"owners": facts.owners, "licences": facts.licences, "sources": facts.sources,
-              "actors": facts.actors}[what]
+    method = {
+        "owners": facts.owners,
+        "licences": facts.licences,
+        "sources": facts.sources,
+        "actors": facts.actors,
+    }[what]
     return method(keys)

@@ -20,15 +20,19 @@ def as_utc(moment: datetime) -> datetime:
 
 
 def parse_time(text: str) -> datetime:
-    return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    return as_utc(datetime.fromisoformat(text))
 
 
 def _seconds(duration: dict[str, Any] | None) -> float | None:
     return None if duration is None else float(duration["count"]) * PERIODS[duration["period"]]
 
 
-def freshness_status(max_loaded_at: datetime, now: datetime, warn_after: dict[str, Any] | None,
-                     error_after: dict[str, Any] | None) -> tuple[str, float]:
+def freshness_status(
+    max_loaded_at: datetime,
+    now: datetime,
+    warn_after: dict[str, Any] | None,
+    error_after: dict[str, Any] | None,
+) -> tuple[str, float]:
     """(status, age in seconds): ``error`` past error_after, ``warn`` past warn_after, else ``pass``."""
     age = (as_utc(now) - as_utc(max_loaded_at)).total_seconds()
     error_s, warn_s = _seconds(error_after), _seconds(warn_after)
@@ -39,27 +43,45 @@ def freshness_status(max_loaded_at: datetime, now: datetime, warn_after: dict[st
     return "pass", age
 
 
-def check_freshness(max_loaded_at: datetime | None, now: datetime, params: dict[str, Any],
-                    source: str) -> list[Check]:
+def check_freshness(
+    max_loaded_at: datetime | None, now: datetime, params: dict[str, Any], source: str
+) -> list[Check]:
     """The freshness check; no thresholds in ``params`` means no checks (the gate then fails)."""
     warn_after, error_after = params.get("warn_after"), params.get("error_after")
     if warn_after is None and error_after is None:
         return []
     if max_loaded_at is None:
-        return [Check("freshness", "error", f"no {source} value to judge freshness by",
-                      {"max_loaded_at": None, "status": "error"})]
+        return [
+            Check(
+                "freshness",
+                "error",
+                f"no {source} value to judge freshness by",
+                {"max_loaded_at": None, "status": "error"},
+            )
+        ]
     status, age = freshness_status(max_loaded_at, now, warn_after, error_after)
     verdict = {"pass": "pass", "warn": "warn", "error": "fail"}[status]
     text = str(timedelta(seconds=round(age)))
-    return [Check("freshness", verdict,  # type: ignore[arg-type]
-                  f"max_loaded_at {max_loaded_at.isoformat()} is {text} old: {status}",
-                  {"max_loaded_at": max_loaded_at.isoformat(), "age_seconds": round(age, 3),
-                   "status": status, "source": source,
-                   "warn_after": warn_after, "error_after": error_after})]
+    return [
+        Check(
+            "freshness",
+            verdict,  # type: ignore[arg-type]
+            f"max_loaded_at {max_loaded_at.isoformat()} is {text} old: {status}",
+            {
+                "max_loaded_at": max_loaded_at.isoformat(),
+                "age_seconds": round(age, 3),
+                "status": status,
+                "source": source,
+                "warn_after": warn_after,
+                "error_after": error_after,
+            },
+        )
+    ]
 
 
 def max_loaded_at(column: Any) -> datetime | None:
-    """The newest value of a timestamp, date or ISO-text Arrow column (text that does not parse is skipped)."""
+    """The newest value of a timestamp, date or ISO-text Arrow column (text that does not parse is
+    skipped)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 

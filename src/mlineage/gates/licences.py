@@ -20,8 +20,11 @@ from typing import Any
 USES = ("commercial", "non-commercial", "academic", "unspecified")  # from least to most restricted
 _CLASS_USE = {"All": "commercial", "NC": "non-commercial", "Acad": "academic", "Unspecified": "unspecified"}
 # which licence uses permit an intended use
-PERMITS = {"commercial": {"commercial"}, "non-commercial": {"commercial", "non-commercial"},
-           "academic": {"commercial", "non-commercial", "academic"}}
+PERMITS = {
+    "commercial": {"commercial"},
+    "non-commercial": {"commercial", "non-commercial"},
+    "academic": {"commercial", "non-commercial", "academic"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +40,22 @@ class Conditions:
 
     def both(self, other: Conditions) -> Conditions:
         """Both apply (AND, or two ancestors): the stricter use and every obligation."""
-        return Conditions(max(self.use, other.use, key=USES.index), _any(self.attribution, other.attribution),
-                          _any(self.share_alike, other.share_alike), _merge(self.names, other.names),
-                          _merge(self.unknown, other.unknown))
+        return Conditions(
+            max(self.use, other.use, key=USES.index),
+            _any(self.attribution, other.attribution),
+            _any(self.share_alike, other.share_alike),
+            _merge(self.names, other.names),
+            _merge(self.unknown, other.unknown),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"use": self.use, "attribution": self.attribution, "share_alike": self.share_alike,
-                "classified_as": list(self.names), "unknown_ids": list(self.unknown)}
+        return {
+            "use": self.use,
+            "attribution": self.attribution,
+            "share_alike": self.share_alike,
+            "classified_as": list(self.names),
+            "unknown_ids": list(self.unknown),
+        }
 
 
 def _any(a: bool | None, b: bool | None) -> bool | None:
@@ -71,8 +83,10 @@ def classes() -> dict[str, Conditions]:
     root = resources.files(__package__).joinpath("data")
     raw = json.loads(root.joinpath("license_classes.json").read_text("utf-8"))
     flag = {"1": True, "0": False, "?": None}
-    return {name: Conditions(_CLASS_USE[use], flag[attr], flag[sa], (name,))
-            for name, (use, attr, sa) in raw.items()}
+    return {
+        name: Conditions(_CLASS_USE[use], flag[attr], flag[sa], (name,))
+        for name, (use, attr, sa) in raw.items()
+    }
 
 
 @functools.cache
@@ -105,7 +119,7 @@ def conditions_of(text: str) -> Conditions:
 
 def _evaluate(node: Any, and_: type, or_: type, symbol: type) -> Conditions:
     if isinstance(node, symbol):
-        return classify_id(str(node.key))
+        return classify_id(str(getattr(node, "key", node)))
     if hasattr(node, "license_symbol"):  # "GPL-2.0 WITH Classpath-exception-2.0": the licence decides
         return classify_id(str(node.license_symbol.key))
     if not getattr(node, "args", None):
@@ -125,7 +139,9 @@ def validate_licence(text: str) -> str:
 
     value = text.strip() if isinstance(text, str) else ""
     if not value or len(value) > 400:
-        raise ValidationError("licence", "must be an SPDX expression or a licence id (at most 400 characters)")
+        raise ValidationError(
+            "licence", "must be an SPDX expression or a licence id (at most 400 characters)"
+        )
     return value
 
 

@@ -1,6 +1,7 @@
 """The typed results of a gate run: what ``Client.check`` returns and every output format is made from.
 
-A *check* is one measured condition (a column's type, a row count, one PII kind in one column); a *gate* is one
+A *check* is one measured condition (a column's type, a row count, one PII kind in one column); a *gate* is
+one
 policy entry applied to one artifact and yields one or more checks. Values measured are numbers, column names
 and kinds only: a gate never puts a cell of the data it read into a result (results are printed, written to
 CI reports and recorded in the ledger).
@@ -19,11 +20,11 @@ Action = Literal["block", "warn"]
 VERDICT_ORDER: dict[str, int] = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 
 
-def worst(verdicts: list[str]) -> Verdict:
+def worst(verdicts: list[Verdict]) -> Verdict:
     """The most severe verdict; an empty list is a failure (a gate that ran zero checks fails)."""
     if not verdicts:
         return "fail"
-    return max(verdicts, key=VERDICT_ORDER.__getitem__)  # type: ignore[return-value]
+    return max(verdicts, key=VERDICT_ORDER.__getitem__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,12 @@ class Check:
     measured: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "verdict": self.verdict, "message": self.message, "measured": self.measured}
+        return {
+            "name": self.name,
+            "verdict": self.verdict,
+            "message": self.message,
+            "measured": self.measured,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +66,19 @@ class GateResult:
         return self.action == "block" and self.verdict in ("fail", "error")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"gate": self.gate, "label": self.label, "target": self.target, "digest": self.digest,
-                "verdict": self.verdict, "action": self.action, "owner": self.owner, "notify": self.notify,
-                "blocking": self.blocking, "policy_line": self.policy_line,
-                "checks": [c.to_dict() for c in self.checks]}
+        return {
+            "gate": self.gate,
+            "label": self.label,
+            "target": self.target,
+            "digest": self.digest,
+            "verdict": self.verdict,
+            "action": self.action,
+            "owner": self.owner,
+            "notify": self.notify,
+            "blocking": self.blocking,
+            "policy_line": self.policy_line,
+            "checks": [c.to_dict() for c in self.checks],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +100,11 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         counts = {v: sum(1 for r in self.results if r.verdict == v) for v in VERDICT_ORDER}
-        return {"policy_digest": self.policy_digest, "policy": self.policy_path, "passed": self.passed,
-                "problems": list(self.problems), "counts": counts,
-                "results": [r.to_dict() for r in self.results]}
+        return {
+            "policy_digest": self.policy_digest,
+            "policy": self.policy_path,
+            "passed": self.passed,
+            "problems": list(self.problems),
+            "counts": counts,
+            "results": [r.to_dict() for r in self.results],
+        }

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .model import Check
+from .model import Check, Verdict
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -80,11 +80,16 @@ def _ip(text: str) -> bool:
 
 
 class Scanner:
-    """Confirms candidates of the configured kinds; ``regions`` are the phone regions tried for numbers written
+    """Confirms candidates of the configured kinds; ``regions`` are the phone regions tried for numbers
+    written
     without a country code, ``national_ids`` python-stdnum modules as ``us.ssn``, ``nl.bsn``..."""
 
-    def __init__(self, kinds: Iterable[str] = DEFAULT_KINDS, regions: Iterable[str] = ("US",),
-                 national_ids: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        kinds: Iterable[str] = DEFAULT_KINDS,
+        regions: Iterable[str] = ("US",),
+        national_ids: Iterable[str] = (),
+    ) -> None:
         self.kinds = tuple(kinds)
         self.regions = tuple(regions)
         self._national = [self._stdnum(name) for name in national_ids]
@@ -104,7 +109,9 @@ class Scanner:
         try:
             module = importlib.import_module(f"stdnum.{name}")
         except ImportError:
-            raise ConfigError(f"national_ids: python-stdnum has no module {name!r} (as us.ssn, nl.bsn)") from None
+            raise ConfigError(
+                f"national_ids: python-stdnum has no module {name!r} (as us.ssn, nl.bsn)"
+            ) from None
         return module.is_valid  # type: ignore[no-any-return]
 
     def confirm(self, kind: str, text: str) -> bool:
@@ -159,8 +166,9 @@ def sample_indices(rows: int, sample_rows: int | None) -> Any:
     return np.linspace(0, rows - 1, sample_rows).astype(np.int64)
 
 
-def scan_table(table: pa.Table, scanner: Scanner, *, allow_columns: Iterable[str] = (),
-               sample_rows: int | None = None) -> tuple[list[Finding], list[str], int]:
+def scan_table(
+    table: pa.Table, scanner: Scanner, *, allow_columns: Iterable[str] = (), sample_rows: int | None = None
+) -> tuple[list[Finding], list[str], int]:
     """(findings, columns scanned, rows scanned). String columns are scanned for every kind; integer columns
     (a card number stored as a number) for card numbers and national ids."""
     import pyarrow as pa
@@ -178,7 +186,7 @@ def scan_table(table: pa.Table, scanner: Scanner, *, allow_columns: Iterable[str
         col = table.column(name)
         if pa.types.is_integer(col.type):
             col = pc.cast(col, pa.string())
-            kinds = [k for k in ("card", "national_id") if k in scanner.kinds]
+            kinds: list[str] = [k for k in ("card", "national_id") if k in scanner.kinds]
             if not kinds:
                 continue
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
@@ -202,7 +210,9 @@ def scan_table(table: pa.Table, scanner: Scanner, *, allow_columns: Iterable[str
     return findings, scanned, table.num_rows
 
 
-def privacy_checks(findings: list[Finding], scanned: list[str], rows: int, max_findings: int = 0) -> list[Check]:
+def privacy_checks(
+    findings: list[Finding], scanned: list[str], rows: int, max_findings: int = 0
+) -> list[Check]:
     """One check per scanned column: column, kinds and counts only."""
     checks = []
     total = sum(f.count for f in findings)
@@ -212,11 +222,20 @@ def privacy_checks(findings: list[Finding], scanned: list[str], rows: int, max_f
     for name in scanned:
         found = by_column.get(name, [])
         if not found:
-            checks.append(Check(f"{name}: pii", "pass", f"no personal data found in {name} ({rows} rows)",
-                                {"rows": rows}))
+            checks.append(
+                Check(
+                    f"{name}: pii", "pass", f"no personal data found in {name} ({rows} rows)", {"rows": rows}
+                )
+            )
             continue
-        verdict = "fail" if total > max_findings else "warn"
+        verdict: Verdict = "fail" if total > max_findings else "warn"
         text = ", ".join(f"{f.count} {f.kind}" for f in found)
-        checks.append(Check(f"{name}: pii", verdict, f"{name}: {text} (in {max(f.rows for f in found)} row(s) "
-                            f"of {rows} scanned)", {"findings": [f.to_dict() for f in found], "rows": rows}))
+        checks.append(
+            Check(
+                f"{name}: pii",
+                verdict,
+                f"{name}: {text} (in {max(f.rows for f in found)} row(s) of {rows} scanned)",
+                {"findings": [f.to_dict() for f in found], "rows": rows},
+            )
+        )
     return checks

@@ -15,10 +15,16 @@ def check_pins(params: dict[str, Any], digest: str, rows: int | None) -> list[Ch
     checks: list[Check] = []
     if "digest" in params:
         ok = digest == params["digest"]
-        checks.append(Check("digest", "pass" if ok else "fail",
-                            "the digest matches the pin" if ok else
-                            f"the digest is {digest[:19]}..., the pin is {params['digest'][:19]}...",
-                            {"digest": digest, "expected": params["digest"]}))
+        checks.append(
+            Check(
+                "digest",
+                "pass" if ok else "fail",
+                "the digest matches the pin"
+                if ok
+                else f"the digest is {digest[:19]}..., the pin is {params['digest'][:19]}...",
+                {"digest": digest, "expected": params["digest"]},
+            )
+        )
     if any(k in params for k in ("rows", "min_rows", "max_rows")):
         if rows is None:
             checks.append(Check("rows", "error", "the artifact is not tabular data: no rows to count"))
@@ -26,7 +32,17 @@ def check_pins(params: dict[str, Any], digest: str, rows: int | None) -> list[Ch
         low = params.get("rows", params.get("min_rows"))
         high = params.get("rows", params.get("max_rows"))
         ok = (low is None or rows >= low) and (high is None or rows <= high)
-        wanted = str(low) if low == high else f"[{low if low is not None else 0}, {high if high is not None else 'inf'}]"
-        checks.append(Check("rows", "pass" if ok else "fail", f"{rows} rows, the pin is {wanted}",
-                            {"rows": rows, "min": low, "max": high}))
+        wanted = (
+            str(low)
+            if low == high
+            else f"[{low if low is not None else 0}, {high if high is not None else 'inf'}]"
+        )
+        checks.append(
+            Check(
+                "rows",
+                "pass" if ok else "fail",
+                f"{rows} rows, the pin is {wanted}",
+                {"rows": rows, "min": low, "max": high},
+            )
+        )
     return checks

@@ -3,7 +3,8 @@ typed ``Policy`` the runner reads.
 
 One format: YAML (so JSON too), validated by ``data/policy.schema.json`` — the same file an editor uses to
 complete and check the policy (``# yaml-language-server: $schema=...``). Every error names the line and the
-field (``mlineage.policy.yaml:7: gates[1].warn_after.period: 'weeks' is not one of ...``); an unknown gate name
+field (``mlineage.policy.yaml:7: gates[1].warn_after.period: 'weeks' is not one of ...``); an unknown gate
+name
 is an error of its own that lists the known ones. The policy's digest (SHA-256 of its canonical JSON) is what
 every recorded evaluation names, so an audit can tell which version of the rules a model passed.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .model import Action
 
 POLICY_FILE = "mlineage.policy.yaml"
 GATES = ("schema", "pins", "freshness", "privacy", "licence", "auditability", "release", "reproducibility")
@@ -47,7 +49,7 @@ class GateSpec:
     gate: str
     label: str
     selector: Selector
-    action: str = "block"
+    action: Action = "block"
     notify: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
@@ -106,12 +108,16 @@ def parse_policy(text: str, name: str = POLICY_FILE) -> Policy:
     for i, entry in enumerate(data.get("gates") or []):
         if isinstance(entry, dict) and isinstance(entry.get("gate"), str) and entry["gate"] not in GATES:
             line = lines.get(("gates", i, "gate"), lines.get(("gates", i), 1))
-            raise ConfigError(f"{name}:{line}: gates[{i}].gate: unknown gate {entry['gate']!r} "
-                              f"(known: {', '.join(GATES)})")
+            raise ConfigError(
+                f"{name}:{line}: gates[{i}].gate: unknown gate {entry['gate']!r} (known: {', '.join(GATES)})"
+            )
     _validate(data, lines, name)
-    digest = "sha256:" + hashlib.sha256(
-        json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-    ).hexdigest()
+    digest = (
+        "sha256:"
+        + hashlib.sha256(
+            json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+        ).hexdigest()
+    )
     default_use = data.get("intended_use", "commercial")
     specs = []
     for i, entry in enumerate(data.get("gates") or []):
@@ -119,9 +125,17 @@ def parse_policy(text: str, name: str = POLICY_FILE) -> Policy:
         if entry["gate"] == "licence":
             params.setdefault("intended_use", default_use)
         sel = entry["for"]
-        specs.append(GateSpec(entry["gate"], entry.get("name", entry["gate"]),
-                              Selector(sel.get("name"), sel.get("kind")), entry.get("action", "block"),
-                              entry.get("notify"), params, lines.get(("gates", i))))
+        specs.append(
+            GateSpec(
+                entry["gate"],
+                entry.get("name", entry["gate"]),
+                Selector(sel.get("name"), sel.get("kind")),
+                entry.get("action", "block"),
+                entry.get("notify"),
+                params,
+                lines.get(("gates", i)),
+            )
+        )
     return Policy(tuple(specs), digest, name, default_use)
 
 
@@ -139,8 +153,10 @@ def _validate(data: dict[str, Any], lines: dict[tuple[Any, ...], int], name: str
         if path[:depth] in lines:
             line = lines[path[:depth]]
             break
-    field_name = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p))
-                         for i, p in enumerate(path)) or "(top level)"
+    field_name = (
+        "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
+        or "(top level)"
+    )
     raise ConfigError(f"{name}:{line}: {field_name}: {error.message}")
 
 

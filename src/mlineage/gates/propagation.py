@@ -45,8 +45,14 @@ class Obligation:
     hops: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"digest": self.key, "label": self.label, "licence": self.licence, "hops": self.hops,
-                "conditions": self.conditions.to_dict(), "path": list(self.path)}
+        return {
+            "digest": self.key,
+            "label": self.label,
+            "licence": self.licence,
+            "hops": self.hops,
+            "conditions": self.conditions.to_dict(),
+            "path": list(self.path),
+        }
 
 
 @dataclass
@@ -62,29 +68,48 @@ class LicenceReport:
     ancestors: int = 0
 
     def bringing(self, what: str) -> list[Obligation]:
-        """The obligations that bring ``non-commercial``/``academic`` use, ``attribution`` or ``share_alike``."""
+        """The obligations that bring ``non-commercial``/``academic`` use, ``attribution`` or
+        ``share_alike``."""
         if what in ("attribution", "share_alike"):
             return [o for o in self.obligations if getattr(o.conditions, what)]
         return [o for o in self.obligations if o.conditions.use == what]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"artifact": self.root, "label": self.label, "effective": self.effective.to_dict(),
-                "ancestors": self.ancestors, "obligations": [o.to_dict() for o in self.obligations],
-                "unlicensed_sources": [o.to_dict() for o in self.unlicensed],
-                "unlicensed_count": self.unlicensed_count}
+        return {
+            "artifact": self.root,
+            "label": self.label,
+            "effective": self.effective.to_dict(),
+            "ancestors": self.ancestors,
+            "obligations": [o.to_dict() for o in self.obligations],
+            "unlicensed_sources": [o.to_dict() for o in self.unlicensed],
+            "unlicensed_count": self.unlicensed_count,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LicenceReport:
         def cond(c: dict[str, Any]) -> Conditions:
-            return Conditions(c["use"], c["attribution"], c["share_alike"], tuple(c["classified_as"]),
-                              tuple(c["unknown_ids"]))
+            return Conditions(
+                c["use"],
+                c["attribution"],
+                c["share_alike"],
+                tuple(c["classified_as"]),
+                tuple(c["unknown_ids"]),
+            )
 
         def ob(o: dict[str, Any]) -> Obligation:
-            return Obligation(o["digest"], o["label"], o["licence"], cond(o["conditions"]), tuple(o["path"]),
-                              o["hops"])
+            return Obligation(
+                o["digest"], o["label"], o["licence"], cond(o["conditions"]), tuple(o["path"]), o["hops"]
+            )
 
-        return cls(d["artifact"], d["label"], cond(d["effective"]), [ob(o) for o in d["obligations"]],
-                   [ob(o) for o in d["unlicensed_sources"]], d["unlicensed_count"], d["ancestors"])
+        return cls(
+            d["artifact"],
+            d["label"],
+            cond(d["effective"]),
+            [ob(o) for o in d["obligations"]],
+            [ob(o) for o in d["unlicensed_sources"]],
+            d["unlicensed_count"],
+            d["ancestors"],
+        )
 
 
 def label_of(node: Artifact | Run) -> str:
@@ -99,8 +124,9 @@ def ancestry(engine: GraphEngine, root: int, as_of_seq: int | None) -> tuple[np.
     snap = engine.snapshot()
     if root >= snap.n:
         return np.array([root], np.int32), np.full(root + 1, -9999, np.int32), snap
-    order, pred = breadth_first_order(snap.matrix("up", as_of_seq), root, directed=True,
-                                      return_predecessors=True)
+    order, pred = breadth_first_order(
+        snap.matrix("up", as_of_seq), root, directed=True, return_predecessors=True
+    )
     return order, pred, snap
 
 
@@ -112,8 +138,13 @@ def path_ids(pred: np.ndarray, node: int, root: int) -> list[int]:
     return out
 
 
-def licence_report(engine: GraphEngine, store: MetadataStore, facts: SqlFacts, node: Artifact | Run,
-                   as_of_seq: int | None = None) -> LicenceReport:
+def licence_report(
+    engine: GraphEngine,
+    store: MetadataStore,
+    facts: SqlFacts,
+    node: Artifact | Run,
+    as_of_seq: int | None = None,
+) -> LicenceReport:
     """The licence conditions ``node`` inherits from its whole ancestry (see the module docstring)."""
     import numpy as np
 
@@ -124,7 +155,9 @@ def licence_report(engine: GraphEngine, store: MetadataStore, facts: SqlFacts, n
     member = np.zeros(max(snap.n, root + 1), bool)
     member[order] = True
     licensed = facts.licensed_nodes()
-    found: list[tuple[int, str, str]] = [(i, d, lic) for i, d, lic in licensed if i < len(member) and member[i]]
+    found: list[tuple[int, str, str]] = [
+        (i, d, lic) for i, d, lic in licensed if i < len(member) and member[i]
+    ]
     up = snap.adjacency("up", as_of_seq)
     # sources without a licence: ancestors with no parent whose kind is not exempt
     indptr = np.asarray(up.indptr)
@@ -140,13 +173,36 @@ def licence_report(engine: GraphEngine, store: MetadataStore, facts: SqlFacts, n
     obligations = []
     for i, digest, licence in sorted(found, key=lambda f: (len(paths[f[0]]), f[0])):
         conditions = cache.get(licence) or cache.setdefault(licence, conditions_of(licence))
-        obligations.append(Obligation(digest, label_of(described[i]), licence, conditions,
-                                      tuple(label_of(described[n]) for n in paths[i]), len(paths[i]) - 1))
-    unlicensed = [Obligation(node_key(described[i]), label_of(described[i]), "", UNSPECIFIED,
-                             tuple(label_of(described[n]) for n in paths[i]), len(paths[i]) - 1)
-                  for i in bare[:MAX_UNLICENSED_LISTED]]
+        obligations.append(
+            Obligation(
+                digest,
+                label_of(described[i]),
+                licence,
+                conditions,
+                tuple(label_of(described[n]) for n in paths[i]),
+                len(paths[i]) - 1,
+            )
+        )
+    unlicensed = [
+        Obligation(
+            node_key(described[i]),
+            label_of(described[i]),
+            "",
+            UNSPECIFIED,
+            tuple(label_of(described[n]) for n in paths[i]),
+            len(paths[i]) - 1,
+        )
+        for i in bare[:MAX_UNLICENSED_LISTED]
+    ]
     effective = Conditions("commercial", False, False)
     for o in obligations:
         effective = effective.both(o.conditions)
-    return LicenceReport(node_key(node), label_of(described[root]), effective, obligations, unlicensed,
-                         len(bare), len(order) - 1)
+    return LicenceReport(
+        node_key(node),
+        label_of(described[root]),
+        effective,
+        obligations,
+        unlicensed,
+        len(bare),
+        len(order) - 1,
+    )

@@ -47,15 +47,20 @@ def to_junit(report: CheckReport) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"mlineage.gates.{r.gate}", name=r.target)
             cases += 1
             props = ET.SubElement(case, "properties")
-            for key, value in (("digest", r.digest), ("verdict", r.verdict), ("action", r.action),
-                               ("owner", r.owner), ("notify", r.notify), ("policy_digest", report.policy_digest)):
+            for key, value in (
+                ("digest", r.digest),
+                ("verdict", r.verdict),
+                ("action", r.action),
+                ("owner", r.owner),
+                ("notify", r.notify),
+                ("policy_digest", report.policy_digest),
+            ):
                 if value is not None:
                     ET.SubElement(props, "property", name=key, value=str(value))
             if r.blocking:
                 failures += 1
                 tag = "failure" if r.verdict == "fail" else "error"
-                node = ET.SubElement(case, tag, message=f"{r.label} {r.verdict} on {r.target}",
-                                     type=r.action)
+                node = ET.SubElement(case, tag, message=f"{r.label} {r.verdict} on {r.target}", type=r.action)
                 node.text = _failure_text(r)
             elif r.verdict != "pass":  # a warning, or a failure whose action is warn: reported, not failed
                 ET.SubElement(case, "system-out").text = _failure_text(r)
@@ -79,29 +84,53 @@ def to_sarif(report: CheckReport) -> str:
     location = report.policy_path or "mlineage.policy.yaml"
     for r in report.results:
         rule_id = f"mlineage/{r.gate}"
-        rules.setdefault(rule_id, {"id": rule_id, "name": r.gate,
-                                   "shortDescription": {"text": f"mlineage {r.gate} gate"}})
+        rules.setdefault(
+            rule_id, {"id": rule_id, "name": r.gate, "shortDescription": {"text": f"mlineage {r.gate} gate"}}
+        )
         if r.verdict == "pass":
             continue
         physical: dict[str, Any] = {"artifactLocation": {"uri": location}}
         if r.policy_line:
             physical["region"] = {"startLine": r.policy_line}
-        results.append({
-            "ruleId": rule_id,
-            "level": _LEVEL[r.verdict] if r.action == "block" else "warning",
-            "message": {"text": f"{r.label} {r.verdict} on {r.target}: {_failure_text(r) or r.verdict}"},
-            "locations": [{"physicalLocation": physical}],
-            "partialFingerprints": {"mlineageGate/v1": f"{r.label}:{r.digest or r.target}"},
-            "properties": {"digest": r.digest, "owner": r.owner, "notify": r.notify, "action": r.action,
-                           "policy_digest": report.policy_digest},
-        })
+        results.append(
+            {
+                "ruleId": rule_id,
+                "level": _LEVEL[r.verdict] if r.action == "block" else "warning",
+                "message": {"text": f"{r.label} {r.verdict} on {r.target}: {_failure_text(r) or r.verdict}"},
+                "locations": [{"physicalLocation": physical}],
+                "partialFingerprints": {"mlineageGate/v1": f"{r.label}:{r.digest or r.target}"},
+                "properties": {
+                    "digest": r.digest,
+                    "owner": r.owner,
+                    "notify": r.notify,
+                    "action": r.action,
+                    "policy_digest": report.policy_digest,
+                },
+            }
+        )
     for problem in report.problems:
-        rules.setdefault("mlineage/policy", {"id": "mlineage/policy", "name": "policy",
-                                             "shortDescription": {"text": "mlineage policy"}})
-        results.append({"ruleId": "mlineage/policy", "level": "error", "message": {"text": problem},
-                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": location}}}]})
-    doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "mlineage", "version": __version__, "rules": list(rules.values())}},
-        "results": results,
-    }]}
+        rules.setdefault(
+            "mlineage/policy",
+            {"id": "mlineage/policy", "name": "policy", "shortDescription": {"text": "mlineage policy"}},
+        )
+        results.append(
+            {
+                "ruleId": "mlineage/policy",
+                "level": "error",
+                "message": {"text": problem},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": location}}}],
+            }
+        )
+    doc = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {"name": "mlineage", "version": __version__, "rules": list(rules.values())}
+                },
+                "results": results,
+            }
+        ],
+    }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)

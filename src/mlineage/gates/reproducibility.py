@@ -1,4 +1,5 @@
-"""The reproducibility gate: the R(m) predicate — the run that produced ``m`` recorded the digests of its data,
+"""The reproducibility gate: the R(m) predicate — the run that produced ``m`` recorded the digests of its
+data,
 its code and its environment.
 
 Computed here in one function over the producing run and its inputs; the reproduce feature (a closure check
@@ -21,20 +22,38 @@ def reproducible(run: Run | None, inputs: Sequence[tuple[Artifact, str]]) -> lis
     if run is None:
         return [Check("producing run", "fail", "no run produced this artifact: nothing to reproduce it from")]
     kinds = {(a.kind.value, role) for a, role in inputs}
-    data = [a for a, role in inputs if a.kind.value not in ("code", "environment") and role not in
-            ("code", "environment")]
+    data = [
+        a
+        for a, role in inputs
+        if a.kind.value not in ("code", "environment") and role not in ("code", "environment")
+    ]
     code = any(run.context.get(k) for k in CODE_CONTEXT) or any(k == "code" or r == "code" for k, r in kinds)
     env = any(run.context.get(k) for k in ENVIRONMENT_CONTEXT) or any(
-        k == "environment" or r == "environment" for k, r in kinds)
+        k == "environment" or r == "environment" for k, r in kinds
+    )
     label = f"run {run.job} ({run.id[:8]})"
     return [
         Check("producing run", "pass", f"produced by {label}", {"run": run.id}),
-        Check("data", "pass" if data else "fail",
-              f"{len(data)} data input(s) recorded with digests" if data else f"{label} recorded no data inputs",
-              {"inputs": len(data)}),
-        Check("code", "pass" if code else "fail",
-              "the code is recorded (git commit or code manifest)" if code else f"{label} recorded no code digest",
-              {"recorded": bool(code)}),
-        Check("environment", "pass" if env else "fail",
-              "the environment is recorded" if env else f"{label} recorded no environment", {"recorded": bool(env)}),
+        Check(
+            "data",
+            "pass" if data else "fail",
+            f"{len(data)} data input(s) recorded with digests"
+            if data
+            else f"{label} recorded no data inputs",
+            {"inputs": len(data)},
+        ),
+        Check(
+            "code",
+            "pass" if code else "fail",
+            "the code is recorded (git commit or code manifest)"
+            if code
+            else f"{label} recorded no code digest",
+            {"recorded": bool(code)},
+        ),
+        Check(
+            "environment",
+            "pass" if env else "fail",
+            "the environment is recorded" if env else f"{label} recorded no environment",
+            {"recorded": bool(env)},
+        ),
     ]

@@ -49,8 +49,11 @@ class GateContext:
         if key not in self._tables:
             fmt = format_of(artifact)
             if fmt is None or artifact.media_type == "application/vnd.mlineage.manifest+json":
-                raise ValidationError("data", f"{artifact.label} is not a table (CSV, TSV, Parquet, JSON lines "
-                                              "or text by its file name)")
+                raise ValidationError(
+                    "data",
+                    f"{artifact.label} is not a table (CSV, TSV, Parquet, JSON lines "
+                    "or text by its file name)",
+                )
             with self.client.blobs.open(artifact.digest) as stream:
                 self._tables[key] = read_table(stream, fmt)
         return self._tables[key]
@@ -62,8 +65,9 @@ class GateContext:
 def gate_schema(ctx: GateContext, spec: GateSpec, artifact: Artifact) -> list[Check]:
     from .schema_contract import check_schema
 
-    return check_schema(ctx.table(artifact), spec.params.get("columns") or {},
-                        spec.params.get("allow_extra_columns", True))
+    return check_schema(
+        ctx.table(artifact), spec.params.get("columns") or {}, spec.params.get("allow_extra_columns", True)
+    )
 
 
 def gate_pins(ctx: GateContext, spec: GateSpec, artifact: Artifact) -> list[Check]:
@@ -95,9 +99,15 @@ def gate_privacy(ctx: GateContext, spec: GateSpec, artifact: Artifact) -> list[C
     from .pii import DEFAULT_KINDS, Scanner, privacy_checks, scan_table
 
     p = spec.params
-    scanner = Scanner(p.get("kinds", DEFAULT_KINDS), p.get("phone_regions", ("US",)), p.get("national_ids", ()))
-    findings, scanned, rows = scan_table(ctx.table(artifact), scanner, allow_columns=p.get("allow_columns", ()),
-                                         sample_rows=p.get("sample_rows"))
+    scanner = Scanner(
+        p.get("kinds", DEFAULT_KINDS), p.get("phone_regions", ("US",)), p.get("national_ids", ())
+    )
+    findings, scanned, rows = scan_table(
+        ctx.table(artifact),
+        scanner,
+        allow_columns=p.get("allow_columns", ()),
+        sample_rows=p.get("sample_rows"),
+    )
     return privacy_checks(findings, scanned, rows, p.get("max_findings", 0))
 
 
@@ -110,34 +120,75 @@ def licence_checks(report: Any, params: dict[str, Any]) -> list[Check]:
     checks = []
     blockers = [o for o in report.obligations if not use_allowed(o.conditions.use, intended)]
     if blockers:
-        why = "; ".join(f"{o.label} ({o.licence}: {o.conditions.use}) via {' -> '.join(o.path)}"
-                        for o in blockers[:5])
-        checks.append(Check("intended use", "fail", f"{intended} use is not allowed: {why}",
-                            {"intended_use": intended, "effective_use": eff.use, "blocking": len(blockers),
-                             "paths": [list(o.path) for o in blockers[:5]]}))
+        why = "; ".join(
+            f"{o.label} ({o.licence}: {o.conditions.use}) via {' -> '.join(o.path)}" for o in blockers[:5]
+        )
+        checks.append(
+            Check(
+                "intended use",
+                "fail",
+                f"{intended} use is not allowed: {why}",
+                {
+                    "intended_use": intended,
+                    "effective_use": eff.use,
+                    "blocking": len(blockers),
+                    "paths": [list(o.path) for o in blockers[:5]],
+                },
+            )
+        )
     else:
-        checks.append(Check("intended use", "pass", f"{intended} use is allowed by every licence upstream "
-                            f"({len(report.obligations)} licensed ancestor(s))",
-                            {"intended_use": intended, "effective_use": eff.use}))
+        checks.append(
+            Check(
+                "intended use",
+                "pass",
+                f"{intended} use is allowed by every licence upstream "
+                f"({len(report.obligations)} licensed ancestor(s))",
+                {"intended_use": intended, "effective_use": eff.use},
+            )
+        )
     share = report.bringing("share_alike")
     attribution = report.bringing("attribution")
     sa_rule = params.get("share_alike", "warn")
     if share and sa_rule != "allow":
-        checks.append(Check("share-alike", "fail" if sa_rule == "forbid" else "warn",
-                            f"share-alike from {', '.join(o.label for o in share[:5])}",
-                            {"from": [o.label for o in share]}))
+        checks.append(
+            Check(
+                "share-alike",
+                "fail" if sa_rule == "forbid" else "warn",
+                f"share-alike from {', '.join(o.label for o in share[:5])}",
+                {"from": [o.label for o in share]},
+            )
+        )
     else:
-        checks.append(Check("share-alike", "pass", "no share-alike obligation" if not share else
-                            f"share-alike from {len(share)} ancestor(s) (allowed)", {"from": [o.label for o in share]}))
-    checks.append(Check("attribution", "pass", f"attribution owed to {len(attribution)} ancestor(s)" +
-                        (f": {', '.join(o.label for o in attribution[:5])}" if attribution else ""),
-                        {"owed_to": [o.label for o in attribution]}))
+        checks.append(
+            Check(
+                "share-alike",
+                "pass",
+                "no share-alike obligation"
+                if not share
+                else f"share-alike from {len(share)} ancestor(s) (allowed)",
+                {"from": [o.label for o in share]},
+            )
+        )
+    checks.append(
+        Check(
+            "attribution",
+            "pass",
+            f"attribution owed to {len(attribution)} ancestor(s)"
+            + (f": {', '.join(o.label for o in attribution[:5])}" if attribution else ""),
+            {"owed_to": [o.label for o in attribution]},
+        )
+    )
     rule = params.get("unlicensed", "warn")
     if report.unlicensed_count and rule != "allow":
         names = ", ".join(o.label for o in report.unlicensed[:5])
-        checks.append(Check("unlicensed sources", "fail" if rule == "fail" else "warn",
-                            f"{report.unlicensed_count} source artifact(s) carry no licence: {names}",
-                            {"count": report.unlicensed_count}))
+        checks.append(
+            Check(
+                "unlicensed sources",
+                "fail" if rule == "fail" else "warn",
+                f"{report.unlicensed_count} source artifact(s) carry no licence: {names}",
+                {"count": report.unlicensed_count},
+            )
+        )
     return checks
 
 
@@ -151,8 +202,11 @@ def gate_auditability(ctx: GateContext, spec: GateSpec, artifact: Artifact) -> l
     result = ctx.client.trace(artifact)
     nodes = result.nodes
     artifacts = [n for n in nodes.values() if isinstance(n, Artifact)]
-    produced = {str(nodes[c].digest) for p, c, _, _ in result.edges
-                if isinstance(nodes.get(c), Artifact) and not isinstance(nodes.get(p), Artifact)}
+    produced = {
+        str(child.digest)
+        for p, c, _, _ in result.edges
+        if isinstance(child := nodes.get(c), Artifact) and not isinstance(nodes.get(p), Artifact)
+    }
     digests = [str(a.digest) for a in artifacts]
     return check_auditability(artifacts, ctx.facts.actors(digests), produced, ctx.facts.sources(digests))
 
@@ -183,8 +237,13 @@ def gate_reproducibility(ctx: GateContext, spec: GateSpec, artifact: Artifact) -
 
 
 GATE_FUNCTIONS: dict[str, Callable[[GateContext, GateSpec, Artifact], list[Check]]] = {
-    "schema": gate_schema, "pins": gate_pins, "freshness": gate_freshness, "privacy": gate_privacy,
-    "licence": gate_licence, "auditability": gate_auditability, "release": gate_release,
+    "schema": gate_schema,
+    "pins": gate_pins,
+    "freshness": gate_freshness,
+    "privacy": gate_privacy,
+    "licence": gate_licence,
+    "auditability": gate_auditability,
+    "release": gate_release,
     "reproducibility": gate_reproducibility,
 }
 
@@ -205,22 +264,49 @@ def evaluate(ctx: GateContext, spec: GateSpec, artifact: Artifact) -> GateResult
     except MlineageError as exc:
         checks = [Check(spec.gate, "error", str(exc))]
     if not checks:
-        checks = [Check(spec.gate, "fail", "the gate ran zero checks (nothing in its configuration to check)")]
+        checks = [
+            Check(spec.gate, "fail", "the gate ran zero checks (nothing in its configuration to check)")
+        ]
     owner = _owner(ctx, artifact)
     notify = (owner or "(no owner)") if spec.notify == "owner" else spec.notify
-    return GateResult(spec.gate, spec.label, artifact.label, str(artifact.digest), worst([c.verdict for c in checks]),
-                      tuple(checks), spec.action, notify, owner, spec.line)  # type: ignore[arg-type]
+    return GateResult(
+        spec.gate,
+        spec.label,
+        artifact.label,
+        str(artifact.digest),
+        worst([c.verdict for c in checks]),
+        tuple(checks),
+        spec.action,
+        notify,
+        owner,
+        spec.line,
+    )
 
 
 def _unmatched(spec: GateSpec) -> GateResult:
     what = " ".join(f"{k}={v}" for k, v in (("name", spec.selector.name), ("kind", spec.selector.kind)) if v)
-    return GateResult(spec.gate, spec.label, f"({what})", None, "fail",
-                      (Check(spec.gate, "fail", f"the gate matched no artifact ({what}): it ran zero checks"),),
-                      spec.action, spec.notify if spec.notify != "owner" else None, None, spec.line)
+    return GateResult(
+        spec.gate,
+        spec.label,
+        f"({what})",
+        None,
+        "fail",
+        (Check(spec.gate, "fail", f"the gate matched no artifact ({what}): it ran zero checks"),),
+        spec.action,
+        spec.notify if spec.notify != "owner" else None,
+        None,
+        spec.line,
+    )
 
 
-def run_policy(client: Client, policy: Policy, refs: Sequence[str | Artifact] = (), *, clock: Clock = utc_clock,
-               record: bool = True) -> CheckReport:
+def run_policy(
+    client: Client,
+    policy: Policy,
+    refs: Sequence[str | Artifact] = (),
+    *,
+    clock: Clock = utc_clock,
+    record: bool = True,
+) -> CheckReport:
     """Run ``policy`` on ``refs`` (default: every artifact its entries select) and record every verdict."""
     ctx = GateContext(client, policy, clock)
     problems: list[str] = []
@@ -249,9 +335,21 @@ def run_policy(client: Client, policy: Policy, refs: Sequence[str | Artifact] = 
 
 
 def record_results(client: Client, policy: Policy, results: Sequence[GateResult]) -> None:
-    events = [NewEvent("GateEvaluated", {"gate": r.gate, "label": r.label, "digest": r.digest, "verdict": r.verdict,
-                                         "checks": [c.to_dict() for c in r.checks], "action": r.action,
-                                         "policy_digest": policy.digest})
-              for r in results if r.digest is not None]
+    events = [
+        NewEvent(
+            "GateEvaluated",
+            {
+                "gate": r.gate,
+                "label": r.label,
+                "digest": r.digest,
+                "verdict": r.verdict,
+                "checks": [c.to_dict() for c in r.checks],
+                "action": r.action,
+                "policy_digest": policy.digest,
+            },
+        )
+        for r in results
+        if r.digest is not None
+    ]
     if events:
         client.append(events)

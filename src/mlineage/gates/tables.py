@@ -17,8 +17,17 @@ if TYPE_CHECKING:
 
     from ..model import Artifact
 
-TABULAR = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
-           ".ndjson": "jsonl", ".json": "jsonl", ".txt": "text", ".text": "text"}
+TABULAR = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".txt": "text",
+    ".text": "text",
+}
 
 
 def require_pyarrow() -> Any:
@@ -49,7 +58,7 @@ def read_table(stream: IO[bytes], fmt: str, *, columns: list[str] | None = None)
 
             parse = csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
             convert = csv.ConvertOptions(include_columns=columns) if columns else None
-            table: pa.Table = csv.read_csv(stream, parse_options=parse, convert_options=convert)
+            table = csv.read_csv(stream, parse_options=parse, convert_options=convert)
         elif fmt == "parquet":
             import pyarrow.parquet as pq
 

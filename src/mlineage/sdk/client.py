@@ -292,19 +292,21 @@ class Client:
         return api.licence_report(self, ref, as_of)
 
     def record_licence(self, ref: str | Artifact, licence: str) -> None:
-        """Record the licence an artifact carries (an SPDX expression or a licence id such as cc-by-nc-4.0)."""
+        """Record the licence an artifact carries (an SPDX expression, or a licence id as cc-by-nc-4.0)."""
         from ..gates import api
 
-        api.record(self, "LicenceRecorded", {"digest": str(api.artifact_of(self, ref).digest), "licence": licence})
+        digest = str(api.artifact_of(self, ref).digest)
+        api.record(self, "LicenceRecorded", {"digest": digest, "licence": licence})
 
     def record_source(self, ref: str | Artifact, source: str) -> None:
         """Record where an artifact no run produced came from (a URL, a vendor, a request number)."""
         from ..gates import api
 
-        api.record(self, "SourceRecorded", {"digest": str(api.artifact_of(self, ref).digest), "source": source})
+        api.record(self, "SourceRecorded", {"digest": str(api.artifact_of(self, ref).digest),
+                                            "source": source})
 
     def set_owner(self, target: str, owner: str) -> str:
-        """Make ``owner`` (a person or team) the owner of an artifact version or of every version of a name."""
+        """Make ``owner`` (a person or team) own an artifact version, or every version of a name."""
         from ..gates import api
 
         return api.set_owner(self, target, owner)

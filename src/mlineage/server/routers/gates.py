@@ -1,6 +1,7 @@
 """The gates API: what a remote Client needs to run gates against a team server.
 
-``POST /api/v1/gates/licence`` runs ``Client.licence_report`` (the one-pass propagation over the server's lineage
+``POST /api/v1/gates/licence`` runs ``Client.licence_report`` (the one-pass propagation over the server's
+lineage
 engine); ``POST /api/v1/gates/facts`` answers the gates' small look-ups (owners, licences, sources, who
 recorded an artifact, earlier evaluations, the artifacts a selector names) from the ``gates`` projection.
 Writes (owners, licences, verdicts) are events through the append endpoint like every other write.
@@ -37,8 +38,14 @@ class FactsIn(BaseModel):
 @router.post("/licence")
 def licence(body: LicenceIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """The licence conditions a ref inherits from its ancestry, with the ancestor and path of each."""
-    return answer(request, state, p, "gates/licence", body.model_dump_json(),
-                  lambda c: c.licence_report(body.ref, as_of=body.as_of).to_dict())
+    return answer(
+        request,
+        state,
+        p,
+        "gates/licence",
+        body.model_dump_json(),
+        lambda c: c.licence_report(body.ref, as_of=body.as_of).to_dict(),
+    )
 
 
 @router.post("/facts")
@@ -46,5 +53,11 @@ def facts(body: FactsIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """One of the gates' look-ups, answered from the ``gates`` projection."""
     from ...gates.facts import SqlFacts, answer_facts
 
-    return answer(request, state, p, "gates/facts", body.model_dump_json(),
-                  lambda c: answer_facts(SqlFacts(c.store), body.what, body.keys, body.name, body.kind))
+    return answer(
+        request,
+        state,
+        p,
+        "gates/facts",
+        body.model_dump_json(),
+        lambda c: answer_facts(SqlFacts(c.store), body.what, body.keys, body.name, body.kind),
+    )
