@@ -116,7 +116,7 @@ SOURCE_RECORDED_SPEC = register_event(
 
 
 def _tables() -> list[Table]:
-    from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text
+    from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
 
     md = MetaData()
     return [
@@ -148,6 +148,8 @@ def _tables() -> list[Table]:
             Column("digest", String(80), primary_key=True),
             Column("licence", String(400), nullable=False),
             Column("seq", BigInteger, nullable=False),
+            # the artifact's lineage node: propagation reads licences as node ids in one table scan
+            Column("node_id", Integer, nullable=False),
         ),
         Table(
             "artifact_sources",
@@ -177,8 +179,10 @@ class GatesProjection(Projection):
             SOURCE_RECORDED: self._source,
         }
 
-    def _artifact(self, digest: str) -> None:
-        self.writer.projection("artifacts").node_of(digest, "digest")  # the artifact must be recorded
+    def _artifact(self, digest: str) -> int:
+        """The artifact's node id; it must be recorded."""
+        node: int = self.writer.projection("artifacts").node_of(digest, "digest")
+        return node
 
     def _evaluated(self, e: StoredEvent, p: dict[str, Any]) -> None:
         self._artifact(p["digest"])
@@ -213,8 +217,13 @@ class GatesProjection(Projection):
         self._upsert("artifact_owners", "target", "owner", p["target"], p["owner"], e.seq)
 
     def _licence(self, e: StoredEvent, p: dict[str, Any]) -> None:
-        self._artifact(p["digest"])
-        self._upsert("artifact_licences", "digest", "licence", p["digest"], p["licence"], e.seq)
+        params = {"d": p["digest"], "l": p["licence"], "s": e.seq, "n": self._artifact(p["digest"])}
+        if self.writer.one("SELECT 1 FROM artifact_licences WHERE digest = :d", {"d": p["digest"]}):
+            self.writer.execute("UPDATE artifact_licences SET licence = :l, seq = :s WHERE digest = :d", params)
+        else:
+            self.writer.execute(
+                "INSERT INTO artifact_licences (digest, licence, seq, node_id) VALUES (:d, :l, :s, :n)", params
+            )
 
     def _source(self, e: StoredEvent, p: dict[str, Any]) -> None:
         self._artifact(p["digest"])

@@ -103,10 +103,7 @@ class SqlFacts:
             return [
                 (int(r[0]), r[1], r[2])
                 for r in conn.execute(
-                    text(
-                        "SELECT a.node_id, l.digest, l.licence FROM artifact_licences l "
-                        "JOIN artifacts a ON a.digest = l.digest"
-                    )
+                    text("SELECT node_id, digest, licence FROM artifact_licences")
                 )
             ]
 

@@ -28,13 +28,18 @@ if TYPE_CHECKING:
 KINDS = ("card", "iban", "email", "phone", "ip", "national_id")
 DEFAULT_KINDS = ("card", "iban", "email", "phone", "ip")
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+IPV4 = rf"\b{_OCTET}(?:\.{_OCTET}){{3}}\b"  # exact: matches need no confirmation, so they are counted in C
+IPV6 = r"\b[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7}\b"
+
 # RE2-compatible candidate patterns (the prefilter runs them in C over whole columns)
 PATTERNS: dict[str, str] = {
     "card": r"\b(?:\d[ -]?){12,18}\d\b",
     "iban": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b",
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
-    "phone": r"(?:\+\d{1,3}[\s.-]?)?\(?\d{2,4}\)?[\s.-]?\d{3,4}[\s.-]?\d{3,5}",
-    "ip": r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7}\b",
+    # spaces, dashes and brackets separate phone digits; dots do not (they would make every IP a candidate)
+    "phone": r"(?:\+\d{1,3}[\s-]?)?\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,5}",
+    "ip": IPV4 + "|" + IPV6,
     "national_id": r"\b\d[\d -]{6,14}\d\b|\b[A-Z]{1,2}\d{6,10}[A-Z]?\b",
 }
 
@@ -125,22 +130,19 @@ class Scanner:
             return any(valid(text) for valid in self._national)
         return kind == "email"
 
+    def count(self, kind: str, text: str) -> int:
+        """Confirmed matches of one kind in one cell. A phone number is not counted where a card, IBAN or
+        national id was confirmed (their digits would parse as one)."""
+        if kind == "phone":
+            claimed = [m.span() for other in ("card", "iban", "national_id") if other in self._regex
+                       for m in self._regex[other].finditer(text) if self.confirm(other, m.group())]
+            return self._phones(text, claimed)
+        return sum(1 for m in self._regex[kind].finditer(text) if self.confirm(kind, m.group()))
+
     def scan_text(self, text: str) -> dict[str, int]:
         """Confirmed matches per kind in one cell (counts only)."""
-        found: dict[str, int] = {}
-        claimed: list[tuple[int, int]] = []  # spans already counted (a card number is not also a phone)
-        for kind in self.kinds:
-            if kind == "phone":
-                n = self._phones(text, claimed)
-            else:
-                n = 0
-                for m in self._regex[kind].finditer(text):
-                    if self.confirm(kind, m.group()):
-                        n += 1
-                        claimed.append(m.span())
-            if n:
-                found[kind] = n
-        return found
+        found = {kind: self.count(kind, text) for kind in self.kinds}
+        return {k: n for k, n in found.items() if n}
 
     def _phones(self, text: str, claimed: list[tuple[int, int]]) -> int:
         import phonenumbers
@@ -194,20 +196,46 @@ def scan_table(
         else:
             continue
         scanned.append(name)
-        if not scanner.prefilter:
-            continue
-        hits = pc.match_substring_regex(col, scanner.prefilter).fill_null(False)
-        if not pc.any(hits).as_py():
-            continue
-        counts: dict[str, list[int]] = {}
-        for text in pc.filter(col, hits).to_pylist():
-            for kind, n in scanner.scan_text(text).items():
-                if kind in kinds:
-                    slot = counts.setdefault(kind, [0, 0])
-                    slot[0] += n
-                    slot[1] += 1
-        findings.extend(Finding(name, kind, c, r) for kind, (c, r) in sorted(counts.items()))
+        findings.extend(_scan_column(col, name, kinds, scanner))
     return findings, scanned, table.num_rows
+
+
+def _scan_column(col: Any, name: str, kinds: list[str], scanner: Scanner) -> list[Finding]:
+    """Per kind: one RE2 pass over the column (in C) marks candidate rows; e-mail needs no confirmation, so it
+    is counted in C too; the other kinds confirm only their candidates, in Python."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if not scanner.prefilter:
+        return []
+    hits = pc.match_substring_regex(col, scanner.prefilter).fill_null(False)
+    if not pc.any(hits).as_py():
+        return []
+    if pc.sum(hits).as_py() < len(col):
+        col = pc.filter(col, hits)  # the kinds' passes run on the candidate rows only
+    found = []
+    for kind in kinds:
+        mask = pc.match_substring_regex(col, PATTERNS[kind]).fill_null(False)
+        rows = int(pc.sum(mask).as_py() or 0)
+        if not rows:
+            continue
+        if kind == "email":
+            count = int(pc.sum(pc.count_substring_regex(pc.filter(col, mask), PATTERNS[kind])).as_py() or 0)
+        elif kind == "ip":
+            rows_of = pc.filter(col, mask)
+            v4 = pc.count_substring_regex(rows_of, IPV4)
+            v6_mask = pc.match_substring_regex(rows_of, IPV6).fill_null(False)
+            per_row = np.asarray(v4.fill_null(0), dtype=np.int64)
+            texts = pc.filter(rows_of, v6_mask).to_pylist()
+            for i, text in zip(np.flatnonzero(np.asarray(v6_mask)), texts, strict=True):
+                per_row[i] += sum(1 for m in re.finditer(IPV6, text) if _ip(m.group()))
+            count, rows = int(per_row.sum()), int(np.count_nonzero(per_row))
+        else:
+            counts = [scanner.count(kind, text) for text in pc.filter(col, mask).to_pylist()]
+            count, rows = sum(counts), sum(1 for n in counts if n)
+        if count:
+            found.append(Finding(name, kind, count, rows))
+    return found
 
 
 def privacy_checks(

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 # are the run's own logic and context)
 SOURCE_EXEMPT_KINDS = frozenset({"code", "environment", "metrics", "config", "run"})
 MAX_UNLICENSED_LISTED = 20
+MAX_PATH_NODES = 12
+ELIDED = -1  # a path's elided middle
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +132,14 @@ def ancestry(engine: GraphEngine, root: int, as_of_seq: int | None) -> tuple[np.
     return order, pred, snap
 
 
-def path_ids(pred: np.ndarray, node: int, root: int) -> list[int]:
-    """node, its successor towards root, ..., root (the predecessor tree points from root outwards)."""
+def path_ids(pred: np.ndarray, node: int, root: int, limit: int = MAX_PATH_NODES) -> list[int]:
+    """node, its successor towards root, ..., root (the predecessor tree points from root outwards). A path
+    longer than ``limit`` nodes keeps its first ``limit - 2`` nodes, then ``ELIDED``, then root: a licence
+    100,000 runs upstream is explained without describing every step between."""
     out = [node]
     while out[-1] != root:
+        if len(out) == limit - 1:
+            return [*out, ELIDED, root]
         out.append(int(pred[out[-1]]))
     return out
 
@@ -168,10 +174,24 @@ def licence_report(
     licensed_ids = {i for i, _, _ in found}
     bare = [int(i) for i in no_parent if int(i) not in licensed_ids]
     paths = {i: path_ids(pred, i, root) for i in [i for i, _, _ in found] + bare[:MAX_UNLICENSED_LISTED]}
-    described = store.node_records(sorted({n for p in paths.values() for n in p} | {root}), as_of_seq)
+    hops = {i: len(p) - 1 for i, p in paths.items()}
+    if any(ELIDED in p for p in paths.values()):  # long paths: their hop counts from the BFS levels
+        from ..graph.levels import bfs_depths
+
+        depth = np.zeros(len(member), np.int64)
+        depth[order] = bfs_depths(order, pred)
+        hops = {i: int(depth[i]) for i in paths}
+    wanted = {n for p in paths.values() for n in p if n != ELIDED} | {root}
+    described = store.node_records(sorted(wanted), as_of_seq)
+
+    def labels(i: int) -> tuple[str, ...]:
+        shown = len(paths[i]) - 3  # hops between the nodes kept before the elision
+        return tuple(f"... {hops[i] - shown} more hop(s) ..." if n == ELIDED else label_of(described[n])
+                     for n in paths[i])
+
     cache: dict[str, Conditions] = {}
     obligations = []
-    for i, digest, licence in sorted(found, key=lambda f: (len(paths[f[0]]), f[0])):
+    for i, digest, licence in sorted(found, key=lambda f: (hops[f[0]], f[0])):
         conditions = cache.get(licence) or cache.setdefault(licence, conditions_of(licence))
         obligations.append(
             Obligation(
@@ -179,8 +199,8 @@ def licence_report(
                 label_of(described[i]),
                 licence,
                 conditions,
-                tuple(label_of(described[n]) for n in paths[i]),
-                len(paths[i]) - 1,
+                labels(i),
+                hops[i],
             )
         )
     unlicensed = [
@@ -189,8 +209,8 @@ def licence_report(
             label_of(described[i]),
             "",
             UNSPECIFIED,
-            tuple(label_of(described[n]) for n in paths[i]),
-            len(paths[i]) - 1,
+            labels(i),
+            hops[i],
         )
         for i in bare[:MAX_UNLICENSED_LISTED]
     ]
