@@ -50,6 +50,7 @@ _MARK = {
 )
 @click.option("--warn-only", is_flag=True, help="Report failures but exit 0.")
 @click.option("--no-record", is_flag=True, help="Do not record the verdicts in the ledger.")
+@click.option("--schema", "print_schema", is_flag=True, help="Print the policy's JSON Schema (for editors).")
 @JSON_OPTION
 def check_command(
     refs: tuple[str, ...],
@@ -58,6 +59,7 @@ def check_command(
     output: Path | None,
     warn_only: bool,
     no_record: bool,
+    print_schema: bool,
     as_json: bool,
 ) -> None:
     """Run the policy's quality gates on REFs (default: every artifact the policy names).
@@ -66,8 +68,11 @@ def check_command(
     recorded in the ledger with the policy's digest (`mlineage show REF` lists them).
     """
     from ..errors import ConfigError
-    from ..gates.policy import load_policy
+    from ..gates.policy import load_policy, policy_schema
 
+    if print_schema:
+        emit_json(policy_schema())
+        return
     try:
         policy = load_policy(policy_path) if policy_path is not None else None
         with client_session() as client:
@@ -117,7 +122,8 @@ def _print_report(report: CheckReport, warn_only: bool) -> None:
             escape(details),
         )
     out = console()
-    out.print(table)
+    if report.results:
+        out.print(table)
     for problem in report.problems:
         out.print(f"[red]fail[/] {escape(problem)}")
     counts = {v: sum(1 for r in report.results if r.verdict == v) for v in ("pass", "warn", "fail", "error")}

@@ -54,6 +54,10 @@ def policy_for(client: Client, policy: Policy | str | Path | None) -> Policy:
     found = find_policy(Path(root))
     if found is None:
         raise ConfigError(f"no {POLICY_FILE} in {root} or above: write one (docs/gates.md) or pass --policy")
+    try:  # named as the user would type it: relative to the working folder when inside it
+        found = found.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        pass
     return load_policy(found)
 
 

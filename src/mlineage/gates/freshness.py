@@ -7,7 +7,7 @@ The clock is a parameter (``now``), so a test fixes it; the runner passes ``date
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from .model import Check
@@ -61,12 +61,13 @@ def check_freshness(
         ]
     status, age = freshness_status(max_loaded_at, now, warn_after, error_after)
     verdict = {"pass": "pass", "warn": "warn", "error": "fail"}[status]
-    text = str(timedelta(seconds=round(age)))
+    limits = ", ".join(f"{name} {d['count']} {d['period']}" for name, d in
+                       (("warn after", warn_after), ("error after", error_after)) if d is not None)
     return [
         Check(
             "freshness",
             verdict,  # type: ignore[arg-type]
-            f"max_loaded_at {max_loaded_at.isoformat()} is {text} old: {status}",
+            f"{status}: max_loaded_at {max_loaded_at.isoformat()}, {limits}",
             {
                 "max_loaded_at": max_loaded_at.isoformat(),
                 "age_seconds": round(age, 3),
