@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .context import client_session
-from .options import JSON_OPTION
+from .options import AS_OF_OPTION, JSON_OPTION
 from .output import console, emit_json
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ def _print_report(report: CheckReport, warn_only: bool) -> None:
 @click.command("licence")
 @click.argument("ref")
 @click.option("--set", "licence", metavar="EXPR", help="Record the licence REF carries (SPDX or an id).")
-@click.option("--as-of", help="The graph as it stood at a ledger seq or time.")
+@AS_OF_OPTION
 @JSON_OPTION
 def licence_command(ref: str, licence: str | None, as_of: str | None, as_json: bool) -> None:
     """Explain which ancestor of REF brings which licence obligation, with the path (or record one with

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..answers import answer
 from ..deps import Reader, ServerDep
-from ..models import ERRORS
+from ..models import ERRORS, _Open
 
 router = APIRouter(prefix="/api/v1/gates", tags=["gates"], responses=ERRORS)
 
@@ -35,7 +35,22 @@ class FactsIn(BaseModel):
     kind: Annotated[str, Field(max_length=64)] | None = None
 
 
-@router.post("/licence")
+class LicenceOut(_Open):
+    """``mlineage licence REF --json``: the effective conditions and the ancestor and path of each."""
+
+    artifact: str
+    label: str
+    effective: dict[str, Any]
+    ancestors: int
+    obligations: list[dict[str, Any]]
+    unlicensed_sources: list[dict[str, Any]]
+    unlicensed_count: int
+
+
+FactsOut = dict[str, Any] | list[Any]
+
+
+@router.post("/licence", responses={200: {"model": LicenceOut, "description": "the licence report"}})
 def licence(body: LicenceIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """The licence conditions a ref inherits from its ancestry, with the ancestor and path of each."""
     return answer(
@@ -48,7 +63,7 @@ def licence(body: LicenceIn, request: Request, p: Reader, state: ServerDep) -> A
     )
 
 
-@router.post("/facts")
+@router.post("/facts", responses={200: {"model": FactsOut, "description": "a mapping by key, or a list"}})
 def facts(body: FactsIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """One of the gates' look-ups, answered from the ``gates`` projection."""
     from ...gates.facts import SqlFacts, answer_facts
