@@ -73,8 +73,10 @@ def _pii_csv(rows: int) -> Path:
             phone = f"+1 415-555-{i % 10000:04d}" if phone_rows[i] else "none"
             note = "paid by card 4111 1111 1111 1111" if card_rows[i] else f"order {i} shipped"
             ip = ".".join(str(o) for o in octets[i])
-            out.write(f"{ids[i]},{first[i]},{first[i]}{i}@example.com,{phone},DE,{note},{amount[i]},"
-                      f"2026-11-{1 + i % 28:02d},{ip},{cities[i]}\n")
+            out.write(
+                f"{ids[i]},{first[i]},{first[i]}{i}@example.com,{phone},DE,{note},{amount[i]},"
+                f"2026-11-{1 + i % 28:02d},{ip},{cities[i]}\n"
+            )
     return path
 
 
@@ -98,8 +100,18 @@ def _pii(quick: bool) -> list[Result]:
     assert {f.kind for f in findings} >= {"email", "phone", "ip", "card"}, findings
     peer = best_of(read, 3)
     ours = best_of(scan, 1 if not quick else 2)
-    return [Result(f"PII scan, {rows:,}-row 10-column CSV ({megabytes:.0f} MB), read + scan", megabytes / ours,
-                   "PyArrow read_csv alone", megabytes / peer, "MB/s", True, "report MB/s and the ratio", None)]
+    return [
+        Result(
+            f"PII scan, {rows:,}-row 10-column CSV ({megabytes:.0f} MB), read + scan",
+            megabytes / ours,
+            "PyArrow read_csv alone",
+            megabytes / peer,
+            "MB/s",
+            True,
+            "report MB/s and the ratio",
+            None,
+        )
+    ]
 
 
 # ---------------------------------------------------------------- licence propagation
@@ -124,31 +136,46 @@ def _licences(quick: bool) -> list[Result]:
     kinds = ["cc-by-nc-4.0", "MIT", "CC-BY-SA-4.0", "Apache-2.0", "openrail"]
     nodes = [("rnd", int(i), setup.first_random + int(i)) for i in rng.choice(n, 1000, replace=False)]
     nodes += [("chain", int(i), setup.first_chain + int(i)) for i in rng.choice(chain, 100, replace=False)]
-    rows = [(graphgen.digest_of(tag, i), kinds[j % len(kinds)], 1, node) for j, (tag, i, node) in enumerate(nodes)]
+    rows = [
+        (graphgen.digest_of(tag, i), kinds[j % len(kinds)], 1, node) for j, (tag, i, node) in enumerate(nodes)
+    ]
     with store.engine.begin() as conn:  # rows behind the ledger, like the generator's (a store for queries)
         conn.exec_driver_sql("DELETE FROM artifact_licences")
         raw = conn.connection.dbapi_connection
         assert raw is not None
         raw.cursor().executemany(
-            "INSERT INTO artifact_licences (digest, licence, seq, node_id) VALUES (?, ?, ?, ?)", rows)
+            "INSERT INTO artifact_licences (digest, licence, seq, node_id) VALUES (?, ?, ?, ?)", rows
+        )
     os.environ[CACHE_ENV] = str(workdir("graph") / "cache-sqlite")
     engine = GraphEngine(store, "memory")
     snap = engine.snapshot()
     facts = SqlFacts(store)
     results = []
-    for title, tag, index, node in (("the chain's end (the largest ancestry)", "chain", chain - 1,
-                                     setup.first_chain + chain - 1),
-                                    ("the deepest random node", "rnd", n - 1, setup.first_random + n - 1)):
+    for title, tag, index, node in (
+        ("the chain's end (the largest ancestry)", "chain", chain - 1, setup.first_chain + chain - 1),
+        ("the deepest random node", "rnd", n - 1, setup.first_random + n - 1),
+    ):
         artifact = store.get_artifact(graphgen.digest_of(tag, index))
         assert isinstance(artifact, Artifact)
         report = licence_report(engine, store, facts, artifact)
         matrix = snap.matrix("up", None)
-        peer = best_of(lambda: breadth_first_order(matrix, node, directed=True, return_predecessors=True), 5)
+        peer = best_of(
+            lambda m=matrix, v=node: breadth_first_order(m, v, directed=True, return_predecessors=True), 5
+        )
         ours = best_of(lambda: licence_report(engine, store, facts, artifact), 5)  # noqa: B023
-        results.append(Result(f"licence propagation from {title}: {report.ancestors:,} ancestors, "
-                              f"{len(report.obligations)} licensed, {n + chain:,}-node graph", ours * 1000,
-                              "scipy BFS of the same ancestry", peer * 1000, "ms", False, "< 200 ms",
-                              ours < 0.2))
+        results.append(
+            Result(
+                f"licence propagation from {title}: {report.ancestors:,} ancestors, "
+                f"{len(report.obligations)} licensed, {n + chain:,}-node graph",
+                ours * 1000,
+                "scipy BFS of the same ancestry",
+                peer * 1000,
+                "ms",
+                False,
+                "< 200 ms",
+                ours < 0.2,
+            )
+        )
     store.close()
     return results
 
@@ -164,11 +191,12 @@ def _project() -> tuple[Path, dict[str, str]]:
         return root, env
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(1)
-    lines = ["id,label,x,loaded_at"] + [f"{i},{i % 2},{rng.normal():.4f},2026-12-01T00:00:00Z"
-                                        for i in range(10_000)]
+    lines = ["id,label,x,loaded_at"] + [
+        f"{i},{i % 2},{rng.normal():.4f},2026-12-01T00:00:00Z" for i in range(10_000)
+    ]
     (root / "train.csv").write_text("\n".join(lines) + "\n")
     (root / "eval.csv").write_text("id,label\n1,0\n2,1\n")
-    script = '''
+    script = """
 import mlineage
 from mlineage import events as ev
 from mlineage.config import init_project
@@ -201,7 +229,7 @@ for v in (1, 2):
                       {"key": "accuracy", "value": 0.8 + 0.01 * v + 0.001 * seed, "step": 0}]}),
                   NewEvent(ev.RUN_ENDED, {"run_id": rid, "status": "completed"})])
 c.set_owner("classifier", "ml-team")
-'''
+"""
     subprocess.run([sys.executable, "-c", script], cwd=root, env=env, check=True)
     (root / "mlineage.policy.yaml").write_text(CHECK_POLICY)
     return root, env
@@ -212,19 +240,36 @@ def _check(quick: bool) -> list[Result]:
     cli = [sys.executable, "-m", "mlineage.cli.main"]
 
     def check() -> None:
-        done = subprocess.run([*cli, "check", "classifier@2", "train.csv", "--json"], cwd=root, env=env,
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [*cli, "check", "classifier@2", "train.csv", "--json"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
 
     def show() -> None:
-        subprocess.run([*cli, "show", "classifier@2", "--json"], cwd=root, env=env, capture_output=True,
-                       check=True)
+        subprocess.run(
+            [*cli, "show", "classifier@2", "--json"], cwd=root, env=env, capture_output=True, check=True
+        )
 
     check()  # warm the file cache; also checks the ten gates pass
     ours = best_of(check, 2 if quick else 5)
     peer = best_of(show, 2 if quick else 5)
-    return [Result("`mlineage check` of a model and its data, 10 gates, end to end", ours * 1000,
-                   "`mlineage show MODEL --json`", peer * 1000, "ms", False, "< 1 s", ours < 1.0)]
+    return [
+        Result(
+            "`mlineage check` of a model and its data, 10 gates, end to end",
+            ours * 1000,
+            "`mlineage show MODEL --json`",
+            peer * 1000,
+            "ms",
+            False,
+            "< 1 s",
+            ours < 1.0,
+        )
+    ]
 
 
 def run(quick: bool) -> list[Result]:

@@ -219,10 +219,13 @@ class GatesProjection(Projection):
     def _licence(self, e: StoredEvent, p: dict[str, Any]) -> None:
         params = {"d": p["digest"], "l": p["licence"], "s": e.seq, "n": self._artifact(p["digest"])}
         if self.writer.one("SELECT 1 FROM artifact_licences WHERE digest = :d", {"d": p["digest"]}):
-            self.writer.execute("UPDATE artifact_licences SET licence = :l, seq = :s WHERE digest = :d", params)
+            self.writer.execute(
+                "UPDATE artifact_licences SET licence = :l, seq = :s WHERE digest = :d", params
+            )
         else:
             self.writer.execute(
-                "INSERT INTO artifact_licences (digest, licence, seq, node_id) VALUES (:d, :l, :s, :n)", params
+                "INSERT INTO artifact_licences (digest, licence, seq, node_id) VALUES (:d, :l, :s, :n)",
+                params,
             )
 
     def _source(self, e: StoredEvent, p: dict[str, Any]) -> None:

@@ -95,17 +95,18 @@ class SqlFacts:
             for r in rows
         ]
 
-    def licensed_nodes(self) -> list[tuple[int, str, str]]:
-        """(node id, digest, licence) of every artifact that carries a licence: the propagation's input."""
+    def licensed_nodes(self, as_of_seq: int | None = None) -> list[tuple[int, str, str]]:
+        """(node id, digest, licence) of every artifact carrying a licence recorded by ``as_of_seq``: the
+        propagation's input."""
         from sqlalchemy import text
 
+        sql = "SELECT node_id, digest, licence FROM artifact_licences"
+        params: dict[str, Any] = {}
+        if as_of_seq is not None:
+            sql += " WHERE seq <= :s"
+            params["s"] = as_of_seq
         with self.engine.connect() as conn:
-            return [
-                (int(r[0]), r[1], r[2])
-                for r in conn.execute(
-                    text("SELECT node_id, digest, licence FROM artifact_licences")
-                )
-            ]
+            return [(int(r[0]), r[1], r[2]) for r in conn.execute(text(sql), params)]
 
     def select(self, name_glob: str | None, kind: str | None) -> list[str]:
         """Digests of the latest version of every name matching the glob (and kind)."""

@@ -160,7 +160,7 @@ def licence_report(
     order, pred, snap = ancestry(engine, root, as_of_seq)
     member = np.zeros(max(snap.n, root + 1), bool)
     member[order] = True
-    licensed = facts.licensed_nodes()
+    licensed = facts.licensed_nodes(as_of_seq)
     found: list[tuple[int, str, str]] = [
         (i, d, lic) for i, d, lic in licensed if i < len(member) and member[i]
     ]
