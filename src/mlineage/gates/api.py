@@ -90,6 +90,7 @@ def licence_report(client: Client, ref: str | Artifact, as_of: str | int | None 
 
 def record(client: Client, event_type: str, payload: dict[str, Any]) -> None:
     client.append([NewEvent(event_type, payload)])
+    client.write_checkpoint()  # the project's anchor follows the ledger, as after ``add``
 
 
 def set_owner(client: Client, target: str, owner: str) -> str:

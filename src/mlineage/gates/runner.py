@@ -353,3 +353,4 @@ def record_results(client: Client, policy: Policy, results: Sequence[GateResult]
     ]
     if events:
         client.append(events)
+        client.write_checkpoint()
