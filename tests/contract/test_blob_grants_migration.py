@@ -3,31 +3,24 @@ first, and nothing else (a later recorder, and run keys, get no grant)."""
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
 from mlineage.stores import migrate
-from mlineage.stores.engine import make_engine
 from mlineage.stores.sql import SqlStore
+
+from .old_revision import at_revision
 
 A = "sha256:" + "a" * 64
 B = "sha256:" + "b" * 64
 
 
 def test_upgrade_from_0008_grants_blobs_to_their_first_recorder(store_uri: str) -> None:
-    engine = make_engine(store_uri)
-    config = Config()
-    config.set_main_option("script_location", str(migrate._MIGRATIONS))
-    with engine.connect() as conn, conn.begin():
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0008")
+    with at_revision(store_uri, "0008") as conn:
         conn.execute(
             text("INSERT INTO server_namespace_objects (namespace, key, seq) VALUES (:ns, :key, :seq)"),
             [{"ns": "team-a", "key": A, "seq": 1}, {"ns": "default", "key": "r1", "seq": 2},
              {"ns": "team-b", "key": A, "seq": 3}, {"ns": "team-b", "key": B, "seq": 4}],
         )
-    engine.dispose()
 
     store = SqlStore(store_uri)  # migrates to head
     try:
