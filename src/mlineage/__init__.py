@@ -23,6 +23,8 @@ _EXPORTS = {
     "active_run": "mlineage.sdk.run",
     "ActiveRun": "mlineage.sdk.run",
     "emit": "mlineage.sdk.emit",
+    "diff": "mlineage.datasets.api",
+    "Dataset": "mlineage.datasets.api",
     "Client": "mlineage.sdk.client",
     "default_client": "mlineage.sdk.client",
     "Artifact": "mlineage.model",
@@ -47,9 +49,9 @@ _EXPORTS = {
 
 __all__ = [  # the keys of _EXPORTS and __version__, sorted (a test checks)
     "ActiveRun", "AmbiguousRefError", "Artifact", "ArtifactKind", "Client", "ConfigError", "CycleError",
-    "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord", "LineageResult",
+    "Dataset", "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord", "LineageResult",
     "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
-    "ValidationError", "__version__", "active_run", "autolog", "default_client", "emit", "run", "track",
+    "ValidationError", "__version__", "active_run", "autolog", "default_client", "diff", "emit", "run", "track",
 ]
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ if TYPE_CHECKING:
         StoreUnavailableError,
         ValidationError,
     )
+    from .datasets.api import Dataset, diff
     from .graph import LineageQuery, LineageResult
     from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, RunStatus
     from .sdk.autolog import autolog

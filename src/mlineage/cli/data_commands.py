@@ -112,7 +112,7 @@ def status_command(paths: tuple[Path, ...], exit_code: bool, as_json: bool) -> N
 def checkout_command(paths: tuple[Path, ...], force: bool, no_fetch: bool, as_json: bool) -> None:
     """Restore tracked data to what its pointers say (from the cache, else from the remote).
 
-    A PATH written NAME@N (e.g. data@1) restores version N of that name and points its pointer file at it.
+    A PATH written NAME@N (e.g. data@1, or a semantic version: data@1.4.0) restores version N of that name and points its pointer file at it.
     Every object is verified against its digest before it is placed; a corrupted one is never used.
     """
     import os
@@ -150,9 +150,9 @@ def checkout_command(paths: tuple[Path, ...], force: bool, no_fetch: bool, as_js
 
 def _checkout_version(ws: Workspace, spec: str, force: bool, fetch: bool, quiet: bool) -> Any:
     from ..data.restore import checkout_version
-    from ..versions import parse_version_ref
+    from ..versions import resolve_version_ref
 
-    name, version = parse_version_ref(spec)
+    name, version = resolve_version_ref(ws.client.store, spec)
     return checkout_version(ws, name, version, force=force, fetch=fetch, quiet=quiet)
 
 

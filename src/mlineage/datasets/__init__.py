@@ -1,0 +1,12 @@
+"""Dataset versions that explain themselves: row and schema diffs, semantic versions proposed from the diff,
+profiles, drift between versions and recorded rollbacks.
+
+Pure logic (``model``, ``schema``, ``semver``, ``drift``, ``profile``) is kept apart from I/O (``sources``
+checks files, ``engine`` runs DuckDB, ``records`` reads the projections, ``service`` works through a Client);
+``events`` declares the event types and projections. Heavy libraries (DuckDB, numpy, scipy) load only in the
+functions that use them.
+"""
+
+from __future__ import annotations
+
+from . import events as _events  # noqa: F401  (registers the event types and projections)

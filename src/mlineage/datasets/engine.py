@@ -1,0 +1,304 @@
+"""The out-of-core half: DuckDB reads the files where they lie and runs the diff and profile queries.
+
+DuckDB reads Parquet, CSV and JSON Lines itself, joins and aggregates on all cores and spills to a temporary
+folder past its memory limit, so a diff of tables larger than memory runs in bounded memory
+(``MLINEAGE_DUCKDB_MEMORY``, default 1GB; docs/datasets.md has the measurements behind the choice). Each
+query is one pass: the keyed diff is a single FULL OUTER JOIN whose aggregates give every count, the null
+counts, the rename checks and bounded, ordered samples (``arg_min(row, key, n)``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import ValidationError
+from .model import Column, RowDiff
+from .schema import is_numeric
+from .sources import TableSource
+
+A_MARK, B_MARK = "__mlineage_a", "__mlineage_b"
+QUANTILES = [i / 100 for i in range(101)]
+TOP_VALUES = 100
+CATEGORICAL_MAX_DISTINCT = 1000
+
+
+@contextmanager
+def connect() -> Iterator[Any]:
+    """A DuckDB connection with bounded memory and a private spill folder, closed after use."""
+    import duckdb
+
+    memory = os.environ.get("MLINEAGE_DUCKDB_MEMORY", "1GB")
+    threads = int(os.environ.get("MLINEAGE_DUCKDB_THREADS", "0")) or min(os.cpu_count() or 1, 8)
+    with tempfile.TemporaryDirectory(prefix="mlineage-duckdb-") as spill:
+        con = duckdb.connect(config={"memory_limit": memory, "threads": threads, "temp_directory": spill,
+                                     "preserve_insertion_order": False})
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def relation(src: TableSource) -> str:
+    """The FROM clause that reads a source."""
+    files = "[" + ", ".join(_literal(f) for f in src.files) + "]"
+    if src.format == "parquet":
+        return f"read_parquet({files})"
+    if src.format == "csv":
+        return f"read_csv({files}, delim={_literal(src.delimiter or ',')}, header=true)"
+    return f"read_json({files}, format='newline_delimited')"
+
+
+def _run(con: Any, sql: str, src: Sequence[TableSource]) -> Any:
+    import duckdb
+
+    try:
+        return con.execute(sql)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        labels = " / ".join(s.label for s in src)
+        raise ValidationError(labels, f"could not be read as a table: {first}",
+                              "check that each file is the format its name says") from None
+
+
+def columns(con: Any, src: TableSource) -> list[Column]:
+    rows = _run(con, f"DESCRIBE SELECT * FROM {relation(src)}", [src]).fetchall()
+    return [Column(r[0], r[1]) for r in rows]
+
+
+def count_rows(con: Any, src: TableSource) -> int:
+    return int(_run(con, f"SELECT count(*) FROM {relation(src)}", [src]).fetchone()[0])
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return str(value)
+
+
+def _cast(expr: str, old: str, new: str) -> str:
+    return expr if old == new else f"TRY_CAST({expr} AS {new})"
+
+
+def keyed_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column], cols_b: list[Column],
+               key: list[str], pairs: list[tuple[str, str]], candidates: list[tuple[str, str]],
+               samples: int) -> tuple[RowDiff, dict[str, int], dict[str, int], list[tuple[str, str]]]:
+    """Rows by key in one join. ``pairs``: (column in A, column in B) compared cell by cell; ``candidates``:
+    (removed, added) pairs checked for identical values. Returns the row diff, NULL counts per side and the
+    candidates whose values matched on every matched row."""
+    types_a = {c.name: c.type for c in cols_a}
+    types_b = {c.name: c.type for c in cols_b}
+    for side, names in (("A", types_a), ("B", types_b)):
+        missing = [k for k in key if k not in names]
+        if missing:
+            label = a.label if side == "A" else b.label
+            raise ValidationError("key", f"column {', '.join(map(repr, missing))} is not in {label}",
+                                  f"its columns are {', '.join(names)}")
+    on = " AND ".join(f"a.{quote(k)} = {_cast('b.' + quote(k), types_b[k], types_a[k])}" for k in key)
+    both = f"a.{A_MARK} AND b.{B_MARK}"
+    key_a = "(" + ", ".join(f"a.{quote(k)}" for k in key) + ",)"
+    key_b = "(" + ", ".join(f"b.{quote(k)}" for k in key) + ",)"
+    compared = [(x, y) for x, y in pairs if x not in key]
+    differs = {x: f"{_cast('a.' + quote(x), types_a[x], types_b[y])} IS DISTINCT FROM b.{quote(y)}"
+               for x, y in compared}
+    any_diff = " OR ".join(differs.values()) or "false"
+    select = [
+        f"count(*) FILTER (WHERE {both})", f"count(*) FILTER (WHERE b.{B_MARK} IS NULL)",
+        f"count(*) FILTER (WHERE a.{A_MARK} IS NULL)",
+        f"count(DISTINCT {key_a}) FILTER (WHERE b.{B_MARK} IS NULL)",
+        f"count(DISTINCT {key_b}) FILTER (WHERE a.{A_MARK} IS NULL)",
+        f"count(*) FILTER (WHERE {both} AND ({any_diff}))",
+        "count(*) FILTER (WHERE " + " OR ".join(f"a.{quote(k)} IS NULL" for k in key) + f") - "
+        f"count(*) FILTER (WHERE a.{A_MARK} IS NULL)",
+        "count(*) FILTER (WHERE " + " OR ".join(f"b.{quote(k)} IS NULL" for k in key) + f") - "
+        f"count(*) FILTER (WHERE b.{B_MARK} IS NULL)",
+    ]
+    select += [f"count(*) FILTER (WHERE {both} AND {d})" for d in differs.values()]
+    select += [f"count(a.{A_MARK}) - count(a.{quote(c.name)})" for c in cols_a]
+    select += [f"count(b.{B_MARK}) - count(b.{quote(c.name)})" for c in cols_b]
+    select += [f"count(*) FILTER (WHERE {both} AND a.{quote(r)} IS DISTINCT FROM b.{quote(n)})"
+               for r, n in candidates]
+    if samples:
+        row_a = "struct_pack(" + ", ".join(f"{quote(c.name)} := a.{quote(c.name)}" for c in cols_a) + ")"
+        row_b = "struct_pack(" + ", ".join(f"{quote(c.name)} := b.{quote(c.name)}" for c in cols_b) + ")"
+        cells = ", ".join(
+            f"{quote(x)} := [{_cast('a.' + quote(x), types_a[x], types_b[y])}, b.{quote(y)}]"
+            for x, y in compared)
+        keys = ", ".join(f"{quote(k)} := a.{quote(k)}" for k in key)
+        changed_row = f"struct_pack({keys}{', ' + cells if cells else ''})"
+        select += [f"arg_min({row_b}, {key_b}, {samples}) FILTER (WHERE a.{A_MARK} IS NULL)",
+                   f"arg_min({row_a}, {key_a}, {samples}) FILTER (WHERE b.{B_MARK} IS NULL)",
+                   f"arg_min({changed_row}, {key_a}, {samples}) FILTER (WHERE {both} AND ({any_diff}))"]
+    sql = (f"SELECT {', '.join(select)} FROM (SELECT *, true AS {A_MARK} FROM {relation(a)}) a "
+           f"FULL OUTER JOIN (SELECT *, true AS {B_MARK} FROM {relation(b)}) b ON {on}")
+    row = list(_run(con, sql, [a, b]).fetchone())
+    matched, removed, added, removed_keys, added_keys, changed, null_a, null_b = row[:8]
+    rest = row[8:]
+    per_column = dict(zip([x for x, _ in compared], rest[: len(compared)]))
+    rest = rest[len(compared):]
+    nulls_a = dict(zip([c.name for c in cols_a], rest[: len(cols_a)]))
+    rest = rest[len(cols_a):]
+    nulls_b = dict(zip([c.name for c in cols_b], rest[: len(cols_b)]))
+    rest = rest[len(cols_b):]
+    identical = [cand for cand, n in zip(candidates, rest[: len(candidates)]) if n == 0 and matched]
+    rest = rest[len(candidates):]
+    for label, n in ((a.label, null_a), (b.label, null_b)):
+        if n:
+            raise ValidationError("key", f"{', '.join(key)} is NULL in {n:,} row(s) of {label}",
+                                  "a key must identify every row: choose other columns, or diff without --key")
+    rows_a, rows_b = count_rows(con, a), count_rows(con, b)
+    if (matched + removed != rows_a or matched + added != rows_b or removed_keys != removed
+            or added_keys != added):
+        raise _not_unique(con, a, b, key, rows_a, rows_b)
+    diff = RowDiff("key", list(key), rows_a, rows_b, added, removed, changed,
+                   {x: n for x, n in per_column.items()}, [y for _, y in compared])
+    if samples:
+        added_rows, removed_rows, changed_rows = rest[:3]
+        diff.samples = {
+            "added": [_json_value(r) for r in added_rows or []],
+            "removed": [_json_value(r) for r in removed_rows or []],
+            "changed": [_changed_sample(r, key, compared) for r in changed_rows or []],
+        }
+    return diff, nulls_a, nulls_b, identical
+
+
+def _changed_sample(row: dict[str, Any], key: list[str], compared: list[tuple[str, str]]) -> dict[str, Any]:
+    values = {y: _json_value(row[x]) for x, y in compared if row[x][0] != row[x][1] and not
+              (row[x][0] is None and row[x][1] is None)}
+    return {"key": {k: _json_value(row[k]) for k in key}, "values": values}
+
+
+def _not_unique(con: Any, a: TableSource, b: TableSource, key: list[str], rows_a: int, rows_b: int
+                ) -> ValidationError:
+    cols = ", ".join(quote(k) for k in key)
+    parts = []
+    for src in (a, b):
+        sql = (f"SELECT {cols}, count(*) AS n FROM {relation(src)} GROUP BY ALL HAVING count(*) > 1 "
+               f"ORDER BY n DESC, {cols}")
+        found = _run(con, f"SELECT count(*), sum(n) FROM ({sql})", [src]).fetchone()
+        if found[0]:
+            examples = _run(con, sql + " LIMIT 3", [src]).fetchall()
+            shown = "; ".join(", ".join(f"{k}={v!r}" for k, v in zip(key, r[:-1])) + f" on {r[-1]} rows"
+                              for r in examples)
+            parts.append(f"{src.label} has {found[0]:,} key(s) on more than one row ({shown})")
+    detail = "; ".join(parts) or "the join found keys on several rows"
+    return ValidationError("key", f"{', '.join(key)} is not unique: {detail}",
+                           "pass columns that identify one row, or diff without --key to compare rows by content")
+
+
+def _row_hash(prefix: str, names: list[str], types: dict[str, str], target: dict[str, str]) -> str:
+    parts = [_cast(f"{prefix}{quote(n)}", types[n], target[n]) for n in names]
+    return f"hash({', '.join(parts)})" if parts else "0"
+
+
+def content_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column], cols_b: list[Column],
+                 pairs: list[tuple[str, str]], candidates: list[tuple[str, str]], samples: int
+                 ) -> tuple[RowDiff, dict[str, int], dict[str, int], list[tuple[str, str]]]:
+    """Rows as a multiset of content hashes over the shared columns: a row that appears twice in A and once
+    in B counts as one removed. Duplicates are counted, never collapsed."""
+    types_a = {c.name: c.type for c in cols_a}
+    types_b = {c.name: c.type for c in cols_b}
+    names_a = [x for x, _ in pairs]
+    target = {x: types_b[y] for x, y in pairs}
+    hash_a = _row_hash("", names_a, types_a, target)
+    hash_b = _row_hash("", [y for _, y in pairs], types_b, types_b)
+    counts = ("CREATE TEMP TABLE mlineage_rows AS SELECT h, coalesce(ha.n, 0) AS na, coalesce(hb.n, 0) AS nb "
+              f"FROM (SELECT {hash_a} AS h, count(*) AS n FROM {relation(a)} GROUP BY 1) ha "
+              f"FULL OUTER JOIN (SELECT {hash_b} AS h, count(*) AS n FROM {relation(b)} GROUP BY 1) hb "
+              "USING (h) WHERE coalesce(ha.n, 0) <> coalesce(hb.n, 0)")
+    _run(con, "DROP TABLE IF EXISTS mlineage_rows", [a, b])
+    _run(con, counts, [a, b])
+    added, removed = _run(con, "SELECT coalesce(sum(greatest(nb - na, 0)), 0), "
+                          "coalesce(sum(greatest(na - nb, 0)), 0) FROM mlineage_rows", [a, b]).fetchone()
+    side_a = _side_stats(con, a, cols_a, [r for r, _ in candidates])
+    side_b = _side_stats(con, b, cols_b, [n for _, n in candidates])
+    identical = [(r, n) for r, n in candidates
+                 if side_a[2][r] == side_b[2][n] and side_a[0] and side_a[1][r] == side_b[1][n]]
+    diff = RowDiff("content", [], side_a[0], side_b[0], int(added), int(removed), compared=[y for _, y in pairs])
+    if samples:
+        diff.samples = {
+            "added": _content_samples(con, b, cols_b, hash_b, "nb > na", samples),
+            "removed": _content_samples(con, a, cols_a, hash_a, "na > nb", samples),
+            "changed": [],
+        }
+    return diff, side_a[1], side_b[1], identical
+
+
+def _side_stats(con: Any, src: TableSource, cols: list[Column], fingerprints: list[str]
+                ) -> tuple[int, dict[str, int], dict[str, Any]]:
+    """Row count, NULLs per column, and an order-free fingerprint (sum of value hashes) of some columns."""
+    select = ["count(*)"] + [f"count(*) - count({quote(c.name)})" for c in cols]
+    select += [f"sum(hash({quote(n)}))" for n in fingerprints]
+    row = _run(con, f"SELECT {', '.join(select)} FROM {relation(src)}", [src]).fetchone()
+    nulls = dict(zip([c.name for c in cols], row[1: 1 + len(cols)]))
+    return int(row[0]), nulls, dict(zip(fingerprints, row[1 + len(cols):]))
+
+
+def _content_samples(con: Any, src: TableSource, cols: list[Column], row_hash: str, which: str, n: int
+                     ) -> list[dict[str, Any]]:
+    names = ", ".join(quote(c.name) for c in cols)
+    sql = (f"SELECT {names} FROM (SELECT *, {row_hash} AS mlineage_h FROM {relation(src)}) "
+           f"WHERE mlineage_h IN (SELECT h FROM mlineage_rows WHERE {which} ORDER BY h LIMIT {n}) "
+           f"ORDER BY mlineage_h, {names} LIMIT {n}")
+    cur = _run(con, sql, [src])
+    header = [d[0] for d in cur.description]
+    return [_json_value(dict(zip(header, r))) for r in cur.fetchall()]
+
+
+# ---------------------------------------------------------------- profiles
+
+
+def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
+    """One pass of aggregates (a second, GROUP BY, only for low-cardinality columns' top values)."""
+    cols = columns(con, src)
+    select = ["count(*)"]
+    for c in cols:
+        q = quote(c.name)
+        select += [f"count({q})", f"approx_count_distinct({q})"]
+        if is_numeric(c.type):
+            select += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"avg({q})::DOUBLE",
+                       f"stddev_pop({q})::DOUBLE",
+                       f"approx_quantile({q}::DOUBLE, {QUANTILES})"]
+        else:
+            select += [f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
+    row = list(_run(con, f"SELECT {', '.join(select)} FROM {relation(src)}", [src]).fetchone())
+    rows = int(row.pop(0))
+    out: list[dict[str, Any]] = []
+    for c in cols:
+        count, distinct = int(row.pop(0)), int(row.pop(0))
+        entry: dict[str, Any] = {"name": c.name, "type": c.type, "nulls": rows - count,
+                                 "distinct": min(distinct, count)}
+        if is_numeric(c.type):
+            lo, hi, mean, std, qs = (row.pop(0) for _ in range(5))
+            entry.update(kind="numeric", min=_json_value(lo), max=_json_value(hi), mean=_json_value(mean),
+                         std=_json_value(std), quantiles=[_json_value(v) for v in qs] if qs else [])
+        else:
+            lo, hi = row.pop(0), row.pop(0)
+            entry.update(kind="categorical" if distinct <= CATEGORICAL_MAX_DISTINCT else "text",
+                         min=lo, max=hi)
+        out.append(entry)
+    for entry in out:
+        if entry["kind"] == "categorical":
+            q = quote(entry["name"])
+            top = _run(con, f"SELECT {q}::VARCHAR, count(*) AS n FROM {relation(src)} WHERE {q} IS NOT NULL "
+                            f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT {TOP_VALUES}", [src]).fetchall()
+            entry["top"] = [[v, int(n)] for v, n in top]
+            entry["other"] = rows - entry["nulls"] - sum(n for _, n in top)
+    return {"rows": rows, "columns": out}
