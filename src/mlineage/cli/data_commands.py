@@ -38,22 +38,39 @@ def _workspace() -> Workspace:
     type=click.Choice(["dataset", "model", "code", "config", "metrics", "file", "directory", "other"]),
     help="Artifact kind recorded in the ledger.",
 )
+@click.option("--semver", is_flag=True,
+              help="Give each new version a semantic version proposed from its diff with the one before "
+                   "(also: [datasets] semver = true in .mlineage/config.toml).")
+@click.option("--version", "override", metavar="X.Y.Z",
+              help="Record this semantic version instead of the proposed one (the record says so). One path.")
+@click.option("--key", "key", metavar="COL[,COL]",
+              help="With --semver: compare rows by these columns, so changed values are a patch (kept for the "
+                   "name's next versions).")
 @JSON_OPTION
-def add_command(paths: tuple[Path, ...], name: str | None, kind: str, as_json: bool) -> None:
+def add_command(paths: tuple[Path, ...], name: str | None, kind: str, semver: bool, override: str | None,
+                key: str | None, as_json: bool) -> None:
     """Version files and directories: store their content, record them, write PATH.lin pointers.
 
     Content is hashed with SHA-256 (unchanged files are never re-hashed), stored once in the cache, recorded
     as an artifact in the ledger, and PATH is added to the .gitignore beside it. Commit the .lin pointer.
     """
+    from ..datasets.hooks import after_add, check_override, semver_lines
+
+    check_override(paths, override)
     ws = _workspace()
     try:
         results = ws.add(list(paths), name=name, kind=kind, quiet=as_json)
+        keys = [k.strip() for k in key.split(",") if k.strip()] if key else None
+        proposals = after_add(ws, results, semver=semver, override=override, key=keys)
     finally:
         ws.close()
     if as_json:
-        emit_json(add_json(results, ws.root))
+        rows = add_json(results, ws.root)
+        for row in rows:
+            row["semver"] = next((p for p in proposals if p["digest"] == row.get("digest")), None)
+        emit_json(rows)
         return
-    for line in add_lines(results, ws.root):
+    for line in add_lines(results, ws.root) + semver_lines(proposals):
         click.echo(line)
 
 

@@ -5,8 +5,7 @@ Pure logic (``model``, ``schema``, ``semver``, ``drift``, ``profile``) is kept a
 checks files, ``engine`` runs DuckDB, ``records`` reads the projections, ``service`` works through a Client);
 ``events`` declares the event types and projections. Heavy libraries (DuckDB, numpy, scipy) load only in the
 functions that use them.
+
+The catalogue imports ``events`` (the event types and projections); this package itself loads nothing, so
+the quick ``add`` path can ask whether the project numbers its versions without loading the catalogue.
 """
-
-from __future__ import annotations
-
-from . import events as _events  # noqa: F401  (registers the event types and projections)

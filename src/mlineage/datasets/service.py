@@ -239,9 +239,11 @@ def dataset_versions(client: Client, name: str, as_of_seq: int | None = None) ->
 
 
 def version_semantics(client: Client, name: str, digest: str, version: int | None, *,
-                      override: str | None = None, scratch: Path | None = None) -> tuple[Any, list[Any]]:
-    """The proposal for a new version of ``name`` (compared with the one before it) and the events that
-    record it with its profile; nothing is appended here."""
+                      override: str | None = None, key: Sequence[str] | None = None,
+                      scratch: Path | None = None) -> tuple[Any, list[Any]]:
+    """The proposal for a new version of ``name`` (compared with the one before it, by ``key`` or the key
+    the name's last semantic version was given with) and the events that record it with its profile;
+    nothing is appended here."""
     from ..versions import versions_of
     from .differ import diff as diff_sides
     from .versioning import propose
@@ -265,10 +267,14 @@ def version_semantics(client: Client, name: str, digest: str, version: int | Non
         if previous_artifact is not None:
             old_side = materialize_artifact(client, previous_artifact, f"{name}@{previous_artifact.version}",
                                             where)
-            diff_result = diff_sides(old_side, new_side)
+            if key is None and rows:
+                key = rows[-1]["summary"].get("key") or None
+            diff_result = diff_sides(old_side, new_side, key=list(key) if key else None, samples=0)
             previous = {"digest": str(previous_artifact.digest), "version": previous_artifact.version,
                         "semver": semver_of(rows, str(previous_artifact.digest))}
         proposal = propose(name, digest, version, rows, previous, diff_result, override)
+        if key:
+            proposal.summary["key"] = list(key)
         events = []
         if new_side.table() is not None and records.profile(digest) is None:
             from .versioning import profiled_event
@@ -281,9 +287,9 @@ def version_semantics(client: Client, name: str, digest: str, version: int | Non
 
 
 def give_semver(client: Client, name: str, digest: str, version: int | None, *,
-                override: str | None = None) -> Any:
+                override: str | None = None, key: Sequence[str] | None = None) -> Any:
     """Propose and record the semantic version of a new version (``add --semver``)."""
-    proposal, events = version_semantics(client, name, digest, version, override=override)
+    proposal, events = version_semantics(client, name, digest, version, override=override, key=key)
     client.append(events)
     return proposal
 

@@ -303,12 +303,13 @@ class Client:
 
         return service.dataset_versions(self, name, as_of)
 
-    def give_semver(self, name: str, digest: str, version: int | None, *, override: str | None = None
-                    ) -> Proposal:
+    def give_semver(self, name: str, digest: str, version: int | None, *, override: str | None = None,
+                    key: Sequence[str] | None = None) -> Proposal:
         """Propose (from the diff with the version before) and record a new version's semantic version."""
         from ..datasets import service
 
-        proposal: Proposal = service.give_semver(self, name, digest, version, override=override)
+        proposal: Proposal = service.give_semver(self, name, digest, version, override=override,
+                                                         key=key)
         return proposal
 
     def verify(self) -> VerifyReport:
