@@ -253,10 +253,14 @@ def _side_stats(con: Any, src: TableSource, cols: list[Column], fingerprints: li
 
 def _content_samples(con: Any, src: TableSource, cols: list[Column], row_hash: str, which: str, n: int
                      ) -> list[dict[str, Any]]:
+    """Up to ``n`` of the surplus rows (a row twice in A and once in B is one removed copy), by hash."""
     names = ", ".join(quote(c.name) for c in cols)
-    sql = (f"SELECT {names} FROM (SELECT *, {row_hash} AS mlineage_h FROM {relation(src)}) "
-           f"WHERE mlineage_h IN (SELECT h FROM mlineage_rows WHERE {which} ORDER BY h LIMIT {n}) "
-           f"ORDER BY mlineage_h, {names} LIMIT {n}")
+    surplus = "nb - na" if which.startswith("nb") else "na - nb"
+    sql = (f"SELECT {names} FROM (SELECT *, row_number() OVER (PARTITION BY mlineage_h) AS mlineage_n "
+           f"FROM (SELECT *, {row_hash} AS mlineage_h FROM {relation(src)}) "
+           f"WHERE mlineage_h IN (SELECT h FROM mlineage_rows WHERE {which} ORDER BY h LIMIT {n})) s "
+           f"JOIN (SELECT h, {surplus} AS k FROM mlineage_rows WHERE {which}) d ON s.mlineage_h = d.h "
+           f"WHERE mlineage_n <= k ORDER BY mlineage_h, {names} LIMIT {n}")
     cur = _run(con, sql, [src])
     header = [d[0] for d in cur.description]
     return [_json_value(dict(zip(header, r))) for r in cur.fetchall()]

@@ -64,7 +64,7 @@ def _text_head(path: Path, label: str, what: str) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(raw) - 4:  # not merely a character cut at the end of the sample
+        if len(raw) < _SNIFF_BYTES or exc.start < len(raw) - 4:  # not a character cut by the sample's end
             raise ValidationError(
                 label, f"is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})",
                 "re-encode it as UTF-8, e.g. iconv -f latin1 -t UTF-8") from None
@@ -121,7 +121,7 @@ def table_source(label: str, files: list[tuple[str, Path]]) -> TableSource:
     assert fmt is not None
     delimiters = set()
     for name, path in files:
-        where = f"{label} ({name})" if len(files) > 1 or name != label else label
+        where = f"{label} ({name})" if len(files) > 1 or not label.endswith(name) else label
         if fmt == "parquet":
             check_parquet(path, where)
         elif fmt == "csv":
