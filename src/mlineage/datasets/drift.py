@@ -3,7 +3,8 @@
 Numeric columns are compared through their quantile functions (101 quantiles each): the population
 stability index over A's deciles (plus a bucket for NULLs), the Kolmogorov-Smirnov statistic (the largest
 gap between the two cumulative distributions the quantiles describe) and the Wasserstein-1 distance (the
-mean gap between the quantile functions, also given relative to A's standard deviation). Categorical
+mean gap between the quantile functions, also given relative to A's standard deviation); an integer
+column with few values keeps its exact value counts, which make these exact. Categorical
 columns are compared through their top values and an "other" bucket: Jensen-Shannon distance (base 2, in
 [0, 1]) and the chi-squared test of the 2 x k table (scipy, loaded only here). A sketch answers to within
 its resolution (1% of the rows for the quantiles); docs/datasets.md says what that means in practice.
@@ -72,51 +73,63 @@ def parse_thresholds(items: Sequence[str]) -> dict[str, float]:
     return out
 
 
-def _cdf(quantiles: Sequence[float]) -> tuple[Any, Any]:
-    """The points of a piecewise-linear CDF through the quantiles (ties collapsed to their highest rank)."""
-    import numpy as np
+class _Distribution:
+    """A column's cumulative distribution: exact steps from a histogram of values, or piecewise-linear
+    through the quantiles."""
 
-    q = np.asarray(quantiles, dtype=float)
-    u = np.linspace(0.0, 1.0, len(q))
-    xs, idx = np.unique(q, return_index=False, return_inverse=True)
-    fs = np.zeros(len(xs))
-    np.maximum.at(fs, idx, u)
-    return xs, fs
+    def __init__(self, column: Mapping[str, Any]) -> None:
+        import numpy as np
 
+        histogram = column.get("histogram")
+        if histogram:
+            self.exact = True
+            self.xs = np.asarray([v for v, _ in histogram], float)
+            counts = np.asarray([n for _, n in histogram], float)
+            self.fs = np.cumsum(counts) / counts.sum()
+        else:
+            self.exact = False
+            q = np.asarray(column.get("quantiles") or [], float)
+            u = np.linspace(0.0, 1.0, len(q))
+            self.xs, idx = np.unique(q, return_inverse=True)
+            self.fs = np.zeros(len(self.xs))
+            np.maximum.at(self.fs, idx, u)
 
-def _eval(cdf: tuple[Any, Any], x: Any) -> Any:
-    import numpy as np
+    def __call__(self, x: Any) -> Any:
+        import numpy as np
 
-    xs, fs = cdf
-    if len(xs) == 1:
-        return np.where(np.asarray(x) >= xs[0], 1.0, 0.0)
-    return np.interp(x, xs, fs, left=0.0, right=1.0)
+        if self.exact or len(self.xs) == 1:
+            i = np.searchsorted(self.xs, x, side="right")
+            return np.where(i > 0, self.fs[np.maximum(i - 1, 0)], 0.0)
+        return np.interp(x, self.xs, self.fs, left=0.0, right=1.0)
+
+    def quantile(self, u: Any) -> Any:
+        """The smallest value whose cumulative share reaches ``u``."""
+        import numpy as np
+
+        i = np.searchsorted(self.fs, np.asarray(u) - 1e-12, side="left")
+        return self.xs[np.minimum(i, len(self.xs) - 1)]
 
 
 def numeric_drift(a: Mapping[str, Any], b: Mapping[str, Any], rows_a: int, rows_b: int) -> dict[str, float]:
     import numpy as np
 
-    qa, qb = a.get("quantiles") or [], b.get("quantiles") or []
-    if not qa or not qb:
+    if not (a.get("quantiles") or a.get("histogram")) or not (b.get("quantiles") or b.get("histogram")):
         return {}
-    fa, fb = _cdf(qa), _cdf(qb)
-    points = np.union1d(fa[0], fb[0])
-    ks = float(np.max(np.abs(_eval(fa, points) - _eval(fb, points))))
-    wasserstein = float(np.trapezoid(np.abs(np.asarray(qa, float) - np.asarray(qb, float)),
-                                     np.linspace(0, 1, len(qa))))
-    edges = np.unique(np.asarray(qa, float)[::10])
+    fa, fb = _Distribution(a), _Distribution(b)
+    points = np.union1d(fa.xs, fb.xs)
+    ca, cb = fa(points), fb(points)
+    ks = float(np.max(np.abs(ca - cb)))
+    if fa.exact and fb.exact:  # the area between two step functions
+        wasserstein = float(np.sum(np.abs(ca - cb)[:-1] * np.diff(points)))
+    else:
+        u = np.linspace(0.0, 1.0, 201)
+        wasserstein = float(np.trapezoid(np.abs(fa.quantile(u) - fb.quantile(u)), u))
+    edges = np.unique(fa.quantile(np.linspace(0.1, 0.9, 9)))  # A's deciles bound the bins
     present_a = 1 - a["nulls"] / rows_a if rows_a else 0.0
     present_b = 1 - b["nulls"] / rows_b if rows_b else 0.0
-    ca = np.concatenate([[0.0], _eval(fa, edges[1:-1]), [1.0]]) if len(edges) > 1 else np.array([0.0, 1.0])
-    cb = np.concatenate([[0.0], _eval(fb, edges[1:-1]), [1.0]]) if len(edges) > 1 else np.array([0.0, 1.0])
-    if len(edges) == 1:  # a constant column in A: the bins are "that value" and "anything else"
-        eq = float(_eval(fb, edges[0]) - _eval(fb, edges[0] - 1e-12 * max(1, abs(edges[0]))))
-        pa = np.array([present_a, 0.0])
-        pb = np.array([present_b * eq, present_b * (1 - eq)])
-    else:
-        pa, pb = np.diff(ca) * present_a, np.diff(cb) * present_b
-    pa = np.append(pa, 1 - present_a)
-    pb = np.append(pb, 1 - present_b)
+    pa = np.diff(np.concatenate([[0.0], fa(edges), [1.0]])) * present_a
+    pb = np.diff(np.concatenate([[0.0], fb(edges), [1.0]])) * present_b
+    pa, pb = np.append(pa, 1 - present_a), np.append(pb, 1 - present_b)  # and a bin for NULLs
     pa, pb = np.clip(pa, _EPS, None), np.clip(pb, _EPS, None)
     psi = float(np.sum((pb - pa) * np.log(pb / pa)))
     std = a.get("std") or 0.0

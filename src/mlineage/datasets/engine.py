@@ -81,6 +81,11 @@ def count_rows(con: Any, src: TableSource) -> int:
     return int(_run(con, f"SELECT count(*) FROM {relation(src)}", [src]).fetchone()[0])
 
 
+def _is_integer(type_name: str) -> bool:
+    return type_name.upper().split("(")[0] in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                                                "USMALLINT", "UINTEGER", "UBIGINT")
+
+
 def _json_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
@@ -299,6 +304,14 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
                          min=lo, max=hi)
         out.append(entry)
     for entry in out:
+        exact_numbers = entry["kind"] == "numeric" and _is_integer(entry["type"]) and \
+            entry["distinct"] <= CATEGORICAL_MAX_DISTINCT
+        if exact_numbers:  # a few integer values: their counts make drift exact (quantiles blur steps)
+            q = quote(entry["name"])
+            counts = _run(con, f"SELECT {q}, count(*) AS n FROM {relation(src)} WHERE {q} IS NOT NULL "
+                               f"GROUP BY 1 ORDER BY 1 LIMIT {CATEGORICAL_MAX_DISTINCT + 1}", [src]).fetchall()
+            if len(counts) <= CATEGORICAL_MAX_DISTINCT:
+                entry["histogram"] = [[_json_value(v), int(n)] for v, n in counts]
         if entry["kind"] == "categorical":
             q = quote(entry["name"])
             top = _run(con, f"SELECT {q}::VARCHAR, count(*) AS n FROM {relation(src)} WHERE {q} IS NOT NULL "
