@@ -56,9 +56,9 @@ def add_command(paths: tuple[Path, ...], name: str | None, kind: str, semver: bo
     """
     from ..datasets.hooks import after_add, check_override, semver_lines
 
-    check_override(paths, override)
     ws = _workspace()
     try:
+        check_override(ws, paths, name, override)
         results = ws.add(list(paths), name=name, kind=kind, quiet=as_json)
         keys = [k.strip() for k in key.split(",") if k.strip()] if key else None
         proposals = after_add(ws, results, semver=semver, override=override, key=keys)

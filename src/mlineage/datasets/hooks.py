@@ -23,14 +23,30 @@ def semver_setting(ws: Workspace) -> bool:
     return value
 
 
-def check_override(paths: Sequence[Any], override: str | None) -> None:
+def check_override(ws: Workspace, paths: Sequence[Any], name: str | None, override: str | None) -> None:
+    """Refuse a ``--version`` that could not be recorded before ``add`` changes anything: a malformed
+    number, several paths, a number taken or not after the name's latest."""
     if override is None:
         return
-    from .semver import parse
+    from .records import records_for
+    from .semver import later, parse
 
     parse(override)
     if len(paths) != 1:
         raise ValidationError("version", "given with several paths", "add them one at a time to number them")
+    if name is None:
+        from ..data.targets import relpath, resolve_target
+        from ..pathtext import path_text
+
+        name = path_text(relpath(resolve_target(ws.root, paths[0]), ws.root))
+    rows = records_for(ws.client.store).versions(name)
+    latest = rows[-1]["semver"] if rows else None
+    if any(r["semver"] == override for r in rows):
+        raise ValidationError("version", f"{name}@{override} is already recorded",
+                              f"choose a version after {latest}")
+    if latest and not later(override, latest):
+        raise ValidationError("version", f"{override} does not come after {name}'s latest version {latest}",
+                              f"choose a version after {latest}")
 
 
 def after_add(ws: Workspace, results: Sequence[AddResult], *, semver: bool | None = None,
