@@ -118,41 +118,48 @@ def keyed_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column], c
                                   f"its columns are {', '.join(names)}")
     on = " AND ".join(f"a.{quote(k)} = {_cast('b.' + quote(k), types_b[k], types_a[k])}" for k in key)
     both = f"a.{A_MARK} AND b.{B_MARK}"
-    key_a = "(" + ", ".join(f"a.{quote(k)}" for k in key) + ",)"
-    key_b = "(" + ", ".join(f"b.{quote(k)}" for k in key) + ",)"
+    if len(key) == 1:
+        key_a, key_b = f"a.{quote(key[0])}", f"b.{quote(key[0])}"
+    else:
+        key_a = "(" + ", ".join(f"a.{quote(k)}" for k in key) + ")"
+        key_b = "(" + ", ".join(f"b.{quote(k)}" for k in key) + ")"
     compared = [(x, y) for x, y in pairs if x not in key]
     differs = {x: f"{_cast('a.' + quote(x), types_a[x], types_b[y])} IS DISTINCT FROM b.{quote(y)}"
                for x, y in compared}
-    any_diff = " OR ".join(differs.values()) or "false"
+    # Each row's facts are computed once in the inner query and counted outside it.
+    inner = [f"a.{A_MARK} IS NOT NULL AND b.{B_MARK} IS NOT NULL AS m_both",
+             f"a.{A_MARK} IS NULL AS m_added", f"b.{B_MARK} IS NULL AS m_removed",
+             f"{key_a} AS k_a", f"{key_b} AS k_b",
+             "(" + " OR ".join(f"a.{quote(k)} IS NULL" for k in key) + f") AND a.{A_MARK} AS m_null_a",
+             "(" + " OR ".join(f"b.{quote(k)} IS NULL" for k in key) + f") AND b.{B_MARK} AS m_null_b"]
+    inner += [f"{d} AS d_{i}" for i, d in enumerate(differs.values())]
+    inner += [f"a.{quote(r)} IS DISTINCT FROM b.{quote(n)} AS r_{i}" for i, (r, n) in enumerate(candidates)]
+    nulls_in_join = {side: not _parquet_nulls(src) for side, src in (("a", a), ("b", b))}
+    if nulls_in_join["a"]:
+        inner += [f"a.{A_MARK} AND a.{quote(c.name)} IS NULL AS n_a_{i}" for i, c in enumerate(cols_a)]
+    if nulls_in_join["b"]:
+        inner += [f"b.{B_MARK} AND b.{quote(c.name)} IS NULL AS n_b_{i}" for i, c in enumerate(cols_b)]
+    any_diff = " OR ".join(f"d_{i}" for i in range(len(differs))) or "false"
     select = [
-        f"count(*) FILTER (WHERE {both})", f"count(*) FILTER (WHERE b.{B_MARK} IS NULL)",
-        f"count(*) FILTER (WHERE a.{A_MARK} IS NULL)",
-        f"count(DISTINCT {key_a}) FILTER (WHERE b.{B_MARK} IS NULL)",
-        f"count(DISTINCT {key_b}) FILTER (WHERE a.{A_MARK} IS NULL)",
-        f"count(*) FILTER (WHERE {both} AND ({any_diff}))",
-        "count(*) FILTER (WHERE " + " OR ".join(f"a.{quote(k)} IS NULL" for k in key) + f") - "
-        f"count(*) FILTER (WHERE a.{A_MARK} IS NULL)",
-        "count(*) FILTER (WHERE " + " OR ".join(f"b.{quote(k)} IS NULL" for k in key) + f") - "
-        f"count(*) FILTER (WHERE b.{B_MARK} IS NULL)",
+        "count(*) FILTER (WHERE m_both)", "count(*) FILTER (WHERE m_removed)", "count(*) FILTER (WHERE m_added)",
+        # distinct keys among unmatched rows: a list of the few unmatched keys is far cheaper than a
+        # DISTINCT aggregate over the join
+        "coalesce(len(list_distinct(list(k_a) FILTER (WHERE m_removed))), 0)",
+        "coalesce(len(list_distinct(list(k_b) FILTER (WHERE m_added))), 0)",
+        f"count(*) FILTER (WHERE m_both AND ({any_diff}))",
+        "count(*) FILTER (WHERE m_null_a)", "count(*) FILTER (WHERE m_null_b)",
     ]
-    select += [f"count(*) FILTER (WHERE {both} AND {d})" for d in differs.values()]
-    select += [f"count(a.{A_MARK}) - count(a.{quote(c.name)})" for c in cols_a]
-    select += [f"count(b.{B_MARK}) - count(b.{quote(c.name)})" for c in cols_b]
-    select += [f"count(*) FILTER (WHERE {both} AND a.{quote(r)} IS DISTINCT FROM b.{quote(n)})"
-               for r, n in candidates]
-    if samples:
-        row_a = "struct_pack(" + ", ".join(f"{quote(c.name)} := a.{quote(c.name)}" for c in cols_a) + ")"
-        row_b = "struct_pack(" + ", ".join(f"{quote(c.name)} := b.{quote(c.name)}" for c in cols_b) + ")"
-        cells = ", ".join(
-            f"{quote(x)} := [{_cast('a.' + quote(x), types_a[x], types_b[y])}, b.{quote(y)}]"
-            for x, y in compared)
-        keys = ", ".join(f"{quote(k)} := a.{quote(k)}" for k in key)
-        changed_row = f"struct_pack({keys}{', ' + cells if cells else ''})"
-        select += [f"arg_min({row_b}, {key_b}, {samples}) FILTER (WHERE a.{A_MARK} IS NULL)",
-                   f"arg_min({row_a}, {key_a}, {samples}) FILTER (WHERE b.{B_MARK} IS NULL)",
-                   f"arg_min({changed_row}, {key_a}, {samples}) FILTER (WHERE {both} AND ({any_diff}))"]
-    sql = (f"SELECT {', '.join(select)} FROM (SELECT *, true AS {A_MARK} FROM {relation(a)}) a "
-           f"FULL OUTER JOIN (SELECT *, true AS {B_MARK} FROM {relation(b)}) b ON {on}")
+    select += [f"count(*) FILTER (WHERE m_both AND d_{i})" for i in range(len(differs))]
+    select += [f"count(*) FILTER (WHERE n_a_{i})" if nulls_in_join["a"] else "0" for i in range(len(cols_a))]
+    select += [f"count(*) FILTER (WHERE n_b_{i})" if nulls_in_join["b"] else "0" for i in range(len(cols_b))]
+    select += [f"count(*) FILTER (WHERE m_both AND r_{i})" for i in range(len(candidates))]
+    if samples:  # the first keys in key order; their rows are read afterwards (building rows here costs more)
+        select += [f"arg_min(k_b, k_b, {samples}) FILTER (WHERE m_added)",
+                   f"arg_min(k_a, k_a, {samples}) FILTER (WHERE m_removed)",
+                   f"arg_min(k_a, k_a, {samples}) FILTER (WHERE m_both AND ({any_diff}))"]
+    sql = (f"SELECT {', '.join(select)} FROM (SELECT {', '.join(inner)} "
+           f"FROM (SELECT *, true AS {A_MARK} FROM {relation(a)}) a "
+           f"FULL OUTER JOIN (SELECT *, true AS {B_MARK} FROM {relation(b)}) b ON {on})")
     row = list(_run(con, sql, [a, b]).fetchone())
     matched, removed, added, removed_keys, added_keys, changed, null_a, null_b = row[:8]
     rest = row[8:]
@@ -161,6 +168,10 @@ def keyed_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column], c
     nulls_a = dict(zip([c.name for c in cols_a], rest[: len(cols_a)]))
     rest = rest[len(cols_a):]
     nulls_b = dict(zip([c.name for c in cols_b], rest[: len(cols_b)]))
+    if not nulls_in_join["a"]:
+        nulls_a = _parquet_nulls(a) or {}
+    if not nulls_in_join["b"]:
+        nulls_b = _parquet_nulls(b) or {}
     rest = rest[len(cols_b):]
     identical = [cand for cand, n in zip(candidates, rest[: len(candidates)]) if n == 0 and matched]
     rest = rest[len(candidates):]
@@ -175,19 +186,72 @@ def keyed_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column], c
     diff = RowDiff("key", list(key), rows_a, rows_b, added, removed, changed,
                    {x: n for x, n in per_column.items()}, [y for _, y in compared])
     if samples:
-        added_rows, removed_rows, changed_rows = rest[:3]
+        added_keys, removed_keys, changed_keys = (list(k or []) for k in rest[:3])
+        rows_of_b = _rows_by_key(con, b, key, added_keys + changed_keys)
+        rows_of_a = _rows_by_key(con, a, key, removed_keys + changed_keys)
         diff.samples = {
-            "added": [_json_value(r) for r in added_rows or []],
-            "removed": [_json_value(r) for r in removed_rows or []],
-            "changed": [_changed_sample(r, key, compared) for r in changed_rows or []],
+            "added": [rows_of_b[_key_tuple(k)] for k in added_keys if _key_tuple(k) in rows_of_b],
+            "removed": [rows_of_a[_key_tuple(k)] for k in removed_keys if _key_tuple(k) in rows_of_a],
+            "changed": [_changed_sample(rows_of_a[_key_tuple(k)], rows_of_b[_key_tuple(k)], key, compared)
+                        for k in changed_keys if _key_tuple(k) in rows_of_a and _key_tuple(k) in rows_of_b],
         }
     return diff, nulls_a, nulls_b, identical
 
 
-def _changed_sample(row: dict[str, Any], key: list[str], compared: list[tuple[str, str]]) -> dict[str, Any]:
-    values = {y: _json_value(row[x]) for x, y in compared if row[x][0] != row[x][1] and not
-              (row[x][0] is None and row[x][1] is None)}
-    return {"key": {k: _json_value(row[k]) for k in key}, "values": values}
+def _parquet_nulls(src: TableSource) -> dict[str, int] | None:
+    """NULLs per top-level column from Parquet's own statistics (None: not Parquet, or not recorded)."""
+    if src.format != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    out: dict[str, int] = {}
+    for path in src.files:
+        meta = pq.ParquetFile(path).metadata
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            for c in range(group.num_columns):
+                column = group.column(c)
+                stats = column.statistics
+                if "." in column.path_in_schema:
+                    continue  # a nested field; its parent's NULLs are not told apart here
+                if stats is None or not stats.has_null_count:
+                    return None
+                out[column.path_in_schema] = out.get(column.path_in_schema, 0) + stats.null_count
+    return out
+
+
+def _key_tuple(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, dict):  # a composite key comes back as a struct
+        return tuple(value.values())
+    if isinstance(value, tuple):
+        return value
+    return (value,)
+
+
+def _rows_by_key(con: Any, src: TableSource, key: list[str], keys: list[Any]) -> dict[tuple[Any, ...], Any]:
+    """The rows of a few keys, as JSON values by key tuple (constants in the filter let the reader skip row
+    groups)."""
+    if not keys:
+        return {}
+    wanted = list(dict.fromkeys(_key_tuple(k) for k in keys))
+    params: list[Any] = []
+    ors = []
+    for values in wanted:
+        ors.append("(" + " AND ".join(f"{quote(k)} = ?" for k in key) + ")")
+        params.extend(values)
+    cur = con.execute(f"SELECT * FROM {relation(src)} WHERE {' OR '.join(ors)}", params)
+    header = [d[0] for d in cur.description]
+    out = {}
+    for r in cur.fetchall():
+        row = dict(zip(header, r))
+        out[tuple(row[k] for k in key)] = _json_value(row)
+    return out
+
+
+def _changed_sample(row_a: dict[str, Any], row_b: dict[str, Any], key: list[str],
+                    compared: list[tuple[str, str]]) -> dict[str, Any]:
+    values = {y: [row_a[x], row_b[y]] for x, y in compared if row_a[x] != row_b[y]}
+    return {"key": {k: row_a[k] for k in key}, "values": values}
 
 
 def _not_unique(con: Any, a: TableSource, b: TableSource, key: list[str], rows_a: int, rows_b: int
