@@ -338,19 +338,30 @@ def _content_samples(con: Any, src: TableSource, cols: list[Column], row_hash: s
 # ---------------------------------------------------------------- profiles
 
 
+HISTOGRAM_BINS = 1000
+
+
 def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
-    """One pass of aggregates (a second, GROUP BY, only for low-cardinality columns' top values)."""
+    """Counts, distinct estimates, min/max, mean and deviation per column, and ``histogram`` aggregates:
+    exact counts of a few values (categorical and small integer columns) and 1,000 equal-width bins of the
+    other numeric columns, from which 101 quantiles are read. Deterministic (the same table gives the same
+    profile bytes), unlike a sampled sketch. Numeric columns are binned in the first scan when Parquet
+    statistics give their ranges; a second scan reads only the columns still needed (categorical ones, and
+    ranges the first scan found)."""
     cols = columns(con, src)
+    ranges = _parquet_ranges(src, cols)
     select = ["count(*)"]
+    early: dict[str, str] = {}
     for c in cols:
         q = quote(c.name)
         select += [f"count({q})", f"approx_count_distinct({q})"]
         if is_numeric(c.type):
-            select += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"avg({q})::DOUBLE",
-                       f"stddev_pop({q})::DOUBLE",
-                       f"approx_quantile({q}::DOUBLE, {QUANTILES})"]
+            select += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"avg({q})::DOUBLE", f"stddev_pop({q})::DOUBLE"]
+            if c.name in ranges:
+                early[c.name] = _histogram_sql(q, c.type, *ranges[c.name])
         else:
             select += [f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
+    select += list(early.values())
     row = list(_run(con, f"SELECT {', '.join(select)} FROM {relation(src)}", [src]).fetchone())
     rows = int(row.pop(0))
     out: list[dict[str, Any]] = []
@@ -359,27 +370,111 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": c.name, "type": c.type, "nulls": rows - count,
                                  "distinct": min(distinct, count)}
         if is_numeric(c.type):
-            lo, hi, mean, std, qs = (row.pop(0) for _ in range(5))
+            lo, hi, mean, std = (row.pop(0) for _ in range(4))
             entry.update(kind="numeric", min=_json_value(lo), max=_json_value(hi), mean=_json_value(mean),
-                         std=_json_value(std), quantiles=[_json_value(v) for v in qs] if qs else [])
+                         std=_json_value(std))
         else:
-            lo, hi = row.pop(0), row.pop(0)
             entry.update(kind="categorical" if distinct <= CATEGORICAL_MAX_DISTINCT else "text",
-                         min=lo, max=hi)
+                         min=row.pop(0), max=row.pop(0))
         out.append(entry)
+    found = dict(zip(early, row))
+    late: list[tuple[dict[str, Any], str]] = []
     for entry in out:
-        exact_numbers = entry["kind"] == "numeric" and _is_integer(entry["type"]) and \
-            entry["distinct"] <= CATEGORICAL_MAX_DISTINCT
-        if exact_numbers:  # a few integer values: their counts make drift exact (quantiles blur steps)
-            q = quote(entry["name"])
-            counts = _run(con, f"SELECT {q}, count(*) AS n FROM {relation(src)} WHERE {q} IS NOT NULL "
-                               f"GROUP BY 1 ORDER BY 1 LIMIT {CATEGORICAL_MAX_DISTINCT + 1}", [src]).fetchall()
-            if len(counts) <= CATEGORICAL_MAX_DISTINCT:
-                entry["histogram"] = [[_json_value(v), int(n)] for v, n in counts]
+        q = quote(entry["name"])
         if entry["kind"] == "categorical":
-            q = quote(entry["name"])
-            top = _run(con, f"SELECT {q}::VARCHAR, count(*) AS n FROM {relation(src)} WHERE {q} IS NOT NULL "
-                            f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT {TOP_VALUES}", [src]).fetchall()
-            entry["top"] = [[v, int(n)] for v, n in top]
-            entry["other"] = rows - entry["nulls"] - sum(n for _, n in top)
+            late.append((entry, f"histogram({q}::VARCHAR)"))
+        elif entry["kind"] == "numeric" and entry["name"] not in early and entry["min"] is not None:
+            late.append((entry, _histogram_sql(q, entry["type"], entry["min"], entry["max"])))
+    if late:
+        values = _run(con, f"SELECT {', '.join(h for _, h in late)} FROM {relation(src)}", [src]).fetchone()
+        found.update({entry["name"]: v for (entry, _), v in zip(late, values)})
+    for entry in out:
+        if entry["name"] not in found or entry["min"] is None:
+            continue
+        counts = dict(found[entry["name"]] or {})
+        if entry["kind"] == "categorical":
+            top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            entry["top"] = [[v, int(n)] for v, n in top[:TOP_VALUES]]
+            entry["other"] = sum(int(n) for _, n in top[TOP_VALUES:])
+        elif entry["max"] == entry["min"]:
+            entry["quantiles"] = [entry["min"]] * len(QUANTILES)
+        else:
+            lo, hi = ranges.get(entry["name"], (entry["min"], entry["max"]))
+            if _is_small_integer(entry["type"], lo, hi):
+                pairs = sorted(counts.items())
+                entry["histogram"] = [[_json_value(v), int(n)] for v, n in pairs]
+                entry["quantiles"] = _value_quantiles(pairs)
+            else:
+                entry["quantiles"] = _binned_quantiles(counts, lo, hi, entry["min"], entry["max"])
     return {"rows": rows, "columns": out}
+
+
+def _is_small_integer(type_name: str, lo: float, hi: float) -> bool:
+    return _is_integer(type_name) and hi - lo < CATEGORICAL_MAX_DISTINCT
+
+
+def _histogram_sql(q: str, type_name: str, lo: float, hi: float) -> str:
+    """The histogram of a numeric column over [lo, hi]: its values if they are few integers, else bins."""
+    if _is_small_integer(type_name, lo, hi):
+        return f"histogram({q})"
+    width = (hi - lo) / HISTOGRAM_BINS or 1.0
+    return (f"histogram(least(greatest(floor(({q}::DOUBLE - {lo!r}) / {width!r}), 0), {HISTOGRAM_BINS - 1})"
+            "::INTEGER)")
+
+
+def _parquet_ranges(src: TableSource, cols: list[Column]) -> dict[str, tuple[float, float]]:
+    """Min and max of the numeric columns from Parquet statistics (only columns every row group states)."""
+    if src.format != "parquet":
+        return {}
+    import pyarrow.parquet as pq
+
+    numeric = {c.name for c in cols if is_numeric(c.type)}
+    found: dict[str, tuple[float, float]] = {}
+    missing: set[str] = set()
+    for path in src.files:
+        meta = pq.ParquetFile(path).metadata
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            for c in range(group.num_columns):
+                column = group.column(c)
+                name = column.path_in_schema
+                if name not in numeric:
+                    continue
+                stats = column.statistics
+                if stats is None or not stats.has_min_max:
+                    missing.add(name)
+                    continue
+                try:
+                    lo, hi = float(stats.min), float(stats.max)
+                except (TypeError, ValueError):
+                    missing.add(name)
+                    continue
+                old = found.get(name)
+                found[name] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+    return {k: v for k, v in found.items() if k not in missing and v[0] == v[0] and v[1] == v[1]}
+
+
+def _binned_quantiles(counts: dict[int, int], lo: float, hi: float, true_lo: float, true_hi: float
+                      ) -> list[float]:
+    """101 quantiles read from equal-width bin counts over [lo, hi], linear within a bin."""
+    import numpy as np
+
+    n = np.zeros(HISTOGRAM_BINS)
+    for b, c in counts.items():
+        n[int(b)] = c
+    edges = np.linspace(lo, hi, HISTOGRAM_BINS + 1)
+    cum = np.concatenate([[0.0], np.cumsum(n)]) / max(n.sum(), 1)
+    keep = np.concatenate([[True], np.diff(cum) > 0])  # flat stretches (empty bins) would repeat a rank
+    values = np.interp(QUANTILES, cum[keep], edges[keep])
+    values[0], values[-1] = true_lo, true_hi
+    return [float(f"{v:.12g}") for v in values]
+
+
+def _value_quantiles(values: list[tuple[Any, int]]) -> list[float]:
+    """101 quantiles of exactly counted values (the smallest value reaching each rank)."""
+    import numpy as np
+
+    xs = np.asarray([float(v) for v, _ in values])
+    cum = np.cumsum([n for _, n in values]) / sum(n for _, n in values)
+    idx = np.searchsorted(cum, np.asarray(QUANTILES) - 1e-12, side="left")
+    return [float(xs[min(i, len(xs) - 1)]) for i in idx]
