@@ -30,7 +30,9 @@ MLINEAGE = (
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MLINEAGE_URI", "MLINEAGE_ARTIFACTS")}
     if env.get("PYTHONPATH"):
-        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p
+        )
     return env
 
 
@@ -48,8 +50,15 @@ def generate(folder: Path, n: int) -> tuple[Path, Path]:
 
     def block(ids: Any) -> pa.Table:
         m = len(ids)
-        return pa.table({"id": ids, "x": rng.normal(size=m), "y": rng.integers(0, 1000, m),
-                         "cat": cats[rng.integers(0, 50, m)], "z": rng.random(m)})
+        return pa.table(
+            {
+                "id": ids,
+                "x": rng.normal(size=m),
+                "y": rng.integers(0, 1000, m),
+                "cat": cats[rng.integers(0, 50, m)],
+                "z": rng.random(m),
+            }
+        )
 
     a = block(np.arange(n, dtype=np.int64))
     pq.write_table(a, a_path)
@@ -67,15 +76,18 @@ def generate(folder: Path, n: int) -> tuple[Path, Path]:
 def _ours(project: Path, a: Path, b: Path) -> tuple[float, int, dict[str, Any]]:
     """Wall time and peak RSS (bytes) of one `mlineage diff --key id --json` process."""
     started = time.perf_counter()
-    proc = subprocess.Popen([*MLINEAGE, "diff", str(a), str(b), "--key", "id", "--json"], cwd=project,
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*MLINEAGE, "diff", str(a), str(b), "--key", "id", "--json"],
+        cwd=project,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     out, err = proc.communicate()
     elapsed = time.perf_counter() - started
-    _, status, usage = os.wait4(proc.pid, 0) if proc.returncode is None else (0, 0, None)
     if proc.returncode != 0:
         raise RuntimeError(f"mlineage diff failed: {err.decode()[-2000:]}")
-    peak = usage.ru_maxrss * 1024 if usage is not None else 0
-    return elapsed, peak, json.loads(out)
+    return elapsed, 0, json.loads(out)
 
 
 def _ours_peak(project: Path, a: Path, b: Path) -> tuple[float, int, dict[str, Any]]:
@@ -84,13 +96,15 @@ def _ours_peak(project: Path, a: Path, b: Path) -> tuple[float, int, dict[str, A
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     elapsed, _, answer = _ours(project, a, b)
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, (after if after > before else before) * 1024, answer
+    return elapsed, (max(before, after)) * 1024, answer
 
 
-DUCKDB_JOIN = ("SELECT count(*) FILTER (WHERE a.id IS NULL), count(*) FILTER (WHERE b.id IS NULL), "
-               "count(*) FILTER (WHERE a.id IS NOT NULL AND b.id IS NOT NULL AND (a.x IS DISTINCT FROM b.x OR "
-               "a.y IS DISTINCT FROM b.y OR a.cat IS DISTINCT FROM b.cat OR a.z IS DISTINCT FROM b.z)) "
-               "FROM ta a FULL OUTER JOIN tb b ON a.id = b.id")
+DUCKDB_JOIN = (
+    "SELECT count(*) FILTER (WHERE a.id IS NULL), count(*) FILTER (WHERE b.id IS NULL), "
+    "count(*) FILTER (WHERE a.id IS NOT NULL AND b.id IS NOT NULL AND (a.x IS DISTINCT FROM b.x OR "
+    "a.y IS DISTINCT FROM b.y OR a.cat IS DISTINCT FROM b.cat OR a.z IS DISTINCT FROM b.z)) "
+    "FROM ta a FULL OUTER JOIN tb b ON a.id = b.id"
+)
 
 
 def run(quick: bool) -> list[Result]:
@@ -116,16 +130,26 @@ def run(quick: bool) -> list[Result]:
     ours = min(times)
     rows = answer["table"]["rows"]
     assert (rows["added"], rows["removed"], rows["changed"]) == (n // 200, n // 200, n // 100), rows
-    print(f"  mlineage diff: {ours:.2f} s, peak RSS {peak / 2**20:,.0f} MiB, verdict {answer['verdict']['level']}")
+    verdict = answer["verdict"]["level"]
+    print(f"  mlineage diff: {ours:.2f} s, peak RSS {peak / 2**20:,.0f} MiB, verdict {verdict}")
 
     con = duckdb.connect()
     con.execute(f"CREATE TABLE ta AS SELECT * FROM read_parquet('{a}')")
     con.execute(f"CREATE TABLE tb AS SELECT * FROM read_parquet('{b}')")
     duck = best_of(lambda: con.execute(DUCKDB_JOIN).fetchall(), 3)
     con.close()
-    results.append(Result(f"diff --key id, 2 x {label} Parquet (from disk)", ours,
-                          f"DuckDB {duckdb.__version__} join (in memory)", duck, "s", False, "<= 1.5x DuckDB",
-                          ours <= 1.5 * duck))
+    results.append(
+        Result(
+            f"diff --key id, 2 x {label} Parquet (from disk)",
+            ours,
+            f"DuckDB {duckdb.__version__} join (in memory)",
+            duck,
+            "s",
+            False,
+            "<= 1.5x DuckDB",
+            ours <= 1.5 * duck,
+        )
+    )
     try:
         import datacompy
 
@@ -138,15 +162,43 @@ def run(quick: bool) -> list[Result]:
         started = time.perf_counter()
         compare()
         peer: float | None = time.perf_counter() - started
-        del ta, tb
-        results.append(Result(f"diff --key id, 2 x {label} Parquet (from disk)", ours,
-                              f"datacompy {datacompy.__version__} (pandas, in memory)", peer, "s", False,
-                              ">= 8x faster", peer is not None and peer / ours >= 8))
+        results.append(
+            Result(
+                f"diff --key id, 2 x {label} Parquet (from disk)",
+                ours,
+                f"datacompy {datacompy.__version__} (pandas, in memory)",
+                peer,
+                "s",
+                False,
+                ">= 8x faster",
+                peer is not None and peer / ours >= 8,
+            )
+        )
     except ImportError:
-        results.append(Result(f"diff --key id, 2 x {label} Parquet", ours, "datacompy (not installed)", None,
-                              "s", False, ">= 8x faster", None))
-    results.append(Result(f"diff --key id, {label}: peak memory", peak / 2**20, "-", None, "MiB", False,
-                          "< 2 GiB", peak < 2 * 2**30))
+        results.append(
+            Result(
+                f"diff --key id, 2 x {label} Parquet",
+                ours,
+                "datacompy (not installed)",
+                None,
+                "s",
+                False,
+                ">= 8x faster",
+                None,
+            )
+        )
+    results.append(
+        Result(
+            f"diff --key id, {label}: peak memory",
+            peak / 2**20,
+            "-",
+            None,
+            "MiB",
+            False,
+            "< 2 GiB",
+            peak < 2 * 2**30,
+        )
+    )
 
     from mlineage.datasets.differ import Materialized
     from mlineage.datasets.model import Side
@@ -155,9 +207,18 @@ def run(quick: bool) -> list[Result]:
     side = Materialized(Side(str(a)), a.name, path=a)
     profile_time = best_of(lambda: compute_profile(side), 3)
     read_time = best_of(lambda: pq.read_table(a), 3)
-    results.append(Result(f"profile of a {label} Parquet file", profile_time,
-                          f"one PyArrow read ({pq.__name__.split('.')[0]})", read_time, "s", False,
-                          "<= 1.5x a PyArrow read", profile_time <= 1.5 * read_time))
+    results.append(
+        Result(
+            f"profile of a {label} Parquet file",
+            profile_time,
+            f"one PyArrow read ({pq.__name__.split('.')[0]})",
+            read_time,
+            "s",
+            False,
+            "<= 1.5x a PyArrow read",
+            profile_time <= 1.5 * read_time,
+        )
+    )
 
     stored_a, stored_b = _twenty_column_profiles(folder)
     from mlineage.datasets.drift import drift
@@ -168,8 +229,18 @@ def run(quick: bool) -> list[Result]:
         assert len(report.columns) == 20
 
     drift_ms = best_of(from_stored, 5) * 1000
-    results.append(Result("drift of 20 columns from stored profiles", drift_ms, "-", None, "ms", False,
-                          "< 50 ms", drift_ms < 50))
+    results.append(
+        Result(
+            "drift of 20 columns from stored profiles",
+            drift_ms,
+            "-",
+            None,
+            "ms",
+            False,
+            "< 50 ms",
+            drift_ms < 50,
+        )
+    )
     return results
 
 
@@ -188,8 +259,9 @@ def _twenty_column_profiles(folder: Path) -> tuple[bytes, bytes]:
         rng = np.random.default_rng(seed)
         cols: dict[str, Any] = {f"n{i}": rng.normal(shift * i / 10, 1, 200_000) for i in range(10)}
         cols.update({f"k{i}": rng.integers(0, 20 + i, 200_000) for i in range(4)})
-        cols.update({f"c{i}": np.array([f"v{j}" for j in range(30)])[rng.integers(0, 30, 200_000)]
-                     for i in range(6)})
+        cols.update(
+            {f"c{i}": np.array([f"v{j}" for j in range(30)])[rng.integers(0, 30, 200_000)] for i in range(6)}
+        )
         path = folder / f"twenty-{seed}.parquet"
         pq.write_table(pa.table(cols), path)
         out.append(compute_profile(Materialized(Side(str(path)), path.name, path=path)).to_bytes())

@@ -51,10 +51,12 @@ __all__ = [  # the keys of _EXPORTS and __version__, sorted (a test checks)
     "ActiveRun", "AmbiguousRefError", "Artifact", "ArtifactKind", "Client", "ConfigError", "CycleError",
     "Dataset", "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord", "LineageResult",
     "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
-    "ValidationError", "__version__", "active_run", "autolog", "default_client", "diff", "emit", "run", "track",
+    "ValidationError", "__version__", "active_run", "autolog", "default_client", "diff", "emit", "run",
+    "track",
 ]
 
 if TYPE_CHECKING:
+    from .datasets.api import Dataset, diff
     from .errors import (
         AmbiguousRefError,
         ConfigError,
@@ -66,7 +68,6 @@ if TYPE_CHECKING:
         StoreUnavailableError,
         ValidationError,
     )
-    from .datasets.api import Dataset, diff
     from .graph import LineageQuery, LineageResult
     from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, RunStatus
     from .sdk.autolog import autolog

@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.json  # noqa: F401  (pyarrow.json registers the reader used by the JSON Lines checks)
+import pyarrow.json
 import pyarrow.parquet as pq
 
 from mlineage.datasets.differ import Materialized, diff

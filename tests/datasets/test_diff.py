@@ -18,8 +18,10 @@ BASE = {"id": [1, 2, 3, 4], "x": [1.0, 2.0, 3.0, 4.0], "name": ["a", "b", "c", "
 
 def test_keyed_diff_counts_and_samples(tmp_path: Path) -> None:
     a = write(tmp_path / "a.parquet", table(BASE))
-    b = write(tmp_path / "b.parquet", table({"id": [1, 2, 3, 5], "x": [1.0, 2.5, 3.0, 5.0],
-                                              "name": ["a", "b", "z", "e"]}))
+    b = write(
+        tmp_path / "b.parquet",
+        table({"id": [1, 2, 3, 5], "x": [1.0, 2.5, 3.0, 5.0], "name": ["a", "b", "z", "e"]}),
+    )
     d = diff_files(a, b, key=["id"])
     assert d.table is not None
     rows = d.table.rows
@@ -27,8 +29,10 @@ def test_keyed_diff_counts_and_samples(tmp_path: Path) -> None:
     assert rows.changed_cells == {"x": 1, "name": 1}
     assert rows.samples["added"] == [{"id": 5, "x": 5.0, "name": "e"}]
     assert rows.samples["removed"] == [{"id": 4, "x": 4.0, "name": "d"}]
-    assert rows.samples["changed"] == [{"key": {"id": 2}, "values": {"x": [2.0, 2.5]}},
-                                       {"key": {"id": 3}, "values": {"name": ["c", "z"]}}]
+    assert rows.samples["changed"] == [
+        {"key": {"id": 2}, "values": {"x": [2.0, 2.5]}},
+        {"key": {"id": 3}, "values": {"name": ["c", "z"]}},
+    ]
     limited = diff_files(a, b, key=["id"], samples=1)
     assert limited.table is not None and len(limited.table.rows.samples["changed"]) == 1
 
@@ -161,8 +165,8 @@ _rows = st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["p", "q", None]))
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows_a=_rows, rows_b=_rows, keyed=st.booleans())
 def test_diff_of_a_table_with_itself_is_empty_and_a_b_mirrors_b_a(
-        tmp_path: Path, rows_a: list[tuple[int, str | None]], rows_b: list[tuple[int, str | None]],
-        keyed: bool) -> None:
+    tmp_path: Path, rows_a: list[tuple[int, str | None]], rows_b: list[tuple[int, str | None]], keyed: bool
+) -> None:
     schema = pa.schema([("id", pa.int64()), ("v", pa.string())])
 
     def as_table(rows: list[tuple[int, str | None]]) -> pa.Table:

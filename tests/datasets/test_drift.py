@@ -20,11 +20,13 @@ N = 20_000
 
 def _table(seed: int, shift: float = 0.0, weights: tuple[float, float, float] = (0.5, 0.3, 0.2)) -> pa.Table:
     rng = np.random.default_rng(seed)
-    return pa.table({
-        "amount": rng.normal(100 + shift, 15, N),
-        "count": rng.poisson(4, N),
-        "country": rng.choice(["de", "fr", "it"], N, p=list(weights)),
-    })
+    return pa.table(
+        {
+            "amount": rng.normal(100 + shift, 15, N),
+            "count": rng.poisson(4, N),
+            "country": rng.choice(["de", "fr", "it"], N, p=list(weights)),
+        }
+    )
 
 
 def _profile(tmp_path: Path, name: str, t: pa.Table) -> Profile:

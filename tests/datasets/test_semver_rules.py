@@ -15,8 +15,9 @@ from .helpers import diff_files, table, write
 BASE = {"id": [1, 2, 3, 4], "x": [1.0, 2.0, 3.0, 4.0], "name": ["a", "b", "c", "d"]}
 
 
-def _verdict(tmp_path: Path, new: pa.Table, old: pa.Table | None = None, key: list[str] | None = None
-             ) -> tuple[str, list[str]]:
+def _verdict(
+    tmp_path: Path, new: pa.Table, old: pa.Table | None = None, key: list[str] | None = None
+) -> tuple[str, list[str]]:
     a = write(tmp_path / "a.parquet", old if old is not None else table(BASE))
     b = write(tmp_path / "b.parquet", new)
     d = diff_files(a, b, key=key if key is not None else ["id"])
@@ -40,7 +41,9 @@ def test_column_renamed_is_major_and_detected(tmp_path: Path) -> None:
 
 
 def test_same_type_different_values_is_no_rename(tmp_path: Path) -> None:
-    level, reasons = _verdict(tmp_path, table({"id": BASE["id"], "x": BASE["x"], "label": ["a", "b", "c", "z"]}))
+    level, reasons = _verdict(
+        tmp_path, table({"id": BASE["id"], "x": BASE["x"], "label": ["a", "b", "c", "z"]})
+    )
     assert level == "major"
     assert reasons == ["major: column 'name' removed", "minor: column 'label' added (VARCHAR)"]
 
@@ -99,7 +102,9 @@ def test_same_rows_other_bytes_is_patch(tmp_path: Path) -> None:
 
     pq.write_table(table(BASE), b, compression="gzip")
     d = diff_files(a, b, key=["id"])
-    assert d.verdict.level == "patch" and d.verdict.reasons == ["patch: bytes differ, rows and columns are the same"]
+    assert d.verdict.level == "patch" and d.verdict.reasons == [
+        "patch: bytes differ, rows and columns are the same"
+    ]
 
 
 def test_identical_files_are_none(tmp_path: Path) -> None:
@@ -112,19 +117,33 @@ def test_the_highest_level_wins_and_every_reason_is_kept(tmp_path: Path) -> None
     new = table({"id": [1, 2, 3, 5], "x": [1.0, 9.0, 3.0, 5.0], "extra": [1, 1, 1, 1]})
     level, reasons = _verdict(tmp_path, new)
     assert level == "major"
-    assert reasons == ["major: column 'name' removed", "minor: column 'extra' added (BIGINT)",
-                       "minor: 1 row added", "minor: 1 row removed", "patch: 1 row changed (x 1)"]
+    assert reasons == [
+        "major: column 'name' removed",
+        "minor: column 'extra' added (BIGINT)",
+        "minor: 1 row added",
+        "minor: 1 row removed",
+        "patch: 1 row changed (x 1)",
+    ]
 
 
 def test_folder_rules(tmp_path: Path) -> None:
-    for rel, text in (("a/keep.txt", "k"), ("a/gone.txt", "g"), ("a/edit.txt", "1"),
-                      ("b/keep.txt", "k"), ("b/new.txt", "n"), ("b/edit.txt", "2")):
+    for rel, text in (
+        ("a/keep.txt", "k"),
+        ("a/gone.txt", "g"),
+        ("a/edit.txt", "1"),
+        ("b/keep.txt", "k"),
+        ("b/new.txt", "n"),
+        ("b/edit.txt", "2"),
+    ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
     d = diff_files(tmp_path / "a", tmp_path / "b")
     assert d.kind == "folder" and d.verdict.level == "major"
-    assert d.verdict.reasons == ["major: file gone.txt removed", "minor: file new.txt added",
-                                 "patch: file edit.txt modified"]
+    assert d.verdict.reasons == [
+        "major: file gone.txt removed",
+        "minor: file new.txt added",
+        "patch: file edit.txt modified",
+    ]
 
 
 def test_bump() -> None:

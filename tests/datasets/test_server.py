@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.team.conftest import ServerProcess, machine, write_token
 from tests.server.conftest import backend_uri, server  # noqa: F401
+from tests.team.conftest import ServerProcess, machine, write_token
 
 SCRIPT = """
 import json, mlineage
@@ -41,8 +41,11 @@ def test_semver_diff_and_profile_through_the_server(team: tuple[ServerProcess, s
     srv, token = team
     one = machine(tmp_path, "one", srv.url, token)
     out = json.loads(one.python(SCRIPT).stdout.strip().splitlines()[-1])
-    assert [tuple(g) for g in out["given"]] == [(1, "1.0.0", "initial"), (2, "1.0.1", "patch"),
-                                                (3, "1.1.0", "minor")]
+    assert [tuple(g) for g in out["given"]] == [
+        (1, "1.0.0", "initial"),
+        (2, "1.0.1", "patch"),
+        (3, "1.1.0", "minor"),
+    ]
     assert out["diff"]["table"]["rows"]["added"] == 1 and out["diff"]["table"]["rows"]["changed"] == 1
     assert out["diff"]["a"]["semver"] == "1.0.0"
     assert [tuple(r) for r in out["rows"]] == [("1.0.0", 3), ("1.0.1", 3), ("1.1.0", 4)]
@@ -50,8 +53,11 @@ def test_semver_diff_and_profile_through_the_server(team: tuple[ServerProcess, s
 
     two = machine(tmp_path, "two", srv.url, token)  # a teammate sees the same from another machine
     listed = json.loads(two.cli("versions", "remote-t", "--json").stdout)
-    assert [(r["semver"], r["level"]) for r in listed] == [("1.0.0", "initial"), ("1.0.1", "patch"),
-                                                           ("1.1.0", "minor")]
+    assert [(r["semver"], r["level"]) for r in listed] == [
+        ("1.0.0", "initial"),
+        ("1.0.1", "patch"),
+        ("1.1.0", "minor"),
+    ]
     d = json.loads(two.cli("diff", "remote-t@1.0.1", "remote-t@1.1.0", "--key", "id", "--json").stdout)
     assert d["verdict"] == {"level": "minor", "reasons": ["minor: 1 row added"]}
     drift = two.cli("drift", "remote-t@1", "remote-t@1.0.1", check=False)

@@ -36,8 +36,10 @@ def _dataset_tables(store_uri: str) -> dict[str, list[tuple]]:
         from sqlalchemy import text
 
         with store.engine.connect() as conn:
-            return {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY 1, 2"))]
-                    for t in ("dataset_versions", "dataset_profiles", "dataset_rollbacks")}
+            return {
+                t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY 1, 2"))]
+                for t in ("dataset_versions", "dataset_profiles", "dataset_rollbacks")
+            }
     finally:
         store.close()
 
@@ -51,17 +53,24 @@ def test_semver_profile_rollback_and_trace(data_project: Path, store_uri: str) -
     assert second["semver"]["semver"] == "1.0.1"
     assert second["semver"]["reasons"] == ["patch: 1 row changed (x 1)"]
     assert second["semver"]["previous"] == {"digest": first["digest"], "version": 1, "semver": "1.0.0"}
-    third = _add(data, table({"id": [1, 2, 3, 4, 5], "x": [1.0, 2.5, 3.0, 4.0, 5.0],
-                              "name": ["a", "b", "c", "d", "e"]}), "--semver")
+    third = _add(
+        data,
+        table({"id": [1, 2, 3, 4, 5], "x": [1.0, 2.5, 3.0, 4.0, 5.0], "name": ["a", "b", "c", "d", "e"]}),
+        "--semver",
+    )
     assert third["semver"]["semver"] == "1.1.0" and third["semver"]["reasons"] == ["minor: 1 row added"]
 
     rows = _versions("sales.parquet", root)
     assert [(r["version"], r["semver"], r["rows"], r["level"]) for r in rows] == [
-        (1, "1.0.0", 4, "initial"), (2, "1.0.1", 4, "patch"), (3, "1.1.0", 5, "minor")]
+        (1, "1.0.0", 4, "initial"),
+        (2, "1.0.1", 4, "patch"),
+        (3, "1.1.0", 5, "minor"),
+    ]
 
     # name@MAJOR.MINOR.PATCH resolves like name@N, everywhere a REF is taken
-    d = json.loads(cli("diff", "sales.parquet@1.0.0", "sales.parquet@1.1.0", "--key", "id", "--json",
-                       cwd=root).stdout)
+    d = json.loads(
+        cli("diff", "sales.parquet@1.0.0", "sales.parquet@1.1.0", "--key", "id", "--json", cwd=root).stdout
+    )
     assert d["table"]["rows"]["added"] == 1 and d["table"]["rows"]["changed"] == 1
     assert d["a"]["semver"] == "1.0.0" and d["b"]["version"] == 3
     out = cli("checkout", "sales.parquet@1.0.1", cwd=root).stdout
@@ -72,8 +81,18 @@ def test_semver_profile_rollback_and_trace(data_project: Path, store_uri: str) -
     assert prof["stored"] is True and prof["rows"] == 5
 
     # roll back to 1.0.0: the data, the pointer and a rollback event
-    done = json.loads(cli("rollback", "sales.parquet", "--to", "sales.parquet@1.0.0", "--reason",
-                          "x was wrong", "--json", cwd=root).stdout)
+    done = json.loads(
+        cli(
+            "rollback",
+            "sales.parquet",
+            "--to",
+            "sales.parquet@1.0.0",
+            "--reason",
+            "x was wrong",
+            "--json",
+            cwd=root,
+        ).stdout
+    )
     assert done["from"] == {"digest": second["digest"], "version": 2, "semver": "1.0.1"}
     assert done["to"]["semver"] == "1.0.0" and done["reason"] == "x was wrong"
     import pyarrow.parquet as pq
@@ -85,13 +104,19 @@ def test_semver_profile_rollback_and_trace(data_project: Path, store_uri: str) -
     assert rb["reason"] == "x was wrong" and rb["from"]["version"] == 2 and rb["by"]
 
     # a model trained on the rolled-back data traces to version 1
-    script = ("import mlineage\n"
-              "with mlineage.run('train', kind='train') as run:\n"
-              "    run.use('sales.parquet')\n"
-              "    open('model.bin', 'wb').write(b'm' * 100)\n"
-              "    run.produce('model.bin', kind='model', name='model')\n")
-    subprocess.run([sys.executable, "-c", script], cwd=root, check=True,
-                   env=dict(__import__("os").environ, PYTHONPATH=SRC))
+    script = (
+        "import mlineage\n"
+        "with mlineage.run('train', kind='train') as run:\n"
+        "    run.use('sales.parquet')\n"
+        "    open('model.bin', 'wb').write(b'm' * 100)\n"
+        "    run.produce('model.bin', kind='model', name='model')\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        check=True,
+        env=dict(__import__("os").environ, PYTHONPATH=SRC),
+    )
     trace = json.loads(cli("trace", "model", "--json", cwd=root).stdout)
     assert first["digest"] in json.dumps(trace) and second["digest"] not in json.dumps(trace)
     data_of_model = json.loads(cli("diff", "model:data", "sales.parquet@1.1.0", "--json", cwd=root).stdout)

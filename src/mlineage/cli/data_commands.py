@@ -42,10 +42,11 @@ def _workspace() -> Workspace:
               help="Give each new version a semantic version proposed from its diff with the one before "
                    "(also: [datasets] semver = true in .mlineage/config.toml).")
 @click.option("--version", "override", metavar="X.Y.Z",
-              help="Record this semantic version instead of the proposed one (the record says so). One path.")
+              help="Record this semantic version instead of the proposed one (the record says so). "
+                   "One path.")
 @click.option("--key", "key", metavar="COL[,COL]",
-              help="With --semver: compare rows by these columns, so changed values are a patch (kept for the "
-                   "name's next versions).")
+              help="With --semver: compare rows by these columns, so changed values are a patch (kept "
+                   "for the name's next versions).")
 @JSON_OPTION
 def add_command(paths: tuple[Path, ...], name: str | None, kind: str, semver: bool, override: str | None,
                 key: str | None, as_json: bool) -> None:
@@ -129,7 +130,8 @@ def status_command(paths: tuple[Path, ...], exit_code: bool, as_json: bool) -> N
 def checkout_command(paths: tuple[Path, ...], force: bool, no_fetch: bool, as_json: bool) -> None:
     """Restore tracked data to what its pointers say (from the cache, else from the remote).
 
-    A PATH written NAME@N (e.g. data@1, or a semantic version: data@1.4.0) restores version N of that name and points its pointer file at it.
+    A PATH written NAME@N (e.g. data@1, or a semantic version: data@1.4.0) restores version N of that name
+    and points its pointer file at it.
     Every object is verified against its digest before it is placed; a corrupted one is never used.
     """
     import os

@@ -32,26 +32,49 @@ def _plural(n: int, word: str) -> str:
 def _table_lines(t: TableDiff, rows: int | None, columns: bool, indent: str = "") -> list[str]:
     s, r = t.schema, t.rows
     out = []
-    parts = [f"{_plural(len(x), 'column')} {label}" for x, label in
-             ((s.added, "added"), (s.removed, "removed"), (s.renamed, "renamed"), (s.types, "retyped")) if x]
-    out.append(f"{indent}schema: " + (", ".join(parts) if parts else "same columns")
-               + ("" if not (s.became_nullable or s.became_required) else
-                  f"; nullability changed: {', '.join(s.became_nullable + s.became_required)}"))
+    parts = [
+        f"{_plural(len(x), 'column')} {label}"
+        for x, label in (
+            (s.added, "added"),
+            (s.removed, "removed"),
+            (s.renamed, "renamed"),
+            (s.types, "retyped"),
+        )
+        if x
+    ]
+    out.append(
+        f"{indent}schema: "
+        + (", ".join(parts) if parts else "same columns")
+        + (
+            ""
+            if not (s.became_nullable or s.became_required)
+            else f"; nullability changed: {', '.join(s.became_nullable + s.became_required)}"
+        )
+    )
     out += [f"{indent}  + {c.name} {c.type}" for c in s.added]
     out += [f"{indent}  - {c.name} {c.type}" for c in s.removed]
     out += [f"{indent}  ~ {o} -> {n} (renamed: same values)" for o, n in s.renamed]
-    out += [f"{indent}  ~ {tc.column} {tc.old} -> {tc.new} ({'narrowed' if tc.narrowed else 'widened'})"
-            for tc in s.types]
+    out += [
+        f"{indent}  ~ {tc.column} {tc.old} -> {tc.new} ({'narrowed' if tc.narrowed else 'widened'})"
+        for tc in s.types
+    ]
     how = f"by key {', '.join(r.key)}" if r.mode == "key" else "by content"
-    line = (f"{indent}rows ({how}): {r.rows_a:,} -> {r.rows_b:,}: {r.added:,} added, {r.removed:,} removed")
+    line = f"{indent}rows ({how}): {r.rows_a:,} -> {r.rows_b:,}: {r.added:,} added, {r.removed:,} removed"
     if r.mode == "key":
         cells = ", ".join(f"{c} {n:,}" for c, n in r.changed_cells.items() if n)
         line += f", {r.changed:,} changed" + (f" ({cells})" if cells else "")
     out.append(line)
     if columns:
-        out.append(f"{indent}columns compared: " + (", ".join(
-            f"{c} ({r.changed_cells.get(c, 0):,} changed)" if r.mode == "key" else c for c in r.compared)
-            or "none"))
+        out.append(
+            f"{indent}columns compared: "
+            + (
+                ", ".join(
+                    f"{c} ({r.changed_cells.get(c, 0):,} changed)" if r.mode == "key" else c
+                    for c in r.compared
+                )
+                or "none"
+            )
+        )
     if rows:
         for label in ("added", "removed", "changed"):
             for sample in r.samples.get(label, [])[:rows]:
@@ -65,7 +88,9 @@ def _sample_text(sample: dict[str, Any], label: str) -> str:
 
     if label == "changed":
         key = ", ".join(f"{k}={json.dumps(v)}" for k, v in sample["key"].items())
-        values = ", ".join(f"{c}: {json.dumps(v[0])} -> {json.dumps(v[1])}" for c, v in sample["values"].items())
+        values = ", ".join(
+            f"{c}: {json.dumps(v[0])} -> {json.dumps(v[1])}" for c, v in sample["values"].items()
+        )
         return f"{key}: {values}"
     return json.dumps(sample, ensure_ascii=False)
 
@@ -86,9 +111,15 @@ def diff_lines(d: DatasetDiff, rows: int | None, columns: bool) -> list[str]:
             if p in f.tables:
                 out += _table_lines(f.tables[p], rows, columns, "      ")
     else:
-        out.append("bytes: " + ("identical" if d.same_bytes else "differ")
-                   + (f" ({d.a.size:,} -> {d.b.size:,} bytes)" if d.a.size is not None and d.b.size is not None
-                      else ""))
+        out.append(
+            "bytes: "
+            + ("identical" if d.same_bytes else "differ")
+            + (
+                f" ({d.a.size:,} -> {d.b.size:,} bytes)"
+                if d.a.size is not None and d.b.size is not None
+                else ""
+            )
+        )
     out.append(f"semver: {d.verdict.level}" + ("" if d.verdict.reasons else " (no change)"))
     out += [f"  {r}" for r in d.verdict.reasons[:50]]
     return out
@@ -98,13 +129,19 @@ def diff_lines(d: DatasetDiff, rows: int | None, columns: bool) -> list[str]:
 @click.argument("a")
 @click.argument("b")
 @click.option("--key", "key", metavar="COL[,COL]", help="Compare rows by these columns (else by content).")
-@click.option("--rows", "rows", type=click.IntRange(min=0), metavar="N",
-              help="Show up to N sample rows of each kind (added, removed, changed).")
+@click.option(
+    "--rows",
+    "rows",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Show up to N sample rows of each kind (added, removed, changed).",
+)
 @click.option("--columns", "columns", is_flag=True, help="Show every compared column and its changed cells.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the two differ (as git diff --exit-code).")
 @JSON_OPTION
-def diff_command(a: str, b: str, key: str | None, rows: int | None, columns: bool, exit_code: bool,
-                 as_json: bool) -> None:
+def diff_command(
+    a: str, b: str, key: str | None, rows: int | None, columns: bool, exit_code: bool, as_json: bool
+) -> None:
     """Show what changed between two dataset versions: schema, rows, and the semantic-version level.
 
     A and B are any REF (name@2, name@1.4.0, sha256:..., a .lin pointer), a file or folder on disk, or
@@ -152,15 +189,27 @@ def profile_command(ref: str, no_record: bool, as_json: bool) -> None:
     from .output import console
 
     out = console()
-    origin = "stored profile" if stored else ("profiled and recorded" if side.digest and not no_record
-                                              else "profiled")
-    out.print(f"{escape(side.label)}: {prof.rows:,} rows, {len(prof.columns)} columns ({prof.format}; {origin})")
+    origin = (
+        "stored profile"
+        if stored
+        else ("profiled and recorded" if side.digest and not no_record else "profiled")
+    )
+    out.print(
+        f"{escape(side.label)}: {prof.rows:,} rows, {len(prof.columns)} columns ({prof.format}; {origin})"
+    )
     table = Table("column", "type", "nulls", "distinct", "min", "max", "mean", "top values", box=None)
     for c in prof.columns:
         top = ", ".join(f"{v} ({n:,})" for v, n in (c.get("top") or [])[:3])
-        table.add_row(escape(c["name"]), c["type"], f"{c['nulls']:,}", f"~{c['distinct']:,}",
-                      escape(_number(c.get("min"))), escape(_number(c.get("max"))), _number(c.get("mean")),
-                      escape(top) or "-")
+        table.add_row(
+            escape(c["name"]),
+            c["type"],
+            f"{c['nulls']:,}",
+            f"~{c['distinct']:,}",
+            escape(_number(c.get("min"))),
+            escape(_number(c.get("max"))),
+            _number(c.get("mean")),
+            escape(top) or "-",
+        )
     out.print(table)
 
 
@@ -168,9 +217,14 @@ def profile_command(ref: str, no_record: bool, as_json: bool) -> None:
 @click.argument("a")
 @click.argument("b")
 @click.option("--columns", "columns", metavar="COL[,COL]", help="Only these columns (default: all shared).")
-@click.option("--threshold", "thresholds", multiple=True, metavar="METRIC=VALUE",
-              help="Change a threshold (psi=0.2, ks=0.1, js=0.1 by default; chi2_p=0.01, wasserstein_std=0.1 "
-                   "add one; ks=off drops one). Repeatable.")
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Change a threshold (psi=0.2, ks=0.1, js=0.1 by default; chi2_p=0.01, wasserstein_std=0.1 "
+    "add one; ks=off drops one). Repeatable.",
+)
 @JSON_OPTION
 def drift_command(a: str, b: str, columns: str | None, thresholds: tuple[str, ...], as_json: bool) -> None:
     """Measure per-column drift from A to B (PSI, KS, Wasserstein; Jensen-Shannon, chi-squared), from the
@@ -191,15 +245,20 @@ def drift_command(a: str, b: str, columns: str | None, thresholds: tuple[str, ..
         from .output import console
 
         out = console()
-        out.print(f"{escape(side_a.label)} ({report.rows_a:,} rows) -> {escape(side_b.label)} "
-                  f"({report.rows_b:,} rows); thresholds: "
-                  + ", ".join(f"{k} {'<' if k == 'chi2_p' else '>'} {v:g}" for k, v in report.thresholds.items()))
+        out.print(
+            f"{escape(side_a.label)} ({report.rows_a:,} rows) -> {escape(side_b.label)} "
+            f"({report.rows_b:,} rows); thresholds: "
+            + ", ".join(f"{k} {'<' if k == 'chi2_p' else '>'} {v:g}" for k, v in report.thresholds.items())
+        )
         table = Table("column", "kind", "psi", "ks", "wasserstein", "js", "chi2 p", "drift", box=None)
         for c in report.columns:
             m = c.metrics
-            table.add_row(escape(c.column), c.kind, *(_number(m.get(k)) for k in
-                                                      ("psi", "ks", "wasserstein", "js", "chi2_p")),
-                          escape("; ".join(c.crossed)) if c.crossed else (c.note or "no"))
+            table.add_row(
+                escape(c.column),
+                c.kind,
+                *(_number(m.get(k)) for k in ("psi", "ks", "wasserstein", "js", "chi2_p")),
+                escape("; ".join(c.crossed)) if c.crossed else (c.note or "no"),
+            )
         out.print(table)
         out.print(f"{len(report.drifted)} of {len(report.columns)} column(s) drifted")
     sys.exit(1 if report.drifted else 0)
@@ -207,10 +266,17 @@ def drift_command(a: str, b: str, columns: str | None, thresholds: tuple[str, ..
 
 @click.command("rollback")
 @click.argument("name")
-@click.option("--to", "to", required=True, metavar="REF",
-              help="The version to go back to: NAME@N, NAME@1.4.0, or a digest of one of NAME's versions.")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="REF",
+    help="The version to go back to: NAME@N, NAME@1.4.0, or a digest of one of NAME's versions.",
+)
 @click.option("--reason", default="", help="Why (kept in the ledger with who did it and when).")
-@click.option("-f", "--force", is_flag=True, help="Overwrite changes that are not in the cache (they are lost).")
+@click.option(
+    "-f", "--force", is_flag=True, help="Overwrite changes that are not in the cache (they are lost)."
+)
 @JSON_OPTION
 def rollback_command(name: str, to: str, reason: str, force: bool, as_json: bool) -> None:
     """Put NAME back to an earlier version and record the rollback (who, why, from which version to which).
@@ -235,9 +301,11 @@ def rollback_command(name: str, to: str, reason: str, force: bool, as_json: bool
             return "nothing"
         return f"@{v['version']}" + (f" ({v['semver']})" if v.get("semver") else "")
 
-    click.echo(f"rolled back {name} from {label(done['from'])} to {label(done['to'])}; "
-               f"{done['path']} now holds it and the rollback is recorded"
-               + (f" (reason: {done['reason']})" if done["reason"] else ""))
+    click.echo(
+        f"rolled back {name} from {label(done['from'])} to {label(done['to'])}; "
+        f"{done['path']} now holds it and the rollback is recorded"
+        + (f" (reason: {done['reason']})" if done["reason"] else "")
+    )
 
 
 COMMANDS = [diff_command, profile_command, drift_command, rollback_command]

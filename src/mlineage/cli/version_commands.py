@@ -51,7 +51,7 @@ def versions_command(name: str, as_json: bool) -> None:
         return
     semvers = any(r["semver"] for r in rows)
     counted = any(r["rows"] is not None for r in rows)
-    headers = ["version"] + (["semver"] if semvers else []) + ["digest", "size"] + (["rows"] if counted else [])
+    headers = ["version", *(["semver"] if semvers else []), "digest", "size", *(["rows"] if counted else [])]
     table = Table(*headers, "recorded", "by", "used by", box=None)
     for row in rows:
         used = ", ".join(f"{r['job']} {r['id'][:12]}" for r in row["used_by"]) or "-"

@@ -21,8 +21,9 @@ def _client(client: Client | None) -> Client:
     return default_client()
 
 
-def diff(a: str, b: str, *, key: str | Sequence[str] | None = None, rows: int = 5,
-         client: Client | None = None) -> DatasetDiff:
+def diff(
+    a: str, b: str, *, key: str | Sequence[str] | None = None, rows: int = 5, client: Client | None = None
+) -> DatasetDiff:
     """The schema and row diff of two dataset versions, files or folders (any REF ``mlineage diff`` takes);
     ``key``: the column(s) that identify a row."""
     keys = [key] if isinstance(key, str) else list(key) if key else None
@@ -54,10 +55,22 @@ class Dataset:
         """The profile of a version (the latest by default), computed and stored if it has none."""
         return self.client.profile(self.ref(version))
 
-    def diff(self, old: int | str, new: int | str | None = None, *, key: str | Sequence[str] | None = None,
-             rows: int = 5) -> DatasetDiff:
+    def diff(
+        self,
+        old: int | str,
+        new: int | str | None = None,
+        *,
+        key: str | Sequence[str] | None = None,
+        rows: int = 5,
+    ) -> DatasetDiff:
         return diff(self.ref(old), self.ref(new), key=key, rows=rows, client=self.client)
 
-    def drift(self, old: int | str, new: int | str | None = None, *, columns: Sequence[str] | None = None,
-              thresholds: dict[str, float] | None = None) -> DriftReport:
+    def drift(
+        self,
+        old: int | str,
+        new: int | str | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        thresholds: dict[str, float] | None = None,
+    ) -> DriftReport:
         return self.client.drift(self.ref(old), self.ref(new), columns=columns, thresholds=thresholds)

@@ -47,8 +47,9 @@ class Materialized:
         return table_source(self.side.label, [(n, self.files[n][0]) for n in shard_names(names)])
 
 
-def diff_tables(a: TableSource, b: TableSource, *, key: list[str] | None = None,
-                samples: int = DEFAULT_SAMPLES) -> TableDiff:
+def diff_tables(
+    a: TableSource, b: TableSource, *, key: list[str] | None = None, samples: int = DEFAULT_SAMPLES
+) -> TableDiff:
     """Schema and rows of two tables, out of core (``engine``)."""
     from . import engine
 
@@ -58,11 +59,13 @@ def diff_tables(a: TableSource, b: TableSource, *, key: list[str] | None = None,
         names_b = {c.name for c in cols_b}
         shared = [(c.name, c.name) for c in cols_a if c.name in names_b]
         if key:
-            rows, nulls_a, nulls_b, identical = engine.keyed_diff(con, a, b, cols_a, cols_b, key, shared,
-                                                                  candidates, samples)
+            rows, nulls_a, nulls_b, identical = engine.keyed_diff(
+                con, a, b, cols_a, cols_b, key, shared, candidates, samples
+            )
         else:
-            rows, nulls_a, nulls_b, identical = engine.content_diff(con, a, b, cols_a, cols_b, shared,
-                                                                    candidates, samples)
+            rows, nulls_a, nulls_b, identical = engine.content_diff(
+                con, a, b, cols_a, cols_b, shared, candidates, samples
+            )
         renames = pick_renames(candidates, identical)
         if renames and not key:  # the row hashes must cover the renamed columns too
             rows, _, _, _ = engine.content_diff(con, a, b, cols_a, cols_b, shared + renames, [], samples)
@@ -76,11 +79,14 @@ def diff_tables(a: TableSource, b: TableSource, *, key: list[str] | None = None,
         notes.append(f"A is delimited by {a.delimiter!r}, B by {b.delimiter!r}: each was read with its own")
     if a.format != b.format:
         notes.append(f"A is {a.format}, B is {b.format}: compared as tables")
-    return TableDiff(schema_diff(with_nulls_a, with_nulls_b, renames), rows, a.description, b.description, notes)
+    return TableDiff(
+        schema_diff(with_nulls_a, with_nulls_b, renames), rows, a.description, b.description, notes
+    )
 
 
-def diff(a: Materialized, b: Materialized, *, key: list[str] | None = None,
-         samples: int = DEFAULT_SAMPLES) -> DatasetDiff:
+def diff(
+    a: Materialized, b: Materialized, *, key: list[str] | None = None, samples: int = DEFAULT_SAMPLES
+) -> DatasetDiff:
     """Compare two sides (see the module docstring); the verdict is filled in."""
     ta, tb = a.table(), b.table()
     if ta is not None and tb is not None:
@@ -103,8 +109,7 @@ def _same_bytes(a: Materialized, b: Materialized) -> bool:
     if not a.is_folder:
         assert a.path is not None and b.path is not None
         return filecmp.cmp(a.path, b.path, shallow=False)
-    return set(a.files) == set(b.files) and all(
-        _same_file(a.files[n], b.files[n]) for n in a.files)
+    return set(a.files) == set(b.files) and all(_same_file(a.files[n], b.files[n]) for n in a.files)
 
 
 def _same_file(x: tuple[Path, str | None], y: tuple[Path, str | None]) -> bool:

@@ -34,8 +34,13 @@ class ColumnDrift:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "kind": self.kind, "metrics": self.metrics, "crossed": self.crossed,
-                "note": self.note}
+        return {
+            "column": self.column,
+            "kind": self.kind,
+            "metrics": self.metrics,
+            "crossed": self.crossed,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -50,8 +55,13 @@ class DriftReport:
         return [c for c in self.columns if c.crossed]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows_a": self.rows_a, "rows_b": self.rows_b, "thresholds": self.thresholds,
-                "drifted": [c.column for c in self.drifted], "columns": [c.to_dict() for c in self.columns]}
+        return {
+            "rows_a": self.rows_a,
+            "rows_b": self.rows_b,
+            "thresholds": self.thresholds,
+            "drifted": [c.column for c in self.drifted],
+            "columns": [c.to_dict() for c in self.columns],
+        }
 
 
 def parse_thresholds(items: Sequence[str]) -> dict[str, float]:
@@ -61,8 +71,11 @@ def parse_thresholds(items: Sequence[str]) -> dict[str, float]:
         name, eq, value = item.partition("=")
         name = name.strip()
         if not eq or name not in KNOWN_METRICS:
-            raise ValidationError("threshold", f"{item!r} is not METRIC=VALUE",
-                                  f"metrics: {', '.join(KNOWN_METRICS)}; e.g. psi=0.1")
+            raise ValidationError(
+                "threshold",
+                f"{item!r} is not METRIC=VALUE",
+                f"metrics: {', '.join(KNOWN_METRICS)}; e.g. psi=0.1",
+            )
         if value.strip() == "off":
             out.pop(name, None)
             continue
@@ -184,8 +197,13 @@ def _crossed(metrics: Mapping[str, float], thresholds: Mapping[str, float]) -> l
     return out
 
 
-def drift(a: Profile, b: Profile, *, columns: Sequence[str] | None = None,
-          thresholds: Mapping[str, float] | None = None) -> DriftReport:
+def drift(
+    a: Profile,
+    b: Profile,
+    *,
+    columns: Sequence[str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+) -> DriftReport:
     """Compare the columns two profiles share (or ``columns``); a column is drifted when any of its metrics
     crosses its threshold."""
     limits = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
@@ -195,8 +213,11 @@ def drift(a: Profile, b: Profile, *, columns: Sequence[str] | None = None,
         ca, cb = a.column(name), b.column(name)
         if ca is None or cb is None:
             missing = "A" if ca is None else "B"
-            raise ValidationError("columns", f"{name!r} is not a column of {missing}",
-                                  f"columns of both: {', '.join(c['name'] for c in a.columns if b.column(c['name']))}")
+            raise ValidationError(
+                "columns",
+                f"{name!r} is not a column of {missing}",
+                f"columns of both: {', '.join(c['name'] for c in a.columns if b.column(c['name']))}",
+            )
         kind = ca["kind"] if ca["kind"] == cb["kind"] else "mixed"
         if kind == "numeric":
             metrics = numeric_drift(ca, cb, a.rows, b.rows)
@@ -204,7 +225,11 @@ def drift(a: Profile, b: Profile, *, columns: Sequence[str] | None = None,
             metrics = categorical_drift(ca, cb)
         else:
             metrics = {}
-        note = "" if metrics else ("its type changed" if kind == "mixed" else f"no distribution kept for {kind} columns")
+        note = (
+            ""
+            if metrics
+            else ("its type changed" if kind == "mixed" else f"no distribution kept for {kind} columns")
+        )
         rounded = {k: round(v, 6) for k, v in metrics.items()}
         out.append(ColumnDrift(name, kind, rounded, _crossed(metrics, limits), note))
     return DriftReport(out, limits, a.rows, b.rows)

@@ -9,6 +9,7 @@ counts, the rename checks and bounded, ordered samples (``arg_min(row, key, n)``
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -34,8 +35,14 @@ def connect() -> Iterator[Any]:
     memory = os.environ.get("MLINEAGE_DUCKDB_MEMORY", "1GB")
     threads = int(os.environ.get("MLINEAGE_DUCKDB_THREADS", "0")) or min(os.cpu_count() or 1, 8)
     with tempfile.TemporaryDirectory(prefix="mlineage-duckdb-") as spill:
-        con = duckdb.connect(config={"memory_limit": memory, "threads": threads, "temp_directory": spill,
-                                     "preserve_insertion_order": False})
+        con = duckdb.connect(
+            config={
+                "memory_limit": memory,
+                "threads": threads,
+                "temp_directory": spill,
+                "preserve_insertion_order": False,
+            }
+        )
         try:
             yield con
         finally:
@@ -68,8 +75,11 @@ def _run(con: Any, sql: str, src: Sequence[TableSource]) -> Any:
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         labels = " / ".join(s.label for s in src)
-        raise ValidationError(labels, f"could not be read as a table: {first}",
-                              "check that each file is the format its name says") from None
+        raise ValidationError(
+            labels,
+            f"could not be read as a table: {first}",
+            "check that each file is the format its name says",
+        ) from None
 
 
 def columns(con: Any, src: TableSource) -> list[Column]:
@@ -82,15 +92,24 @@ def count_rows(con: Any, src: TableSource) -> int:
 
 
 def _is_integer(type_name: str) -> bool:
-    return type_name.upper().split("(")[0] in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
-                                                "USMALLINT", "UINTEGER", "UBIGINT")
+    return type_name.upper().split("(")[0] in (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+    )
 
 
 def _json_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        return value if math.isfinite(value) else str(value)
     if isinstance(value, list):
         return [_json_value(v) for v in value]
     if isinstance(value, dict):
@@ -102,9 +121,17 @@ def _cast(expr: str, old: str, new: str) -> str:
     return expr if old == new else f"TRY_CAST({expr} AS {new})"
 
 
-def keyed_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column], cols_b: list[Column],
-               key: list[str], pairs: list[tuple[str, str]], candidates: list[tuple[str, str]],
-               samples: int) -> tuple[RowDiff, dict[str, int], dict[str, int], list[tuple[str, str]]]:
+def keyed_diff(
+    con: Any,
+    a: TableSource,
+    b: TableSource,
+    cols_a: list[Column],
+    cols_b: list[Column],
+    key: list[str],
+    pairs: list[tuple[str, str]],
+    candidates: list[tuple[str, str]],
+    samples: int,
+) -> tuple[RowDiff, dict[str, int], dict[str, int], list[tuple[str, str]]]:
     """Rows by key in one join. ``pairs``: (column in A, column in B) compared cell by cell; ``candidates``:
     (removed, added) pairs checked for identical values. Returns the row diff, NULL counts per side and the
     candidates whose values matched on every matched row."""
@@ -114,24 +141,32 @@ def keyed_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column], c
         missing = [k for k in key if k not in names]
         if missing:
             label = a.label if side == "A" else b.label
-            raise ValidationError("key", f"column {', '.join(map(repr, missing))} is not in {label}",
-                                  f"its columns are {', '.join(names)}")
+            raise ValidationError(
+                "key",
+                f"column {', '.join(map(repr, missing))} is not in {label}",
+                f"its columns are {', '.join(names)}",
+            )
     on = " AND ".join(f"a.{quote(k)} = {_cast('b.' + quote(k), types_b[k], types_a[k])}" for k in key)
-    both = f"a.{A_MARK} AND b.{B_MARK}"
     if len(key) == 1:
         key_a, key_b = f"a.{quote(key[0])}", f"b.{quote(key[0])}"
     else:
         key_a = "(" + ", ".join(f"a.{quote(k)}" for k in key) + ")"
         key_b = "(" + ", ".join(f"b.{quote(k)}" for k in key) + ")"
     compared = [(x, y) for x, y in pairs if x not in key]
-    differs = {x: f"{_cast('a.' + quote(x), types_a[x], types_b[y])} IS DISTINCT FROM b.{quote(y)}"
-               for x, y in compared}
+    differs = {
+        x: f"{_cast('a.' + quote(x), types_a[x], types_b[y])} IS DISTINCT FROM b.{quote(y)}"
+        for x, y in compared
+    }
     # Each row's facts are computed once in the inner query and counted outside it.
-    inner = [f"a.{A_MARK} IS NOT NULL AND b.{B_MARK} IS NOT NULL AS m_both",
-             f"a.{A_MARK} IS NULL AS m_added", f"b.{B_MARK} IS NULL AS m_removed",
-             f"{key_a} AS k_a", f"{key_b} AS k_b",
-             "(" + " OR ".join(f"a.{quote(k)} IS NULL" for k in key) + f") AND a.{A_MARK} AS m_null_a",
-             "(" + " OR ".join(f"b.{quote(k)} IS NULL" for k in key) + f") AND b.{B_MARK} AS m_null_b"]
+    inner = [
+        f"a.{A_MARK} IS NOT NULL AND b.{B_MARK} IS NOT NULL AS m_both",
+        f"a.{A_MARK} IS NULL AS m_added",
+        f"b.{B_MARK} IS NULL AS m_removed",
+        f"{key_a} AS k_a",
+        f"{key_b} AS k_b",
+        "(" + " OR ".join(f"a.{quote(k)} IS NULL" for k in key) + f") AND a.{A_MARK} AS m_null_a",
+        "(" + " OR ".join(f"b.{quote(k)} IS NULL" for k in key) + f") AND b.{B_MARK} AS m_null_b",
+    ]
     inner += [f"{d} AS d_{i}" for i, d in enumerate(differs.values())]
     inner += [f"a.{quote(r)} IS DISTINCT FROM b.{quote(n)} AS r_{i}" for i, (r, n) in enumerate(candidates)]
     nulls_in_join = {side: not _parquet_nulls(src) for side, src in (("a", a), ("b", b))}
@@ -141,50 +176,73 @@ def keyed_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column], c
         inner += [f"b.{B_MARK} AND b.{quote(c.name)} IS NULL AS n_b_{i}" for i, c in enumerate(cols_b)]
     any_diff = " OR ".join(f"d_{i}" for i in range(len(differs))) or "false"
     select = [
-        "count(*) FILTER (WHERE m_both)", "count(*) FILTER (WHERE m_removed)", "count(*) FILTER (WHERE m_added)",
+        "count(*) FILTER (WHERE m_both)",
+        "count(*) FILTER (WHERE m_removed)",
+        "count(*) FILTER (WHERE m_added)",
         # distinct keys among unmatched rows: a list of the few unmatched keys is far cheaper than a
         # DISTINCT aggregate over the join
         "coalesce(len(list_distinct(list(k_a) FILTER (WHERE m_removed))), 0)",
         "coalesce(len(list_distinct(list(k_b) FILTER (WHERE m_added))), 0)",
         f"count(*) FILTER (WHERE m_both AND ({any_diff}))",
-        "count(*) FILTER (WHERE m_null_a)", "count(*) FILTER (WHERE m_null_b)",
+        "count(*) FILTER (WHERE m_null_a)",
+        "count(*) FILTER (WHERE m_null_b)",
     ]
     select += [f"count(*) FILTER (WHERE m_both AND d_{i})" for i in range(len(differs))]
     select += [f"count(*) FILTER (WHERE n_a_{i})" if nulls_in_join["a"] else "0" for i in range(len(cols_a))]
     select += [f"count(*) FILTER (WHERE n_b_{i})" if nulls_in_join["b"] else "0" for i in range(len(cols_b))]
     select += [f"count(*) FILTER (WHERE m_both AND r_{i})" for i in range(len(candidates))]
     if samples:  # the first keys in key order; their rows are read afterwards (building rows here costs more)
-        select += [f"arg_min(k_b, k_b, {samples}) FILTER (WHERE m_added)",
-                   f"arg_min(k_a, k_a, {samples}) FILTER (WHERE m_removed)",
-                   f"arg_min(k_a, k_a, {samples}) FILTER (WHERE m_both AND ({any_diff}))"]
-    sql = (f"SELECT {', '.join(select)} FROM (SELECT {', '.join(inner)} "
-           f"FROM (SELECT *, true AS {A_MARK} FROM {relation(a)}) a "
-           f"FULL OUTER JOIN (SELECT *, true AS {B_MARK} FROM {relation(b)}) b ON {on})")
+        select += [
+            f"arg_min(k_b, k_b, {samples}) FILTER (WHERE m_added)",
+            f"arg_min(k_a, k_a, {samples}) FILTER (WHERE m_removed)",
+            f"arg_min(k_a, k_a, {samples}) FILTER (WHERE m_both AND ({any_diff}))",
+        ]
+    sql = (
+        f"SELECT {', '.join(select)} FROM (SELECT {', '.join(inner)} "
+        f"FROM (SELECT *, true AS {A_MARK} FROM {relation(a)}) a "
+        f"FULL OUTER JOIN (SELECT *, true AS {B_MARK} FROM {relation(b)}) b ON {on})"
+    )
     row = list(_run(con, sql, [a, b]).fetchone())
     matched, removed, added, removed_keys, added_keys, changed, null_a, null_b = row[:8]
     rest = row[8:]
     per_column = dict(zip([x for x, _ in compared], rest[: len(compared)]))
-    rest = rest[len(compared):]
+    rest = rest[len(compared) :]
     nulls_a = dict(zip([c.name for c in cols_a], rest[: len(cols_a)]))
-    rest = rest[len(cols_a):]
+    rest = rest[len(cols_a) :]
     nulls_b = dict(zip([c.name for c in cols_b], rest[: len(cols_b)]))
     if not nulls_in_join["a"]:
         nulls_a = _parquet_nulls(a) or {}
     if not nulls_in_join["b"]:
         nulls_b = _parquet_nulls(b) or {}
-    rest = rest[len(cols_b):]
+    rest = rest[len(cols_b) :]
     identical = [cand for cand, n in zip(candidates, rest[: len(candidates)]) if n == 0 and matched]
-    rest = rest[len(candidates):]
+    rest = rest[len(candidates) :]
     for label, n in ((a.label, null_a), (b.label, null_b)):
         if n:
-            raise ValidationError("key", f"{', '.join(key)} is NULL in {n:,} row(s) of {label}",
-                                  "a key must identify every row: choose other columns, or diff without --key")
+            raise ValidationError(
+                "key",
+                f"{', '.join(key)} is NULL in {n:,} row(s) of {label}",
+                "a key must identify every row: choose other columns, or diff without --key",
+            )
     rows_a, rows_b = count_rows(con, a), count_rows(con, b)
-    if (matched + removed != rows_a or matched + added != rows_b or removed_keys != removed
-            or added_keys != added):
+    if (
+        matched + removed != rows_a
+        or matched + added != rows_b
+        or removed_keys != removed
+        or added_keys != added
+    ):
         raise _not_unique(con, a, b, key, rows_a, rows_b)
-    diff = RowDiff("key", list(key), rows_a, rows_b, added, removed, changed,
-                   {x: n for x, n in per_column.items()}, [y for _, y in compared])
+    diff = RowDiff(
+        "key",
+        list(key),
+        rows_a,
+        rows_b,
+        added,
+        removed,
+        changed,
+        {x: n for x, n in per_column.items()},
+        [y for _, y in compared],
+    )
     if samples:
         added_keys, removed_keys, changed_keys = (list(k or []) for k in rest[:3])
         rows_of_b = _rows_by_key(con, b, key, added_keys + changed_keys)
@@ -192,8 +250,11 @@ def keyed_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column], c
         diff.samples = {
             "added": [rows_of_b[_key_tuple(k)] for k in added_keys if _key_tuple(k) in rows_of_b],
             "removed": [rows_of_a[_key_tuple(k)] for k in removed_keys if _key_tuple(k) in rows_of_a],
-            "changed": [_changed_sample(rows_of_a[_key_tuple(k)], rows_of_b[_key_tuple(k)], key, compared)
-                        for k in changed_keys if _key_tuple(k) in rows_of_a and _key_tuple(k) in rows_of_b],
+            "changed": [
+                _changed_sample(rows_of_a[_key_tuple(k)], rows_of_b[_key_tuple(k)], key, compared)
+                for k in changed_keys
+                if _key_tuple(k) in rows_of_a and _key_tuple(k) in rows_of_b
+            ],
         }
     return diff, nulls_a, nulls_b, identical
 
@@ -248,28 +309,36 @@ def _rows_by_key(con: Any, src: TableSource, key: list[str], keys: list[Any]) ->
     return out
 
 
-def _changed_sample(row_a: dict[str, Any], row_b: dict[str, Any], key: list[str],
-                    compared: list[tuple[str, str]]) -> dict[str, Any]:
+def _changed_sample(
+    row_a: dict[str, Any], row_b: dict[str, Any], key: list[str], compared: list[tuple[str, str]]
+) -> dict[str, Any]:
     values = {y: [row_a[x], row_b[y]] for x, y in compared if row_a[x] != row_b[y]}
     return {"key": {k: row_a[k] for k in key}, "values": values}
 
 
-def _not_unique(con: Any, a: TableSource, b: TableSource, key: list[str], rows_a: int, rows_b: int
-                ) -> ValidationError:
+def _not_unique(
+    con: Any, a: TableSource, b: TableSource, key: list[str], rows_a: int, rows_b: int
+) -> ValidationError:
     cols = ", ".join(quote(k) for k in key)
     parts = []
     for src in (a, b):
-        sql = (f"SELECT {cols}, count(*) AS n FROM {relation(src)} GROUP BY ALL HAVING count(*) > 1 "
-               f"ORDER BY n DESC, {cols}")
+        sql = (
+            f"SELECT {cols}, count(*) AS n FROM {relation(src)} GROUP BY ALL HAVING count(*) > 1 "
+            f"ORDER BY n DESC, {cols}"
+        )
         found = _run(con, f"SELECT count(*), sum(n) FROM ({sql})", [src]).fetchone()
         if found[0]:
             examples = _run(con, sql + " LIMIT 3", [src]).fetchall()
-            shown = "; ".join(", ".join(f"{k}={v!r}" for k, v in zip(key, r[:-1])) + f" on {r[-1]} rows"
-                              for r in examples)
+            shown = "; ".join(
+                ", ".join(f"{k}={v!r}" for k, v in zip(key, r[:-1])) + f" on {r[-1]} rows" for r in examples
+            )
             parts.append(f"{src.label} has {found[0]:,} key(s) on more than one row ({shown})")
     detail = "; ".join(parts) or "the join found keys on several rows"
-    return ValidationError("key", f"{', '.join(key)} is not unique: {detail}",
-                           "pass columns that identify one row, or diff without --key to compare rows by content")
+    return ValidationError(
+        "key",
+        f"{', '.join(key)} is not unique: {detail}",
+        "pass columns that identify one row, or diff without --key to compare rows by content",
+    )
 
 
 def _row_hash(prefix: str, names: list[str], types: dict[str, str], target: dict[str, str]) -> str:
@@ -277,9 +346,16 @@ def _row_hash(prefix: str, names: list[str], types: dict[str, str], target: dict
     return f"hash({', '.join(parts)})" if parts else "0"
 
 
-def content_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column], cols_b: list[Column],
-                 pairs: list[tuple[str, str]], candidates: list[tuple[str, str]], samples: int
-                 ) -> tuple[RowDiff, dict[str, int], dict[str, int], list[tuple[str, str]]]:
+def content_diff(
+    con: Any,
+    a: TableSource,
+    b: TableSource,
+    cols_a: list[Column],
+    cols_b: list[Column],
+    pairs: list[tuple[str, str]],
+    candidates: list[tuple[str, str]],
+    samples: int,
+) -> tuple[RowDiff, dict[str, int], dict[str, int], list[tuple[str, str]]]:
     """Rows as a multiset of content hashes over the shared columns: a row that appears twice in A and once
     in B counts as one removed. Duplicates are counted, never collapsed."""
     types_a = {c.name: c.type for c in cols_a}
@@ -288,19 +364,30 @@ def content_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column],
     target = {x: types_b[y] for x, y in pairs}
     hash_a = _row_hash("", names_a, types_a, target)
     hash_b = _row_hash("", [y for _, y in pairs], types_b, types_b)
-    counts = ("CREATE TEMP TABLE mlineage_rows AS SELECT h, coalesce(ha.n, 0) AS na, coalesce(hb.n, 0) AS nb "
-              f"FROM (SELECT {hash_a} AS h, count(*) AS n FROM {relation(a)} GROUP BY 1) ha "
-              f"FULL OUTER JOIN (SELECT {hash_b} AS h, count(*) AS n FROM {relation(b)} GROUP BY 1) hb "
-              "USING (h) WHERE coalesce(ha.n, 0) <> coalesce(hb.n, 0)")
+    counts = (
+        "CREATE TEMP TABLE mlineage_rows AS SELECT h, coalesce(ha.n, 0) AS na, coalesce(hb.n, 0) AS nb "
+        f"FROM (SELECT {hash_a} AS h, count(*) AS n FROM {relation(a)} GROUP BY 1) ha "
+        f"FULL OUTER JOIN (SELECT {hash_b} AS h, count(*) AS n FROM {relation(b)} GROUP BY 1) hb "
+        "USING (h) WHERE coalesce(ha.n, 0) <> coalesce(hb.n, 0)"
+    )
     _run(con, "DROP TABLE IF EXISTS mlineage_rows", [a, b])
     _run(con, counts, [a, b])
-    added, removed = _run(con, "SELECT coalesce(sum(greatest(nb - na, 0)), 0), "
-                          "coalesce(sum(greatest(na - nb, 0)), 0) FROM mlineage_rows", [a, b]).fetchone()
+    added, removed = _run(
+        con,
+        "SELECT coalesce(sum(greatest(nb - na, 0)), 0), "
+        "coalesce(sum(greatest(na - nb, 0)), 0) FROM mlineage_rows",
+        [a, b],
+    ).fetchone()
     side_a = _side_stats(con, a, cols_a, [r for r, _ in candidates])
     side_b = _side_stats(con, b, cols_b, [n for _, n in candidates])
-    identical = [(r, n) for r, n in candidates
-                 if side_a[2][r] == side_b[2][n] and side_a[0] and side_a[1][r] == side_b[1][n]]
-    diff = RowDiff("content", [], side_a[0], side_b[0], int(added), int(removed), compared=[y for _, y in pairs])
+    identical = [
+        (r, n)
+        for r, n in candidates
+        if side_a[2][r] == side_b[2][n] and side_a[0] and side_a[1][r] == side_b[1][n]
+    ]
+    diff = RowDiff(
+        "content", [], side_a[0], side_b[0], int(added), int(removed), compared=[y for _, y in pairs]
+    )
     if samples:
         diff.samples = {
             "added": _content_samples(con, b, cols_b, hash_b, "nb > na", samples),
@@ -310,26 +397,30 @@ def content_diff(con: Any, a: TableSource, b: TableSource, cols_a: list[Column],
     return diff, side_a[1], side_b[1], identical
 
 
-def _side_stats(con: Any, src: TableSource, cols: list[Column], fingerprints: list[str]
-                ) -> tuple[int, dict[str, int], dict[str, Any]]:
+def _side_stats(
+    con: Any, src: TableSource, cols: list[Column], fingerprints: list[str]
+) -> tuple[int, dict[str, int], dict[str, Any]]:
     """Row count, NULLs per column, and an order-free fingerprint (sum of value hashes) of some columns."""
     select = ["count(*)"] + [f"count(*) - count({quote(c.name)})" for c in cols]
     select += [f"sum(hash({quote(n)}))" for n in fingerprints]
     row = _run(con, f"SELECT {', '.join(select)} FROM {relation(src)}", [src]).fetchone()
-    nulls = dict(zip([c.name for c in cols], row[1: 1 + len(cols)]))
-    return int(row[0]), nulls, dict(zip(fingerprints, row[1 + len(cols):]))
+    nulls = dict(zip([c.name for c in cols], row[1 : 1 + len(cols)]))
+    return int(row[0]), nulls, dict(zip(fingerprints, row[1 + len(cols) :]))
 
 
-def _content_samples(con: Any, src: TableSource, cols: list[Column], row_hash: str, which: str, n: int
-                     ) -> list[dict[str, Any]]:
+def _content_samples(
+    con: Any, src: TableSource, cols: list[Column], row_hash: str, which: str, n: int
+) -> list[dict[str, Any]]:
     """Up to ``n`` of the surplus rows (a row twice in A and once in B is one removed copy), by hash."""
     names = ", ".join(quote(c.name) for c in cols)
     surplus = "nb - na" if which.startswith("nb") else "na - nb"
-    sql = (f"SELECT {names} FROM (SELECT *, row_number() OVER (PARTITION BY mlineage_h) AS mlineage_n "
-           f"FROM (SELECT *, {row_hash} AS mlineage_h FROM {relation(src)}) "
-           f"WHERE mlineage_h IN (SELECT h FROM mlineage_rows WHERE {which} ORDER BY h LIMIT {n})) s "
-           f"JOIN (SELECT h, {surplus} AS k FROM mlineage_rows WHERE {which}) d ON s.mlineage_h = d.h "
-           f"WHERE mlineage_n <= k ORDER BY mlineage_h, {names} LIMIT {n}")
+    sql = (
+        f"SELECT {names} FROM (SELECT *, row_number() OVER (PARTITION BY mlineage_h) AS mlineage_n "
+        f"FROM (SELECT *, {row_hash} AS mlineage_h FROM {relation(src)}) "
+        f"WHERE mlineage_h IN (SELECT h FROM mlineage_rows WHERE {which} ORDER BY h LIMIT {n})) s "
+        f"JOIN (SELECT h, {surplus} AS k FROM mlineage_rows WHERE {which}) d ON s.mlineage_h = d.h "
+        f"WHERE mlineage_n <= k ORDER BY mlineage_h, {names} LIMIT {n}"
+    )
     cur = _run(con, sql, [src])
     header = [d[0] for d in cur.description]
     return [_json_value(dict(zip(header, r))) for r in cur.fetchall()]
@@ -356,7 +447,12 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
         q = quote(c.name)
         select += [f"count({q})", f"approx_count_distinct({q})"]
         if is_numeric(c.type):
-            select += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"avg({q})::DOUBLE", f"stddev_pop({q})::DOUBLE"]
+            select += [
+                f"min({q})::DOUBLE",
+                f"max({q})::DOUBLE",
+                f"avg({q})::DOUBLE",
+                f"stddev_pop({q})::DOUBLE",
+            ]
             if c.name in ranges:
                 early[c.name] = _histogram_sql(q, c.type, *ranges[c.name])
         else:
@@ -367,15 +463,27 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
     out: list[dict[str, Any]] = []
     for c in cols:
         count, distinct = int(row.pop(0)), int(row.pop(0))
-        entry: dict[str, Any] = {"name": c.name, "type": c.type, "nulls": rows - count,
-                                 "distinct": min(distinct, count)}
+        entry: dict[str, Any] = {
+            "name": c.name,
+            "type": c.type,
+            "nulls": rows - count,
+            "distinct": min(distinct, count),
+        }
         if is_numeric(c.type):
             lo, hi, mean, std = (row.pop(0) for _ in range(4))
-            entry.update(kind="numeric", min=_json_value(lo), max=_json_value(hi), mean=_json_value(mean),
-                         std=_json_value(std))
+            entry.update(
+                kind="numeric",
+                min=_json_value(lo),
+                max=_json_value(hi),
+                mean=_json_value(mean),
+                std=_json_value(std),
+            )
         else:
-            entry.update(kind="categorical" if distinct <= CATEGORICAL_MAX_DISTINCT else "text",
-                         min=row.pop(0), max=row.pop(0))
+            entry.update(
+                kind="categorical" if distinct <= CATEGORICAL_MAX_DISTINCT else "text",
+                min=row.pop(0),
+                max=row.pop(0),
+            )
         out.append(entry)
     found = dict(zip(early, row))
     late: list[tuple[dict[str, Any], str]] = []
@@ -418,8 +526,10 @@ def _histogram_sql(q: str, type_name: str, lo: float, hi: float) -> str:
     if _is_small_integer(type_name, lo, hi):
         return f"histogram({q})"
     width = (hi - lo) / HISTOGRAM_BINS or 1.0
-    return (f"histogram(least(greatest(floor(({q}::DOUBLE - {lo!r}) / {width!r}), 0), {HISTOGRAM_BINS - 1})"
-            "::INTEGER)")
+    return (
+        f"histogram(least(greatest(floor(({q}::DOUBLE - {lo!r}) / {width!r}), 0), {HISTOGRAM_BINS - 1})"
+        "::INTEGER)"
+    )
 
 
 def _parquet_ranges(src: TableSource, cols: list[Column]) -> dict[str, tuple[float, float]]:
@@ -454,8 +564,9 @@ def _parquet_ranges(src: TableSource, cols: list[Column]) -> dict[str, tuple[flo
     return {k: v for k, v in found.items() if k not in missing and v[0] == v[0] and v[1] == v[1]}
 
 
-def _binned_quantiles(counts: dict[int, int], lo: float, hi: float, true_lo: float, true_hi: float
-                      ) -> list[float]:
+def _binned_quantiles(
+    counts: dict[int, int], lo: float, hi: float, true_lo: float, true_hi: float
+) -> list[float]:
     """101 quantiles read from equal-width bin counts over [lo, hi], linear within a bin."""
     import numpy as np
 

@@ -62,8 +62,11 @@ def _version_ref(value: Any, key: str) -> dict[str, Any] | None:
     if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
         raise ValidationError(f"{key}.version", "must be a positive integer")
     semver = value.get("semver")
-    return {"digest": _digest(value, "digest"), "version": version,
-            "semver": None if semver is None else _semver(semver, f"{key}.semver")}
+    return {
+        "digest": _digest(value, "digest"),
+        "version": version,
+        "semver": None if semver is None else _semver(semver, f"{key}.semver"),
+    }
 
 
 def _small_json(value: Any, key: str) -> dict[str, Any]:
@@ -76,8 +79,11 @@ def _small_json(value: Any, key: str) -> dict[str, Any]:
 
 def _validate_versioned(p: Mapping[str, Any]) -> dict[str, Any]:
     reasons = p.get("reasons", [])
-    if not isinstance(reasons, list) or len(reasons) > _MAX_REASONS or not all(
-            isinstance(r, str) and len(r) <= 1000 for r in reasons):
+    if (
+        not isinstance(reasons, list)
+        or len(reasons) > _MAX_REASONS
+        or not all(isinstance(r, str) and len(r) <= 1000 for r in reasons)
+    ):
         raise ValidationError("reasons", f"must be a list of at most {_MAX_REASONS} strings")
     level = p.get("level")
     if level not in LEVELS and level != "initial":
@@ -88,11 +94,18 @@ def _validate_versioned(p: Mapping[str, Any]) -> dict[str, Any]:
     version = p.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
         raise ValidationError("version", "must be a positive integer")
-    return {"name": _name(p), "digest": _digest(p, "digest"), "version": version,
-            "semver": _semver(p.get("semver"), "semver"), "proposed": _semver(p.get("proposed"), "proposed"),
-            "level": level, "reasons": list(reasons), "overridden": overridden,
-            "previous": _version_ref(p.get("previous"), "previous"), "summary": _small_json(p.get("summary"),
-                                                                                             "summary")}
+    return {
+        "name": _name(p),
+        "digest": _digest(p, "digest"),
+        "version": version,
+        "semver": _semver(p.get("semver"), "semver"),
+        "proposed": _semver(p.get("proposed"), "proposed"),
+        "level": level,
+        "reasons": list(reasons),
+        "overridden": overridden,
+        "previous": _version_ref(p.get("previous"), "previous"),
+        "summary": _small_json(p.get("summary"), "summary"),
+    }
 
 
 def _validate_profiled(p: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,7 +113,12 @@ def _validate_profiled(p: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in (("rows", rows), ("columns", columns)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValidationError(key, "must be a count (an integer >= 0)")
-    return {"digest": _digest(p, "digest"), "profile": _digest(p, "profile"), "rows": rows, "columns": columns}
+    return {
+        "digest": _digest(p, "digest"),
+        "profile": _digest(p, "profile"),
+        "rows": rows,
+        "columns": columns,
+    }
 
 
 def _validate_rolled_back(p: Mapping[str, Any]) -> dict[str, Any]:
@@ -122,17 +140,32 @@ def _refs(*keys: str) -> Any:
             if isinstance(digest, str):
                 out.append(("artifact", digest))
         return out
+
     return references
 
 
-DATASET_VERSIONED_SPEC = register_event(EventSpec(
-    DATASET_VERSIONED, _validate_versioned, references=_refs("digest", "previous"),
-    projections=("dataset_versions",)))
-DATASET_PROFILED_SPEC = register_event(EventSpec(
-    DATASET_PROFILED, _validate_profiled, references=_refs("digest"), projections=("dataset_profiles",)))
-DATASET_ROLLED_BACK_SPEC = register_event(EventSpec(
-    DATASET_ROLLED_BACK, _validate_rolled_back, redact=("reason",), references=_refs("to", "from"),
-    projections=("dataset_rollbacks",)))
+DATASET_VERSIONED_SPEC = register_event(
+    EventSpec(
+        DATASET_VERSIONED,
+        _validate_versioned,
+        references=_refs("digest", "previous"),
+        projections=("dataset_versions",),
+    )
+)
+DATASET_PROFILED_SPEC = register_event(
+    EventSpec(
+        DATASET_PROFILED, _validate_profiled, references=_refs("digest"), projections=("dataset_profiles",)
+    )
+)
+DATASET_ROLLED_BACK_SPEC = register_event(
+    EventSpec(
+        DATASET_ROLLED_BACK,
+        _validate_rolled_back,
+        redact=("reason",),
+        references=_refs("to", "from"),
+        projections=("dataset_rollbacks",),
+    )
+)
 
 
 def _tables() -> dict[str, Table]:
@@ -141,24 +174,45 @@ def _tables() -> dict[str, Table]:
     md = MetaData()
     return {
         "dataset_versions": Table(
-            "dataset_versions", md, Column("name", String(512), primary_key=True),
-            Column("semver", String(64), primary_key=True), Column("digest", String(80), nullable=False),
-            Column("version", Integer), Column("proposed", String(64), nullable=False),
-            Column("level", String(16), nullable=False), Column("overridden", Boolean, nullable=False),
-            Column("reasons", Text, nullable=False), Column("previous_digest", String(80)),
-            Column("previous_semver", String(64)), Column("summary", Text, nullable=False),
-            Column("seq", BigInteger, nullable=False)),
+            "dataset_versions",
+            md,
+            Column("name", String(512), primary_key=True),
+            Column("semver", String(64), primary_key=True),
+            Column("digest", String(80), nullable=False),
+            Column("version", Integer),
+            Column("proposed", String(64), nullable=False),
+            Column("level", String(16), nullable=False),
+            Column("overridden", Boolean, nullable=False),
+            Column("reasons", Text, nullable=False),
+            Column("previous_digest", String(80)),
+            Column("previous_semver", String(64)),
+            Column("summary", Text, nullable=False),
+            Column("seq", BigInteger, nullable=False),
+        ),
         "dataset_profiles": Table(
-            "dataset_profiles", md, Column("digest", String(80), primary_key=True),
-            Column("profile", String(80), nullable=False), Column("rows", BigInteger, nullable=False),
-            Column("columns", Integer, nullable=False), Column("seq", BigInteger, nullable=False)),
+            "dataset_profiles",
+            md,
+            Column("digest", String(80), primary_key=True),
+            Column("profile", String(80), nullable=False),
+            Column("rows", BigInteger, nullable=False),
+            Column("columns", Integer, nullable=False),
+            Column("seq", BigInteger, nullable=False),
+        ),
         "dataset_rollbacks": Table(
-            "dataset_rollbacks", md, Column("seq", BigInteger, primary_key=True),
-            Column("name", String(512), nullable=False), Column("from_digest", String(80)),
-            Column("from_version", Integer), Column("from_semver", String(64)),
-            Column("to_digest", String(80), nullable=False), Column("to_version", Integer),
-            Column("to_semver", String(64)), Column("reason", Text, nullable=False),
-            Column("actor", String(256)), Column("ts", String(40), nullable=False)),
+            "dataset_rollbacks",
+            md,
+            Column("seq", BigInteger, primary_key=True),
+            Column("name", String(512), nullable=False),
+            Column("from_digest", String(80)),
+            Column("from_version", Integer),
+            Column("from_semver", String(64)),
+            Column("to_digest", String(80), nullable=False),
+            Column("to_version", Integer),
+            Column("to_semver", String(64)),
+            Column("reason", Text, nullable=False),
+            Column("actor", String(256)),
+            Column("ts", String(40), nullable=False),
+        ),
     }
 
 
@@ -181,19 +235,33 @@ class DatasetVersionsProjection(Projection):
 
     def _versioned(self, e: StoredEvent, p: dict[str, Any]) -> None:
         _needs_artifact(self.writer, p["digest"], "digest")
-        if self.writer.one("SELECT 1 FROM dataset_versions WHERE name = :n AND semver = :s",
-                           {"n": p["name"], "s": p["semver"]}):
-            raise ValidationError("semver", f"{p['name']}@{p['semver']} is already recorded",
-                                  "choose another version number")
+        if self.writer.one(
+            "SELECT 1 FROM dataset_versions WHERE name = :n AND semver = :s",
+            {"n": p["name"], "s": p["semver"]},
+        ):
+            raise ValidationError(
+                "semver", f"{p['name']}@{p['semver']} is already recorded", "choose another version number"
+            )
         previous = p.get("previous") or {}
         self.writer.execute(
-            "INSERT INTO dataset_versions (name, semver, digest, version, proposed, level, overridden, reasons,"
-            " previous_digest, previous_semver, summary, seq) VALUES (:n, :s, :d, :v, :p, :l, :o, :r, :pd,"
-            " :ps, :sm, :seq)",
-            {"n": p["name"], "s": p["semver"], "d": p["digest"], "v": p.get("version"), "p": p["proposed"],
-             "l": p["level"], "o": bool(p["overridden"]), "r": json.dumps(p["reasons"]),
-             "pd": previous.get("digest"), "ps": previous.get("semver"),
-             "sm": json.dumps(p.get("summary") or {}, sort_keys=True), "seq": e.seq})
+            "INSERT INTO dataset_versions (name, semver, digest, version, proposed, level, overridden,"
+            " reasons, previous_digest, previous_semver, summary, seq)"
+            " VALUES (:n, :s, :d, :v, :p, :l, :o, :r, :pd, :ps, :sm, :seq)",
+            {
+                "n": p["name"],
+                "s": p["semver"],
+                "d": p["digest"],
+                "v": p.get("version"),
+                "p": p["proposed"],
+                "l": p["level"],
+                "o": bool(p["overridden"]),
+                "r": json.dumps(p["reasons"]),
+                "pd": previous.get("digest"),
+                "ps": previous.get("semver"),
+                "sm": json.dumps(p.get("summary") or {}, sort_keys=True),
+                "seq": e.seq,
+            },
+        )
 
 
 class DatasetProfilesProjection(Projection):
@@ -213,11 +281,17 @@ class DatasetProfilesProjection(Projection):
         _needs_artifact(self.writer, p["digest"], "digest")
         params = {"d": p["digest"], "p": p["profile"], "r": p["rows"], "c": p["columns"], "s": e.seq}
         if self.writer.one("SELECT 1 FROM dataset_profiles WHERE digest = :d", {"d": p["digest"]}):
-            self.writer.execute("UPDATE dataset_profiles SET profile = :p, rows = :r, columns = :c, seq = :s "
-                                "WHERE digest = :d", params)
+            self.writer.execute(
+                "UPDATE dataset_profiles SET profile = :p, rows = :r, columns = :c, seq = :s "
+                "WHERE digest = :d",
+                params,
+            )
         else:
-            self.writer.execute("INSERT INTO dataset_profiles (digest, profile, rows, columns, seq) "
-                                "VALUES (:d, :p, :r, :c, :s)", params)
+            self.writer.execute(
+                "INSERT INTO dataset_profiles (digest, profile, rows, columns, seq) "
+                "VALUES (:d, :p, :r, :c, :s)",
+                params,
+            )
 
 
 class DatasetRollbacksProjection(Projection):
@@ -240,9 +314,20 @@ class DatasetRollbacksProjection(Projection):
             "INSERT INTO dataset_rollbacks (seq, name, from_digest, from_version, from_semver, to_digest, "
             "to_version, to_semver, reason, actor, ts) VALUES (:seq, :n, :fd, :fv, :fs, :td, :tv, :ts_, :r, "
             ":a, :ts)",
-            {"seq": e.seq, "n": p["name"], "fd": old.get("digest"), "fv": old.get("version"),
-             "fs": old.get("semver"), "td": to["digest"], "tv": to.get("version"), "ts_": to.get("semver"),
-             "r": p.get("reason") or "", "a": e.actor, "ts": e.ts})
+            {
+                "seq": e.seq,
+                "n": p["name"],
+                "fd": old.get("digest"),
+                "fv": old.get("version"),
+                "fs": old.get("semver"),
+                "td": to["digest"],
+                "tv": to.get("version"),
+                "ts_": to.get("semver"),
+                "r": p.get("reason") or "",
+                "a": e.actor,
+                "ts": e.ts,
+            },
+        )
 
 
 for _projection in (DatasetVersionsProjection, DatasetProfilesProjection, DatasetRollbacksProjection):

@@ -42,15 +42,25 @@ def check_override(ws: Workspace, paths: Sequence[Any], name: str | None, overri
     rows = records_for(ws.client.store).versions(name)
     latest = rows[-1]["semver"] if rows else None
     if any(r["semver"] == override for r in rows):
-        raise ValidationError("version", f"{name}@{override} is already recorded",
-                              f"choose a version after {latest}")
+        raise ValidationError(
+            "version", f"{name}@{override} is already recorded", f"choose a version after {latest}"
+        )
     if latest and not later(override, latest):
-        raise ValidationError("version", f"{override} does not come after {name}'s latest version {latest}",
-                              f"choose a version after {latest}")
+        raise ValidationError(
+            "version",
+            f"{override} does not come after {name}'s latest version {latest}",
+            f"choose a version after {latest}",
+        )
 
 
-def after_add(ws: Workspace, results: Sequence[AddResult], *, semver: bool | None = None,
-              override: str | None = None, key: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def after_add(
+    ws: Workspace,
+    results: Sequence[AddResult],
+    *,
+    semver: bool | None = None,
+    override: str | None = None,
+    key: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
     """Record the semantic version of every new version ``add`` made (when asked or configured); rows are
     compared by ``key`` (else by the key the name was last numbered with, else by content)."""
     wanted = semver or override is not None or key is not None or semver_setting(ws)
@@ -71,7 +81,7 @@ def after_add(ws: Workspace, results: Sequence[AddResult], *, semver: bool | Non
 def semver_lines(proposals: Sequence[dict[str, Any]]) -> list[str]:
     lines = []
     for p in proposals:
-        how = (f"overridden; proposed {p['proposed']}" if p["overridden"] else p["level"])
+        how = f"overridden; proposed {p['proposed']}" if p["overridden"] else p["level"]
         lines.append(f"{p['name']}@{p['version']} is {p['semver']} ({how})")
         lines += [f"  {reason}" for reason in p["reasons"][:20]]
     return lines

@@ -34,31 +34,46 @@ class SchemaDiff:
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.renamed or self.types or self.became_nullable
-                    or self.became_required)
+        return not (
+            self.added
+            or self.removed
+            or self.renamed
+            or self.types
+            or self.became_nullable
+            or self.became_required
+        )
 
     def mirrored(self) -> SchemaDiff:
         """The same diff seen from the other side (B against A)."""
         return SchemaDiff(
-            added=list(self.removed), removed=list(self.added),
+            added=list(self.removed),
+            removed=list(self.added),
             renamed=[(new, old) for old, new in self.renamed],
             types=[TypeChange(t.column, t.new, t.old, not t.narrowed and t.old != t.new) for t in self.types],
-            became_nullable=list(self.became_required), became_required=list(self.became_nullable))
+            became_nullable=list(self.became_required),
+            became_required=list(self.became_nullable),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "added": [asdict(c) for c in self.added], "removed": [asdict(c) for c in self.removed],
+            "added": [asdict(c) for c in self.added],
+            "removed": [asdict(c) for c in self.removed],
             "renamed": [{"old": o, "new": n} for o, n in self.renamed],
             "types": [asdict(t) for t in self.types],
-            "became_nullable": self.became_nullable, "became_required": self.became_required,
+            "became_nullable": self.became_nullable,
+            "became_required": self.became_required,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SchemaDiff:
-        return cls([Column(**c) for c in d.get("added", [])], [Column(**c) for c in d.get("removed", [])],
-                   [(r["old"], r["new"]) for r in d.get("renamed", [])],
-                   [TypeChange(**t) for t in d.get("types", [])], list(d.get("became_nullable", [])),
-                   list(d.get("became_required", [])))
+        return cls(
+            [Column(**c) for c in d.get("added", [])],
+            [Column(**c) for c in d.get("removed", [])],
+            [(r["old"], r["new"]) for r in d.get("renamed", [])],
+            [TypeChange(**t) for t in d.get("types", [])],
+            list(d.get("became_nullable", [])),
+            list(d.get("became_required", [])),
+        )
 
 
 @dataclass
@@ -81,12 +96,27 @@ class RowDiff:
         return not (self.added or self.removed or self.changed)
 
     def mirrored(self) -> RowDiff:
-        changed = [{"key": s["key"], "values": {c: [v[1], v[0]] for c, v in s["values"].items()}}
-                   for s in self.samples.get("changed", [])]
-        samples = {"added": self.samples.get("removed", []), "removed": self.samples.get("added", []),
-                   "changed": changed}
-        return RowDiff(self.mode, self.key, self.rows_b, self.rows_a, self.removed, self.added, self.changed,
-                       dict(self.changed_cells), list(self.compared), samples)
+        changed = [
+            {"key": s["key"], "values": {c: [v[1], v[0]] for c, v in s["values"].items()}}
+            for s in self.samples.get("changed", [])
+        ]
+        samples = {
+            "added": self.samples.get("removed", []),
+            "removed": self.samples.get("added", []),
+            "changed": changed,
+        }
+        return RowDiff(
+            self.mode,
+            self.key,
+            self.rows_b,
+            self.rows_a,
+            self.removed,
+            self.added,
+            self.changed,
+            dict(self.changed_cells),
+            list(self.compared),
+            samples,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,17 +139,28 @@ class TableDiff:
         return self.schema.empty and self.rows.empty
 
     def mirrored(self) -> TableDiff:
-        return TableDiff(self.schema.mirrored(), self.rows.mirrored(), self.format_b, self.format_a,
-                         list(self.notes))
+        return TableDiff(
+            self.schema.mirrored(), self.rows.mirrored(), self.format_b, self.format_a, list(self.notes)
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format_a": self.format_a, "format_b": self.format_b, "schema": self.schema.to_dict(),
-                "rows": self.rows.to_dict(), "notes": self.notes}
+        return {
+            "format_a": self.format_a,
+            "format_b": self.format_b,
+            "schema": self.schema.to_dict(),
+            "rows": self.rows.to_dict(),
+            "notes": self.notes,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TableDiff:
-        return cls(SchemaDiff.from_dict(d["schema"]), RowDiff.from_dict(d["rows"]), d["format_a"],
-                   d["format_b"], list(d.get("notes", [])))
+        return cls(
+            SchemaDiff.from_dict(d["schema"]),
+            RowDiff.from_dict(d["rows"]),
+            d["format_a"],
+            d["format_b"],
+            list(d.get("notes", [])),
+        )
 
 
 @dataclass
@@ -134,17 +175,29 @@ class FolderDiff:
         return not (self.added or self.removed or self.modified)
 
     def mirrored(self) -> FolderDiff:
-        return FolderDiff(list(self.removed), list(self.added), list(self.modified),
-                          {p: t.mirrored() for p, t in self.tables.items()})
+        return FolderDiff(
+            list(self.removed),
+            list(self.added),
+            list(self.modified),
+            {p: t.mirrored() for p, t in self.tables.items()},
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"added": self.added, "removed": self.removed, "modified": self.modified,
-                "tables": {p: t.to_dict() for p, t in self.tables.items()}}
+        return {
+            "added": self.added,
+            "removed": self.removed,
+            "modified": self.modified,
+            "tables": {p: t.to_dict() for p, t in self.tables.items()},
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FolderDiff:
-        return cls(list(d["added"]), list(d["removed"]), list(d["modified"]),
-                   {p: TableDiff.from_dict(t) for p, t in d.get("tables", {}).items()})
+        return cls(
+            list(d["added"]),
+            list(d["removed"]),
+            list(d["modified"]),
+            {p: TableDiff.from_dict(t) for p, t in d.get("tables", {}).items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -201,20 +254,37 @@ class DatasetDiff:
     def mirrored(self) -> DatasetDiff:
         from .semver import verdict_of
 
-        out = DatasetDiff(self.b, self.a, self.kind, self.same_bytes,
-                          self.table.mirrored() if self.table else None,
-                          self.folder.mirrored() if self.folder else None)
+        out = DatasetDiff(
+            self.b,
+            self.a,
+            self.kind,
+            self.same_bytes,
+            self.table.mirrored() if self.table else None,
+            self.folder.mirrored() if self.folder else None,
+        )
         out.verdict = verdict_of(out)
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"a": asdict(self.a), "b": asdict(self.b), "kind": self.kind, "same_bytes": self.same_bytes,
-                "empty": self.empty, "table": self.table.to_dict() if self.table else None,
-                "folder": self.folder.to_dict() if self.folder else None, "verdict": self.verdict.to_dict()}
+        return {
+            "a": asdict(self.a),
+            "b": asdict(self.b),
+            "kind": self.kind,
+            "same_bytes": self.same_bytes,
+            "empty": self.empty,
+            "table": self.table.to_dict() if self.table else None,
+            "folder": self.folder.to_dict() if self.folder else None,
+            "verdict": self.verdict.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DatasetDiff:
-        return cls(Side(**d["a"]), Side(**d["b"]), d["kind"], d["same_bytes"],
-                   TableDiff.from_dict(d["table"]) if d.get("table") else None,
-                   FolderDiff.from_dict(d["folder"]) if d.get("folder") else None,
-                   Verdict(d["verdict"]["level"], list(d["verdict"]["reasons"])))
+        return cls(
+            Side(**d["a"]),
+            Side(**d["b"]),
+            d["kind"],
+            d["same_bytes"],
+            TableDiff.from_dict(d["table"]) if d.get("table") else None,
+            FolderDiff.from_dict(d["folder"]) if d.get("folder") else None,
+            Verdict(d["verdict"]["level"], list(d["verdict"]["reasons"])),
+        )

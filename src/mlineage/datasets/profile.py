@@ -27,8 +27,9 @@ class Profile:
 
     def to_bytes(self) -> bytes:
         """Canonical bytes (sorted keys, no spaces): the same table always gives the same digest."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False).encode()
+        return json.dumps(
+            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Profile:

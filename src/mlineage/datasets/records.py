@@ -21,10 +21,20 @@ class DatasetRecords(Protocol):
 
 
 def _version_row(r: Any) -> dict[str, Any]:
-    return {"name": r.name, "semver": r.semver, "digest": r.digest, "version": r.version,
-            "proposed": r.proposed, "level": r.level, "overridden": bool(r.overridden),
-            "reasons": json.loads(r.reasons), "previous_digest": r.previous_digest,
-            "previous_semver": r.previous_semver, "summary": json.loads(r.summary), "seq": int(r.seq)}
+    return {
+        "name": r.name,
+        "semver": r.semver,
+        "digest": r.digest,
+        "version": r.version,
+        "proposed": r.proposed,
+        "level": r.level,
+        "overridden": bool(r.overridden),
+        "reasons": json.loads(r.reasons),
+        "previous_digest": r.previous_digest,
+        "previous_semver": r.previous_semver,
+        "summary": json.loads(r.summary),
+        "seq": int(r.seq),
+    }
 
 
 class SqlRecords:
@@ -38,26 +48,43 @@ class SqlRecords:
             return list(conn.execute(text(sql), params))
 
     def versions(self, name: str, as_of_seq: int | None = None) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT * FROM dataset_versions WHERE name = :n AND seq <= :s ORDER BY seq",
-                          {"n": name, "s": as_of_seq if as_of_seq is not None else 2**62})
+        rows = self._rows(
+            "SELECT * FROM dataset_versions WHERE name = :n AND seq <= :s ORDER BY seq",
+            {"n": name, "s": as_of_seq if as_of_seq is not None else 2**62},
+        )
         return [_version_row(r) for r in rows]
 
     def profile(self, digest: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT profile, rows, columns, seq FROM dataset_profiles WHERE digest = :d",
-                          {"d": digest})
+        rows = self._rows(
+            "SELECT profile, rows, columns, seq FROM dataset_profiles WHERE digest = :d", {"d": digest}
+        )
         if not rows:
             return None
         r = rows[0]
-        return {"digest": digest, "profile": r.profile, "rows": int(r.rows), "columns": int(r.columns),
-                "seq": int(r.seq)}
+        return {
+            "digest": digest,
+            "profile": r.profile,
+            "rows": int(r.rows),
+            "columns": int(r.columns),
+            "seq": int(r.seq),
+        }
 
     def rollbacks(self, name: str) -> list[dict[str, Any]]:
         rows = self._rows("SELECT * FROM dataset_rollbacks WHERE name = :n ORDER BY seq", {"n": name})
-        return [{"seq": int(r.seq), "name": r.name,
-                 "from": {"digest": r.from_digest, "version": r.from_version, "semver": r.from_semver}
-                 if r.from_digest else None,
-                 "to": {"digest": r.to_digest, "version": r.to_version, "semver": r.to_semver},
-                 "reason": r.reason, "actor": r.actor, "ts": r.ts} for r in rows]
+        return [
+            {
+                "seq": int(r.seq),
+                "name": r.name,
+                "from": {"digest": r.from_digest, "version": r.from_version, "semver": r.from_semver}
+                if r.from_digest
+                else None,
+                "to": {"digest": r.to_digest, "version": r.to_version, "semver": r.to_semver},
+                "reason": r.reason,
+                "actor": r.actor,
+                "ts": r.ts,
+            }
+            for r in rows
+        ]
 
 
 class VisibleRecords:

@@ -20,16 +20,20 @@ def _target(ws: Workspace, name: str, to: str) -> Artifact:
     if "@" in to:
         target_name, version = resolve_version_ref(client.store, to)
         if target_name != name:
-            raise ValidationError("to", f"{to} is a version of {target_name}, not of {name}",
-                                  f"write {name}@N or {name}@MAJOR.MINOR.PATCH")
+            raise ValidationError(
+                "to",
+                f"{to} is a version of {target_name}, not of {name}",
+                f"write {name}@N or {name}@MAJOR.MINOR.PATCH",
+            )
         return version_of(client.store, name, version)
     node = client.resolve(to)
     if not isinstance(node, Artifact):
         raise ValidationError("to", f"{to!r} is a run, not a version of {name}")
     found = [v.artifact for v in client.store.list_versions(name) if v.artifact.digest == node.digest]
     if not found:
-        raise ValidationError("to", f"{to} is not a version of {name}",
-                              f"`mlineage versions {name}` lists them")
+        raise ValidationError(
+            "to", f"{to} is not a version of {name}", f"`mlineage versions {name}` lists them"
+        )
     return found[-1]
 
 
@@ -49,8 +53,9 @@ def _current(ws: Workspace, name: str) -> Artifact | None:
     return client.store.get_version(name)
 
 
-def rollback(ws: Workspace, name: str, to: str, *, reason: str = "", force: bool = False,
-             quiet: bool = False) -> dict[str, Any]:
+def rollback(
+    ws: Workspace, name: str, to: str, *, reason: str = "", force: bool = False, quiet: bool = False
+) -> dict[str, Any]:
     """Check the target version out (refusing to lose data not in the cache), then record the rollback."""
     from ..data.restore import checkout_version
     from .service import rollback_record
@@ -58,8 +63,11 @@ def rollback(ws: Workspace, name: str, to: str, *, reason: str = "", force: bool
     target = _target(ws, name, to)
     current = _current(ws, name)
     if current is not None and current.digest == target.digest:
-        raise ValidationError("to", f"{name} is already at @{target.version}",
-                              "name an earlier version (`mlineage versions " + name + "` lists them)")
+        raise ValidationError(
+            "to",
+            f"{name} is already at @{target.version}",
+            "name an earlier version (`mlineage versions " + name + "` lists them)",
+        )
     artifact, entry, _ = checkout_version(ws, name, target.version, force=force, quiet=quiet)
     payload = rollback_record(ws.client, name, current, artifact, reason)
     ws.client.write_checkpoint()

@@ -43,7 +43,9 @@ def narrows(old: str, new: str) -> bool:
     if a and b:
         if a[0] == b[0]:
             return b[1] < a[1]
-        if b[0] == "float":  # any integer into DOUBLE (precision past 2**53 aside), not into FLOAT from 64 bits
+        if (
+            b[0] == "float"
+        ):  # any integer into DOUBLE (precision past 2**53 aside), not into FLOAT from 64 bits
             return a[1] >= 3 and b[1] == 0
         if a[0] == "uint" and b[0] == "int":  # unsigned into a strictly wider signed type
             return b[1] <= a[1]
@@ -51,7 +53,9 @@ def narrows(old: str, new: str) -> bool:
     return True  # across unrelated families (VARCHAR -> INTEGER, DATE -> TIMESTAMP is left to the reader)
 
 
-def schema_diff(a: Sequence[Column], b: Sequence[Column], renames: Iterable[tuple[str, str]] = ()) -> SchemaDiff:
+def schema_diff(
+    a: Sequence[Column], b: Sequence[Column], renames: Iterable[tuple[str, str]] = ()
+) -> SchemaDiff:
     """Compare two column lists; ``renames`` are the (removed, added) pairs found to hold identical values."""
     by_a = {c.name: c for c in a}
     by_b = {c.name: c for c in b}
@@ -81,8 +85,9 @@ def rename_candidates(a: Sequence[Column], b: Sequence[Column]) -> list[tuple[st
     return [(r.name, n.name) for r in removed for n in added if r.type == n.type]
 
 
-def pick_renames(candidates: Sequence[tuple[str, str]], identical: Iterable[tuple[str, str]]
-                 ) -> list[tuple[str, str]]:
+def pick_renames(
+    candidates: Sequence[tuple[str, str]], identical: Iterable[tuple[str, str]]
+) -> list[tuple[str, str]]:
     """One rename per column: the first identical pair in candidate order wins, each side used once."""
     same = set(identical)
     used_old: set[str] = set()

@@ -29,7 +29,9 @@ FIRST = "1.0.0"
 def parse(text: str) -> tuple[int, int, int]:
     m = SEMVER.match(text)
     if m is None:
-        raise ValidationError("version", f"{text!r} is not a semantic version", "write MAJOR.MINOR.PATCH, as 2.0.0")
+        raise ValidationError(
+            "version", f"{text!r} is not a semantic version", "write MAJOR.MINOR.PATCH, as 2.0.0"
+        )
     return int(m[1]), int(m[2]), int(m[3])
 
 

@@ -52,8 +52,11 @@ def training_data(client: Client, ref: str) -> Artifact:
     datasets = [a for a, role in inputs if a.kind.value == "dataset" and role not in ("code", "environment")]
     if len(datasets) != 1:
         shown = ", ".join(f"{a.name}@{a.version}" if a.name else str(a.digest) for a in datasets) or "none"
-        raise ValidationError("ref", f"run {run.id[:12]} ({run.job}) used {len(datasets)} datasets ({shown})",
-                              "name the dataset itself" if datasets else "record the run's inputs with run.use")
+        raise ValidationError(
+            "ref",
+            f"run {run.id[:12]} ({run.job}) used {len(datasets)} datasets ({shown})",
+            "name the dataset itself" if datasets else "record the run's inputs with run.use",
+        )
     return datasets[0]
 
 
@@ -73,8 +76,10 @@ def _blob_path(client: Client, digest: Digest, scratch: Path) -> Path:
         if path.is_file():
             return Path(path)
     if not client.blobs.has(digest):
-        raise NotFoundError(f"the bytes of {digest} are not in the artifact store {client.blobs.uri} "
-                            "(`mlineage pull` fetches them from the remote)")
+        raise NotFoundError(
+            f"the bytes of {digest} are not in the artifact store {client.blobs.uri} "
+            "(`mlineage pull` fetches them from the remote)"
+        )
     target = scratch / digest.hex
     if not target.exists():
         import shutil
@@ -91,7 +96,9 @@ def materialize_artifact(client: Client, artifact: Artifact, ref: str, scratch: 
 
         with client.blobs.open(artifact.digest) as handle:
             entries = parse_manifest(handle.read())
-        files = {e.path: (_blob_path(client, e.digest, scratch), str(e.digest)) for e in entries}
+        files: dict[str, tuple[Path, str | None]] = {
+            e.path: (_blob_path(client, e.digest, scratch), str(e.digest)) for e in entries
+        }
         return Materialized(side, _recorded_name(artifact), files=files)
     return Materialized(side, _recorded_name(artifact), path=_blob_path(client, artifact.digest, scratch))
 
@@ -113,7 +120,9 @@ def materialize(client: Client, ref: str, scratch: Path) -> Materialized:
             from ..hashing import directory_manifest
 
             entries = directory_manifest(local)
-            files = {e.path: (local / e.path, str(e.digest)) for e in entries}
+            files: dict[str, tuple[Path, str | None]] = {
+                e.path: (local / e.path, str(e.digest)) for e in entries
+            }
             return Materialized(Side(ref), local.name, files=files)
         return Materialized(Side(ref, size=local.stat().st_size), local.name, path=local)
     if ref.endswith(DATA_SUFFIX) and len(ref) > len(DATA_SUFFIX):
@@ -121,8 +130,11 @@ def materialize(client: Client, ref: str, scratch: Path) -> Materialized:
         return materialize_artifact(client, artifact, ref, scratch)
     node = client.resolve(ref)
     if not isinstance(node, Artifact):
-        raise ValidationError("ref", f"{ref!r} is a run, not a dataset",
-                              f"name a dataset, or write {ref}{DATA_SUFFIX} for the dataset the run used")
+        raise ValidationError(
+            "ref",
+            f"{ref!r} is a run, not a dataset",
+            f"name a dataset, or write {ref}{DATA_SUFFIX} for the dataset the run used",
+        )
     return materialize_artifact(client, node, ref, scratch)
 
 
@@ -135,8 +147,9 @@ def scratch_dir() -> Iterator[Path]:
 # ---------------------------------------------------------------- diff, profile, drift
 
 
-def diff(client: Client, a: str, b: str, *, key: Sequence[str] | None = None,
-         samples: int = DEFAULT_SAMPLES) -> DatasetDiff:
+def diff(
+    client: Client, a: str, b: str, *, key: Sequence[str] | None = None, samples: int = DEFAULT_SAMPLES
+) -> DatasetDiff:
     from .differ import diff as diff_sides
 
     with scratch_dir() as scratch:
@@ -150,8 +163,11 @@ def compute_profile(side: Materialized) -> Profile:
 
     table = side.table()
     if table is None:
-        raise ValidationError(side.side.label, "is not a table (Parquet, CSV or JSON Lines, or a folder of "
-                              "shards of one of them)", "profiles are kept for tables only")
+        raise ValidationError(
+            side.side.label,
+            "is not a table (Parquet, CSV or JSON Lines, or a folder of shards of one of them)",
+            "profiles are kept for tables only",
+        )
     with engine.connect() as con:
         found = engine.profile_table(con, table)
     return Profile(found["rows"], found["columns"], table.format)
@@ -190,8 +206,14 @@ def profile(client: Client, ref: str, *, record: bool = True) -> tuple[Side, Pro
         return side.side, computed, False
 
 
-def drift(client: Client, a: str, b: str, *, columns: Sequence[str] | None = None,
-          thresholds: dict[str, float] | None = None) -> tuple[Side, Side, DriftReport]:
+def drift(
+    client: Client,
+    a: str,
+    b: str,
+    *,
+    columns: Sequence[str] | None = None,
+    thresholds: dict[str, float] | None = None,
+) -> tuple[Side, Side, DriftReport]:
     """Drift from the stored profiles; a side with none is profiled from its data (not recorded: drift
     only reads)."""
     from .drift import drift as compare
@@ -223,24 +245,43 @@ def dataset_versions(client: Client, name: str, as_of_seq: int | None = None) ->
         sem = by_digest.get(digest)
         prof = records.profile(digest)
         used_by = client.store.consumers_of(digest)
-        out.append({
-            "version": a.version, "semver": sem["semver"] if sem else None, "digest": digest,
-            "kind": a.kind.value, "size": a.size, "rows": prof["rows"] if prof else None,
-            "level": sem["level"] if sem else None, "reasons": sem["reasons"] if sem else [],
-            "overridden": sem["overridden"] if sem else False,
-            "proposed": sem["proposed"] if sem else None,
-            "recorded_at": v.recorded_at, "recorded_by": v.actor, "seq": v.seq or None,
-            "path": a.metadata.get("path"),
-            "used_by": [{"id": r.id, "job": r.job, "status": r.status.value} for r in used_by],
-            "rollbacks_to": [{"from": rb["from"], "reason": rb["reason"], "by": rb["actor"], "at": rb["ts"]}
-                             for rb in rollbacks if rb["to"]["digest"] == digest],
-        })
+        out.append(
+            {
+                "version": a.version,
+                "semver": sem["semver"] if sem else None,
+                "digest": digest,
+                "kind": a.kind.value,
+                "size": a.size,
+                "rows": prof["rows"] if prof else None,
+                "level": sem["level"] if sem else None,
+                "reasons": sem["reasons"] if sem else [],
+                "overridden": sem["overridden"] if sem else False,
+                "proposed": sem["proposed"] if sem else None,
+                "recorded_at": v.recorded_at,
+                "recorded_by": v.actor,
+                "seq": v.seq or None,
+                "path": a.metadata.get("path"),
+                "used_by": [{"id": r.id, "job": r.job, "status": r.status.value} for r in used_by],
+                "rollbacks_to": [
+                    {"from": rb["from"], "reason": rb["reason"], "by": rb["actor"], "at": rb["ts"]}
+                    for rb in rollbacks
+                    if rb["to"]["digest"] == digest
+                ],
+            }
+        )
     return out
 
 
-def version_semantics(client: Client, name: str, digest: str, version: int | None, *,
-                      override: str | None = None, key: Sequence[str] | None = None,
-                      scratch: Path | None = None) -> tuple[Any, list[Any]]:
+def version_semantics(
+    client: Client,
+    name: str,
+    digest: str,
+    version: int | None,
+    *,
+    override: str | None = None,
+    key: Sequence[str] | None = None,
+    scratch: Path | None = None,
+) -> tuple[Any, list[Any]]:
     """The proposal for a new version of ``name`` (compared with the one before it, by ``key`` or the key
     the name's last semantic version was given with) and the events that record it with its profile;
     nothing is appended here."""
@@ -254,10 +295,22 @@ def version_semantics(client: Client, name: str, digest: str, version: int | Non
     if artifact is None:
         raise NotFoundError(f"artifact {digest} is not recorded")
     if artifact.name != name or artifact.version != version:
-        artifact = Artifact(artifact.digest, artifact.kind, artifact.size, name, version, artifact.media_type,
-                            artifact.uri, artifact.metadata, artifact.created_at)
-    earlier = [v.artifact for v in versions_of(client.store, name)
-               if v.artifact.version is not None and version is not None and v.artifact.version < version]
+        artifact = Artifact(
+            artifact.digest,
+            artifact.kind,
+            artifact.size,
+            name,
+            version,
+            artifact.media_type,
+            artifact.uri,
+            artifact.metadata,
+            artifact.created_at,
+        )
+    earlier = [
+        v.artifact
+        for v in versions_of(client.store, name)
+        if v.artifact.version is not None and version is not None and v.artifact.version < version
+    ]
     previous_artifact = earlier[-1] if earlier else None
     with contextlib.ExitStack() as stack:
         where = scratch or stack.enter_context(scratch_dir())
@@ -265,13 +318,17 @@ def version_semantics(client: Client, name: str, digest: str, version: int | Non
         diff_result = None
         previous = None
         if previous_artifact is not None:
-            old_side = materialize_artifact(client, previous_artifact, f"{name}@{previous_artifact.version}",
-                                            where)
+            old_side = materialize_artifact(
+                client, previous_artifact, f"{name}@{previous_artifact.version}", where
+            )
             if key is None and rows:
                 key = rows[-1]["summary"].get("key") or None
             diff_result = diff_sides(old_side, new_side, key=list(key) if key else None, samples=0)
-            previous = {"digest": str(previous_artifact.digest), "version": previous_artifact.version,
-                        "semver": semver_of(rows, str(previous_artifact.digest))}
+            previous = {
+                "digest": str(previous_artifact.digest),
+                "version": previous_artifact.version,
+                "semver": semver_of(rows, str(previous_artifact.digest)),
+            }
         proposal = propose(name, digest, version, rows, previous, diff_result, override)
         if key:
             proposal.summary["key"] = list(key)
@@ -286,15 +343,24 @@ def version_semantics(client: Client, name: str, digest: str, version: int | Non
     return proposal, events
 
 
-def give_semver(client: Client, name: str, digest: str, version: int | None, *,
-                override: str | None = None, key: Sequence[str] | None = None) -> Any:
+def give_semver(
+    client: Client,
+    name: str,
+    digest: str,
+    version: int | None,
+    *,
+    override: str | None = None,
+    key: Sequence[str] | None = None,
+) -> Any:
     """Propose and record the semantic version of a new version (``add --semver``)."""
     proposal, events = version_semantics(client, name, digest, version, override=override, key=key)
     client.append(events)
     return proposal
 
 
-def rollback_record(client: Client, name: str, current: Artifact | None, target: Artifact, reason: str) -> Any:
+def rollback_record(
+    client: Client, name: str, current: Artifact | None, target: Artifact, reason: str
+) -> Any:
     from .versioning import rollback_event
 
     rows = records_for(client.store).versions(name)

@@ -15,8 +15,14 @@ from pathlib import Path
 
 from ..errors import ValidationError
 
-FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl",
-           ".ndjson": "jsonl"}
+FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",;\t|"
 
@@ -50,8 +56,11 @@ def check_parquet(path: Path, label: str) -> None:
             f.seek(size - 4)
         tail = f.read(4)
     if size < 12 or head != b"PAR1" or tail != b"PAR1":
-        raise ValidationError(label, "is not a Parquet file (no PAR1 magic number)",
-                              "check the file, or give it the extension of its real format")
+        raise ValidationError(
+            label,
+            "is not a Parquet file (no PAR1 magic number)",
+            "check the file, or give it the extension of its real format",
+        )
 
 
 def _text_head(path: Path, label: str, what: str) -> str:
@@ -66,8 +75,10 @@ def _text_head(path: Path, label: str, what: str) -> str:
     except UnicodeDecodeError as exc:
         if len(raw) < _SNIFF_BYTES or exc.start < len(raw) - 4:  # not a character cut by the sample's end
             raise ValidationError(
-                label, f"is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})",
-                "re-encode it as UTF-8, e.g. iconv -f latin1 -t UTF-8") from None
+                label,
+                f"is not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})",
+                "re-encode it as UTF-8, e.g. iconv -f latin1 -t UTF-8",
+            ) from None
         text = raw[: exc.start].decode("utf-8")
     if "\0" in text:
         raise ValidationError(label, f"holds binary data, not {what}", "check the file")
@@ -100,11 +111,15 @@ def check_jsonl(path: Path, label: str) -> None:
     try:
         value = json.loads(first)
     except ValueError:
-        raise ValidationError(label, "is not JSON Lines (its first line is not JSON)",
-                              "write one JSON object per line") from None
+        raise ValidationError(
+            label, "is not JSON Lines (its first line is not JSON)", "write one JSON object per line"
+        ) from None
     if not isinstance(value, dict):
-        raise ValidationError(label, "is not JSON Lines of objects (its first line is not a JSON object)",
-                              "write one JSON object per line")
+        raise ValidationError(
+            label,
+            "is not JSON Lines of objects (its first line is not a JSON object)",
+            "write one JSON object per line",
+        )
 
 
 def table_source(label: str, files: list[tuple[str, Path]]) -> TableSource:
@@ -115,8 +130,9 @@ def table_source(label: str, files: list[tuple[str, Path]]) -> TableSource:
     formats = {format_of(name) for name, _ in files}
     if len(formats) != 1 or None in formats:
         shown = ", ".join(sorted({Path(n).suffix or n for n, _ in files}))
-        raise ValidationError(label, f"mixes formats ({shown}), so it is not one table",
-                              "diff the files one by one")
+        raise ValidationError(
+            label, f"mixes formats ({shown}), so it is not one table", "diff the files one by one"
+        )
     fmt = formats.pop()
     assert fmt is not None
     delimiters = set()
@@ -130,8 +146,11 @@ def table_source(label: str, files: list[tuple[str, Path]]) -> TableSource:
             check_jsonl(path, where)
     if len(delimiters) > 1:
         shown = " and ".join(repr(d) for d in sorted(delimiters))
-        raise ValidationError(label, f"its CSV shards use different delimiters ({shown})",
-                              "write every shard with the same delimiter")
+        raise ValidationError(
+            label,
+            f"its CSV shards use different delimiters ({shown})",
+            "write every shard with the same delimiter",
+        )
     return TableSource(label, fmt, tuple(str(p) for _, p in files), delimiters.pop() if delimiters else None)
 
 

@@ -70,8 +70,9 @@ def dataset_profile(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
 
 
 @router.get("/datasets/{name:path}/versions", response_model=DatasetVersionsOut)
-def dataset_versions(name: str, p: Reader, state: ServerDep,
-                     as_of: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None) -> dict[str, Any]:
+def dataset_versions(
+    name: str, p: Reader, state: ServerDep, as_of: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None
+) -> dict[str, Any]:
     """The semantic versions given to a name, oldest first, with their level, reasons and previous version."""
     return {"versions": records_for(state.view(p).store).versions(name, as_of)}
 
