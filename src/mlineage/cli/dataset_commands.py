@@ -148,8 +148,14 @@ def diff_command(
     REF:data for the dataset that trained REF (model@3:data). Tables are Parquet, CSV or JSON Lines files, or
     folders of shards of one format; other folders are compared file by file, anything else by bytes.
     """
-    with client_session() as client:
-        d = client.dataset_diff(a, b, key=_keys(key), samples=5 if rows is None else rows)
+    from ..datasets import service
+
+    samples = 5 if rows is None else rows
+    if service.is_local(a) and service.is_local(b):  # two files on disk: no ledger to open
+        d = service.diff(None, a, b, key=_keys(key), samples=samples)
+    else:
+        with client_session() as client:
+            d = client.dataset_diff(a, b, key=_keys(key), samples=samples)
     if as_json:
         emit_json(d.to_dict())
     else:

@@ -169,7 +169,8 @@ def keyed_diff(
     ]
     inner += [f"{d} AS d_{i}" for i, d in enumerate(differs.values())]
     inner += [f"a.{quote(r)} IS DISTINCT FROM b.{quote(n)} AS r_{i}" for i, (r, n) in enumerate(candidates)]
-    nulls_in_join = {side: not _parquet_nulls(src) for side, src in (("a", a), ("b", b))}
+    stated = {"a": _parquet_nulls(con, a, cols_a), "b": _parquet_nulls(con, b, cols_b)}
+    nulls_in_join = {side: stated[side] is None for side in stated}
     if nulls_in_join["a"]:
         inner += [f"a.{A_MARK} AND a.{quote(c.name)} IS NULL AS n_a_{i}" for i, c in enumerate(cols_a)]
     if nulls_in_join["b"]:
@@ -210,10 +211,8 @@ def keyed_diff(
     nulls_a = dict(zip([c.name for c in cols_a], rest[: len(cols_a)]))
     rest = rest[len(cols_a) :]
     nulls_b = dict(zip([c.name for c in cols_b], rest[: len(cols_b)]))
-    if not nulls_in_join["a"]:
-        nulls_a = _parquet_nulls(a) or {}
-    if not nulls_in_join["b"]:
-        nulls_b = _parquet_nulls(b) or {}
+    nulls_a = stated["a"] or nulls_a
+    nulls_b = stated["b"] or nulls_b
     rest = rest[len(cols_b) :]
     identical = [cand for cand, n in zip(candidates, rest[: len(candidates)]) if n == 0 and matched]
     rest = rest[len(candidates) :]
@@ -259,26 +258,28 @@ def keyed_diff(
     return diff, nulls_a, nulls_b, identical
 
 
-def _parquet_nulls(src: TableSource) -> dict[str, int] | None:
-    """NULLs per top-level column from Parquet's own statistics (None: not Parquet, or not recorded)."""
+def _parquet_stats(con: Any, src: TableSource) -> dict[str, tuple[int | None, float | None, float | None]]:
+    """Per top-level column, from Parquet's own statistics (DuckDB's ``parquet_metadata``): NULLs, min and max
+    over every row group; None where a row group does not state it. Empty for other formats."""
     if src.format != "parquet":
-        return None
-    import pyarrow.parquet as pq
+        return {}
+    files = "[" + ", ".join(_literal(f) for f in src.files) + "]"
+    rows = _run(con, "SELECT path_in_schema, "
+                     "CASE WHEN bool_and(stats_null_count IS NOT NULL) THEN sum(stats_null_count) END, "
+                     "CASE WHEN bool_and(TRY_CAST(stats_min_value AS DOUBLE) IS NOT NULL) "
+                     "THEN min(TRY_CAST(stats_min_value AS DOUBLE)) END, "
+                     "CASE WHEN bool_and(TRY_CAST(stats_max_value AS DOUBLE) IS NOT NULL) "
+                     "THEN max(TRY_CAST(stats_max_value AS DOUBLE)) END "
+                     f"FROM parquet_metadata({files}) GROUP BY path_in_schema", [src]).fetchall()
+    return {name: (None if n is None else int(n), lo, hi) for name, n, lo, hi in rows if "." not in name}
 
-    out: dict[str, int] = {}
-    for path in src.files:
-        meta = pq.ParquetFile(path).metadata
-        for g in range(meta.num_row_groups):
-            group = meta.row_group(g)
-            for c in range(group.num_columns):
-                column = group.column(c)
-                stats = column.statistics
-                if "." in column.path_in_schema:
-                    continue  # a nested field; its parent's NULLs are not told apart here
-                if stats is None or not stats.has_null_count:
-                    return None
-                out[column.path_in_schema] = out.get(column.path_in_schema, 0) + stats.null_count
-    return out
+
+def _parquet_nulls(con: Any, src: TableSource, cols: list[Column]) -> dict[str, int] | None:
+    """NULLs per column from Parquet statistics (None: not Parquet, or a column without them)."""
+    stats = _parquet_stats(con, src)
+    if not stats or any(c.name not in stats or stats[c.name][0] is None for c in cols):
+        return None
+    return {c.name: int(stats[c.name][0] or 0) for c in cols}
 
 
 def _key_tuple(value: Any) -> tuple[Any, ...]:
@@ -440,7 +441,7 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
     statistics give their ranges; a second scan reads only the columns still needed (categorical ones, and
     ranges the first scan found)."""
     cols = columns(con, src)
-    ranges = _parquet_ranges(src, cols)
+    ranges = _parquet_ranges(con, src, cols)
     select = ["count(*)"]
     early: dict[str, str] = {}
     for c in cols:
@@ -532,36 +533,17 @@ def _histogram_sql(q: str, type_name: str, lo: float, hi: float) -> str:
     )
 
 
-def _parquet_ranges(src: TableSource, cols: list[Column]) -> dict[str, tuple[float, float]]:
+def _parquet_ranges(con: Any, src: TableSource, cols: list[Column]) -> dict[str, tuple[float, float]]:
     """Min and max of the numeric columns from Parquet statistics (only columns every row group states)."""
-    if src.format != "parquet":
-        return {}
-    import pyarrow.parquet as pq
-
-    numeric = {c.name for c in cols if is_numeric(c.type)}
-    found: dict[str, tuple[float, float]] = {}
-    missing: set[str] = set()
-    for path in src.files:
-        meta = pq.ParquetFile(path).metadata
-        for g in range(meta.num_row_groups):
-            group = meta.row_group(g)
-            for c in range(group.num_columns):
-                column = group.column(c)
-                name = column.path_in_schema
-                if name not in numeric:
-                    continue
-                stats = column.statistics
-                if stats is None or not stats.has_min_max:
-                    missing.add(name)
-                    continue
-                try:
-                    lo, hi = float(stats.min), float(stats.max)
-                except (TypeError, ValueError):
-                    missing.add(name)
-                    continue
-                old = found.get(name)
-                found[name] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
-    return {k: v for k, v in found.items() if k not in missing and v[0] == v[0] and v[1] == v[1]}
+    stats = _parquet_stats(con, src)
+    out = {}
+    for c in cols:
+        found = stats.get(c.name)
+        if is_numeric(c.type) and found is not None and found[1] is not None and found[2] is not None:
+            lo, hi = float(found[1]), float(found[2])
+            if math.isfinite(lo) and math.isfinite(hi):
+                out[c.name] = (lo, hi)
+    return out
 
 
 def _binned_quantiles(

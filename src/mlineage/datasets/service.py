@@ -103,11 +103,19 @@ def materialize_artifact(client: Client, artifact: Artifact, ref: str, scratch: 
     return Materialized(side, _recorded_name(artifact), path=_blob_path(client, artifact.digest, scratch))
 
 
-def materialize(client: Client, ref: str, scratch: Path) -> Materialized:
+def is_local(ref: str) -> bool:
+    """A ref that names a file or folder on disk (not a pointer file): diffing two of them needs no ledger."""
+    return os.path.lexists(ref) and "@" not in ref and not ref.endswith(".lin")
+
+
+def materialize(client: Client | None, ref: str, scratch: Path) -> Materialized:
     """A side from what the user typed: a file or folder on disk, a pointer file (``x.lin``), any REF of
     a recorded version, or ``REF:data``."""
     local = Path(ref)
-    if os.path.lexists(local) and local.suffix == ".lin" and local.is_file():
+    if client is None:  # only files on disk can be read without a ledger
+        if not is_local(ref):
+            raise ValidationError("ref", f"{ref!r} is not a file or folder here")
+    elif os.path.lexists(local) and local.suffix == ".lin" and local.is_file():
         from ..data import pointer as ptr
 
         pointed = ptr.read(local)
@@ -125,6 +133,7 @@ def materialize(client: Client, ref: str, scratch: Path) -> Materialized:
             }
             return Materialized(Side(ref), local.name, files=files)
         return Materialized(Side(ref, size=local.stat().st_size), local.name, path=local)
+    assert client is not None
     if ref.endswith(DATA_SUFFIX) and len(ref) > len(DATA_SUFFIX):
         artifact = training_data(client, ref[: -len(DATA_SUFFIX)])
         return materialize_artifact(client, artifact, ref, scratch)
@@ -148,7 +157,7 @@ def scratch_dir() -> Iterator[Path]:
 
 
 def diff(
-    client: Client, a: str, b: str, *, key: Sequence[str] | None = None, samples: int = DEFAULT_SAMPLES
+    client: Client | None, a: str, b: str, *, key: Sequence[str] | None = None, samples: int = DEFAULT_SAMPLES
 ) -> DatasetDiff:
     from .differ import diff as diff_sides
 
