@@ -150,7 +150,7 @@ def diff_command(
     """
     from ..datasets import service
 
-    samples = 5 if rows is None else rows
+    samples = rows if rows is not None else 5 if as_json else 0  # the text summary shows none unless asked
     if service.is_local(a) and service.is_local(b):  # two files on disk: no ledger to open
         d = service.diff(None, a, b, key=_keys(key), samples=samples)
     else:

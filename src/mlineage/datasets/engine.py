@@ -296,12 +296,12 @@ def _rows_by_key(con: Any, src: TableSource, key: list[str], keys: list[Any]) ->
     if not keys:
         return {}
     wanted = list(dict.fromkeys(_key_tuple(k) for k in keys))
-    params: list[Any] = []
-    ors = []
-    for values in wanted:
-        ors.append("(" + " AND ".join(f"{quote(k)} = ?" for k in key) + ")")
-        params.extend(values)
-    cur = con.execute(f"SELECT * FROM {relation(src)} WHERE {' OR '.join(ors)}", params)
+    params: list[Any] = [v for values in wanted for v in values]
+    if len(key) == 1:
+        where = f"{quote(key[0])} IN ({', '.join('?' for _ in wanted)})"
+    else:
+        where = " OR ".join("(" + " AND ".join(f"{quote(k)} = ?" for k in key) + ")" for _ in wanted)
+    cur = con.execute(f"SELECT * FROM {relation(src)} WHERE {where}", params)
     header = [d[0] for d in cur.description]
     out = {}
     for r in cur.fetchall():
