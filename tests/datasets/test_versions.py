@@ -102,6 +102,9 @@ def test_semver_profile_rollback_and_trace(data_project: Path, store_uri: str) -
     rows = _versions("sales.parquet", root)
     [rb] = rows[0]["rollbacks_to"]
     assert rb["reason"] == "x was wrong" and rb["from"]["version"] == 2 and rb["by"]
+    then = json.loads(cli("versions", "sales.parquet", "--as-of", f"seq:{rows[2]['seq'] - 1}", "--json",
+                          cwd=root).stdout)  # before the third version and the rollback
+    assert [r["semver"] for r in then] == ["1.0.0", "1.0.1"] and then[0]["rollbacks_to"] == []
 
     # a model trained on the rolled-back data traces to version 1
     script = (

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .context import client_session
-from .options import JSON_OPTION
+from .options import AS_OF_OPTION, JSON_OPTION
 from .output import console, emit_json
 
 
@@ -29,8 +29,9 @@ def version_rows(client: Any, name: str) -> list[dict[str, Any]]:
 
 @click.command("versions")
 @click.argument("name")
+@AS_OF_OPTION
 @JSON_OPTION
-def versions_command(name: str, as_json: bool) -> None:
+def versions_command(name: str, as_of: str | None, as_json: bool) -> None:
     """List every version of NAME: digest, size, who recorded it and when, and the runs that used it.
 
     Datasets numbered with `mlineage add --semver` show their semantic version, row count and the reasons
@@ -43,7 +44,7 @@ def versions_command(name: str, as_json: bool) -> None:
     from ..versions import missing_version
 
     with client_session() as client:
-        rows = client.dataset_versions(name)
+        rows = client.dataset_versions(name, as_of=client.as_of_seq(as_of) if as_of else None)
         if not rows:
             raise missing_version(client.store, name, None)
     if as_json:

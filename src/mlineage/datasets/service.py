@@ -244,7 +244,7 @@ def dataset_versions(client: Client, name: str, as_of_seq: int | None = None) ->
     by_digest: dict[str, dict[str, Any]] = {}
     for row in semvers:
         by_digest[row["digest"]] = row
-    rollbacks = records.rollbacks(name)
+    rollbacks = [rb for rb in records.rollbacks(name) if as_of_seq is None or rb["seq"] <= as_of_seq]
     out = []
     for v in versions_of(client.store, name):
         a = v.artifact
