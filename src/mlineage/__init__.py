@@ -44,15 +44,17 @@ _EXPORTS = {
     "LedgerError": "mlineage.errors",
     "IntegrityError": "mlineage.errors",
     "ConfigError": "mlineage.errors",
+    "check": "mlineage.gates.api",
+    "CheckReport": "mlineage.gates.model",
     "StoreUnavailableError": "mlineage.errors",
 }
 
 __all__ = [  # the keys of _EXPORTS and __version__, sorted (a test checks)
-    "ActiveRun", "AmbiguousRefError", "Artifact", "ArtifactKind", "Client", "ConfigError", "CycleError",
-    "Dataset", "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord", "LineageResult",
-    "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
-    "ValidationError", "__version__", "active_run", "autolog", "default_client", "diff", "emit", "run",
-    "track",
+    "ActiveRun", "AmbiguousRefError", "Artifact", "ArtifactKind", "CheckReport", "Client", "ConfigError",
+    "CycleError", "Dataset", "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord",
+    "LineageResult", "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
+    "ValidationError", "__version__", "active_run", "autolog", "check", "default_client", "diff", "emit",
+    "run", "track",
 ]
 
 if TYPE_CHECKING:
@@ -68,6 +70,8 @@ if TYPE_CHECKING:
         StoreUnavailableError,
         ValidationError,
     )
+    from .gates.api import check
+    from .gates.model import CheckReport
     from .graph import LineageQuery, LineageResult
     from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, RunStatus
     from .sdk.autolog import autolog
