@@ -51,9 +51,9 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
             add(artifact)
     else:
         if "@" in ref:
-            from .versions import parse_version_ref, version_of
+            from .versions import resolve_version_ref, version_of
 
-            return version_of(store, *parse_version_ref(ref))
+            return version_of(store, *resolve_version_ref(store, ref))
         named = store.get_version(ref)
         if named is not None:
             add(named)
