@@ -22,7 +22,10 @@ def _ref(key: str) -> NodeRef:
 
 
 def _key(node: dict[str, Any]) -> str:
-    return str(node["digest"]) if node.get("type") == "artifact" else f"run:{node['id']}"
+    if node.get("type") != "artifact":
+        return f"run:{node['id']}"
+    occurrence = int(node.get("occurrence") or 1)
+    return str(node["digest"]) if occurrence == 1 else f"{node['digest']}#{occurrence}"
 
 
 def lineage_to_wire(result: LineageResult) -> dict[str, Any]:

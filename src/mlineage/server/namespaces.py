@@ -25,7 +25,7 @@ from ..ledger import VerifyReport
 from ..model import Artifact, NamedVersion, NodeRef, Run
 from ..stores.projections.namespaces import namespace_of
 from ..stores.protocol import AdjacentEdge, Direction, MetadataStore
-from ..stores.schema import nodes, server_namespace_objects
+from ..stores.schema import nodes, occurrences, server_namespace_objects
 from .auth import ForbiddenError, Principal
 
 __all__ = ["NamespaceIndex", "NamespacedStore", "namespace_of", "tag_actor"]
@@ -57,18 +57,32 @@ class NamespaceIndex:
         return out
 
     def visible_nodes(self, namespace: str, node_ids: Sequence[int]) -> set[int]:
+        """The nodes among ``node_ids`` whose key the namespace may see; a digest's later occurrences (keyed
+        ``<digest>#<n>``) follow the digest."""
         out: set[int] = set()
         with self.engine.connect() as conn:
             for start in range(0, len(node_ids), 400):
                 chunk = list(node_ids[start:start + 400])
-                out.update(
+                seen = {
                     int(v)
                     for v in conn.execute(
                         select(nodes.c.id)
                         .join(server_namespace_objects, server_namespace_objects.c.key == nodes.c.key)
                         .where(and_(server_namespace_objects.c.namespace == namespace, nodes.c.id.in_(chunk)))
                     ).scalars()
-                )
+                }
+                out.update(seen)
+                if len(seen) < len(set(chunk)):
+                    out.update(
+                        int(v)
+                        for v in conn.execute(
+                            select(occurrences.c.node_id)
+                            .join(server_namespace_objects,
+                                  server_namespace_objects.c.key == occurrences.c.digest)
+                            .where(and_(server_namespace_objects.c.namespace == namespace,
+                                        occurrences.c.node_id.in_(chunk)))
+                        ).scalars()
+                    )
         return out
 
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
@@ -204,10 +218,10 @@ class NamespacedStore:
             ).scalar_one()
         return {"objects": int(total)}
 
-    def node_id(self, ref: NodeRef) -> int | None:
+    def node_id(self, ref: NodeRef, *, newest: bool = False, as_of_seq: int | None = None) -> int | None:
         if not self.index.visible_keys(self.namespace, [ref.key]):
             return None
-        return self.inner.node_id(ref)
+        return self.inner.node_id(ref, newest=newest, as_of_seq=as_of_seq)
 
     def adjacent(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
                  ) -> list[AdjacentEdge]:

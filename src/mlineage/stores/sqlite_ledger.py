@@ -40,8 +40,8 @@ WRITER_AUTOCHECKPOINT_PAGES = 20_000  # SQLite's own, in the writer's thread, sh
 
 _ARTIFACT_SQL = ("SELECT digest, kind, size, name, version, media_type, uri, metadata, created_at "
                  "FROM artifacts WHERE digest = ?")
-_HAS_CHILDREN_SQL = ("SELECT EXISTS (SELECT 1 FROM artifacts a JOIN edges e ON e.parent = a.node_id "
-                     "WHERE a.digest = ?)")
+_HAS_CHILDREN_SQL = ("SELECT EXISTS (SELECT 1 FROM edges e WHERE e.parent IN (SELECT node_id FROM artifacts "
+                     "WHERE digest = ?1 UNION ALL SELECT node_id FROM occurrences WHERE digest = ?1))")
 
 
 def sqlite_path(uri: str) -> str | None:
