@@ -194,6 +194,16 @@ class GraphProjection(Projection):
         self._into_artifact(run.node_id, p["digest"], EdgeType.PRODUCED, p.get("role"), e.seq)
 
     def _artifact_derived(self, e: StoredEvent, p: dict[str, Any]) -> None:
-        parent = self.writer.projection("artifacts").newest_of(p["parent"], "parent")
-        self.writer.projection("artifacts").node_of(p["child"], "child")
-        self._into_artifact(parent, p["child"], EdgeType.DERIVED_FROM, p.get("role"), e.seq)
+        """From the parent's newest occurrence that the child's newest does not lead to, into the child's
+        newest; where every one does (a round trip: csv → parquet → the same csv), into a new occurrence of
+        the child."""
+        artifacts = self.writer.projection("artifacts")
+        parent, child, role = p["parent"], p["child"], p.get("role")
+        newest_parent = artifacts.newest_of(parent, "parent")
+        newest_child = artifacts.newest_of(child, "child")
+        if self.try_edge(newest_parent, newest_child, EdgeType.DERIVED_FROM, role, e.seq):
+            return
+        for node in reversed(artifacts.occurrences_of(parent, "parent")[:-1]):
+            if self.try_edge(node, newest_child, EdgeType.DERIVED_FROM, role, e.seq):
+                return
+        self.edge(newest_parent, self._new_occurrence(child, e.seq), EdgeType.DERIVED_FROM, role, e.seq)
