@@ -142,7 +142,7 @@ class EdgeType(OpenKind):
     USED = "USED"  # artifact → run
     PRODUCED = "PRODUCED"  # run → artifact
     DERIVED_FROM = "DERIVED_FROM"  # parent artifact → derived artifact
-    SAME_CONTENT = "SAME_CONTENT"  # an occurrence of a digest → its next occurrence (stores/projections/graph)
+    SAME_CONTENT = "SAME_CONTENT"  # a digest's occurrence → its next one (stores/projections/graph.py)
 
 
 class NodeKind(str, Enum):

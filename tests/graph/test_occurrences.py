@@ -103,6 +103,7 @@ def test_an_output_identical_to_its_input_is_recorded(client: Client, tmp_path: 
     assert any("occurrence 2" in line.label for line in lines)
     for text in (to_dot(up.nodes, up.edges, up.root), to_mermaid(up.nodes, up.edges, up.root)):
         assert "occurrence 2" in text
+    assert client.trace(f"{digest}#2").count == up.count  # an output key resolves to its content
     data = up.to_dict()
     assert {n.get("occurrence", 1) for n in data["nodes"] if "digest" in n} == {1, 2}
 
@@ -179,3 +180,14 @@ def test_a_contradictory_use_names_the_run_and_the_artifact(client: Client, tmp_
     assert outer.id in message and "second" in message and _digest(second) in message
     assert "node " not in message
     assert inner.id in _runs(client.trace("second"))
+
+
+def test_a_contains_cycle_names_both_runs(client: Client) -> None:
+    """The generic refusal (any edge type, here a sweep nested in its own trial) names both ends in words."""
+    client.append([NewEvent("RunStarted", {"run_id": rid, "job": job, "kind": "other"})
+                   for rid, job in (("sweep-1", "sweep"), ("trial-1", "trial"))])
+    client.append([NewEvent("RunNested", {"run_id": "trial-1", "parent_run_id": "sweep-1"})])
+    with pytest.raises(CycleError) as refused:
+        client.append([NewEvent("RunNested", {"run_id": "sweep-1", "parent_run_id": "trial-1"})])
+    message = str(refused.value)
+    assert "run trial-1 (trial)" in message and "run sweep-1 (sweep)" in message and "node " not in message

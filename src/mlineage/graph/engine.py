@@ -159,10 +159,11 @@ class GraphEngine:
 
     def _root(self, query: LineageQuery, snap: Snapshot | None) -> int | None:
         """Where the walk starts. A digest recorded again downstream of itself has several occurrences,
-        chained oldest to newest by SAME_CONTENT edges (``stores/projections/graph.py``): walking down from the
-        first reaches everything that used any of them, walking up from the newest (as of the query's seq)
-        reaches the ancestors of all of them. The newest changes with writes, so its cache entry holds only
-        while the snapshot's seq does (the first one, and a run's node, hold while the anchor check passes)."""
+        chained oldest to newest by SAME_CONTENT edges (``stores/projections/graph.py``): walking down from
+        the first reaches everything that used any of them, walking up from the newest (as of the query's
+        seq) reaches the ancestors of all of them. The newest changes with writes, so its cache entry holds
+        only while the snapshot's seq does (the first one, and a run's node, hold while the anchor check
+        passes)."""
         newest = query.direction == "up" and query.start.kind is NodeKind.ARTIFACT
         key = (query.start, newest, query.as_of_seq if newest else None)
         valid = snap.seq if newest and snap is not None and query.as_of_seq is None else None

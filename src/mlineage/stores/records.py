@@ -36,8 +36,8 @@ _LABEL_JOIN = " LEFT JOIN versions v ON v.name = a.name AND v.version = a.versio
 # only for node ids the two queries above left undescribed: the same columns, then the ordinal.
 _OCCURRENCES = (
     "SELECT o.node_id, a.digest, a.kind, a.size, a.name, a.version, a.media_type, a.uri, a.metadata, "
-    "a.created_at, {label}, o.created_seq, o.ordinal FROM occurrences o JOIN artifacts a ON a.digest = o.digest"
-    "{join} WHERE o.node_id {among}"
+    "a.created_at, {label}, o.created_seq, o.ordinal "
+    "FROM occurrences o JOIN artifacts a ON a.digest = o.digest{join} WHERE o.node_id {among}"
 )
 _RUNS = (
     "SELECT node_id, id, job, kind, status, params, metrics, context, agent, error, started_at, ended_at, "

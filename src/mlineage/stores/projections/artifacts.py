@@ -41,7 +41,8 @@ class ArtifactsProjection(Projection):
         if known is None:
             # the same look-up as before occurrences existed: the newest one comes with it (an index probe)
             row = self.writer.one(
-                "SELECT a.node_id, a.name, (SELECT MAX(o.node_id) FROM occurrences o WHERE o.digest = a.digest) "
+                "SELECT a.node_id, a.name, "
+                "(SELECT MAX(o.node_id) FROM occurrences o WHERE o.digest = a.digest) "
                 "FROM artifacts a WHERE a.digest = :d", {"d": digest})
             if row is None:
                 return None

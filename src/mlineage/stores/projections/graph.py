@@ -60,14 +60,13 @@ class GraphProjection(Projection):
     def edge(self, parent: int, child: int, type_: EdgeType, role: str | None, seq: int) -> None:
         """Add an edge unless it exists; raise ``CycleError`` (naming both ends) if it would close a cycle."""
         if not self.try_edge(parent, child, type_, role, seq):
-            raise CycleError(
-                f"a {type_.value} edge from {self.describe(parent)} to {self.describe(child)} would close a "
-                f"cycle in the lineage graph ({self.describe(child)} already leads to {self.describe(parent)}); "
-                "the write was rejected"
-            )
+            source, target = self.describe(parent), self.describe(child)
+            raise CycleError(f"a {type_.value} edge from {source} to {target} would close a cycle in the "
+                             f"lineage graph ({target} already leads to {source}); the write was rejected")
 
     def try_edge(self, parent: int, child: int, type_: EdgeType, role: str | None, seq: int) -> bool:
-        """Add an edge unless it exists (True either way); False, adding nothing, if it would close a cycle."""
+        """Add an edge unless it exists (True either way); False, adding nothing, if it would close a
+        cycle."""
         key = (parent, child, type_.value, role or "")
         if key in self._edges_added:
             return True
@@ -112,7 +111,8 @@ class GraphProjection(Projection):
         ordinal = len(chain) + 1
         node_id = self.node(NodeKind.ARTIFACT, f"{digest}#{ordinal}", seq)
         self.writer.execute("INSERT INTO occurrences (node_id, digest, ordinal, created_seq) "
-                            "VALUES (:n, :d, :o, :seq)", {"n": node_id, "d": digest, "o": ordinal, "seq": seq})
+                            "VALUES (:n, :d, :o, :seq)",
+                            {"n": node_id, "d": digest, "o": ordinal, "seq": seq})
         self.edge(chain[-1], node_id, EdgeType.SAME_CONTENT, None, seq)
         artifacts.add_occurrence(digest, node_id)
         return node_id
@@ -183,10 +183,14 @@ class GraphProjection(Projection):
         if any(self.writer.one("SELECT 1 FROM edges WHERE parent = :r AND child = :a AND type = 'PRODUCED'",
                                {"r": run, "a": node}) for node in chain):
             return
+        row = self.writer.one("SELECT r.job, a.name, a.version FROM runs r, artifacts a "
+                              "WHERE r.id = :r AND a.digest = :d", {"r": p["run_id"], "d": digest})
+        job = f" ({row[0]})" if row else ""
+        label = f" ({row[1]}@{row[2]})" if row and row[1] is not None else ""
         raise CycleError(
-            f"{self.describe(run)} cannot use {self.describe(chain[0]).removesuffix(', occurrence 1')}: that "
-            "content descends from the run's own outputs through other runs, so the run would be its own "
-            "ancestor; the write was rejected (record the later work as a run of its own)"
+            f"run {p['run_id']}{job} cannot use artifact {digest}{label}: that content descends from the "
+            "run's own outputs through other runs, so the run would be its own ancestor; the write was "
+            "rejected (record the later work as a run of its own)"
         )
 
     def _artifact_produced(self, e: StoredEvent, p: dict[str, Any]) -> None:
