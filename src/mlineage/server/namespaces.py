@@ -12,6 +12,7 @@ lineage walk run on top of it unchanged, so a trace simply stops at another team
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -30,6 +31,8 @@ from .auth import ForbiddenError, Principal
 
 __all__ = ["NamespaceIndex", "NamespacedStore", "namespace_of", "tag_actor"]
 
+_OCCURRENCE_KEY = re.compile(r"^sha256:[0-9a-f]{64}#[0-9]+$")  # a later occurrence's node key
+
 
 def tag_actor(actor: str | None, principal: Principal) -> str:
     return f"{actor or 'unknown'} via {principal.name} [ns:{principal.write_namespace}]"
@@ -45,16 +48,20 @@ class NamespaceIndex:
     # ------------------------------------------------------------ visibility
 
     def visible_keys(self, namespace: str, keys: Sequence[str]) -> set[str]:
-        out: set[str] = set()
+        """The keys among ``keys`` the namespace may see (a later occurrence's node key, ``<digest>#<n>``,
+        follows its digest)."""
+        base = {k: k.partition("#")[0] if _OCCURRENCE_KEY.match(k) else k for k in keys}
+        found: set[str] = set()
+        wanted = sorted(set(base.values()))
         with self.engine.connect() as conn:
-            for start in range(0, len(keys), 400):
-                chunk = list(keys[start:start + 400])
-                out.update(conn.execute(
+            for start in range(0, len(wanted), 400):
+                chunk = wanted[start:start + 400]
+                found.update(conn.execute(
                     select(server_namespace_objects.c.key).where(and_(
                         server_namespace_objects.c.namespace == namespace,
                         server_namespace_objects.c.key.in_(chunk)))
                 ).scalars())
-        return out
+        return {k for k, b in base.items() if b in found}
 
     def visible_nodes(self, namespace: str, node_ids: Sequence[int]) -> set[int]:
         """The nodes among ``node_ids`` whose key the namespace may see; a digest's later occurrences (keyed
