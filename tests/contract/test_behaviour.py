@@ -254,6 +254,10 @@ def test_identical_content_is_an_occurrence_on_every_backend(backend: Backend) -
     up = c.trace(notes)
     assert {f"run:{f['dedupe']}", f"run:{f['collect']}", notes, f"{notes}#2"} == _keys(up)
     assert up.to_dict()["root"] == f"{notes}#2"
+    keys = up.keys()
+    assert {(keys[p], keys[c], t) for p, c, t, _r in up.edges} == {
+        (f"run:{f['collect']}", notes, "PRODUCED"), (notes, f"run:{f['dedupe']}", "USED"),
+        (f"run:{f['dedupe']}", f"{notes}#2", "PRODUCED"), (notes, f"{notes}#2", "SAME_CONTENT")}
     assert sorted(n.get("occurrence", 1) for n in up.to_dict()["nodes"] if n["type"] == "artifact") == [1, 2]
     down = c.impact(notes)
     assert {f"run:{f['dedupe']}", f"run:{f['reporting']}", f["report"]} <= _keys(down)

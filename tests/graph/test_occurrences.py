@@ -8,11 +8,13 @@ output shows the run that made it, and ``impact`` of the digest reaches everythi
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
 import mlineage
+from mlineage.cli.lineage_output import emit_result_json
 from mlineage.errors import CycleError
 from mlineage.events import NewEvent
 from mlineage.formats import to_dot, to_mermaid
@@ -68,7 +70,8 @@ def _assert_acyclic(client: Client) -> None:
             visit(node)
 
 
-def test_an_output_identical_to_its_input_is_recorded(client: Client, tmp_path: Path) -> None:
+def test_an_output_identical_to_its_input_is_recorded(client: Client, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     raw = _write(tmp_path / "raw.csv", "x,y\n1,2\n")
     with mlineage.run("ingest", kind="ingest", client=client, capture=False) as ingest:
         ingest.produce(raw, kind="dataset", name="raw")
@@ -106,6 +109,14 @@ def test_an_output_identical_to_its_input_is_recorded(client: Client, tmp_path: 
     assert client.trace(f"{digest}#2").count == up.count  # an output key resolves to its content
     data = up.to_dict()
     assert {n.get("occurrence", 1) for n in data["nodes"] if "digest" in n} == {1, 2}
+    expected_edges = {
+        (f"run:{ingest.id}", digest, "PRODUCED"), (digest, f"run:{dedupe.id}", "USED"),
+        (f"run:{dedupe.id}", f"{digest}#2", "PRODUCED"), (digest, f"{digest}#2", "SAME_CONTENT")}
+    assert {(e["parent"], e["child"], e["type"]) for e in data["edges"]} == expected_edges
+    emit_result_json(up)  # the CLI's streamed JSON: the same keys
+    streamed = json.loads(capsys.readouterr().out)
+    assert streamed["root"] == f"{digest}#2"
+    assert {(e["parent"], e["child"], e["type"]) for e in streamed["edges"]} == expected_edges
 
     producers = {r.id for r in client.store.producers_of(digest)}
     assert producers == {ingest.id, dedupe.id}

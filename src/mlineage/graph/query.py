@@ -56,6 +56,14 @@ def node_key(node: Artifact | Run) -> str:
     return f"run:{node.id}"
 
 
+def dict_key(node: dict[str, Any]) -> str:
+    """``node_key`` of a node record already in its JSON shape (``render.node_to_dict``)."""
+    if node.get("type") != "artifact":
+        return f"run:{node['id']}"
+    occurrence = node.get("occurrence") or 1
+    return str(node["digest"]) if occurrence == 1 else f"{node['digest']}#{occurrence}"
+
+
 def node_ref(node: Artifact | Run) -> NodeRef:
     if isinstance(node, Artifact):
         return NodeRef(NodeKind.ARTIFACT, str(node.digest))
