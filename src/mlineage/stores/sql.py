@@ -352,15 +352,13 @@ class SqlStore:
         """The node of a run, or of an artifact's first occurrence; with ``newest``, of the artifact's newest
         occurrence (created at or before ``as_of_seq``): where a walk up from a digest starts, so it reaches
         the ancestors of every occurrence (they are chained oldest to newest). One round trip either way."""
-        first = select(nodes.c.id).where(nodes.c.key == ref.key).scalar_subquery()
-        query: Any = select(first)
+        sql = "SELECT id FROM nodes WHERE key = :k"  # text: no Core statement to compile in a new process
         if newest and ref.kind is NodeKind.ARTIFACT:
-            later = select(func.max(occurrences.c.node_id)).where(occurrences.c.digest == ref.key)
-            if as_of_seq is not None:
-                later = later.where(occurrences.c.created_seq <= as_of_seq)
-            query = select(func.coalesce(later.scalar_subquery(), first))
+            when = "" if as_of_seq is None else " AND created_seq <= :t"
+            later = f"SELECT MAX(node_id) FROM occurrences WHERE digest = :k{when}"
+            sql = f"SELECT COALESCE(({later}), ({sql}))"
         with self.engine.connect() as conn:
-            value = conn.execute(query).scalar()
+            value = conn.execute(text(sql), {"k": ref.key, "t": as_of_seq}).scalar()
         return int(value) if value is not None else None
 
     def adjacent(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
