@@ -202,3 +202,22 @@ def test_a_contains_cycle_names_both_runs(client: Client) -> None:
         client.append([NewEvent("RunNested", {"run_id": "sweep-1", "parent_run_id": "trial-1"})])
     message = str(refused.value)
     assert "run trial-1 (trial)" in message and "run sweep-1 (sweep)" in message and "node " not in message
+
+
+def test_a_licence_reaches_through_a_later_occurrence(client: Client, tmp_path: Path) -> None:
+    """Licence propagation walks up from the newest occurrence, so a licence recorded on the content before
+    the dedupe reaches the model trained on the deduped copy, and the dedupe itself is in the ancestry."""
+    raw = _write(tmp_path / "raw.csv", "x\n1\n")
+    with mlineage.run("collect", client=client, capture=False) as collect:
+        collect.produce(raw, kind="dataset", name="raw")
+    client.record_licence("raw", "CC-BY-NC-4.0")
+    with mlineage.run("dedupe", client=client, capture=False) as dedupe:
+        dedupe.use(raw)
+        dedupe.produce(raw, kind="dataset", name="clean")
+    model = _write(tmp_path / "model.bin", "w")
+    with mlineage.run("train", client=client, capture=False) as train:
+        train.use(raw)
+        train.produce(model, kind="model", name="model")
+    report = client.licence_report("model")
+    assert [o.key for o in report.obligations] == [_digest(raw)]
+    assert client.licence_report(_digest(raw)).ancestors >= 2  # the dedupe run and the first occurrence
