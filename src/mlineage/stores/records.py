@@ -33,6 +33,12 @@ _ARTIFACTS = (
     "FROM artifacts a{join} WHERE a.node_id {among}"
 )
 _LABEL_JOIN = " LEFT JOIN versions v ON v.name = a.name AND v.version = a.version"
+# A digest's later occurrences (nodes of their own, no artifacts row: ``stores/projections/graph.py``), read
+# only for node ids the two queries above left undescribed: the same columns, then the ordinal.
+_OCCURRENCES = (
+    f"SELECT {', '.join('a.' + c for c in ARTIFACT_COLUMNS)}, o.node_id, {{label}}, o.created_seq, o.ordinal "
+    "FROM occurrences o JOIN artifacts a ON a.digest = o.digest{join} WHERE o.node_id {among}"
+)
 _RUNS = (
     "SELECT node_id, id, job, kind, status, params, metrics, context, agent, error, started_at, ended_at, "
     "created_seq, updated_seq FROM runs WHERE node_id {among}"
@@ -81,19 +87,30 @@ class RecordReader:
         for chunk in chunks:
             among, params = self._among(chunk)
             self.cursor.execute(_ARTIFACTS.format(label=label, join=join, among=among), params)
-            for row in self.cursor.fetchall():
+            rows = self.cursor.fetchall()
+            for row in rows:
                 if as_of_seq is None:
                     out[int(row[9])] = artifact_from_row(row)
                 elif row[11] <= as_of_seq:
                     out[int(row[9])] = artifact_from_row(row, row[10] is not None and row[10] <= as_of_seq)
             self.cursor.execute(_RUNS.format(among=among), params)
-            for row in self.cursor.fetchall():
+            run_rows = self.cursor.fetchall()
+            described = len(rows) + len(run_rows)
+            for row in run_rows:
                 if as_of_seq is not None and row[12] > as_of_seq:
                     continue  # not started yet
                 if as_of_seq is not None and row[13] > as_of_seq:
                     later.append(row)
                 else:
                     out[int(row[0])] = _run(row)
+            if described < len(chunk):  # some node is neither an artifact's first node nor a run
+                found = {int(r[9]) for r in rows} | {int(r[0]) for r in run_rows}
+                among, params = self._among([i for i in chunk if int(i) not in found])
+                self.cursor.execute(_OCCURRENCES.format(label=label, join=join, among=among), params)
+                for row in self.cursor.fetchall():
+                    if as_of_seq is None or row[11] <= as_of_seq:
+                        labelled = as_of_seq is None or (row[10] is not None and row[10] <= as_of_seq)
+                        out[int(row[9])] = artifact_from_row(row, labelled, int(row[12]))
         for row in later:
             assert as_of_seq is not None
             out[int(row[0])] = self._run_as_of(row, as_of_seq)

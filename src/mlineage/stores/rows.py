@@ -26,9 +26,10 @@ def json_column(text: str | None) -> Any:
     return {} if text == "{}" else json.loads(text) if text else None
 
 
-def artifact_from_row(row: Sequence[Any], labelled: bool = True) -> Artifact:
+def artifact_from_row(row: Sequence[Any], labelled: bool = True, occurrence: int = 1) -> Artifact:
     """The artifact in a row that starts with ``ARTIFACT_COLUMNS``; ``labelled=False`` leaves out its
-    name and version (a time-travel read from before the artifact was named)."""
+    name and version (a time-travel read from before the artifact was named); ``occurrence`` says which of
+    the digest's graph nodes the row describes (``stores/projections/graph.py``)."""
     algorithm, _sep, hexpart = row[0].partition(":")
     return Artifact(Digest(algorithm, hexpart), ArtifactKind(row[1]), row[2], row[3] if labelled else None,
-                    row[4] if labelled else None, row[5], row[6], json_column(row[7]), row[8])
+                    row[4] if labelled else None, row[5], row[6], json_column(row[7]), row[8], occurrence)

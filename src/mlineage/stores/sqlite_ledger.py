@@ -39,8 +39,8 @@ CHECKPOINT_EVERY_APPENDS = 32
 WRITER_AUTOCHECKPOINT_PAGES = 20_000  # SQLite's own, in the writer's thread, should the thread fall behind
 
 _ARTIFACT_SQL = f"SELECT {ARTIFACT_SELECT} FROM artifacts WHERE digest = ?"
-_HAS_CHILDREN_SQL = ("SELECT EXISTS (SELECT 1 FROM artifacts a JOIN edges e ON e.parent = a.node_id "
-                     "WHERE a.digest = ?)")
+_HAS_CHILDREN_SQL = ("SELECT EXISTS (SELECT 1 FROM edges e WHERE e.parent IN (SELECT node_id FROM artifacts "
+                     "WHERE digest = ?1 UNION ALL SELECT node_id FROM occurrences WHERE digest = ?1))")
 
 
 def sqlite_path(uri: str) -> str | None:

@@ -373,7 +373,7 @@ class RemoteStore:
         raise ConfigError(f"{self.uri} answers lineage queries whole, not graph primitives: "
                           "use Client.lineage/path/closure/lineage_diff (they run on the server)")
 
-    def node_id(self, ref: NodeRef) -> int | None:
+    def node_id(self, ref: NodeRef, *, newest: bool = False, as_of_seq: int | None = None) -> int | None:
         self._no_graph_access()
 
     def adjacent(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
