@@ -17,22 +17,26 @@ CLOSE_A_CYCLE = """
 import mlineage
 from mlineage.errors import CycleError
 from mlineage.events import NewEvent
-from mlineage.sdk.emit import emit
 
-with mlineage.run("prep", kind="transform") as run:
-    raw = run.use("data.csv", kind="dataset")
+with mlineage.run("prep", kind="transform") as prep:
+    prep.use("data.csv", kind="dataset")
     open("clean.csv", "w").write("a,b\\n1,3\\n")
-    clean = run.produce("clean.csv", kind="dataset")
-# raw -> prep -> clean exists: "raw derives from clean" closes a cycle
-closing = {"parent": str(clean.digest), "child": str(raw.digest)}
+    prep.produce("clean.csv", kind="dataset")
+with mlineage.run("train", kind="train") as run:
+    run.use("clean.csv", kind="dataset")
+    open("model.pt", "w").write("weights")
+    model = run.produce("model.pt", kind="model")
+# data -> prep -> clean -> train -> model exists: "prep used the model" closes a cycle (identical content
+# would not: it becomes a new occurrence)
+closing = {"run_id": prep.id, "digest": str(model.digest)}
 try:
-    emit("ArtifactDerived", **closing)
-    print("emit: no error")
+    mlineage.default_client().append([NewEvent("ArtifactUsed", closing)])
+    print("append: no error")
 except CycleError as exc:
-    print("emit: CycleError:", exc)
+    print("append: CycleError:", exc)
 with mlineage.run("link", kind="transform") as run:
     try:
-        run.write_events([NewEvent("ArtifactDerived", closing)])
+        run.write_events([NewEvent("ArtifactUsed", closing)])
         print("run: no error")
     except CycleError as exc:
         print("run: CycleError:", exc)
@@ -75,7 +79,7 @@ def test_a_cycle_the_server_refuses_is_raised_at_the_call(server: ServerProcess,
     done, synced = _script(server, admin, tmp_path, "write", CLOSE_A_CYCLE)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("emit: CycleError: ") and "cycle" in lines[0]
+    assert lines[0].startswith("append: CycleError: run ") and "its own ancestor" in lines[0]
     assert lines[1].startswith("run: CycleError: ")
     # as with a local store, the refused batch wrote nothing and the run carried on to its end
     assert lines[2] == "script went on: completed"
