@@ -65,6 +65,7 @@ def _register() -> None:
     from . import (
         data_commands,
         emit_command,
+        import_commands,
         ledger_commands,
         lineage_commands,
         project_commands,
@@ -75,7 +76,7 @@ def _register() -> None:
     )
 
     for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands,
-                   data_commands, emit_command, lineage_commands, server_commands):
+                   data_commands, emit_command, lineage_commands, server_commands, import_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 
