@@ -62,7 +62,8 @@ def main(argv: list[str]) -> int:
             import sklearn.linear_model
 
             model = sklearn.linear_model.LogisticRegression().fit(frame[["x"]], frame["y"])
-            info = mlflow.sklearn.log_model(model, name="model")
+            # pinned requirements: inferring them runs the model in a subprocess
+            info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
             print("model", info.model_id, run.info.run_id)
         for version in (1, 2):
             mv = mlflow.register_model(info.model_uri if version == 1 else info.model_uri, "churn-model")

@@ -115,7 +115,9 @@ def map_run(run: RunRecord, skipped: list[str] | None = None) -> list[NewEvent]:
                             id=event_id(SOURCE, rid, "used", digest)))
     for key in sorted(run.metrics):
         values = []
-        for step, value, ts in run.metrics[key]:
+        # in step order, each (step, value, time) once: MLflow's file store can list a value twice (once
+        # for the run, once for a logged model), and mlineage's latest value is the last one written
+        for step, value, ts in sorted(set(run.metrics[key]), key=lambda m: (m[0], m[2])):
             if not math.isfinite(value):
                 if skipped is not None:
                     skipped.append(f"{rid} {key} step {step}: {value}")

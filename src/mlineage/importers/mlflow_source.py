@@ -43,6 +43,18 @@ def _local_path(uri: str | None) -> Path | None:
     return None
 
 
+def _source_uri(source: str | None) -> str | None:
+    """MLflow keeps a dataset's source as JSON (``{"uri": ...}`` for most source types): its URI, or the
+    text as it is."""
+    import json
+
+    try:
+        parsed = json.loads(source or "")
+    except ValueError:
+        return source
+    return str(parsed["uri"]) if isinstance(parsed, dict) and isinstance(parsed.get("uri"), str) else source
+
+
 def check_store(uri: str) -> str:
     """The tracking URI normalised; an error naming the store when it is missing or its schema version is
     not the one this MLflow reads."""
@@ -123,6 +135,8 @@ class Reader:
         from mlflow.tracking import MlflowClient
 
         self.uri = check_store(uri)
+        if self.uri.startswith("file:"):  # MLflow 3 refuses file stores unless told: reading one is the point
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         self.mlflow = mlflow
         self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         self.experiments = {e.experiment_id: e.name for e in self._experiments()}
@@ -160,7 +174,7 @@ class Reader:
             ds = ds_input.dataset
             context = next((t.value for t in ds_input.tags if t.key == "mlflow.data.context"), None)
             datasets.append({"name": ds.name, "digest": ds.digest, "source_type": ds.source_type,
-                             "source": ds.source, "schema": ds.schema, "context": context})
+                             "source": _source_uri(ds.source), "schema": ds.schema, "context": context})
         artifacts = []
         local = _local_path(info.artifact_uri)
         if local is not None:
