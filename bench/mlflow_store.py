@@ -39,7 +39,8 @@ def main(argv: list[str]) -> int:
         run = client.create_run(exp, run_name=f"run-{i}", start_time=1_700_000_000_000 + i * 1000)
         rid = run.info.run_id
         params = [Param(f"p{j}", str(i * 10 + j)) for j in range(args.params)]
-        metrics = [Metric("loss", 1.0 / (s + 1) + i, 1_700_000_000_000 + s, s) for s in range(args.values)]
+        metrics = [Metric("loss", 1.0 / (s + 3) + i * 1e-4 + 1e-7, 1_700_000_000_000 + s, s)
+                   for s in range(args.values)]
         for start in range(0, len(metrics), 1000):
             client.log_batch(rid, metrics=metrics[start:start + 1000], params=params if start == 0 else [])
         client.set_terminated(rid, "FINISHED", end_time=1_700_000_000_500 + i * 1000)

@@ -96,6 +96,7 @@ def test_every_output_marks_inferred_edges(tmp_path: Path, folder: Path, monkeyp
     runner = CliRunner()
     scanned = runner.invoke(cli, ["scan", str(folder)], env=env)
     assert scanned.exit_code == 0, scanned.output
+    assert "scan: 4 file(s) recorded, 2 showing lineage" in scanned.output
     assert "write p=0.90  train.py:5" in scanned.output
     tree = runner.invoke(cli, ["trace", "model.pkl"], env=env).output
     assert "INFERRED:write p=0.90 train.py:5" in tree
@@ -106,10 +107,10 @@ def test_every_output_marks_inferred_edges(tmp_path: Path, folder: Path, monkeyp
     as_json = json.loads(runner.invoke(cli, ["trace", "model.pkl", "--json"], env=env).output)
     assert {e["type"] for e in as_json["edges"]} >= {"INFERRED"}
     edges = json.loads(runner.invoke(cli, ["scan", "edges", "--json"], env=env).output)["inferred_edges"]
-    write = next(e for e in edges if e["relation"] == "write" and e["evidence"][0]["file"] == "train.py")
+    write = next(e for e in edges if e["relation"] == "write" and e["evidence"][0]["file"] == "untracked/train.py")
     confirmed = runner.invoke(cli, ["scan", "confirm", write["edge_id"][:10], "--note", "checked"], env=env)
     assert confirmed.exit_code == 0 and "confirmed" in confirmed.output
-    read = next(e for e in edges if e["relation"] == "read" and e["evidence"][0]["file"] == "train.log")
+    read = next(e for e in edges if e["relation"] == "read" and e["evidence"][0]["file"] == "untracked/train.log")
     assert runner.invoke(cli, ["scan", "reject", read["edge_id"]], env=env).exit_code == 0
     listed = {e["edge_id"]: e["status"] for e in json.loads(
         runner.invoke(cli, ["scan", "edges", "--json"], env=env).output)["inferred_edges"]}

@@ -38,15 +38,18 @@ def _print(report: ImportReport, as_json: bool, what: str) -> None:
     if as_json:
         emit_json(report.to_dict())
         return
-    click.echo(f"{what}: {report.units} {_unit(report.source)}, {report.imported} imported, {report.skipped} "
-               f"already imported; {report.appended} ledger events appended")
+    if report.source == "scan":
+        click.echo(f"scan: {report.units} file(s) recorded, {report.imported} showing lineage; "
+                   f"{report.appended} ledger events appended")
+    else:
+        click.echo(f"{what}: {report.units} {_unit(report.source)}, {report.imported} imported, "
+                   f"{report.skipped} already imported; {report.appended} ledger events appended")
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
 
 
 def _unit(source: str) -> str:
-    return {"dvc": "commit(s)", "mlflow": "run(s) and registered model(s)", "openlineage": "event(s)",
-            "scan": "file(s) inspected"}[source]
+    return {"dvc": "commit(s)", "mlflow": "run(s) and registered model(s)", "openlineage": "event(s)"}[source]
 
 
 @click.group("import")

@@ -15,11 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from .. import events as ev
-from ..events import NewEvent
+from ..events import NewEvent, utc_from_ns
 from .ids import event_id, placeholder_digest
 from .records import REGISTRY_ALIAS_IMPORTED
 
@@ -73,9 +72,11 @@ class ModelVersionRecord:
 
 
 def iso(ms: int | None) -> str | None:
+    """MLflow's milliseconds as mlineage writes times (``2026-11-25T15:00:00.123000Z``); the date part is
+    cached per second, since a metric history stamps thousands of values within a few seconds."""
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    return utc_from_ns(ms * 1_000_000)
 
 
 def artifact_digest(record: ArtifactRecord) -> str:

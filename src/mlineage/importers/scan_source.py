@@ -52,8 +52,19 @@ def walk(root: Path) -> list[Path]:
     return out
 
 
-def findings_of(root: Path, path: Path, patterns: Sequence[tuple[str, re.Pattern[str]]]) -> list[Finding]:
-    rel = path.relative_to(root).as_posix()
+def _prefix(root: Path) -> str:
+    """Files are named by their path from the current folder when the scanned folder is inside it
+    (``legacy/train.py``), else from the scanned folder."""
+    try:
+        inside = root.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return ""
+    return "" if inside == "." else inside + "/"
+
+
+def findings_of(root: Path, path: Path, patterns: Sequence[tuple[str, re.Pattern[str]]],
+                prefix: str = "") -> list[Finding]:
+    rel = prefix + path.relative_to(root).as_posix()
     try:
         if path.suffix == ".py":
             return python_findings(rel, path.read_text(encoding="utf-8", errors="replace"))
@@ -67,7 +78,7 @@ def findings_of(root: Path, path: Path, patterns: Sequence[tuple[str, re.Pattern
     return []
 
 
-def _resolve(root: Path, script: Path, mentioned: str) -> str | None:
+def _resolve(root: Path, script: Path, mentioned: str, prefix: str = "") -> str | None:
     """The folder-relative path a mentioned path names (relative to the folder or to the script's own
     folder), when that file is in the folder."""
     for base in (root, script.parent):
@@ -77,7 +88,7 @@ def _resolve(root: Path, script: Path, mentioned: str) -> str | None:
         except ValueError:
             continue
         if candidate.is_file():
-            return rel
+            return prefix + rel
     return None
 
 
@@ -105,8 +116,9 @@ def scan(client: Client, root: Path, *, patterns: Sequence[tuple[str, str]] = DE
     report = ImportReport(SOURCE)
     files: dict[str, tuple[str, int, float]] = {}
     events: list[NewEvent] = []
+    prefix = _prefix(root)
     for path in walk(root):
-        rel = path.relative_to(root).as_posix()
+        rel = prefix + path.relative_to(root).as_posix()
         digest, size = hash_file(path)
         mtime = path.stat().st_mtime
         files[rel] = (str(digest), size, mtime)
@@ -117,13 +129,14 @@ def scan(client: Client, root: Path, *, patterns: Sequence[tuple[str, str]] = DE
     sink = Sink(client, report, progress)
     sink.unit(events, f"files:{root}", fingerprint(sorted(files.items())), str(root))
     sink.flush()
+    report.imported = 0  # what counts is the files that showed lineage
     for path in walk(root):
-        rel = path.relative_to(root).as_posix()
-        found = findings_of(root, path, compiled)
+        rel = prefix + path.relative_to(root).as_posix()
+        found = findings_of(root, path, compiled, prefix)
         report.units += 1
         edges = []
         for finding in found:
-            target = _resolve(root, path, finding.path)
+            target = _resolve(root, path, finding.path, prefix)
             if target is not None and target != rel and target in files:
                 edges.append((finding, target))
         if not edges:
