@@ -97,14 +97,14 @@ def test_every_output_marks_inferred_edges(tmp_path: Path, folder: Path, monkeyp
     scanned = runner.invoke(cli, ["scan", str(folder)], env=env)
     assert scanned.exit_code == 0, scanned.output
     assert "scan: 4 file(s) recorded, 2 showing lineage" in scanned.output
-    assert "write p=0.90  train.py:5" in scanned.output
-    tree = runner.invoke(cli, ["trace", "model.pkl"], env=env).output
-    assert "INFERRED:write p=0.90 train.py:5" in tree
-    dot = runner.invoke(cli, ["trace", "model.pkl", "--format", "dot"], env=env).output
+    assert "write p=0.90  untracked/train.py:5" in scanned.output
+    tree = runner.invoke(cli, ["trace", "untracked/model.pkl"], env=env).output
+    assert "INFERRED:write p=0.90 untracked/train.py:5" in tree
+    dot = runner.invoke(cli, ["trace", "untracked/model.pkl", "--format", "dot"], env=env).output
     assert "style=dashed" in dot and "INFERRED:write" in dot
-    mermaid = runner.invoke(cli, ["trace", "model.pkl", "--format", "mermaid"], env=env).output
-    assert "-.->|\"INFERRED:write p=0.90 train.py:5\"|" in mermaid
-    as_json = json.loads(runner.invoke(cli, ["trace", "model.pkl", "--json"], env=env).output)
+    mermaid = runner.invoke(cli, ["trace", "untracked/model.pkl", "--format", "mermaid"], env=env).output
+    assert "-.->|\"INFERRED:write p=0.90 untracked/train.py:5\"|" in mermaid
+    as_json = json.loads(runner.invoke(cli, ["trace", "untracked/model.pkl", "--json"], env=env).output)
     assert {e["type"] for e in as_json["edges"]} >= {"INFERRED"}
     edges = json.loads(runner.invoke(cli, ["scan", "edges", "--json"], env=env).output)["inferred_edges"]
     write = next(e for e in edges if e["relation"] == "write" and e["evidence"][0]["file"] == "untracked/train.py")
@@ -115,7 +115,7 @@ def test_every_output_marks_inferred_edges(tmp_path: Path, folder: Path, monkeyp
     listed = {e["edge_id"]: e["status"] for e in json.loads(
         runner.invoke(cli, ["scan", "edges", "--json"], env=env).output)["inferred_edges"]}
     assert listed[write["edge_id"]] == "confirmed" and listed[read["edge_id"]] == "rejected"
-    tree = runner.invoke(cli, ["trace", "model.pkl"], env=env).output
+    tree = runner.invoke(cli, ["trace", "untracked/model.pkl"], env=env).output
     assert "PRODUCED:confirmed" in tree  # a confirmed edge is tracked from now on
     missing = runner.invoke(cli, ["scan", "confirm", "ffffffff"], env=env)
     assert missing.exit_code == 1 and "no inferred edge" in missing.output
