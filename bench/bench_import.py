@@ -30,7 +30,8 @@ def _store(runs: int) -> Path:
         tmp = folder / f"mlflow-{runs}.partial.db"
         tmp.unlink(missing_ok=True)
         subprocess.run([sys.executable, str(REPO / "bench" / "mlflow_store.py"), f"sqlite:///{tmp}", "--runs",
-                        str(runs), "--params", "10", "--values", "100", "--artifacts", str(folder / "artifacts")],
+                        str(runs), "--params", "10", "--values", "100",
+                        "--artifacts", str(folder / "artifacts")],
                        check=True, capture_output=True)
         tmp.rename(db)
     return db

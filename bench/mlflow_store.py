@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
             info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
             print("model", info.model_id, run.info.run_id)
         for version in (1, 2):
-            mv = mlflow.register_model(info.model_uri if version == 1 else info.model_uri, "churn-model")
+            mv = mlflow.register_model(info.model_uri, "churn-model")
             print("version", mv.version)
         client.set_registered_model_alias("churn-model", "champion", "2")
         with mlflow.start_run(run_name="crashed") as failed:

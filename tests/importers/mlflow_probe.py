@@ -29,8 +29,10 @@ def main(tracking: str, store: str, blobs: str) -> None:
                      "metrics": run.metrics, "error": run.error, "context": run.context,
                      "history": {k: len(client.store.metric_history(run.id, k)) for k in run.metrics},
                      "inputs": [(a.kind.value, a.name, role, a.metadata) for a, role in inputs],
-                     "outputs": [(a.kind.value, a.name, role, str(a.digest), a.metadata) for a, role in outputs]})
-    versions = [(v.artifact.version, str(v.artifact.digest)) for v in client.store.list_versions("churn-model")]
+                     "outputs": [(a.kind.value, a.name, role, str(a.digest), a.metadata)
+                                 for a, role in outputs]})
+    versions = [(v.artifact.version, str(v.artifact.digest))
+                for v in client.store.list_versions("churn-model")]
     aliases = [e.payload for e in client.store.iter_events() if e.type == "RegistryAliasImported"]
     print(json.dumps({"first": first, "second": second, "forced": forced, "runs": runs, "versions": versions,
                       "aliases": aliases, "head": client.store.head()[0]}))

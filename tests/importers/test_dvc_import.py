@@ -97,7 +97,8 @@ def test_present_data_is_rehashed_and_joins_later_adds(client, tmp_path: Path) -
     client.import_dvc(repo)
     for data, name in ((raw, "raw.csv"), (model, "model.bin")):
         found = client.resolve(f"md5:{_md5(data)}")
-        assert isinstance(found, Artifact) and str(found.digest) == "sha256:" + hashlib.sha256(data).hexdigest()
+        assert isinstance(found, Artifact)
+        assert str(found.digest) == "sha256:" + hashlib.sha256(data).hexdigest()
         assert found.name == name
     (tmp_path / "copy.csv").write_bytes(raw)
     added = client.record_artifact(tmp_path / "copy.csv")  # the same bytes, added later: the same node
@@ -126,7 +127,8 @@ def test_bad_lock_files_are_named(tmp_path: Path, lock: str, problem: str) -> No
     assert problem in str(caught.value) and f"{tmp_path}/dvc.lock" in str(caught.value)
 
 
-def test_cli_import_dvc_and_its_errors(tmp_path: Path, dvc_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_import_dvc_and_its_errors(tmp_path: Path, dvc_repo: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
     from mlineage.cli.main import cli

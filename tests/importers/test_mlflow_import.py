@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from mlineage.importers.mlflow import ArtifactRecord, ModelVersionRecord, RunRecord, map_registered_model, map_run
+from mlineage.importers.mlflow import (
+    ArtifactRecord,
+    ModelVersionRecord,
+    RunRecord,
+    map_registered_model,
+    map_run,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +38,8 @@ def _mlflow_python() -> str | None:
 PYTHON = _mlflow_python()
 # slow: MLflow writes the stores (its SQLite migrations alone take tens of seconds on a small machine)
 needs_mlflow = [pytest.mark.slow, pytest.mark.skipif(
-    PYTHON is None, reason="no Python with MLflow (make .venv-bench/.installed, or set MLINEAGE_MLFLOW_PYTHON)")]
+    PYTHON is None,
+    reason="no Python with MLflow (make .venv-bench/.installed, or set MLINEAGE_MLFLOW_PYTHON)")]
 
 
 def _env() -> dict[str, str]:
@@ -48,7 +55,8 @@ def _generate(uri: str, *args: str) -> None:
 
 def _probe(tracking: str, store: str, blobs: Path) -> dict[str, Any]:
     assert PYTHON is not None
-    done = subprocess.run([PYTHON, str(Path(__file__).with_name("mlflow_probe.py")), tracking, store, str(blobs)],
+    probe = str(Path(__file__).with_name("mlflow_probe.py"))
+    done = subprocess.run([PYTHON, probe, tracking, store, str(blobs)],
                           capture_output=True, text=True, env=_env(), timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -89,13 +97,14 @@ def test_file_store_imports_everything_and_reimport_adds_nothing(file_store: Pat
     assert model[0] == "model" and model[2]["mlflow_model"]["name"] == "model"
     # both registered versions are that model: one mlineage version; the alias is a plain event
     assert out["versions"] == [[1, model[1]]]
-    assert out["aliases"] == [{"registry": "mlflow", "name": "churn-model", "alias": "champion", "version": "2",
-                               "digest": model[1]}]
+    assert out["aliases"] == [{"registry": "mlflow", "name": "churn-model", "alias": "champion",
+                               "version": "2", "digest": model[1]}]
 
 
 @needs_mlflow[0]
 @needs_mlflow[1]
-def test_sqlite_store_and_an_unsupported_schema_version(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_sqlite_store_and_an_unsupported_schema_version(tmp_path: Path,
+                                                        request: pytest.FixtureRequest) -> None:
     cache = Path(str(request.config.cache.mkdir("mlflow-sqlite-store")))  # MLflow's migrations are slow
     db = cache / "mlflow.db"
     if not db.is_file():

@@ -63,7 +63,8 @@ def folder(tmp_path: Path) -> Path:
     root = tmp_path / "untracked"
     (root / "data").mkdir(parents=True)
     (root / "data" / "train.csv").write_text("a,b\n1,2\n")
-    (root / "train.py").write_text('import pandas as pd\nimport joblib\n\ndf = pd.read_csv("data/train.csv")\n'
+    (root / "train.py").write_text('import pandas as pd\nimport joblib\n\n'
+                                   'df = pd.read_csv("data/train.csv")\n'
                                    'joblib.dump(fit(df), "model.pkl")\n')
     (root / "model.pkl").write_bytes(b"\x80model")
     (root / "train.log").write_text("loaded data/train.csv\nsaved model to model.pkl\n")
@@ -75,7 +76,8 @@ def test_scan_records_inferred_edges_apart_and_rescans_add_nothing(client, folde
     assert report.warnings == []
     edges = client.inferred_edges()
     assert {(e["relation"], e["evidence"][0]["file"], e["evidence"][0]["line"]) for e in edges} == {
-        ("read", "train.py", 4), ("write", "train.py", 5), ("read", "train.log", 1), ("write", "train.log", 2)}
+        ("read", "train.py", 4), ("write", "train.py", 5), ("read", "train.log", 1),
+        ("write", "train.log", 2)}
     assert {e["confidence"] for e in edges} == {0.9, 0.6} and {e["status"] for e in edges} == {"inferred"}
     model = client.resolve("model.pkl")
     result = client.trace(model)
@@ -86,7 +88,8 @@ def test_scan_records_inferred_edges_apart_and_rescans_add_nothing(client, folde
     assert again.appended == 0 and client.store.head() == head
 
 
-def test_every_output_marks_inferred_edges(tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_output_marks_inferred_edges(tmp_path: Path, folder: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
     from mlineage.cli.main import cli
@@ -107,10 +110,12 @@ def test_every_output_marks_inferred_edges(tmp_path: Path, folder: Path, monkeyp
     as_json = json.loads(runner.invoke(cli, ["trace", "untracked/model.pkl", "--json"], env=env).output)
     assert {e["type"] for e in as_json["edges"]} >= {"INFERRED"}
     edges = json.loads(runner.invoke(cli, ["scan", "edges", "--json"], env=env).output)["inferred_edges"]
-    write = next(e for e in edges if e["relation"] == "write" and e["evidence"][0]["file"] == "untracked/train.py")
+    write = next(e for e in edges
+                 if e["relation"] == "write" and e["evidence"][0]["file"] == "untracked/train.py")
     confirmed = runner.invoke(cli, ["scan", "confirm", write["edge_id"][:10], "--note", "checked"], env=env)
     assert confirmed.exit_code == 0 and "confirmed" in confirmed.output
-    read = next(e for e in edges if e["relation"] == "read" and e["evidence"][0]["file"] == "untracked/train.log")
+    read = next(e for e in edges
+                if e["relation"] == "read" and e["evidence"][0]["file"] == "untracked/train.log")
     assert runner.invoke(cli, ["scan", "reject", read["edge_id"]], env=env).exit_code == 0
     listed = {e["edge_id"]: e["status"] for e in json.loads(
         runner.invoke(cli, ["scan", "edges", "--json"], env=env).output)["inferred_edges"]}

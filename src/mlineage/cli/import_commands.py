@@ -60,7 +60,8 @@ def import_group() -> None:
 
 @import_group.command("dvc")
 @click.argument("paths", nargs=-1, type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--rev", "rev_range", metavar="A..B", help="The commits of a git range (default: HEAD's history).")
+@click.option("--rev", "rev_range", metavar="A..B",
+              help="The commits of a git range (default: HEAD's history).")
 @click.option("--all-tags", is_flag=True, help="The tagged commits, in history order.")
 @click.option("--snapshots", is_flag=True,
               help="PATHS are folders holding one commit's DVC files each, oldest first (not a repository).")
@@ -184,7 +185,8 @@ def _decide(decision: str) -> Callable[..., None]:
 
 
 for _name, _decision in (("confirm", "confirmed"), ("reject", "rejected")):
-    scan_group.command(_name, help=f"Record that an inferred edge is {_decision} (EDGE: its id or a prefix).")(
+    scan_group.command(
+        _name, help=f"Record that an inferred edge is {_decision} (EDGE: its id or a prefix).")(
         click.argument("edge")(click.option("--note", help="Why (kept in the ledger).")(JSON_OPTION(
             _decide(_decision)))))
 

@@ -61,7 +61,8 @@ def _load(text: str, where: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
-        raise ValidationError(f"{where}{line}", f"is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        problem = getattr(exc, "problem", exc)
+        raise ValidationError(f"{where}{line}", f"is not valid YAML ({problem})") from None
 
 
 def parse_lock(text: str, where: str) -> dict[str, StageRecord]:
@@ -108,7 +109,8 @@ def _declared_kinds(snapshot: Snapshot) -> dict[str, str]:
     doc = _load(text, f"{snapshot.origin}/dvc.yaml") or {}
     kinds = {}
     for spec in (doc.get("artifacts") or {}).values() if isinstance(doc, dict) else ():
-        if isinstance(spec, dict) and isinstance(spec.get("path"), str) and spec.get("type") in ("dataset", "model"):
+        if isinstance(spec, dict) and isinstance(spec.get("path"), str) \
+                and spec.get("type") in ("dataset", "model"):
             kinds[spec["path"]] = spec["type"]
     return kinds
 
@@ -155,6 +157,7 @@ class _Mapper:
         meta: dict[str, Any] = {"source": SOURCE, "path": path, "dvc": {"md5": alias}}
         if isinstance(entry.get("nfiles"), int):
             meta["dvc"]["nfiles"] = entry["nfiles"]
+        size: Any
         if found is not None:
             digest, size = found
         else:
@@ -164,7 +167,8 @@ class _Mapper:
                                    "metadata": meta}
         if isinstance(size, int):
             payload["size"] = size
-        self.events.append(NewEvent(ev.ARTIFACT_RECORDED, payload, id=event_id(SOURCE, "artifact", path, digest)))
+        self.events.append(NewEvent(ev.ARTIFACT_RECORDED, payload,
+                                    id=event_id(SOURCE, "artifact", path, digest)))
         self.events.append(NewEvent(DIGEST_ALIASED, {"alias": alias, "digest": digest},
                                     id=event_id(SOURCE, "alias", alias, digest)))
         self.seen[(path, alias)] = digest
@@ -184,7 +188,8 @@ class _Mapper:
             path = str(dep.get("path", ""))
             digest = self.artifact(dep, path)
             if digest is not None:
-                self.events.append(NewEvent(ev.ARTIFACT_USED, {"run_id": run_id, "digest": digest, "role": path},
+                self.events.append(NewEvent(ev.ARTIFACT_USED,
+                                            {"run_id": run_id, "digest": digest, "role": path},
                                             id=event_id(SOURCE, *key, "used", digest, path)))
         for out in stage.outs:
             path = str(out.get("path", ""))
@@ -220,7 +225,8 @@ class _Mapper:
                                  "context": {"dvc": {"file": path, "deps": origin}}, "agent": "dvc"}
         self.events.append(NewEvent(ev.RUN_STARTED, start, id=event_id(SOURCE, "import", run_id, "start")))
         for out_path, digest in outputs:
-            self.events.append(NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run_id, "digest": digest, "role": out_path},
+            self.events.append(NewEvent(ev.ARTIFACT_PRODUCED,
+                                        {"run_id": run_id, "digest": digest, "role": out_path},
                                         id=event_id(SOURCE, "import", run_id, "produced", digest)))
         self.events.append(NewEvent(ev.RUN_ENDED, {"run_id": run_id, "status": "completed"},
                                     id=event_id(SOURCE, "import", run_id, "end")))

@@ -36,7 +36,8 @@ def is_git_repo(path: Path) -> bool:
     return done.returncode == 0 and Path(done.stdout.strip()).resolve() == path.resolve()
 
 
-def git_revisions(repo: Path, rev_range: str | None = None, all_tags: bool = False) -> list[tuple[str, str, str]]:
+def git_revisions(repo: Path, rev_range: str | None = None,
+                  all_tags: bool = False) -> list[tuple[str, str, str]]:
     """(commit, label, commit time) oldest first: the commits of ``A..B`` (HEAD's history by default), or
     the tagged commits in history order (``all_tags``). A commit's label is its tags, or its short id."""
     tags: dict[str, list[str]] = {}
@@ -150,7 +151,8 @@ def dir_md5(folder: Path) -> str:
     return hashlib.md5(json.dumps(entries, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
 
 
-def import_dvc(client: Client, repo: Path | None = None, *, rev_range: str | None = None, all_tags: bool = False,
+def import_dvc(client: Client, repo: Path | None = None, *, rev_range: str | None = None,
+               all_tags: bool = False,
                folders: Sequence[Path] = (), progress: Progress | None = None,
                total: Callable[[int], None] | None = None, force: bool = False) -> ImportReport:
     """Import a repository's DVC history (or snapshot folders, in the order given) into ``client``'s ledger.

@@ -108,8 +108,8 @@ def map_run(run: RunRecord, skipped: list[str] | None = None) -> list[NewEvent]:
         digest = dataset_digest(ds)
         meta = {"source": SOURCE, "mlflow_dataset": {k: ds[k] for k in ("digest", "source_type", "source",
                                                                        "schema", "profile") if ds.get(k)}}
-        out.append(NewEvent(ev.ARTIFACT_RECORDED, {"digest": digest, "kind": "dataset", "name": str(ds["name"]),
-                                                   "metadata": meta},
+        out.append(NewEvent(ev.ARTIFACT_RECORDED, {"digest": digest, "kind": "dataset",
+                                                   "name": str(ds["name"]), "metadata": meta},
                             id=event_id(SOURCE, "dataset", digest)))
         out.append(NewEvent(ev.ARTIFACT_USED, {"run_id": rid, "digest": digest,
                                                "role": str(ds.get("context") or "input")},
@@ -138,7 +138,8 @@ def map_run(run: RunRecord, skipped: list[str] | None = None) -> list[NewEvent]:
             payload["size"] = art.size
         if art.name:
             payload["name"] = art.name
-        out.append(NewEvent(ev.ARTIFACT_RECORDED, payload, id=event_id(SOURCE, "artifact", digest, art.name, art.path)))
+        out.append(NewEvent(ev.ARTIFACT_RECORDED, payload,
+                            id=event_id(SOURCE, "artifact", digest, art.name, art.path)))
         out.append(NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": rid, "digest": digest, "role": art.path},
                             id=event_id(SOURCE, rid, "produced", digest, art.path)))
     status = _STATUS.get(run.status)

@@ -29,7 +29,8 @@ def _mlflow() -> Any:
     try:
         import mlflow
     except ImportError:
-        raise ConfigError("importing from MLflow needs MLflow: pip install mlflow-skinny (or mlflow)") from None
+        raise ConfigError("importing from MLflow needs MLflow: pip install mlflow-skinny (or mlflow)") \
+            from None
     return mlflow
 
 
@@ -143,7 +144,7 @@ class Reader:
         self.mlflow = mlflow
         self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         self.experiments = {e.experiment_id: e.name for e in self._experiments()}
-        self._logged_models: dict[str, list[Any]] = {}
+        self._logged_models: dict[str, dict[str, list[Any]]] = {}
 
     def _experiments(self) -> list[Any]:
         from mlflow.entities import ViewType
@@ -170,7 +171,8 @@ class Reader:
         if not ids:
             return
         while True:
-            page = self.client.search_runs(ids, run_view_type=ViewType.ALL, max_results=PAGE, page_token=token,
+            page = self.client.search_runs(ids, run_view_type=ViewType.ALL, max_results=PAGE,
+                                           page_token=token,
                                            order_by=["attributes.start_time ASC", "attributes.run_id ASC"])
             yield list(page)
             token = page.token
@@ -288,8 +290,9 @@ def _sql_histories(path: str, run_ids: list[str]) -> dict[tuple[str, str], list[
     try:
         for start in range(0, len(run_ids), BULK_RUNS):
             chunk = run_ids[start:start + BULK_RUNS]
-            rows = conn.execute("SELECT run_uuid, key, step, value, timestamp, is_nan FROM metrics WHERE run_uuid "
-                                f"IN ({','.join('?' * len(chunk))}) ORDER BY run_uuid, key, step, timestamp", chunk)
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute("SELECT run_uuid, key, step, value, timestamp, is_nan FROM metrics "
+                                f"WHERE run_uuid IN ({marks}) ORDER BY run_uuid, key, step, timestamp", chunk)
             for rid, key, step, value, ts, is_nan in rows:
                 out.setdefault((rid, key), []).append((int(step), float("nan") if is_nan else float(value),
                                                        int(ts)))

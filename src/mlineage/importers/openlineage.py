@@ -51,8 +51,9 @@ def documents(path: Path) -> Iterator[tuple[str, Any]]:
             try:
                 whole = json.load(handle)
             except ValueError as exc:
-                raise ValidationError(f"{path}:{getattr(exc, 'lineno', 1)}", f"is not valid JSON ({exc})",
-                                      "write one JSON event per line, or one JSON document per file") from None
+                raise ValidationError(
+                    f"{path}:{getattr(exc, 'lineno', 1)}", f"is not valid JSON ({exc})",
+                    "write one JSON event per line, or one JSON document per file") from None
             if isinstance(whole, list):
                 for i, item in enumerate(whole):
                     yield f"{path}[{i}]", item

@@ -78,8 +78,8 @@ def _source_imported(p: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _registry_alias(p: Mapping[str, Any]) -> dict[str, Any]:
-    out = {"registry": _text(p, "registry", 32), "name": _text(p, "name", 200), "alias": _text(p, "alias", 200),
-           "version": _text(p, "version", 64)}
+    out = {"registry": _text(p, "registry", 32), "name": _text(p, "name", 200),
+           "alias": _text(p, "alias", 200), "version": _text(p, "version", 64)}
     digest = p.get("digest")
     if digest is not None:
         out["digest"] = _digest(p, "digest")
@@ -107,7 +107,8 @@ def _edge_inferred(p: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(item, dict) or not isinstance(item.get("file"), str) \
                 or not isinstance(item.get("line"), int):
             raise ValidationError(f"evidence[{i}]", "must be {file, line, text}")
-        items.append({"file": item["file"][:500], "line": item["line"], "text": str(item.get("text", ""))[:300]})
+        items.append({"file": item["file"][:500], "line": item["line"],
+                      "text": str(item.get("text", ""))[:300]})
     relation = _text(p, "relation", 16)
     if relation not in ("read", "write", "derived"):
         raise ValidationError("relation", "must be read, write or derived")
@@ -234,8 +235,8 @@ class InferredEdgesProjection(Projection):
         parent, child = self._node_id(p["parent"], "parent"), self._node_id(p["child"], "child")
         self.writer.projection("graph").edge(parent, child, INFERRED, evidence_role(p), e.seq)
         self.writer.execute(
-            "INSERT INTO inferred_edges (edge_id, parent, child, relation, confidence, method, evidence, status, "
-            "seq) VALUES (:e, :p, :c, :r, :conf, :m, :ev, 'inferred', :s)",
+            "INSERT INTO inferred_edges (edge_id, parent, child, relation, confidence, method, evidence, "
+            "status, seq) VALUES (:e, :p, :c, :r, :conf, :m, :ev, 'inferred', :s)",
             {"e": p["edge_id"], "p": f"{p['parent']['kind']}:{p['parent']['key']}",
              "c": f"{p['child']['kind']}:{p['child']['key']}", "r": p["relation"], "conf": p["confidence"],
              "m": p["method"], "ev": json.dumps(p["evidence"], sort_keys=True), "s": e.seq})
@@ -244,7 +245,8 @@ class InferredEdgesProjection(Projection):
         from ..errors import NotFoundError
 
         if self.writer.one("SELECT 1 FROM inferred_edges WHERE edge_id = :e", {"e": p["edge_id"]}) is None:
-            raise NotFoundError(f"edge_id: no inferred edge {p['edge_id']} (`mlineage scan edges` lists them)")
+            raise NotFoundError(
+                f"edge_id: no inferred edge {p['edge_id']} (`mlineage scan edges` lists them)")
         self.writer.execute("UPDATE inferred_edges SET status = :d WHERE edge_id = :e",
                             {"d": p["decision"], "e": p["edge_id"]})
 

@@ -31,10 +31,10 @@ _CALLS: dict[str, tuple[str, int, tuple[str, ...]]] = {
 }
 _SECOND_ARG_SAVE = ("torch", "joblib")  # torch.save(obj, path): the path comes second
 DEFAULT_LOG_PATTERNS = (
-    ("read", r"(?i)\b(?:loaded|loading|reading|read|opened)\b(?:\s+\w+){0,2}?\s+(?:from\s+)?['\"]?"
-             r"(?P<path>[\w./-]+\.[A-Za-z0-9]+)"),
-    ("write", r"(?i)\b(?:saved|saving|wrote|writing|written|exported|stored)\b(?:\s+\w+){0,2}?\s+(?:to\s+|as\s+)?"
-              r"['\"]?(?P<path>[\w./-]+\.[A-Za-z0-9]+)"),
+    ("read", (r"(?i)\b(?:loaded|loading|reading|read|opened)\b(?:\s+\w+){0,2}?\s+(?:from\s+)?['\"]?"
+              r"(?P<path>[\w./-]+\.[A-Za-z0-9]+)")),
+    ("write", (r"(?i)\b(?:saved|saving|wrote|writing|written|exported|stored)\b(?:\s+\w+){0,2}?\s+"
+               r"(?:to\s+|as\s+)?['\"]?(?P<path>[\w./-]+\.[A-Za-z0-9]+)")),
 )
 AST_CONFIDENCE = 0.9
 LOG_CONFIDENCE = 0.6
@@ -75,7 +75,8 @@ def _owner(func: ast.AST) -> str | None:
 
 
 def _open_mode(call: ast.Call) -> str:
-    mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+    mode = call.args[1] if len(call.args) > 1 else next(
+        (k.value for k in call.keywords if k.arg == "mode"), None)
     text = mode.value if isinstance(mode, ast.Constant) and isinstance(mode.value, str) else "r"
     return "write" if any(c in text for c in "wax+") else "read"
 

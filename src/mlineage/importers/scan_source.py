@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from ..sdk.client import Client
 
 SOURCE = "scan"
-_SKIP_DIRS = {".git", ".mlineage", ".dvc", "__pycache__", ".venv", "venv", "node_modules", ".ipynb_checkpoints"}
+_SKIP_DIRS = {".git", ".mlineage", ".dvc", "__pycache__", ".venv", "venv", "node_modules",
+              ".ipynb_checkpoints"}
 _LOG_SUFFIXES = (".log", ".out", ".txt")
 
 
@@ -45,7 +46,7 @@ def _iso(seconds: float) -> str:
 
 
 def walk(root: Path) -> list[Path]:
-    out = []
+    out: list[Path] = []
     for base, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
         out.extend(Path(base) / n for n in sorted(names))
@@ -111,8 +112,8 @@ def scan(client: Client, root: Path, *, patterns: Sequence[tuple[str, str]] = DE
     try:
         compiled = compile_patterns(patterns)
     except (re.error, ValueError) as exc:
-        raise ValidationError("--pattern", str(exc), "write a regular expression with a (?P<path>...) group") \
-            from None
+        raise ValidationError("--pattern", str(exc),
+                              "write a regular expression with a (?P<path>...) group") from None
     report = ImportReport(SOURCE)
     files: dict[str, tuple[str, int, float]] = {}
     events: list[NewEvent] = []
@@ -215,7 +216,8 @@ def decide(client: Client, edge_id: str, decision: str, note: str | None = None)
             batch.append(NewEvent(ev.ARTIFACT_USED, {"run_id": child, "digest": parent, "role": "confirmed"},
                                   id=event_id(SOURCE, "confirmed", edge["edge_id"])))
         elif child_kind == "artifact":
-            batch.append(NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": parent, "digest": child, "role": "confirmed"},
+            batch.append(NewEvent(ev.ARTIFACT_PRODUCED,
+                                  {"run_id": parent, "digest": child, "role": "confirmed"},
                                   id=event_id(SOURCE, "confirmed", edge["edge_id"])))
     client.append(batch)
     return dict(edge, status=decision)

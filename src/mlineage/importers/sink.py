@@ -35,8 +35,9 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "units": self.units, "imported": self.imported, "skipped": self.skipped,
-                "events": self.events, "appended": self.appended, "warnings": list(self.warnings)}
+        return {"source": self.source, "units": self.units, "imported": self.imported,
+                "skipped": self.skipped, "events": self.events, "appended": self.appended,
+                "warnings": list(self.warnings)}
 
 
 def known_units(client: Client, source: str, keys: Sequence[str] | None = None) -> dict[str, str]:
@@ -73,7 +74,8 @@ def marker(source: str, key: str, fingerprint: str, origin: str | None = None) -
 
 
 class Sink:
-    """Collects units' events and appends them in batches of about ``BATCH_EVENTS`` (a unit is never split)."""
+    """Collects units' events and appends them in batches of about ``BATCH_EVENTS`` (a unit is never
+    split)."""
 
     def __init__(self, client: Client, report: ImportReport, progress: Progress | None = None) -> None:
         self.client = client
