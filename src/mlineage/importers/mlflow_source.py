@@ -142,22 +142,27 @@ class Reader:
         if self.uri.startswith("file:"):  # MLflow 3 refuses file stores unless told: reading one is the point
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         self.mlflow = mlflow
-        self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
-        self.experiments = {e.experiment_id: e.name for e in self._experiments()}
+        self.client = self._open(lambda: MlflowClient(tracking_uri=self.uri, registry_uri=self.uri))
+        self.experiments = {e.experiment_id: e.name for e in self._open(self._experiments)}
         self._logged_models: dict[str, dict[str, list[Any]]] = {}
 
-    def _experiments(self) -> list[Any]:
-        from mlflow.entities import ViewType
+    def _open(self, step: Callable[[], Any]) -> Any:
+        """Run a step of opening the store, with MLflow's refusals (its own schema check) as our errors."""
         from mlflow.exceptions import MlflowException
 
         try:
-            return list(self.client.search_experiments(view_type=ViewType.ALL))
+            return step()
         except MlflowException as exc:
             problem = schema_error(self.uri, exc)
             if problem is None:
                 raise ValidationError(self.uri, f"MLflow cannot read it ({str(exc).splitlines()[0][:300]})") \
                     from None
             raise problem from None
+
+    def _experiments(self) -> list[Any]:
+        from mlflow.entities import ViewType
+
+        return list(self.client.search_experiments(view_type=ViewType.ALL))
 
     def run_count(self) -> int | None:
         return None  # MLflow has no count query; the progress bar counts up
