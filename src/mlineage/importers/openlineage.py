@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import jsondepth
 from ..errors import ValidationError
 from ..interop import openlineage as ol
 from .sink import ImportReport, Progress, Sink, known_units
@@ -94,6 +95,7 @@ def import_openlineage(client: Client, paths: Sequence[Path], *, progress: Progr
         for where, raw in documents(path):
             report.units += 1
             try:
+                jsondepth.check_depth(raw, "event")  # as the server's endpoint refuses it
                 doc = ol.validate_event(raw)
             except ValidationError as exc:
                 raise ValidationError(f"{where} {exc.field}", exc.problem, exc.fix) from None
