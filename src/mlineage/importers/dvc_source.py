@@ -25,8 +25,10 @@ _DVC_NAMES = ("dvc.yaml", "dvc.lock", "params.yaml")
 def _git(repo: Path, *args: str) -> str:
     done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise ValidationError(f"git {' '.join(args)}", done.stderr.strip().splitlines()[-1] if done.stderr
-                              else f"failed in {repo}")
+        lines = done.stderr.strip().splitlines()
+        fatal = next((line for line in lines if line.startswith(("fatal:", "error:"))), None)
+        raise ValidationError(f"{repo}: git {args[0]}", fatal or (lines[0] if lines else "failed"),
+                              "check the --rev range (git log A..B must list its commits)")
     return done.stdout
 
 
@@ -179,11 +181,13 @@ def import_dvc(client: Client, repo: Path | None = None, *, rev_range: str | Non
         total(count)
     sink = Sink(client, report, progress)
     known = {} if force else known_units(client, SOURCE)
+    without = 0
     for snapshot in items:
         report.units += 1
-        if not has_dvc(snapshot):
-            report.warnings.append(f"{snapshot.label}: no DVC files")
-            sink.skip()
+        if not has_dvc(snapshot):  # a commit before `dvc init`, say
+            without += 1
+            if progress:
+                progress(1)
             continue
         events = map_snapshot(snapshot, finder)
         present = sorted(e.payload["metadata"]["dvc"]["md5"] for e in events
@@ -194,4 +198,9 @@ def import_dvc(client: Client, repo: Path | None = None, *, rev_range: str | Non
             continue
         sink.unit(events, snapshot.rev, mark, snapshot.origin)
     sink.flush()
+    if report.units and without == report.units:
+        raise ValidationError(str(repo or Path.cwd()), "has no DVC files (dvc.lock, *.dvc) in what was read",
+                              "point at a DVC repository, or pick commits with --rev/--all-tags")
+    if without:
+        report.warnings.append(f"{without} commit(s) without DVC files skipped")
     return report
