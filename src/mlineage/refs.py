@@ -39,6 +39,13 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
     if ref.startswith("run:"):
         for run in store.find_runs(ref[4:], limit=21):
             add(run)
+    elif ref.lower().startswith("md5:"):  # another system's digest, recorded by an import (importers/)
+        from .importers.queries import alias_targets
+
+        for digest in alias_targets(store, ref):
+            found = store.get_artifact(digest)
+            if found is not None:
+                add(found)
     elif ref.startswith("sha256:") and len(ref) == len("sha256:") + 64:
         exact = store.get_artifact(ref.lower())  # a full digest: one primary-key lookup
         if exact is not None:

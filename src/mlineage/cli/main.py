@@ -67,6 +67,7 @@ def _register() -> None:
         dataset_commands,
         emit_command,
         gate_commands,
+        import_commands,
         ledger_commands,
         lineage_commands,
         project_commands,
@@ -79,7 +80,7 @@ def _register() -> None:
 
     for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands,
                    data_commands, emit_command, lineage_commands, server_commands, provenance_commands,
-                   gate_commands, dataset_commands):
+                   gate_commands, dataset_commands, import_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
     from ..graph.diff import LineageDiff
     from ..graph.engine import GraphEngine
     from ..graph.paths import PathResult
+    from ..importers.sink import ImportReport
     from ..provenance.records import Lineage
 
 
@@ -405,6 +406,43 @@ class Client:
         from ..audit import rebuild
 
         return rebuild(self.store, allow_broken=allow_broken).replayed
+
+    # ------------------------------------------------------------ imports (``mlineage.importers``)
+
+    def import_dvc(self, repo: str | os.PathLike[str] | None = None, **options: Any) -> ImportReport:
+        """Import a repository's DVC history (options: rev_range, all_tags, folders, progress, total)."""
+        from ..importers.dvc_source import import_dvc
+
+        return import_dvc(self, Path(repo) if repo is not None else None, **options)
+
+    def import_mlflow(self, tracking_uri: str, **options: Any) -> ImportReport:
+        """Import an MLflow store's experiments, runs and registered models (options: progress, force)."""
+        from ..importers.mlflow_source import import_mlflow
+
+        return import_mlflow(self, tracking_uri, **options)
+
+    def import_openlineage(self, paths: Sequence[str | os.PathLike[str]], **options: Any) -> ImportReport:
+        """Import OpenLineage event logs (files or folders; options: progress, force)."""
+        from ..importers.openlineage import import_openlineage
+
+        return import_openlineage(self, [Path(p) for p in paths], **options)
+
+    def scan(self, root: str | os.PathLike[str], **options: Any) -> ImportReport:
+        """Record a folder's files and the lineage its scripts and logs suggest (inferred edges)."""
+        from ..importers.scan_source import scan
+
+        return scan(self, Path(root), **options)
+
+    def inferred_edges(self, status: str | None = None) -> list[dict[str, Any]]:
+        from ..importers.queries import inferred_edges
+
+        return inferred_edges(self.store, status)
+
+    def decide_inferred(self, edge_id: str, decision: str, note: str | None = None) -> dict[str, Any]:
+        """Confirm (``confirmed``) or reject (``rejected``) an inferred edge; recorded as an event."""
+        from ..importers.scan_source import decide
+
+        return decide(self, edge_id, decision, note)
 
 
 @functools.lru_cache(maxsize=16)
