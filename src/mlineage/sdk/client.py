@@ -444,6 +444,49 @@ class Client:
 
         return decide(self, edge_id, decision, note)
 
+    # ------------------------------------------------------------ LLM lineage (``llm/service.py``)
+
+    def add_corpus(self, source: str | os.PathLike[str], *, name: str | None = None,
+                   progress: Any = None) -> dict[str, Any]:
+        """Record a corpus version (a folder of JSONL/Parquet/text shards, or a manifest): its digest is the
+        Merkle root over its shards, each shard's over its documents."""
+        from ..llm import service
+
+        return service.add_corpus(self, source, name=name, progress=progress)
+
+    def prove_document(self, corpus: str, doc_id: str) -> dict[str, Any]:
+        """A document's inclusion proof in a corpus version, verified."""
+        from ..llm import service
+
+        return service.prove_document(self, corpus, doc_id)
+
+    def find_document(self, doc_id: str) -> list[dict[str, Any]]:
+        """The corpus versions holding a document, and the models downstream of each."""
+        from ..llm import service
+
+        return service.find_document(self, doc_id)
+
+    def link_model(self, child: str, bases: Sequence[str], relation: str, *,
+                   name: str | None = None) -> dict[str, Any]:
+        """Record a model derived from base models (``adapter``, ``merge``, ``quantized``, ``finetune``);
+        a base ``hf:org/name@revision`` is an external node."""
+        from ..llm import service
+
+        return service.link_model(self, child, bases, relation, name=name)
+
+    def import_peft(self, path: str | os.PathLike[str], *, base: str | None = None,
+                    name: str | None = None) -> dict[str, Any]:
+        """Record a PEFT adapter from its ``adapter_config.json`` as an adapter of its base model."""
+        from ..llm import service
+
+        return service.import_peft(self, path, base=base, name=name)
+
+    def prove_packet(self, checkpoint: str, packet: str) -> dict[str, Any]:
+        """A packet digest's inclusion proof in an online-learning checkpoint, verified."""
+        from ..llm import service
+
+        return service.prove_packet(self, checkpoint, packet)
+
 
 @functools.lru_cache(maxsize=16)
 def _cached_client(cwd: str, store_env: str | None, artifacts_env: str | None) -> Client:

@@ -1,0 +1,76 @@
+"""Reading corpus shards from disk into ``corpus.Document`` records (the I/O half of ``corpus``).
+
+A shard is a JSONL file (one document object per line), a Parquet file (one per row; pyarrow is imported
+only when one is read) or a text file (one document per non-empty line, id ``<shard>:<line>``). ``add``
+takes a folder (every shard file in it, recursively, named by its relative path) or a manifest: a JSON file
+``{"name": ..., "shards": ["a.jsonl", ...]}`` with paths relative to the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import ValidationError
+from ..pathtext import path_text
+from .corpus import Document, document
+
+SHARD_SUFFIXES = (".jsonl", ".parquet", ".txt")
+
+
+def read_shard(path: Path, name: str) -> list[Document]:
+    """Every document of one shard file."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return list(_jsonl(path, name))
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return [document(row, f"{name} row {i + 1}") for i, row in enumerate(pq.read_table(path).to_pylist())]
+    if suffix == ".txt":
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [document({"id": f"{name}:{i + 1}", "text": line}, f"{name} line {i + 1}")
+                for i, line in enumerate(lines) if line.strip()]
+    raise ValidationError("shard", f"{path_text(path)} is not a shard", "use .jsonl, .parquet or .txt files")
+
+
+def _jsonl(path: Path, name: str) -> Iterator[Document]:
+    with path.open(encoding="utf-8") as handle:
+        for i, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record: Any = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValidationError("shard", f"{name} line {i} is not JSON: {exc.msg}") from None
+            if not isinstance(record, dict):
+                raise ValidationError("shard", f"{name} line {i} is not a JSON object")
+            yield document(record, f"{name} line {i}")
+
+
+def shard_files(source: Path) -> tuple[str | None, list[tuple[str, Path]]]:
+    """The corpus name a manifest gives (None for a folder) and its shards as ``(name, path)``."""
+    if source.is_dir():
+        files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in SHARD_SUFFIXES)
+        if not files:
+            raise ValidationError("source", f"{path_text(source)} holds no .jsonl, .parquet or .txt shards")
+        return None, [(p.relative_to(source).as_posix(), p) for p in files]
+    if not source.is_file():
+        raise ValidationError("source", f"{path_text(source)} does not exist")
+    try:
+        manifest = json.loads(source.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError("manifest", f"{path_text(source)} is not a JSON manifest: {exc}") from None
+    shards = manifest.get("shards") if isinstance(manifest, dict) else None
+    if not isinstance(shards, list) or not all(isinstance(s, str) for s in shards) or not shards:
+        raise ValidationError("manifest", 'expected {"name": ..., "shards": ["path", ...]}')
+    name = manifest.get("name") if isinstance(manifest.get("name"), str) else None
+    out = []
+    for s in shards:
+        path = source.parent / s
+        if not path.is_file():
+            raise ValidationError("manifest", f"shard {s} does not exist (paths are relative to the manifest)")
+        out.append((s, path))
+    return name, out

@@ -1,0 +1,31 @@
+"""Reading the LLM projections (corpus documents and shards, model links, online checkpoints) from a local
+SQL store. A remote store (``MLINEAGE_URI=http://...``) has no endpoint for them yet: reads there raise
+``ConfigError`` (writes work, they are ordinary events)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
+
+
+class LlmRecords:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+
+
+def records_for(store: Any) -> LlmRecords:
+    """The LLM records of a store (its SQL engine, or a namespace view's inner one)."""
+    if hasattr(store, "engine"):
+        return LlmRecords(store.engine)
+    inner = getattr(store, "inner", None)
+    if inner is not None and hasattr(inner, "engine"):
+        return LlmRecords(inner.engine)
+    raise ConfigError(f"{getattr(store, 'uri', store)} keeps no LLM lineage records here: run this command "
+                      "where the store's database is reachable (there is no server endpoint for them yet)")
