@@ -1,5 +1,6 @@
-"""The Merkle tree against a direct transcription of RFC 9162's recursive definitions, for every size up to
-33 and every leaf: roots agree, every proof verifies, and a proof moved to another leaf, index or root fails."""
+"""The Merkle tree against a direct transcription of RFC 9162's recursive definitions, for every size
+up to 33 and every leaf: roots agree, every proof verifies, and a proof moved to another leaf, index
+or root fails."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def _path(m: int, leaves: list[bytes]) -> list[bytes]:
     return _path(m - k, leaves[k:]) + [_mth(leaves[:k])]
 
 
-@pytest.mark.parametrize("n", range(0, 34))
+@pytest.mark.parametrize("n", range(34))
 def test_root_and_proofs_match_rfc_9162(n: int) -> None:
     data = [f"leaf {i}".encode() for i in range(n)]
     assert merkle.root(data) == _mth(data)

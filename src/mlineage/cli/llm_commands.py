@@ -20,15 +20,17 @@ def _short(digest: str) -> str:
 
 def _print_proof(result: dict[str, Any], levels: list[tuple[str, dict[str, Any]]]) -> None:
     for label, proof in levels:
-        click.echo(f"  {label}: leaf {proof['index'] + 1} of {proof['size']}, {len(proof['path'])} sibling hashes")
+        click.echo(f"  {label}: leaf {proof['index'] + 1} of {proof['size']}, "
+                   f"{len(proof['path'])} sibling hashes")
         for sibling in proof["path"]:
             click.echo(f"    {sibling}")
-    click.echo("verified: yes" if result["verified"] else "verified: NO (the proof does not reach the digest)")
+    click.echo("verified: yes" if result["verified"]
+               else "verified: NO (the proof does not reach the digest)")
 
 
 @click.group("corpus")
 def corpus_group() -> None:
-    """Training corpus versions: Merkle roots over shards and documents, inclusion proofs, takedown look-ups."""
+    """Training corpus versions: Merkle roots over shards and documents, proofs, takedown look-ups."""
 
 
 @corpus_group.command("add")

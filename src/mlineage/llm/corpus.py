@@ -91,7 +91,7 @@ def build(shards: Iterable[tuple[str, Sequence[Document]]]) -> Corpus:
     """A corpus from named shards (sorted by name, so the digest does not depend on listing order).
     Duplicate document ids anywhere in the corpus, or duplicate shard names, are refused."""
     seen: dict[str, str] = {}
-    out = []
+    out: list[Shard] = []
     for name, docs in sorted(shards, key=lambda s: s[0]):
         if any(s.name == name for s in out):
             raise ValidationError("shards", f"shard {name!r} is listed twice")
@@ -143,7 +143,8 @@ class DocumentProof:
 
     def verify(self, corpus_root: bytes) -> bool:
         return (self.in_shard.verify() and self.in_corpus.verify() and self.in_corpus.root == corpus_root
-                and self.in_corpus.leaf == merkle.leaf_hash(self.shard.encode() + b"\x00" + self.in_shard.root)
+                and self.in_corpus.leaf == merkle.leaf_hash(self.shard.encode() + b"\x00"
+                                                            + self.in_shard.root)
                 and self.in_shard.leaf == self.document.leaf())
 
     def to_json(self) -> dict[str, Any]:

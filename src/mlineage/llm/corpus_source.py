@@ -71,6 +71,7 @@ def shard_files(source: Path) -> tuple[str | None, list[tuple[str, Path]]]:
     for s in shards:
         path = source.parent / s
         if not path.is_file():
-            raise ValidationError("manifest", f"shard {s} does not exist (paths are relative to the manifest)")
+            raise ValidationError("manifest", f"shard {s} does not exist",
+                                  "shard paths are relative to the manifest")
         out.append((s, path))
     return name, out

@@ -35,7 +35,8 @@ ADAPTER_KIND = register_artifact_kind("adapter")
 ONLINE_CHECKPOINT_KIND = register_artifact_kind("online_checkpoint")
 
 RELATIONS: dict[str, EdgeType] = {
-    relation: register_edge_type(relation.upper()) for relation in ("adapter", "merge", "quantized", "finetune")
+    relation: register_edge_type(relation.upper())
+    for relation in ("adapter", "merge", "quantized", "finetune")
 }
 """Hugging Face's ``base_model_relation`` values, each an edge type from base to derived model."""
 
@@ -122,7 +123,8 @@ LINK_SPEC = register_event(EventSpec(
     references=lambda p: (("artifact", str(p.get("child"))),
                           *(("artifact", str(x)) for x in p.get("parents") or ()))))
 CHECKPOINT_SPEC = register_event(EventSpec(ONLINE_CHECKPOINT, _validate_checkpoint,
-                                           references=_artifact("digest"), projections=("online_checkpoints",)))
+                                           references=_artifact("digest"),
+                                           projections=("online_checkpoints",)))
 
 
 def _tables() -> list[Table]:

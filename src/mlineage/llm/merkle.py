@@ -1,4 +1,4 @@
-"""RFC 9162-style Merkle trees: the one hashing every LLM record here commits to (corpora, online checkpoints).
+"""RFC 9162-style Merkle trees: the hashing every LLM record here commits to (corpora, online checkpoints).
 
 Why RFC 9162 (Certificate Transparency v2) and not an ad-hoc tree: its leaf and node hashes are domain
 separated (``leaf = sha256(0x00 ‖ data)``, ``node = sha256(0x01 ‖ left ‖ right)``), so a node can never be

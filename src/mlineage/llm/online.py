@@ -26,7 +26,8 @@ def packet_digest(packet: bytes | str) -> bytes:
     except ValueError:
         raw = b""
     if len(raw) != 32:
-        raise ValidationError("packet", f"{packet!r} is not a sha256 digest", "pass the packet's bytes instead")
+        raise ValidationError("packet", f"{packet!r} is not a sha256 digest",
+                              "pass the packet's bytes instead")
     return raw
 
 

@@ -8,7 +8,7 @@ checkpoints nothing is written, so an update costs a hash and a list append.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from .. import events as ev
 from ..events import NewEvent
@@ -53,12 +53,13 @@ class OnlineRecorder:
         self.client.append([
             NewEvent(ev.ARTIFACT_RECORDED, {"digest": digest, "kind": llm_events.ONLINE_CHECKPOINT_KIND.value,
                                             "name": self.model_name,
-                                            "metadata": {"packets": len(batch.leaves), "number": batch.number}}),
+                                            "metadata": {"packets": len(batch.leaves),
+                                                         "number": batch.number}}),
             NewEvent(llm_events.ONLINE_CHECKPOINT, payload)])
         self.number, self.previous, self.pending = batch.number, digest, []
         return digest
 
-    def __enter__(self) -> OnlineRecorder:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

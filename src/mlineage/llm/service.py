@@ -67,7 +67,8 @@ def add_corpus(client: Client, source: str | os.PathLike[str], *, name: str | No
 def _corpus_digest(client: Client, ref: str) -> str:
     node = client.resolve(ref)
     if not isinstance(node, Artifact) or node.kind.value != llm_events.CORPUS.value:
-        raise ValidationError("corpus", f"{ref} is not a corpus version", "pass a corpus's name@version or digest")
+        raise ValidationError("corpus", f"{ref} is not a corpus version",
+                              "pass a corpus's name@version or digest")
     return str(node.digest)
 
 
@@ -111,7 +112,8 @@ def find_document(client: Client, doc_id: str) -> list[dict[str, Any]]:
     return found
 
 
-_MODEL_KINDS = (ArtifactKind.MODEL.value, llm_events.ADAPTER_KIND.value, llm_events.ONLINE_CHECKPOINT_KIND.value)
+_MODEL_KINDS = (ArtifactKind.MODEL.value, llm_events.ADAPTER_KIND.value,
+                llm_events.ONLINE_CHECKPOINT_KIND.value)
 
 
 def _label(a: Artifact) -> str:
@@ -206,7 +208,8 @@ def import_peft(client: Client, path: str | os.PathLike[str], *, base: str | Non
                                   f"{path_text(source)} names no base model; nothing was recorded",
                                   "pass --base (hf:org/name@revision, or a recorded model)")
         revision = config.get("revision")
-        base = f"{EXTERNAL_PREFIX}{hub_id}" + (f"@{revision}" if isinstance(revision, str) and revision else "")
+        pinned = f"@{revision}" if isinstance(revision, str) and revision else ""
+        base = f"{EXTERNAL_PREFIX}{hub_id}{pinned}"
     adapter_name = name or (source.name if source.is_dir() else source.stem)
     out = link_model(client, str(source), [base], "adapter", name=adapter_name,
                      kind=llm_events.ADAPTER_KIND.value)
