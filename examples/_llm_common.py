@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,11 +18,21 @@ def fresh_project(name: str) -> Path:
 
 
 def cli(*args: str, quiet: bool = False) -> None:
-    """Run `mlineage ARGS` here and print what it prints (the lineage the example recorded)."""
+    """Run `mlineage ARGS` here, in this process, and print what it prints (the lineage the example
+    recorded)."""
+    import contextlib
+    import io
+
+    from mlineage.cli.main import cli as mlineage_cli
+
     if not quiet:
         print(f"$ mlineage {' '.join(args)}", flush=True)
-    done = subprocess.run([sys.executable, "-m", "mlineage.cli.main", *args], capture_output=True, text=True)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            mlineage_cli.main(list(args), prog_name="mlineage", standalone_mode=False)
+        except SystemExit as stop:
+            if stop.code:
+                raise SystemExit(f"mlineage {' '.join(args)} failed: {out.getvalue()}") from None
     if not quiet:
-        print(done.stdout + done.stderr, end="", flush=True)
-    if done.returncode != 0:
-        raise SystemExit(f"mlineage {' '.join(args)} failed: {done.stderr}")
+        print(out.getvalue(), end="", flush=True)
