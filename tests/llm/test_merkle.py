@@ -50,3 +50,16 @@ def test_root_and_proofs_match_rfc_9162(n: int) -> None:
 def test_a_node_is_not_a_leaf() -> None:
     a, b = merkle.leaf_hash(b"a"), merkle.leaf_hash(b"b")
     assert merkle.root([a + b]) != merkle.root([b"a", b"b"])  # domain separation
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 100])
+def test_a_proof_read_from_the_packed_tree_is_the_computed_one(n: int) -> None:
+    from mlineage.errors import NotFoundError
+    from mlineage.llm import online
+
+    digests = [hashlib.sha256(f"packet {i}".encode()).digest() for i in range(n)]
+    leaves, tree = "".join(d.hex() for d in digests), online.packed_tree(digests)
+    for i, d in enumerate(digests):
+        assert online.prove_from_tree(leaves, tree, d) == online.prove_packet(digests, d)
+    with pytest.raises(NotFoundError):
+        online.prove_from_tree(leaves, tree, hashlib.sha256(b"other").digest())

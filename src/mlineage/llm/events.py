@@ -147,6 +147,7 @@ def _tables() -> list[Table]:
         Table("online_checkpoints", meta, Column("digest", String(80), primary_key=True),
               Column("model", String(200), nullable=False), Column("number", Integer, nullable=False),
               Column("count", Integer, nullable=False), Column("leaves", Text, nullable=False),
+              Column("tree", Text, nullable=False),
               Column("previous", String(80)), Column("seq", BigInteger, nullable=False)),
     ]
 
@@ -217,7 +218,8 @@ class ModelLinksProjection(_LlmProjection):
 
 
 class OnlineCheckpointsProjection(_LlmProjection):
-    """Owns ``online_checkpoints`` (one row per batch, its packed leaves included) and draws a
+    """Owns ``online_checkpoints`` (one row per batch, its packed leaves and every level of its tree, so a
+    proof reads its path instead of rehashing the batch) and draws a
     ``DERIVED_FROM`` edge from the previous checkpoint of the same model."""
 
     name = "online_checkpoints"
@@ -233,10 +235,11 @@ class OnlineCheckpointsProjection(_LlmProjection):
         if p.get("previous"):
             self.writer.projection("graph").edge(self._node(p["previous"], "previous"), node,
                                                  EdgeType.DERIVED_FROM, "next", e.seq)
-        self.writer.execute("INSERT INTO online_checkpoints (digest, model, number, count, leaves, previous, "
-                            "seq) VALUES (:d, :m, :n, :c, :l, :p, :s)",
+        tree = online.packed_tree(online.unpack(p["leaves"]))
+        self.writer.execute("INSERT INTO online_checkpoints (digest, model, number, count, leaves, tree, "
+                            "previous, seq) VALUES (:d, :m, :n, :c, :l, :t, :p, :s)",
                             {"d": p["digest"], "m": p["model"], "n": p["number"], "c": p["count"],
-                             "l": p["leaves"], "p": p.get("previous"), "s": e.seq})
+                             "l": p["leaves"], "t": tree, "p": p.get("previous"), "s": e.seq})
 
 
 for _projection in (CorporaProjection, ModelLinksProjection, OnlineCheckpointsProjection):

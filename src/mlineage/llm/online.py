@@ -68,3 +68,49 @@ def prove_packet(leaves: Sequence[bytes], packet: bytes) -> merkle.InclusionProo
     except ValueError:
         raise NotFoundError(f"packet sha256:{packet.hex()} is not in this checkpoint") from None
     return merkle.prove([merkle.leaf_hash(d) for d in leaves], index)
+
+
+def _level_sizes(n: int) -> list[int]:
+    sizes = [n]
+    while sizes[-1] > 1:
+        sizes.append((sizes[-1] + 1) // 2)
+    return sizes
+
+
+def packed_tree(leaves: Sequence[bytes]) -> str:
+    """Every level of a checkpoint's tree, leaf hashes first, packed as one hex string: the projection keeps
+    it so that a proof is a few slices rather than rehashing the whole checkpoint."""
+    level = [merkle.leaf_hash(d) for d in leaves]
+    out = [b"".join(level)]
+    while len(level) > 1:
+        nxt = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        out.append(b"".join(nxt))
+        level = nxt
+    return b"".join(out).hex()
+
+
+def prove_from_tree(leaves: str, tree: str, packet: bytes) -> merkle.InclusionProof:
+    """The inclusion proof of ``packet`` from a checkpoint's packed leaves and packed tree (see
+    ``packed_tree``): the RFC 9162 audit path, read rather than recomputed."""
+    target, at = packet.hex(), 0
+    while True:
+        at = leaves.find(target, at)
+        if at < 0:
+            raise NotFoundError(f"packet sha256:{target} is not in this checkpoint")
+        if at % 64 == 0:
+            break
+        at += 1
+    index, sizes = at // 64, _level_sizes(len(leaves) // 64)
+
+    def node(level: int, i: int) -> bytes:
+        offset = (sum(sizes[:level]) + i) * 64
+        return bytes.fromhex(tree[offset:offset + 64])
+
+    path, i = [], index
+    for level, size in enumerate(sizes[:-1]):
+        if (i ^ 1) < size:
+            path.append(node(level, i ^ 1))
+        i //= 2
+    return merkle.InclusionProof(index, sizes[0], node(0, index), tuple(path), node(len(sizes) - 1, 0))

@@ -227,13 +227,13 @@ def prove_packet(client: Client, checkpoint_ref: str, packet: str) -> dict[str, 
     if not isinstance(node, Artifact) or node.kind.value != llm_events.ONLINE_CHECKPOINT_KIND.value:
         raise ValidationError("checkpoint", f"{checkpoint_ref} is not an online checkpoint")
     digest = str(node.digest)
-    rows = records_for(client.store).rows("SELECT model, number, leaves FROM online_checkpoints "
+    rows = records_for(client.store).rows("SELECT model, number, leaves, tree FROM online_checkpoints "
                                           "WHERE digest = :d", {"d": digest})
     if not rows:
         raise NotFoundError(f"checkpoint {digest} has no recorded packets (run `mlineage rebuild`?)")
-    model, number, leaves = rows[0]
+    model, number, leaves, tree = rows[0]
     packet_raw = online.packet_digest(packet)
-    proof = online.prove_packet(online.unpack(leaves), packet_raw)
+    proof = online.prove_from_tree(leaves, tree, packet_raw)
     expected = bytes.fromhex(digest.removeprefix("sha256:"))
     verified = proof.verify() and proof.root == expected and proof.leaf == merkle.leaf_hash(packet_raw)
     return {"checkpoint": digest, "model": model, "number": number, "packet": "sha256:" + packet_raw.hex(),
