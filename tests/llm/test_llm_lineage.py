@@ -67,6 +67,10 @@ def test_corpus_version_proof_and_takedown(client: Client, tmp_path: Path) -> No
     assert found[0]["models"] == [] and found[1]["models"] == ["lm@1"]
     assert found[0]["digest"] != found[1]["digest"]  # the edited document's content changed
     assert client.find_document("doc-never") == []
+    # the corpus's licences reach the model through the gates' licence propagation
+    report = client.licence_report("lm@1")
+    assert {o.licence for o in report.obligations} == {"cc-by-4.0"}
+    assert report.unlicensed_count == 2  # notes.txt and the edited shard carry no licence
 
     # the projection is a pure function of the ledger
     sql = "SELECT corpus, doc_id, shard, position, digest, licence, seq FROM corpus_documents ORDER BY 1, 2"

@@ -52,16 +52,35 @@ def add_corpus(client: Client, source: str | os.PathLike[str], *, name: str | No
         "digest": built.digest, "kind": llm_events.CORPUS.value, "name": corpus_name,
         "metadata": {"shards": len(built.shards), "documents": built.documents, "licences": licences[:100],
                      "sources": sources[:100], "path": path_text(path)}})]
+    shard_of = {s.name: s for s in built.shards}
     for shard_name, shard_path in files:
         shard_event = client.artifact_event(shard_path, store_blob=False, metadata={"shard": shard_name})
         batch.append(shard_event)
         batch.append(NewEvent(ev.ARTIFACT_DERIVED, {"parent": shard_event.payload["digest"],
                                                     "child": built.digest, "role": "shard"}))
+        docs = shard_of[shard_name].documents
+        batch.extend(_licence_and_source(shard_event.payload["digest"],
+                                         sorted({d.licence for d in docs if d.licence}),
+                                         sorted({d.source for d in docs if d.source})))
     batch.append(NewEvent(llm_events.CORPUS_VERSIONED, corpus_model.to_payload(built, corpus_name)))
+    batch.extend(_licence_and_source(built.digest, licences, sources))
     client.append(batch)
     artifact = client.artifact(built.digest, corpus_name)
     return {"digest": built.digest, "name": corpus_name, "version": artifact.version,
             "shards": len(built.shards), "documents": built.documents, "licences": licences}
+
+
+def _licence_and_source(digest: str, licences: list[str], sources: list[str]) -> list[NewEvent]:
+    """The corpus's licences (all of them apply: an AND expression) and sources, as the gates' own records,
+    so licence propagation reaches every model trained on the corpus. Left out when too long to record."""
+    out = []
+    licence = " AND ".join(licences)
+    if licence and len(licence) <= 400:
+        out.append(NewEvent("LicenceRecorded", {"digest": digest, "licence": licence}))
+    source = ", ".join(sources)
+    if source and len(source) <= 2000:
+        out.append(NewEvent("SourceRecorded", {"digest": digest, "source": source}))
+    return out
 
 
 def _corpus_digest(client: Client, ref: str) -> str:
