@@ -1,6 +1,6 @@
 """Reading the LLM projections (corpus documents and shards, model links, online checkpoints) from a local
-SQL store. A remote store (``MLINEAGE_URI=http://...``) has no endpoint for them yet: reads there raise
-``ConfigError`` (writes work, they are ordinary events)."""
+SQL store. A remote Client does not read them: its proofs and look-ups are answered whole by the server
+(``server/routers/llm.py``), which reads them here."""
 
 from __future__ import annotations
 

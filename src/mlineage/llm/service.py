@@ -105,8 +105,17 @@ def corpus_shards(client: Client, ref: str) -> tuple[str, list[corpus_model.Shar
     return digest, [corpus_model.Shard(r[1], tuple(by_shard.get(r[1], ()))) for r in shard_rows]
 
 
+def _remote(client: Client, path: str, body: dict[str, str]) -> Any:
+    """The answer of the team server's ``server/routers/llm.py`` for a remote Client, else None."""
+    request = getattr(client.store, "request", None)
+    return None if request is None else request("POST", path, json=body)
+
+
 def prove_document(client: Client, corpus_ref: str, doc_id: str) -> dict[str, Any]:
     """The inclusion proof of a document in a corpus version, checked against the recorded digest."""
+    remote = _remote(client, "/llm/corpus/prove", {"corpus": corpus_ref, "doc_id": doc_id})
+    if remote is not None:
+        return dict(remote)
     digest, shards = corpus_shards(client, corpus_ref)
     proof = corpus_model.prove_document(shards, doc_id)
     verified = proof.verify(bytes.fromhex(digest.removeprefix("sha256:")))
@@ -116,12 +125,18 @@ def prove_document(client: Client, corpus_ref: str, doc_id: str) -> dict[str, An
 def find_document(client: Client, doc_id: str) -> list[dict[str, Any]]:
     """Every corpus version holding ``doc_id``, with the models and other artifacts downstream of it (a
     takedown request's answer)."""
+    remote = _remote(client, "/llm/corpus/find", {"doc_id": doc_id})
+    if remote is not None:
+        return list(remote["found"])
     rows = records_for(client.store).rows(
         "SELECT corpus, shard, digest, source, licence FROM corpus_documents WHERE doc_id = :d ORDER BY seq",
         {"d": doc_id})
     found = []
     for corpus_digest, shard, digest, source, licence in rows:
-        artifact = client.artifact(corpus_digest)
+        try:
+            artifact = client.artifact(corpus_digest)
+        except NotFoundError:
+            continue  # a corpus of another namespace: not the caller's to see
         downstream = client.impact(corpus_digest)
         reached = sorted({_label(n) for n in downstream.nodes.values()
                           if isinstance(n, Artifact) and n.kind.value in _MODEL_KINDS})
@@ -242,6 +257,9 @@ def import_peft(client: Client, path: str | os.PathLike[str], *, base: str | Non
 
 def prove_packet(client: Client, checkpoint_ref: str, packet: str) -> dict[str, Any]:
     """The inclusion proof of a packet digest in an online checkpoint, checked against its digest."""
+    remote = _remote(client, "/llm/online/prove", {"checkpoint": checkpoint_ref, "packet": packet})
+    if remote is not None:
+        return dict(remote)
     node = client.resolve(checkpoint_ref)
     if not isinstance(node, Artifact) or node.kind.value != llm_events.ONLINE_CHECKPOINT_KIND.value:
         raise ValidationError("checkpoint", f"{checkpoint_ref} is not an online checkpoint")

@@ -1,0 +1,57 @@
+"""LLM lineage reads over HTTP: a corpus document's proof, the corpus versions holding a document, and an
+online packet's proof, each computed by the caller's namespace view of the Client, so a remote Client
+(``llm/service.py``) answers what an embedded one answers. Writes (corpus versions, model links,
+checkpoints) are events through the append endpoint like every other write."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..answers import answer
+from ..deps import Reader, ServerDep
+from ..models import ERRORS
+
+router = APIRouter(prefix="/api/v1/llm", tags=["llm"], responses=ERRORS)
+
+_Text = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class DocumentProofIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    corpus: _Text
+    doc_id: _Text
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    doc_id: _Text
+
+
+class PacketProofIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    checkpoint: _Text
+    packet: _Text
+
+
+@router.post("/corpus/prove")
+def corpus_prove(body: DocumentProofIn, request: Request, p: Reader, state: ServerDep) -> Any:
+    """``mlineage corpus prove --json``: a document's inclusion proof in a corpus version, verified."""
+    return answer(request, state, p, "llm/corpus/prove", body.model_dump_json(),
+                  lambda c: c.prove_document(body.corpus, body.doc_id))
+
+
+@router.post("/corpus/find")
+def corpus_find(body: DocumentIn, request: Request, p: Reader, state: ServerDep) -> Any:
+    """``mlineage corpus find --json``: the corpus versions holding a document and the models below them."""
+    return answer(request, state, p, "llm/corpus/find", body.model_dump_json(),
+                  lambda c: {"found": c.find_document(body.doc_id)})
+
+
+@router.post("/online/prove")
+def online_prove(body: PacketProofIn, request: Request, p: Reader, state: ServerDep) -> Any:
+    """``mlineage online prove --json``: a packet's inclusion proof in an online checkpoint, verified."""
+    return answer(request, state, p, "llm/online/prove", body.model_dump_json(),
+                  lambda c: c.prove_packet(body.checkpoint, body.packet))
