@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..answers import answer
 from ..deps import Reader, ServerDep
-from ..models import ERRORS
+from ..models import ERRORS, _Open
 
 router = APIRouter(prefix="/api/v1/llm", tags=["llm"], responses=ERRORS)
 
@@ -36,21 +36,46 @@ class PacketProofIn(BaseModel):
     packet: _Text
 
 
-@router.post("/corpus/prove")
+class DocumentProofOut(_Open):
+    corpus: str
+    document: dict[str, Any]
+    shard: str
+    in_shard: dict[str, Any]
+    in_corpus: dict[str, Any]
+    verified: bool
+
+
+class FoundOut(BaseModel):
+    found: list[dict[str, Any]]
+
+
+class PacketProofOut(_Open):
+    checkpoint: str
+    model: str
+    number: int
+    packet: str
+    index: int
+    size: int
+    path: list[str]
+    root: str
+    verified: bool
+
+
+@router.post("/corpus/prove", responses={200: {"model": DocumentProofOut, "description": "the proof"}})
 def corpus_prove(body: DocumentProofIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """``mlineage corpus prove --json``: a document's inclusion proof in a corpus version, verified."""
     return answer(request, state, p, "llm/corpus/prove", body.model_dump_json(),
                   lambda c: c.prove_document(body.corpus, body.doc_id))
 
 
-@router.post("/corpus/find")
+@router.post("/corpus/find", responses={200: {"model": FoundOut, "description": "the corpus versions"}})
 def corpus_find(body: DocumentIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """``mlineage corpus find --json``: the corpus versions holding a document and the models below them."""
     return answer(request, state, p, "llm/corpus/find", body.model_dump_json(),
                   lambda c: {"found": c.find_document(body.doc_id)})
 
 
-@router.post("/online/prove")
+@router.post("/online/prove", responses={200: {"model": PacketProofOut, "description": "the proof"}})
 def online_prove(body: PacketProofIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """``mlineage online prove --json``: a packet's inclusion proof in an online checkpoint, verified."""
     return answer(request, state, p, "llm/online/prove", body.model_dump_json(),
