@@ -183,7 +183,7 @@ def test_closure_reports_anchors_and_missing_blobs(client: Any, tmp_path: Path) 
     assert any(a.category == "environment" and a.detail.get("python") == "3.11.7" for a in closure.anchors)
     assert [a.ref for a in closure.intermediates] == ["clean@1"]
     assert not closure.reproducible
-    assert any("blob not in the artifact store" in m for m in closure.missing)
+    assert any("is not in the artifact store" in m for m in closure.missing)
 
 
 def test_closure_treats_an_ingest_output_as_a_source(client: Any) -> None:

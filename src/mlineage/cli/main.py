@@ -69,13 +69,14 @@ def _register() -> None:
         lineage_commands,
         project_commands,
         query_commands,
+        reproduce_commands,
         run_commands,
         server_commands,
         version_commands,
     )
 
     for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands,
-                   data_commands, emit_command, lineage_commands, server_commands):
+                   data_commands, emit_command, lineage_commands, server_commands, reproduce_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -100,7 +100,7 @@ def run_record(run: Run, reason: str | None) -> dict[str, Any]:
 @JSON_OPTION
 def show_command(ref: str, as_json: bool) -> None:
     """Show one artifact or run: its record, inputs/outputs or producers, and lineage summary."""
-    from ..model import Artifact
+    from ..model import Artifact, Run
     from ..render import artifact_to_dict, lineage_record_to_dict, run_to_dict
 
     out: dict[str, Any]
@@ -123,6 +123,10 @@ def show_command(ref: str, as_json: bool) -> None:
             inputs, outputs = client.store.io_of_run(node.id)
             out["inputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in inputs]
             out["outputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in outputs]
+        if isinstance(node, Run) or client.store.producers_of(str(node.digest)):
+            from .reproduce_commands import show_reproducibility
+
+            out["reproducibility"] = show_reproducibility(client, ref)
     if as_json:
         emit_json(out)
         return
@@ -145,6 +149,9 @@ def _print_record(record: dict[str, Any]) -> None:
         elif key == "versions":
             value = "\n".join(f"@{v['version']} {v['digest'][:19]} {v['recorded_at'] or ''}"
                                + (" (shown)" if v["version"] == record.get("version") else "") for v in value)
+        elif key == "reproducibility":
+            value = "yes" if value["reproducible"] else "no: " + "\n".join(value["reasons"])
+            key = "reproducible"
         elif key == "lineage_record":
             value = ", ".join(f"{a['name'] or a['digest'][:19]}" for a in value["parent_artifacts"]) or "-"
             key = "parents"
