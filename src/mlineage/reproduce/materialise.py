@@ -201,7 +201,12 @@ def environment_differences(client: Client, inputs: list[tuple[Artifact, str]], 
         return out
     doc = json.loads(read_blob(client, str(manifest.digest), "environment manifest"))
     recorded = {p["name"]: p["version"] for p in doc.get("packages", ())}
-    installed = dict(packages()[0])
+    return out + package_differences(recorded, dict(packages()[0]))
+
+
+def package_differences(recorded: Mapping[str, str], installed: Mapping[str, str]) -> list[str]:
+    """Each package whose version differs, by name: "numpy 2.4.6 recorded, 2.3.0 installed"."""
+    out = []
     for name in sorted(set(recorded) | set(installed)):
         a, b = recorded.get(name), installed.get(name)
         if a == b:

@@ -213,8 +213,9 @@ def environment_term(facts: RunFacts, store: str = STORE) -> Term:
         else:
             reasons.append(f"environment manifest {_short(facts.environment_manifest.digest)} is not in "
                            f"{store}: the package list cannot be compared")
-    elif not evidence:
-        reasons.append("nothing recorded about the environment (run with full capture: MLINEAGE_CAPTURE=full)")
+    elif not (isinstance(environment, Mapping) and environment.get("packages_digest")):
+        reasons.append("no package manifest recorded (only the interpreter is known): run with full capture "
+                       "(MLINEAGE_CAPTURE=full)")
     if facts.unpinned_image is not None:
         reasons.append(f"container image {facts.unpinned_image} is not pinned: recorded by tag, with no "
                        "digest (set MLINEAGE_IMAGE_DIGEST, or name the image as image@sha256:...)")
