@@ -113,15 +113,17 @@ def _mapping(client: Client, run: Run, outputs: list[dict[str, Any]]) -> dict[st
 
 
 def ancestry_runs(client: Client, run: Run) -> list[Run]:
-    """The runs of ``run``'s ancestry (itself included), producers before consumers."""
+    """The steps ``run`` depends on (itself included), producers before consumers. An artifact produced more
+    than once (a re-run, a reused step) is followed to its latest producer only: that is the step whose
+    output stands for it now."""
     result = client.trace(f"run:{run.id}")
     nodes, edges = result.nodes, result.edges
     runs = {i: n for i, n in nodes.items() if isinstance(n, Run)}
     produced_by: dict[int, int] = {}
-    feeds: dict[int, set[int]] = {i: set() for i in runs}
     for parent, child, kind, _role in edges:
         if kind == "PRODUCED" and parent in runs:
-            produced_by[child] = parent
+            produced_by[child] = max(parent, produced_by.get(child, parent))  # node ids follow the ledger
+    feeds: dict[int, set[int]] = {i: set() for i in runs}
     for parent, child, kind, _role in edges:
         if kind == "USED" and child in runs and parent in produced_by:
             feeds[child].add(produced_by[parent])
@@ -136,8 +138,7 @@ def ancestry_runs(client: Client, run: Run) -> list[Run]:
         done.add(i)
         order.append(runs[i])
 
-    for i in sorted(runs):
-        visit(i, frozenset())
+    visit(result.root, frozenset())
     return order
 
 
