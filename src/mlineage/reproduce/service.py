@@ -112,7 +112,7 @@ def _mapping(client: Client, run: Run, outputs: list[dict[str, Any]]) -> dict[st
 # ---------------------------------------------------------------- --upstream
 
 
-def ancestry_runs(client: Client, run: Run) -> list[Run]:
+def ancestry_runs(client: Client, run: Run) -> list[tuple[Run, list[tuple[Artifact, str]]]]:
     """The steps ``run`` depends on (itself included), producers before consumers. An artifact produced more
     than once (a re-run, a reused step) is followed to its latest producer only: that is the step whose
     output stands for it now."""
@@ -124,10 +124,15 @@ def ancestry_runs(client: Client, run: Run) -> list[Run]:
         if kind == "PRODUCED" and parent in runs:
             produced_by[child] = max(parent, produced_by.get(child, parent))  # node ids follow the ledger
     feeds: dict[int, set[int]] = {i: set() for i in runs}
-    for parent, child, kind, _role in edges:
-        if kind == "USED" and child in runs and parent in produced_by:
-            feeds[child].add(produced_by[parent])
-    order: list[Run] = []
+    inputs: dict[int, list[tuple[Artifact, str]]] = {i: [] for i in runs}
+    for parent, child, kind, role in edges:
+        if kind == "USED" and child in runs:
+            artifact = nodes[parent]
+            if isinstance(artifact, Artifact):
+                inputs[child].append((artifact, role))
+            if parent in produced_by:
+                feeds[child].add(produced_by[parent])
+    order: list[tuple[Run, list[tuple[Artifact, str]]]] = []
     done: set[int] = set()
 
     def visit(i: int, trail: frozenset[int]) -> None:
@@ -136,7 +141,7 @@ def ancestry_runs(client: Client, run: Run) -> list[Run]:
         for j in sorted(feeds[i]):
             visit(j, trail | {i})
         done.add(i)
-        order.append(runs[i])
+        order.append((runs[i], inputs[i]))
 
     visit(result.root, frozenset())
     return order
@@ -193,8 +198,7 @@ def upstream(client: Client, target: Run, options: ReproduceOptions, progress: P
     replaced: dict[str, str] = {}
     results: list[StepResult] = []
     work: Path | None = None
-    for index, run in enumerate(ancestry_runs(client, target)):
-        inputs, _ = client.store.io_of_run(run.id)
+    for index, (run, inputs) in enumerate(ancestry_runs(client, target)):
         recorded = recorded_key(run, inputs)
         mapped = [(role, replaced.get(digest, digest)) for role, digest in data_inputs(inputs)]
         key = make_key(run.job, now.code_term(run), now.environment, run.params, mapped)
