@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from ..reproduce.rerun import ReproduceResult
 
 
-def report_lines(report: Reproducibility) -> list[str]:
+def report_lines(report: Reproducibility, ref: str | None = None) -> list[str]:
     """R(m) as plain lines: the verdict, then each judged run's terms with their evidence or reasons."""
     verdict = "reproducible" if report.reproducible else "NOT reproducible"
     scope = "its whole ancestry" if report.recursive else "the run(s) that produced it"
-    lines = [f"R({report.root}) over {scope}: {verdict}"]
+    lines = [f"R({ref or report.root}) over {scope}: {verdict}"]
     if report.source is not None:
         mark = "ok" if report.source.ok else "FAIL"
         lines.append(f"  source data {mark}: " + "; ".join(report.source.reasons or report.source.evidence))
@@ -49,7 +49,7 @@ def reproducible_command(ref: str, recursive: bool, as_of: str | None, as_json: 
         emit_json(report.to_dict())
     else:
         out = console()
-        for line in report_lines(report):
+        for line in report_lines(report, ref):
             out.print(escape(line), highlight=False, soft_wrap=True)
     if not report.reproducible:
         raise SystemExit(1)

@@ -142,8 +142,8 @@ def _arrays(a: Any, b: Any, where: str, tol: _Tolerance, notes: list[str]) -> bo
         worst = int(np.argmax(diff))
         tol.max_abs, tol.max_rel = max(tol.max_abs, float(diff.max())), max(tol.max_rel, float(rel.max()))
         if diff[worst] > 0:
-            tol.differences.append((float(diff[worst]), f"{where}[{worst}]: {fa[worst]!r} recorded, "
-                                                         f"{fb[worst]!r} reproduced"))
+            tol.differences.append((float(diff[worst]), f"{where}[{worst}]: {float(fa[worst])!r} recorded, "
+                                                         f"{float(fb[worst])!r} reproduced"))
         return bool((diff <= tol.atol + tol.rtol * np.abs(fa)).all())
     same = bool(np.array_equal(a, b))
     if not same:

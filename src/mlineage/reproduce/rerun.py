@@ -183,6 +183,7 @@ def _command_in(command: list[str], repo: Path, tree: Path, *, stored: bool) -> 
 def _child_env(client: Client, run: Run) -> dict[str, str]:
     env = dict(os.environ)
     env[REPRODUCES_VAR] = run.id
+    env["MLINEAGE_CAPTURE"] = "full"  # the re-run is recorded whole, so it is reproducible in turn
     env["MLINEAGE_URI"] = client.settings.store_uri
     if not client.settings.store_uri.startswith(("http://", "https://")):
         env["MLINEAGE_ARTIFACTS"] = str(client.settings.artifacts_uri)
