@@ -52,7 +52,7 @@ def _pg_schema() -> Iterator[str]:
 
 
 def _populate(client: object, runs: int) -> list[tuple[str, dict[str, str]]]:
-    """Record ``runs`` completed, keyed runs in batches; returns the (key, terms) of the stored-output runs."""
+    """Record ``runs`` completed, keyed runs in batches; returns (key, terms) of the stored-output runs."""
     from mlineage import events as ev
     from mlineage.events import NewEvent
     from mlineage.reproduce.key import make_key
@@ -70,8 +70,10 @@ def _populate(client: object, runs: int) -> list[tuple[str, dict[str, str]]]:
             client.blobs.put_bytes(out.encode())  # type: ignore[attr-defined]
             keys.append((key.key, key.terms))
         batch += [
-            NewEvent(ev.RUN_STARTED, {"run_id": run_id, "job": job, "kind": "train", "params": {"i": i},
-                                      "context": {}}),
+            NewEvent(
+                ev.RUN_STARTED,
+                {"run_id": run_id, "job": job, "kind": "train", "params": {"i": i}, "context": {}},
+            ),
             NewEvent(ev.ARTIFACT_RECORDED, {"digest": digest, "kind": "model", "size": len(out)}),
             NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run_id, "digest": digest}),
             NewEvent(ev.RUN_ENDED, {"run_id": run_id, "status": "completed"}),
@@ -98,8 +100,9 @@ def _lookup_ms(store_uri: str, folder: Path, runs: int) -> tuple[float, float]:
         for round_ in range(3):
             for i, (key, terms) in enumerate(keys):
                 started = time.perf_counter()
-                made = make_key(f"job{i % 1000}", _digest("code"), _digest("env"), {"i": i},
-                                [("", _digest(f"input {i}"))])
+                made = make_key(
+                    f"job{i % 1000}", _digest("code"), _digest("env"), {"i": i}, [("", _digest(f"input {i}"))]
+                )
                 found = lookup(client, made)
                 hits.append(time.perf_counter() - started)
                 assert found.hit == f"run{i:08d}" and made.key == key, (found, i)
@@ -136,10 +139,16 @@ for i in range({steps}):
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MLINEAGE_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(DVC_NO_ANALYTICS="1", DVC_IGNORE_UPDATES="1", **extra)
     if env.get("PYTHONPATH"):
-        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p
+        )
     return env
 
 
@@ -172,8 +181,15 @@ def _noop_seconds(quick: bool) -> tuple[float, float, str]:
     _sh(["git", "commit", "-qm", "pipeline"], ours)
     _sh([sys.executable, "-m", "mlineage.cli.main", "init"], ours)
     _sh([sys.executable, "-c", RECORD.format(steps=STEPS)], ours)
-    mlineage = [sys.executable, "-m", "mlineage.cli.main", "reproduce", f"out/{STEPS - 1}.txt", "--upstream",
-                "--json"]
+    mlineage = [
+        sys.executable,
+        "-m",
+        "mlineage.cli.main",
+        "reproduce",
+        f"out/{STEPS - 1}.txt",
+        "--upstream",
+        "--json",
+    ]
     repeat = 2 if quick else 5
     done = subprocess.run(mlineage, cwd=ours, env=_env(), capture_output=True, text=True, check=False)
     if done.returncode != 0 or done.stdout.count('"up-to-date"') < STEPS:
@@ -181,9 +197,14 @@ def _noop_seconds(quick: bool) -> tuple[float, float, str]:
     ours_s = min(_sh(mlineage, ours) for _ in range(repeat))
 
     theirs = _pipeline(root / "dvc")
-    stages = {f"step{i}": {"cmd": f"{sys.executable} step.py {i}",
-                           "deps": ["step.py", "data/raw.txt" if i == 0 else f"out/{i - 1}.txt"],
-                           "outs": [f"out/{i}.txt"]} for i in range(STEPS)}
+    stages = {
+        f"step{i}": {
+            "cmd": f"{sys.executable} step.py {i}",
+            "deps": ["step.py", "data/raw.txt" if i == 0 else f"out/{i - 1}.txt"],
+            "outs": [f"out/{i}.txt"],
+        }
+        for i in range(STEPS)
+    }
     import yaml
 
     (theirs / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
@@ -210,12 +231,35 @@ def run(quick: bool) -> list[Result]:
             with _pg_schema() as uri:
                 hit, miss = _lookup_ms(uri, folder, runs)
         for what, ms in (("hit", hit), ("miss, explained", miss)):
-            out.append(Result(f"reuse look-up ({what}), {runs:,} runs, {backend}", ms, "-", None, "ms/step",
-                              False, "< 2 ms", ms < 2.0))
+            out.append(
+                Result(
+                    f"reuse look-up ({what}), {runs:,} runs, {backend}",
+                    ms,
+                    "-",
+                    None,
+                    "ms/step",
+                    False,
+                    "< 2 ms",
+                    ms < 2.0,
+                )
+            )
     ours_s, theirs_s, dvc_name = _noop_seconds(quick)
-    out.append(Result(f"no-op reproduce --upstream, {STEPS}-step pipeline", ours_s, f"{dvc_name} (dvc repro)",
-                      theirs_s, "s", False, ">= 10x faster", theirs_s / ours_s >= 10))
-    print(textwrap.dedent(f"""
+    out.append(
+        Result(
+            f"no-op reproduce --upstream, {STEPS}-step pipeline",
+            ours_s,
+            f"{dvc_name} (dvc repro)",
+            theirs_s,
+            "s",
+            False,
+            ">= 10x faster",
+            theirs_s / ours_s >= 10,
+        )
+    )
+    print(
+        textwrap.dedent(f"""
         reproduce: {STEPS} steps; ours {ours_s:.3f} s, dvc {theirs_s:.3f} s
-    """).strip(), file=sys.stderr)
+    """).strip(),
+        file=sys.stderr,
+    )
     return out

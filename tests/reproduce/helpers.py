@@ -24,13 +24,22 @@ class Repo:
         self.write(".gitignore", "data/\nout/\n.mlineage/\n")
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_") or k == "MLINEAGE_CACHE_DIR"}
-        env.update(MLINEAGE_URI=self.store_uri, MLINEAGE_ARTIFACTS=str(self.objects), MLINEAGE_CAPTURE="full",
-                   PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH", "")])), **extra)
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_") or k == "MLINEAGE_CACHE_DIR"
+        }
+        env.update(
+            MLINEAGE_URI=self.store_uri,
+            MLINEAGE_ARTIFACTS=str(self.objects),
+            MLINEAGE_CAPTURE="full",
+            PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH", "")])),
+            **extra,
+        )
         return env
 
     def git(self, *args: str) -> str:
-        return subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["git", *args], cwd=self.root, check=True, capture_output=True, text=True
+        ).stdout
 
     def write(self, rel: str, text: str) -> Path:
         path = self.root / rel
@@ -55,8 +64,9 @@ class Repo:
         return json.loads(done.stdout)
 
     def _run(self, argv: list[str], check: bool) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(argv, cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=300,
-                              check=False)
+        done = subprocess.run(
+            argv, cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=300, check=False
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"{argv[1:]} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
         return done

@@ -15,15 +15,21 @@ DIFF = "sha256:" + "d1ff" * 16
 
 
 def facts(**changes: Any) -> RunFacts:
-    base: dict[str, Any] = dict(
-        run_id="r1" * 8, job="train",
-        context={"git": {"commit": "3f2c" * 10, "branch": "main", "dirty": False},
-                 "python": {"version": "3.11.7"}, "environment": {"packages_digest": E},
-                 "argv": ["train.py", "--epochs", "3"], "determinism": {"env": {"PYTHONHASHSEED": "0"}}},
-        params={"seed": 7, "lr": 0.1},
-        inputs=(InputFact(D, "data/train.csv", present=True),),
-        code_manifest=InputFact(C, "code", "code", True), environment_manifest=InputFact(E, "env", "environment"),
-    )
+    base: dict[str, Any] = {
+        "run_id": "r1" * 8,
+        "job": "train",
+        "context": {
+            "git": {"commit": "3f2c" * 10, "branch": "main", "dirty": False},
+            "python": {"version": "3.11.7"},
+            "environment": {"packages_digest": E},
+            "argv": ["train.py", "--epochs", "3"],
+            "determinism": {"env": {"PYTHONHASHSEED": "0"}},
+        },
+        "params": {"seed": 7, "lr": 0.1},
+        "inputs": (InputFact(D, "data/train.csv", present=True),),
+        "code_manifest": InputFact(C, "code", "code", True),
+        "environment_manifest": InputFact(E, "env", "environment"),
+    }
     base.update(changes)
     return RunFacts(**base)
 
@@ -45,8 +51,9 @@ def test_data_fails_when_an_input_is_not_retrievable() -> None:
     verdict = predicate(facts(inputs=(InputFact(D, "data/train.csv", present=False),)))
     assert not verdict.ok
     assert failing(verdict)["data"] == (
-        "input sha256:ab12ab12ab12… (data/train.csv) is not in the artifact store (local cache or remote); push "
-        "it from a machine that has it (`mlineage push`)",)
+        ("input sha256:ab12ab12ab12… (data/train.csv) is not in the artifact store (local cache or remote); "
+        "push it from a machine that has it (`mlineage push`)"),
+    )
 
 
 def test_code_fails_without_a_commit_or_with_an_unstored_diff() -> None:
@@ -93,14 +100,17 @@ def test_a_missing_intermediate_is_regenerable_only_when_judged_recursively() ->
     whole = assess("m", [train, prep], ["tr" * 8], recursive=True)
     assert whole.reproducible and [r.job for r in whole.judged] == ["train", "prep"]
     assert "regenerable by run prepprepprep" in whole.runs[0].term("data").evidence[0]
-    broken = assess("m", [train, facts(run_id="prep" * 4, job="prep", inputs=(InputFact(D, "raw", present=False),))],
-                    ["tr" * 8], recursive=True)
+    broken = assess(
+        "m",
+        [train, facts(run_id="prep" * 4, job="prep", inputs=(InputFact(D, "raw", present=False),))],
+        ["tr" * 8],
+        recursive=True,
+    )
     assert not broken.reproducible and len(broken.reasons()) == 2
 
 
 def test_the_report_round_trips_through_its_json() -> None:
-    report = assess("m", [facts()], ["r1" * 8], recursive=True,
-                    source=None)
+    report = assess("m", [facts()], ["r1" * 8], recursive=True, source=None)
     assert Reproducibility.from_dict(report.to_dict()).to_dict() == report.to_dict()
     source = assess("raw", [], [], source=InputFact(D, "raw.csv", present=False))
     assert not source.reproducible and "has no producing run" in source.reasons()[0]

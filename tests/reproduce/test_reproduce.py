@@ -30,8 +30,9 @@ def _verdicts(store_uri: str, run_id: str) -> list[dict[str, object]]:
         store.close()
 
 
-def test_a_bit_identical_reproduce_is_recorded_and_leaves_the_tree_alone(repo: Repo, store_uri: str,
-                                                                         tmp_path: Path) -> None:
+def test_a_bit_identical_reproduce_is_recorded_and_leaves_the_tree_alone(
+    repo: Repo, store_uri: str, tmp_path: Path
+) -> None:
     repo.write("score.py", SCORE.replace("FACTOR", "1"))
     repo.commit()
     repo.python("score.py", "2")
@@ -41,7 +42,9 @@ def test_a_bit_identical_reproduce_is_recorded_and_leaves_the_tree_alone(repo: R
     [step] = result["steps"]
     assert result["ok"] and step["verdict"] == "identical"
     assert [o["verdict"] for o in step["outputs"]] == ["identical"]
-    assert repo.status() == before and json.loads((repo.root / "out/metrics.json").read_text()) == {"total": 20.0}
+    assert repo.status() == before and json.loads((repo.root / "out/metrics.json").read_text()) == {
+        "total": 20.0
+    }
     [verdict] = _verdicts(store_uri, step["original_run"])
     assert verdict["run_id"] == step["run"] and verdict["verdict"] == "identical"
     shown = repo.cli_json("show", f"run:{step['run']}")
@@ -50,8 +53,9 @@ def test_a_bit_identical_reproduce_is_recorded_and_leaves_the_tree_alone(repo: R
     assert any(e["type"] == "REPRODUCES" for e in trace["edges"])
 
 
-def test_a_nondeterministic_script_is_equivalent_within_tolerance_and_not_outside(repo: Repo, tmp_path: Path
-                                                                                  ) -> None:
+def test_a_nondeterministic_script_is_equivalent_within_tolerance_and_not_outside(
+    repo: Repo, tmp_path: Path
+) -> None:
     repo.write("noisy.py", NOISY)
     repo.commit()
     repo.python("noisy.py", "1e-7")
@@ -60,8 +64,9 @@ def test_a_nondeterministic_script_is_equivalent_within_tolerance_and_not_outsid
     assert close["ok"] and step["verdict"] == "equivalent"
     assert {o["verdict"] for o in step["outputs"]} == {"equivalent"}
     assert all(0 < o["max_rel"] < 1e-3 for o in step["outputs"])
-    tight = repo.cli_json("reproduce", "out/pred.npy", "--rtol", "1e-12", "--workdir", str(tmp_path / "b"),
-                          code=1)
+    tight = repo.cli_json(
+        "reproduce", "out/pred.npy", "--rtol", "1e-12", "--workdir", str(tmp_path / "b"), code=1
+    )
     [step] = tight["steps"]
     assert not tight["ok"] and step["verdict"] == "different"
     assert any("recorded" in d and "reproduced" in d for o in step["outputs"] for d in o["differences"])
@@ -78,8 +83,10 @@ def test_a_dirty_tree_is_reproduced_from_the_stored_diff(repo: Repo, tmp_path: P
     assert code["ok"] and any("uncommitted diff" in e and "stored" in e for e in code["evidence"])
     result = repo.cli_json("reproduce", "out/metrics.json", "--workdir", str(tmp_path / "w"))
     assert result["steps"][0]["verdict"] == "identical"
-    assert "10" in (tmp_path / "w" / "tree" / "score.py").read_text().split("FACTOR")[0] or \
-        "* 10" in (tmp_path / "w" / "tree" / "score.py").read_text()
+    assert (
+        "10" in (tmp_path / "w" / "tree" / "score.py").read_text().split("FACTOR")[0]
+        or "* 10" in (tmp_path / "w" / "tree" / "score.py").read_text()
+    )
 
 
 def test_missing_pieces_fail_their_term_with_an_actionable_reason(repo: Repo, tmp_path: Path) -> None:
@@ -108,11 +115,16 @@ def test_a_commit_missing_from_the_repository_is_named(repo: Repo, store_uri: st
     other.write("x.py", "print(1)\n")
     other.commit()
     done = other.cli("reproduce", str(repo.root / "out/metrics.json"), check=False)
-    assert done.returncode == 1 and "not found in this repository" in done.stderr and "(fetch it?)" in done.stderr
+    assert (
+        done.returncode == 1
+        and "not found in this repository" in done.stderr
+        and "(fetch it?)" in done.stderr
+    )
 
 
-def test_strict_refuses_a_different_environment(repo: Repo, store_uri: str, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_strict_refuses_a_different_environment(
+    repo: Repo, store_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlineage.capture import environment
     from mlineage.errors import MlineageError
     from mlineage.reproduce.materialise import package_differences
@@ -120,7 +132,10 @@ def test_strict_refuses_a_different_environment(repo: Repo, store_uri: str, tmp_
     from mlineage.sdk.client import Client
 
     assert package_differences({"numpy": "2.4.6", "a": "1"}, {"numpy": "2.3.0", "b": "2"}) == [
-        "a 1 recorded, not installed", "b 2 installed, not recorded", "numpy 2.4.6 recorded, 2.3.0 installed"]
+        "a 1 recorded, not installed",
+        "b 2 installed, not recorded",
+        "numpy 2.4.6 recorded, 2.3.0 installed",
+    ]
     repo.write("score.py", SCORE.replace("FACTOR", "1"))
     repo.commit()
     repo.python("score.py", "1")

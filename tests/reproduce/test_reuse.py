@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 import mlineage
 k = int(sys.argv[1])
-with mlineage.run("double", reuse=True, params={"k": k}, inputs=["data/in.txt"], outputs=["out/x.txt"]) as run:
+with mlineage.run("double", reuse=True, params={"k": k}, inputs=["data/in.txt"],
+                  outputs=["out/x.txt"]) as run:
     print(run.lookup.explain())
     if not run.reused:
         Path("out").mkdir(exist_ok=True)
@@ -106,13 +107,17 @@ def test_a_three_step_pipeline_re_runs_only_the_changed_step(repo: Repo, tmp_pat
     repo.python("train.py", "train", "out/feat.txt", "out/model.txt")
     noop = repo.cli_json("reproduce", "out/model.txt", "--upstream", "--workdir", str(tmp_path / "a"))
     assert [(s["job"], s["verdict"]) for s in noop["steps"]] == [
-        ("prep", "up-to-date"), ("feat", "up-to-date"), ("train", "up-to-date")]
+        ("prep", "up-to-date"),
+        ("feat", "up-to-date"),
+        ("train", "up-to-date"),
+    ]
     assert noop["ok"] and not (tmp_path / "a" / "step-0").exists()
 
     repo.write("feat.py", PIPELINE_STEP + "# a comment: the step's code changed, its output does not\n")
     repo.commit("touch feat")
-    changed = repo.cli_json("reproduce", "out/model.txt", "--upstream", "--explain", "--workdir",
-                            str(tmp_path / "b"))
+    changed = repo.cli_json(
+        "reproduce", "out/model.txt", "--upstream", "--explain", "--workdir", str(tmp_path / "b")
+    )
     verdicts = [(s["job"], s["verdict"]) for s in changed["steps"]]
     assert verdicts == [("prep", "up-to-date"), ("feat", "identical"), ("train", "up-to-date")], changed
     feat = changed["steps"][1]
@@ -122,7 +127,13 @@ def test_a_three_step_pipeline_re_runs_only_the_changed_step(repo: Repo, tmp_pat
     # the re-run now stands for feat's output: the pipeline is up to date
     again = repo.cli_json("reproduce", "out/model.txt", "--upstream", "--workdir", str(tmp_path / "c"))
     assert [(s["job"], s["verdict"]) for s in again["steps"]] == [
-        ("prep", "up-to-date"), ("feat", "up-to-date"), ("train", "up-to-date")]
+        ("prep", "up-to-date"),
+        ("feat", "up-to-date"),
+        ("train", "up-to-date"),
+    ]
     assert again["steps"][1]["run"] == feat["run"]
     before = repo.status()
-    assert before == "" and json.loads(repo.cli("reproducible", "out/model.txt", "--json").stdout)["reproducible"]
+    assert (
+        before == ""
+        and json.loads(repo.cli("reproducible", "out/model.txt", "--json").stdout)["reproducible"]
+    )

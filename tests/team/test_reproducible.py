@@ -38,8 +38,13 @@ def _answers(server: ServerProcess, token: str, who: list[object]) -> list[tuple
         got = http.get("/reproduce/reproducible", params={"ref": "team-model"}).json()
         out.append((0 if got["reproducible"] else 1, got["reproducible"], got["reasons"]))
         closure = http.get("/closure", params={"ref": "team-model"}).json()
-        out.append((0 if closure["reproducible"] else 1, closure["reproducible"],
-                    closure["direct_predicate"]["reasons"]))
+        out.append(
+            (
+                0 if closure["reproducible"] else 1,
+                closure["reproducible"],
+                closure["direct_predicate"]["reasons"],
+            )
+        )
     return out
 
 
@@ -49,8 +54,11 @@ def test_writer_teammate_and_server_agree(server: ServerProcess, tmp_path: Path)
     subprocess.run(["git", "init", "-q"], cwd=writer.work, check=True)
     (writer.work / ".gitignore").write_text("*.csv\n*.bin\n")
     subprocess.run(["git", "add", "-A"], cwd=writer.work, check=True)
-    subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "x"], cwd=writer.work,
-                   check=True)
+    subprocess.run(
+        ["git", "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "x"],
+        cwd=writer.work,
+        check=True,
+    )
     writer.python(TRAIN)
     teammate = machine(tmp_path, "teammate", server.url, token)
     good = _answers(server, token, [writer, teammate])

@@ -35,6 +35,6 @@ def _torch_flags(torch: Any) -> dict[str, Any]:
         if cudnn is not None:
             found["cudnn_deterministic"] = bool(cudnn.deterministic)
             found["cudnn_benchmark"] = bool(cudnn.benchmark)
-    except Exception:  # noqa: BLE001 - a partly initialised or stub torch must not fail the run's capture
+    except Exception:  # noqa: BLE001, S110 - a partly initialised or stub torch must not fail the capture
         pass
     return found

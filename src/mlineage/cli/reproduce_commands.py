@@ -36,7 +36,9 @@ def report_lines(report: Reproducibility, ref: str | None = None) -> list[str]:
 
 @click.command("reproducible")
 @click.argument("ref")
-@click.option("--recursive", "-r", is_flag=True, help="Judge every run of the ancestry, not only the producer.")
+@click.option(
+    "--recursive", "-r", is_flag=True, help="Judge every run of the ancestry, not only the producer."
+)
 @AS_OF_OPTION
 @JSON_OPTION
 def reproducible_command(ref: str, recursive: bool, as_of: str | None, as_json: bool) -> None:
@@ -84,19 +86,39 @@ def result_lines(result: ReproduceResult) -> list[str]:
 
 @click.command("reproduce")
 @click.argument("ref")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the checkout and inputs (default: a new temporary folder).")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the checkout and inputs (default: a new temporary folder).",
+)
 @click.option("--strict", is_flag=True, help="Refuse when the environment differs from the recorded one.")
-@click.option("--rtol", type=float, default=1e-6, show_default=True,
-              help="Relative tolerance for an equivalent (not bit-identical) output.")
+@click.option(
+    "--rtol",
+    type=float,
+    default=1e-6,
+    show_default=True,
+    help="Relative tolerance for an equivalent (not bit-identical) output.",
+)
 @click.option("--atol", type=float, default=0.0, show_default=True, help="Absolute tolerance.")
 @click.option("--reuse", is_flag=True, help="Restore the outputs of a run with the same cache key instead.")
-@click.option("--upstream", is_flag=True,
-              help="Bring the whole ancestry up to date with the current code, re-running only stale steps.")
+@click.option(
+    "--upstream",
+    is_flag=True,
+    help="Bring the whole ancestry up to date with the current code, re-running only stale steps.",
+)
 @click.option("--explain", is_flag=True, help="Say why each step was re-run or reused (its cache key terms).")
 @JSON_OPTION
-def reproduce_command(ref: str, workdir: Path | None, strict: bool, rtol: float, atol: float, reuse: bool,
-                      upstream: bool, explain: bool, as_json: bool) -> None:
+def reproduce_command(
+    ref: str,
+    workdir: Path | None,
+    strict: bool,
+    rtol: float,
+    atol: float,
+    reuse: bool,
+    upstream: bool,
+    explain: bool,
+    as_json: bool,
+) -> None:
     """Re-run what produced REF from its recorded inputs, code and command; compare the outputs.
 
     Exit 0 when every output is bit-identical or equivalent within tolerance, 1 otherwise."""
@@ -104,8 +126,9 @@ def reproduce_command(ref: str, workdir: Path | None, strict: bool, rtol: float,
 
     from ..reproduce.rerun import ReproduceOptions
 
-    options = ReproduceOptions(workdir=workdir, strict=strict, rtol=rtol, atol=atol, reuse=reuse,
-                               upstream=upstream, explain=explain)
+    options = ReproduceOptions(
+        workdir=workdir, strict=strict, rtol=rtol, atol=atol, reuse=reuse, upstream=upstream, explain=explain
+    )
     out = console()
     quiet = as_json or not out.is_terminal
 

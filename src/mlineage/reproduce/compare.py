@@ -38,9 +38,14 @@ class OutputComparison:
     differences: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "verdict": self.verdict, "original": self.original,
-                               "reproduced": self.reproduced, "method": self.method,
-                               "differences": self.differences[:MAX_SHOWN]}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "verdict": self.verdict,
+            "original": self.original,
+            "reproduced": self.reproduced,
+            "method": self.method,
+            "differences": self.differences[:MAX_SHOWN],
+        }
         if self.max_abs is not None:
             out["max_abs"] = self.max_abs
             out["max_rel"] = self.max_rel
@@ -69,23 +74,43 @@ class _Tolerance:
         return [text for _, text in sorted(self.differences, key=lambda d: -d[0])[:MAX_SHOWN]]
 
 
-def compare_files(name: str, original: Path, reproduced: Path, *, rtol: float, atol: float = 0.0,
-                  validation: Path | None = None) -> OutputComparison:
+def compare_files(
+    name: str,
+    original: Path,
+    reproduced: Path,
+    *,
+    rtol: float,
+    atol: float = 0.0,
+    validation: Path | None = None,
+) -> OutputComparison:
     """Compare two files that do not have the same digest (see the module docstring)."""
     suffix = "".join(original.suffixes[-1:]).lower()
     comparer = COMPARERS.get(suffix)
     if comparer is None:
-        return OutputComparison(name, "different", method="digest",
-                                differences=[f"no equivalence is defined for {suffix or 'this'} files: the "
-                                             "bytes differ"])
+        return OutputComparison(
+            name,
+            "different",
+            method="digest",
+            differences=[f"no equivalence is defined for {suffix or 'this'} files: the bytes differ"],
+        )
     tol = _Tolerance(rtol, atol)
     try:
         ok, notes = comparer(original, reproduced, tol, validation)
     except Exception as exc:  # noqa: BLE001 - a file that cannot be read as its format is simply different
-        return OutputComparison(name, "different", method=suffix.lstrip("."),
-                                differences=[f"could not compare as {suffix}: {type(exc).__name__}: {exc}"])
-    return OutputComparison(name, "equivalent" if ok else "different", method=suffix.lstrip("."),
-                            max_abs=tol.max_abs, max_rel=tol.max_rel, differences=notes + tol.top())
+        return OutputComparison(
+            name,
+            "different",
+            method=suffix.lstrip("."),
+            differences=[f"could not compare as {suffix}: {type(exc).__name__}: {exc}"],
+        )
+    return OutputComparison(
+        name,
+        "equivalent" if ok else "different",
+        method=suffix.lstrip("."),
+        max_abs=tol.max_abs,
+        max_rel=tol.max_rel,
+        differences=notes + tol.top(),
+    )
 
 
 # ---------------------------------------------------------------- formats
@@ -99,18 +124,23 @@ def _json(a: Path, b: Path, tol: _Tolerance, _v: Path | None) -> tuple[bool, lis
 
 def _json_values(a: Any, b: Any, where: str, tol: _Tolerance, notes: list[str]) -> bool:
     numbers = (int, float)
-    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, numbers)
+        and isinstance(b, numbers)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return tol.close(float(a), float(b), where)
     if isinstance(a, dict) and isinstance(b, dict):
         if set(a) != set(b):
             notes.append(f"{where}: keys differ ({sorted(set(a) ^ set(b))[:5]})")
             return False
-        return all([_json_values(a[k], b[k], f"{where}.{k}", tol, notes) for k in sorted(a)])
+        return all(_json_values(a[k], b[k], f"{where}.{k}", tol, notes) for k in sorted(a))
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             notes.append(f"{where}: {len(a)} items recorded, {len(b)} reproduced")
             return False
-        return all([_json_values(x, y, f"{where}[{i}]", tol, notes) for i, (x, y) in enumerate(zip(a, b))])
+        return all(_json_values(x, y, f"{where}[{i}]", tol, notes) for i, (x, y) in enumerate(zip(a, b)))
     if a != b:
         notes.append(f"{where}: {a!r} recorded, {b!r} reproduced")
         return False
@@ -142,8 +172,12 @@ def _arrays(a: Any, b: Any, where: str, tol: _Tolerance, notes: list[str]) -> bo
         worst = int(np.argmax(diff))
         tol.max_abs, tol.max_rel = max(tol.max_abs, float(diff.max())), max(tol.max_rel, float(rel.max()))
         if diff[worst] > 0:
-            tol.differences.append((float(diff[worst]), f"{where}[{worst}]: {float(fa[worst])!r} recorded, "
-                                                         f"{float(fb[worst])!r} reproduced"))
+            tol.differences.append(
+                (
+                    float(diff[worst]),
+                    f"{where}[{worst}]: {float(fa[worst])!r} recorded, {float(fb[worst])!r} reproduced",
+                )
+            )
         return bool((diff <= tol.atol + tol.rtol * np.abs(fa)).all())
     same = bool(np.array_equal(a, b))
     if not same:
@@ -165,7 +199,7 @@ def _npz(a: Path, b: Path, tol: _Tolerance, _v: Path | None) -> tuple[bool, list
     with np.load(a, allow_pickle=False) as x, np.load(b, allow_pickle=False) as y:
         if set(x.files) != set(y.files):
             return False, [f"arrays differ: {sorted(set(x.files) ^ set(y.files))}"]
-        return all([_arrays(x[k], y[k], k, tol, notes) for k in sorted(x.files)]), notes
+        return all(_arrays(x[k], y[k], k, tol, notes) for k in sorted(x.files)), notes
 
 
 def _parquet(a: Path, b: Path, tol: _Tolerance, _v: Path | None) -> tuple[bool, list[str]]:
@@ -177,8 +211,16 @@ def _parquet(a: Path, b: Path, tol: _Tolerance, _v: Path | None) -> tuple[bool, 
     if x.num_rows != y.num_rows:
         return False, [f"{x.num_rows} rows recorded, {y.num_rows} reproduced"]
     notes: list[str] = []
-    return all([_arrays(x.column(c).to_numpy(zero_copy_only=False), y.column(c).to_numpy(zero_copy_only=False),
-                        c, tol, notes) for c in x.column_names]), notes
+    return all(
+        _arrays(
+                x.column(c).to_numpy(zero_copy_only=False),
+                y.column(c).to_numpy(zero_copy_only=False),
+                c,
+                tol,
+                notes,
+            )
+            for c in x.column_names
+    ), notes
 
 
 def _validation_features(path: Path) -> Any:
@@ -201,20 +243,27 @@ def _validation_features(path: Path) -> Any:
 
 def _model(a: Path, b: Path, tol: _Tolerance, validation: Path | None) -> tuple[bool, list[str]]:
     if validation is None:
-        return False, ["pickled models differ byte for byte and no validation data was recorded (use an input "
-                       "with role 'validation') to compare their predictions on"]
+        return False, [
+            ("pickled models differ byte for byte and no validation data was recorded (use an input "
+            "with role 'validation') to compare their predictions on")
+        ]
     import pickle
 
     with a.open("rb") as fa, b.open("rb") as fb:
-        original, reproduced = pickle.load(fa), pickle.load(fb)  # noqa: S301 - the user's own recorded outputs
+        original, reproduced = pickle.load(fa), pickle.load(fb)
     features = _validation_features(validation)
     notes = [f"compared predictions on {validation.name}"]
     return _arrays(original.predict(features), reproduced.predict(features), "predictions", tol, notes), notes
 
 
 COMPARERS: dict[str, Callable[[Path, Path, _Tolerance, Path | None], tuple[bool, list[str]]]] = {
-    ".json": _json, ".npy": _npy, ".npz": _npz, ".parquet": _parquet,
-    ".pkl": _model, ".pickle": _model, ".joblib": _model,
+    ".json": _json,
+    ".npy": _npy,
+    ".npz": _npz,
+    ".parquet": _parquet,
+    ".pkl": _model,
+    ".pickle": _model,
+    ".joblib": _model,
 }
 
 

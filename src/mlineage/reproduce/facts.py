@@ -7,6 +7,7 @@ artifact store of whoever answers: the local one, or the team server's) whether 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+
 from ..model import Artifact, Digest, Run
 from .key import CONTEXT_ROLES
 from .predicate import STORE, InputFact, Reproducibility, RunFacts, assess
@@ -19,14 +20,23 @@ def _label(a: Artifact) -> str:
     return str(path) if isinstance(path, str) else a.kind.value
 
 
-def run_facts(run: Run, inputs: list[tuple[Artifact, str]], has_blob: Callable[[Digest], bool],
-              producers: Mapping[str, str] | None = None) -> RunFacts:
+def run_facts(
+    run: Run,
+    inputs: list[tuple[Artifact, str]],
+    has_blob: Callable[[Digest], bool],
+    producers: Mapping[str, str] | None = None,
+) -> RunFacts:
     """The facts of one run from its input edges (role ``code``/``environment`` are its manifests)."""
     data: list[InputFact] = []
     code = environment = None
     for artifact, role in inputs:
-        fact = InputFact(str(artifact.digest), _label(artifact), role or "", has_blob(artifact.digest),
-                         (producers or {}).get(str(artifact.digest)))
+        fact = InputFact(
+            str(artifact.digest),
+            _label(artifact),
+            role or "",
+            has_blob(artifact.digest),
+            (producers or {}).get(str(artifact.digest)),
+        )
         if role == "code" and artifact.kind.value == "code":
             code = fact
         elif role == "environment" and artifact.kind.value == "environment":
@@ -47,13 +57,17 @@ def run_facts(run: Run, inputs: list[tuple[Artifact, str]], has_blob: Callable[[
     for artifact, role in inputs:
         if image is None and role == "environment" and isinstance(artifact.metadata, dict):
             image = unpinned_image(artifact.metadata)
-    return RunFacts(run.id, run.job, run.context, run.params, tuple(data), code, environment, diff_present,
-                    image)
+    return RunFacts(
+        run.id, run.job, run.context, run.params, tuple(data), code, environment, diff_present, image
+    )
 
 
-def facts_of_walk(root_id: int, nodes: Mapping[int, Artifact | Run],
-                  edges: list[tuple[int, int, str, str]], has_blob: Callable[[Digest], bool]
-                  ) -> tuple[list[RunFacts], list[str], InputFact | None]:
+def facts_of_walk(
+    root_id: int,
+    nodes: Mapping[int, Artifact | Run],
+    edges: list[tuple[int, int, str, str]],
+    has_blob: Callable[[Digest], bool],
+) -> tuple[list[RunFacts], list[str], InputFact | None]:
     """(facts of every run of the walk, ids of the runs that produced the root, the root as a source when
     nothing produced it)."""
     inputs: dict[int, list[tuple[Artifact, str]]] = {}
@@ -67,8 +81,11 @@ def facts_of_walk(root_id: int, nodes: Mapping[int, Artifact | Run],
             producers.setdefault(str(c.digest), p.id)
             if child == root_id:
                 direct.append(p.id)
-    runs = [run_facts(n, inputs.get(i, []), has_blob, producers)
-            for i, n in sorted(nodes.items()) if isinstance(n, Run)]
+    runs = [
+        run_facts(n, inputs.get(i, []), has_blob, producers)
+        for i, n in sorted(nodes.items())
+        if isinstance(n, Run)
+    ]
     root = nodes[root_id]
     if isinstance(root, Run):
         direct = [root.id]
@@ -78,11 +95,19 @@ def facts_of_walk(root_id: int, nodes: Mapping[int, Artifact | Run],
     return runs, sorted(set(direct)), source
 
 
-def assess_walk(root_key: str, root_id: int, nodes: Mapping[int, Artifact | Run],
-                edges: list[tuple[int, int, str, str]], has_blob: Callable[[Digest], bool], *,
-                store: str = STORE) -> tuple[Reproducibility, Reproducibility]:
+def assess_walk(
+    root_key: str,
+    root_id: int,
+    nodes: Mapping[int, Artifact | Run],
+    edges: list[tuple[int, int, str, str]],
+    has_blob: Callable[[Digest], bool],
+    *,
+    store: str = STORE,
+) -> tuple[Reproducibility, Reproducibility]:
     """R(m) judged for the producing runs only, and recursively over the whole ancestry."""
     runs, direct, source = facts_of_walk(root_id, nodes, edges, has_blob)
     own = [r for r in runs if r.run_id in direct]
-    return (assess(root_key, own, direct, recursive=False, source=source, store=store),
-            assess(root_key, runs, direct, recursive=True, source=source, store=store))
+    return (
+        assess(root_key, own, direct, recursive=False, source=source, store=store),
+        assess(root_key, runs, direct, recursive=True, source=source, store=store),
+    )

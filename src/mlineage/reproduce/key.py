@@ -44,26 +44,33 @@ def code_term(manifest: Mapping[str, Any]) -> str:
     entry = manifest.get("entry") or {}
     files = manifest.get("files") or []
     if files:
-        basis: dict[str, Any] = {"entry": [entry.get("path"), entry.get("digest")] if entry else None,
-                                 "files": sorted([f["path"], f["digest"]] for f in files)}
+        basis: dict[str, Any] = {
+            "entry": [entry.get("path"), entry.get("digest")] if entry else None,
+            "files": sorted([f["path"], f["digest"]] for f in files),
+        }
     else:
         git = manifest.get("git") or {}
-        basis = {"commit": git.get("commit"), "diff": git.get("diff_sha256"),
-                 "untracked": sorted([f["path"], f["digest"]] for f in git.get("untracked", ()))}
+        basis = {
+            "commit": git.get("commit"),
+            "diff": git.get("diff_sha256"),
+            "untracked": sorted([f["path"], f["digest"]] for f in git.get("untracked", ())),
+        }
         if not git.get("commit"):
             basis["entry"] = [entry.get("path"), entry.get("digest")] if entry else None
     return _digest(basis)
 
 
-def environment_term(python_version: str | None, packages_digest: str | None,
-                     image_digest: str | None = None) -> str:
+def environment_term(
+    python_version: str | None, packages_digest: str | None, image_digest: str | None = None
+) -> str:
     """Interpreter version, the installed package list's digest and the container image digest: not the
     environment manifest's own digest, which also holds paths and variables that differ between clones."""
     return _digest({"python": python_version, "packages": packages_digest, "image": image_digest})
 
 
-def make_key(job: str, code: str, environment: str, params: Mapping[str, Any],
-             inputs: Iterable[tuple[str, str]]) -> CacheKey:
+def make_key(
+    job: str, code: str, environment: str, params: Mapping[str, Any], inputs: Iterable[tuple[str, str]]
+) -> CacheKey:
     """The key of a step: ``inputs`` are (role, digest) pairs of its data inputs (order does not matter)."""
     terms = {
         "job": _digest(job),
@@ -92,8 +99,11 @@ def recorded_environment_term(context: Mapping[str, Any]) -> str | None:
     environment = context.get("environment")
     if not isinstance(python, Mapping) or not isinstance(environment, Mapping):
         return None
-    image = context.get("container", {}).get("image_digest") if isinstance(context.get("container"), Mapping) \
+    image = (
+        context.get("container", {}).get("image_digest")
+        if isinstance(context.get("container"), Mapping)
         else None
+    )
     return environment_term(python.get("version"), environment.get("packages_digest"), image)
 
 

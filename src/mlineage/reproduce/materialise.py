@@ -29,7 +29,9 @@ class ReproduceError(MlineageError):
     """A reproduce cannot go on; the message says what is missing and what to do."""
 
 
-def _git(*args: str, cwd: Path | None = None, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def _git(
+    *args: str, cwd: Path | None = None, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
     git = shutil.which("git")
     if git is None:
         raise ReproduceError("git is not on PATH: reproduce checks the code out with git")
@@ -42,8 +44,10 @@ def repository_root(start: Path) -> Path:
 
     git_dir = find_git_dir(start)
     if git_dir is None:
-        raise ReproduceError(f"{start} is not inside a git repository: run reproduce in the repository the "
-                             "run's code came from")
+        raise ReproduceError(
+            f"{start} is not inside a git repository: run reproduce in the repository the "
+            "run's code came from"
+        )
     return work_tree_of(git_dir)
 
 
@@ -88,8 +92,9 @@ def recorded_code(client: Client, run: Run) -> CodeState:
     """The code state a run recorded, with the stored diff and untracked files."""
     git = run.context.get("git") if isinstance(run.context.get("git"), Mapping) else None
     if not git or not git.get("commit"):
-        raise ReproduceError(f"run {run.id[:12]} ({run.job}) recorded no git commit: its code cannot be checked "
-                             "out")
+        raise ReproduceError(
+            f"run {run.id[:12]} ({run.job}) recorded no git commit: its code cannot be checked out"
+        )
     diff = None
     if git.get("diff_sha256"):
         diff = read_blob(client, str(git["diff_sha256"]), "the uncommitted diff")
@@ -125,12 +130,16 @@ def checkout(client: Client, repo: Path, code: CodeState, tree: Path) -> None:
         raise ReproduceError(f"could not clone {repo}: {done.stderr.decode(errors='replace').strip()}")
     done = _git("checkout", "--quiet", "--detach", code.commit, cwd=tree)
     if done.returncode != 0:
-        raise ReproduceError(f"could not check out {code.commit[:12]}: {done.stderr.decode(errors='replace')}")
+        raise ReproduceError(
+            f"could not check out {code.commit[:12]}: {done.stderr.decode(errors='replace')}"
+        )
     if code.diff:
         done = _git("apply", "--binary", "--whitespace=nowarn", "-", cwd=tree, input=code.diff)
         if done.returncode != 0:
-            raise ReproduceError(f"the stored diff does not apply to {code.commit[:12]}: "
-                                 f"{done.stderr.decode(errors='replace').strip()}")
+            raise ReproduceError(
+                f"the stored diff does not apply to {code.commit[:12]}: "
+                f"{done.stderr.decode(errors='replace').strip()}"
+            )
     from .reuse import restore
 
     for rel, digest in sorted(code.untracked.items()):
@@ -147,8 +156,9 @@ def input_target(artifact: Artifact, start: Path) -> Path | None:
     return start / path
 
 
-def place_inputs(client: Client, inputs: list[tuple[Artifact, str]], start: Path,
-                 replaced: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+def place_inputs(
+    client: Client, inputs: list[tuple[Artifact, str]], start: Path, replaced: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Copy every data input to its recorded path under ``start`` (``replaced`` maps a recorded digest to
     the one an upstream re-run produced instead). Returns what was placed."""
     from ..data.get import MANIFEST_MEDIA_TYPE
@@ -169,14 +179,24 @@ def place_inputs(client: Client, inputs: list[tuple[Artifact, str]], start: Path
                 if Path(path).is_file() and str(hash_file(Path(path))[0]) == digest:
                     placed.append({"digest": digest, "path": path, "placed": False})
                     continue
-            raise ReproduceError(f"input {digest[:19]}… was recorded by absolute path ({path}) and that file "
-                                 "no longer holds it: record inputs by paths relative to the run's folder")
+            raise ReproduceError(
+                f"input {digest[:19]}… was recorded by absolute path ({path}) and that file "
+                "no longer holds it: record inputs by paths relative to the run's folder"
+            )
         try:
-            restore(client, {"digest": digest, "media_type": artifact.media_type
-                             if artifact.media_type == MANIFEST_MEDIA_TYPE else None}, target)
+            restore(
+                client,
+                {
+                    "digest": digest,
+                    "media_type": artifact.media_type if artifact.media_type == MANIFEST_MEDIA_TYPE else None,
+                },
+                target,
+            )
         except NotFoundError:
-            raise ReproduceError(f"input {digest[:19]}… ({artifact.metadata.get('path')}) is not in the cache "
-                                 f"or remote `{client.blobs.uri}`") from None
+            raise ReproduceError(
+                f"input {digest[:19]}… ({artifact.metadata.get('path')}) is not in the cache "
+                f"or remote `{client.blobs.uri}`"
+            ) from None
         placed.append({"digest": digest, "path": str(target.relative_to(start)), "placed": True})
     return placed
 
@@ -192,11 +212,16 @@ def environment_differences(client: Client, inputs: list[tuple[Artifact, str]], 
     from ..capture.environment import packages
 
     out: list[str] = []
-    recorded_python = (run.context.get("python") or {}).get("version") if isinstance(
-        run.context.get("python"), Mapping) else None
+    recorded_python = (
+        (run.context.get("python") or {}).get("version")
+        if isinstance(run.context.get("python"), Mapping)
+        else None
+    )
     if recorded_python and recorded_python != platform.python_version():
         out.append(f"python {recorded_python} recorded, {platform.python_version()} running")
-    manifest = next((a for a, role in inputs if role == "environment" and a.kind.value == "environment"), None)
+    manifest = next(
+        (a for a, role in inputs if role == "environment" and a.kind.value == "environment"), None
+    )
     if manifest is None:
         return out
     doc = json.loads(read_blob(client, str(manifest.digest), "environment manifest"))

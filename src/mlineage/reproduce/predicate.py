@@ -41,13 +41,23 @@ class Term:
     required: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {"term": self.name, "ok": self.ok, "required": self.required,
-                "evidence": list(self.evidence), "reasons": list(self.reasons)}
+        return {
+            "term": self.name,
+            "ok": self.ok,
+            "required": self.required,
+            "evidence": list(self.evidence),
+            "reasons": list(self.reasons),
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Term:
-        return cls(d["term"], bool(d["ok"]), tuple(d.get("evidence") or ()), tuple(d.get("reasons") or ()),
-                   bool(d.get("required", True)))
+        return cls(
+            d["term"],
+            bool(d["ok"]),
+            tuple(d.get("evidence") or ()),
+            tuple(d.get("reasons") or ()),
+            bool(d.get("required", True)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +100,12 @@ class RunVerdict:
         return next(t for t in self.terms if t.name == name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "job": self.job, "ok": self.ok, "terms": [t.to_dict() for t in self.terms]}
+        return {
+            "run_id": self.run_id,
+            "job": self.job,
+            "ok": self.ok,
+            "terms": [t.to_dict() for t in self.terms],
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunVerdict:
@@ -126,28 +141,40 @@ class Reproducibility:
         for verdict in self.judged:
             for term in verdict.terms:
                 if term.required and not term.ok:
-                    out.extend(f"{term.name} for run {verdict.run_id[:12]} ({verdict.job}): {reason}"
-                               for reason in term.reasons)
+                    out.extend(
+                        f"{term.name} for run {verdict.run_id[:12]} ({verdict.job}): {reason}"
+                        for reason in term.reasons
+                    )
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"root": self.root, "recursive": self.recursive, "reproducible": self.reproducible,
-                "reasons": self.reasons(), "direct": list(self.direct),
-                "source": self.source.to_dict() if self.source is not None else None,
-                "runs": [r.to_dict() for r in self.judged], "notes": list(self.notes)}
+        return {
+            "root": self.root,
+            "recursive": self.recursive,
+            "reproducible": self.reproducible,
+            "reasons": self.reasons(),
+            "direct": list(self.direct),
+            "source": self.source.to_dict() if self.source is not None else None,
+            "runs": [r.to_dict() for r in self.judged],
+            "notes": list(self.notes),
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Reproducibility:
-        return cls(d["root"], bool(d["recursive"]), tuple(RunVerdict.from_dict(r) for r in d["runs"]),
-                   tuple(d["direct"]), Term.from_dict(d["source"]) if d.get("source") else None,
-                   tuple(d.get("notes") or ()))
+        return cls(
+            d["root"],
+            bool(d["recursive"]),
+            tuple(RunVerdict.from_dict(r) for r in d["runs"]),
+            tuple(d["direct"]),
+            Term.from_dict(d["source"]) if d.get("source") else None,
+            tuple(d.get("notes") or ()),
+        )
 
 
 # ---------------------------------------------------------------- the terms
 
 
-def data_term(facts: RunFacts, regenerable: frozenset[str] = frozenset(), store: str = STORE
-              ) -> Term:
+def data_term(facts: RunFacts, regenerable: frozenset[str] = frozenset(), store: str = STORE) -> Term:
     """Every data input's bytes are retrievable, or (``regenerable``: ids of reproducible producing runs)
     can be produced again."""
     if not facts.inputs:
@@ -160,10 +187,15 @@ def data_term(facts: RunFacts, regenerable: frozenset[str] = frozenset(), store:
         elif item.producer is not None and item.producer in regenerable:
             evidence.append(f"{item.label} {short}: not stored, regenerable by run {item.producer[:12]}")
         else:
-            reasons.append(f"input {short} ({item.label}) is not in {store}"
-                           + (f"; it was produced by run {item.producer[:12]}: reproduce that first "
-                              "(--recursive judges it)" if item.producer else
-                              "; push it from a machine that has it (`mlineage push`)"))
+            reasons.append(
+                f"input {short} ({item.label}) is not in {store}"
+                + (
+                    f"; it was produced by run {item.producer[:12]}: reproduce that first "
+                    "(--recursive judges it)"
+                    if item.producer
+                    else "; push it from a machine that has it (`mlineage push`)"
+                )
+            )
     return Term("data", not reasons, tuple(evidence), tuple(reasons))
 
 
@@ -181,20 +213,26 @@ def code_term(facts: RunFacts, store: str = STORE) -> Term:
             if facts.diff_present:
                 evidence.append(f"uncommitted diff {_short(str(diff))}: stored")
             else:
-                reasons.append(f"the working tree was dirty at {commit[:12]} and the diff {_short(str(diff))} "
-                               f"is recorded by digest only (its bytes are not in {store}): commit before "
-                               "running, or run with this version of mlineage, which stores the diff")
+                reasons.append(
+                    f"the working tree was dirty at {commit[:12]} and the diff {_short(str(diff))} "
+                    f"is recorded by digest only (its bytes are not in {store}): commit before "
+                    "running, or run with this version of mlineage, which stores the diff"
+                )
         elif git and git.get("dirty") and git.get("changed_files"):
-            reasons.append(f"the working tree was dirty at {commit[:12]} and the uncommitted diff was not "
-                           "recorded: commit before running")
+            reasons.append(
+                f"the working tree was dirty at {commit[:12]} and the uncommitted diff was not "
+                "recorded: commit before running"
+            )
     if facts.code_manifest is not None:
         if facts.code_manifest.present:
             evidence.append(f"code manifest {_short(facts.code_manifest.digest)}: stored")
         else:
             reasons.append(f"code manifest {_short(facts.code_manifest.digest)} is not in {store}")
     if not commit and facts.code_manifest is None:
-        reasons.append("no git commit and no code manifest recorded: run inside a git repository, or pass "
-                       "source_files= to mlineage.run")
+        reasons.append(
+            "no git commit and no code manifest recorded: run inside a git repository, or pass "
+            "source_files= to mlineage.run"
+        )
     return Term("code", not reasons, tuple(evidence), tuple(reasons))
 
 
@@ -211,14 +249,20 @@ def environment_term(facts: RunFacts, store: str = STORE) -> Term:
         if facts.environment_manifest.present:
             evidence.append(f"environment manifest {_short(facts.environment_manifest.digest)}: stored")
         else:
-            reasons.append(f"environment manifest {_short(facts.environment_manifest.digest)} is not in "
-                           f"{store}: the package list cannot be compared")
+            reasons.append(
+                f"environment manifest {_short(facts.environment_manifest.digest)} is not in "
+                f"{store}: the package list cannot be compared"
+            )
     elif not (isinstance(environment, Mapping) and environment.get("packages_digest")):
-        reasons.append("no package manifest recorded (only the interpreter is known): run with full capture "
-                       "(MLINEAGE_CAPTURE=full)")
+        reasons.append(
+            "no package manifest recorded (only the interpreter is known): run with full capture "
+            "(MLINEAGE_CAPTURE=full)"
+        )
     if facts.unpinned_image is not None:
-        reasons.append(f"container image {facts.unpinned_image} is not pinned: recorded by tag, with no "
-                       "digest (set MLINEAGE_IMAGE_DIGEST, or name the image as image@sha256:...)")
+        reasons.append(
+            f"container image {facts.unpinned_image} is not pinned: recorded by tag, with no "
+            "digest (set MLINEAGE_IMAGE_DIGEST, or name the image as image@sha256:...)"
+        )
     return Term("environment", not reasons, tuple(evidence), tuple(reasons))
 
 
@@ -241,9 +285,15 @@ def command_term(facts: RunFacts) -> Term:
     command = command_of(facts.context)
     evidence = [f"{len(facts.params)} parameter(s) recorded"]
     if command is None:
-        return Term("command", False, tuple(evidence), (
-            "no command to re-run: the run was started interactively (record one with "
-            "mlineage.run(..., reproduce=[...]) or run it as a script)",))
+        return Term(
+            "command",
+            False,
+            tuple(evidence),
+            (
+                ("no command to re-run: the run was started interactively (record one with "
+                "mlineage.run(..., reproduce=[...]) or run it as a script)"),
+            ),
+        )
     evidence.insert(0, "command: " + " ".join(command))
     if isinstance(facts.context.get("cwd"), str):
         evidence.append(f"started in {facts.context['cwd']}")
@@ -252,7 +302,7 @@ def command_term(facts: RunFacts) -> Term:
 
 def determinism_term(facts: RunFacts) -> Term:
     flags = facts.context.get("determinism")
-    evidence = []
+    evidence: list[str] = []
     seeds = {k: v for k, v in facts.params.items() if any(w in k.lower() for w in SEED_PARAM_WORDS)}
     evidence.extend(f"seed param {k}={v}" for k, v in sorted(seeds.items()))
     if isinstance(flags, Mapping):
@@ -261,24 +311,50 @@ def determinism_term(facts: RunFacts) -> Term:
         for name, value in sorted((flags.get("torch") or {}).items()):
             evidence.append(f"torch {name}={value}")
     if not isinstance(flags, Mapping):
-        return Term("determinism", False, tuple(evidence),
-                    ("determinism switches were not captured (recorded by an older mlineage)",), required=False)
+        return Term(
+            "determinism",
+            False,
+            tuple(evidence),
+            ("determinism switches were not captured (recorded by an older mlineage)",),
+            required=False,
+        )
     if not seeds:
-        return Term("determinism", False, tuple(evidence),
-                    ("no seed among the parameters: a re-run may be equivalent, not identical",), required=False)
+        return Term(
+            "determinism",
+            False,
+            tuple(evidence),
+            ("no seed among the parameters: a re-run may be equivalent, not identical",),
+            required=False,
+        )
     return Term("determinism", True, tuple(evidence), required=False)
 
 
-def predicate(facts: RunFacts, *, regenerable: frozenset[str] = frozenset(),
-              store: str = STORE) -> RunVerdict:
+def predicate(
+    facts: RunFacts, *, regenerable: frozenset[str] = frozenset(), store: str = STORE
+) -> RunVerdict:
     """R for one run: its five terms (the four required ones decide)."""
-    return RunVerdict(facts.run_id, facts.job, (
-        data_term(facts, regenerable, store), code_term(facts, store), environment_term(facts, store),
-        command_term(facts), determinism_term(facts)))
+    return RunVerdict(
+        facts.run_id,
+        facts.job,
+        (
+            data_term(facts, regenerable, store),
+            code_term(facts, store),
+            environment_term(facts, store),
+            command_term(facts),
+            determinism_term(facts),
+        ),
+    )
 
 
-def assess(root: str, runs: Sequence[RunFacts], direct: Sequence[str], *, recursive: bool = True,
-           source: InputFact | None = None, store: str = STORE) -> Reproducibility:
+def assess(
+    root: str,
+    runs: Sequence[RunFacts],
+    direct: Sequence[str],
+    *,
+    recursive: bool = True,
+    source: InputFact | None = None,
+    store: str = STORE,
+) -> Reproducibility:
     """R(m) over an ancestry. ``runs`` in any order; a run's missing input is regenerable when its producer
     is itself reproducible (judged from the sources down, so a chain of regenerable steps counts)."""
     by_id = {r.run_id: r for r in runs}
@@ -294,7 +370,8 @@ def assess(root: str, runs: Sequence[RunFacts], direct: Sequence[str], *, recurs
             if not item.present and item.producer in by_id and item.producer not in trail:
                 judge(item.producer, trail | {run_id})
         verdict = verdicts[run_id] = predicate(
-            facts, regenerable=frozenset(regenerable) if recursive else frozenset(), store=store)
+            facts, regenerable=frozenset(regenerable) if recursive else frozenset(), store=store
+        )
         if verdict.ok:
             regenerable.add(run_id)
         return verdict
@@ -303,11 +380,20 @@ def assess(root: str, runs: Sequence[RunFacts], direct: Sequence[str], *, recurs
         judge(facts.run_id, frozenset())
     source_term = None
     if source is not None:
-        source_term = (Term("data", True, (f"{source.label} {_short(source.digest)}: stored (a source: no "
-                                           "producing run)",))
-                       if source.present else
-                       Term("data", False, (), (f"{source.label} {_short(source.digest)} has no producing run "
-                                                f"and is not in {store}",)))
+        source_term = (
+            Term(
+                "data",
+                True,
+                (f"{source.label} {_short(source.digest)}: stored (a source: no producing run)",),
+            )
+            if source.present
+            else Term(
+                "data",
+                False,
+                (),
+                (f"{source.label} {_short(source.digest)} has no producing run and is not in {store}",),
+            )
+        )
     ordered = [verdicts[r] for r in direct if r in verdicts]
     ordered += [verdicts[r.run_id] for r in runs if r.run_id not in direct]
     return Reproducibility(root, recursive, tuple(ordered), tuple(direct), source_term)

@@ -56,20 +56,26 @@ def _validate_keyed(p: Mapping[str, Any]) -> dict[str, Any]:
     terms = p.get("terms")
     if not isinstance(terms, Mapping) or set(terms) != set(TERMS):
         raise ValidationError("terms", f"must name exactly the key terms {', '.join(TERMS)}")
-    return {"run_id": _run_id(p, "run_id"), "key": _digest(p, "key"),
-            "terms": {t: _digest(terms, t) for t in TERMS}}
+    return {
+        "run_id": _run_id(p, "run_id"),
+        "key": _digest(p, "key"),
+        "terms": {t: _digest(terms, t) for t in TERMS},
+    }
 
 
 def _validate_reused(p: Mapping[str, Any]) -> dict[str, Any]:
-    out = {"run_id": _run_id(p, "run_id"), "original_run_id": _run_id(p, "original_run_id"),
-           "key": _digest(p, "key")}
+    out = {
+        "run_id": _run_id(p, "run_id"),
+        "original_run_id": _run_id(p, "original_run_id"),
+        "key": _digest(p, "key"),
+    }
     if out["run_id"] == out["original_run_id"]:
         raise ValidationError("original_run_id", "a run cannot reuse itself")
     return out
 
 
 def _validate_verdict(p: Mapping[str, Any]) -> dict[str, Any]:
-    out = {"run_id": _run_id(p, "run_id"), "original_run_id": _run_id(p, "original_run_id")}
+    out: dict[str, Any] = {"run_id": _run_id(p, "run_id"), "original_run_id": _run_id(p, "original_run_id")}
     if out["run_id"] == out["original_run_id"]:
         raise ValidationError("original_run_id", "a run cannot reproduce itself")
     verdict = p.get("verdict")
@@ -96,28 +102,50 @@ def _two_runs(p: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return (("run", p["run_id"]), ("run", p["original_run_id"]))
 
 
-register_event(EventSpec(RUN_KEYED, _validate_keyed, references=lambda p: (("run", p["run_id"]),),
-                         projections=("run_keys",)))
+register_event(
+    EventSpec(
+        RUN_KEYED, _validate_keyed, references=lambda p: (("run", p["run_id"]),), projections=("run_keys",)
+    )
+)
 register_event(EventSpec(RUN_REUSED, _validate_reused, references=_two_runs, projections=("run_reuses",)))
-register_event(EventSpec(REPRODUCTION_VERDICT, _validate_verdict, references=_two_runs,
-                         projections=("reproductions",)))
+register_event(
+    EventSpec(REPRODUCTION_VERDICT, _validate_verdict, references=_two_runs, projections=("reproductions",))
+)
 
 
 def _tables() -> dict[str, Table]:
     from sqlalchemy import BigInteger, Column, Float, Index, MetaData, String, Table, Text
 
     meta = MetaData()
-    keys = Table("run_keys", meta, Column("run_id", String(128), primary_key=True),
-                 Column("cache_key", String(71), nullable=False), Column("job_term", String(71), nullable=False),
-                 Column("terms", Text, nullable=False), Column("seq", BigInteger, nullable=False),
-                 Index("ix_run_keys_key", "cache_key", "seq"), Index("ix_run_keys_job", "job_term", "seq"))
-    reuses = Table("run_reuses", meta, Column("run_id", String(128), primary_key=True),
-                   Column("original_run_id", String(128), nullable=False, index=True),
-                   Column("cache_key", String(71), nullable=False), Column("seq", BigInteger, nullable=False))
-    verdicts = Table("reproductions", meta, Column("run_id", String(128), primary_key=True),
-                     Column("original_run_id", String(128), nullable=False, index=True),
-                     Column("verdict", String(16), nullable=False), Column("rtol", Float, nullable=False),
-                     Column("detail", Text, nullable=False), Column("seq", BigInteger, nullable=False))
+    keys = Table(
+        "run_keys",
+        meta,
+        Column("run_id", String(128), primary_key=True),
+        Column("cache_key", String(71), nullable=False),
+        Column("job_term", String(71), nullable=False),
+        Column("terms", Text, nullable=False),
+        Column("seq", BigInteger, nullable=False),
+        Index("ix_run_keys_key", "cache_key", "seq"),
+        Index("ix_run_keys_job", "job_term", "seq"),
+    )
+    reuses = Table(
+        "run_reuses",
+        meta,
+        Column("run_id", String(128), primary_key=True),
+        Column("original_run_id", String(128), nullable=False, index=True),
+        Column("cache_key", String(71), nullable=False),
+        Column("seq", BigInteger, nullable=False),
+    )
+    verdicts = Table(
+        "reproductions",
+        meta,
+        Column("run_id", String(128), primary_key=True),
+        Column("original_run_id", String(128), nullable=False, index=True),
+        Column("verdict", String(16), nullable=False),
+        Column("rtol", Float, nullable=False),
+        Column("detail", Text, nullable=False),
+        Column("seq", BigInteger, nullable=False),
+    )
     return {"run_keys": keys, "run_reuses": reuses, "reproductions": verdicts}
 
 
@@ -140,8 +168,14 @@ class RunKeysProjection(Projection):
             raise ValidationError("run_id", f"run {p['run_id']} already has a cache key")
         self.writer.execute(
             "INSERT INTO run_keys (run_id, cache_key, job_term, terms, seq) VALUES (:r, :k, :j, :t, :s)",
-            {"r": p["run_id"], "k": p["key"], "j": p["terms"]["job"],
-             "t": json.dumps(p["terms"], sort_keys=True), "s": e.seq})
+            {
+                "r": p["run_id"],
+                "k": p["key"],
+                "j": p["terms"]["job"],
+                "t": json.dumps(p["terms"], sort_keys=True),
+                "s": e.seq,
+            },
+        )
 
 
 class RunReusesProjection(Projection):
@@ -165,7 +199,8 @@ class RunReusesProjection(Projection):
         self.writer.projection("graph").edge(original.node_id, run.node_id, REUSES, None, e.seq)
         self.writer.execute(
             "INSERT INTO run_reuses (run_id, original_run_id, cache_key, seq) VALUES (:r, :o, :k, :s)",
-            {"r": p["run_id"], "o": p["original_run_id"], "k": p["key"], "s": e.seq})
+            {"r": p["run_id"], "o": p["original_run_id"], "k": p["key"], "s": e.seq},
+        )
 
 
 class ReproductionsProjection(Projection):
@@ -192,8 +227,15 @@ class ReproductionsProjection(Projection):
         self.writer.execute(
             "INSERT INTO reproductions (run_id, original_run_id, verdict, rtol, detail, seq) "
             "VALUES (:r, :o, :v, :t, :d, :s)",
-            {"r": p["run_id"], "o": p["original_run_id"], "v": p["verdict"], "t": p["rtol"],
-             "d": json.dumps(detail, sort_keys=True), "s": e.seq})
+            {
+                "r": p["run_id"],
+                "o": p["original_run_id"],
+                "v": p["verdict"],
+                "t": p["rtol"],
+                "d": json.dumps(detail, sort_keys=True),
+                "s": e.seq,
+            },
+        )
 
 
 for _projection in (RunKeysProjection, RunReusesProjection, ReproductionsProjection):
@@ -216,10 +258,13 @@ def keyed_runs(store: MetadataStore, key: str, limit: int = 5) -> list[str]:
     from sqlalchemy import text
 
     with _sql(store).connect() as conn:
-        rows = conn.execute(text(
-            "SELECT k.run_id FROM run_keys k JOIN runs r ON r.id = k.run_id "
-            "WHERE k.cache_key = :k AND r.status = 'completed' ORDER BY k.seq DESC LIMIT :n"),
-            {"k": key, "n": limit}).all()
+        rows = conn.execute(
+            text(
+                "SELECT k.run_id FROM run_keys k JOIN runs r ON r.id = k.run_id "
+                "WHERE k.cache_key = :k AND r.status = 'completed' ORDER BY k.seq DESC LIMIT :n"
+            ),
+            {"k": key, "n": limit},
+        ).all()
     return [str(r[0]) for r in rows if store.get_run(str(r[0])) is not None]
 
 
@@ -228,9 +273,10 @@ def nearest_keyed(store: MetadataStore, job_term: str) -> tuple[str, dict[str, s
     from sqlalchemy import text
 
     with _sql(store).connect() as conn:
-        rows = conn.execute(text(
-            "SELECT run_id, terms FROM run_keys WHERE job_term = :j ORDER BY seq DESC LIMIT 20"),
-            {"j": job_term}).all()
+        rows = conn.execute(
+            text("SELECT run_id, terms FROM run_keys WHERE job_term = :j ORDER BY seq DESC LIMIT 20"),
+            {"j": job_term},
+        ).all()
     for run_id, terms in rows:
         if store.get_run(str(run_id)) is not None:
             return str(run_id), json.loads(terms)
@@ -242,17 +288,31 @@ def reproductions_of(store: MetadataStore, run_id: str) -> list[dict[str, Any]]:
     from sqlalchemy import text
 
     with _sql(store).connect() as conn:
-        rows = conn.execute(text(
-            "SELECT run_id, original_run_id, verdict, rtol, detail, seq FROM reproductions "
-            "WHERE run_id = :r OR original_run_id = :r ORDER BY seq"), {"r": run_id}).all()
-    return [{"run_id": r[0], "original_run_id": r[1], "verdict": r[2], "rtol": r[3], **json.loads(r[4]),
-             "seq": r[5]} for r in rows]
+        rows = conn.execute(
+            text(
+                "SELECT run_id, original_run_id, verdict, rtol, detail, seq FROM reproductions "
+                "WHERE run_id = :r OR original_run_id = :r ORDER BY seq"
+            ),
+            {"r": run_id},
+        ).all()
+    return [
+        {
+            "run_id": r[0],
+            "original_run_id": r[1],
+            "verdict": r[2],
+            "rtol": r[3],
+            **json.loads(r[4]),
+            "seq": r[5],
+        }
+        for r in rows
+    ]
 
 
 def reuse_of(store: MetadataStore, run_id: str) -> dict[str, Any] | None:
     from sqlalchemy import text
 
     with _sql(store).connect() as conn:
-        row = conn.execute(text("SELECT original_run_id, cache_key FROM run_reuses WHERE run_id = :r"),
-                           {"r": run_id}).first()
+        row = conn.execute(
+            text("SELECT original_run_id, cache_key FROM run_reuses WHERE run_id = :r"), {"r": run_id}
+        ).first()
     return {"original_run_id": row[0], "key": row[1]} if row is not None else None

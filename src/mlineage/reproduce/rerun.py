@@ -75,10 +75,20 @@ class StepResult:
         return self.verdict in ("identical", "equivalent", "reused", "up-to-date")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"original_run": self.original.id, "job": self.original.job, "run": self.run_id,
-                "verdict": self.verdict, "ok": self.ok, "outputs": [o.to_dict() for o in self.outputs],
-                "environment": list(self.environment), "workdir": self.workdir, "message": self.message,
-                "key": self.key, "explain": self.explain, "stale": self.stale}
+        return {
+            "original_run": self.original.id,
+            "job": self.original.job,
+            "run": self.run_id,
+            "verdict": self.verdict,
+            "ok": self.ok,
+            "outputs": [o.to_dict() for o in self.outputs],
+            "environment": list(self.environment),
+            "workdir": self.workdir,
+            "message": self.message,
+            "key": self.key,
+            "explain": self.explain,
+            "stale": self.stale,
+        }
 
 
 @dataclass
@@ -95,8 +105,12 @@ class ReproduceResult:
         return self.steps[-1].verdict if self.steps else "up-to-date"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"root": self.root, "ok": self.ok, "verdict": self.verdict,
-                "steps": [s.to_dict() for s in self.steps]}
+        return {
+            "root": self.root,
+            "ok": self.ok,
+            "verdict": self.verdict,
+            "steps": [s.to_dict() for s in self.steps],
+        }
 
 
 def producing_run(client: Client, node: Artifact | Run) -> Run:
@@ -104,8 +118,10 @@ def producing_run(client: Client, node: Artifact | Run) -> Run:
         return node
     producers = client.store.producers_of(str(node.digest))
     if not producers:
-        raise ReproduceError(f"{node.digest.short} has no producing run: a source artifact is reproduced by "
-                             "fetching it (`mlineage get`)")
+        raise ReproduceError(
+            f"{node.digest.short} has no producing run: a source artifact is reproduced by "
+            "fetching it (`mlineage get`)"
+        )
     return producers[-1]
 
 
@@ -120,22 +136,34 @@ def new_workdir(options: ReproduceOptions) -> Path:
     return Path(tempfile.mkdtemp(prefix="mlineage-reproduce-"))
 
 
-def rerun_step(client: Client, run: Run, options: ReproduceOptions, *, code: CodeState | None = None,
-               replaced: Mapping[str, str] | None = None, workdir: Path | None = None,
-               progress: Callable[[str], None] | None = None) -> StepResult:
+def rerun_step(
+    client: Client,
+    run: Run,
+    options: ReproduceOptions,
+    *,
+    code: CodeState | None = None,
+    replaced: Mapping[str, str] | None = None,
+    workdir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> StepResult:
     """Re-run one recorded run (see the module docstring) and record the verdict."""
     say = progress or (lambda _m: None)
     repo = options.repo or repository_root(Path.cwd())
     inputs, outputs = client.store.io_of_run(run.id)
     command = command_of(run.context)
     if command is None:
-        raise ReproduceError(f"run {run.id[:12]} ({run.job}) has no command to re-run: it was started "
-                             "interactively (store one with mlineage.run(..., reproduce=[...]))")
+        raise ReproduceError(
+            f"run {run.id[:12]} ({run.job}) has no command to re-run: it was started "
+            "interactively (store one with mlineage.run(..., reproduce=[...]))"
+        )
     differences = environment_differences(client, inputs, run)
     if differences and options.strict:
-        raise ReproduceError("environment differs: " + "; ".join(differences[:5])
-                             + (f" (and {len(differences) - 5} more)" if len(differences) > 5 else "")
-                             + " (--strict refuses any difference)")
+        raise ReproduceError(
+            "environment differs: "
+            + "; ".join(differences[:5])
+            + (f" (and {len(differences) - 5} more)" if len(differences) > 5 else "")
+            + " (--strict refuses any difference)"
+        )
     work = workdir or new_workdir(options)
     tree = work / "tree"
     code = code or recorded_code(client, run)
@@ -152,8 +180,10 @@ def rerun_step(client: Client, run: Run, options: ReproduceOptions, *, code: Cod
     done = subprocess.run(argv, cwd=start, env=env, capture_output=True, text=True, check=False)
     new = _new_run(client, run, before)
     if new is None:
-        raise ReproduceError(f"the re-run ({' '.join(argv)}) exited {done.returncode} without recording a run "
-                             f"of {run.job!r}: {(done.stderr or done.stdout)[-TAIL:].strip()}")
+        raise ReproduceError(
+            f"the re-run ({' '.join(argv)}) exited {done.returncode} without recording a run "
+            f"of {run.job!r}: {(done.stderr or done.stdout)[-TAIL:].strip()}"
+        )
     result = StepResult(run, "failed", new.id, environment=differences, workdir=str(work))
     if done.returncode != 0 or new.status.value != "completed":
         result.message = f"the re-run exited {done.returncode}: {(done.stderr or '')[-TAIL:].strip()}"
@@ -209,34 +239,52 @@ def _name(a: Artifact) -> str:
     return str(path) if path else (a.name or str(a.digest)[:19])
 
 
-def match_outputs(recorded: list[tuple[Artifact, str]], new: list[tuple[Artifact, str]]
-                  ) -> list[tuple[Artifact, Artifact | None]]:
+def match_outputs(
+    recorded: list[tuple[Artifact, str]], new: list[tuple[Artifact, str]]
+) -> list[tuple[Artifact, Artifact | None]]:
     """Pair each recorded output with the re-run's: by recorded path, then by role, then in order."""
     left = list(new)
     pairs: list[tuple[Artifact, Artifact | None]] = []
     for artifact, role in recorded:
-        found = next((x for x in left if _name(x[0]) == _name(artifact)), None) \
-            or next((x for x in left if role and x[1] == role), None) \
+        found = (
+            next((x for x in left if _name(x[0]) == _name(artifact)), None)
+            or next((x for x in left if role and x[1] == role), None)
             or (left[0] if left and len(recorded) == len(new) else None)
+        )
         if found is not None:
             left.remove(found)
         pairs.append((artifact, found[0] if found else None))
     return pairs
 
 
-def compare_outputs(client: Client, recorded: list[tuple[Artifact, str]], new: list[tuple[Artifact, str]],
-                    start: Path, work: Path, inputs: list[tuple[Artifact, str]], options: ReproduceOptions
-                    ) -> list[OutputComparison]:
+def compare_outputs(
+    client: Client,
+    recorded: list[tuple[Artifact, str]],
+    new: list[tuple[Artifact, str]],
+    start: Path,
+    work: Path,
+    inputs: list[tuple[Artifact, str]],
+    options: ReproduceOptions,
+) -> list[OutputComparison]:
     from .reuse import restore
 
-    validation = next((start / str(a.metadata.get("path")) for a, role in inputs
-                       if role == "validation" and isinstance(a.metadata, dict) and a.metadata.get("path")), None)
+    validation = next(
+        (
+            start / str(a.metadata.get("path"))
+            for a, role in inputs
+            if role == "validation" and isinstance(a.metadata, dict) and a.metadata.get("path")
+        ),
+        None,
+    )
     results = []
     for original, reproduced in match_outputs(recorded, new):
         name = _name(original)
         if reproduced is None:
-            results.append(OutputComparison(name, "missing", str(original.digest),
-                                            differences=["the re-run did not produce it"]))
+            results.append(
+                OutputComparison(
+                    name, "missing", str(original.digest), differences=["the re-run did not produce it"]
+                )
+            )
             continue
         if original.digest == reproduced.digest:
             results.append(OutputComparison(name, "identical", str(original.digest), str(reproduced.digest)))
@@ -254,13 +302,20 @@ def compare_outputs(client: Client, recorded: list[tuple[Artifact, str]], new: l
 def record_verdict(client: Client, result: StepResult, options: ReproduceOptions, *, keyed: bool) -> None:
     """Append the verdict (and the re-run's cache key) and move the project's checkpoint."""
     assert result.run_id is not None
-    events = [NewEvent(REPRODUCTION_VERDICT, {
-        "run_id": result.run_id, "original_run_id": result.original.id,
-        "verdict": "failed" if result.verdict == "missing" else result.verdict, "rtol": options.rtol,
-        "outputs": [o.to_dict() for o in result.outputs], "environment": [{"difference": d}
-                                                                          for d in result.environment],
-        **({"message": result.message} if result.message else {}),
-    })]
+    events = [
+        NewEvent(
+            REPRODUCTION_VERDICT,
+            {
+                "run_id": result.run_id,
+                "original_run_id": result.original.id,
+                "verdict": "failed" if result.verdict == "missing" else result.verdict,
+                "rtol": options.rtol,
+                "outputs": [o.to_dict() for o in result.outputs],
+                "environment": [{"difference": d} for d in result.environment],
+                **({"message": result.message} if result.message else {}),
+            },
+        )
+    ]
     client.append(events)
     new = client.store.get_run(result.run_id)
     if keyed and new is not None:

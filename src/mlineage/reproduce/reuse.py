@@ -26,8 +26,15 @@ from ..errors import IntegrityError, MlineageError, NotFoundError
 from ..events import NewEvent
 from ..model import Artifact, ArtifactKind, Run
 from ..sdk.run import ActiveRun
-from .key import CONTEXT_ROLES, CacheKey, differing, environment_term, make_key, recorded_code_term, \
-    recorded_environment_term
+from .key import (
+    CONTEXT_ROLES,
+    CacheKey,
+    differing,
+    environment_term,
+    make_key,
+    recorded_code_term,
+    recorded_environment_term,
+)
 from .records import RUN_KEYED, RUN_REUSED
 
 if TYPE_CHECKING:
@@ -54,20 +61,38 @@ class Lookup:
         return f"miss (key {self.key.key[:19]}…): {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key.key, "terms": dict(self.key.terms), "hit": self.hit, "outputs": self.outputs,
-                "nearest": self.nearest, "differing": list(self.differing), "reason": self.reason}
+        return {
+            "key": self.key.key,
+            "terms": dict(self.key.terms),
+            "hit": self.hit,
+            "outputs": self.outputs,
+            "nearest": self.nearest,
+            "differing": list(self.differing),
+            "reason": self.reason,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Lookup:
-        return cls(CacheKey(d["key"], dict(d["terms"])), d.get("hit"), list(d.get("outputs") or []),
-                   d.get("nearest"), list(d.get("differing") or []), str(d.get("reason") or ""))
+        return cls(
+            CacheKey(d["key"], dict(d["terms"])),
+            d.get("hit"),
+            list(d.get("outputs") or []),
+            d.get("nearest"),
+            list(d.get("differing") or []),
+            str(d.get("reason") or ""),
+        )
 
 
 # ---------------------------------------------------------------- keys
 
 
-def live_key(job: str, params: Mapping[str, Any], inputs: Iterable[tuple[str, str]],
-             source_files: tuple[str, ...] = (), cwd: Path | None = None) -> CacheKey:
+def live_key(
+    job: str,
+    params: Mapping[str, Any],
+    inputs: Iterable[tuple[str, str]],
+    source_files: tuple[str, ...] = (),
+    cwd: Path | None = None,
+) -> CacheKey:
     """The key of a step about to run in this process (its code and environment as captured now)."""
     from ..capture.run_context import capture_run
 
@@ -109,7 +134,7 @@ def lookup(client: Client, key: CacheKey) -> Lookup:
         return Lookup(key, run_id, [_output(a, role) for a, role in outputs])
     found = Lookup(key)
     if stale:
-        found.reason = (f"run {stale[0][:12]} has this key but its outputs are not all in the artifact store")
+        found.reason = f"run {stale[0][:12]} has this key but its outputs are not all in the artifact store"
         found.nearest = stale[0]
         return found
     nearest = nearest_keyed(client.store, key.terms["job"])
@@ -123,8 +148,13 @@ def lookup(client: Client, key: CacheKey) -> Lookup:
 
 def _output(a: Artifact, role: str) -> dict[str, Any]:
     path = a.metadata.get("path") if isinstance(a.metadata, dict) else None
-    return {"digest": str(a.digest), "path": path, "kind": a.kind.value, "role": role or None,
-            "media_type": a.media_type}
+    return {
+        "digest": str(a.digest),
+        "path": path,
+        "kind": a.kind.value,
+        "role": role or None,
+        "media_type": a.media_type,
+    }
 
 
 def restore(client: Client, output: Mapping[str, Any], target: Path) -> None:
@@ -163,13 +193,21 @@ def output_targets(outputs: list[dict[str, Any]], wanted: Mapping[str, str]) -> 
 class ReusableRun(ActiveRun):
     """A tracked run that may be answered from the cache (see the module docstring)."""
 
-    def __init__(self, job: str, *, inputs: Iterable[str | os.PathLike[str]] = (),
-                 outputs: Mapping[str, str] | Iterable[str] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        job: str,
+        *,
+        inputs: Iterable[str | os.PathLike[str]] = (),
+        outputs: Mapping[str, str] | Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(job, **kwargs)
         self.input_paths = [str(p) for p in inputs]
         self.output_kinds: dict[str, str] = (
-            {str(k): str(v) for k, v in outputs.items()} if isinstance(outputs, Mapping)
-            else {str(o): ArtifactKind.FILE.value for o in outputs})
+            {str(k): str(v) for k, v in outputs.items()}
+            if isinstance(outputs, Mapping)
+            else {str(o): ArtifactKind.FILE.value for o in outputs}
+        )
         self.lookup: Lookup | None = None
         self.reused: Run | None = None
 
@@ -215,11 +253,31 @@ class ReusableRun(ActiveRun):
                     if not any(str(a.metadata.get("path")) == path for a in self.outputs):
                         self.produce(path, kind=kind)
                 if self.reused is not None:
-                    self.write_events([NewEvent(RUN_REUSED, {"run_id": self.id, "original_run_id":
-                                                             self.reused.id, "key": self.lookup.key.key})])
+                    self.write_events(
+                        [
+                            NewEvent(
+                                RUN_REUSED,
+                                {
+                                    "run_id": self.id,
+                                    "original_run_id": self.reused.id,
+                                    "key": self.lookup.key.key,
+                                },
+                            )
+                        ]
+                    )
                 else:
-                    self.write_events([NewEvent(RUN_KEYED, {"run_id": self.id, "key": self.lookup.key.key,
-                                                            "terms": self.lookup.key.terms})])
+                    self.write_events(
+                        [
+                            NewEvent(
+                                RUN_KEYED,
+                                {
+                                    "run_id": self.id,
+                                    "key": self.lookup.key.key,
+                                    "terms": self.lookup.key.terms,
+                                },
+                            )
+                        ]
+                    )
         except MlineageError as exc:
             status, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
         super().end(status, error)

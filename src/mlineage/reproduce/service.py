@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 Progress = Callable[[str], None]
 
 
-def reproduce(client: Client, ref: str | Artifact | Run, options: ReproduceOptions,
-              progress: Progress | None = None) -> ReproduceResult:
+def reproduce(
+    client: Client, ref: str | Artifact | Run, options: ReproduceOptions, progress: Progress | None = None
+) -> ReproduceResult:
     node = client.resolve(ref) if isinstance(ref, str) else ref
     run = producing_run(client, node)
     root = str(node.digest) if isinstance(node, Artifact) else f"run:{node.id}"
@@ -37,7 +38,9 @@ def reproduce(client: Client, ref: str | Artifact | Run, options: ReproduceOptio
         return ReproduceResult(root, upstream(client, run, options, progress))
     report = client.reproducible(run)
     if not report.reproducible:
-        raise ReproduceError(f"run {run.id[:12]} ({run.job}) is not reproducible: " + "; ".join(report.reasons()))
+        raise ReproduceError(
+            f"run {run.id[:12]} ({run.job}) is not reproducible: " + "; ".join(report.reasons())
+        )
     if options.reuse:
         key = recorded_key(run, client.store.io_of_run(run.id)[0])
         if key is not None:
@@ -47,8 +50,14 @@ def reproduce(client: Client, ref: str | Artifact | Run, options: ReproduceOptio
     return ReproduceResult(root, [rerun_step(client, run, options, progress=progress)])
 
 
-def reuse_step(client: Client, run: Run, key: CacheKey, options: ReproduceOptions,
-               progress: Progress | None = None, work: Path | None = None) -> StepResult | None:
+def reuse_step(
+    client: Client,
+    run: Run,
+    key: CacheKey,
+    options: ReproduceOptions,
+    progress: Progress | None = None,
+    work: Path | None = None,
+) -> StepResult | None:
     """Answer a step from the cache: restore the hit's outputs (verified) into the work folder and record a
     reused run pointing at it; None on a miss (or a hit whose outputs fail their digest check)."""
     from ..errors import IntegrityError, NotFoundError
@@ -59,7 +68,9 @@ def reuse_step(client: Client, run: Run, key: CacheKey, options: ReproduceOption
     work = work or new_workdir(options)
     try:
         for output in found.outputs:
-            restore(client, output, work / "outputs" / Path(str(output.get("path") or output["digest"][7:19])))
+            restore(
+                client, output, work / "outputs" / Path(str(output.get("path") or output["digest"][7:19]))
+            )
     except (IntegrityError, NotFoundError) as exc:
         if progress:
             progress(f"cache hit {found.hit[:12]} is unusable: {exc}")
@@ -82,13 +93,31 @@ def record_reused(client: Client, run: Run, hit: str, key: CacheKey, outputs: li
     inputs, _ = client.store.io_of_run(run.id)
     context = {k: v for k, v in run.context.items() if k not in ("pid", "reproduces")}
     context["reused_from"] = hit
-    events = [NewEvent(ev.RUN_STARTED, {"run_id": run_id, "job": run.job, "kind": run.kind.value,
-                                        "params": run.params, "context": context, "agent": actor(),
-                                        "started_at": utc_now()})]
-    events += [NewEvent(ev.ARTIFACT_USED, {"run_id": run_id, "digest": str(a.digest), **({"role": r} if r else {})})
-               for a, r in inputs]
-    events += [NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run_id, "digest": o["digest"],
-                                               **({"role": o["role"]} if o.get("role") else {})}) for o in outputs]
+    events = [
+        NewEvent(
+            ev.RUN_STARTED,
+            {
+                "run_id": run_id,
+                "job": run.job,
+                "kind": run.kind.value,
+                "params": run.params,
+                "context": context,
+                "agent": actor(),
+                "started_at": utc_now(),
+            },
+        )
+    ]
+    events += [
+        NewEvent(ev.ARTIFACT_USED, {"run_id": run_id, "digest": str(a.digest), **({"role": r} if r else {})})
+        for a, r in inputs
+    ]
+    events += [
+        NewEvent(
+            ev.ARTIFACT_PRODUCED,
+            {"run_id": run_id, "digest": o["digest"], **({"role": o["role"]} if o.get("role") else {})},
+        )
+        for o in outputs
+    ]
     events.append(NewEvent(RUN_REUSED, {"run_id": run_id, "original_run_id": hit, "key": key.key}))
     events.append(NewEvent(ev.RUN_ENDED, {"run_id": run_id, "status": "completed", "ended_at": utc_now()}))
     client.append(events)
@@ -182,15 +211,23 @@ class _Now:
             import hashlib
 
             code = self.code
-            self._commit_term = code_term({"git": {
-                "commit": code.commit,
-                "diff_sha256": "sha256:" + hashlib.sha256(code.diff).hexdigest() if code.diff else None,
-                "untracked": [{"path": p, "digest": d} for p, d in code.untracked.items()]}})
+            self._commit_term = code_term(
+                {
+                    "git": {
+                        "commit": code.commit,
+                        "diff_sha256": "sha256:" + hashlib.sha256(code.diff).hexdigest()
+                        if code.diff
+                        else None,
+                        "untracked": [{"path": p, "digest": d} for p, d in code.untracked.items()],
+                    }
+                }
+            )
         return self._commit_term
 
 
-def upstream(client: Client, target: Run, options: ReproduceOptions, progress: Progress | None = None
-             ) -> list[StepResult]:
+def upstream(
+    client: Client, target: Run, options: ReproduceOptions, progress: Progress | None = None
+) -> list[StepResult]:
     say = progress or (lambda _m: None)
     repo = options.repo or repository_root(Path.cwd())
     options.repo = repo
@@ -214,8 +251,15 @@ def upstream(client: Client, target: Run, options: ReproduceOptions, progress: P
             results.append(reused)
             continue
         say(f"{run.job}: stale ({explain}): re-running")
-        step = rerun_step(client, run, options, code=now.code, replaced=replaced,
-                          workdir=work / f"step-{index}", progress=progress)
+        step = rerun_step(
+            client,
+            run,
+            options,
+            code=now.code,
+            replaced=replaced,
+            workdir=work / f"step-{index}",
+            progress=progress,
+        )
         step.explain = f"stale ({explain})"
         step.stale = True
         replaced.update(step.replaced)

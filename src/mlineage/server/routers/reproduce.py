@@ -27,11 +27,23 @@ class LookupIn(BaseModel):
 
 
 @router.get("/reproducible")
-def reproducible(request: Request, p: Reader, state: ServerDep,
-                 ref: Annotated[str, Query(min_length=1, max_length=400)], recursive: bool = False) -> Any:
+def reproducible(
+    request: Request,
+    p: Reader,
+    state: ServerDep,
+    ref: Annotated[str, Query(min_length=1, max_length=400)],
+    recursive: bool = False,
+) -> Any:
     """R(REF) term by term (`mlineage reproducible --json`)."""
-    return answer(request, state, p, "reproducible", (ref, recursive),
-                  lambda c: c.reproducible(ref, recursive=recursive).to_dict(), cacheable=False)
+    return answer(
+        request,
+        state,
+        p,
+        "reproducible",
+        (ref, recursive),
+        lambda c: c.reproducible(ref, recursive=recursive).to_dict(),
+        cacheable=False,
+    )
 
 
 @router.post("/lookup")
@@ -41,5 +53,12 @@ def lookup(body: LookupIn, request: Request, p: Reader, state: ServerDep) -> Any
     from ...reproduce.reuse import lookup as find
 
     key = CacheKey(body.key, dict(body.terms))
-    return answer(request, state, p, "reproduce/lookup", body.model_dump_json(),
-                  lambda c: find(c, key).to_dict(), cacheable=False)
+    return answer(
+        request,
+        state,
+        p,
+        "reproduce/lookup",
+        body.model_dump_json(),
+        lambda c: find(c, key).to_dict(),
+        cacheable=False,
+    )
