@@ -15,7 +15,8 @@ SRC = str(Path(mlineage.__file__).resolve().parents[1])
 
 
 class Repo:
-    def __init__(self, root: Path, store_uri: str, objects: Path) -> None:
+    def __init__(self, root: Path, store_uri: str | None, objects: Path | None) -> None:
+        """``store_uri`` None: a project of its own (``mlineage init``), found from the folder."""
         self.root, self.store_uri, self.objects = root, store_uri, objects
         root.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q", "-b", "main")
@@ -27,9 +28,9 @@ class Repo:
         env = {
             k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_") or k == "MLINEAGE_CACHE_DIR"
         }
+        if self.store_uri is not None:
+            env.update(MLINEAGE_URI=self.store_uri, MLINEAGE_ARTIFACTS=str(self.objects))
         env.update(
-            MLINEAGE_URI=self.store_uri,
-            MLINEAGE_ARTIFACTS=str(self.objects),
             MLINEAGE_CAPTURE="full",
             PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH", "")])),
             **extra,

@@ -137,3 +137,30 @@ def test_a_three_step_pipeline_re_runs_only_the_changed_step(repo: Repo, tmp_pat
         before == ""
         and json.loads(repo.cli("reproducible", "out/model.txt", "--json").stdout)["reproducible"]
     )
+
+
+def test_a_noop_upstream_answer_is_kept_until_something_changes(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "proj", None, None)  # a project of its own: the kept answer lives in .mlineage/
+    repo.cli("init")
+    repo.write("data/raw.txt", "abc")
+    for step in ("prep", "train"):
+        repo.write(f"{step}.py", PIPELINE_STEP)
+    repo.commit()
+    repo.python("prep.py", "prep", "data/raw.txt", "out/clean.txt")
+    repo.python("train.py", "train", "out/clean.txt", "out/model.txt")
+    first = repo.cli_json("reproduce", "out/model.txt", "--upstream")
+    assert [s["verdict"] for s in first["steps"]] == ["up-to-date", "up-to-date"]
+    [kept] = (repo.root / ".mlineage" / "reproduce").glob("upstream-*.json")
+    assert json.loads(kept.read_text())["answer"]["json"] == first
+    kept.write_text(kept.read_text().replace('"up-to-date"', '"kept"'))  # to see which answer is given
+    assert [s["verdict"] for s in repo.cli_json("reproduce", "out/model.txt", "--upstream")["steps"]] == [
+        "kept",
+        "kept",
+    ]
+    repo.write("train.py", PIPELINE_STEP + "# edited, not committed\n")  # git status changes
+    edited = repo.cli_json("reproduce", "out/model.txt", "--upstream", "--explain")
+    assert [(s["job"], s["verdict"]) for s in edited["steps"]] == [
+        ("prep", "up-to-date"),
+        ("train", "identical"),
+    ]
+    assert edited["steps"][1]["explain"] == "stale (changed: code)"

@@ -121,14 +121,25 @@ def reproduce_command(
 ) -> None:
     """Re-run what produced REF from its recorded inputs, code and command; compare the outputs.
 
-    Exit 0 when every output is bit-identical or equivalent within tolerance, 1 otherwise."""
+    Exit 0 when every output is bit-identical or equivalent within tolerance, 1 otherwise. With --upstream,
+    an answer that nothing is stale is kept (in .mlineage/reproduce/) and given again, without opening the
+    lineage graph, until the ledger, the working tree, REF or the environment changes."""
+    noop = upstream and not reuse and workdir is None
+    if noop:
+        from ..config import load_settings
+        from ..reproduce import stamp
+
+        settings = load_settings()
+        kept = stamp.load(settings.project_root, settings.store_uri, ref, Path.cwd())
+        if kept is not None:
+            _print_answer(kept["json"], kept["lines"], explain, as_json)
+            return
     from rich.markup import escape
 
     from ..reproduce.rerun import ReproduceOptions
 
-    options = ReproduceOptions(
-        workdir=workdir, strict=strict, rtol=rtol, atol=atol, reuse=reuse, upstream=upstream, explain=explain
-    )
+    options = ReproduceOptions(workdir=workdir, strict=strict, rtol=rtol, atol=atol, reuse=reuse,
+                               upstream=upstream, explain=explain)
     out = console()
     quiet = as_json or not out.is_terminal
 
@@ -138,15 +149,20 @@ def reproduce_command(
 
     with client_session() as client:
         result = client.reproduce(ref, options, progress)
+        if noop and result.noop and result.repo is not None:
+            stamp.save(settings.project_root, client.settings.store_uri, ref, Path.cwd(), result.repo,
+                       result.watched, {"json": result.to_dict(), "lines": result_lines(result)})
+    _print_answer(result.to_dict(), result_lines(result), explain, as_json)
+
+
+def _print_answer(answer: dict[str, Any], lines: list[str], explain: bool, as_json: bool) -> None:
     if as_json:
-        emit_json(result.to_dict())
+        emit_json(answer)
     else:
-        shown: list[str] = result_lines(result)
-        if not explain:
-            shown = [line for line in shown if not line.startswith("  why: ")]
-        for line in shown:
-            out.print(escape(line), highlight=False, soft_wrap=True)
-    if not result.ok:
+        for line in lines:
+            if explain or not line.startswith("  why: "):
+                click.echo(line)
+    if not answer["ok"]:
         raise SystemExit(1)
 
 

@@ -95,6 +95,13 @@ class StepResult:
 class ReproduceResult:
     root: str
     steps: list[StepResult]
+    repo: Path | None = None  # --upstream: the repository whose working tree was compared
+    watched: list[str] = field(default_factory=list)  # --upstream: declared source files it depends on
+
+    @property
+    def noop(self) -> bool:
+        """Every step was up to date: nothing ran, nothing was recorded."""
+        return all(s.verdict == "up-to-date" for s in self.steps)
 
     @property
     def ok(self) -> bool:

@@ -35,7 +35,9 @@ def reproduce(
     run = producing_run(client, node)
     root = str(node.digest) if isinstance(node, Artifact) else f"run:{node.id}"
     if options.upstream:
-        return ReproduceResult(root, upstream(client, run, options, progress))
+        watched: set[str] = set()
+        steps = upstream(client, run, options, progress, watched)
+        return ReproduceResult(root, steps, options.repo, sorted(watched))
     report = client.reproducible(run)
     if not report.reproducible:
         raise ReproduceError(
@@ -183,6 +185,7 @@ class _Now:
         self.client, self.repo = client, repo
         self._code: CodeState | None = None
         self._commit_term: str | None = None
+        self.watched: set[str] = set()  # the declared source files the answer depends on
         from ..capture.environment import packages
 
         self.environment = environment_term(platform.python_version(), packages()[1])
@@ -206,6 +209,8 @@ class _Now:
             doc: dict[str, Any] = {"files": [now(f["path"]) for f in manifest["files"]]}
             if entry:
                 doc["entry"] = now(entry["path"])
+            self.watched.update(f["path"] for f in doc["files"] + [doc.get("entry") or {"path": None}]
+                                if f["path"])
             return code_term(doc)
         if self._commit_term is None:
             import hashlib
@@ -226,7 +231,8 @@ class _Now:
 
 
 def upstream(
-    client: Client, target: Run, options: ReproduceOptions, progress: Progress | None = None
+    client: Client, target: Run, options: ReproduceOptions, progress: Progress | None = None,
+    watched: set[str] | None = None,
 ) -> list[StepResult]:
     say = progress or (lambda _m: None)
     repo = options.repo or repository_root(Path.cwd())
@@ -264,6 +270,8 @@ def upstream(
         step.stale = True
         replaced.update(step.replaced)
         results.append(step)
+    if watched is not None:
+        watched.update(now.watched)
     return results
 
 
