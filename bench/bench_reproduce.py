@@ -184,7 +184,7 @@ def _noop_seconds(quick: bool) -> tuple[float, float, str]:
     mlineage = [
         sys.executable,
         "-m",
-        "mlineage.cli.main",
+        "mlineage.cli.entry",  # what the console script runs
         "reproduce",
         f"out/{STEPS - 1}.txt",
         "--upstream",

@@ -150,7 +150,8 @@ def _print_record(record: dict[str, Any]) -> None:
             value = "\n".join(f"@{v['version']} {v['digest'][:19]} {v['recorded_at'] or ''}"
                                + (" (shown)" if v["version"] == record.get("version") else "") for v in value)
         elif key == "reproducibility":
-            value = "yes" if value["reproducible"] else "no: " + "\n".join(value["reasons"])
+            value = "yes" if value["reproducible"] else (
+                f"no: {', '.join(value['failing'])} (`mlineage reproducible REF` says why)")
             key = "reproducible"
         elif key == "lineage_record":
             value = ", ".join(f"{a['name'] or a['digest'][:19]}" for a in value["parent_artifacts"]) or "-"

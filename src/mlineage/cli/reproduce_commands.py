@@ -169,7 +169,9 @@ def _print_answer(answer: dict[str, Any], lines: list[str], explain: bool, as_js
 def show_reproducibility(client: Any, ref: str) -> dict[str, Any]:
     """What ``show`` prints about R(ref): the verdict and the reasons it fails."""
     report = client.reproducible(ref)
-    return {"reproducible": report.reproducible, "reasons": report.reasons()}
+    failing = sorted({t.name for r in report.judged for t in r.terms if t.required and not t.ok}
+                     | ({"data"} if report.source is not None and not report.source.ok else set()))
+    return {"reproducible": report.reproducible, "failing": failing, "reasons": report.reasons()}
 
 
 COMMANDS = [reproducible_command, reproduce_command]
