@@ -52,8 +52,8 @@ def test_data_fails_when_an_input_is_not_retrievable() -> None:
     assert not verdict.ok
     assert failing(verdict)["data"] == (
         (
-            "input sha256:ab12ab12ab12… (data/train.csv) is not in the artifact store (local cache or remote); "
-            "push it from a machine that has it (`mlineage push`)"
+            "input sha256:ab12ab12ab12… (data/train.csv) is not in the artifact store "
+            "(local cache or remote); push it from a machine that has it (`mlineage push`)"
         ),
     )
 

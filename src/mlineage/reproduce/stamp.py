@@ -66,7 +66,8 @@ def fingerprint(store_uri: str, repo: Path, ref: str, cwd: Path, watched: list[s
                             capture_output=True, env=env, check=False)
     if status.returncode != 0:
         return None
-    listed = sorted({e[3:].decode("utf-8", "surrogateescape") for e in status.stdout.split(b"\0") if len(e) > 3})
+    entries = status.stdout.split(b"\0")
+    listed = sorted({e[3:].decode("utf-8", "surrogateescape") for e in entries if len(e) > 3})
     ref_path = cwd / ref
     return {
         "ledger": head,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..answers import answer
 from ..deps import Reader, ServerDep
-from ..models import ERRORS
+from ..models import ERRORS, ReproducibleOut, ReuseLookupOut
 
 router = APIRouter(prefix="/api/v1/reproduce", tags=["reproduce"], responses=ERRORS)
 
@@ -26,7 +26,7 @@ class LookupIn(BaseModel):
     terms: dict[Annotated[str, Field(max_length=32)], Digest] = Field(max_length=16)
 
 
-@router.get("/reproducible")
+@router.get("/reproducible", responses={200: {"model": ReproducibleOut, "description": "the verdict"}})
 def reproducible(
     request: Request,
     p: Reader,
@@ -46,7 +46,7 @@ def reproducible(
     )
 
 
-@router.post("/lookup")
+@router.post("/lookup", responses={200: {"model": ReuseLookupOut, "description": "a hit, or why it missed"}})
 def lookup(body: LookupIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """A completed run with this cache key whose outputs are all stored, or why there is none."""
     from ...reproduce.key import CacheKey
