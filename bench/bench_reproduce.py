@@ -77,7 +77,17 @@ def _populate(client: object, runs: int) -> list[tuple[str, dict[str, str]]]:
             NewEvent(ev.ARTIFACT_RECORDED, {"digest": digest, "kind": "model", "size": len(out)}),
             NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run_id, "digest": digest}),
             NewEvent(ev.RUN_ENDED, {"run_id": run_id, "status": "completed"}),
-            NewEvent(RUN_KEYED, {"run_id": run_id, "key": key.key, "terms": key.terms}),
+            NewEvent(
+                RUN_KEYED,
+                {
+                    "run_id": run_id,
+                    "key": key.key,
+                    "terms": key.terms,
+                    "outputs": [
+                        {"digest": digest, "path": None, "kind": "model", "media_type": None, "role": None}
+                    ],
+                },
+            ),
         ]
         if len(batch) >= 5000:
             client.append(batch)  # type: ignore[attr-defined]

@@ -213,13 +213,13 @@ def _parquet(a: Path, b: Path, tol: _Tolerance, _v: Path | None) -> tuple[bool, 
     notes: list[str] = []
     return all(
         _arrays(
-                x.column(c).to_numpy(zero_copy_only=False),
-                y.column(c).to_numpy(zero_copy_only=False),
-                c,
-                tol,
-                notes,
-            )
-            for c in x.column_names
+            x.column(c).to_numpy(zero_copy_only=False),
+            y.column(c).to_numpy(zero_copy_only=False),
+            c,
+            tol,
+            notes,
+        )
+        for c in x.column_names
     ), notes
 
 
@@ -244,8 +244,10 @@ def _validation_features(path: Path) -> Any:
 def _model(a: Path, b: Path, tol: _Tolerance, validation: Path | None) -> tuple[bool, list[str]]:
     if validation is None:
         return False, [
-            ("pickled models differ byte for byte and no validation data was recorded (use an input "
-            "with role 'validation') to compare their predictions on")
+            (
+                "pickled models differ byte for byte and no validation data was recorded (use an input "
+                "with role 'validation') to compare their predictions on"
+            )
         ]
     import pickle
 

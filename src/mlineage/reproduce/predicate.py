@@ -290,8 +290,10 @@ def command_term(facts: RunFacts) -> Term:
             False,
             tuple(evidence),
             (
-                ("no command to re-run: the run was started interactively (record one with "
-                "mlineage.run(..., reproduce=[...]) or run it as a script)"),
+                (
+                    "no command to re-run: the run was started interactively (record one with "
+                    "mlineage.run(..., reproduce=[...]) or run it as a script)"
+                ),
             ),
         )
     evidence.insert(0, "command: " + " ".join(command))

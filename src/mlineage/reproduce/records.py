@@ -16,7 +16,9 @@ server's ``/api/v1/reproduce`` router, which calls the same readers.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..catalogue import EventSpec, register_edge_type, register_event
@@ -56,10 +58,23 @@ def _validate_keyed(p: Mapping[str, Any]) -> dict[str, Any]:
     terms = p.get("terms")
     if not isinstance(terms, Mapping) or set(terms) != set(TERMS):
         raise ValidationError("terms", f"must name exactly the key terms {', '.join(TERMS)}")
+    outputs = p.get("outputs", [])
+    if not isinstance(outputs, list) or not all(isinstance(o, Mapping) for o in outputs):
+        raise ValidationError("outputs", "must be a list of {digest, path, kind, media_type, role}")
+    checked = []
+    for o in outputs:
+        item: dict[str, str | None] = {"digest": _digest(o, "digest")}
+        for name in ("path", "kind", "media_type", "role"):
+            value = o.get(name)
+            if value is not None and (not isinstance(value, str) or len(value) > 4096):
+                raise ValidationError(f"outputs.{name}", "must be a string or null")
+            item[name] = value
+        checked.append(item)
     return {
         "run_id": _run_id(p, "run_id"),
         "key": _digest(p, "key"),
         "terms": {t: _digest(terms, t) for t in TERMS},
+        "outputs": checked,
     }
 
 
@@ -124,6 +139,7 @@ def _tables() -> dict[str, Table]:
         Column("cache_key", String(71), nullable=False),
         Column("job_term", String(71), nullable=False),
         Column("terms", Text, nullable=False),
+        Column("outputs", Text, nullable=False),
         Column("seq", BigInteger, nullable=False),
         Index("ix_run_keys_key", "cache_key", "seq"),
         Index("ix_run_keys_job", "job_term", "seq"),
@@ -167,12 +183,14 @@ class RunKeysProjection(Projection):
         if self.writer.one("SELECT 1 FROM run_keys WHERE run_id = :id", {"id": p["run_id"]}):
             raise ValidationError("run_id", f"run {p['run_id']} already has a cache key")
         self.writer.execute(
-            "INSERT INTO run_keys (run_id, cache_key, job_term, terms, seq) VALUES (:r, :k, :j, :t, :s)",
+            "INSERT INTO run_keys (run_id, cache_key, job_term, terms, outputs, seq) "
+            "VALUES (:r, :k, :j, :t, :o, :s)",
             {
                 "r": p["run_id"],
                 "k": p["key"],
                 "j": p["terms"]["job"],
                 "t": json.dumps(p["terms"], sort_keys=True),
+                "o": json.dumps(p.get("outputs") or [], sort_keys=True),
                 "s": e.seq,
             },
         )
@@ -253,34 +271,61 @@ def _sql(store: MetadataStore) -> Any:
     return engine
 
 
-def keyed_runs(store: MetadataStore, key: str, limit: int = 5) -> list[str]:
-    """Ids of completed runs recorded with this cache key, newest first."""
+_lookup_connections: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def _lookup_connection(store: MetadataStore) -> Iterator[Any]:
+    """A connection for look-ups. On PostgreSQL one autocommit connection is kept per engine: a pooled one
+    pays a ping on checkout and a rollback on return, two round trips more than the query itself, on a path a
+    reusable step takes before it runs. A connection that failed is dropped and the next call opens another."""
+    engine = _sql(store)
+    if engine.dialect.name != "postgresql":
+        with engine.connect() as conn:
+            yield conn
+        return
+    conn = _lookup_connections.get(engine)
+    if conn is None or conn.closed:
+        conn = _lookup_connections[engine] = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        yield conn
+    except Exception:
+        _lookup_connections.pop(engine, None)
+        conn.close()
+        raise
+
+
+def keyed_rows(
+    store: MetadataStore, key: str, job_term: str, limit: int = 5
+) -> tuple[list[tuple[str, list[dict[str, Any]]]], tuple[str, dict[str, str]] | None]:
+    """One look-up on one connection: (completed runs recorded with this key and their outputs, newest
+    first; the newest keyed run of the same job and its terms, to explain a miss -- only asked when there is
+    no run with the key)."""
     from sqlalchemy import text
 
-    with _sql(store).connect() as conn:
+    view = getattr(store, "inner", None) is not None  # a server's namespace view: filter by visibility
+    with _lookup_connection(store) as conn:
         rows = conn.execute(
             text(
-                "SELECT k.run_id FROM run_keys k JOIN runs r ON r.id = k.run_id "
-                "WHERE k.cache_key = :k AND r.status = 'completed' ORDER BY k.seq DESC LIMIT :n"
+                # the key's own rows first (its index), then their runs: a plan that does not depend on
+                # how fresh the table statistics are
+                "SELECT k.run_id, k.outputs FROM (SELECT run_id, outputs, seq FROM run_keys "
+                "WHERE cache_key = :k ORDER BY seq DESC LIMIT 20) k JOIN runs r ON r.id = k.run_id "
+                "WHERE r.status = 'completed' ORDER BY k.seq DESC LIMIT :n"
             ),
             {"k": key, "n": limit},
         ).all()
-    return [str(r[0]) for r in rows if store.get_run(str(r[0])) is not None]
-
-
-def nearest_keyed(store: MetadataStore, job_term: str) -> tuple[str, dict[str, str]] | None:
-    """The newest keyed run of the same job, and its terms (what a miss is explained against)."""
-    from sqlalchemy import text
-
-    with _sql(store).connect() as conn:
+        hits = [(str(r[0]), json.loads(r[1])) for r in rows if not view or store.get_run(str(r[0]))]
+        if hits:
+            return hits, None
         rows = conn.execute(
             text("SELECT run_id, terms FROM run_keys WHERE job_term = :j ORDER BY seq DESC LIMIT 20"),
             {"j": job_term},
         ).all()
-    for run_id, terms in rows:
-        if store.get_run(str(run_id)) is not None:
-            return str(run_id), json.loads(terms)
-    return None
+    nearest = next(
+        ((str(r[0]), json.loads(r[1])) for r in rows if not view or store.get_run(str(r[0]))), None
+    )
+    return [], nearest
 
 
 def reproductions_of(store: MetadataStore, run_id: str) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from .materialise import (
     repository_root,
 )
 from .predicate import command_of
-from .records import REPRODUCTION_VERDICT, RUN_KEYED
+from .records import REPRODUCTION_VERDICT
 
 if TYPE_CHECKING:
     from ..sdk.client import Client
@@ -327,12 +327,13 @@ def record_verdict(client: Client, result: StepResult, options: ReproduceOptions
     new = client.store.get_run(result.run_id)
     if keyed and new is not None:
         from ..errors import ValidationError
-        from .reuse import recorded_key
+        from .reuse import key_event, recorded_key
 
-        key = recorded_key(new, client.store.io_of_run(new.id)[0])
+        new_inputs, new_outputs = client.store.io_of_run(new.id)
+        key = recorded_key(new, new_inputs)
         if key is not None:
             try:  # a re-run that was itself a reusable step has recorded its key already
-                client.append([NewEvent(RUN_KEYED, {"run_id": new.id, "key": key.key, "terms": key.terms})])
+                client.append([key_event(new.id, key, new_outputs)])
                 result.key = key.key
             except ValidationError:
                 result.key = key.key

@@ -122,28 +122,40 @@ def lookup(client: Client, key: CacheKey) -> Lookup:
     request = getattr(client.store, "request", None)
     if request is not None and getattr(client.store, "engine", None) is None:  # a team server answers
         return Lookup.from_dict(request("POST", "/reproduce/lookup", json=key.to_dict()))
-    from .records import keyed_runs, nearest_keyed
+    from ..model import Digest
+    from .records import keyed_rows
 
+    hits, nearest = keyed_rows(client.store, key.key, key.terms["job"])
     stale: list[str] = []
-    for run_id in keyed_runs(client.store, key.key):
-        _, outputs = client.store.io_of_run(run_id)
-        missing = [a for a, _ in outputs if not client.blobs.has(a.digest)]
-        if not outputs or missing:
+    for run_id, outputs in hits:
+        if not outputs or not all(client.blobs.has(Digest.parse(o["digest"])) for o in outputs):
             stale.append(run_id)
             continue
-        return Lookup(key, run_id, [_output(a, role) for a, role in outputs])
+        return Lookup(key, run_id, outputs)
     found = Lookup(key)
     if stale:
         found.reason = f"run {stale[0][:12]} has this key but its outputs are not all in the artifact store"
         found.nearest = stale[0]
         return found
-    nearest = nearest_keyed(client.store, key.terms["job"])
     if nearest is None:
         found.reason = "no completed run of this job has recorded a key yet"
         return found
     found.nearest, found.differing = nearest[0], differing(key.terms, nearest[1])
     found.reason = f"run {nearest[0][:12]} of the same job differs in: {', '.join(found.differing)}"
     return found
+
+
+def key_event(run_id: str, key: CacheKey, outputs: Iterable[tuple[Artifact, str]]) -> NewEvent:
+    """The ``RunKeyed`` event of a completed run: its key, terms and outputs (what a hit restores)."""
+    return NewEvent(
+        RUN_KEYED,
+        {
+            "run_id": run_id,
+            "key": key.key,
+            "terms": key.terms,
+            "outputs": [_output(a, r) for a, r in outputs],
+        },
+    )
 
 
 def _output(a: Artifact, role: str) -> dict[str, Any]:
@@ -266,18 +278,8 @@ class ReusableRun(ActiveRun):
                         ]
                     )
                 else:
-                    self.write_events(
-                        [
-                            NewEvent(
-                                RUN_KEYED,
-                                {
-                                    "run_id": self.id,
-                                    "key": self.lookup.key.key,
-                                    "terms": self.lookup.key.terms,
-                                },
-                            )
-                        ]
-                    )
+                    outputs = [(a, "") for a in self.outputs]
+                    self.write_events([key_event(self.id, self.lookup.key, outputs)])
         except MlineageError as exc:
             status, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
         super().end(status, error)

@@ -209,8 +209,9 @@ class _Now:
             doc: dict[str, Any] = {"files": [now(f["path"]) for f in manifest["files"]]}
             if entry:
                 doc["entry"] = now(entry["path"])
-            self.watched.update(f["path"] for f in doc["files"] + [doc.get("entry") or {"path": None}]
-                                if f["path"])
+            self.watched.update(
+                f["path"] for f in doc["files"] + [doc.get("entry") or {"path": None}] if f["path"]
+            )
             return code_term(doc)
         if self._commit_term is None:
             import hashlib
@@ -231,7 +232,10 @@ class _Now:
 
 
 def upstream(
-    client: Client, target: Run, options: ReproduceOptions, progress: Progress | None = None,
+    client: Client,
+    target: Run,
+    options: ReproduceOptions,
+    progress: Progress | None = None,
     watched: set[str] | None = None,
 ) -> list[StepResult]:
     say = progress or (lambda _m: None)

@@ -62,8 +62,12 @@ def fingerprint(store_uri: str, repo: Path, ref: str, cwd: Path, watched: list[s
     if head is None or git_dir is None or git is None:
         return None
     env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
-    status = subprocess.run([git, "-C", str(repo), "status", "--porcelain=v1", "-z", "--untracked-files=all"],
-                            capture_output=True, env=env, check=False)
+    status = subprocess.run(
+        [git, "-C", str(repo), "status", "--porcelain=v1", "-z", "--untracked-files=all"],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
     if status.returncode != 0:
         return None
     entries = status.stdout.split(b"\0")
@@ -102,8 +106,15 @@ def load(project: Path | None, store_uri: str, ref: str, cwd: Path) -> dict[str,
     return answer
 
 
-def save(project: Path | None, store_uri: str, ref: str, cwd: Path, repo: Path, watched: list[str],
-         answer: dict[str, Any]) -> None:
+def save(
+    project: Path | None,
+    store_uri: str,
+    ref: str,
+    cwd: Path,
+    repo: Path,
+    watched: list[str],
+    answer: dict[str, Any],
+) -> None:
     """Keep a no-op answer (a failure to write only costs the next call the full check)."""
     if project is None:
         return
