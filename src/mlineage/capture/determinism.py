@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 ENV_FLAGS = ("PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG", "CUDA_LAUNCH_BLOCKING")
 
 
-def determinism_flags() -> dict[str, Any]:
-    """``{"env": {...}, "torch": {...}}`` with only what is set or visible (an empty dict when nothing is)."""
+def determinism_flags(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``{"env": {...}, "torch": {...}}`` with only what is set or visible (an empty dict when nothing is).
+
+    ``environ``: the run's already filtered variables (``environment.relevant_environ``, cached per process
+    on the raw environment), so that this costs three dictionary look-ups."""
+    source = os.environ if environ is None else environ
     flags: dict[str, Any] = {}
-    env = {name: value for name in ENV_FLAGS if (value := os.environ.get(name)) is not None}
+    env = {name: value for name in ENV_FLAGS if (value := source.get(name)) is not None}
     if env:
         flags["env"] = env
     torch = sys.modules.get("torch")

@@ -179,8 +179,8 @@ def capture_run(source_files: tuple[str, ...] = (), cwd: Path | None = None) -> 
         **({"entry": code_meta["entry"]} if "entry" in code_meta else {}),
     }
     context["cwd"] = _relative_cwd(here, root)
-    context["determinism"] = determinism_flags()
-    if reproduces := os.environ.get(REPRODUCES_VAR):  # set by `mlineage reproduce` for the re-run it starts
+    context["determinism"] = determinism_flags(env_vars)
+    if reproduces := env_vars.get(REPRODUCES_VAR):  # set by `mlineage reproduce` for the re-run it starts
         context["reproduces"] = reproduces
     context["environment"] = {"digest": env.digest, "packages_digest": env.metadata["packages_digest"]}
     container = env_capture.process_container()

@@ -278,7 +278,7 @@ _lookup_connections: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictio
 def _lookup_connection(store: MetadataStore) -> Iterator[Any]:
     """A connection for look-ups. On PostgreSQL one autocommit connection is kept per engine: a pooled one
     pays a ping on checkout and a rollback on return, two round trips more than the query itself, on a path a
-    reusable step takes before it runs. A connection that failed is dropped and the next call opens another."""
+    reusable step takes before it runs. A connection that failed is dropped; the next call opens another."""
     engine = _sql(store)
     if engine.dialect.name != "postgresql":
         with engine.connect() as conn:
