@@ -123,6 +123,11 @@ def show_command(ref: str, as_json: bool) -> None:
             inputs, outputs = client.store.io_of_run(node.id)
             out["inputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in inputs]
             out["outputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in outputs]
+            if hasattr(client.store, "engine"):  # reproduction verdicts naming the run (a local store)
+                from ..reproduce.records import reproductions_of, reuse_of
+
+                out["reproductions"] = reproductions_of(client.store, node.id)
+                out["reused_from"] = (reuse_of(client.store, node.id) or {}).get("original_run_id")
         if isinstance(node, Run) or client.store.producers_of(str(node.digest)):
             from .reproduce_commands import show_reproducibility
 
@@ -140,7 +145,10 @@ def _print_record(record: dict[str, Any]) -> None:
     for key, value in record.items():
         if value in (None, {}, []):
             continue
-        if key in ("inputs", "outputs", "produced_by"):
+        if key == "reproductions":
+            value = "\n".join(f"{v['verdict']}: run {v['run_id'][:12]} reproduces {v['original_run_id'][:12]}"
+                               for v in value)
+        elif key in ("inputs", "outputs", "produced_by"):
             value = "\n".join(
                 (f"{v.get('role') or ''} {v.get('name') or ''}@{v.get('version') or ''} {v['digest']}".strip()
                  if v["type"] == "artifact" else f"{v['job']} {v['id']} [{v['status']}]")
