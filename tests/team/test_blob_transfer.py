@@ -47,7 +47,8 @@ def test_any_folder_works_with_only_the_uri_and_a_token(server: ServerProcess, t
     for command in (["trace", "model"], ["runs"], ["verify"], ["show", "model"]):
         two.cli(*command)
     closure = two.cli("closure", "model", check=False)  # basic capture: no manifests, so a gate's exit 1
-    assert closure.returncode == 1 and "not reproducible" in closure.stdout and "Traceback" not in closure.stderr
+    assert closure.returncode == 1 and "not reproducible" in closure.stdout
+    assert "Traceback" not in closure.stderr
     shown = json.loads(two.cli("show", "model", "--json").stdout)
     assert shown["blob_present"] is True
     assert not (one.work / ".mlineage").exists() and not (two.work / ".mlineage").exists()

@@ -264,7 +264,7 @@ def _unpickle(path: Path) -> Any:
     import pickle
 
     with path.open("rb") as handle:
-        return pickle.load(handle)  # noqa: S301
+        return pickle.load(handle)
 
 
 COMPARERS: dict[str, Callable[[Path, Path, _Tolerance, Path | None], tuple[bool, list[str]]]] = {
