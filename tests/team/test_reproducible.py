@@ -74,3 +74,29 @@ def test_writer_teammate_and_server_agree(server: ServerProcess, tmp_path: Path)
     assert {(code, ok) for code, ok, _ in bad} == {(1, False)}
     assert len({tuple(reasons) for _, _, reasons in bad}) == 1
     assert f"input sha256:{hexdigest[:12]}… (data.csv) is not in the artifact store" in bad[0][2][0]
+
+
+REUSE = """
+from pathlib import Path
+import mlineage
+Path("in.txt").write_text("21")
+with mlineage.run("double", reuse=True, params={"k": 2}, inputs=["in.txt"], outputs=["out.txt"]) as run:
+    print(run.lookup.explain())
+    if not run.reused:
+        Path("out.txt").write_text(str(int(Path("in.txt").read_text()) * 2))
+"""
+
+
+def test_reuse_asks_the_server_and_restores_from_its_artifact_store(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    token = write_token(server.store_uri)
+    one = machine(tmp_path, "one", server.url, token)
+    assert "miss" in one.python(REUSE).stdout
+    (one.work / "out.txt").unlink()
+    hit = one.python(REUSE).stdout
+    assert hit.startswith("hit: run"), hit
+    assert (one.work / "out.txt").read_text() == "42"  # restored from the server's artifact store
+    # another machine, outside git: its script is another file, so the code term differs (the server says so)
+    two = machine(tmp_path, "two", server.url, token)
+    assert "of the same job differs in: code" in two.python(REUSE).stdout
