@@ -150,3 +150,20 @@ def test_strict_refuses_a_different_environment(
         assert not (tmp_path / "w" / "tree").exists()
     finally:
         client.close()
+
+
+def test_gc_keeps_the_stored_diff_a_dirty_run_needs(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "proj", None, None)  # a project: gc works on its cache
+    repo.cli("init")
+    repo.write("data/in.json", json.dumps([1, 2]))
+    repo.write("score.py", SCORE.replace("FACTOR", "1"))
+    repo.commit()
+    repo.write("score.py", SCORE.replace("FACTOR", "7"))
+    repo.write("helper.py", "X = 1\n")  # an untracked source file: stored too
+    repo.python("score.py", "1")
+    repo.cli("gc", "--force")
+    report = repo.cli_json("reproducible", "out/metrics.json")
+    assert report["reproducible"], report
+    result = repo.cli_json("reproduce", "out/metrics.json", "--workdir", str(tmp_path / "w"))
+    assert result["steps"][0]["verdict"] == "identical"
+    assert (tmp_path / "w" / "tree" / "helper.py").read_text() == "X = 1\n"
