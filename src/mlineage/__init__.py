@@ -42,14 +42,18 @@ _EXPORTS = {
     "LedgerError": "mlineage.errors",
     "IntegrityError": "mlineage.errors",
     "ConfigError": "mlineage.errors",
+    "check": "mlineage.gates.api",
+    "CheckReport": "mlineage.gates.model",
     "StoreUnavailableError": "mlineage.errors",
 }
 
 __all__ = [  # the keys of _EXPORTS and __version__, sorted (a test checks)
-    "ActiveRun", "AmbiguousRefError", "Artifact", "ArtifactKind", "Client", "ConfigError", "CycleError",
+    "ActiveRun", "AmbiguousRefError", "Artifact", "ArtifactKind", "CheckReport", "Client", "ConfigError",
+    "CycleError",
     "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord", "LineageResult",
     "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
-    "ValidationError", "__version__", "active_run", "autolog", "default_client", "emit", "run", "track",
+    "ValidationError", "__version__", "active_run", "autolog", "check", "default_client", "emit", "run",
+    "track",
 ]
 
 if TYPE_CHECKING:
@@ -64,6 +68,8 @@ if TYPE_CHECKING:
         StoreUnavailableError,
         ValidationError,
     )
+    from .gates.api import check
+    from .gates.model import CheckReport
     from .graph import LineageQuery, LineageResult
     from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, RunStatus
     from .sdk.autolog import autolog

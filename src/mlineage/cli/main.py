@@ -65,9 +65,11 @@ def _register() -> None:
     from . import (
         data_commands,
         emit_command,
+        gate_commands,
         ledger_commands,
         lineage_commands,
         project_commands,
+        provenance_commands,
         query_commands,
         reproduce_commands,
         run_commands,
@@ -76,7 +78,8 @@ def _register() -> None:
     )
 
     for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands,
-                   data_commands, emit_command, lineage_commands, server_commands, reproduce_commands):
+                   data_commands, emit_command, lineage_commands, server_commands, provenance_commands,
+                   gate_commands, reproduce_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -116,6 +116,9 @@ def show_command(ref: str, as_json: bool) -> None:
                 from .version_commands import version_rows
 
                 out["versions"] = version_rows(client, node.name)
+            from .gate_commands import gate_rows
+
+            out["gates"] = gate_rows(client, node)
         else:
             from ..liveness import lost_reason
 
@@ -161,6 +164,9 @@ def _print_record(record: dict[str, Any]) -> None:
             value = "yes" if value["reproducible"] else (
                 f"no: {', '.join(value['failing'])} (`mlineage reproducible REF` says why)")
             key = "reproducible"
+        elif key == "gates":
+            value = "\n".join(f"{g['label']} {g['verdict']} (policy {g['policy_digest'][:19]}, {g['at']})"
+                               for g in value)
         elif key == "lineage_record":
             value = ", ".join(f"{a['name'] or a['digest'][:19]}" for a in value["parent_artifacts"]) or "-"
             key = "parents"

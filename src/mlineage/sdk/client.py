@@ -30,10 +30,14 @@ from ..stores.protocol import MetadataStore
 
 if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
     from ..checkpoints import ProjectAnchor
+    from ..gates.facts import GateFacts
+    from ..gates.model import CheckReport
+    from ..gates.propagation import LicenceReport
     from ..graph.closure import Closure
     from ..graph.diff import LineageDiff
     from ..graph.engine import GraphEngine
     from ..graph.paths import PathResult
+    from ..provenance.records import Lineage
     from ..reproduce.predicate import Reproducibility
     from ..reproduce.rerun import ReproduceOptions, ReproduceResult
 
@@ -292,6 +296,80 @@ class Client:
             environment_context=environment, output_metrics=dict(run.metrics) if run else {},
             timestamp=run.ended_at if run else model.created_at,
         )
+
+    # ------------------------------------------------------------ provenance (``mlineage.provenance``)
+
+    def provenance(self, ref: str | Artifact, *, as_of: str | int | None = None) -> Lineage:
+        """The records of ``ref``'s ancestry that every provenance document is mapped from."""
+        from ..provenance.service import lineage
+
+        return lineage(self, ref, as_of)
+
+    def export_provenance(self, ref: str, fmt: str, *, as_of: str | int | None = None) -> str:
+        """``ref``'s ancestry as prov-json, prov-n, prov-jsonld, prov-o (Turtle), cyclonedx (ML-BOM) or
+        openlineage text."""
+        from ..provenance.service import export
+
+        return export(self, ref, fmt, as_of)
+
+    def attest(self, model: str, private_key: Any) -> dict[str, Any]:
+        """A signed DSSE envelope over an in-toto Statement (SLSA provenance v1) for a model file or ref."""
+        from ..provenance.service import attest
+
+        return attest(self, model, private_key)
+    # ------------------------------------------------------------ quality gates (``mlineage.gates``)
+
+    def check(self, refs: str | Artifact | Sequence[str | Artifact] = (), *, policy: Any = None,
+              record: bool = True, clock: Any = None) -> CheckReport:
+        """Run the policy's gates (``mlineage.policy.yaml`` unless ``policy`` is given) on ``refs`` (default:
+        every artifact the policy selects) and record each verdict; ``clock`` fixes "now" for freshness."""
+        from ..gates import api
+
+        targets = [refs] if isinstance(refs, str | Artifact) else list(refs)
+        return api.run_check(self, targets, policy, record, clock)
+
+    def licence_report(self, ref: str | Artifact, *, as_of: str | int | None = None) -> LicenceReport:
+        """The licence conditions ``ref`` inherits from its ancestry, each with the ancestor and path."""
+        from ..gates import api
+
+        return api.licence_report(self, ref, as_of)
+
+    def record_licence(self, ref: str | Artifact, licence: str) -> None:
+        """Record the licence an artifact carries (an SPDX expression, or a licence id as cc-by-nc-4.0)."""
+        from ..gates import api
+
+        digest = str(api.artifact_of(self, ref).digest)
+        api.record(self, "LicenceRecorded", {"digest": digest, "licence": licence})
+
+    def record_source(self, ref: str | Artifact, source: str) -> None:
+        """Record where an artifact no run produced came from (a URL, a vendor, a request number)."""
+        from ..gates import api
+
+        api.record(self, "SourceRecorded", {"digest": str(api.artifact_of(self, ref).digest),
+                                            "source": source})
+
+    def set_owner(self, target: str, owner: str) -> str:
+        """Make ``owner`` (a person or team) own an artifact version, or every version of a name."""
+        from ..gates import api
+
+        return api.set_owner(self, target, owner)
+
+    def owner_of(self, ref: str | Artifact) -> str | None:
+        from ..gates import api
+
+        return api.owner_of(self, ref)
+
+    def gate_facts(self) -> GateFacts:
+        """Owners, licences, sources and evaluations, from the store or the server."""
+        from ..gates import api
+
+        return api.facts(self)
+
+    def gate_evaluations(self, ref: str | Artifact) -> list[dict[str, Any]]:
+        """Every recorded gate verdict on an artifact, oldest first, with the policy digest it ran under."""
+        from ..gates import api
+
+        return self.gate_facts().evaluations(str(api.artifact_of(self, ref).digest))
 
     def verify(self) -> VerifyReport:
         """Walk the hash chain, then check the ledger against the project's newest checkpoint."""
