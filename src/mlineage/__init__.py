@@ -23,6 +23,8 @@ _EXPORTS = {
     "active_run": "mlineage.sdk.run",
     "ActiveRun": "mlineage.sdk.run",
     "emit": "mlineage.sdk.emit",
+    "diff": "mlineage.datasets.api",
+    "Dataset": "mlineage.datasets.api",
     "Client": "mlineage.sdk.client",
     "default_client": "mlineage.sdk.client",
     "Artifact": "mlineage.model",
@@ -49,14 +51,14 @@ _EXPORTS = {
 
 __all__ = [  # the keys of _EXPORTS and __version__, sorted (a test checks)
     "ActiveRun", "AmbiguousRefError", "Artifact", "ArtifactKind", "CheckReport", "Client", "ConfigError",
-    "CycleError",
-    "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord", "LineageResult",
-    "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
-    "ValidationError", "__version__", "active_run", "autolog", "check", "default_client", "emit", "run",
-    "track",
+    "CycleError", "Dataset", "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord",
+    "LineageResult", "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
+    "ValidationError", "__version__", "active_run", "autolog", "check", "default_client", "diff", "emit",
+    "run", "track",
 ]
 
 if TYPE_CHECKING:
+    from .datasets.api import Dataset, diff
     from .errors import (
         AmbiguousRefError,
         ConfigError,

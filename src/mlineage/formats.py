@@ -72,6 +72,7 @@ _NODE_SCHEMA: dict[str, Any] = {
         "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
         "id": {"type": "string"},
         "kind": {"type": "string"},
+        "occurrence": {"type": "integer", "minimum": 2},  # absent for a digest's first (usually only) node
     },
     "allOf": [
         {"if": {"properties": {"type": {"const": "artifact"}}}, "then": {"required": ["digest", "kind"]}},

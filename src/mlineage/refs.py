@@ -26,6 +26,8 @@ def describe_candidate(node: Artifact | Run) -> str:
 
 def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
     ref = path_text(ref.strip())  # a name that is not UTF-8 was recorded as git writes it
+    if ref.startswith("sha256:") and "#" in ref:  # an output key of a later occurrence: the same content
+        ref = ref.partition("#")[0]
     if not ref:
         raise ValidationError("ref", "is empty", "pass a digest, a run id, or name@version")
     candidates: dict[str, Artifact | Run] = {}
@@ -51,9 +53,9 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
             add(artifact)
     else:
         if "@" in ref:
-            from .versions import parse_version_ref, version_of
+            from .versions import resolve_version_ref, version_of
 
-            return version_of(store, *parse_version_ref(ref))
+            return version_of(store, *resolve_version_ref(store, ref))
         named = store.get_version(ref)
         if named is not None:
             add(named)

@@ -64,6 +64,7 @@ def cli(store_uri: str | None, old_uri: str | None) -> None:
 def _register() -> None:
     from . import (
         data_commands,
+        dataset_commands,
         emit_command,
         gate_commands,
         ledger_commands,
@@ -79,7 +80,7 @@ def _register() -> None:
 
     for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands,
                    data_commands, emit_command, lineage_commands, server_commands, provenance_commands,
-                   gate_commands, reproduce_commands):
+                   gate_commands, dataset_commands, reproduce_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -154,7 +154,7 @@ def licence_report(
     """The licence conditions ``node`` inherits from its whole ancestry (see the module docstring)."""
     import numpy as np
 
-    root = store.node_id(node_ref(node))
+    root = store.node_id(node_ref(node), newest=True, as_of_seq=as_of_seq)  # up from the newest occurrence
     if root is None:
         raise NotFoundError(f"{node_key(node)} is not in the lineage graph")
     order, pred, snap = ancestry(engine, root, as_of_seq)

@@ -64,7 +64,10 @@ def from_trace(root: Artifact | Run, nodes: Sequence[Artifact | Run],
     every = [root, *nodes]
     artifacts = {str(n.digest): n for n in every if isinstance(n, Artifact)}
     runs = {n.id: n for n in every if isinstance(n, Run)}
-    links = {Link(node_key(p), node_key(c), str(getattr(t, "value", t)), r or None) for p, c, t, r in edges}
+    # artifacts are identified by digest here, so a digest's occurrences are one entity and the SAME_CONTENT
+    # links that chain them in the graph (stores/projections/graph.py) say nothing
+    links = {Link(node_key(p), node_key(c), str(getattr(t, "value", t)), r or None) for p, c, t, r in edges
+             if str(getattr(t, "value", t)) != "SAME_CONTENT"}
     ordered_runs = sorted(runs.values(), key=lambda r: (r.started_at or "", r.id))
     rank = {f"run:{r.id}": f"r{i:09d}" for i, r in enumerate(ordered_runs)}
 

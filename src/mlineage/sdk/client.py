@@ -30,6 +30,10 @@ from ..stores.protocol import MetadataStore
 
 if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
     from ..checkpoints import ProjectAnchor
+    from ..datasets.drift import DriftReport
+    from ..datasets.model import DatasetDiff
+    from ..datasets.profile import Profile
+    from ..datasets.versioning import Proposal
     from ..gates.facts import GateFacts
     from ..gates.model import CheckReport
     from ..gates.propagation import LicenceReport
@@ -296,6 +300,43 @@ class Client:
             environment_context=environment, output_metrics=dict(run.metrics) if run else {},
             timestamp=run.ended_at if run else model.created_at,
         )
+
+    # ------------------------------------------------------------ datasets (``mlineage.datasets``)
+
+    def dataset_diff(self, a: str, b: str, *, key: Sequence[str] | None = None, samples: int = 5
+                     ) -> DatasetDiff:
+        """Schema and row diff of two dataset versions, files or folders, with the semantic-version level."""
+        from ..datasets import service
+
+        return service.diff(self, a, b, key=key, samples=samples)
+
+    def profile(self, ref: str, *, record: bool = True) -> Profile:
+        """A dataset version's profile: the stored one, else computed (and stored for a recorded version)."""
+        from ..datasets import service
+
+        return service.profile(self, ref, record=record)[1]
+
+    def drift(self, a: str, b: str, *, columns: Sequence[str] | None = None,
+              thresholds: dict[str, float] | None = None) -> DriftReport:
+        """Per-column drift between two versions, from their profiles."""
+        from ..datasets import service
+
+        return service.drift(self, a, b, columns=columns, thresholds=thresholds)[2]
+
+    def dataset_versions(self, name: str, *, as_of: int | None = None) -> list[dict[str, Any]]:
+        """Every version of a name with its semantic version, rows, who/when, the runs that used it."""
+        from ..datasets import service
+
+        return service.dataset_versions(self, name, as_of)
+
+    def give_semver(self, name: str, digest: str, version: int | None, *, override: str | None = None,
+                    key: Sequence[str] | None = None) -> Proposal:
+        """Propose (from the diff with the version before) and record a new version's semantic version."""
+        from ..datasets import service
+
+        proposal: Proposal = service.give_semver(self, name, digest, version, override=override,
+                                                         key=key)
+        return proposal
 
     # ------------------------------------------------------------ provenance (``mlineage.provenance``)
 

@@ -18,6 +18,7 @@ from .. import __version__
 from ..errors import ConfigError
 from ..sdk.client import Client
 from .auth import TokenStore
+from .blob_grants import BlobGrants
 from .deps import ServerState
 from .errors import install_error_handlers
 from .ingest import Inbox
@@ -46,8 +47,8 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     index = NamespaceIndex(engine)
     key_env = os.environ.get("MLINEAGE_SERVER_CHECKPOINT_KEY")
     checkpoints = CheckpointLog(engine, checkpoint_key or (Path(key_env) if key_env else None))
-    state = ServerState(client, TokenStore(engine, client.store), index, Inbox(client, index), auth=auth,
-                        max_body=max_body, checkpoints=checkpoints)
+    state = ServerState(client, TokenStore(engine, client.store), index, Inbox(client, index),
+                        BlobGrants(engine), auth=auth, max_body=max_body, checkpoints=checkpoints)
     signer = Signer(checkpoints, client.store.head, checkpoint_seconds)
 
     @asynccontextmanager
