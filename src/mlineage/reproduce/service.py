@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import NewEvent, new_id, utc_now
 from ..model import Artifact, Run
-from .key import CacheKey, code_term, environment_term, make_key
+from .key import CONTEXT_ROLES, CacheKey, code_term, environment_term, make_key
 from .materialise import CodeState, ReproduceError, code_manifest, current_code, repository_root
 from .rerun import ReproduceOptions, ReproduceResult, StepResult, new_workdir, producing_run, rerun_step
 from .reuse import data_inputs, lookup, recorded_key, restore
@@ -144,37 +144,28 @@ def _mapping(client: Client, run: Run, outputs: list[dict[str, Any]]) -> dict[st
 
 
 def ancestry_runs(client: Client, run: Run) -> list[tuple[Run, list[tuple[Artifact, str]]]]:
-    """The steps ``run`` depends on (itself included), producers before consumers. An artifact produced more
-    than once (a re-run, a reused step) is followed to its latest producer only: that is the step whose
-    output stands for it now."""
-    result = client.trace(f"run:{run.id}")
-    nodes, edges = result.nodes, result.edges
-    runs = {i: n for i, n in nodes.items() if isinstance(n, Run)}
-    produced_by: dict[int, int] = {}
-    for parent, child, kind, _role in edges:
-        if kind == "PRODUCED" and parent in runs:
-            produced_by[child] = max(parent, produced_by.get(child, parent))  # node ids follow the ledger
-    feeds: dict[int, set[int]] = {i: set() for i in runs}
-    inputs: dict[int, list[tuple[Artifact, str]]] = {i: [] for i in runs}
-    for parent, child, kind, role in edges:
-        if kind == "USED" and child in runs:
-            artifact = nodes[parent]
-            if isinstance(artifact, Artifact):
-                inputs[child].append((artifact, role))
-            if parent in produced_by:
-                feeds[child].add(produced_by[parent])
+    """The steps ``run`` depends on (itself included) with their inputs, producers before consumers. Each
+    data input is followed to the latest run that produced its content (a re-run or a reused step stands for
+    the content now). Asked of the store run by run (its inputs, then each input's producers), so a check of a
+    long chain reads what the chain touches and never loads the lineage graph."""
+    store = client.store
     order: list[tuple[Run, list[tuple[Artifact, str]]]] = []
-    done: set[int] = set()
+    done: set[str] = set()
 
-    def visit(i: int, trail: frozenset[int]) -> None:
-        if i in done or i in trail:
+    def visit(step: Run, trail: frozenset[str]) -> None:
+        if step.id in done or step.id in trail:
             return
-        for j in sorted(feeds[i]):
-            visit(j, trail | {i})
-        done.add(i)
-        order.append((runs[i], inputs[i]))
+        inputs, _ = store.io_of_run(step.id)
+        for artifact, role in inputs:
+            if (role or "") in CONTEXT_ROLES:
+                continue
+            producers = [p for p in store.producers_of(str(artifact.digest)) if p.id != step.id]
+            if producers:
+                visit(producers[-1], trail | {step.id})
+        done.add(step.id)
+        order.append((step, inputs))
 
-    visit(result.root, frozenset())
+    visit(run, frozenset())
     return order
 
 
