@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import admin, blobs, checkpoints, datasets, events, gates, lineage, meta, openlineage, query, read
+from . import (
+    admin,
+    blobs,
+    checkpoints,
+    datasets,
+    events,
+    gates,
+    lineage,
+    meta,
+    openlineage,
+    query,
+    read,
+    reproduce,
+)
 
 ROUTERS: list[APIRouter] = [meta.router, events.router, checkpoints.router, openlineage.router, read.router,
                             lineage.router, query.router, gates.router, blobs.router, admin.router,
-                            datasets.router]
+                            datasets.router, reproduce.router]
 
 __all__ = ["ROUTERS"]
