@@ -62,8 +62,15 @@ def server_command(
         err=True,
     )
     if workers > 1:
+        import tempfile
+
+        from ..server.head import FILE_ENV as HEAD_FILE_ENV
+
+        # the processes' shared head signal (server/head.py)
+        signal_dir = tempfile.TemporaryDirectory(prefix="mlineage-server-")
         os.environ.update(
             {
+                HEAD_FILE_ENV: os.path.join(signal_dir.name, "head"),
                 "MLINEAGE_SERVER_STORE": store_uri,
                 "MLINEAGE_SERVER_ARTIFACTS": str(artifacts),
                 "MLINEAGE_SERVER_AUTH": "1" if auth else "0",
@@ -74,15 +81,16 @@ def server_command(
         from ..stores.sql import SqlStore
 
         SqlStore(store_uri).close()  # migrate once, before the processes start
-        uvicorn.run(
-            "mlineage.server.app:app_from_environment",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-        )
+        with signal_dir:
+            uvicorn.run(
+                "mlineage.server.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+            )
         return
     app = create_app(store_uri, artifacts, auth=auth, worker=not no_worker, max_body=max_body)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ..sdk.client import Client
 from .auth import LOCAL_ADMIN, AuthError, Principal, TokenStore
 from .checkpoint_log import CheckpointLog
+from .head import LedgerHead
 from .ingest import Inbox
 from .namespaces import NamespacedStore, NamespaceIndex
 from .query_cache import QueryCache
@@ -37,6 +38,7 @@ class ServerState:
     max_body: int = 16 * 1024 * 1024
     checkpoints: CheckpointLog | None = None  # the signed checkpoint log (``checkpoint_log.py``)
     cache: QueryCache = field(default_factory=QueryCache)
+    head: LedgerHead | None = None  # the head the cache keys answers by (``head.py``); None: ask the store
     _views: dict[str, Client] = field(default_factory=dict)
     _principals: dict[str, tuple[Principal, float]] = field(default_factory=dict)
 
@@ -55,6 +57,10 @@ class ServerState:
             self._principals.clear()
         self._principals[token] = (principal, now)
         return principal
+
+    def ledger_head(self, view: Client) -> int:
+        """The ledger head that keys the caller's cached answers."""
+        return self.head.current() if self.head is not None else view.store.graph_head(None)[0]
 
     def forget_tokens(self) -> None:
         self._principals.clear()
