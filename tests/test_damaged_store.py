@@ -3,9 +3,6 @@ SDK. (A file-level fault: SQLite only. PostgreSQL reports its own storage faults
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,18 +11,7 @@ import mlineage
 from mlineage.config import load_settings
 from mlineage.sdk.client import Client
 from mlineage.stores.damage import DamagedStoreError
-
-
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "mlineage.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.cli_process import run_cli
 
 
 def _damage(database: Path, how: str) -> None:
@@ -53,7 +39,7 @@ def test_a_damaged_file_gives_one_line(project: Path, how: str, words: str) -> N
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     _damage(database, how)
     for command in (["runs"], ["verify"], ["trace", "model"]):
-        result = _cli(*command, cwd=project)
+        result = run_cli(*command, cwd=project)
         assert result.returncode == 1, (command, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in result.stderr, (command, result.stderr)

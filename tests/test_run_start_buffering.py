@@ -100,11 +100,10 @@ def test_a_known_output_that_something_used_is_written_at_once(client: Client, t
         assert batches == [["RunStarted", "ArtifactRecorded", "ArtifactProduced"]]
 
 
-def test_producing_what_the_run_used_is_refused_at_the_line(client: Client, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """A known leaf that the run itself used would close a cycle: it is written at once, and refused there."""
-    from mlineage.errors import CycleError
-
+def test_producing_what_the_run_used_is_a_new_occurrence(client: Client, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A known leaf that the run itself used (a step that changed nothing) is written at once, as a new
+    occurrence of that content produced by the run, never a cycle."""
     monkeypatch.setenv("MLINEAGE_START_WRITE_DELAY", "60")
     data = tmp_path / "data.bin"
     data.write_bytes(b"rows")
@@ -112,8 +111,10 @@ def test_producing_what_the_run_used_is_refused_at_the_line(client: Client, tmp_
         first.produce(data)
     with mlineage.run("loop", client=client, capture=False) as run:
         run.use(data)
-        with pytest.raises(CycleError):
-            run.produce(data)
+        batches = _count_appends(client, monkeypatch)
+        run.produce(data)
+        assert batches and batches[-1][-1] == "ArtifactProduced"  # written at the caller's line
+    assert {r.id for r in client.store.producers_of(str(run.outputs[0].digest))} == {first.id, run.id}
     assert client.verify().ok
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import mlineage
-from mlineage.errors import AmbiguousRefError, CycleError, NotFoundError, ValidationError
+from mlineage.errors import AmbiguousRefError, NotFoundError, ValidationError
 from mlineage.sdk.client import Client
 
 
@@ -175,7 +175,10 @@ def test_params_are_immutable(client: Client) -> None:
             run.log_param("lr", 0.2)
 
 
-def test_a_cycle_through_the_sdk_is_rejected(client: Client, tmp_path: Path) -> None:
+def test_sdk_calls_that_once_closed_a_cycle_are_recorded(client: Client, tmp_path: Path) -> None:
+    """Round trips through the SDK (issue 14): producing d.csv's bytes again, derived from what was made from
+    it, records a second occurrence of d.csv; using the run's own output adds no edge. Neither is a cycle
+    (tests/graph/test_occurrences.py has the one use that still is)."""
     data = write(tmp_path / "d.csv", b"d")
     with mlineage.run("make", client=client) as first:
         first.produce(data, kind="dataset", name="d")
@@ -184,13 +187,18 @@ def test_a_cycle_through_the_sdk_is_rejected(client: Client, tmp_path: Path) -> 
         loop.use("d")
         made = loop.produce(out, kind="dataset")
         loop.flush()
-        head = client.store.head()
-        with pytest.raises(CycleError):
-            # o.csv was made from d.csv; declaring d.csv derived from o.csv closes a loop
-            loop.produce(data, kind="dataset", derived_from=[made])
-        assert client.store.head() == head
-        with pytest.raises(CycleError):
-            loop.use(made)  # the run made o.csv: using it too would loop run -> o.csv -> run
+        again = loop.produce(data, kind="dataset", derived_from=[made])
+        loop.use(made)  # the run made o.csv: using it too adds nothing to the graph
+    assert client.store.get_run(loop.id).status.value == "completed"  # type: ignore[union-attr]
+    up = client.trace(str(again.digest))
+    assert f"run:{loop.id}" in up.keys().values() and str(made.digest) in up.keys().values()
+    assert {r.id for r in client.store.producers_of(str(data_digest(data)))} == {first.id, loop.id}
+
+
+def data_digest(path: Path) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_refs_resolve_and_report_ambiguity(client: Client, tmp_path: Path) -> None:

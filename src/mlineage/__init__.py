@@ -23,6 +23,8 @@ _EXPORTS = {
     "active_run": "mlineage.sdk.run",
     "ActiveRun": "mlineage.sdk.run",
     "emit": "mlineage.sdk.emit",
+    "diff": "mlineage.datasets.api",
+    "Dataset": "mlineage.datasets.api",
     "Client": "mlineage.sdk.client",
     "default_client": "mlineage.sdk.client",
     "Artifact": "mlineage.model",
@@ -42,17 +44,21 @@ _EXPORTS = {
     "LedgerError": "mlineage.errors",
     "IntegrityError": "mlineage.errors",
     "ConfigError": "mlineage.errors",
+    "check": "mlineage.gates.api",
+    "CheckReport": "mlineage.gates.model",
     "StoreUnavailableError": "mlineage.errors",
 }
 
 __all__ = [  # the keys of _EXPORTS and __version__, sorted (a test checks)
-    "ActiveRun", "AmbiguousRefError", "Artifact", "ArtifactKind", "Client", "ConfigError", "CycleError",
-    "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord", "LineageResult",
-    "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
-    "ValidationError", "__version__", "active_run", "autolog", "default_client", "emit", "run", "track",
+    "ActiveRun", "AmbiguousRefError", "Artifact", "ArtifactKind", "CheckReport", "Client", "ConfigError",
+    "CycleError", "Dataset", "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord",
+    "LineageResult", "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
+    "ValidationError", "__version__", "active_run", "autolog", "check", "default_client", "diff", "emit",
+    "run", "track",
 ]
 
 if TYPE_CHECKING:
+    from .datasets.api import Dataset, diff
     from .errors import (
         AmbiguousRefError,
         ConfigError,
@@ -64,6 +70,8 @@ if TYPE_CHECKING:
         StoreUnavailableError,
         ValidationError,
     )
+    from .gates.api import check
+    from .gates.model import CheckReport
     from .graph import LineageQuery, LineageResult
     from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, RunStatus
     from .sdk.autolog import autolog

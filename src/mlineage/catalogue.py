@@ -136,3 +136,6 @@ __all__ = ["SPECS", "EventSpec", "OpenKind", "Payload", "Validator", "changed", 
 from . import core_events as _core_events  # noqa: F401  (registers the built-in specs)
 from . import heartbeat as _heartbeat  # noqa: F401  (run heartbeats: a spec and a projection)
 from . import nesting as _nesting  # noqa: F401  (nested runs: a spec and a projection of their own)
+from .datasets import events as _datasets  # noqa: F401  (dataset versions: semver, profiles, rollbacks)
+from .gates import events as _gates  # noqa: F401  (quality gates: evaluations, owners, licences, sources)
+from .importers import records as _import_records  # noqa: F401  (imports: aliases, markers, inferred edges)

@@ -14,6 +14,7 @@ from .render import node_label
 
 EdgeRow = tuple[int, int, str, str]
 
+INFERRED = "INFERRED"  # the edge type of lineage a scan inferred (importers/records.py)
 _DOT_SHAPES = {"run": "box", "dataset": "cylinder", "model": "component"}
 
 
@@ -36,7 +37,8 @@ def to_dot(nodes: Mapping[int, Artifact | Run], edges: Sequence[EdgeRow], root: 
         lines.append(f"  n{node_id} [{', '.join(attrs)}];")
     for parent, child, type_, role in edges:
         label = type_ + (f":{role}" if role else "")
-        lines.append(f"  n{parent} -> n{child} [label={_dot_quote(label)}];")
+        style = ", style=dashed" if type_ == INFERRED else ""  # a guess (mlineage scan), never a tracked edge
+        lines.append(f"  n{parent} -> n{child} [label={_dot_quote(label)}{style}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -56,7 +58,8 @@ def to_mermaid(nodes: Mapping[int, Artifact | Run], edges: Sequence[EdgeRow], ro
         label = _mermaid_label(node_label(node))
         lines.append(f"  n{node_id}[{label}]" if isinstance(node, Run) else f"  n{node_id}([{label}])")
     for parent, child, type_, role in edges:
-        lines.append(f"  n{parent} -->|{_mermaid_label(type_ + (':' + role if role else ''))}| n{child}")
+        arrow = "-.->" if type_ == INFERRED else "-->"  # inferred edges (mlineage scan) are dotted
+        lines.append(f"  n{parent} {arrow}|{_mermaid_label(type_ + (':' + role if role else ''))}| n{child}")
     if root is not None and root in nodes:
         lines.append("  classDef root stroke-width:3px")
         lines.append(f"  class n{root} root")
@@ -72,6 +75,7 @@ _NODE_SCHEMA: dict[str, Any] = {
         "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
         "id": {"type": "string"},
         "kind": {"type": "string"},
+        "occurrence": {"type": "integer", "minimum": 2},  # absent for a digest's first (usually only) node
     },
     "allOf": [
         {"if": {"properties": {"type": {"const": "artifact"}}}, "then": {"required": ["digest", "kind"]}},

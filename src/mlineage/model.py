@@ -142,6 +142,7 @@ class EdgeType(OpenKind):
     USED = "USED"  # artifact → run
     PRODUCED = "PRODUCED"  # run → artifact
     DERIVED_FROM = "DERIVED_FROM"  # parent artifact → derived artifact
+    SAME_CONTENT = "SAME_CONTENT"  # a digest's occurrence → its next one (stores/projections/graph.py)
 
 
 class NodeKind(str, Enum):
@@ -173,6 +174,10 @@ class Artifact:
     uri: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: str | None = None
+    occurrence: int = 1
+    """Which of the digest's lineage-graph nodes this record stands for: 1 unless the same content was
+    produced again downstream of itself (a dedupe that changed nothing, a revert, a round trip), which
+    records a new occurrence (``stores/projections/graph.py``). The content is the same either way."""
 
     @property
     def label(self) -> str:

@@ -26,6 +26,8 @@ def describe_candidate(node: Artifact | Run) -> str:
 
 def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
     ref = path_text(ref.strip())  # a name that is not UTF-8 was recorded as git writes it
+    if ref.startswith("sha256:") and "#" in ref:  # an output key of a later occurrence: the same content
+        ref = ref.partition("#")[0]
     if not ref:
         raise ValidationError("ref", "is empty", "pass a digest, a run id, or name@version")
     candidates: dict[str, Artifact | Run] = {}
@@ -37,6 +39,13 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
     if ref.startswith("run:"):
         for run in store.find_runs(ref[4:], limit=21):
             add(run)
+    elif ref.lower().startswith("md5:"):  # another system's digest, recorded by an import (importers/)
+        from .importers.queries import alias_targets
+
+        for digest in alias_targets(store, ref):
+            found = store.get_artifact(digest)
+            if found is not None:
+                add(found)
     elif ref.startswith("sha256:") and len(ref) == len("sha256:") + 64:
         exact = store.get_artifact(ref.lower())  # a full digest: one primary-key lookup
         if exact is not None:
@@ -51,9 +60,9 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
             add(artifact)
     else:
         if "@" in ref:
-            from .versions import parse_version_ref, version_of
+            from .versions import resolve_version_ref, version_of
 
-            return version_of(store, *parse_version_ref(ref))
+            return version_of(store, *resolve_version_ref(store, ref))
         named = store.get_version(ref)
         if named is not None:
             add(named)

@@ -9,7 +9,7 @@ from .model import Artifact, ArtifactKind, Digest, LineageRecord, Run, RunKind, 
 
 
 def artifact_to_dict(a: Artifact) -> dict[str, Any]:
-    return {
+    shown = {
         "type": "artifact",
         "digest": str(a.digest),
         "kind": a.kind.value,
@@ -21,6 +21,9 @@ def artifact_to_dict(a: Artifact) -> dict[str, Any]:
         "metadata": a.metadata,
         "created_at": a.created_at,
     }
+    if a.occurrence > 1:  # the same content again, as a node of its own (only then: the usual shape stays)
+        shown["occurrence"] = a.occurrence
+    return shown
 
 
 def run_to_dict(r: Run) -> dict[str, Any]:
@@ -56,6 +59,7 @@ def artifact_from_dict(d: dict[str, Any]) -> Artifact:
         d.get("uri"),
         d.get("metadata") or {},
         d.get("created_at"),
+        int(d.get("occurrence") or 1),
     )
 
 
@@ -86,7 +90,8 @@ def node_label(node: Artifact | Run) -> str:
     if isinstance(node, Artifact):
         path = node.metadata.get("path") if isinstance(node.metadata, dict) else None
         name = f"{node.name}@{node.version} " if node.name else (f"{path} " if isinstance(path, str) else "")
-        return f"{node.kind.value} {name}{node.digest.short}"
+        again = f" (occurrence {node.occurrence})" if node.occurrence > 1 else ""
+        return f"{node.kind.value} {name}{node.digest.short}{again}"
     return f"run {node.job} [{node.status.value}] {node.id[:12]}"
 
 

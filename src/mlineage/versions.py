@@ -1,5 +1,6 @@
 """Versions of a name (``classifier@1``, ``@2``, ...): parsing ``name@N``, listing a name's versions, and the
-error that lists them when the one asked for does not exist."""
+error that lists them when the one asked for does not exist. A dataset's semantic version (``name@1.4.0``,
+recorded by ``mlineage.datasets``) resolves to the version it was given to."""
 
 from __future__ import annotations
 
@@ -24,8 +25,20 @@ def parse_version_ref(ref: str) -> tuple[str, int | None]:
             "ref", f"{ref!r} names no version", f"write {name}@<number>, {name}@latest or {name}"
         )
     if not text.isdigit():
-        raise ValidationError("ref", f"version {text!r} in {ref!r} is not a number", f"write {name}@3")
+        raise ValidationError("ref", f"version {text!r} in {ref!r} is not a number or a semantic version",
+                              f"write {name}@3 or {name}@1.4.0")
     return name, int(text)
+
+
+def resolve_version_ref(store: MetadataStore, ref: str) -> tuple[str, int | None]:
+    """Like ``parse_version_ref``, and ``name@MAJOR.MINOR.PATCH`` is looked up among the name's semantic
+    versions."""
+    name, _, text = ref.rpartition("@")
+    if name and text.count(".") == 2:
+        from .datasets.versioning import version_number
+
+        return name, version_number(store, name, text)
+    return parse_version_ref(ref)
 
 
 def versions_of(store: MetadataStore, name: str) -> list[NamedVersion]:

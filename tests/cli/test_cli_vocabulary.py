@@ -45,6 +45,13 @@ def test_old_spellings_work_with_a_deprecation_note(env: dict[str, str]) -> None
 
 def test_every_format_option_speaks_the_same_words() -> None:
     formats = [(name, p) for name, c in _commands() for p in c.params if p.name == "fmt"]
+    # export's --format picks a standard document (ledger, PROV, CycloneDX, ...), not a view of a result
+    documents = [p for name, p in formats if name == "export"]
+    assert len(documents) == 1 and documents[0].default == "ledger"
+    # check's --format picks a CI report (text, json, junit, sarif), also not a view of a lineage result
+    reports = [p for name, p in formats if name == "check"]
+    assert len(reports) == 1 and reports[0].default == "text"
+    formats = [(name, p) for name, p in formats if name not in ("export", "check")]
     assert {name for name, _ in formats} == {"trace", "impact", "path"}
     for name, param in formats:
         assert isinstance(param, click.Option) and param.default == "text", name

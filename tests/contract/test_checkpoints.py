@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,19 +13,7 @@ from mlineage.checkpoints import ANCHOR_FILE
 from mlineage.config import load_settings
 from mlineage.errors import LedgerError
 from mlineage.sdk.client import Client
-
-
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "mlineage.cli.main", *args],
-        cwd=cwd,
-        env={**base, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+from tests.cli_process import run_cli as cli
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from mlineage.stores import migrate
-from mlineage.stores.engine import make_engine
 from mlineage.stores.sql import SqlStore
+
+from .old_revision import at_revision
 
 # run_id, key, step, value, ts, seq -- inserted out of order, as concurrent runs would leave them
 _OLD_ROWS = [
@@ -23,16 +22,10 @@ _OLD_ROWS = [
 
 
 def test_upgrade_from_0004_keeps_every_metric_value(store_uri: str) -> None:
-    engine = make_engine(store_uri)
-    config = Config()
-    config.set_main_option("script_location", str(migrate._MIGRATIONS))
-    with engine.connect() as conn, conn.begin():
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0004")
+    with at_revision(store_uri, "0004") as conn:
         conn.execute(text("INSERT INTO metrics (run_id, key, step, value, ts, seq) "
                           "VALUES (:r, :k, :s, :v, :t, :q)"),
                      [{"r": r, "k": k, "s": s, "v": v, "t": t, "q": q} for r, k, s, v, t, q in _OLD_ROWS])
-    engine.dispose()
 
     store = SqlStore(store_uri)  # migrates to head
     try:

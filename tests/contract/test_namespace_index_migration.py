@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
 from mlineage.stores import migrate
-from mlineage.stores.engine import make_engine
 from mlineage.stores.sql import SqlStore
+
+from .old_revision import at_revision
 
 A = "sha256:" + "a" * 64
 _EVENTS = [  # seq, type, actor, payload
@@ -25,12 +24,7 @@ _EVENTS = [  # seq, type, actor, payload
 
 
 def test_upgrade_from_0005_fills_in_the_namespace_index(store_uri: str) -> None:
-    engine = make_engine(store_uri)
-    config = Config()
-    config.set_main_option("script_location", str(migrate._MIGRATIONS))
-    with engine.connect() as conn, conn.begin():
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0005")
+    with at_revision(store_uri, "0005") as conn:
         conn.execute(
             text(
                 "INSERT INTO events (seq, id, type, v, ts, actor, payload, payload_sha256, prev_hash, hash) "
@@ -54,7 +48,6 @@ def test_upgrade_from_0005_fills_in_the_namespace_index(store_uri: str) -> None:
             text("INSERT INTO server_namespace_objects (namespace, key, seq) VALUES ('team-a', :k, 1)"),
             {"k": A},
         )  # what a server had indexed before the others were written
-    engine.dispose()
 
     store = SqlStore(store_uri)  # migrates to head
     try:

@@ -68,12 +68,56 @@ def _event(kind: str, draw: Any) -> NewEvent:
                                    "status": draw(st.sampled_from(["completed", "failed", "aborted"]))})
 
 
+def _round_trip(kind: str, draw: Any) -> list[NewEvent]:
+    """Identical content made again downstream of itself (issue 14): each of these records a new occurrence
+    of a digest (or, for a run reading back its own output, no edge), where it once was a cycle."""
+    run, first, second = draw(st.sampled_from(RUNS)), *draw(
+        st.lists(st.sampled_from(DIGESTS), min_size=2, max_size=2, unique=True))
+    recorded = [NewEvent(ev.ARTIFACT_RECORDED, {"digest": d, "kind": "dataset"}) for d in (first, second)]
+    start = NewEvent(ev.RUN_STARTED, {"run_id": run, "job": "j", "kind": "transform"})
+    if kind == "dedupe":  # a step that changed nothing: its output is its input
+        return [*recorded, start, NewEvent(ev.ARTIFACT_USED, {"run_id": run, "digest": first}),
+                NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run, "digest": first})]
+    if kind == "revert":  # v1 -> v2 -> v1's bytes again, by explicit derivation
+        return [*recorded, NewEvent(ev.ARTIFACT_DERIVED, {"parent": first, "child": second}),
+                NewEvent(ev.ARTIFACT_DERIVED, {"parent": second, "child": first})]
+    # a run reading back what it wrote
+    return [*recorded, start, NewEvent(ev.ARTIFACT_PRODUCED, {"run_id": run, "digest": first}),
+            NewEvent(ev.ARTIFACT_USED, {"run_id": run, "digest": first})]
+
+
 @st.composite
 def batches(draw: Any) -> list[list[NewEvent]]:
     kinds = st.sampled_from(["artifact", "artifact", "start", "use", "produce", "derive", "params", "metrics",
-                             "end"])
-    return [[_event(k, draw) for k in draw(st.lists(kinds, min_size=1, max_size=4))]
-            for _ in range(draw(st.integers(1, 25)))]
+                             "end", "dedupe", "revert", "readback"])
+    plan = []
+    for _ in range(draw(st.integers(1, 25))):
+        batch: list[NewEvent] = []
+        for k in draw(st.lists(kinds, min_size=1, max_size=4)):
+            batch.extend(_round_trip(k, draw) if k in ("dedupe", "revert", "readback") else [_event(k, draw)])
+        plan.append(batch)
+    return plan
+
+
+def _assert_acyclic(edges: list[tuple[Any, ...]]) -> None:
+    """The stored graph is a DAG: Kahn's algorithm removes every node."""
+    children: dict[int, list[int]] = {}
+    indegree: dict[int, int] = {}
+    for row in edges:
+        parent, child = int(row[0]), int(row[1])
+        children.setdefault(parent, []).append(child)
+        indegree[child] = indegree.get(child, 0) + 1
+        indegree.setdefault(parent, 0)
+    ready = [n for n, d in indegree.items() if d == 0]
+    removed = 0
+    while ready:
+        node = ready.pop()
+        removed += 1
+        for child in children.get(node, []):
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    assert removed == len(indegree), "the stored lineage graph has a cycle"
 
 
 def _check(store: SqlStore, plan: list[list[NewEvent]]) -> None:
@@ -84,6 +128,7 @@ def _check(store: SqlStore, plan: list[list[NewEvent]]) -> None:
         except MlineageError:
             assert store.head() == head  # a rejected batch leaves no trace
     live = store.projection_snapshot()
+    _assert_acyclic(live["edges"])
     count = store.rebuild()
     assert count == store.head()[0]
     assert store.projection_snapshot() == live

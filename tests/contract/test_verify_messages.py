@@ -4,9 +4,6 @@ PostgreSQL; exports)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import text
@@ -15,8 +12,9 @@ from mlineage import events as ev
 from mlineage.events import NewEvent
 from mlineage.ledger import seal
 from mlineage.stores.sql import SqlStore
+from tests.cli_process import run_cli
 
-from .test_audit import raw
+from .test_audit import drop_update_triggers, raw
 from .test_store_ledger import pipeline
 
 
@@ -71,10 +69,7 @@ def test_an_inserted_event_is_reported_at_its_own_seq(store: SqlStore) -> None:
     pipeline(store)
     third = next(iter(store.iter_events(2, batch=1)))
     forged = _forged(3, third.hash)  # chained after event 3, placed at seq 4; the old 4..7 move to 5..8
-    if store.dialect == "sqlite":
-        raw(store, "DROP TRIGGER events_no_update")
-    else:
-        raw(store, "DROP TRIGGER events_no_update_delete ON events")
+    drop_update_triggers(store)
     raw(
         store,
         "UPDATE events SET seq = seq + 100 WHERE seq > 3",
@@ -87,25 +82,13 @@ def test_an_inserted_event_is_reported_at_its_own_seq(store: SqlStore) -> None:
     assert "event 4 was inserted: event 5 links to event 3" in (report.problem or "")
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLINEAGE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "mlineage.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_export_edits_get_one_line_messages(project: Path) -> None:
     import mlineage
 
     with mlineage.run("train") as run:
         run.log_metric("acc", 0.5)
     export = project / "ledger.jsonl"
-    assert _cli("export", "-o", str(export), cwd=project).returncode == 0
+    assert run_cli("export", "-o", str(export), cwd=project).returncode == 0
     rows = [json.loads(line) for line in export.read_text().splitlines()]
     cases = {
         "string seq": (lambda r: r[1].update(seq=str(r[1]["seq"])), 'seq is "2", not an integer'),
@@ -115,7 +98,7 @@ def test_export_edits_get_one_line_messages(project: Path) -> None:
         copy = json.loads(json.dumps(rows))
         edit(copy)
         export.write_text("\n".join(json.dumps(r) for r in copy) + "\n")
-        result = _cli("verify", "--file", str(export), cwd=project)
+        result = run_cli("verify", "--file", str(export), cwd=project)
         assert result.returncode == 1, name
         assert expected in result.stderr and f"{export}:2" in result.stderr, (name, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, name

@@ -1,5 +1,6 @@
 """With the server down a training script runs to the end from the spool; events the server refuses are
-reported at the end of the script and make `mlineage sync` fail — never silently."""
+never silent (raised at the line that wrote them, or reported at the end of the script and by `mlineage
+sync`)."""
 
 from __future__ import annotations
 
@@ -74,8 +75,10 @@ def test_a_script_runs_offline_and_syncs_when_the_server_is_back(tmp_path: Path)
         server.stop()
 
 
-def test_refused_events_are_reported_at_exit_and_fail_sync(server: ServerProcess, admin: httpx.Client,
-                                                          tmp_path: Path) -> None:
+def test_refused_events_reach_the_line_that_wrote_them(server: ServerProcess, admin: httpx.Client,
+                                                      tmp_path: Path) -> None:
+    """With the server up, a refusal is raised where the events were written (here the named input, which a
+    run writes at once); refusals that come later are reported at exit and by sync (test_refusals.py)."""
     reader = admin.post("/tokens", json={"name": "ro", "scopes": ["read"], "namespace": "off"}).json()[
         "token"
     ]
@@ -83,8 +86,31 @@ def test_refused_events_are_reported_at_exit_and_fail_sync(server: ServerProcess
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=project, env=env, capture_output=True, text=True, check=False
     )
-    assert "ERROR: the server" in done.stderr and "refused" in done.stderr, done.stderr
-    assert "rejected.jsonl" in done.stderr
-    synced = subprocess.run([*CLI, "sync"], cwd=project, env=env, capture_output=True, text=True, check=False)
-    assert synced.returncode == 1
-    assert "refused" in synced.stderr and "rejected.jsonl" in synced.stderr
+    assert done.returncode == 1
+    assert 'line 5, in <module>' in done.stderr and "ForbiddenError: token 'ro' lacks" in done.stderr
+
+
+def test_runs_written_offline_read_back_as_the_runs_projection_folds_them(tmp_path: Path) -> None:
+    """Read-your-writes with the server down: the run as the ledger would show it (params logged later,
+    latest metrics, status), folded by the runs projection's own fold."""
+    from mlineage.events import NewEvent
+    from mlineage.model import RunStatus
+    from mlineage.stores.remote.http import RemoteStore
+
+    store = RemoteStore(f"http://127.0.0.1:{free_port()}", token="mlt_x", spool_dir=tmp_path / "spool")
+    events = [
+        NewEvent("RunStarted", {"run_id": "off-1", "job": "train", "kind": "train", "params": {"lr": 0.5}}),
+        NewEvent("ParamsLogged", {"run_id": "off-1", "params": {"depth": 3}}),
+        NewEvent("MetricsLogged", {"run_id": "off-1", "metrics": [{"key": "loss", "value": 0.9, "step": 0},
+                                                                  {"key": "loss", "value": 0.4, "step": 1}]}),
+        NewEvent("RunEnded", {"run_id": "off-1", "status": "completed"}),
+    ]
+    try:
+        for e in events:
+            store.append([e])
+        run = store.get_run("off-1")
+        assert run is not None
+        assert run.params == {"lr": 0.5, "depth": 3} and run.metrics == {"loss": 0.4}
+        assert run.status is RunStatus.COMPLETED and run.ended_at is not None
+    finally:
+        store._http.close()

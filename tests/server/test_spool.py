@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mlineage.errors import NotFoundError
 from mlineage.events import NewEvent
 from mlineage.stores.remote import RemoteStore
 
@@ -145,12 +146,25 @@ def test_refused_events_are_kept_aside_and_the_rest_ships(server: ServerProcess,
     poison = NewEvent("RunEnded", {"run_id": f"never-{uuid.uuid4().hex}", "status": "completed"})
     store = RemoteStore(server.url, token=token, spool_dir=tmp_path / "spool")
     try:
-        store.append(good[:2] + [poison] + good[2:])
+        store.autoship = False  # spooled while the server is "away": three appends, then one flush
+        store.append(good[:2])
+        store.append([poison])
+        store.append(good[2:])
+        assert store.flush()["rejected"] == 1  # shipped later: reported, not raised
         assert store.spool.pending() == 0
         lines = store.spool.rejected_path.read_text().splitlines()
         assert len(lines) == 1 and poison.id in lines[0] and "404" in lines[0]
         for e in good:
             assert admin.get(f"/artifacts/{e.payload['digest']}").status_code == 200
+        # shipped by the append that wrote them: its events are taken or refused together, as locally, and
+        # the refusal is raised there as the server's class
+        store.autoship = True
+        together = record(99, uuid.uuid4().hex)
+        again = NewEvent("RunEnded", {"run_id": f"never-{uuid.uuid4().hex}", "status": "completed"})
+        with pytest.raises(NotFoundError):
+            store.append([together, again])
+        assert admin.get(f"/artifacts/{together.payload['digest']}").status_code == 404
+        assert len(store.spool.rejected_path.read_text().splitlines()) == 1  # raised, so the caller's
     finally:
         store.close()
     bad_token = RemoteStore(server.url, token="mlt_wrong", spool_dir=tmp_path / "spool2")

@@ -38,22 +38,40 @@ def _workspace() -> Workspace:
     type=click.Choice(["dataset", "model", "code", "config", "metrics", "file", "directory", "other"]),
     help="Artifact kind recorded in the ledger.",
 )
+@click.option("--semver", is_flag=True,
+              help="Give each new version a semantic version proposed from its diff with the one before "
+                   "(also: [datasets] semver = true in .mlineage/config.toml).")
+@click.option("--version", "override", metavar="X.Y.Z",
+              help="Record this semantic version instead of the proposed one (the record says so). "
+                   "One path.")
+@click.option("--key", "key", metavar="COL[,COL]",
+              help="With --semver: compare rows by these columns, so changed values are a patch (kept "
+                   "for the name's next versions).")
 @JSON_OPTION
-def add_command(paths: tuple[Path, ...], name: str | None, kind: str, as_json: bool) -> None:
+def add_command(paths: tuple[Path, ...], name: str | None, kind: str, semver: bool, override: str | None,
+                key: str | None, as_json: bool) -> None:
     """Version files and directories: store their content, record them, write PATH.lin pointers.
 
     Content is hashed with SHA-256 (unchanged files are never re-hashed), stored once in the cache, recorded
     as an artifact in the ledger, and PATH is added to the .gitignore beside it. Commit the .lin pointer.
     """
+    from ..datasets.hooks import after_add, check_override, semver_lines
+
     ws = _workspace()
     try:
+        check_override(ws, paths, name, override)
         results = ws.add(list(paths), name=name, kind=kind, quiet=as_json)
+        keys = [k.strip() for k in key.split(",") if k.strip()] if key else None
+        proposals = after_add(ws, results, semver=semver, override=override, key=keys)
     finally:
         ws.close()
     if as_json:
-        emit_json(add_json(results, ws.root))
+        rows = add_json(results, ws.root)
+        for row in rows:
+            row["semver"] = next((p for p in proposals if p["digest"] == row.get("digest")), None)
+        emit_json(rows)
         return
-    for line in add_lines(results, ws.root):
+    for line in add_lines(results, ws.root) + semver_lines(proposals):
         click.echo(line)
 
 
@@ -112,7 +130,8 @@ def status_command(paths: tuple[Path, ...], exit_code: bool, as_json: bool) -> N
 def checkout_command(paths: tuple[Path, ...], force: bool, no_fetch: bool, as_json: bool) -> None:
     """Restore tracked data to what its pointers say (from the cache, else from the remote).
 
-    A PATH written NAME@N (e.g. data@1) restores version N of that name and points its pointer file at it.
+    A PATH written NAME@N (e.g. data@1, or a semantic version: data@1.4.0) restores version N of that name
+    and points its pointer file at it.
     Every object is verified against its digest before it is placed; a corrupted one is never used.
     """
     import os
@@ -150,9 +169,9 @@ def checkout_command(paths: tuple[Path, ...], force: bool, no_fetch: bool, as_js
 
 def _checkout_version(ws: Workspace, spec: str, force: bool, fetch: bool, quiet: bool) -> Any:
     from ..data.restore import checkout_version
-    from ..versions import parse_version_ref
+    from ..versions import resolve_version_ref
 
-    name, version = parse_version_ref(spec)
+    name, version = resolve_version_ref(ws.client.store, spec)
     return checkout_version(ws, name, version, force=force, fetch=fetch, quiet=quiet)
 
 

@@ -92,6 +92,7 @@ def quick_add(args: Sequence[str]) -> int:
 
     as_json = "--json" in args
     paths = [a for a in args if a != "--json"]
+    proposals: list[Any] = []
     try:
         walks = _start_walks(paths)
         from pathlib import Path
@@ -101,6 +102,10 @@ def quick_add(args: Sequence[str]) -> int:
         ws = Workspace()
         try:
             results = ws.add([Path(a) for a in paths], quiet=as_json, walks=walks)
+            if any(r.changed for r in results) and (ws.root / ".mlineage" / "config.toml").exists():
+                from ..datasets.hooks import after_add  # [datasets] semver = true numbers new versions
+
+                proposals = after_add(ws, results)
         finally:
             ws.close()
     except MlineageError as exc:
@@ -109,6 +114,15 @@ def quick_add(args: Sequence[str]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("\nAborted!\n")
         return 1
-    text = json_text(add_json(results, ws.root)) if as_json else "\n".join(add_lines(results, ws.root))
+    if as_json:
+        rows = add_json(results, ws.root)
+        for row in rows:
+            if proposals:
+                row["semver"] = next((p for p in proposals if p["digest"] == row.get("digest")), None)
+        text = json_text(rows)
+    else:
+        from ..datasets.hooks import semver_lines
+
+        text = "\n".join(add_lines(results, ws.root) + semver_lines(proposals))
     sys.stdout.write(text + "\n" if text else "")
     return 0

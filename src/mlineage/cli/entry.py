@@ -2,7 +2,8 @@
 
 ``mlineage status`` on a clean tree is answered from pointer files and the stat cache alone
 (``mlineage.data.quick``); on any change, option or doubt it falls through to the full CLI. A plain
-``mlineage add PATH...`` runs the add command's own code without click (``mlineage.cli.data_quick``).
+``mlineage add PATH...`` runs the add command's own code without click (``mlineage.cli.data_quick``);
+``mlineage verify-attestation`` starts hashing its model file before anything else loads.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["verify-attestation"]:  # hash the model file while the CLI loads
+        from ..provenance.prehash import start_from_argv
+
+        start_from_argv(sys.argv[2:])
     if sys.argv[1:2] == ["status"] and "MLINEAGE_URI" not in os.environ:
         from ..data.quick import quick_status
 

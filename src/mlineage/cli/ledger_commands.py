@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from .context import open_client
-from .options import JSON_OPTION
+from .context import client_session, open_client
+from .options import AS_OF_OPTION, JSON_OPTION
 from .output import emit_json, progress
 
 
@@ -96,23 +96,39 @@ def rebuild_command(allow_broken: bool, as_json: bool) -> None:
 
 
 @click.command("export")
+@click.argument("ref", required=False)
+@click.option("--format", "fmt", default="ledger", show_default=True,
+              type=click.Choice(("ledger", "prov-json", "prov-n", "prov-jsonld", "prov-o", "cyclonedx",
+                                 "openlineage")),
+              help="ledger: every event as JSON Lines (no REF); the others describe REF's ancestry: W3C PROV "
+                   "(JSON, PROV-N, PROV-JSONLD, PROV-O as RDF Turtle), a CycloneDX 1.6 ML-BOM, OpenLineage "
+                   "RunEvents.")
+@AS_OF_OPTION
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (default: standard output).")
-def export_command(output: Path | None) -> None:
-    """Export the whole ledger as JSON Lines: every event with its payload and chain hashes.
+def export_command(ref: str | None, fmt: str, as_of: str | None, output: Path | None) -> None:
+    """Export the whole ledger as JSON Lines, or REF's provenance in a standard format (--format).
 
-    The export verifies offline with `mlineage verify --file FILE`.
+    The ledger export verifies offline with `mlineage verify --file FILE`; docs/export.md describes the
+    provenance formats.
     """
+    if fmt != "ledger":
+        from .provenance_commands import export_document
+
+        export_document(ref, fmt, as_of, output)
+        return
+    if ref is not None or as_of is not None:
+        raise click.UsageError("the ledger export takes no REF or --as-of: pass --format to describe REF")
     from ..exports import write_export
 
-    client = open_client()
-    head_seq, _ = client.store.head()
-    handle = output.open("w") if output else sys.stdout
-    try:
-        count = write_export(progress(client.store.iter_events(), head_seq, "exporting"), handle)
-    finally:
-        if output:
-            handle.close()
+    with client_session() as client:
+        head_seq, _ = client.store.head()
+        handle = output.open("w") if output else sys.stdout
+        try:
+            count = write_export(progress(client.store.iter_events(), head_seq, "exporting"), handle)
+        finally:
+            if output:
+                handle.close()
     if output:
         click.echo(f"Exported {count} events to {output}", err=True)
 

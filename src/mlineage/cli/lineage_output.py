@@ -40,6 +40,8 @@ def emit_result_json(result: LineageResult, page_size: int = 2000) -> None:
     """Stream the documented JSON shape page by page: a million-node result is never one big dict. The edges'
     end keys are collected from the pages as they go, so node records are read once, and each key is encoded
     once (an edge line is put together from the encoded keys)."""
+    from ..graph.query import dict_key
+
     encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode  # one encoder, reused
     header = result.header()
     parts = ["{\n"]
@@ -52,7 +54,7 @@ def emit_result_json(result: LineageResult, page_size: int = 2000) -> None:
         for node_id, node in zip(
             ids[offset : offset + page_size], result.page(offset, page_size), strict=True
         ):
-            keys[node_id] = encode(node["digest"] if node["type"] == "artifact" else f"run:{node['id']}")
+            keys[node_id] = encode(dict_key(node))
             parts.append(("\n    " if first else ",\n    ") + encode(node))
             first = False
         click.echo("".join(parts), nl=False)

@@ -64,10 +64,14 @@ def cli(store_uri: str | None, old_uri: str | None) -> None:
 def _register() -> None:
     from . import (
         data_commands,
+        dataset_commands,
         emit_command,
+        gate_commands,
+        import_commands,
         ledger_commands,
         lineage_commands,
         project_commands,
+        provenance_commands,
         query_commands,
         run_commands,
         server_commands,
@@ -75,7 +79,8 @@ def _register() -> None:
     )
 
     for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands,
-                   data_commands, emit_command, lineage_commands, server_commands):
+                   data_commands, emit_command, lineage_commands, server_commands, provenance_commands,
+                   gate_commands, dataset_commands, import_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

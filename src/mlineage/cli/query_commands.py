@@ -116,6 +116,9 @@ def show_command(ref: str, as_json: bool) -> None:
                 from .version_commands import version_rows
 
                 out["versions"] = version_rows(client, node.name)
+            from .gate_commands import gate_rows
+
+            out["gates"] = gate_rows(client, node)
         else:
             from ..liveness import lost_reason
 
@@ -145,6 +148,9 @@ def _print_record(record: dict[str, Any]) -> None:
         elif key == "versions":
             value = "\n".join(f"@{v['version']} {v['digest'][:19]} {v['recorded_at'] or ''}"
                                + (" (shown)" if v["version"] == record.get("version") else "") for v in value)
+        elif key == "gates":
+            value = "\n".join(f"{g['label']} {g['verdict']} (policy {g['policy_digest'][:19]}, {g['at']})"
+                               for g in value)
         elif key == "lineage_record":
             value = ", ".join(f"{a['name'] or a['digest'][:19]}" for a in value["parent_artifacts"]) or "-"
             key = "parents"

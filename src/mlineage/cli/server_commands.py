@@ -159,7 +159,7 @@ def sync_command(as_json: bool) -> None:
         click.echo(
             f"error: the server refused {result['rejected_total']} event(s), kept with the reasons in "
             f"{store.spool.rejected_path}: they are not recorded on the server. Fix them and append them "
-            "again, then delete that file",
+            f"again, then delete that file. First refusal: {store.spool.first_rejection()}",
             err=True,
         )
         raise SystemExit(1)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .context import client_session
-from .options import JSON_OPTION
+from .options import AS_OF_OPTION, JSON_OPTION
 from .output import console, emit_json
 
 
@@ -29,11 +29,14 @@ def version_rows(client: Any, name: str) -> list[dict[str, Any]]:
 
 @click.command("versions")
 @click.argument("name")
+@AS_OF_OPTION
 @JSON_OPTION
-def versions_command(name: str, as_json: bool) -> None:
+def versions_command(name: str, as_of: str | None, as_json: bool) -> None:
     """List every version of NAME: digest, size, who recorded it and when, and the runs that used it.
 
-    Restore one into the workspace with `mlineage checkout NAME@N`.
+    Datasets numbered with `mlineage add --semver` show their semantic version, row count and the reasons
+    for the number; rollbacks are listed under the version they went back to. Restore one into the workspace
+    with `mlineage checkout NAME@N` (or NAME@1.4.0).
     """
     from rich.markup import escape
     from rich.table import Table
@@ -41,18 +44,36 @@ def versions_command(name: str, as_json: bool) -> None:
     from ..versions import missing_version
 
     with client_session() as client:
-        rows = version_rows(client, name)
+        rows = client.dataset_versions(name, as_of=client.as_of_seq(as_of) if as_of else None)
         if not rows:
             raise missing_version(client.store, name, None)
     if as_json:
         emit_json(rows)
         return
-    table = Table("version", "digest", "size", "recorded", "by", "used by", box=None)
+    semvers = any(r["semver"] for r in rows)
+    counted = any(r["rows"] is not None for r in rows)
+    headers = ["version", *(["semver"] if semvers else []), "digest", "size", *(["rows"] if counted else [])]
+    table = Table(*headers, "recorded", "by", "used by", box=None)
     for row in rows:
         used = ", ".join(f"{r['job']} {r['id'][:12]}" for r in row["used_by"]) or "-"
-        table.add_row(f"{escape(name)}@{row['version']}", row["digest"][:19], human_size(row["size"]),
-                      row["recorded_at"] or "", escape(row["recorded_by"] or "-"), escape(used))
-    console().print(table)
+        cells = [f"{escape(name)}@{row['version']}"]
+        if semvers:
+            cells.append((row["semver"] or "-") + (" (set by hand)" if row["overridden"] else ""))
+        cells += [row["digest"][:19], human_size(row["size"])]
+        if counted:
+            cells.append("-" if row["rows"] is None else f"{row['rows']:,}")
+        table.add_row(*cells, row["recorded_at"] or "", escape(row["recorded_by"] or "-"), escape(used))
+    out = console()
+    out.print(table)
+    for row in rows:
+        if row["semver"] and row["reasons"]:
+            out.print(f"{escape(name)}@{row['semver']}: " + escape("; ".join(row["reasons"][:6])))
+        for rb in row["rollbacks_to"]:
+            old = rb["from"]
+            came = f" from @{old['version']}" if old else ""
+            why = f": {rb['reason']}" if rb["reason"] else ""
+            out.print(f"rolled back to {escape(name)}@{row['version']}{came} by {escape(rb['by'] or '-')} "
+                      f"at {rb['at']}{escape(why)}")
 
 
 def human_size(size: int | None) -> str:

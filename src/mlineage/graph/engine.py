@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..errors import NotFoundError, ValidationError
-from ..model import NodeRef
+from ..model import NodeKind, NodeRef
 from .levels import bfs_levels, order_by_depth
 from .query import LineageQuery, LineageResult, node_kind
 from .records import as_of_note
@@ -51,7 +51,7 @@ class GraphEngine:
         self.mode: EngineMode = chosen  # type: ignore[assignment]
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
-        self._node_ids: dict[NodeRef, int] = {}
+        self._node_ids: dict[tuple[NodeRef, bool, int | None], tuple[int, int | None]] = {}
         self.one_shot = False  # set by the CLI: this process answers one query and exits
 
     def snapshot(self) -> Snapshot:
@@ -141,13 +141,7 @@ class GraphEngine:
     def walk(self, query: LineageQuery) -> LineageResult:
         _check(query)
         snap = None if self._use_sql_now() else self.snapshot()  # first: a renumbering clears the id cache
-        root = self._node_ids.get(query.start) if snap is not None else None
-        if root is None:
-            root = self.store.node_id(query.start)
-            if root is not None and snap is not None:
-                if len(self._node_ids) >= 100_000:
-                    self._node_ids.clear()
-                self._node_ids[query.start] = root  # valid while the snapshot's anchor check passes
+        root = self._root(query, snap)
         if root is None:
             raise NotFoundError(f"{query.start} is not in the lineage graph")
         if query.as_of_seq is not None and not _existed(self.store, root, query.as_of_seq):
@@ -161,6 +155,28 @@ class GraphEngine:
         if note:
             result.truncated.append(note)
         return result
+
+
+    def _root(self, query: LineageQuery, snap: Snapshot | None) -> int | None:
+        """Where the walk starts. A digest recorded again downstream of itself has several occurrences,
+        chained oldest to newest by SAME_CONTENT edges (``stores/projections/graph.py``): walking down from
+        the first reaches everything that used any of them, walking up from the newest (as of the query's
+        seq) reaches the ancestors of all of them. The newest changes with writes, so its cache entry holds
+        only while the snapshot's seq does (the first one, and a run's node, hold while the anchor check
+        passes)."""
+        newest = query.direction == "up" and query.start.kind is NodeKind.ARTIFACT
+        key = (query.start, newest, query.as_of_seq if newest else None)
+        valid = snap.seq if newest and snap is not None and query.as_of_seq is None else None
+        cached = self._node_ids.get(key) if snap is not None else None
+        if cached is not None and cached[1] == valid:
+            return cached[0]
+        root = (self.store.node_id(query.start, newest=True, as_of_seq=query.as_of_seq) if newest
+                else self.store.node_id(query.start))
+        if root is not None and snap is not None:
+            if len(self._node_ids) >= 100_000:
+                self._node_ids.clear()
+            self._node_ids[key] = (root, valid)
+        return root
 
 
 def walk(store: MetadataStore, query: LineageQuery, engine: GraphEngine | None = None) -> LineageResult:

@@ -56,12 +56,14 @@ class PathResult:
 def find_paths(engine: GraphEngine, a: Artifact | Run, b: Artifact | Run, as_of_seq: int | None,
                max_paths: int = 20) -> PathResult:
     store = engine.store
+    # Chains run from the source's first occurrence to the target's newest: a digest's occurrences are
+    # chained oldest to newest, so that pair joins any occurrence of one to any occurrence of the other.
     down_a = engine.walk(LineageQuery(node_ref(a), "down", as_of_seq=as_of_seq))
-    b_id = store.node_id(node_ref(b))
+    b_id = store.node_id(node_ref(b), newest=True, as_of_seq=as_of_seq)
     source, target, swapped, down = a, b, False, down_a
     if b_id is None or b_id not in set(down_a.id_list()):
         down_b = engine.walk(LineageQuery(node_ref(b), "down", as_of_seq=as_of_seq))
-        a_id = down_a.root
+        a_id = store.node_id(node_ref(a), newest=True, as_of_seq=as_of_seq)
         if a_id in set(down_b.id_list()):
             source, target, swapped, down = b, a, True, down_b
         else:

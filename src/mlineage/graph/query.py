@@ -49,8 +49,19 @@ class LineageQuery:
 
 
 def node_key(node: Artifact | Run) -> str:
-    """The stable text key of a node in output: its digest, or ``run:<id>``."""
-    return str(node.digest) if isinstance(node, Artifact) else f"run:{node.id}"
+    """The stable text key of a node in output: its digest (``<digest>#<n>`` for the digest's n-th occurrence,
+    n > 1: the same content recorded again downstream of itself), or ``run:<id>``."""
+    if isinstance(node, Artifact):
+        return str(node.digest) if node.occurrence == 1 else f"{node.digest}#{node.occurrence}"
+    return f"run:{node.id}"
+
+
+def dict_key(node: dict[str, Any]) -> str:
+    """``node_key`` of a node record already in its JSON shape (``render.node_to_dict``)."""
+    if node.get("type") != "artifact":
+        return f"run:{node['id']}"
+    occurrence = node.get("occurrence") or 1
+    return str(node["digest"]) if occurrence == 1 else f"{node['digest']}#{occurrence}"
 
 
 def node_ref(node: Artifact | Run) -> NodeRef:

@@ -14,15 +14,13 @@ from ..render import node_from_dict, node_to_dict, run_from_dict, run_to_dict
 from .closure import Anchor, Closure
 from .diff import Difference, LineageDiff
 from .paths import PathResult
-from .query import LineageQuery, LineageResult
+from .query import LineageQuery, LineageResult, dict_key
 
 
 def _ref(key: str) -> NodeRef:
     return NodeRef(NodeKind.RUN, key[4:]) if key.startswith("run:") else NodeRef(NodeKind.ARTIFACT, key)
 
 
-def _key(node: dict[str, Any]) -> str:
-    return str(node["digest"]) if node.get("type") == "artifact" else f"run:{node['id']}"
 
 
 def lineage_to_wire(result: LineageResult) -> dict[str, Any]:
@@ -37,8 +35,8 @@ def lineage_from_wire(d: dict[str, Any]) -> LineageResult:
     q = d["query"]
     query = LineageQuery(_ref(str(q["start"])), q["direction"], q.get("max_depth"), q.get("limit"),
                          q.get("as_of_seq"), frozenset(q["kinds"]) if q.get("kinds") is not None else None)
-    ids = {_key(n): i for i, n in enumerate(d["nodes"], start=1)}
-    nodes = {ids[_key(n)]: node_from_dict(n) for n in d["nodes"]}
+    ids = {dict_key(n): i for i, n in enumerate(d["nodes"], start=1)}
+    nodes = {ids[dict_key(n)]: node_from_dict(n) for n in d["nodes"]}
     edges = [(ids[e["parent"]], ids[e["child"]], e["type"], e.get("role") or "") for e in d["edges"]]
     return LineageResult(query, ids[d["root"]], None,  # type: ignore[arg-type]  # nothing left to read
                          list(d.get("truncated") or []), d.get("engine", "server"), d.get("reachable"),
@@ -54,12 +52,12 @@ def path_to_wire(result: PathResult) -> dict[str, Any]:
 
 
 def path_from_wire(d: dict[str, Any]) -> PathResult:
-    ids = {_key(n): i for i, n in enumerate(d["nodes"], start=1)}
+    ids = {dict_key(n): i for i, n in enumerate(d["nodes"], start=1)}
     return PathResult(
         node_from_dict(d["records"]["from"]),
         node_from_dict(d["records"]["to"]),
         bool(d["swapped"]),
-        {ids[_key(n)]: node_from_dict(n) for n in d["nodes"]},
+        {ids[dict_key(n)]: node_from_dict(n) for n in d["nodes"]},
         [(ids[e["parent"]], ids[e["child"]], e["type"], e.get("role") or "") for e in d["edges"]],
         [[ids[k] for k in chain] for chain in d["paths"]],
         d.get("total_paths"),

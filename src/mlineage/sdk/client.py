@@ -30,10 +30,19 @@ from ..stores.protocol import MetadataStore
 
 if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
     from ..checkpoints import ProjectAnchor
+    from ..datasets.drift import DriftReport
+    from ..datasets.model import DatasetDiff
+    from ..datasets.profile import Profile
+    from ..datasets.versioning import Proposal
+    from ..gates.facts import GateFacts
+    from ..gates.model import CheckReport
+    from ..gates.propagation import LicenceReport
     from ..graph.closure import Closure
     from ..graph.diff import LineageDiff
     from ..graph.engine import GraphEngine
     from ..graph.paths import PathResult
+    from ..importers.sink import ImportReport
+    from ..provenance.records import Lineage
 
 
 def _project_anchor(settings: Settings) -> ProjectAnchor | None:
@@ -271,6 +280,117 @@ class Client:
             timestamp=run.ended_at if run else model.created_at,
         )
 
+    # ------------------------------------------------------------ datasets (``mlineage.datasets``)
+
+    def dataset_diff(self, a: str, b: str, *, key: Sequence[str] | None = None, samples: int = 5
+                     ) -> DatasetDiff:
+        """Schema and row diff of two dataset versions, files or folders, with the semantic-version level."""
+        from ..datasets import service
+
+        return service.diff(self, a, b, key=key, samples=samples)
+
+    def profile(self, ref: str, *, record: bool = True) -> Profile:
+        """A dataset version's profile: the stored one, else computed (and stored for a recorded version)."""
+        from ..datasets import service
+
+        return service.profile(self, ref, record=record)[1]
+
+    def drift(self, a: str, b: str, *, columns: Sequence[str] | None = None,
+              thresholds: dict[str, float] | None = None) -> DriftReport:
+        """Per-column drift between two versions, from their profiles."""
+        from ..datasets import service
+
+        return service.drift(self, a, b, columns=columns, thresholds=thresholds)[2]
+
+    def dataset_versions(self, name: str, *, as_of: int | None = None) -> list[dict[str, Any]]:
+        """Every version of a name with its semantic version, rows, who/when, the runs that used it."""
+        from ..datasets import service
+
+        return service.dataset_versions(self, name, as_of)
+
+    def give_semver(self, name: str, digest: str, version: int | None, *, override: str | None = None,
+                    key: Sequence[str] | None = None) -> Proposal:
+        """Propose (from the diff with the version before) and record a new version's semantic version."""
+        from ..datasets import service
+
+        proposal: Proposal = service.give_semver(self, name, digest, version, override=override,
+                                                         key=key)
+        return proposal
+
+    # ------------------------------------------------------------ provenance (``mlineage.provenance``)
+
+    def provenance(self, ref: str | Artifact, *, as_of: str | int | None = None) -> Lineage:
+        """The records of ``ref``'s ancestry that every provenance document is mapped from."""
+        from ..provenance.service import lineage
+
+        return lineage(self, ref, as_of)
+
+    def export_provenance(self, ref: str, fmt: str, *, as_of: str | int | None = None) -> str:
+        """``ref``'s ancestry as prov-json, prov-n, prov-jsonld, prov-o (Turtle), cyclonedx (ML-BOM) or
+        openlineage text."""
+        from ..provenance.service import export
+
+        return export(self, ref, fmt, as_of)
+
+    def attest(self, model: str, private_key: Any) -> dict[str, Any]:
+        """A signed DSSE envelope over an in-toto Statement (SLSA provenance v1) for a model file or ref."""
+        from ..provenance.service import attest
+
+        return attest(self, model, private_key)
+    # ------------------------------------------------------------ quality gates (``mlineage.gates``)
+
+    def check(self, refs: str | Artifact | Sequence[str | Artifact] = (), *, policy: Any = None,
+              record: bool = True, clock: Any = None) -> CheckReport:
+        """Run the policy's gates (``mlineage.policy.yaml`` unless ``policy`` is given) on ``refs`` (default:
+        every artifact the policy selects) and record each verdict; ``clock`` fixes "now" for freshness."""
+        from ..gates import api
+
+        targets = [refs] if isinstance(refs, str | Artifact) else list(refs)
+        return api.run_check(self, targets, policy, record, clock)
+
+    def licence_report(self, ref: str | Artifact, *, as_of: str | int | None = None) -> LicenceReport:
+        """The licence conditions ``ref`` inherits from its ancestry, each with the ancestor and path."""
+        from ..gates import api
+
+        return api.licence_report(self, ref, as_of)
+
+    def record_licence(self, ref: str | Artifact, licence: str) -> None:
+        """Record the licence an artifact carries (an SPDX expression, or a licence id as cc-by-nc-4.0)."""
+        from ..gates import api
+
+        digest = str(api.artifact_of(self, ref).digest)
+        api.record(self, "LicenceRecorded", {"digest": digest, "licence": licence})
+
+    def record_source(self, ref: str | Artifact, source: str) -> None:
+        """Record where an artifact no run produced came from (a URL, a vendor, a request number)."""
+        from ..gates import api
+
+        api.record(self, "SourceRecorded", {"digest": str(api.artifact_of(self, ref).digest),
+                                            "source": source})
+
+    def set_owner(self, target: str, owner: str) -> str:
+        """Make ``owner`` (a person or team) own an artifact version, or every version of a name."""
+        from ..gates import api
+
+        return api.set_owner(self, target, owner)
+
+    def owner_of(self, ref: str | Artifact) -> str | None:
+        from ..gates import api
+
+        return api.owner_of(self, ref)
+
+    def gate_facts(self) -> GateFacts:
+        """Owners, licences, sources and evaluations, from the store or the server."""
+        from ..gates import api
+
+        return api.facts(self)
+
+    def gate_evaluations(self, ref: str | Artifact) -> list[dict[str, Any]]:
+        """Every recorded gate verdict on an artifact, oldest first, with the policy digest it ran under."""
+        from ..gates import api
+
+        return self.gate_facts().evaluations(str(api.artifact_of(self, ref).digest))
+
     def verify(self) -> VerifyReport:
         """Walk the hash chain, then check the ledger against the project's newest checkpoint."""
         report = self.store.verify()
@@ -286,6 +406,43 @@ class Client:
         from ..audit import rebuild
 
         return rebuild(self.store, allow_broken=allow_broken).replayed
+
+    # ------------------------------------------------------------ imports (``mlineage.importers``)
+
+    def import_dvc(self, repo: str | os.PathLike[str] | None = None, **options: Any) -> ImportReport:
+        """Import a repository's DVC history (options: rev_range, all_tags, folders, progress, total)."""
+        from ..importers.dvc_source import import_dvc
+
+        return import_dvc(self, Path(repo) if repo is not None else None, **options)
+
+    def import_mlflow(self, tracking_uri: str, **options: Any) -> ImportReport:
+        """Import an MLflow store's experiments, runs and registered models (options: progress, force)."""
+        from ..importers.mlflow_source import import_mlflow
+
+        return import_mlflow(self, tracking_uri, **options)
+
+    def import_openlineage(self, paths: Sequence[str | os.PathLike[str]], **options: Any) -> ImportReport:
+        """Import OpenLineage event logs (files or folders; options: progress, force)."""
+        from ..importers.openlineage import import_openlineage
+
+        return import_openlineage(self, [Path(p) for p in paths], **options)
+
+    def scan(self, root: str | os.PathLike[str], **options: Any) -> ImportReport:
+        """Record a folder's files and the lineage its scripts and logs suggest (inferred edges)."""
+        from ..importers.scan_source import scan
+
+        return scan(self, Path(root), **options)
+
+    def inferred_edges(self, status: str | None = None) -> list[dict[str, Any]]:
+        from ..importers.queries import inferred_edges
+
+        return inferred_edges(self.store, status)
+
+    def decide_inferred(self, edge_id: str, decision: str, note: str | None = None) -> dict[str, Any]:
+        """Confirm (``confirmed``) or reject (``rejected``) an inferred edge; recorded as an event."""
+        from ..importers.scan_source import decide
+
+        return decide(self, edge_id, decision, note)
 
 
 @functools.lru_cache(maxsize=16)

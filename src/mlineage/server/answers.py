@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from ..graph.query import LineageResult
+from ..graph.query import LineageResult, dict_key
 from ..sdk.client import Client
 from .auth import Principal
 from .deps import ServerState
@@ -77,7 +77,7 @@ def lineage_json(result: LineageResult, page_size: int = 2000) -> Iterator[bytes
     for offset in range(0, len(ids), page_size):
         page = result.page(offset, page_size)
         for node_id, node in zip(ids[offset: offset + page_size], page, strict=True):
-            keys[node_id] = node["digest"] if node["type"] == "artifact" else f"run:{node['id']}"
+            keys[node_id] = dict_key(node)
         yield (b"," if offset else b"") + b",".join(json_bytes(n) for n in page)
     yield b'],"edges":['
     edges = result.edges

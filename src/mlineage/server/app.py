@@ -18,6 +18,7 @@ from .. import __version__
 from ..errors import ConfigError
 from ..sdk.client import Client
 from .auth import TokenStore
+from .blob_grants import BlobGrants
 from .deps import ServerState
 from .errors import install_error_handlers
 from .fast_answers import CachedAnswers
@@ -52,8 +53,8 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     store = client.store
     head = LedgerHead(lambda: store.graph_head(None)[0], HeadSignal(os.environ.get(HEAD_FILE_ENV)))
     store.after_append.append(head.moved)
-    state = ServerState(client, TokenStore(engine, client.store), index, Inbox(client, index), auth=auth,
-                        max_body=max_body, checkpoints=checkpoints, head=head)
+    state = ServerState(client, TokenStore(engine, client.store), index, Inbox(client, index),
+                        BlobGrants(engine), auth=auth, max_body=max_body, checkpoints=checkpoints, head=head)
     signer = Signer(checkpoints, client.store.head, checkpoint_seconds)
 
     @asynccontextmanager

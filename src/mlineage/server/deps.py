@@ -14,8 +14,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ..blobs.protocol import BlobStore
 from ..sdk.client import Client
 from .auth import LOCAL_ADMIN, AuthError, Principal, TokenStore
+from .blob_grants import BlobGrants, NamespacedBlobs
 from .checkpoint_log import CheckpointLog
 from .head import LedgerHead
 from .ingest import Inbox
@@ -27,13 +29,14 @@ TOKEN_TTL_S = 1.0
 
 @dataclass
 class ServerState:
-    """One per app: the Client over the server's store, tokens, the namespace index, the ingestion inbox and
-    the cache of query answers."""
+    """One per app: the Client over the server's store, tokens, the namespace index, the ingestion inbox,
+    the blob grants and the cache of query answers."""
 
     client: Client
     tokens: TokenStore
     index: NamespaceIndex
     inbox: Inbox
+    grants: BlobGrants
     auth: bool = True
     max_body: int = 16 * 1024 * 1024
     checkpoints: CheckpointLog | None = None  # the signed checkpoint log (``checkpoint_log.py``)
@@ -62,19 +65,23 @@ class ServerState:
         """The ledger head that keys the caller's cached answers."""
         return self.head.current() if self.head is not None else view.store.graph_head(None)[0]
 
+    def blobs(self, p: Principal) -> BlobStore:
+        """The artifact store as the caller sees it: every blob for a ``*`` token, else its grants."""
+        return self.view(p).blobs
+
     def forget_tokens(self) -> None:
         self._principals.clear()
 
     def view(self, p: Principal) -> Client:
-        """The Client as the caller's namespace sees it (cached, so its graph snapshot stays warm)."""
+        """The Client as the caller's namespace sees it (cached, so its graph snapshot stays warm): its
+        records, and the blobs it proved it has (``blob_grants.py``)."""
         if p.sees_all:
             return self.client
         found = self._views.get(p.namespace)
         if found is None:
             store = NamespacedStore(self.client.store, self.index, p.namespace)
-            found = self._views[p.namespace] = Client(
-                self.client.settings, store=store, blobs=self.client.blobs
-            )
+            blobs = NamespacedBlobs(self.client.blobs, self.grants, p.namespace)
+            found = self._views[p.namespace] = Client(self.client.settings, store=store, blobs=blobs)
             found.resolve_paths = False
         return found
 

@@ -12,6 +12,7 @@ lineage walk run on top of it unchanged, so a trace simply stops at another team
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -25,10 +26,12 @@ from ..ledger import VerifyReport
 from ..model import Artifact, NamedVersion, NodeRef, Run
 from ..stores.projections.namespaces import maintain, namespace_of
 from ..stores.protocol import AdjacentEdge, Direction, MetadataStore
-from ..stores.schema import nodes, server_namespace_objects
+from ..stores.schema import nodes, occurrences, server_namespace_objects
 from .auth import ForbiddenError, Principal
 
 __all__ = ["NamespaceIndex", "NamespacedStore", "namespace_of", "tag_actor"]
+
+_OCCURRENCE_KEY = re.compile(r"^sha256:[0-9a-f]{64}#[0-9]+$")  # a later occurrence's node key
 
 
 def tag_actor(actor: str | None, principal: Principal) -> str:
@@ -49,30 +52,48 @@ class NamespaceIndex:
     # ------------------------------------------------------------ visibility
 
     def visible_keys(self, namespace: str, keys: Sequence[str]) -> set[str]:
-        out: set[str] = set()
+        """The keys among ``keys`` the namespace may see (a later occurrence's node key, ``<digest>#<n>``,
+        follows its digest)."""
+        base = {k: k.partition("#")[0] if _OCCURRENCE_KEY.match(k) else k for k in keys}
+        found: set[str] = set()
+        wanted = sorted(set(base.values()))
         with self.engine.connect() as conn:
-            for start in range(0, len(keys), 400):
-                chunk = list(keys[start:start + 400])
-                out.update(conn.execute(
+            for start in range(0, len(wanted), 400):
+                chunk = wanted[start:start + 400]
+                found.update(conn.execute(
                     select(server_namespace_objects.c.key).where(and_(
                         server_namespace_objects.c.namespace == namespace,
                         server_namespace_objects.c.key.in_(chunk)))
                 ).scalars())
-        return out
+        return {k for k, b in base.items() if b in found}
 
     def visible_nodes(self, namespace: str, node_ids: Sequence[int]) -> set[int]:
+        """The nodes among ``node_ids`` whose key the namespace may see; a digest's later occurrences (keyed
+        ``<digest>#<n>``) follow the digest."""
         out: set[int] = set()
         with self.engine.connect() as conn:
             for start in range(0, len(node_ids), 400):
                 chunk = list(node_ids[start:start + 400])
-                out.update(
+                seen = {
                     int(v)
                     for v in conn.execute(
                         select(nodes.c.id)
                         .join(server_namespace_objects, server_namespace_objects.c.key == nodes.c.key)
                         .where(and_(server_namespace_objects.c.namespace == namespace, nodes.c.id.in_(chunk)))
                     ).scalars()
-                )
+                }
+                out.update(seen)
+                if len(seen) < len(set(chunk)):
+                    out.update(
+                        int(v)
+                        for v in conn.execute(
+                            select(occurrences.c.node_id)
+                            .join(server_namespace_objects,
+                                  server_namespace_objects.c.key == occurrences.c.digest)
+                            .where(and_(server_namespace_objects.c.namespace == namespace,
+                                        occurrences.c.node_id.in_(chunk)))
+                        ).scalars()
+                    )
         return out
 
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
@@ -208,10 +229,10 @@ class NamespacedStore:
             ).scalar_one()
         return {"objects": int(total)}
 
-    def node_id(self, ref: NodeRef) -> int | None:
+    def node_id(self, ref: NodeRef, *, newest: bool = False, as_of_seq: int | None = None) -> int | None:
         if not self.index.visible_keys(self.namespace, [ref.key]):
             return None
-        return self.inner.node_id(ref)
+        return self.inner.node_id(ref, newest=newest, as_of_seq=as_of_seq)
 
     def adjacent(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
                  ) -> list[AdjacentEdge]:

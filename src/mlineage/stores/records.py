@@ -23,15 +23,22 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..model import Artifact, ArtifactKind, Digest, Run, RunKind, RunStatus
+from ..model import Artifact, Run, RunKind, RunStatus
 from .projections.runs import RUN_EVENTS, fold_run
 from .protocol import Direction
+from .rows import ARTIFACT_COLUMNS, artifact_from_row, json_column
 
 _ARTIFACTS = (
-    "SELECT a.node_id, a.digest, a.kind, a.size, a.name, a.version, a.media_type, a.uri, a.metadata, "
-    "a.created_at, {label}, a.created_seq FROM artifacts a{join} WHERE a.node_id {among}"
+    f"SELECT {', '.join('a.' + c for c in ARTIFACT_COLUMNS)}, a.node_id, {{label}}, a.created_seq "
+    "FROM artifacts a{join} WHERE a.node_id {among}"
 )
 _LABEL_JOIN = " LEFT JOIN versions v ON v.name = a.name AND v.version = a.version"
+# A digest's later occurrences (nodes of their own, no artifacts row: ``stores/projections/graph.py``), read
+# only for node ids the two queries above left undescribed: the same columns, then the ordinal.
+_OCCURRENCES = (
+    f"SELECT {', '.join('a.' + c for c in ARTIFACT_COLUMNS)}, o.node_id, {{label}}, o.created_seq, o.ordinal "
+    "FROM occurrences o JOIN artifacts a ON a.digest = o.digest{join} WHERE o.node_id {among}"
+)
 _RUNS = (
     "SELECT node_id, id, job, kind, status, params, metrics, context, agent, error, started_at, ended_at, "
     "created_seq, updated_seq FROM runs WHERE node_id {among}"
@@ -42,28 +49,17 @@ _RUN_EVENTS = ("SELECT seq, type, payload FROM events WHERE seq >= {p} AND seq <
 _EDGES = "SELECT {near}, {far}, type, role FROM edges WHERE {near} {among}{when}"
 
 
-def _json(text: str | None) -> Any:
-    return {} if text == "{}" else json.loads(text) if text else None
-
-
-def _artifact(row: tuple[Any, ...], as_of_seq: int | None) -> Artifact:
-    labelled = as_of_seq is None or (row[10] is not None and row[10] <= as_of_seq)
-    algorithm, _sep, hexpart = row[1].partition(":")
-    return Artifact(Digest(algorithm, hexpart), ArtifactKind(row[2]), row[3], row[4] if labelled else None,
-                    row[5] if labelled else None, row[6], row[7], _json(row[8]), row[9])
-
-
 def _run(row: tuple[Any, ...]) -> Run:
     return Run(
         row[1],
         row[2],
         RunKind(row[3]),
         RunStatus(row[4]),
-        _json(row[5]),
-        _json(row[6]),
-        _json(row[7]),
+        json_column(row[5]),
+        json_column(row[6]),
+        json_column(row[7]),
         row[8],
-        _json(row[9]),
+        json_column(row[9]),
         row[10],
         row[11],
     )
@@ -91,17 +87,30 @@ class RecordReader:
         for chunk in chunks:
             among, params = self._among(chunk)
             self.cursor.execute(_ARTIFACTS.format(label=label, join=join, among=among), params)
-            for row in self.cursor.fetchall():
-                if as_of_seq is None or row[11] <= as_of_seq:
-                    out[int(row[0])] = _artifact(row, as_of_seq)
+            rows = self.cursor.fetchall()
+            for row in rows:
+                if as_of_seq is None:
+                    out[int(row[9])] = artifact_from_row(row)
+                elif row[11] <= as_of_seq:
+                    out[int(row[9])] = artifact_from_row(row, row[10] is not None and row[10] <= as_of_seq)
             self.cursor.execute(_RUNS.format(among=among), params)
-            for row in self.cursor.fetchall():
+            run_rows = self.cursor.fetchall()
+            described = len(rows) + len(run_rows)
+            for row in run_rows:
                 if as_of_seq is not None and row[12] > as_of_seq:
                     continue  # not started yet
                 if as_of_seq is not None and row[13] > as_of_seq:
                     later.append(row)
                 else:
                     out[int(row[0])] = _run(row)
+            if described < len(chunk):  # some node is neither an artifact's first node nor a run
+                found = {int(r[9]) for r in rows} | {int(r[0]) for r in run_rows}
+                among, params = self._among([i for i in chunk if int(i) not in found])
+                self.cursor.execute(_OCCURRENCES.format(label=label, join=join, among=among), params)
+                for row in self.cursor.fetchall():
+                    if as_of_seq is None or row[11] <= as_of_seq:
+                        labelled = as_of_seq is None or (row[10] is not None and row[10] <= as_of_seq)
+                        out[int(row[9])] = artifact_from_row(row, labelled, int(row[12]))
         for row in later:
             assert as_of_seq is not None
             out[int(row[0])] = self._run_as_of(row, as_of_seq)
@@ -126,7 +135,7 @@ class RecordReader:
             RunStatus.RUNNING,
             {},
             {},
-            _json(row[7]),
+            json_column(row[7]),
             row[8],
             None,
             row[10],

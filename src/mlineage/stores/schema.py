@@ -136,6 +136,20 @@ edges = Table(
     Index("ix_edges_created_seq", "created_seq"),
 )
 
+occurrences = Table(
+    # A digest's second and later graph nodes (``stores/projections/graph.py``): content produced again
+    # downstream of itself (a dedupe that changed nothing, a revert, a round trip) gets a node of its own, so
+    # the graph stays a DAG. The first occurrence is ``artifacts.node_id`` and has no row here; the nodes of
+    # one digest are joined, oldest to newest, by SAME_CONTENT edges.
+    "occurrences",
+    metadata,
+    Column("node_id", Integer, primary_key=True, autoincrement=False),
+    Column("digest", String(80), nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("created_seq", BigInteger, nullable=False),
+    UniqueConstraint("digest", "ordinal", name="uq_occurrences_digest_ordinal"),
+)
+
 # The namespace index (stores/projections/namespaces.py): named for the server, which reads it.
 server_namespace_objects = Table(
     "server_namespace_objects",
@@ -149,7 +163,8 @@ server_namespace_objects = Table(
 
 LEDGER_TABLES = (ledger_head, events)
 # The core projections' tables (stores/projections): dropped and replayed by rebuild.
-PROJECTION_TABLES = (nodes, artifacts, versions, runs, metric_batches, edges, server_namespace_objects)
+PROJECTION_TABLES = (nodes, artifacts, versions, runs, metric_batches, edges, occurrences,
+                     server_namespace_objects)
 
 # ---- server state: access control and the ingestion queue. Not projections: rebuild keeps them.
 
@@ -199,4 +214,15 @@ server_checkpoints = Table(
     Column("signature", String(200), nullable=False),
 )
 
-SERVER_TABLES = (server_tokens, server_inbox, server_state, server_checkpoints)
+server_blob_grants = Table(
+    # Which namespace may read which blob (``server/blob_grants.py``): written when the server has verified
+    # bytes a namespace sent. Not a projection: uploads are not events, so rebuild keeps it.
+    "server_blob_grants",
+    metadata,
+    Column("namespace", String(200), nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("granted_at", String(40), nullable=False),
+    PrimaryKeyConstraint("namespace", "digest"),
+)
+
+SERVER_TABLES = (server_tokens, server_inbox, server_state, server_checkpoints, server_blob_grants)

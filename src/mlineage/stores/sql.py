@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ..errors import StoreUnavailableError
 from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport, verify_chain
-from ..model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
+from ..model import Artifact, NamedVersion, NodeKind, NodeRef, Run, RunKind, RunStatus
 from ..pipeline import checked
 from . import migrate
 from .damage import damage_of, damaged_store_error
@@ -23,6 +23,7 @@ from .metric_codec import unpack
 from .projections import projection_tables
 from .projector import Projector
 from .protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
+from .rows import ARTIFACT_COLUMNS, artifact_from_row
 from .schema import (
     artifacts,
     edges,
@@ -31,6 +32,7 @@ from .schema import (
     metadata,
     metric_batches,
     nodes,
+    occurrences,
     runs,
     versions,
 )
@@ -44,12 +46,8 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _artifact(row: Any) -> Artifact:
-    return Artifact(
-        digest=Digest.parse(row.digest), kind=ArtifactKind(row.kind), size=row.size, name=row.name,
-        version=row.version, media_type=row.media_type, uri=row.uri, metadata=json.loads(row.metadata),
-        created_at=row.created_at,
-    )
+# the artifact columns in the order ``artifact_from_row`` reads them; a query adds its own columns after them
+_ARTIFACT = tuple(artifacts.c[name] for name in ARTIFACT_COLUMNS)
 
 
 def _run(row: Any) -> Run:
@@ -236,18 +234,23 @@ class SqlStore:
         if self._ledger is not None:
             return self._ledger.get_artifact(digest)
         with self.engine.connect() as conn:
-            row = conn.execute(select(artifacts).where(artifacts.c.digest == digest)).first()
-        return _artifact(row) if row else None
+            row = conn.execute(select(*_ARTIFACT).where(artifacts.c.digest == digest)).first()
+        return artifact_from_row(row) if row else None
 
     def has_children(self, digest: str) -> bool:
         """Whether the artifact has an outgoing edge (something used it, or derives from it): a run that
         produces an artifact with none, and does not use it, cannot close a cycle by producing it."""
         if self._ledger is not None:
             return self._ledger.has_children(digest)
-        query = select(edges.c.parent).join(artifacts, artifacts.c.node_id == edges.c.parent).where(
-            artifacts.c.digest == digest).limit(1)
+        query = select(edges.c.parent).where(edges.c.parent.in_(self._nodes_of(digest))).limit(1)
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
+
+    @staticmethod
+    def _nodes_of(digest: str) -> Any:
+        """Every graph node of a digest: its first (``artifacts.node_id``) and any later occurrences."""
+        return select(artifacts.c.node_id).where(artifacts.c.digest == digest).union_all(
+            select(occurrences.c.node_id).where(occurrences.c.digest == digest))
 
     def get_run(self, run_id: str) -> Run | None:
         with self.engine.connect() as conn:
@@ -257,10 +260,10 @@ class SqlStore:
     def find_artifacts(self, digest_prefix: str, limit: int = 50) -> list[Artifact]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(artifacts).where(artifacts.c.digest.startswith(digest_prefix, autoescape=True))
+                select(*_ARTIFACT).where(artifacts.c.digest.startswith(digest_prefix, autoescape=True))
                 .order_by(artifacts.c.digest).limit(limit)
             ).all()
-        return [_artifact(r) for r in rows]
+        return [artifact_from_row(r) for r in rows]
 
     def find_runs(self, id_prefix: str, limit: int = 50) -> list[Run]:
         with self.engine.connect() as conn:
@@ -281,8 +284,8 @@ class SqlStore:
             label = conn.execute(query).first()
             if label is None:
                 return None
-            row = conn.execute(select(artifacts).where(artifacts.c.digest == label.digest)).one()
-        artifact = _artifact(row)
+            row = conn.execute(select(*_ARTIFACT).where(artifacts.c.digest == label.digest)).one()
+        artifact = artifact_from_row(row)
         if artifact.name != name or artifact.version != label.version:
             # The same bytes can carry several names; show the one the user asked for.
             artifact = Artifact(artifact.digest, artifact.kind, artifact.size, name, int(label.version),
@@ -291,8 +294,9 @@ class SqlStore:
 
     def list_versions(self, name: str) -> list[NamedVersion]:
         """Every version of ``name``, oldest first, with the event that recorded each label."""
-        query = (select(versions.c.version.label("label_version"), versions.c.created_seq.label("label_seq"),
-                        events.c.ts.label("label_ts"), events.c.actor.label("label_actor"), artifacts)
+        query = (select(*_ARTIFACT, versions.c.version.label("label_version"),
+                        versions.c.created_seq.label("label_seq"), events.c.ts.label("label_ts"),
+                        events.c.actor.label("label_actor"))
                  .join(artifacts, artifacts.c.digest == versions.c.digest)
                  .join(events, events.c.seq == versions.c.created_seq)
                  .where(versions.c.name == name).order_by(versions.c.version))
@@ -300,7 +304,7 @@ class SqlStore:
             rows = conn.execute(query).all()
         out = []
         for row in rows:
-            a = _artifact(row)
+            a = artifact_from_row(row)
             labelled = Artifact(a.digest, a.kind, a.size, name, int(row.label_version), a.media_type, a.uri,
                                 a.metadata, a.created_at)
             out.append(NamedVersion(labelled, int(row.label_seq), row.label_ts, row.label_actor))
@@ -347,9 +351,17 @@ class SqlStore:
 
     # ------------------------------------------------------------------ graph access
 
-    def node_id(self, ref: NodeRef) -> int | None:
+    def node_id(self, ref: NodeRef, *, newest: bool = False, as_of_seq: int | None = None) -> int | None:
+        """The node of a run, or of an artifact's first occurrence; with ``newest``, of the artifact's newest
+        occurrence (created at or before ``as_of_seq``): where a walk up from a digest starts, so it reaches
+        the ancestors of every occurrence (they are chained oldest to newest). One round trip either way."""
+        sql = "SELECT id FROM nodes WHERE key = :k"  # text: no Core statement to compile in a new process
+        if newest and ref.kind is NodeKind.ARTIFACT:
+            when = "" if as_of_seq is None else " AND created_seq <= :t"
+            later = f"SELECT MAX(node_id) FROM occurrences WHERE digest = :k{when}"
+            sql = f"SELECT COALESCE(({later}), ({sql}))"
         with self.engine.connect() as conn:
-            value = conn.execute(select(nodes.c.id).where(nodes.c.key == ref.key)).scalar()
+            value = conn.execute(text(sql), {"k": ref.key, "t": as_of_seq}).scalar()
         return int(value) if value is not None else None
 
     def adjacent(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
@@ -391,8 +403,10 @@ class SqlStore:
                 ids: Any = (
                     np.array(node_tokens[0::2], dtype=np.bytes_).astype(np.int64) if node_tokens else []
                 )
+                kinds = self._occurrence_kinds(conn, after_seq, upto_seq, ids,
+                                               [k.decode() for k in node_tokens[1::2]])
                 return GraphColumns(ints[0::3], ints[1::3], ints[2::3], ids,  # type: ignore[arg-type]
-                                    [k.decode() for k in node_tokens[1::2]], self._last_node(conn, upto_seq))
+                                    kinds, self._last_node(conn, upto_seq))
             else:  # the raw sqlite3 cursor: plain tuples, no Row objects for millions of rows
                 raw = conn.connection.dbapi_connection
                 assert raw is not None
@@ -403,8 +417,28 @@ class SqlStore:
                 node_rows = cursor.execute(node_sql.replace(":a", "?").replace(":b", "?"), qmarks).fetchall()
                 cursor.close()
                 last = self._last_node(conn, upto_seq)
-        return GraphColumns(flat[0::3], flat[1::3], flat[2::3], [r[0] for r in node_rows],
-                            [r[1] for r in node_rows], last)
+                node_ids = [r[0] for r in node_rows]
+                kinds = self._occurrence_kinds(conn, after_seq, upto_seq, node_ids, [r[1] for r in node_rows])
+        return GraphColumns(flat[0::3], flat[1::3], flat[2::3], node_ids, kinds, last)
+
+    @staticmethod
+    def _occurrence_kinds(conn: Connection, after_seq: int, upto_seq: int, node_ids: Any,
+                          kinds: list[str]) -> list[str]:
+        """``kinds`` with the artifact kind of each later occurrence of a digest among ``node_ids`` (the
+        node query joins ``artifacts`` by first node only). The occurrences table holds only content produced
+        again downstream of itself, so this reads a handful of rows, not one per node."""
+        rows = conn.execute(
+            select(occurrences.c.node_id, artifacts.c.kind)
+            .join(artifacts, artifacts.c.digest == occurrences.c.digest)
+            .where(and_(occurrences.c.created_seq > after_seq, occurrences.c.created_seq <= upto_seq))
+        ).all()
+        if not rows:
+            return kinds
+        position = {int(n): i for i, n in enumerate(node_ids)}
+        for node_id, kind in rows:
+            if int(node_id) in position:
+                kinds[position[int(node_id)]] = kind
+        return kinds
 
     @staticmethod
     def _pg_copy(conn: Connection, query: str) -> bytes:
@@ -481,14 +515,7 @@ class SqlStore:
             return [int(v) for v in conn.execute(text(sql), {"start": node_id, "asof": as_of_seq}).scalars()]
 
     def describe(self, node_ids: Sequence[int]) -> dict[int, Artifact | Run]:
-        out: dict[int, Artifact | Run] = {}
-        with self.engine.connect() as conn:
-            for chunk in self._id_chunks(node_ids):
-                for row in conn.execute(select(artifacts).where(self._among(artifacts.c.node_id, chunk))):
-                    out[int(row.node_id)] = _artifact(row)
-                for row in conn.execute(select(runs).where(self._among(runs.c.node_id, chunk))):
-                    out[int(row.node_id)] = _run(row)
-        return out
+        return self.node_records(node_ids)
 
     def _id_chunks(self, node_ids: Sequence[int]) -> Iterator[Sequence[int]]:
         # PostgreSQL takes one array parameter (= ANY), so chunks can be large; SQLite binds each id.
@@ -502,34 +529,38 @@ class SqlStore:
         return column.in_(chunk)
 
     def io_of_run(self, run_id: str) -> tuple[list[tuple[Artifact, str]], list[tuple[Artifact, str]]]:
-        """(inputs, outputs) of a run with their roles."""
+        """(inputs, outputs) of a run with their roles, in the order they were recorded (an output that is a
+        later occurrence of its digest says so in ``Artifact.occurrence``)."""
         with self.engine.connect() as conn:
             node = conn.execute(select(runs.c.node_id).where(runs.c.id == run_id)).scalar()
             if node is None:
                 return [], []
-            inputs = conn.execute(
-                select(artifacts, edges.c.role).join(edges, edges.c.parent == artifacts.c.node_id)
-                .where(and_(edges.c.child == node, edges.c.type == "USED")).order_by(edges.c.created_seq)
+            linked = conn.execute(
+                select(edges.c.parent, edges.c.child, edges.c.type, edges.c.role)
+                .where(and_(
+                    ((edges.c.child == node) & (edges.c.type == "USED"))
+                    | ((edges.c.parent == node) & (edges.c.type == "PRODUCED"))))
+                .order_by(edges.c.created_seq, edges.c.parent, edges.c.child)
             ).all()
-            outputs = conn.execute(
-                select(artifacts, edges.c.role).join(edges, edges.c.child == artifacts.c.node_id)
-                .where(and_(edges.c.parent == node, edges.c.type == "PRODUCED")).order_by(edges.c.created_seq)
-            ).all()
-        return [(_artifact(r), r.role) for r in inputs], [(_artifact(r), r.role) for r in outputs]
+        records = self.node_records(sorted({int(r.parent if r.type == "USED" else r.child) for r in linked}))
+        inputs = [(records[int(r.parent)], r.role) for r in linked
+                  if r.type == "USED" and isinstance(records.get(int(r.parent)), Artifact)]
+        outputs = [(records[int(r.child)], r.role) for r in linked
+                   if r.type == "PRODUCED" and isinstance(records.get(int(r.child)), Artifact)]
+        return inputs, outputs  # type: ignore[return-value]
 
     def producers_of(self, digest: str) -> list[Run]:
         return self._runs_on_edges(digest, "PRODUCED")
 
     def _runs_on_edges(self, digest: str, edge_type: str) -> list[Run]:
-        """Runs joined to the artifact by ``edge_type`` edges (PRODUCED: run -> artifact; USED: artifact ->
-        run), in the order they were recorded, each once."""
+        """Runs joined to any occurrence of the artifact by ``edge_type`` edges (PRODUCED: run -> artifact;
+        USED: artifact -> run), in the order they were recorded, each once."""
         run_end, artifact_end = (edges.c.parent, edges.c.child) if edge_type == "PRODUCED" else (
             edges.c.child, edges.c.parent)
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(runs).join(edges, run_end == runs.c.node_id)
-                .join(artifacts, artifacts.c.node_id == artifact_end)
-                .where(and_(artifacts.c.digest == digest, edges.c.type == edge_type))
+                .where(and_(artifact_end.in_(self._nodes_of(digest)), edges.c.type == edge_type))
                 .order_by(runs.c.created_seq)
             ).all()
         return [_run(r) for r in {r.id: r for r in rows}.values()]

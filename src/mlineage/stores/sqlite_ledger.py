@@ -20,7 +20,6 @@ with SQLite's own checkpoint kept as a fallback at a much larger log.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sqlite3
 import threading
@@ -29,19 +28,19 @@ from pathlib import Path
 
 from ..background import Background
 from ..events import NewEvent, StoredEvent
-from ..model import Artifact, ArtifactKind, Digest
+from ..model import Artifact
 from ..pipeline import checked
 from .projector import Projector
 from .revision import HEAD_REVISION
+from .rows import ARTIFACT_SELECT, artifact_from_row
 
 BUSY_TIMEOUT_MS = 60_000
 CHECKPOINT_EVERY_APPENDS = 32
 WRITER_AUTOCHECKPOINT_PAGES = 20_000  # SQLite's own, in the writer's thread, should the thread fall behind
 
-_ARTIFACT_SQL = ("SELECT digest, kind, size, name, version, media_type, uri, metadata, created_at "
-                 "FROM artifacts WHERE digest = ?")
-_HAS_CHILDREN_SQL = ("SELECT EXISTS (SELECT 1 FROM artifacts a JOIN edges e ON e.parent = a.node_id "
-                     "WHERE a.digest = ?)")
+_ARTIFACT_SQL = f"SELECT {ARTIFACT_SELECT} FROM artifacts WHERE digest = ?"
+_HAS_CHILDREN_SQL = ("SELECT EXISTS (SELECT 1 FROM edges e WHERE e.parent IN (SELECT node_id FROM artifacts "
+                     "WHERE digest = ?1 UNION ALL SELECT node_id FROM occurrences WHERE digest = ?1))")
 
 
 def sqlite_path(uri: str) -> str | None:
@@ -193,8 +192,4 @@ class SqliteLedger:
     def get_artifact(self, digest: str) -> Artifact | None:
         with self._lock:
             row = self._connection().execute(_ARTIFACT_SQL, (digest,)).fetchone()
-        if row is None:
-            return None
-        return Artifact(digest=Digest.parse(row[0]), kind=ArtifactKind(row[1]), size=row[2], name=row[3],
-                        version=row[4], media_type=row[5], uri=row[6], metadata=json.loads(row[7]),
-                        created_at=row[8])
+        return None if row is None else artifact_from_row(row)

@@ -2,9 +2,9 @@
 download.
 
 Whatever arrives is re-hashed before it is stored under its digest, so the store only ever holds bytes that
-match their names; the store itself is the server's configured one (a folder or S3). Reading needs the
-artifact to be visible in the caller's namespace when it is a recorded artifact; blobs that are not
-artifacts themselves (the files of a recorded directory) are served to any reader who names their digest.
+match their names; the store itself is the server's configured one (a folder or S3). Verified bytes also
+grant the sender's namespace the blob (``blob_grants.py``): a namespace reads, and is told it has, only the
+blobs it sent; knowing or recording a digest grants nothing. ``*`` tokens see the whole store.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...errors import NotFoundError, ValidationError
 from ...model import Digest
 from ..auth import Principal
+from ..blob_grants import NamespacedBlobs
 from ..deps import Reader, ServerDep, ServerState, Writer
 from ..models import ERRORS, BlobStoredOut
 from ..uploads import OffsetMismatch, UploadSessions
@@ -68,36 +69,40 @@ def _uploads(state: ServerState) -> Path:
     return default_uploads_dir(state.client.blobs.uri)
 
 
-def _readable(state: ServerState, digest: Digest, p: Principal) -> None:
-    if p.sees_all:
-        return
-    key = str(digest)
-    if state.client.store.get_artifact(key) is not None and state.view(p).store.get_artifact(key) is None:
-        raise NotFoundError(f"artifact {digest} is not recorded in namespace {p.namespace!r}")
+def _store_and_grant(state: ServerState, p: Principal, digest: Digest, verified: Path) -> bool:
+    """Keep bytes the server has verified as ``digest`` (one copy for all namespaces) and grant them to the
+    sender's namespace; whether that namespace did not hold them before."""
+    if not state.client.blobs.has(digest):
+        state.client.blobs.put_file(verified)
+    return state.grants.grant(p.write_namespace, digest)
 
 
 @router.head("/{digest}", response_class=Response, responses={200: {
-    "description": "the artifact store has the blob (no body, as for every HEAD)",
+    "description": "the caller's namespace has the blob (no body, as for every HEAD)",
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 def has_blob(digest: str, p: Reader, state: ServerDep) -> Response:
-    """200 when the artifact store has the blob, else 404 (clients skip uploads the server has)."""
-    return Response(status_code=200 if state.client.blobs.has(Digest.parse(digest)) else 404)
+    """200 when the caller's namespace has the blob (it sent its bytes), else 404: clients skip uploads
+    the namespace already made, and nobody learns what another namespace stored."""
+    return Response(status_code=200 if state.blobs(p).has(Digest.parse(digest)) else 404)
 
 
 @router.post("/missing", response_model=MissingOut)
 def missing(body: MissingIn, p: Reader, state: ServerDep) -> Any:
-    """Which of up to 1,000 digests the artifact store lacks (what a push must send)."""
+    """Which of up to 1,000 digests the caller's namespace lacks (what a push must send)."""
     wanted = [Digest.parse(d) for d in body.digests]
-    return {"missing": [str(d) for d in wanted if not state.client.blobs.has(d)]}
+    blobs = state.blobs(p)
+    if isinstance(blobs, NamespacedBlobs):
+        return {"missing": [str(d) for d in blobs.missing(wanted)]}
+    return {"missing": [str(d) for d in wanted if not blobs.has(d)]}
 
 
 @router.put("/{digest}", status_code=201, openapi_extra=_BINARY, response_model=BlobStoredOut)
 async def put_blob(digest: str, request: Request, p: Writer, state: ServerDep) -> Any:
-    """Upload a blob in one request, streamed to disk; its SHA-256 must match DIGEST, or nothing is stored."""
+    """Upload a blob in one request, streamed to disk; its SHA-256 must match DIGEST, or nothing is stored.
+    201 when the caller's namespace did not hold the blob before, 200 when it did."""
     import anyio
     import anyio.to_thread
 
-    blobs = state.client.blobs
     wanted = Digest.parse(digest)
     uploads = _uploads(state)
     uploads.mkdir(parents=True, exist_ok=True)
@@ -113,9 +118,9 @@ async def put_blob(digest: str, request: Request, p: Writer, state: ServerDep) -
         if h.hexdigest() != wanted.hex:
             raise ValidationError("digest", f"the body hashes to sha256:{h.hexdigest()}, not {wanted}",
                                   "upload the bytes that match the digest")
-        if blobs.has(wanted):
+        added = await anyio.to_thread.run_sync(_store_and_grant, state, p, wanted, staged)
+        if not added:
             return JSONResponse({"digest": str(wanted), "size": size, "stored": False}, status_code=200)
-        await anyio.to_thread.run_sync(blobs.put_file, staged)
     finally:
         staged.unlink(missing_ok=True)
     return {"digest": str(wanted), "size": size, "stored": True}
@@ -124,12 +129,12 @@ async def put_blob(digest: str, request: Request, p: Writer, state: ServerDep) -
 @router.get("/{digest}", response_class=Response, responses={
     200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 def get_blob(digest: str, p: Reader, state: ServerDep) -> Response:
-    """Download a blob by digest, streamed (a recorded artifact must be visible to the token's namespace)."""
-    blobs = state.client.blobs
+    """Download a blob by digest, streamed: one the caller's namespace sent (any, for a ``*`` token)."""
+    blobs = state.blobs(p)
     wanted = Digest.parse(digest)
-    _readable(state, wanted, p)
     if not blobs.has(wanted):
-        raise NotFoundError(f"no blob {wanted} in the artifact store: upload it with PUT first")
+        raise NotFoundError(f"no blob {wanted} for this token: upload it with PUT first (a namespace reads "
+                            "the blobs it sent; recording a digest is not enough)")
     handle = blobs.open(wanted)
 
     def chunks() -> Iterator[bytes]:
@@ -142,9 +147,9 @@ def get_blob(digest: str, p: Reader, state: ServerDep) -> Response:
 
 @router.post("/uploads", status_code=201, response_model=UploadState)
 def start_upload(body: UploadIn, p: Writer, state: ServerDep) -> Any:
-    """Start a chunked upload of a large blob (answers ``exists`` when the store already has it)."""
+    """Start a chunked upload of a large blob (answers ``exists`` when the caller's namespace has it)."""
     digest = Digest.parse(body.digest)
-    if state.client.blobs.has(digest):
+    if state.blobs(p).has(digest):
         return JSONResponse({"upload_id": None, "digest": str(digest), "size": body.size,
                              "offset": body.size, "exists": True}, status_code=200)
     s = UploadSessions(_uploads(state)).start(digest, body.size)
@@ -187,14 +192,14 @@ async def upload_chunk(upload_id: str, request: Request, p: Writer, state: Serve
 
 @router.post("/uploads/{upload_id}/complete", status_code=201, response_model=BlobStoredOut)
 async def complete_upload(upload_id: str, p: Writer, state: ServerDep) -> Any:
-    """Verify the staged bytes against the digest and store them; the session ends either way."""
+    """Verify the staged bytes against the digest, store them and grant them to the caller's namespace; the
+    session ends either way."""
     import anyio.to_thread
 
     sessions = UploadSessions(_uploads(state))
     session, part = await anyio.to_thread.run_sync(sessions.verified_part, upload_id)
     try:
-        if not state.client.blobs.has(session.digest):
-            await anyio.to_thread.run_sync(state.client.blobs.put_file, part)
+        await anyio.to_thread.run_sync(_store_and_grant, state, p, session.digest, part)
     finally:
         sessions.discard(upload_id)
     return {"digest": str(session.digest), "size": session.size, "stored": True}

@@ -8,7 +8,8 @@ handlers, which is what makes the two produce identical tables.
 
 The built-in projections, in the order they are registered (and so the order rebuild creates tables):
 
-* ``graph`` (``graph.py``): nodes and edges, with the write-time cycle check;
+* ``graph`` (``graph.py``): nodes, edges and occurrences (identical content made again downstream of itself
+  gets a node of its own), with the write-time cycle check;
 * ``artifacts`` (``artifacts.py``): artifacts and their name/version labels;
 * ``runs`` (``runs.py``): runs, their params, latest metrics and status; also ``fold_runs``, the pure fold
   of run events into ``Run`` records that as-of reads reuse;

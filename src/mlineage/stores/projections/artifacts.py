@@ -26,22 +26,29 @@ class ArtifactsProjection(Projection):
 
     def __init__(self, writer: Any) -> None:
         super().__init__(writer)
-        self._artifacts: dict[str, tuple[int, bool]] = {}  # digest -> (node id, has a name)
+        self._artifacts: dict[str, tuple[int, bool]] = {}  # digest -> (first node id, has a name)
+        self._newest: dict[str, int] = {}  # digest -> newest occurrence's node, for digests with several
 
     def handlers(self) -> dict[str, Handler]:
         return {ev.ARTIFACT_RECORDED: self._artifact_recorded}
 
     def cached(self) -> int:
-        return len(self._artifacts)
+        return len(self._artifacts) + len(self._newest)
 
     def known(self, digest: str) -> tuple[int, bool] | None:
         """(node id, whether it has a name) of a recorded artifact, or None."""
         known = self._artifacts.get(digest)
         if known is None:
-            row = self.writer.one("SELECT node_id, name FROM artifacts WHERE digest = :d", {"d": digest})
+            # the same look-up as before occurrences existed: the newest one comes with it (an index probe)
+            row = self.writer.one(
+                "SELECT a.node_id, a.name, "
+                "(SELECT MAX(o.node_id) FROM occurrences o WHERE o.digest = a.digest) "
+                "FROM artifacts a WHERE a.digest = :d", {"d": digest})
             if row is None:
                 return None
             known = self._artifacts[digest] = (int(row[0]), row[1] is not None)
+            if row[2] is not None:
+                self._newest[digest] = int(row[2])
         return known
 
     def node_of(self, digest: str, field: str) -> int:
@@ -50,6 +57,25 @@ class ArtifactsProjection(Projection):
         if known is None:
             raise NotFoundError(f"{field}: artifact {digest} is not recorded (record it before linking it)")
         return known[0]
+
+    def newest_of(self, digest: str, field: str) -> int:
+        """The node of the digest's newest occurrence (its only node unless the same content was produced
+        again downstream of itself: see ``GraphProjection``)."""
+        first = self.node_of(digest, field)
+        return self._newest.get(digest, first)
+
+    def occurrences_of(self, digest: str, field: str) -> list[int]:
+        """Every node of the digest, oldest first (the rare path: only content produced again reaches it)."""
+        first = self.node_of(digest, field)
+        if digest not in self._newest:
+            return [first]
+        reader = self.writer.reader
+        sql = "SELECT node_id FROM occurrences WHERE digest = {} ORDER BY ordinal"
+        reader.execute(sql.format("%s" if self.writer.postgres else "?"), (digest,))
+        return [first, *(int(row[0]) for row in reader.fetchall())]
+
+    def add_occurrence(self, digest: str, node_id: int) -> None:
+        self._newest[digest] = node_id
 
     def _artifact_recorded(self, e: StoredEvent, p: dict[str, Any]) -> None:
         digest = p["digest"]

@@ -6,6 +6,13 @@ in batches. If the server is down, tracking goes on; the spool drains on the nex
 with ``mlineage sync``. Every event carries its UUID and the server skips ids it already has, so a batch
 retried after a timeout never duplicates anything.
 
+A refusal reaches the caller as it would from a local store: the events one ``append`` wrote are taken or
+refused together, and when the server refuses those an ``append`` shipped during that call, the call raises
+the class the server raised (``CycleError``, ``ForbiddenError``, ...) and they are the caller's, as after a
+local store's refusal (a run keeps its buffered events and writes them with its next batch). Events that ship
+later (the server was down, or another process shipped them) and are refused then are kept in
+``rejected.jsonl`` with the reason, reported when the script ends and by ``mlineage sync``: never dropped.
+
 Reads of records are plain HTTP calls; lineage queries go to the server whole (``query_service``), never as
 storage primitives. While the server is unreachable, reads of artifacts and runs this process wrote are
 answered from what it spooled (read-your-writes), so ``with mlineage.run()`` keeps working offline. A server
@@ -37,10 +44,11 @@ from ...errors import (
 )
 from ...events import NewEvent, StoredEvent, validate
 from ...ledger import VerifyReport
-from ...model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run, RunKind, RunStatus
+from ...model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run
 from ...render import artifact_from_dict, run_from_dict
+from ..projections.runs import fold_runs
 from ..protocol import AdjacentEdge, Capabilities, Direction, GraphColumns
-from .spool import Spool, default_spool_dir, flock
+from .spool import Spool, default_spool_dir, flock, groups, wire
 
 if TYPE_CHECKING:
     from .queries import RemoteQueryService
@@ -74,7 +82,7 @@ class RemoteStore:
         self.wait = wait  # False: the server queues batches and projects them asynchronously
         self.batch = batch
         self._local_artifacts: dict[str, dict[str, Any]] = {}
-        self._local_runs: dict[str, dict[str, Any]] = {}
+        self._local_runs: dict[str, Run] = {}  # folded by the runs projection's own pure fold
         self._acked: dict[
             str, dict[str, Any]
         ] = {}  # event id -> the server's answer for it, until append reads it
@@ -115,13 +123,12 @@ class RemoteStore:
         for e in checked:
             if e.type == ev.ARTIFACT_RECORDED:
                 self._local_artifacts[e.payload["digest"]] = dict(e.payload, _ts=e.ts)
-            elif e.type == ev.RUN_STARTED:
-                self._local_runs[e.payload["run_id"]] = dict(e.payload)
-            elif e.type == ev.RUN_ENDED and e.payload["run_id"] in self._local_runs:
-                self._local_runs[e.payload["run_id"]].update(status=e.payload["status"],
-                                                             ended_at=e.payload["ended_at"])
+        fold_runs(((e.type, e.payload) for e in checked), self._local_runs)
+        refused: list[MlineageError] = []
         if self.autoship or self.spool.pending_bytes() > 0 and self.spool.pending() >= self.batch:
-            self.flush(quiet=True)
+            self.flush(quiet=True, waiting=(checked[0].id, refused))
+        if refused:
+            raise refused[0]
         stored = []
         for e in checked:
             ack = self._acked.pop(e.id, None)
@@ -131,12 +138,17 @@ class RemoteStore:
                                           ack.get("prev_hash", ""), str(ack["hash"])))
         return stored
 
-    def flush(self, quiet: bool = False) -> dict[str, int]:
+    def flush(self, quiet: bool = False,
+              waiting: tuple[str, list[MlineageError]] | None = None) -> dict[str, int]:
         """Ship the spool in batches until it is empty or the server cannot take more now. Returns counts.
 
-        A batch the server refuses (a 4xx other than 401/408/429) is retried one event at a time; events it
-        still refuses go to ``rejected.jsonl`` with the reason, the rest are shipped. Unreachable server, 5xx,
-        401 (a bad token: fix it, nothing is dropped), 408 and 429 leave the spool as it is."""
+        A batch the server refuses (a 4xx other than 401/408/429) is retried one append at a time (the events
+        one ``append`` call wrote are taken or refused together, as a local store does); the events of an
+        append it refuses go to ``rejected.jsonl`` with the reason, the rest are shipped. Unreachable server,
+        5xx, 401 (a bad token: fix it, nothing is dropped), 408 and 429 leave the spool as it is.
+
+        ``waiting``: (the first event id of an append, a list): the server's refusal of that append's events
+        goes into the list for the caller to raise, instead of ``rejected.jsonl``."""
         shipped = rejected = 0
         with self._ship_lock, flock(self.spool.folder / "ship.lock", blocking=True):
             try:
@@ -147,8 +159,9 @@ class RemoteStore:
                         if end > start:
                             self.spool.acknowledge(end)
                         break
-                    status, message = self._post("/events/batch", {"events": batch},
-                                                 None if self.wait else {"wait": "false"})
+                    status, message, _refused = self._post(
+                        "/events/batch", {"events": [wire(i) for i in batch]},
+                        None if self.wait else {"wait": "false"})
                     if status < 300:
                         shipped += len(batch)
                     elif _retry_later(status):
@@ -156,7 +169,7 @@ class RemoteStore:
                             f"mlineage server {self.uri} answered {status}: {message}"
                         )
                     else:
-                        ok, bad = self._ship_one_by_one(batch)
+                        ok, bad = self._ship_by_append(batch, waiting)
                         shipped += ok
                         rejected += bad
                     self.spool.acknowledge(end)
@@ -191,7 +204,8 @@ class RemoteStore:
             stream.write(f"mlineage: {pending} event(s) wait in the spool {self.spool.path}: "
                          "run `mlineage sync` once the server is reachable\n")
 
-    def _post(self, path: str, body: Any, params: dict[str, str] | None = None) -> tuple[int, str]:
+    def _post(self, path: str, body: Any, params: dict[str, str] | None = None
+              ) -> tuple[int, str, MlineageError | None]:
         try:
             response = self._http.post(path, json=body, params=params)
         except self._httpx.TransportError as exc:
@@ -202,27 +216,35 @@ class RemoteStore:
                     self._acked.clear()
                 for item in response.json().get("events") or ():
                     self._acked[str(item["id"])] = item
-            return response.status_code, ""
+            return response.status_code, "", None
         refused = error_from(response)
-        return response.status_code, f"{type(refused).__name__}: {refused}"
+        return response.status_code, f"{type(refused).__name__}: {refused}", refused
 
-    def _ship_one_by_one(self, batch: list[dict[str, Any]]) -> tuple[int, int]:
-        """A refused batch: find the events the server refuses; keep them in rejected.jsonl, ship the rest."""
+    def _ship_by_append(self, batch: list[dict[str, Any]], waiting: tuple[str, list[MlineageError]] | None
+                        ) -> tuple[int, int]:
+        """A refused batch: find the appends the server refuses (each is all or nothing on the server); keep
+        their events in rejected.jsonl (or hand the waiting caller its refusal), ship the rest."""
         ok = bad = 0
-        for item in batch:
-            status, message = self._post("/events", item)
+        for group in groups(batch):
+            status, message, refused = self._post("/events/batch", {"events": [wire(i) for i in group]})
             if status < 300:
-                ok += 1
-            elif _retry_later(status):
+                ok += len(group)
+                continue
+            if _retry_later(status):
                 raise StoreUnavailableError(f"mlineage server {self.uri} answered {status}: {message}")
-            else:
-                self.spool.reject(item, f"HTTP {status}: {message}")
+            bad += len(group)
+            if waiting is not None and group[0].get("id") == waiting[0] and refused is not None:
+                waiting[1].append(refused)  # the append that wrote them raises it: they are the caller's
+                continue
+            for item in group:
+                self.spool.reject(wire(item), f"HTTP {status}: {message}")
                 self._rejected_here.append(
                     f"event {item.get('type')} {item.get('id')}: HTTP {status}: {message}"
                 )
-                log.warning("the server refused event %s: %s (kept in %s)", item.get("id"), message,
-                            self.spool.rejected_path)
-                bad += 1
+            log.warning("the server refused %s: %s (kept in %s)",
+                        f"event {group[0].get('id')}" if len(group) == 1 else
+                        f"{len(group)} events written together (first {group[0].get('id')})",
+                        message, self.spool.rejected_path)
         return ok, bad
 
     # ------------------------------------------------------------------ the ledger
@@ -282,7 +304,7 @@ class RemoteStore:
         """The run with exactly this id (the server also answers a unique prefix: that is not this)."""
         try:
             found: Run | None = self._or_local(lambda: run_from_dict(self._get(f"/runs/{run_id}")), run_id,
-                                               self._local_runs, _local_run)
+                                               self._local_runs, _same)
         except AmbiguousRefError:
             return None
         return found if found is not None and found.id == run_id else None
@@ -351,7 +373,7 @@ class RemoteStore:
         raise ConfigError(f"{self.uri} answers lineage queries whole, not graph primitives: "
                           "use Client.lineage/path/closure/lineage_diff (they run on the server)")
 
-    def node_id(self, ref: NodeRef) -> int | None:
+    def node_id(self, ref: NodeRef, *, newest: bool = False, as_of_seq: int | None = None) -> int | None:
         self._no_graph_access()
 
     def adjacent(self, node_ids: Sequence[int], direction: Direction, as_of_seq: int | None = None
@@ -454,17 +476,5 @@ def _local_artifact(p: dict[str, Any]) -> Artifact:
                     p.get("media_type"), p.get("uri"), p.get("metadata") or {}, p.get("_ts"))
 
 
-def _local_run(p: dict[str, Any]) -> Run:
-    return Run(
-        p["run_id"],
-        p["job"],
-        RunKind(p["kind"]),
-        RunStatus(p.get("status", "running")),
-        p.get("params") or {},
-        {},
-        p.get("context") or {},
-        p.get("agent"),
-        None,
-        p.get("started_at"),
-        p.get("ended_at"),
-    )
+def _same(run: Run) -> Run:
+    return run

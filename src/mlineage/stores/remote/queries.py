@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 def wire_ref(ref: Ref) -> str:
     """A ref as the server can resolve it: a record by its key, the path of a local file by its digest."""
-    if isinstance(ref, Artifact | Run):
+    if isinstance(ref, Artifact):
+        return str(ref.digest)  # a query by content, whichever occurrence the record was
+    if isinstance(ref, Run):
         return node_key(ref)
     if "@" not in ref and not ref.startswith(("sha256:", "run:")) and Path(ref).is_file():
         from ...hashing import hash_file

@@ -1,6 +1,8 @@
 """The durable spool of a remote store: events not yet acknowledged by the server, safe across crashes.
 
-Layout (one folder per server URL): ``events.jsonl`` (append-only, one event per line), ``offset`` (bytes of
+Layout (one folder per server URL): ``events.jsonl`` (append-only, one event per line; the events of one
+append that holds several carry its group ``g``, so the server can take or refuse them together, as a local
+store does), ``offset`` (bytes of
 events.jsonl already acknowledged, replaced atomically), ``rejected.jsonl`` (events the server refused with a
 4xx, with its error: kept, never silently dropped) and ``lock`` files. Once everything is shipped the spool is
 compacted: the offset is reset to 0 *before* the file is truncated, so a crash in between only re-ships
@@ -23,15 +25,35 @@ from ...events import NewEvent
 COMPACT_BYTES = 1 << 20
 
 
-def event_line(e: NewEvent) -> bytes:
-    return (
-        json.dumps(
-            {"id": e.id, "type": e.type, "payload": e.payload, "ts": e.ts, "actor": e.actor, "v": e.v},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        + "\n"
-    ).encode("utf-8")
+GROUP = "g"  # the spool line's group key: the first event id of a multi-event append (not sent to the server)
+
+
+def event_line(e: NewEvent, group: str | None = None) -> bytes:
+    line: dict[str, Any] = {"id": e.id, "type": e.type, "payload": e.payload, "ts": e.ts, "actor": e.actor,
+                            "v": e.v}
+    if group is not None:
+        line[GROUP] = group
+    return (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def groups(batch: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Spool lines split into the appends that wrote them (consecutive lines of one group; a line without a
+    group stands alone)."""
+    out: list[list[dict[str, Any]]] = []
+    for item in batch:
+        group = item.get(GROUP)
+        if group is not None and out and out[-1][0].get(GROUP) == group:
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out
+
+
+def wire(item: dict[str, Any]) -> dict[str, Any]:
+    """The event as the server takes it (the spool's group key left out)."""
+    if GROUP not in item:
+        return item
+    return {k: v for k, v in item.items() if k != GROUP}
 
 
 def default_spool_dir(url: str) -> Path:
@@ -70,7 +92,8 @@ class Spool:
         self.path.touch(exist_ok=True)
 
     def write(self, events: Sequence[NewEvent]) -> None:
-        data = b"".join(event_line(e) for e in events)
+        group = events[0].id if len(events) > 1 else None
+        data = b"".join(event_line(e, group) for e in events)
         with flock(self.folder / "append.lock"):
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
@@ -103,7 +126,8 @@ class Spool:
             return sum(1 for line in handle if line.endswith(b"\n"))
 
     def read_batch(self, start: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """Up to ``limit`` complete lines from byte ``start``; returns them and the offset after them."""
+        """Up to ``limit`` complete lines from byte ``start`` (more when the last append's group goes on: a
+        group is never split); returns them and the offset after them."""
         out: list[dict[str, Any]] = []
         end = start
         with open(self.path, "rb") as handle:
@@ -111,13 +135,18 @@ class Spool:
             for line in handle:
                 if not line.endswith(b"\n"):
                     break  # a write still in progress (or torn by a crash): not shipped yet
-                end += len(line)
                 try:
-                    out.append(json.loads(line))
+                    item = json.loads(line)
                 except json.JSONDecodeError:
-                    self.reject({"line": line.decode("utf-8", "replace")}, "unreadable spool line")
-                if len(out) >= limit:
+                    item = None
+                if len(out) >= limit and (item is None or item.get(GROUP) is None
+                                          or item.get(GROUP) != out[-1].get(GROUP)):
                     break
+                end += len(line)
+                if item is None:
+                    self.reject({"line": line.decode("utf-8", "replace")}, "unreadable spool line")
+                else:
+                    out.append(item)
         return out, end
 
     def reject(self, event: dict[str, Any], error: str) -> None:
@@ -133,6 +162,20 @@ class Spool:
                 if self.path.stat().st_size == offset:
                     self._set_offset(0)
                     os.truncate(self.path, 0)
+
+    def first_rejection(self) -> str | None:
+        """The first refused event kept in ``rejected.jsonl`` and why: ``event TYPE ID: HTTP 409: CycleError:
+        ...`` (what ``mlineage sync`` quotes)."""
+        try:
+            with open(self.rejected_path, encoding="utf-8") as handle:
+                for line in handle:
+                    if line.strip():
+                        kept = json.loads(line)
+                        event = kept.get("event") or {}
+                        return f"event {event.get('type')} {event.get('id')}: {kept.get('error')}"
+        except (FileNotFoundError, ValueError):
+            return None
+        return None
 
     def rejected(self) -> int:
         """How many events the server has refused so far (kept in ``rejected.jsonl``)."""

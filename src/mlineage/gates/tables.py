@@ -1,0 +1,77 @@
+"""Reading an artifact's content as an Arrow table, for the gates that look at data.
+
+The format comes from the file name the artifact was recorded with (``metadata.path`` or its name): CSV/TSV,
+Parquet, JSON lines, or plain text (one ``text`` column, a row per line). PyArrow reads each in C without
+pandas; the gates work on Arrow arrays.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import IO, TYPE_CHECKING, Any
+
+from ..errors import ConfigError, ValidationError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..model import Artifact
+
+TABULAR = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".txt": "text",
+    ".text": "text",
+}
+
+
+def require_pyarrow() -> Any:
+    try:
+        import pyarrow
+    except ImportError:
+        raise ConfigError("the data gates need PyArrow: pip install 'mlineage[gates]'") from None
+    return pyarrow
+
+
+def format_of(artifact: Artifact) -> str | None:
+    """The tabular format of an artifact by its recorded file name, or None (not tabular)."""
+    for candidate in (artifact.metadata.get("path"), artifact.name):
+        if isinstance(candidate, str):
+            suffixes = PurePosixPath(candidate.lower()).suffixes
+            for suffix in reversed(suffixes):
+                if suffix in TABULAR:
+                    return TABULAR[suffix]
+    return None
+
+
+def read_table(stream: IO[bytes], fmt: str, *, columns: list[str] | None = None) -> pa.Table:
+    """The whole table from an open binary stream."""
+    pa = require_pyarrow()
+    try:
+        if fmt in ("csv", "tsv"):
+            from pyarrow import csv
+
+            parse = csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
+            convert = csv.ConvertOptions(include_columns=columns) if columns else None
+            table = csv.read_csv(stream, parse_options=parse, convert_options=convert)
+        elif fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(stream, columns=columns)
+        elif fmt == "jsonl":
+            from pyarrow import json as pajson
+
+            table = pajson.read_json(stream)
+        elif fmt == "text":
+            lines = stream.read().decode("utf-8", "replace").splitlines()
+            table = pa.table({"text": pa.array(lines, pa.string())})
+        else:
+            raise ValidationError("format", f"{fmt!r} is not a tabular format")
+    except pa.ArrowException as exc:
+        raise ValidationError("data", f"cannot read the data as {fmt}: {type(exc).__name__}") from None
+    return table
