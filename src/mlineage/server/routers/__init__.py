@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import admin, blobs, checkpoints, datasets, events, gates, lineage, llm, meta, openlineage, query, read
+from . import (
+    admin,
+    blobs,
+    checkpoints,
+    datasets,
+    events,
+    gates,
+    lineage,
+    llm,
+    meta,
+    openlineage,
+    query,
+    read,
+    reproduce,
+)
 
 ROUTERS: list[APIRouter] = [meta.router, events.router, checkpoints.router, openlineage.router, read.router,
                             lineage.router, query.router, gates.router, blobs.router, admin.router,
-                            datasets.router, llm.router]
+                            datasets.router, reproduce.router, llm.router]
 
 __all__ = ["ROUTERS"]
