@@ -139,3 +139,4 @@ from . import nesting as _nesting  # noqa: F401  (nested runs: a spec and a proj
 from .datasets import events as _datasets  # noqa: F401  (dataset versions: semver, profiles, rollbacks)
 from .gates import events as _gates  # noqa: F401  (quality gates: evaluations, owners, licences, sources)
 from .importers import records as _import_records  # noqa: F401  (imports: aliases, markers, inferred edges)
+from .registry import events as _registry  # noqa: F401  (model registry: versions and aliases)

@@ -7,6 +7,7 @@ as ambiguous with both candidates listed, never silently resolved to one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .errors import AmbiguousRefError, NotFoundError, ValidationError
 from .model import Artifact, Run
@@ -15,6 +16,16 @@ from .stores.protocol import MetadataStore
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 MIN_PREFIX = 4
+
+NamedResolver = Callable[[MetadataStore, str], "Artifact | None"]
+_NAMED_RESOLVERS: list[NamedResolver] = []
+
+
+def register_named_resolver(resolver: NamedResolver) -> None:
+    """Plug in a reader of ``NAME@X`` / ``NAME#X`` forms this module does not know (the model registry's
+    ``fraud-model@production``): it returns the artifact, or None to let the usual rules go on."""
+    if resolver not in _NAMED_RESOLVERS:
+        _NAMED_RESOLVERS.append(resolver)
 
 
 def describe_candidate(node: Artifact | Run) -> str:
@@ -59,6 +70,11 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
         for artifact in store.find_artifacts("sha256:" + prefix, limit=21):
             add(artifact)
     else:
+        if "@" in ref or "#" in ref:
+            for named in _NAMED_RESOLVERS:
+                found = named(store, ref)
+                if found is not None:
+                    return found
         if "@" in ref:
             from .versions import resolve_version_ref, version_of
 

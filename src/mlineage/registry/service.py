@@ -1,0 +1,208 @@
+"""What the Client's registry methods do: read the records, decide, append one event through the pipeline.
+
+Every alias move carries the target the caller read (``expected``); the projection compares it inside the
+writer's transaction, so a move decided on a stale read is refused with ``AliasConflictError``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NotFoundError, PromotionRefusedError, ValidationError
+from ..events import NewEvent
+from ..model import Artifact
+from .events import ALIAS_REMOVED, ALIAS_SET, MODEL_REGISTERED
+from .model import check_alias, check_name, check_semver, looks_like_version, split_ref, target_at
+from .records import records_for
+
+if TYPE_CHECKING:
+    from ..sdk.client import Client
+    from ..stores.protocol import MetadataStore
+
+
+def _append(client: Client, event_type: str, payload: dict[str, Any]) -> None:
+    client.append([NewEvent(event_type, payload)])
+    flush = getattr(client.store, "flush", None)
+    if flush is not None:  # a remote store: the server's verdict (a conflict) surfaces at this call
+        flush(quiet=True)
+    client.write_checkpoint()
+
+
+def versions(client: Client, name: str) -> list[dict[str, Any]]:
+    return records_for(client.store).versions(name)
+
+
+def _versions_or_error(client: Client, name: str) -> list[dict[str, Any]]:
+    found = versions(client, check_name(name))
+    if not found:
+        raise NotFoundError(f"no model is registered as {name!r}: `mlineage register PATH --name {name}`")
+    return found
+
+
+def register(client: Client, source: str | Artifact, name: str, semver: str | None = None) -> dict[str, Any]:
+    """``source`` (a path, recorded as a model if new, or a REF) becomes the next ``NAME@N``; registering a
+    digest the name already has returns that version."""
+    check_name(name)
+    check_semver(semver)
+    from pathlib import Path
+
+    if isinstance(source, Artifact):
+        artifact = source
+    elif Path(source).exists():
+        artifact = client.record_artifact(source, kind="model")
+    else:
+        node = client.resolve(source)
+        if not isinstance(node, Artifact):
+            raise ValidationError("ref", f"{source} is a run: register a model artifact")
+        artifact = node
+    existing = versions(client, name)
+    digest = str(artifact.digest)
+    same = next((v for v in existing if v["digest"] == digest), None)
+    if same is not None:
+        return dict(same, existed=True)
+    if semver is not None and any(v["semver"] == semver for v in existing):
+        raise ValidationError("semver", f"{name} already has a version {semver}")
+    payload: dict[str, Any] = {"name": name, "version": len(existing) + 1, "digest": digest}
+    if semver is not None:
+        payload["semver"] = semver
+    _append(client, MODEL_REGISTERED, payload)
+    return dict(next(v for v in versions(client, name) if v["digest"] == digest), existed=False)
+
+
+def version_of(client: Client, name: str, target: str) -> dict[str, Any]:
+    """``@N``, ``N``, a semver, ``@ALIAS`` or any REF naming one of NAME's registered versions."""
+    known = _versions_or_error(client, name)
+    text = target.removeprefix("@")
+    if text.isdigit():
+        found = next((v for v in known if v["version"] == int(text)), None)
+        if found is None:
+            raise NotFoundError(f"{name} has no version {text}: its versions are "
+                                + ", ".join(f"@{v['version']}" for v in known))
+        return found
+    if target.startswith("@") and not looks_like_version(text):
+        target = f"{name}@{text}"
+    by_semver = next((v for v in known if v["semver"] == text), None)
+    if by_semver is not None:
+        return by_semver
+    node = client.resolve(target)
+    if not isinstance(node, Artifact):
+        raise ValidationError("target", f"{target} is a run: name a version of {name}")
+    found = next((v for v in known if v["digest"] == str(node.digest)), None)
+    if found is None:
+        raise ValidationError("target", f"{target} ({node.digest.short}) is not a registered version of {name}",
+                              f"`mlineage register {target} --name {name}` first")
+    return found
+
+
+def current(client: Client, name: str, alias: str) -> dict[str, Any] | None:
+    return next((a for a in records_for(client.store).aliases(name) if a["alias"] == alias), None)
+
+
+def set_alias(client: Client, name: str, alias: str, target: str, *, reason: str = "",
+              gates: list[dict[str, str]] | None = None, override: bool = False,
+              expected: int | None | str = "read") -> dict[str, Any]:
+    """Move NAME@ALIAS to ``target``; ``expected`` is the version the caller saw (default: read it now)."""
+    check_alias(alias)
+    chosen = version_of(client, name, target)
+    if expected == "read":
+        now = current(client, name, alias)
+        expected = None if now is None else int(now["version"])
+    _append(client, ALIAS_SET, {"name": name, "alias": alias, "version": chosen["version"],
+                                "digest": chosen["digest"], "expected": expected, "reason": reason,
+                                "gates": gates or [], "override": override})
+    return history(client, name, alias)[-1]
+
+
+def remove_alias(client: Client, name: str, alias: str, *, reason: str = "") -> dict[str, Any]:
+    check_alias(alias)
+    _versions_or_error(client, name)
+    now = current(client, name, alias)
+    if now is None:
+        raise NotFoundError(f"{name} has no alias {alias!r}")
+    _append(client, ALIAS_REMOVED, {"name": name, "alias": alias, "expected": now["version"], "reason": reason})
+    return history(client, name, alias)[-1]
+
+
+def history(client: Client, name: str, alias: str | None = None) -> list[dict[str, Any]]:
+    _versions_or_error(client, name)
+    if alias is not None:
+        check_alias(alias)
+    return records_for(client.store).moves(name, alias)
+
+
+def resolve_alias(client: Client, name: str, alias: str, as_of: str | int | None = None) -> dict[str, Any]:
+    """The version NAME@ALIAS names now, or as it stood at ``as_of`` (a ledger seq or a time)."""
+    moves = history(client, name, alias)
+    version = target_at(moves, as_of)
+    if version is None:
+        when = "" if as_of is None else f" at {as_of}"
+        raise NotFoundError(f"{name} has no alias {alias!r}{when}"
+                            + (" (`mlineage alias history` shows its moves)" if moves else ""))
+    return next(v for v in versions(client, name) if v["version"] == version)
+
+
+def promote(client: Client, ref: str, alias: str, *, force: bool = False, reason: str = "",
+            policy: Any = None) -> dict[str, Any]:
+    """Run the policy's gates on NAME@N and move NAME@ALIAS there; a blocking gate refuses (naming it) unless
+    ``force``, which needs a reason and is recorded as an override."""
+    parts = split_ref(ref)
+    if parts is None or parts[1] != "@":
+        raise ValidationError("ref", f"{ref!r} is not NAME@N", "promote fraud-model@4 --to production")
+    name, _, text = parts
+    check_alias(alias)
+    if force and not reason:
+        raise ValidationError("reason", "--force needs a reason", "pass --reason \"why\"")
+    expected_now = current(client, name, alias)  # read before the gates: a move meanwhile is a conflict
+    chosen = version_of(client, name, "@" + text if text.isdigit() else text)
+    artifact = client.artifact(chosen["digest"])
+    from ..gates import api
+
+    gates: list[dict[str, str]] = []
+    failing: list[str] = []
+    if policy is not None or _has_policy(client):
+        pol = api.policy_for(client, policy)
+        report = api.run_check(client, [artifact], pol, True, None)
+        for r in report.results:
+            gates.append({"gate": r.gate, "label": r.label, "verdict": r.verdict})
+            if r.blocking:
+                detail = "; ".join(c.message for c in r.checks if c.verdict != "pass")
+                failing.append(f"gate {r.label!r} {r.verdict}" + (f": {detail}" if detail else ""))
+        failing.extend(report.problems)
+    if failing and not force:
+        raise PromotionRefusedError(f"{name}@{chosen['version']} is not promoted to {alias}: "
+                                    + "; ".join(failing) + " (--force --reason records an override)")
+    move = set_alias(client, name, alias, str(chosen["version"]), reason=reason, gates=gates,
+                     override=bool(failing) and force,
+                     expected=None if expected_now is None else int(expected_now["version"]))
+    return dict(move, refused_by=failing)
+
+
+def _has_policy(client: Client) -> bool:
+    from pathlib import Path
+
+    from ..gates.policy import find_policy
+
+    return find_policy(Path(client.settings.project_root or Path.cwd())) is not None
+
+
+def resolve_ref(store: MetadataStore, ref: str) -> Artifact | None:
+    """``NAME@ALIAS``, ``NAME#ALIAS`` or ``NAME@N`` of a registered model -> its artifact (by digest); None
+    when ``ref`` is not a registry ref, so ``refs.resolve`` goes on as before."""
+    parts = split_ref(ref)
+    if parts is None:
+        return None
+    name, sep, text = parts
+    is_alias = not looks_like_version(text)
+    if sep == "@" and not is_alias and not text.isdigit():
+        return None  # name@latest, name@1.4.0: the artifact versions' own forms
+    records = records_for(store)
+    if sep == "@" and not is_alias:
+        found = next((v for v in records.versions(name) if v["version"] == int(text)), None)
+        return None if found is None else store.get_artifact(found["digest"])
+    if is_alias:
+        target = next((a for a in records.aliases(name) if a["alias"] == text), None)
+        if target is None:
+            if not records.versions(name):
+                raise NotFoundError(f"no model is registered as {name!r} (so {ref!r} names nothing)")
+            raise NotFoundError(f"{name} has no alias {text!r}: `mlineage alias set {name} {text} @N` sets one")
+        return store.get_artifact(target["digest"])
+    return None
