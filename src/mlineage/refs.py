@@ -71,8 +71,8 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
             add(artifact)
     else:
         if "@" in ref or "#" in ref:
-            for named in _NAMED_RESOLVERS:
-                found = named(store, ref)
+            for named_resolver in _NAMED_RESOLVERS:
+                found = named_resolver(store, ref)
                 if found is not None:
                     return found
         if "@" in ref:

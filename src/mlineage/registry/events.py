@@ -107,7 +107,8 @@ def _tables() -> list[Table]:
               Column("alias", String(64), primary_key=True), Column("version", Integer, nullable=False),
               Column("digest", String(71), nullable=False), Column("seq", BigInteger, nullable=False)),
         Table("registry_moves", md, Column("seq", BigInteger, primary_key=True),
-              Column("name", String(128), nullable=False, index=True), Column("alias", String(64), nullable=False),
+              Column("name", String(128), nullable=False, index=True),
+              Column("alias", String(64), nullable=False),
               Column("from_version", Integer), Column("to_version", Integer), Column("to_digest", String(71)),
               Column("reason", Text, nullable=False), Column("gates", Text, nullable=False),
               Column("override", Integer, nullable=False), Column("actor", String(256)),
@@ -159,15 +160,16 @@ class RegistryProjection(Projection):
         current = self._current(p["name"], p["alias"])
         if current != p["expected"]:
             raise AliasConflictError(
-                f"{p['name']}@{p['alias']} is {_label(current)} now, not {_label(p['expected'])} as this move "
-                "expected: another move came first (`mlineage alias history` shows it); read it and try again")
+                f"{p['name']}@{p['alias']} is {_label(current)} now, not {_label(p['expected'])} as this "
+                "move expected: another move came first (`mlineage alias history` shows it); read it and "
+                "try again")
         return current
 
     def _move(self, e: StoredEvent, p: dict[str, Any], before: int | None, to: int | None,
               digest: str | None) -> None:
         self.writer.execute(
-            "INSERT INTO registry_moves (seq, name, alias, from_version, to_version, to_digest, reason, gates, "
-            "override, actor, ts) VALUES (:q, :n, :a, :f, :v, :d, :r, :g, :o, :u, :t)",
+            "INSERT INTO registry_moves (seq, name, alias, from_version, to_version, to_digest, reason, "
+            "gates, override, actor, ts) VALUES (:q, :n, :a, :f, :v, :d, :r, :g, :o, :u, :t)",
             {"q": e.seq, "n": p["name"], "a": p["alias"], "f": before, "v": to, "d": digest,
              "r": p["reason"], "g": json.dumps(p.get("gates", [])), "o": int(p.get("override", False)),
              "u": e.actor, "t": e.ts})

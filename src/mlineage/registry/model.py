@@ -1,5 +1,5 @@
-"""Pure rules of the registry: which names are allowed, how ``NAME@X`` / ``NAME#X`` split, and which alias move
-was in force at a moment (``--as-of``)."""
+"""Pure rules of the registry: which names are allowed, how ``NAME@X`` / ``NAME#X`` split, and which alias
+move was in force at a moment (``--as-of``)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def check_name(name: str) -> str:
 
 
 def looks_like_version(text: str) -> bool:
-    """``3``, ``v3``, ``1.4.0``, ``latest``: what ``NAME@X`` would read as a version, so no alias may be called
-    that (``fraud-model@3`` must mean one thing)."""
+    """``3``, ``v3``, ``1.4.0``, ``latest``: what ``NAME@X`` would read as a version, so no alias may be
+    called that (``fraud-model@3`` must mean one thing)."""
     return text == "latest" or bool(_VERSIONISH.match(text))
 
 
@@ -57,10 +57,10 @@ def split_ref(ref: str) -> tuple[str, str, str] | None:
 
 
 def parse_as_of(as_of: str | int | None) -> int | datetime | None:
-    """A ledger seq (an int, or digits) or an RFC 3339 time."""
+    """A ledger seq (an int, ``N`` or ``seq:N``) or an RFC 3339 time (``Z`` assumed when no zone is given)."""
     if as_of is None or isinstance(as_of, int):
         return as_of
-    text = str(as_of).strip()
+    text = str(as_of).strip().removeprefix("seq:")
     if text.isdigit():
         return int(text)
     from ..eventtime import parse_event_time

@@ -83,7 +83,8 @@ class HttpRecords:
         return self._get(f"/registry/{quote(name, safe='')}/aliases", "aliases")
 
     def moves(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
-        return self._get(f"/registry/{quote(name, safe='')}/moves", "moves", {"alias": alias} if alias else {})
+        params = {"alias": alias} if alias else {}
+        return self._get(f"/registry/{quote(name, safe='')}/moves", "moves", params)
 
 
 def records_for(store: Any) -> RegistryRecords:

@@ -88,7 +88,8 @@ def version_of(client: Client, name: str, target: str) -> dict[str, Any]:
         raise ValidationError("target", f"{target} is a run: name a version of {name}")
     found = next((v for v in known if v["digest"] == str(node.digest)), None)
     if found is None:
-        raise ValidationError("target", f"{target} ({node.digest.short}) is not a registered version of {name}",
+        raise ValidationError("target",
+                              f"{target} ({node.digest.short}) is not a registered version of {name}",
                               f"`mlineage register {target} --name {name}` first")
     return found
 
@@ -118,7 +119,8 @@ def remove_alias(client: Client, name: str, alias: str, *, reason: str = "") -> 
     now = current(client, name, alias)
     if now is None:
         raise NotFoundError(f"{name} has no alias {alias!r}")
-    _append(client, ALIAS_REMOVED, {"name": name, "alias": alias, "expected": now["version"], "reason": reason})
+    _append(client, ALIAS_REMOVED,
+            {"name": name, "alias": alias, "expected": now["version"], "reason": reason})
     return history(client, name, alias)[-1]
 
 
@@ -203,6 +205,7 @@ def resolve_ref(store: MetadataStore, ref: str) -> Artifact | None:
         if target is None:
             if not records.versions(name):
                 raise NotFoundError(f"no model is registered as {name!r} (so {ref!r} names nothing)")
-            raise NotFoundError(f"{name} has no alias {text!r}: `mlineage alias set {name} {text} @N` sets one")
+            raise NotFoundError(
+                f"{name} has no alias {text!r}: `mlineage alias set {name} {text} @N` sets one")
         return store.get_artifact(target["digest"])
     return None

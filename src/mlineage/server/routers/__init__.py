@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import admin, blobs, checkpoints, datasets, events, gates, lineage, meta, openlineage, query, read
+from . import admin, blobs, checkpoints, datasets, events, gates, lineage, meta, openlineage, query, read, registry
 
 ROUTERS: list[APIRouter] = [meta.router, events.router, checkpoints.router, openlineage.router, read.router,
                             lineage.router, query.router, gates.router, blobs.router, admin.router,
-                            datasets.router]
+                            datasets.router, registry.router]
 
 __all__ = ["ROUTERS"]

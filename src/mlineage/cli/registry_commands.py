@@ -1,0 +1,153 @@
+"""``mlineage register``, ``mlineage alias set|remove|history|show``, ``mlineage promote`` and
+``mlineage models``: the model registry (docs/registry.md). Each parses, calls the Client, formats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .context import client_session
+from .options import JSON_OPTION
+from .output import emit_json
+
+
+def _short(digest: str | None) -> str:
+    return "-" if digest is None else digest[:19]
+
+
+def _at(version: int | None) -> str:
+    return "(unset)" if version is None else f"@{version}"
+
+
+@click.command("register")
+@click.argument("source", metavar="PATH|REF")
+@click.option("--name", required=True, help="The registered model's name (versions are NAME@1, NAME@2, ...).")
+@click.option("--semver", metavar="X.Y.Z", help="A semantic version for this registry version as well.")
+@JSON_OPTION
+def register_command(source: str, name: str, semver: str | None, as_json: bool) -> None:
+    """Give a model (a file or folder, recorded if new, or a REF) the next immutable registry version."""
+    with client_session() as client:
+        done = client.register_model(source, name, semver=semver)
+    if as_json:
+        emit_json(done)
+        return
+    label = f"{name}@{done['version']}" + (f" ({done['semver']})" if done.get("semver") else "")
+    click.echo(f"{label} is {_short(done['digest'])}" + (" (already registered)" if done["existed"] else ""))
+
+
+@click.command("models")
+@click.argument("name")
+@JSON_OPTION
+def models_command(name: str, as_json: bool) -> None:
+    """A registered model's versions and the aliases pointing at them."""
+    from ..registry.records import records_for
+    from ..registry.service import _versions_or_error
+
+    with client_session() as client:
+        versions = _versions_or_error(client, name)
+        aliases = records_for(client.store).aliases(name)
+    if as_json:
+        emit_json({"versions": versions, "aliases": aliases})
+        return
+    by_version: dict[int, list[str]] = {}
+    for a in aliases:
+        by_version.setdefault(a["version"], []).append(a["alias"])
+    for v in versions:
+        tags = ", ".join(by_version.get(v["version"], []))
+        click.echo(f"{name}@{v['version']}  {_short(v['digest'])}  {v['semver'] or '-'}"
+                   + (f"  [{tags}]" if tags else ""))
+
+
+@click.group("alias")
+def alias_group() -> None:
+    """Aliases of a registered model (NAME@production): every move is an event with who, when and why."""
+
+
+@alias_group.command("set")
+@click.argument("name")
+@click.argument("alias")
+@click.argument("target", metavar="@N|REF")
+@click.option("--reason", default="", help="Why (kept in the ledger with who moved it and when).")
+@JSON_OPTION
+def alias_set(name: str, alias: str, target: str, reason: str, as_json: bool) -> None:
+    """Point NAME@ALIAS at a registered version (no gates: `mlineage promote` runs them)."""
+    with client_session() as client:
+        move = client.set_alias(name, alias, target, reason=reason)
+    _moved(move, as_json)
+
+
+@alias_group.command("remove")
+@click.argument("name")
+@click.argument("alias")
+@click.option("--reason", default="", help="Why.")
+@JSON_OPTION
+def alias_remove(name: str, alias: str, reason: str, as_json: bool) -> None:
+    """Remove NAME@ALIAS (its history stays)."""
+    with client_session() as client:
+        move = client.remove_alias(name, alias, reason=reason)
+    _moved(move, as_json)
+
+
+def _moved(move: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(move)
+        return
+    click.echo(f"{move['name']}@{move['alias']}: {_at(move['from'])} -> {_at(move['to'])}"
+               + (" (override)" if move["override"] else ""))
+
+
+@alias_group.command("history")
+@click.argument("name")
+@click.argument("alias", required=False)
+@JSON_OPTION
+def alias_history(name: str, alias: str | None, as_json: bool) -> None:
+    """Every move of NAME's aliases (or of ALIAS): from, to, who, when, why, which gates passed."""
+    with client_session() as client:
+        moves = client.alias_history(name, alias)
+    if as_json:
+        emit_json(moves)
+        return
+    for m in moves:
+        gates = ", ".join(f"{g['label']} {g['verdict']}" for g in m["gates"])
+        click.echo(f"{m['ts']}  {m['alias']}: {_at(m['from'])} -> {_at(m['to'])}  by {m['actor'] or '?'}"
+                   + (f"  gates: {gates}" if gates else "") + ("  OVERRIDE" if m["override"] else "")
+                   + (f"  reason: {m['reason']}" if m["reason"] else ""))
+
+
+@alias_group.command("show")
+@click.argument("name")
+@click.argument("alias")
+@click.option("--as-of", "as_of", metavar="TIME|seq:N", help="The alias as it stood then.")
+@JSON_OPTION
+def alias_show(name: str, alias: str, as_of: str | None, as_json: bool) -> None:
+    """The version NAME@ALIAS names (now, or as it stood at --as-of)."""
+    with client_session() as client:
+        found = client.resolve_alias(name, alias, as_of=as_of)
+    if as_json:
+        emit_json(found)
+        return
+    click.echo(f"{name}@{alias} = {name}@{found['version']}  {found['digest']}")
+
+
+@click.command("promote")
+@click.argument("ref", metavar="NAME@N")
+@click.option("--to", "alias", required=True, help="The alias to move (production, staging, ...).")
+@click.option("--force", is_flag=True, help="Promote although a gate blocks (needs --reason; recorded).")
+@click.option("--reason", default="", help="Why (required with --force).")
+@JSON_OPTION
+def promote_command(ref: str, alias: str, force: bool, reason: str, as_json: bool) -> None:
+    """Run the policy's gates (mlineage.policy.yaml) on NAME@N and move NAME@ALIAS there.
+
+    A blocking gate refuses the promotion, naming the gate (exit 1); --force --reason records an override."""
+    with client_session() as client:
+        move = client.promote(ref, alias, force=force, reason=reason)
+    if as_json:
+        emit_json(move)
+        return
+    _moved(move, False)
+    for failing in move["refused_by"]:
+        click.echo(f"  overridden: {failing}")
+
+
+COMMANDS = [register_command, models_command, alias_group, promote_command]
