@@ -1,0 +1,143 @@
+"""The model registry on both metadata backends: immutable versions, aliases whose every move is recorded,
+``--as-of`` resolution, a run using ``NAME@production`` linking the digest, gate-guarded promotion with a
+recorded override, the compare-and-set race, and refused input."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from mlineage.errors import AliasConflictError, NotFoundError, PromotionRefusedError, ValidationError
+from mlineage.gates import parse_policy
+from mlineage.model import Artifact
+from mlineage.registry import service
+from mlineage.sdk.client import Client
+from mlineage.sdk.run import run
+
+
+def _models(client: Client, folder: Path, name: str, n: int) -> list[dict]:
+    out = []
+    for i in range(n):
+        path = folder / f"{name}-{i}.bin"
+        path.write_text(f"{name} weights {i}\n")
+        out.append(client.register_model(str(path), name))
+    return out
+
+
+def test_alias_history_and_as_of(client: Client, tmp_path: Path) -> None:
+    v1, v2, v3 = _models(client, tmp_path, "fraud", 3)
+    assert [v["version"] for v in (v1, v2, v3)] == [1, 2, 3]
+    assert client.register_model(str(tmp_path / "fraud-1.bin"), "fraud")["existed"] is True
+    first = client.set_alias("fraud", "production", "@1", reason="first release")
+    second = client.set_alias("fraud", "production", v2["digest"], reason="better recall")
+    client.set_alias("fraud", "production", "@3")
+    removed = client.remove_alias("fraud", "production", reason="retired")
+
+    moves = client.alias_history("fraud", "production")
+    assert [(m["from"], m["to"]) for m in moves] == [(None, 1), (1, 2), (2, 3), (3, None)]
+    assert [m["reason"] for m in moves] == ["first release", "better recall", "", "retired"]
+    assert all(m["actor"] and m["ts"] for m in moves)
+    assert removed["to"] is None
+
+    # as it stood: by ledger seq and by time; after the removal it names nothing
+    assert client.resolve_alias("fraud", "production", as_of=first["seq"])["version"] == 1
+    assert client.resolve_alias("fraud", "production", as_of=f"seq:{second['seq']}")["version"] == 2
+    assert client.resolve_alias("fraud", "production", as_of=second["ts"])["version"] == 2
+    with pytest.raises(NotFoundError, match="no alias 'production' at"):
+        client.resolve_alias("fraud", "production", as_of=first["seq"] - 1)
+    with pytest.raises(NotFoundError, match="has no alias 'production'"):
+        client.resolve("fraud@production")
+
+    client.set_alias("fraud", "production", "@2")
+    for ref in ("fraud@production", "fraud#production", "fraud@2"):
+        node = client.resolve(ref)
+        assert isinstance(node, Artifact) and str(node.digest) == v2["digest"]
+
+
+def test_a_run_using_production_records_the_digest(client: Client, tmp_path: Path) -> None:
+    v1, v2 = _models(client, tmp_path, "scorer", 2)
+    client.set_alias("scorer", "production", "@1")
+    with run("score", kind="evaluate", client=client, capture=False) as r:
+        used = r.use("scorer@production", kind="model")
+    client.set_alias("scorer", "production", "@2")  # a later move does not rewrite what the run used
+    inputs, _ = client.store.io_of_run(r.id)
+    assert str(used.digest) == v1["digest"]
+    assert [str(a.digest) for a, _ in inputs] == [v1["digest"]]
+
+
+POLICY = """gates:
+  - gate: auditability
+    for: {kind: model}
+"""
+
+
+def test_promotion_refused_by_a_failing_gate_and_the_override_recorded(client: Client, tmp_path: Path) -> None:
+    _models(client, tmp_path, "ranker", 1)  # registered from a file: no run produced it
+    policy = parse_policy(POLICY)
+    with pytest.raises(PromotionRefusedError, match="gate 'auditability' fail"):
+        client.promote("ranker@1", "production", policy=policy)
+    with pytest.raises(NotFoundError):
+        client.resolve("ranker@production")  # refused: nothing moved
+    with pytest.raises(ValidationError, match="needs a reason"):
+        client.promote("ranker@1", "production", force=True, policy=policy)
+    move = client.promote("ranker@1", "production", force=True, reason="incident hotfix", policy=policy)
+    assert move["override"] is True and move["refused_by"]
+    (recorded,) = client.alias_history("ranker", "production")
+    assert recorded["override"] is True and recorded["reason"] == "incident hotfix"
+    assert recorded["gates"] == [{"gate": "auditability", "label": "auditability", "verdict": "fail"}]
+    assert {e["gate"] for e in client.gate_evaluations("ranker@1")} == {"auditability"}
+
+
+def test_concurrent_promotions_one_wins(store_uri: str, client: Client, tmp_path: Path) -> None:
+    _models(client, tmp_path, "race", 3)
+    client.set_alias("race", "production", "@1")
+    barrier = threading.Barrier(2)
+    outcomes: dict[int, object] = {}
+
+    def promote(version: int) -> None:
+        mine = Client.for_uri(store_uri, tmp_path / "objects")
+        try:
+            seen = service.current(mine, "race", "production")  # both read @1 ...
+            barrier.wait()  # ... before either writes
+            assert seen is not None
+            service.set_alias(mine, "race", "production", f"@{version}", expected=seen["version"])
+            outcomes[version] = "won"
+        except AliasConflictError as exc:
+            outcomes[version] = exc
+        finally:
+            mine.close()
+
+    threads = [threading.Thread(target=promote, args=(v,)) for v in (2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [v for v, o in outcomes.items() if o == "won"]
+    losers = [o for o in outcomes.values() if isinstance(o, AliasConflictError)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert "another move came first" in str(losers[0])
+    moves = client.alias_history("race", "production")
+    assert [(m["from"], m["to"]) for m in moves] == [(None, 1), (1, winners[0])]
+
+
+def test_bad_input(client: Client, tmp_path: Path) -> None:
+    _models(client, tmp_path, "alpha", 2)
+    (beta,) = _models(client, tmp_path, "beta", 1)
+    with pytest.raises(NotFoundError, match="no model is registered as 'nope'"):
+        client.set_alias("nope", "production", "@1")
+    with pytest.raises(NotFoundError, match="no model is registered as 'nope'"):
+        client.resolve("nope@production")
+    for alias in ("3", "v2", "1.4.0", "latest"):
+        with pytest.raises(ValidationError, match="looks like a version number"):
+            client.set_alias("alpha", alias, "@1")
+    with pytest.raises(ValidationError, match="not a registered version of alpha"):
+        client.set_alias("alpha", "production", beta["digest"])  # a version of another model
+    with pytest.raises(NotFoundError, match="alpha has no version 7"):
+        client.promote("alpha@7", "production")
+    with pytest.raises(ValidationError, match="not a model name"):
+        client.register_model(str(tmp_path / "alpha-0.bin"), "bad name")
+    with pytest.raises(NotFoundError, match="has no alias 'staging'"):
+        client.remove_alias("alpha", "staging")
+    assert client.alias_history("alpha") == []
