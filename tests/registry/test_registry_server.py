@@ -1,14 +1,29 @@
 """The registry against a real team server (MLINEAGE_URI): registration, alias moves, ``NAME@production`` in a
 run, the compare-and-set conflict raised as the same class, and a teammate's CLI reading the history through
-``/api/v1/registry``, on SQLite and PostgreSQL."""
+``/api/v1/registry``. One backend only (PostgreSQL, what a team server runs; SQLite where it is missing): the
+embedded tests cover both, and a server start is most of this test's time."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.server.conftest import backend_uri, server  # noqa: F401
+import pytest
+
+from tests.conftest import PG_ADMIN_URL, _pg_available, drop_pg_schema, make_pg_schema_url
+from tests.server.conftest import server  # noqa: F401
 from tests.team.conftest import ServerProcess, machine, write_token
+
+
+@pytest.fixture(scope="module")
+def backend_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if _pg_available() is not None:
+        yield f"sqlite:///{tmp_path_factory.mktemp('srv') / 'store.db'}"
+        return
+    url, schema = make_pg_schema_url(PG_ADMIN_URL)
+    yield url
+    drop_pg_schema(PG_ADMIN_URL, schema)
 
 SCRIPT = """
 import json
