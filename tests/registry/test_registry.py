@@ -51,13 +51,15 @@ def test_alias_history_and_as_of(client: Client, tmp_path: Path) -> None:
         client.resolve("fraud@production")
 
     client.set_alias("fraud", "production", "@2")
+    client.rebuild()  # the projection is a fold of the ledger: replayed, the same history and target
+    assert client.alias_history("fraud", "production")[:4] == moves
     for ref in ("fraud@production", "fraud#production", "fraud@2"):
         node = client.resolve(ref)
         assert isinstance(node, Artifact) and str(node.digest) == v2["digest"]
 
 
 def test_a_run_using_production_records_the_digest(client: Client, tmp_path: Path) -> None:
-    v1, v2 = _models(client, tmp_path, "scorer", 2)
+    v1, _ = _models(client, tmp_path, "scorer", 2)
     client.set_alias("scorer", "production", "@1")
     with run("score", kind="evaluate", client=client, capture=False) as r:
         used = r.use("scorer@production", kind="model")
@@ -73,7 +75,8 @@ POLICY = """gates:
 """
 
 
-def test_promotion_refused_by_a_failing_gate_and_the_override_recorded(client: Client, tmp_path: Path) -> None:
+def test_promotion_refused_by_a_failing_gate_and_the_override_recorded(client: Client, tmp_path: Path
+                                                                       ) -> None:
     _models(client, tmp_path, "ranker", 1)  # registered from a file: no run produced it
     policy = parse_policy(POLICY)
     with pytest.raises(PromotionRefusedError, match="gate 'auditability' fail"):

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .context import client_session
-from .options import JSON_OPTION
+from .options import AS_OF_OPTION, JSON_OPTION
 from .output import emit_json
 
 
@@ -118,7 +118,7 @@ def alias_history(name: str, alias: str | None, as_json: bool) -> None:
 @alias_group.command("show")
 @click.argument("name")
 @click.argument("alias")
-@click.option("--as-of", "as_of", metavar="TIME|seq:N", help="The alias as it stood then.")
+@AS_OF_OPTION
 @JSON_OPTION
 def alias_show(name: str, alias: str, as_of: str | None, as_json: bool) -> None:
     """The version NAME@ALIAS names (now, or as it stood at --as-of)."""

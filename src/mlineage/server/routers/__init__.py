@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import admin, blobs, checkpoints, datasets, events, gates, lineage, meta, openlineage, query, read, registry
+from . import (
+    admin,
+    blobs,
+    checkpoints,
+    datasets,
+    events,
+    gates,
+    lineage,
+    meta,
+    openlineage,
+    query,
+    read,
+    registry,
+)
 
 ROUTERS: list[APIRouter] = [meta.router, events.router, checkpoints.router, openlineage.router, read.router,
                             lineage.router, query.router, gates.router, blobs.router, admin.router,
