@@ -144,3 +144,23 @@ def test_bad_input(client: Client, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="has no alias 'staging'"):
         client.remove_alias("alpha", "staging")
     assert client.alias_history("alpha") == []
+
+
+def test_deployments_and_endpoint_history(client: Client, tmp_path: Path) -> None:
+    v1, v2 = _models(client, tmp_path, "scoring", 2)
+    client.set_alias("scoring", "production", "@1")
+    first = client.deploy("scoring@production", "payments", "prod")
+    client.set_alias("scoring", "production", "@2")
+    client.deploy("scoring@production", "payments", "prod", reason="recall")
+    history = client.endpoint_history("payments")
+    assert [(d["version"], d["alias"], d["digest"]) for d in history] == [
+        (1, "production", v1["digest"]), (2, "production", v2["digest"])]
+    assert history[1]["reason"] == "recall" and history[0]["actor"]
+    # the deployment is a run that used the model: the endpoint is downstream of the model in the graph
+    run = client.store.get_run(first["run_id"])
+    assert run is not None and run.kind.value == "deploy"
+    assert [r.id for r in client.store.consumers_of(v1["digest"])] == [first["run_id"]]
+    with pytest.raises(NotFoundError, match="nothing was deployed to endpoint 'other'"):
+        client.endpoint_history("other")
+    with pytest.raises(NotFoundError, match="has no alias 'staging'"):
+        client.deploy("scoring@staging", "payments", "prod")

@@ -77,5 +77,8 @@ def test_registry_through_a_team_server(server: ServerProcess, tmp_path: Path) -
     shown = json.loads(two.cli("alias", "show", "srv-model", "production", "--as-of",
                                f"seq:{moves[0]['seq']}", "--json").stdout)
     assert shown["digest"] == first
+    two.cli("deploy", "srv-model@production", "--endpoint", "srv-scoring", "--env", "prod")
+    served = json.loads(one.cli("endpoint", "history", "srv-scoring", "--json").stdout)
+    assert [(d["version"], d["alias"], d["digest"]) for d in served] == [(2, "production", second)]
     bad = two.cli("alias", "set", "srv-model", "2", "@1", check=False)
     assert bad.returncode == 1 and "looks like a version number" in bad.stderr

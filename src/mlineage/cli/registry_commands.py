@@ -150,4 +150,42 @@ def promote_command(ref: str, alias: str, force: bool, reason: str, as_json: boo
         click.echo(f"  overridden: {failing}")
 
 
-COMMANDS = [register_command, models_command, alias_group, promote_command]
+@click.command("deploy")
+@click.argument("ref", metavar="NAME@ALIAS|NAME@N")
+@click.option("--endpoint", required=True, help="The serving endpoint (payments-scoring).")
+@click.option("--env", "env", required=True, help="The environment (prod, staging).")
+@click.option("--reason", default="", help="Why.")
+@JSON_OPTION
+def deploy_command(ref: str, endpoint: str, env: str, reason: str, as_json: bool) -> None:
+    """Record a deployment: the version the alias names now (by digest), endpoint, environment, who, when."""
+    with client_session() as client:
+        done = client.deploy(ref, endpoint, env, reason=reason)
+    if as_json:
+        emit_json(done)
+        return
+    via = f" (via {done['name']}@{done['alias']})" if done["alias"] else ""
+    click.echo(f"{endpoint} [{env}] serves {done['name']}@{done['version']}{via} {_short(done['digest'])}")
+
+
+@click.group("endpoint")
+def endpoint_group() -> None:
+    """Serving endpoints and what served them."""
+
+
+@endpoint_group.command("history")
+@click.argument("endpoint")
+@JSON_OPTION
+def endpoint_history(endpoint: str, as_json: bool) -> None:
+    """Which registry version served ENDPOINT when, oldest first."""
+    with client_session() as client:
+        rows = client.endpoint_history(endpoint)
+    if as_json:
+        emit_json(rows)
+        return
+    for d in rows:
+        via = f" via @{d['alias']}" if d["alias"] else ""
+        click.echo(f"{d['ts']}  [{d['env']}] {d['name']}@{d['version']}{via}  {_short(d['digest'])}  "
+                   f"by {d['actor'] or '?'}" + (f"  reason: {d['reason']}" if d["reason"] else ""))
+
+
+COMMANDS = [register_command, models_command, alias_group, promote_command, deploy_command, endpoint_group]

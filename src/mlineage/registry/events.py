@@ -2,12 +2,16 @@
 
 * ``ModelRegistered``: a model (by digest) becomes ``NAME@N`` (and a semver if given). The projection refuses
   a version that is not the name's next one, so two racing registrations cannot both be ``@N``.
+* ``ModelDeployed``: a registry version went to an endpoint in an environment. The deployment is also a run
+  of the registered kind ``deploy`` that used the model's digest, so an endpoint is a node of the lineage
+  graph and ``impact`` from a bad dataset reaches it.
 * ``AliasSet`` / ``AliasRemoved``: an alias moves, carrying the target the writer saw (``expected``, None when
   it saw the alias unset). The projection refuses a mismatch inside the writer's transaction: compare-and-set,
   so of two racing promotions one wins and the other gets ``AliasConflictError``, and nothing interleaves.
 
 Tables: ``registry_versions`` (immutable versions), ``registry_aliases`` (each alias's current target) and
-``registry_moves`` (every move: from, to, who, when, why, which gates, whether forced).
+``registry_moves`` (every move: from, to, who, when, why, which gates, whether forced) and
+``registry_deployments`` (each endpoint's history).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..catalogue import EventSpec, register_event
+from ..catalogue import EventSpec, register_event, register_run_kind
 from ..errors import AliasConflictError, NotFoundError, ValidationError
 from ..stores.projections import Projection, register_projection
 from .model import check_alias, check_name, check_semver
@@ -29,6 +33,8 @@ if TYPE_CHECKING:
 MODEL_REGISTERED = "ModelRegistered"
 ALIAS_SET = "AliasSet"
 ALIAS_REMOVED = "AliasRemoved"
+MODEL_DEPLOYED = "ModelDeployed"
+DEPLOY = register_run_kind("deploy")
 
 
 def _version(p: Mapping[str, Any], field: str, optional: bool = False) -> int | None:
@@ -94,6 +100,22 @@ register_event(EventSpec(ALIAS_SET, _alias_set, references=lambda p: (("artifact
 register_event(EventSpec(ALIAS_REMOVED, _alias_removed, projections=("registry",)))
 
 
+def _deployed(p: Mapping[str, Any]) -> dict[str, Any]:
+    endpoint, env, run_id = p.get("endpoint"), p.get("env"), p.get("run_id")
+    for field, value in (("endpoint", endpoint), ("env", env), ("run_id", run_id)):
+        if not isinstance(value, str) or not value or len(value) > 128:
+            raise ValidationError(field, "must be a non-empty string of at most 128 characters")
+    alias = p.get("alias")
+    return {"endpoint": endpoint, "env": env, "name": check_name(p.get("name")),  # type: ignore[arg-type]
+            "version": _version(p, "version"), "digest": _digest(p), "run_id": run_id,
+            "alias": None if alias is None else check_alias(alias), "reason": _reason(p)}
+
+
+register_event(EventSpec(MODEL_DEPLOYED, _deployed,
+                         references=lambda p: (("artifact", p["digest"]), ("run", p["run_id"])),
+                         projections=("registry",)))
+
+
 def _tables() -> list[Table]:
     from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
 
@@ -113,6 +135,13 @@ def _tables() -> list[Table]:
               Column("reason", Text, nullable=False), Column("gates", Text, nullable=False),
               Column("override", Integer, nullable=False), Column("actor", String(256)),
               Column("ts", String(40), nullable=False)),
+        Table("registry_deployments", md, Column("seq", BigInteger, primary_key=True),
+              Column("endpoint", String(128), nullable=False, index=True),
+              Column("env", String(128), nullable=False), Column("name", String(128), nullable=False),
+              Column("version", Integer, nullable=False), Column("digest", String(71), nullable=False),
+              Column("alias", String(64)), Column("run_id", String(128), nullable=False),
+              Column("reason", Text, nullable=False), Column("actor", String(256)),
+              Column("ts", String(40), nullable=False)),
     ]
 
 
@@ -124,14 +153,15 @@ class RegistryProjection(Projection):
     """Owns ``registry_versions``, ``registry_aliases`` and ``registry_moves``."""
 
     name = "registry"
-    tables = ("registry_versions", "registry_aliases", "registry_moves")
+    tables = ("registry_versions", "registry_aliases", "registry_moves", "registry_deployments")
 
     @classmethod
     def schema(cls) -> Sequence[Table]:
         return _tables()
 
     def handlers(self) -> dict[str, Any]:
-        return {MODEL_REGISTERED: self._registered, ALIAS_SET: self._set, ALIAS_REMOVED: self._removed}
+        return {MODEL_REGISTERED: self._registered, ALIAS_SET: self._set, ALIAS_REMOVED: self._removed,
+                MODEL_DEPLOYED: self._deployed}
 
     def _latest(self, name: str) -> int:
         row = self.writer.one("SELECT MAX(version) FROM registry_versions WHERE name = :n", {"n": name})
@@ -194,6 +224,13 @@ class RegistryProjection(Projection):
         self.writer.execute("DELETE FROM registry_aliases WHERE name = :n AND alias = :a",
                             {"n": p["name"], "a": p["alias"]})
         self._move(e, p, before, None, None)
+
+    def _deployed(self, e: StoredEvent, p: dict[str, Any]) -> None:
+        self.writer.execute(
+            "INSERT INTO registry_deployments (seq, endpoint, env, name, version, digest, alias, run_id, "
+            "reason, actor, ts) VALUES (:q, :e, :v, :n, :r, :d, :a, :u, :w, :o, :t)",
+            {"q": e.seq, "e": p["endpoint"], "v": p["env"], "n": p["name"], "r": p["version"],
+             "d": p["digest"], "a": p["alias"], "u": p["run_id"], "w": p["reason"], "o": e.actor, "t": e.ts})
 
 
 register_projection(RegistryProjection)

@@ -14,6 +14,7 @@ class RegistryRecords(Protocol):
     def versions(self, name: str) -> list[dict[str, Any]]: ...
     def aliases(self, name: str) -> list[dict[str, Any]]: ...
     def moves(self, name: str, alias: str | None = None) -> list[dict[str, Any]]: ...
+    def deployments(self, endpoint: str) -> list[dict[str, Any]]: ...
 
 
 def _move(r: Any) -> dict[str, Any]:
@@ -46,6 +47,13 @@ class SqlRecords:
         sql = "SELECT * FROM registry_moves WHERE name = :n" + (" AND alias = :a" if alias else "")
         return [_move(r) for r in self._rows(sql + " ORDER BY seq", {"n": name, "a": alias})]
 
+    def deployments(self, endpoint: str) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT * FROM registry_deployments WHERE endpoint = :e ORDER BY seq",
+                          {"e": endpoint})
+        return [{"seq": int(r.seq), "endpoint": r.endpoint, "env": r.env, "name": r.name,
+                 "version": int(r.version), "digest": r.digest, "alias": r.alias, "run_id": r.run_id,
+                 "reason": r.reason, "actor": r.actor, "ts": r.ts} for r in rows]
+
 
 class VisibleRecords:
     """The rows of ``inner`` whose artifacts ``store`` (a server's namespace view) shows."""
@@ -64,6 +72,9 @@ class VisibleRecords:
 
     def moves(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.inner.moves(name, alias) if self._visible(r["digest"])]
+
+    def deployments(self, endpoint: str) -> list[dict[str, Any]]:
+        return [r for r in self.inner.deployments(endpoint) if self._visible(r["digest"])]
 
 
 class HttpRecords:
@@ -85,6 +96,9 @@ class HttpRecords:
     def moves(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
         params = {"alias": alias} if alias else {}
         return self._get(f"/registry/{quote(name, safe='')}/moves", "moves", params)
+
+    def deployments(self, endpoint: str) -> list[dict[str, Any]]:
+        return self._get(f"/endpoints/{quote(endpoint, safe='')}/deployments", "deployments")
 
 
 def records_for(store: Any) -> RegistryRecords:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NotFoundError, PromotionRefusedError, ValidationError
 from ..events import NewEvent
 from ..model import Artifact
-from .events import ALIAS_REMOVED, ALIAS_SET, MODEL_REGISTERED
+from .events import ALIAS_REMOVED, ALIAS_SET, DEPLOY, MODEL_DEPLOYED, MODEL_REGISTERED
 from .model import check_alias, check_name, check_semver, looks_like_version, split_ref, target_at
 from .records import records_for
 
@@ -176,6 +176,46 @@ def promote(client: Client, ref: str, alias: str, *, force: bool = False, reason
                      override=bool(failing) and force,
                      expected=None if expected_now is None else int(expected_now["version"]))
     return dict(move, refused_by=failing)
+
+
+def deploy(client: Client, ref: str, endpoint: str, env: str, *, reason: str = "") -> dict[str, Any]:
+    """Record that ``NAME@ALIAS`` (or ``NAME@N``) now serves ``endpoint`` in ``env``: a ``deploy`` run that
+    used the version's digest (so the endpoint is in the lineage graph) and a ``ModelDeployed`` event."""
+    import uuid
+
+    from .. import events as ev
+
+    parts = split_ref(ref)
+    if parts is None:
+        raise ValidationError("ref", f"{ref!r} is not NAME@ALIAS or NAME@N", "deploy fraud-model@production")
+    name, _, text = parts
+    chosen = version_of(client, name, "@" + text)
+    alias = None if looks_like_version(text) else text
+    run_id = uuid.uuid4().hex
+    params = {"endpoint": endpoint, "env": env, "model": f"{name}@{chosen['version']}"}
+    deployed = {"endpoint": endpoint, "env": env, "name": name, "version": chosen["version"],
+                "digest": chosen["digest"], "alias": alias, "run_id": run_id, "reason": reason}
+    client.append([
+        NewEvent(ev.RUN_STARTED, {"run_id": run_id, "job": f"deploy {endpoint}", "kind": DEPLOY.value,
+                                  "params": params}),
+        NewEvent(ev.ARTIFACT_USED, {"run_id": run_id, "digest": chosen["digest"], "role": "model"}),
+        NewEvent(ev.RUN_ENDED, {"run_id": run_id, "status": "completed"}),
+        NewEvent(MODEL_DEPLOYED, deployed),
+    ])
+    flush = getattr(client.store, "flush", None)
+    if flush is not None:
+        flush(quiet=True)
+    client.write_checkpoint()
+    return endpoint_history(client, endpoint)[-1]
+
+
+def endpoint_history(client: Client, endpoint: str) -> list[dict[str, Any]]:
+    """Which registry version served ``endpoint`` when, oldest first."""
+    found = records_for(client.store).deployments(endpoint)
+    if not found:
+        raise NotFoundError(f"nothing was deployed to endpoint {endpoint!r} (`mlineage deploy NAME@ALIAS "
+                            f"--endpoint {endpoint} --env ENV` records a deployment)")
+    return found
 
 
 def _has_policy(client: Client) -> bool:

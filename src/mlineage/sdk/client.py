@@ -383,6 +383,18 @@ class Client:
 
         return service.promote(self, ref, alias, force=force, reason=reason, policy=policy)
 
+    def deploy(self, ref: str, endpoint: str, env: str, *, reason: str = "") -> dict[str, Any]:
+        """Record that ``name@alias`` (or ``name@N``) now serves ``endpoint`` in ``env`` (by digest)."""
+        from ..registry import service
+
+        return service.deploy(self, ref, endpoint, env, reason=reason)
+
+    def endpoint_history(self, endpoint: str) -> list[dict[str, Any]]:
+        """Which registry version served ``endpoint`` when, oldest first."""
+        from ..registry import service
+
+        return service.endpoint_history(self, endpoint)
+
     # ------------------------------------------------------------ quality gates (``mlineage.gates``)
 
     def check(self, refs: str | Artifact | Sequence[str | Artifact] = (), *, policy: Any = None,

@@ -68,6 +68,30 @@ class AliasMovesOut(BaseModel):
     moves: list[AliasMoveOut]
 
 
+class DeploymentOut(BaseModel):
+    seq: int
+    endpoint: str
+    env: str
+    name: str
+    version: int
+    digest: str
+    alias: str | None
+    run_id: str
+    reason: str
+    actor: str | None
+    ts: str
+
+
+class DeploymentsOut(BaseModel):
+    deployments: list[DeploymentOut]
+
+
+@router.get("/endpoints/{endpoint:path}/deployments", response_model=DeploymentsOut)
+def endpoint_deployments(endpoint: str, p: Reader, state: ServerDep) -> dict[str, Any]:
+    """Which registry version served an endpoint when, oldest first."""
+    return {"deployments": records_for(state.view(p).store).deployments(endpoint)}
+
+
 @router.get("/registry/{name:path}/versions", response_model=ModelVersionsOut)
 def model_versions(name: str, p: Reader, state: ServerDep) -> dict[str, Any]:
     """A registered model's immutable versions, oldest first."""
