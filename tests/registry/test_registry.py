@@ -164,3 +164,33 @@ def test_deployments_and_endpoint_history(client: Client, tmp_path: Path) -> Non
         client.endpoint_history("other")
     with pytest.raises(NotFoundError, match="has no alias 'staging'"):
         client.deploy("scoring@staging", "payments", "prod")
+
+
+def test_rollback_skips_the_versions_a_bad_dataset_reached(client: Client, tmp_path: Path) -> None:
+    """Five versions, two trained on a bad dataset: the rollback lands on the newest clean one and names the
+    skipped ones with their path; with every version tainted it changes nothing."""
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text("x\n1\n")
+    bad.write_text("x\n-1\n")
+    versions = []
+    for i, data in enumerate([good, good, good, bad, bad]):
+        out = tmp_path / f"clf-{i}.bin"
+        out.write_text(f"weights {i}\n")
+        with run(f"train{i}", kind="train", client=client, capture=False) as r:
+            r.use(str(data))
+            model = r.produce(str(out))
+        versions.append(client.register_model(model, "clf"))
+    client.set_alias("clf", "production", "@5")
+    move = client.rollback_alias("clf", "production", str(bad), reason="incident 7")
+    assert (move["from"], move["to"]) == (5, 3)
+    assert [s["version"] for s in move["skipped"]] == [5, 4]
+    bad_data, trained_by, model_label = move["skipped"][0]["path"]  # bad data -> training run -> model
+    assert move["excluding"].startswith(bad_data) and trained_by.startswith("train4 ")
+    assert versions[4]["digest"].startswith(model_label)
+    assert "skipped @5, @4" in client.alias_history("clf", "production")[-1]["reason"]
+
+    (only,) = _models(client, tmp_path, "tainted", 1)
+    client.set_alias("tainted", "production", "@1")
+    with pytest.raises(NotFoundError, match="no version of tainted is free of"):
+        client.rollback_alias("tainted", "production", only["digest"])
+    assert client.resolve_alias("tainted", "production")["version"] == 1

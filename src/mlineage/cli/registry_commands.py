@@ -130,6 +130,28 @@ def alias_show(name: str, alias: str, as_of: str | None, as_json: bool) -> None:
     click.echo(f"{name}@{alias} = {name}@{found['version']}  {found['digest']}")
 
 
+@alias_group.command("rollback")
+@click.argument("name")
+@click.argument("alias")
+@click.option("--excluding", required=True, metavar="REF",
+              help="The bad artifact (a dataset, a code commit, a base model) no candidate may descend from.")
+@click.option("--reason", default="", help="Why (an incident, a ticket).")
+@JSON_OPTION
+def alias_rollback(name: str, alias: str, excluding: str, reason: str, as_json: bool) -> None:
+    """Move NAME@ALIAS to the newest version whose ancestry does not contain the bad artifact.
+
+    Lists the versions skipped and the path by which each descends from it; with no safe version it says so
+    and moves nothing (exit 1)."""
+    with client_session() as client:
+        move = client.rollback_alias(name, alias, excluding, reason=reason)
+    if as_json:
+        emit_json(move)
+        return
+    for s in move["skipped"]:
+        click.echo(f"skipped {name}@{s['version']}: " + " -> ".join(s["path"]))
+    _moved(move, False)
+
+
 @click.command("promote")
 @click.argument("ref", metavar="NAME@N")
 @click.option("--to", "alias", required=True, help="The alias to move (production, staging, ...).")

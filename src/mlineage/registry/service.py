@@ -218,6 +218,43 @@ def endpoint_history(client: Client, endpoint: str) -> list[dict[str, Any]]:
     return found
 
 
+def tainted_by(client: Client, bad: Artifact, digest: str) -> list[str] | None:
+    """The chain from ``bad`` to the version ``digest`` (labels, ancestor first), or None when ``bad`` is not
+    in that version's ancestry."""
+    if digest == str(bad.digest):
+        return [bad.label]
+    found = client.path(bad, digest, max_paths=1)
+    if not found.found or found.swapped:
+        return None
+    return [found.nodes[i].label for i in found.paths[0]]
+
+
+def rollback(client: Client, name: str, alias: str, excluding: str, *, reason: str = "") -> dict[str, Any]:
+    """Move NAME@ALIAS to the newest version whose ancestry does not contain ``excluding`` (a bad dataset,
+    code commit, base model), saying which versions were skipped and by which path; with no safe version,
+    say so and change nothing."""
+    check_alias(alias)
+    node = client.resolve(excluding)
+    if not isinstance(node, Artifact):
+        raise ValidationError("excluding", f"{excluding} is a run: name the bad artifact")
+    known = _versions_or_error(client, name)
+    now = current(client, name, alias)
+    skipped: list[dict[str, Any]] = []
+    for v in reversed(known):
+        chain = tainted_by(client, node, v["digest"])
+        if chain is not None:
+            skipped.append({"version": v["version"], "digest": v["digest"], "path": chain})
+            continue
+        note = f"rollback excluding {node.label}" + (
+            f"; skipped {', '.join('@' + str(s['version']) for s in skipped)}" if skipped else "")
+        why = f"{reason} ({note})" if reason else note
+        move = set_alias(client, name, alias, str(v["version"]), reason=why,
+                         expected=None if now is None else int(now["version"]))
+        return dict(move, skipped=skipped, excluding=str(node.digest))
+    raise NotFoundError(f"no version of {name} is free of {node.label}: all {len(known)} descend from it; "
+                        f"{name}@{alias} is unchanged")
+
+
 def _has_policy(client: Client) -> bool:
     from pathlib import Path
 

@@ -383,6 +383,12 @@ class Client:
 
         return service.promote(self, ref, alias, force=force, reason=reason, policy=policy)
 
+    def rollback_alias(self, name: str, alias: str, excluding: str, *, reason: str = "") -> dict[str, Any]:
+        """Move ``name@alias`` to the newest version whose ancestry does not contain ``excluding``."""
+        from ..registry import service
+
+        return service.rollback(self, name, alias, excluding, reason=reason)
+
     def deploy(self, ref: str, endpoint: str, env: str, *, reason: str = "") -> dict[str, Any]:
         """Record that ``name@alias`` (or ``name@N``) now serves ``endpoint`` in ``env`` (by digest)."""
         from ..registry import service
