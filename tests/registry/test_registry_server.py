@@ -53,11 +53,13 @@ try:
     refused = None
 except PromotionRefusedError as exc:
     refused = str(exc)
+now = str(c.resolve("srv-model@production").digest)
+back = c.rollback_alias("srv-model", "production", digests[1], reason="bad weights")
 c.store.flush()
 inputs, _ = c.store.io_of_run(r.id)
 print(json.dumps({"digests": digests, "used": str(used.digest), "inputs": [str(a.digest) for a, _ in inputs],
                   "conflict": conflict, "refused": refused,
-                  "now": str(c.resolve("srv-model@production").digest)}))
+                  "now": now, "back": [back["from"], back["to"], [s["version"] for s in back["skipped"]]]}))
 """
 
 
@@ -68,17 +70,19 @@ def test_registry_through_a_team_server(server: ServerProcess, tmp_path: Path) -
     first, second = out["digests"]
     assert out["used"] == first and out["inputs"] == [first]
     assert out["now"] == second
+    assert out["back"] == [2, 1, [2]]
     assert "is @2 now, not @1" in out["conflict"]
     assert "gate 'auditability' fail" in out["refused"]
 
     two = machine(tmp_path, "two", server.url, token)  # a teammate reads the same history
     moves = json.loads(two.cli("alias", "history", "srv-model", "production", "--json").stdout)
-    assert [(m["from"], m["to"], m["reason"]) for m in moves] == [(None, 1, "first"), (1, 2, "")]
+    assert [(m["from"], m["to"]) for m in moves] == [(None, 1), (1, 2), (2, 1)]
+    assert moves[0]["reason"] == "first" and "skipped @2" in moves[2]["reason"]
     shown = json.loads(two.cli("alias", "show", "srv-model", "production", "--as-of",
                                f"seq:{moves[0]['seq']}", "--json").stdout)
     assert shown["digest"] == first
     two.cli("deploy", "srv-model@production", "--endpoint", "srv-scoring", "--env", "prod")
     served = json.loads(one.cli("endpoint", "history", "srv-scoring", "--json").stdout)
-    assert [(d["version"], d["alias"], d["digest"]) for d in served] == [(2, "production", second)]
+    assert [(d["version"], d["alias"], d["digest"]) for d in served] == [(1, "production", first)]
     bad = two.cli("alias", "set", "srv-model", "2", "@1", check=False)
     assert bad.returncode == 1 and "looks like a version number" in bad.stderr
