@@ -180,14 +180,30 @@ def test_rollback_skips_the_versions_a_bad_dataset_reached(client: Client, tmp_p
             r.use(str(data))
             model = r.produce(str(out))
         versions.append(client.register_model(model, "clf"))
+    client.set_alias("clf", "production", "@3")
+    client.deploy("clf@production", "scoring", "prod")
     client.set_alias("clf", "production", "@5")
-    move = client.rollback_alias("clf", "production", str(bad), reason="incident 7")
+    client.deploy("clf@production", "scoring", "prod")
+    client.set_alias("clf", "staging", "@4")
+    client.set_alias("clf", "staging", "@2")
+    opened = client.open_incident(str(bad), reason="negative amounts")
+    hit = client.incident_impact(opened["id"])
+    assert [(v["name"], v["version"]) for v in hit["versions"]] == [("clf", 4), ("clf", 5)]
+    assert all(len(v["path"]) == 3 for v in hit["versions"])
+    assert [(a["alias"], a["now"]) for a in hit["aliases"]] == [("production", True), ("staging", False)]
+    assert [(e["endpoint"], e["version"], e["now"]) for e in hit["endpoints"]] == [("scoring", 5, True)]
+
+    move = client.rollback_alias("clf", "production", opened["id"], reason="rollback")
     assert (move["from"], move["to"]) == (5, 3)
     assert [s["version"] for s in move["skipped"]] == [5, 4]
     bad_data, trained_by, model_label = move["skipped"][0]["path"]  # bad data -> training run -> model
     assert move["excluding"].startswith(bad_data) and trained_by.startswith("train4 ")
     assert versions[4]["digest"].startswith(model_label)
-    assert "skipped @5, @4" in client.alias_history("clf", "production")[-1]["reason"]
+    assert f"incident {opened['id']}" in move["reason"] and "skipped @5, @4" in move["reason"]
+    closed = client.close_incident(opened["id"], "rolled back to @3; extract fixed")
+    assert closed["resolution"] and closed["closed_by"]
+    with pytest.raises(AliasConflictError, match="already closed"):
+        client.close_incident(opened["id"], "again")
 
     (only,) = _models(client, tmp_path, "tainted", 1)
     client.set_alias("tainted", "production", "@1")

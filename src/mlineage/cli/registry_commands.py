@@ -210,4 +210,60 @@ def endpoint_history(endpoint: str, as_json: bool) -> None:
                    f"by {d['actor'] or '?'}" + (f"  reason: {d['reason']}" if d["reason"] else ""))
 
 
-COMMANDS = [register_command, models_command, alias_group, promote_command, deploy_command, endpoint_group]
+@click.group("incident")
+def incident_group() -> None:
+    """Incidents: a bad artifact, what it reached, and how it was resolved."""
+
+
+@incident_group.command("open")
+@click.option("--bad", required=True, metavar="REF", help="The bad artifact (dataset, code, base model).")
+@click.option("--reason", required=True, help="What is wrong with it.")
+@JSON_OPTION
+def incident_open(bad: str, reason: str, as_json: bool) -> None:
+    """Open an incident on a bad artifact (`incident impact ID` lists what it reached)."""
+    with client_session() as client:
+        found = client.open_incident(bad, reason=reason)
+    if as_json:
+        emit_json(found)
+        return
+    click.echo(f"opened {found['id']} on {_short(found['digest'])}: {found['reason']}")
+
+
+@incident_group.command("impact")
+@click.argument("incident_id", metavar="ID")
+@JSON_OPTION
+def incident_impact(incident_id: str, as_json: bool) -> None:
+    """Every registered model version, alias and endpoint downstream of the incident's bad artifact."""
+    with client_session() as client:
+        found = client.incident_impact(incident_id)
+    if as_json:
+        emit_json(found)
+        return
+    click.echo(f"{incident_id}: {_short(found['incident']['digest'])} reached {len(found['versions'])} "
+               f"model version(s)")
+    for v in found["versions"]:
+        click.echo(f"  {v['name']}@{v['version']}: " + " -> ".join(v["path"]))
+    for a in found["aliases"]:
+        click.echo(f"  alias {a['name']}@{a['alias']}: " + ("names one now" if a["now"] else
+                                                             f"named one before (now {_at(a['current'])})"))
+    for e in found["endpoints"]:
+        click.echo(f"  endpoint {e['endpoint']} [{e['env']}]: {e['name']}@{e['version']} "
+                   + ("serving now" if e["now"] else f"served from {e['ts']}"))
+
+
+@incident_group.command("close")
+@click.argument("incident_id", metavar="ID")
+@click.option("--resolution", required=True, help="How it was resolved.")
+@JSON_OPTION
+def incident_close(incident_id: str, resolution: str, as_json: bool) -> None:
+    """Close an incident with its resolution."""
+    with client_session() as client:
+        found = client.close_incident(incident_id, resolution)
+    if as_json:
+        emit_json(found)
+        return
+    click.echo(f"closed {incident_id}: {found['resolution']}")
+
+
+COMMANDS = [register_command, models_command, alias_group, promote_command, deploy_command, endpoint_group,
+            incident_group]

@@ -34,6 +34,8 @@ MODEL_REGISTERED = "ModelRegistered"
 ALIAS_SET = "AliasSet"
 ALIAS_REMOVED = "AliasRemoved"
 MODEL_DEPLOYED = "ModelDeployed"
+INCIDENT_OPENED = "IncidentOpened"
+INCIDENT_CLOSED = "IncidentClosed"
 DEPLOY = register_run_kind("deploy")
 
 
@@ -116,6 +118,29 @@ register_event(EventSpec(MODEL_DEPLOYED, _deployed,
                          projections=("registry",)))
 
 
+def _incident_id(p: Mapping[str, Any]) -> str:
+    value = p.get("incident_id")
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise ValidationError("incident_id", "must be an incident id (a non-empty string of at most 64)")
+    return value
+
+
+def _incident_opened(p: Mapping[str, Any]) -> dict[str, Any]:
+    return {"incident_id": _incident_id(p), "digest": _digest(p), "reason": _reason(p)}
+
+
+def _incident_closed(p: Mapping[str, Any]) -> dict[str, Any]:
+    resolution = p.get("resolution")
+    if not isinstance(resolution, str) or not resolution or len(resolution) > 2000:
+        raise ValidationError("resolution", "must say how it was resolved (at most 2000 characters)")
+    return {"incident_id": _incident_id(p), "resolution": resolution}
+
+
+register_event(EventSpec(INCIDENT_OPENED, _incident_opened, references=lambda p: (("artifact", p["digest"]),),
+                         projections=("registry",)))
+register_event(EventSpec(INCIDENT_CLOSED, _incident_closed, projections=("registry",)))
+
+
 def _tables() -> list[Table]:
     from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
 
@@ -142,6 +167,11 @@ def _tables() -> list[Table]:
               Column("alias", String(64)), Column("run_id", String(128), nullable=False),
               Column("reason", Text, nullable=False), Column("actor", String(256)),
               Column("ts", String(40), nullable=False)),
+        Table("registry_incidents", md, Column("id", String(64), primary_key=True),
+              Column("digest", String(71), nullable=False), Column("reason", Text, nullable=False),
+              Column("actor", String(256)), Column("ts", String(40), nullable=False),
+              Column("seq", BigInteger, nullable=False), Column("resolution", Text),
+              Column("closed_by", String(256)), Column("closed_at", String(40))),
     ]
 
 
@@ -153,7 +183,8 @@ class RegistryProjection(Projection):
     """Owns ``registry_versions``, ``registry_aliases`` and ``registry_moves``."""
 
     name = "registry"
-    tables = ("registry_versions", "registry_aliases", "registry_moves", "registry_deployments")
+    tables = ("registry_versions", "registry_aliases", "registry_moves", "registry_deployments",
+              "registry_incidents")
 
     @classmethod
     def schema(cls) -> Sequence[Table]:
@@ -161,7 +192,7 @@ class RegistryProjection(Projection):
 
     def handlers(self) -> dict[str, Any]:
         return {MODEL_REGISTERED: self._registered, ALIAS_SET: self._set, ALIAS_REMOVED: self._removed,
-                MODEL_DEPLOYED: self._deployed}
+                MODEL_DEPLOYED: self._deployed, INCIDENT_OPENED: self._opened, INCIDENT_CLOSED: self._closed}
 
     def _latest(self, name: str) -> int:
         row = self.writer.one("SELECT MAX(version) FROM registry_versions WHERE name = :n", {"n": name})
@@ -231,6 +262,25 @@ class RegistryProjection(Projection):
             "reason, actor, ts) VALUES (:q, :e, :v, :n, :r, :d, :a, :u, :w, :o, :t)",
             {"q": e.seq, "e": p["endpoint"], "v": p["env"], "n": p["name"], "r": p["version"],
              "d": p["digest"], "a": p["alias"], "u": p["run_id"], "w": p["reason"], "o": e.actor, "t": e.ts})
+
+    def _opened(self, e: StoredEvent, p: dict[str, Any]) -> None:
+        if self.writer.one("SELECT 1 FROM registry_incidents WHERE id = :i", {"i": p["incident_id"]}):
+            raise AliasConflictError(f"incident {p['incident_id']} is already open")
+        self.writer.execute(
+            "INSERT INTO registry_incidents (id, digest, reason, actor, ts, seq) "
+            "VALUES (:i, :d, :r, :a, :t, :q)",
+            {"i": p["incident_id"], "d": p["digest"], "r": p["reason"], "a": e.actor, "t": e.ts, "q": e.seq})
+
+    def _closed(self, e: StoredEvent, p: dict[str, Any]) -> None:
+        row = self.writer.one("SELECT resolution FROM registry_incidents WHERE id = :i",
+                              {"i": p["incident_id"]})
+        if not row:
+            raise NotFoundError(f"no incident {p['incident_id']} is open")
+        if row[0] is not None:
+            raise AliasConflictError(f"incident {p['incident_id']} is already closed")
+        self.writer.execute(
+            "UPDATE registry_incidents SET resolution = :r, closed_by = :a, closed_at = :t WHERE id = :i",
+            {"i": p["incident_id"], "r": p["resolution"], "a": e.actor, "t": e.ts})
 
 
 register_projection(RegistryProjection)

@@ -15,6 +15,8 @@ class RegistryRecords(Protocol):
     def aliases(self, name: str) -> list[dict[str, Any]]: ...
     def moves(self, name: str, alias: str | None = None) -> list[dict[str, Any]]: ...
     def deployments(self, endpoint: str) -> list[dict[str, Any]]: ...
+    def everything(self) -> dict[str, list[dict[str, Any]]]: ...
+    def incident(self, incident_id: str) -> dict[str, Any] | None: ...
 
 
 def _move(r: Any) -> dict[str, Any]:
@@ -47,12 +49,28 @@ class SqlRecords:
         sql = "SELECT * FROM registry_moves WHERE name = :n" + (" AND alias = :a" if alias else "")
         return [_move(r) for r in self._rows(sql + " ORDER BY seq", {"n": name, "a": alias})]
 
-    def deployments(self, endpoint: str) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT * FROM registry_deployments WHERE endpoint = :e ORDER BY seq",
-                          {"e": endpoint})
+    def deployments(self, endpoint: str | None) -> list[dict[str, Any]]:
+        where = "" if endpoint is None else " WHERE endpoint = :e"
+        rows = self._rows(f"SELECT * FROM registry_deployments{where} ORDER BY seq", {"e": endpoint})
         return [{"seq": int(r.seq), "endpoint": r.endpoint, "env": r.env, "name": r.name,
                  "version": int(r.version), "digest": r.digest, "alias": r.alias, "run_id": r.run_id,
                  "reason": r.reason, "actor": r.actor, "ts": r.ts} for r in rows]
+
+    def everything(self) -> dict[str, list[dict[str, Any]]]:
+        """Every model's versions, every alias move and every deployment (what an incident's impact reads)."""
+        versions = self._rows("SELECT name FROM registry_versions GROUP BY name ORDER BY name", {})
+        return {"versions": [v for r in versions for v in self.versions(r.name)],
+                "moves": [_move(r) for r in self._rows("SELECT * FROM registry_moves ORDER BY seq", {})],
+                "deployments": self.deployments(None)}
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM registry_incidents WHERE id = :i", {"i": incident_id})
+        if not rows:
+            return None
+        r = rows[0]
+        return {"id": r.id, "digest": r.digest, "reason": r.reason, "actor": r.actor, "ts": r.ts,
+                "seq": int(r.seq), "resolution": r.resolution, "closed_by": r.closed_by,
+                "closed_at": r.closed_at}
 
 
 class VisibleRecords:
@@ -75,6 +93,14 @@ class VisibleRecords:
 
     def deployments(self, endpoint: str) -> list[dict[str, Any]]:
         return [r for r in self.inner.deployments(endpoint) if self._visible(r["digest"])]
+
+    def everything(self) -> dict[str, list[dict[str, Any]]]:
+        return {key: [r for r in rows if self._visible(r["digest"])]
+                for key, rows in self.inner.everything().items()}
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        found = self.inner.incident(incident_id)
+        return found if found is not None and self._visible(found["digest"]) else None
 
 
 class HttpRecords:
@@ -99,6 +125,20 @@ class HttpRecords:
 
     def deployments(self, endpoint: str) -> list[dict[str, Any]]:
         return self._get(f"/endpoints/{quote(endpoint, safe='')}/deployments", "deployments")
+
+    def everything(self) -> dict[str, list[dict[str, Any]]]:
+        self.store.flush(quiet=True)
+        return dict(self.store.request("GET", "/registry"))
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        from ..errors import NotFoundError
+
+        self.store.flush(quiet=True)
+        try:
+            found: dict[str, Any] = self.store.request("GET", f"/incidents/{quote(incident_id, safe='')}")
+        except NotFoundError:
+            return None
+        return found
 
 
 def records_for(store: Any) -> RegistryRecords:

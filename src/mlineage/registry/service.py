@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NotFoundError, PromotionRefusedError, ValidationError
 from ..events import NewEvent
 from ..model import Artifact
-from .events import ALIAS_REMOVED, ALIAS_SET, DEPLOY, MODEL_DEPLOYED, MODEL_REGISTERED
+from .events import (
+    ALIAS_REMOVED,
+    ALIAS_SET,
+    DEPLOY,
+    INCIDENT_CLOSED,
+    INCIDENT_OPENED,
+    MODEL_DEPLOYED,
+    MODEL_REGISTERED,
+)
 from .model import check_alias, check_name, check_semver, looks_like_version, split_ref, target_at
 from .records import records_for
 
@@ -234,6 +242,10 @@ def rollback(client: Client, name: str, alias: str, excluding: str, *, reason: s
     code commit, base model), saying which versions were skipped and by which path; with no safe version,
     say so and change nothing."""
     check_alias(alias)
+    if excluding.startswith("inc-"):  # an incident: its bad artifact, and the move names the incident
+        opened = incident(client, excluding)
+        reason = f"{reason}; incident {excluding}" if reason else f"incident {excluding}"
+        excluding = opened["digest"]
     node = client.resolve(excluding)
     if not isinstance(node, Artifact):
         raise ValidationError("excluding", f"{excluding} is a run: name the bad artifact")
@@ -253,6 +265,57 @@ def rollback(client: Client, name: str, alias: str, excluding: str, *, reason: s
         return dict(move, skipped=skipped, excluding=str(node.digest))
     raise NotFoundError(f"no version of {name} is free of {node.label}: all {len(known)} descend from it; "
                         f"{name}@{alias} is unchanged")
+
+
+def open_incident(client: Client, bad: str, reason: str) -> dict[str, Any]:
+    """Mark an artifact (a dataset, a code commit, a base model) as bad; returns the incident."""
+    import uuid
+
+    node = client.resolve(bad)
+    if not isinstance(node, Artifact):
+        raise ValidationError("bad", f"{bad} is a run: name the bad artifact")
+    incident_id = "inc-" + uuid.uuid4().hex[:12]
+    _append(client, INCIDENT_OPENED,
+            {"incident_id": incident_id, "digest": str(node.digest), "reason": reason})
+    return incident(client, incident_id)
+
+
+def incident(client: Client, incident_id: str) -> dict[str, Any]:
+    found = records_for(client.store).incident(incident_id)
+    if found is None:
+        raise NotFoundError(f"no incident {incident_id!r} (`mlineage incident open --bad REF` opens one)")
+    return found
+
+
+def close_incident(client: Client, incident_id: str, resolution: str) -> dict[str, Any]:
+    incident(client, incident_id)
+    _append(client, INCIDENT_CLOSED, {"incident_id": incident_id, "resolution": resolution})
+    return incident(client, incident_id)
+
+
+def impact(client: Client, incident_id: str) -> dict[str, Any]:
+    """Every registered model version whose ancestry contains the incident's bad artifact (with the path),
+    every alias that named one of them (now or in the past) and every endpoint that served one."""
+    found = incident(client, incident_id)
+    bad = client.artifact(found["digest"])
+    everything = records_for(client.store).everything()
+    affected = []
+    for v in everything["versions"]:
+        chain = tainted_by(client, bad, v["digest"])
+        if chain is not None:
+            affected.append(dict(v, path=chain))
+    keys = {(v["name"], v["version"]) for v in affected}
+    current = {(m["name"], m["alias"]): m["to"] for m in everything["moves"]}
+    aliases = sorted({(m["name"], m["alias"]) for m in everything["moves"] if (m["name"], m["to"]) in keys})
+    alias_rows = [{"name": n, "alias": a, "now": (n, current[(n, a)]) in keys, "current": current[(n, a)]}
+                  for n, a in aliases]
+    endpoints = [d for d in everything["deployments"] if (d["name"], d["version"]) in keys]
+    latest: dict[str, dict[str, Any]] = {}
+    for d in everything["deployments"]:
+        latest[d["endpoint"]] = d
+    endpoint_rows = [{"endpoint": d["endpoint"], "env": d["env"], "name": d["name"], "version": d["version"],
+                      "ts": d["ts"], "now": latest[d["endpoint"]]["seq"] == d["seq"]} for d in endpoints]
+    return {"incident": found, "versions": affected, "aliases": alias_rows, "endpoints": endpoint_rows}
 
 
 def _has_policy(client: Client) -> bool:

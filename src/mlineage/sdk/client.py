@@ -389,6 +389,23 @@ class Client:
 
         return service.rollback(self, name, alias, excluding, reason=reason)
 
+    def open_incident(self, bad: str, *, reason: str) -> dict[str, Any]:
+        """Mark an artifact as bad (``incident open --bad REF``)."""
+        from ..registry import service
+
+        return service.open_incident(self, bad, reason)
+
+    def incident_impact(self, incident_id: str) -> dict[str, Any]:
+        """Every model version, alias and endpoint the incident's bad artifact reached, with paths."""
+        from ..registry import service
+
+        return service.impact(self, incident_id)
+
+    def close_incident(self, incident_id: str, resolution: str) -> dict[str, Any]:
+        from ..registry import service
+
+        return service.close_incident(self, incident_id, resolution)
+
     def deploy(self, ref: str, endpoint: str, env: str, *, reason: str = "") -> dict[str, Any]:
         """Record that ``name@alias`` (or ``name@N``) now serves ``endpoint`` in ``env`` (by digest)."""
         from ..registry import service

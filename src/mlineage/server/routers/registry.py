@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from ...errors import NotFoundError
 from ...registry.records import records_for
 from ..deps import Reader, ServerDep
 from ..models import ERRORS
@@ -84,6 +85,39 @@ class DeploymentOut(BaseModel):
 
 class DeploymentsOut(BaseModel):
     deployments: list[DeploymentOut]
+
+
+class IncidentOut(BaseModel):
+    id: str
+    digest: str
+    reason: str
+    actor: str | None
+    ts: str
+    seq: int
+    resolution: str | None
+    closed_by: str | None
+    closed_at: str | None
+
+
+class RegistryOut(BaseModel):
+    versions: list[ModelVersionOut]
+    moves: list[AliasMoveOut]
+    deployments: list[DeploymentOut]
+
+
+@router.get("/registry", response_model=RegistryOut, response_model_by_alias=True)
+def registry_everything(p: Reader, state: ServerDep) -> dict[str, Any]:
+    """Every model's versions, every alias move and every deployment (what an incident's impact reads)."""
+    return records_for(state.view(p).store).everything()
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentOut)
+def incident(incident_id: str, p: Reader, state: ServerDep) -> dict[str, Any]:
+    """An incident: its bad artifact, who opened it and why, and its resolution once closed."""
+    found = records_for(state.view(p).store).incident(incident_id)
+    if found is None:
+        raise NotFoundError(f"no incident {incident_id!r}")
+    return found
 
 
 @router.get("/endpoints/{endpoint:path}/deployments", response_model=DeploymentsOut)
