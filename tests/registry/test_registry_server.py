@@ -54,12 +54,17 @@ try:
 except PromotionRefusedError as exc:
     refused = str(exc)
 now = str(c.resolve("srv-model@production").digest)
-back = c.rollback_alias("srv-model", "production", digests[1], reason="bad weights")
+opened = c.open_incident(digests[1], reason="bad weights")
+hit = c.incident_impact(opened["id"])
+back = c.rollback_alias("srv-model", "production", opened["id"])
+closed = c.close_incident(opened["id"], "rolled back")
 c.store.flush()
 inputs, _ = c.store.io_of_run(r.id)
 print(json.dumps({"digests": digests, "used": str(used.digest), "inputs": [str(a.digest) for a, _ in inputs],
                   "conflict": conflict, "refused": refused,
-                  "now": now, "back": [back["from"], back["to"], [s["version"] for s in back["skipped"]]]}))
+                  "now": now, "hit": [(v["version"], len(v["path"])) for v in hit["versions"]],
+                  "hit_aliases": [(a["alias"], a["now"]) for a in hit["aliases"]],
+                  "closed": closed["resolution"], "back": [back["from"], back["to"], [s["version"] for s in back["skipped"]]]}))
 """
 
 
@@ -71,6 +76,8 @@ def test_registry_through_a_team_server(server: ServerProcess, tmp_path: Path) -
     assert out["used"] == first and out["inputs"] == [first]
     assert out["now"] == second
     assert out["back"] == [2, 1, [2]]
+    assert out["hit"] == [[2, 1]] and out["hit_aliases"] == [["production", True]]
+    assert out["closed"] == "rolled back"
     assert "is @2 now, not @1" in out["conflict"]
     assert "gate 'auditability' fail" in out["refused"]
 
