@@ -7,26 +7,15 @@ as ambiguous with both candidates listed, never silently resolved to one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from .errors import AmbiguousRefError, NotFoundError, ValidationError
 from .model import Artifact, Run
 from .pathtext import path_text
+from .refhooks import NAMED_RESOLVERS, register_named_resolver  # noqa: F401  (the seam, re-exported)
 from .stores.protocol import MetadataStore
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 MIN_PREFIX = 4
-
-NamedResolver = Callable[[MetadataStore, str], "Artifact | None"]
-_NAMED_RESOLVERS: list[NamedResolver] = []
-
-
-def register_named_resolver(resolver: NamedResolver) -> None:
-    """Plug in a reader of ``NAME@X`` / ``NAME#X`` forms this module does not know (the model registry's
-    ``fraud-model@production``): it returns the artifact, or None to let the usual rules go on."""
-    if resolver not in _NAMED_RESOLVERS:
-        _NAMED_RESOLVERS.append(resolver)
-
 
 def describe_candidate(node: Artifact | Run) -> str:
     if isinstance(node, Artifact):
@@ -71,9 +60,9 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
             add(artifact)
     else:
         if "@" in ref or "#" in ref:
-            for named_resolver in _NAMED_RESOLVERS:
+            for named_resolver in NAMED_RESOLVERS:  # features' forms (refhooks.py): the registry's aliases
                 found = named_resolver(store, ref)
-                if found is not None:
+                if isinstance(found, Artifact):
                     return found
         if "@" in ref:
             from .versions import resolve_version_ref, version_of

@@ -302,7 +302,7 @@ def _gate_alias(text: str) -> str | None:
 
 def _plug_in() -> None:
     from ..gates.release import register_alias_resolver
-    from ..refs import register_named_resolver
+    from ..refhooks import register_named_resolver
 
     register_named_resolver(_named_ref)
     register_alias_resolver(_gate_alias)
