@@ -210,3 +210,12 @@ def test_rollback_skips_the_versions_a_bad_dataset_reached(client: Client, tmp_p
     with pytest.raises(NotFoundError, match="no version of tainted is free of"):
         client.rollback_alias("tainted", "production", only["digest"])
     assert client.resolve_alias("tainted", "production")["version"] == 1
+
+
+def test_the_release_gate_reads_an_alias_through_the_registry(client: Client, tmp_path: Path) -> None:
+    from mlineage.gates.release import current_ref
+
+    (v1,) = _models(client, tmp_path, "champ", 1)
+    client.set_alias("champ", "production", "@1")
+    ref = current_ref("alias:champ@production")  # the policy's ``current: alias:champ@production``
+    assert str(client.resolve(ref).digest) == v1["digest"]
