@@ -64,7 +64,8 @@ print(json.dumps({"digests": digests, "used": str(used.digest), "inputs": [str(a
                   "conflict": conflict, "refused": refused,
                   "now": now, "hit": [(v["version"], len(v["path"])) for v in hit["versions"]],
                   "hit_aliases": [(a["alias"], a["now"]) for a in hit["aliases"]],
-                  "closed": closed["resolution"], "back": [back["from"], back["to"], [s["version"] for s in back["skipped"]]]}))
+                  "closed": closed["resolution"],
+                  "back": [back["from"], back["to"], [s["version"] for s in back["skipped"]]]}))
 """
 
 
