@@ -110,13 +110,21 @@ def integral_float_paths(value: Any, path: str = "") -> list[str]:
         return []
     found: list[str] = []
     for key, item in items:
-        if isinstance(item, (float, dict, list)):
-            found += integral_float_paths(item, f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}")
+        if isinstance(item, float):
+            if item.is_integer():
+                found.append(f"{path}/{_escaped(key)}")
+        elif isinstance(item, (dict, list)):
+            found += integral_float_paths(item, f"{path}/{_escaped(key)}")
     return found
 
 
+def _escaped(key: Any) -> str:
+    text = str(key)
+    return text.replace("~", "~0").replace("/", "~1") if "~" in text or "/" in text else text
+
+
 def _pointer_parts(pointer: str) -> list[str]:
-    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    return [p.replace("~1", "/").replace("~0", "~") if "~" in p else p for p in pointer.split("/")[1:]]
 
 
 def _number_at(value: Any, pointer: str) -> bool:
@@ -146,21 +154,31 @@ def float_paths(value: Any, given: Any, where: str) -> list[str]:
 
 
 def with_floats(value: Any, pointers: Any) -> Any:
-    """A copy of ``value`` with the numbers at ``pointers`` (``integral_float_paths``) as floats again."""
+    """A copy of ``value`` with the numbers at ``pointers`` (``integral_float_paths``) as floats again.
+    Only the containers a pointer goes through are copied (the others are shared with ``value``): every
+    run's params come through here, and most are flat."""
     if not pointers:
         return value
-    import copy
-
-    out = copy.deepcopy(value)
+    out = _shallow(value)
+    copied = {id(out)}
     for pointer in pointers:
         parts = _pointer_parts(pointer)
         parent: Any = out
         try:
             for part in parts[:-1]:
-                parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+                key: Any = int(part) if isinstance(parent, list) else part
+                child = parent[key]
+                if id(child) not in copied:
+                    child = parent[key] = _shallow(child)
+                    copied.add(id(child))
+                parent = child
             last: Any = int(parts[-1]) if isinstance(parent, list) else parts[-1]
             if isinstance(parent[last], (int, float)) and not isinstance(parent[last], bool):
                 parent[last] = float(parent[last])
         except (KeyError, IndexError, ValueError, TypeError):
             continue
     return out
+
+
+def _shallow(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list) else value

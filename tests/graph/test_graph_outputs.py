@@ -183,7 +183,7 @@ def test_closure_reports_anchors_and_missing_blobs(client: Any, tmp_path: Path) 
     assert any(a.category == "environment" and a.detail.get("python") == "3.11.7" for a in closure.anchors)
     assert [a.ref for a in closure.intermediates] == ["clean@1"]
     assert not closure.reproducible
-    assert any("blob not in the artifact store" in m for m in closure.missing)
+    assert any("is not in the artifact store" in m for m in closure.missing)
 
 
 def test_closure_treats_an_ingest_output_as_a_source(client: Any) -> None:
@@ -228,9 +228,9 @@ def cli_env(client: Any, store_uri: str, tmp_path: Path) -> dict[str, str]:
     return {"MLINEAGE_URI": store_uri, "MLINEAGE_ARTIFACTS": str(tmp_path / "objects")}
 
 
-def invoke(env: dict[str, str], *args: str) -> Any:
+def invoke(env: dict[str, str], *args: str, code: int = 0) -> Any:
     result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return result
 
 
@@ -254,9 +254,9 @@ def test_cli_path_closure_diff(cli_env: dict[str, str]) -> None:
     path = json.loads(invoke(cli_env, "path", RAW, "clf@2", "--json").output)
     assert path["found"] and path["total_paths"] == 2 and path["paths"][0][0] == RAW
     assert "chain 1" in invoke(cli_env, "path", "clf@2", RAW).output
-    closure = json.loads(invoke(cli_env, "closure", "clf@1", "--json").output)
+    closure = json.loads(invoke(cli_env, "closure", "clf@1", "--json", code=1).output)  # exit 1: a gate
     assert closure["reproducible"] is False and closure["anchors"]
-    assert "not reproducible" in invoke(cli_env, "closure", "clf@1").output
+    assert "not reproducible" in invoke(cli_env, "closure", "clf@1", code=1).output
     diff = json.loads(invoke(cli_env, "lineage-diff", "clf@1", "clf@2", "--json").output)
     assert any(d["key"] == "train.lr" for d in diff["differences"])
     assert "train.lr" in invoke(cli_env, "lineage-diff", "clf@1", "clf@2").output

@@ -138,3 +138,87 @@ def test_a_large_lineage_answer_streams_the_same_json(
         assert streamed.json() == whole.json() and streamed.json()["count"] == 29
         posted = c.post("/api/v1/query/lineage", json={"ref": _digest("s29")})
         assert posted.json() == whole.json()
+
+
+def test_a_cached_answer_is_served_before_fastapi_with_the_same_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from mlineage.server.app import create_app
+    from mlineage.server.routers import lineage
+
+    app = create_app(f"sqlite:///{tmp_path / 's.db'}", tmp_path / "objects", worker=False)
+    tokens = app.fastapi.state.server.tokens
+    admin = {"Authorization": f"Bearer {tokens.create('admin', 'admin', '*')[0]}"}
+    team = {"Authorization": f"Bearer {tokens.create('team', 'read', 'team-b')[0]}"}
+    events = [{"type": "ArtifactRecorded", "payload": {"digest": _digest(f"f{i}"), "kind": "dataset"}}
+              for i in range(5)]
+    events += [
+        {"type": "ArtifactDerived", "payload": {"parent": _digest(f"f{i}"), "child": _digest(f"f{i + 1}")}}
+        for i in range(4)
+    ]
+    leaf = {"ref": _digest("f4")}
+    with TestClient(app) as c:
+        assert c.post("/api/v1/events/batch", json={"events": events}, headers=admin).status_code == 200
+        computed = c.get("/api/v1/trace", params=leaf, headers=admin)  # through FastAPI: computed and kept
+        assert computed.json()["count"] == 4
+
+        def not_called(*_args: object, **_kw: object) -> None:
+            raise AssertionError("FastAPI's route answered a cached query")
+
+        monkeypatch.setattr(lineage, "answer", not_called)
+        served = c.get("/api/v1/trace", params=leaf, headers=admin)
+        assert served.status_code == 200 and served.content == computed.content
+        assert served.headers["content-encoding"] == computed.headers["content-encoding"] == "gzip"
+        plain = c.get("/api/v1/trace", params=leaf, headers={**admin, "Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.json() == computed.json()
+        with pytest.raises(AssertionError, match="FastAPI's route"):  # kept per namespace: not served
+            c.get("/api/v1/trace", params=leaf, headers=team)
+        # what FastAPI refuses is still refused, cached or not
+        assert c.get("/api/v1/trace", params=leaf).status_code == 401
+        nope = {"Authorization": "Bearer nope"}
+        assert c.get("/api/v1/trace", params=leaf, headers=nope).status_code == 401
+        assert c.get("/api/v1/trace", params={**leaf, "depth": "-1"}, headers=admin).status_code == 422
+        monkeypatch.undo()
+        # a new event moves the head: the next answer is computed again
+        assert c.post("/api/v1/events/batch", json={"events": [
+            {"type": "ArtifactRecorded", "payload": {"digest": _digest("g"), "kind": "dataset"}},
+            {"type": "ArtifactDerived", "payload": {"parent": _digest("g"), "child": _digest("f0")}},
+        ]}, headers=admin).status_code == 200
+        assert c.get("/api/v1/trace", params=leaf, headers=admin).json()["count"] == 5
+
+
+def test_lineage_params_are_read_like_the_routes_read_them() -> None:
+    from mlineage.server.fast_answers import lineage_params
+
+    assert lineage_params(b"ref=sha256%3Aab") == ("sha256:ab", None, 100_000)
+    assert lineage_params(b"ref=x&depth=3&limit=7") == ("x", 3, 7)
+    for refused in (b"", b"ref=", b"ref=x&ref=y", b"ref=x&other=1", b"ref=x&depth=-1", b"ref=x&depth=+1",
+                    b"ref=x&limit=0", b"ref=x&depth=%201", b"ref=" + b"x" * 401, b"ref=%ff"):
+        assert lineage_params(refused) is None, refused
+
+
+def test_the_ledger_head_is_asked_again_when_any_process_appended(tmp_path: Path) -> None:
+    from mlineage.server.head import HeadSignal, LedgerHead
+
+    database = {"head": 1}
+    asked: list[str] = []
+
+    def ask(who: str) -> int:
+        asked.append(who)
+        return database["head"]
+
+    path = str(tmp_path / "head")  # what two server processes share
+    a = LedgerHead(lambda: ask("a"), HeadSignal(path), recheck_s=10**9)
+    b = LedgerHead(lambda: ask("b"), HeadSignal(path), recheck_s=10**9)
+    assert (a.current(), b.current(), a.current(), b.current()) == (1, 1, 1, 1)
+    assert asked == ["a", "b"]  # nothing appended: no more round trips
+    database["head"] = 2
+    a.moved()  # a appended (committed), then told the others
+    assert b.current() == 2 and a.current() == 2
+    assert asked == ["a", "b", "b", "a"]
+    database["head"] = 3  # written straight into the database: seen when the recheck interval is up
+    assert b.current() == 2
+    always = LedgerHead(lambda: ask("c"), HeadSignal(), recheck_s=0)
+    assert always.current() == 3 and always.current() == 3 and asked[-2:] == ["c", "c"]

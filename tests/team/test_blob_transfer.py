@@ -44,8 +44,11 @@ def test_any_folder_works_with_only_the_uri_and_a_token(server: ServerProcess, t
     model = _digest(b"weights" * 1000)
     assert _on_server(server, model) == b"weights" * 1000  # the bytes went to the server, not a local folder
     two = machine(tmp_path, "two", server.url, token)
-    for command in (["trace", "model"], ["runs"], ["verify"], ["show", "model"], ["closure", "model"]):
+    for command in (["trace", "model"], ["runs"], ["verify"], ["show", "model"]):
         two.cli(*command)
+    closure = two.cli("closure", "model", check=False)  # basic capture: no manifests, so a gate's exit 1
+    assert closure.returncode == 1 and "not reproducible" in closure.stdout
+    assert "Traceback" not in closure.stderr
     shown = json.loads(two.cli("show", "model", "--json").stdout)
     assert shown["blob_present"] is True
     assert not (one.work / ".mlineage").exists() and not (two.work / ".mlineage").exists()

@@ -41,9 +41,17 @@ GIT_TIMEOUT_S = 20.0
 _git_state_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 _file_digest_cache: dict[tuple[str, int, int], str] = {}
 _entry_cache: dict[str, Path | None] = {}
+# the bytes of recent uncommitted diffs by digest: stored once as a blob, so a dirty run can be rebuilt
+_diff_bytes: dict[str, bytes] = {}
+
+
+def diff_bytes(digest: str) -> bytes | None:
+    """The ``git diff HEAD`` output this process hashed to ``digest``, if it still has it."""
+    return _diff_bytes.get(digest)
 
 
 def clear_cache() -> None:
+    _diff_bytes.clear()
     _git_dir_cache.clear()
     _git_state_cache.clear()
     _file_digest_cache.clear()
@@ -115,6 +123,9 @@ def _dirty_state(work_tree: Path, has_commit: bool) -> dict[str, Any]:
         if diff is not None:
             state["diff_sha256"] = "sha256:" + hashlib.sha256(diff).hexdigest()
             state["diff_bytes"] = len(diff)
+            if len(_diff_bytes) > 8:
+                _diff_bytes.clear()
+            _diff_bytes[state["diff_sha256"]] = diff
     source = sorted(p for p in untracked if is_source_file(p))
     files = []
     for rel in source[:MAX_UNTRACKED_FILES]:

@@ -27,6 +27,7 @@ from ..ledger import canonical_json
 from . import code as code_capture
 from . import environment as env_capture
 from .basic import static_context
+from .determinism import determinism_flags
 from .redact import redact_argv, redact_value
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ log = logging.getLogger("mlineage.capture")
 CODE_MEDIA_TYPE = "application/vnd.mlineage.code+json"
 ENVIRONMENT_MEDIA_TYPE = "application/vnd.mlineage.environment+json"
 ROLE_CODE = "code"
+REPRODUCES_VAR = "MLINEAGE_REPRODUCES"
 ROLE_ENVIRONMENT = "environment"
 
 
@@ -47,6 +49,8 @@ class Manifest:
     data: bytes
     metadata: dict[str, Any]
     media_type: str
+    # bytes (or files) the manifest names by digest, stored beside it: a dirty run's diff, untracked sources
+    attachments: tuple[bytes | Path, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,8 @@ def clear_cache() -> None:
 
 
 def _manifest(
-    kind: str, key: Any, doc: dict[str, Any], metadata: dict[str, Any], media_type: str
+    kind: str, key: Any, doc: dict[str, Any], metadata: dict[str, Any], media_type: str,
+    attachments: tuple[bytes | Path, ...] = (),
 ) -> Manifest:
     cached = _bytes_cache.get(key)
     if cached is None:
@@ -77,8 +82,47 @@ def _manifest(
             _bytes_cache.clear()
         data = canonical_json(doc)
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        cached = _bytes_cache[key] = Manifest(kind, digest, data, metadata, media_type)
+        cached = _bytes_cache[key] = Manifest(kind, digest, data, metadata, media_type, attachments)
     return cached
+
+
+def _code_attachments(doc: dict[str, Any], root: Path) -> tuple[bytes | Path, ...]:
+    """The uncommitted diff and the untracked source files a code manifest names by digest."""
+    git = doc.get("git") or {}
+    found: list[bytes | Path] = []
+    if git.get("diff_sha256") and (diff := code_capture.diff_bytes(git["diff_sha256"])) is not None:
+        found.append(diff)
+    found.extend(root / f["path"] for f in git.get("untracked", ()))
+    return tuple(found)
+
+
+_code_keys: dict[str, str] = {}
+_cwd_in_root: dict[tuple[str, str], str] = {}
+
+
+def _code_key_term(manifest: Manifest, doc: dict[str, Any]) -> str:
+    """The run-reuse code term of a code manifest (``reproduce/key.py``), once per manifest."""
+    found = _code_keys.get(manifest.digest)
+    if found is None:
+        from ..reproduce.key import code_term
+
+        if len(_code_keys) > 256:
+            _code_keys.clear()
+        found = _code_keys[manifest.digest] = code_term(doc)
+    return found
+
+
+def _relative_cwd(here: Path, root: Path) -> str:
+    """The folder the run started in, relative to the repository root (where a re-run starts)."""
+    key = (str(here), str(root))
+    found = _cwd_in_root.get(key)
+    if found is None:
+        try:
+            found = here.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            found = str(here)
+        _cwd_in_root[key] = found
+    return found
 
 
 def _code_key(doc: dict[str, Any]) -> Any:
@@ -113,7 +157,9 @@ def capture_run(source_files: tuple[str, ...] = (), cwd: Path | None = None) -> 
         code_meta.update(summary)
     if "entry" in code_doc:
         code_meta["entry"] = code_doc["entry"]["path"]
-    code = _manifest("code", _code_key(code_doc), code_doc, code_meta, CODE_MEDIA_TYPE)
+    code_key = _code_key(code_doc)
+    code = _bytes_cache.get(code_key) or _manifest("code", code_key, code_doc, code_meta, CODE_MEDIA_TYPE,
+                                                   _code_attachments(code_doc, root))
 
     env_vars = env_capture.relevant_environ()
     torch_loaded = "torch" in sys.modules
@@ -129,9 +175,13 @@ def capture_run(source_files: tuple[str, ...] = (), cwd: Path | None = None) -> 
         env = _manifest("environment", env_key, env_doc, env_meta, ENVIRONMENT_MEDIA_TYPE)
 
     context["code"] = {
-        "digest": code.digest,
+        "digest": code.digest, "key": _code_key_term(code, code_doc),
         **({"entry": code_meta["entry"]} if "entry" in code_meta else {}),
     }
+    context["cwd"] = _relative_cwd(here, root)
+    context["determinism"] = determinism_flags(env_vars)
+    if reproduces := env_vars.get(REPRODUCES_VAR):  # set by `mlineage reproduce` for the re-run it starts
+        context["reproduces"] = reproduces
     context["environment"] = {"digest": env.digest, "packages_digest": env.metadata["packages_digest"]}
     container = env_capture.process_container()
     if container and container.get("container_id"):
@@ -169,6 +219,7 @@ def context_events(client: Client, capture: Capture, run_id: str) -> tuple[list[
                 raise RuntimeError(
                     f"blob store hashed a {manifest.kind} manifest to {stored}, not {manifest.digest}"
                 )
+            _store_attachments(client, manifest)
             if not _known(client, manifest.digest):
                 events.append(NewEvent(ev.ARTIFACT_RECORDED, {
                     "digest": manifest.digest, "kind": manifest.kind, "size": len(manifest.data),
@@ -187,6 +238,16 @@ def context_events(client: Client, capture: Capture, run_id: str) -> tuple[list[
             )
         )
     return events, newly
+
+
+def _store_attachments(client: Client, manifest: Manifest) -> None:
+    """Store what the manifest names by digest (a file that has gone since is skipped: the predicate then
+    reports its bytes missing)."""
+    for item in manifest.attachments:
+        if isinstance(item, bytes):
+            client.blobs.put_bytes(item)
+        elif item.is_file():
+            client.blobs.put_file(item)
 
 
 def _known(client: Client, digest: str) -> bool:

@@ -62,7 +62,10 @@ def path_command(
 @AS_OF_OPTION
 @JSON_OPTION
 def closure_command(ref: str, as_of: str | None, as_json: bool) -> None:
-    """List every data, code and environment anchor needed to reproduce REF, and whether each is present."""
+    """List every data, code and environment anchor needed to reproduce REF, and whether each is present.
+
+    The verdict is R(REF) over the whole ancestry (`mlineage reproducible REF --recursive`); exit 1 when REF
+    is not reproducible."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -70,6 +73,8 @@ def closure_command(ref: str, as_of: str | None, as_json: bool) -> None:
         closure = client.closure(ref, as_of=as_of)
     if as_json:
         emit_json(closure.to_dict())
+        if not closure.reproducible:
+            raise SystemExit(1)
         return
     table = Table("anchor", "ref", "digest", "present", "from", box=None)
     mark = {True: "[green]yes[/]", False: "[red]MISSING[/]", None: "[dim]-[/]"}
@@ -90,6 +95,8 @@ def closure_command(ref: str, as_of: str | None, as_json: bool) -> None:
             out.print(f"  - {escape(reason)}")
     for reason in closure.truncated:
         out.print(f"[yellow]truncated: {escape(reason)}[/]")
+    if not closure.reproducible:
+        raise SystemExit(1)
 
 
 @click.command("lineage-diff")

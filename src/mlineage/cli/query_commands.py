@@ -100,7 +100,7 @@ def run_record(run: Run, reason: str | None) -> dict[str, Any]:
 @JSON_OPTION
 def show_command(ref: str, as_json: bool) -> None:
     """Show one artifact or run: its record, inputs/outputs or producers, and lineage summary."""
-    from ..model import Artifact
+    from ..model import Artifact, Run
     from ..render import artifact_to_dict, lineage_record_to_dict, run_to_dict
 
     out: dict[str, Any]
@@ -126,6 +126,15 @@ def show_command(ref: str, as_json: bool) -> None:
             inputs, outputs = client.store.io_of_run(node.id)
             out["inputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in inputs]
             out["outputs"] = [dict(artifact_to_dict(a), role=role or None) for a, role in outputs]
+            if hasattr(client.store, "engine"):  # reproduction verdicts naming the run (a local store)
+                from ..reproduce.records import reproductions_of, reuse_of
+
+                out["reproductions"] = reproductions_of(client.store, node.id)
+                out["reused_from"] = (reuse_of(client.store, node.id) or {}).get("original_run_id")
+        if isinstance(node, Run) or client.store.producers_of(str(node.digest)):
+            from .reproduce_commands import show_reproducibility
+
+            out["reproducibility"] = show_reproducibility(client, ref)
     if as_json:
         emit_json(out)
         return
@@ -139,7 +148,10 @@ def _print_record(record: dict[str, Any]) -> None:
     for key, value in record.items():
         if value in (None, {}, []):
             continue
-        if key in ("inputs", "outputs", "produced_by"):
+        if key == "reproductions":
+            value = "\n".join(f"{v['verdict']}: run {v['run_id'][:12]} reproduces {v['original_run_id'][:12]}"
+                               for v in value)
+        elif key in ("inputs", "outputs", "produced_by"):
             value = "\n".join(
                 (f"{v.get('role') or ''} {v.get('name') or ''}@{v.get('version') or ''} {v['digest']}".strip()
                  if v["type"] == "artifact" else f"{v['job']} {v['id']} [{v['status']}]")
@@ -148,6 +160,10 @@ def _print_record(record: dict[str, Any]) -> None:
         elif key == "versions":
             value = "\n".join(f"@{v['version']} {v['digest'][:19]} {v['recorded_at'] or ''}"
                                + (" (shown)" if v["version"] == record.get("version") else "") for v in value)
+        elif key == "reproducibility":
+            value = "yes" if value["reproducible"] else (
+                f"no: {', '.join(value['failing'])} (`mlineage reproducible REF` says why)")
+            key = "reproducible"
         elif key == "gates":
             value = "\n".join(f"{g['label']} {g['verdict']} (policy {g['policy_digest'][:19]}, {g['at']})"
                                for g in value)

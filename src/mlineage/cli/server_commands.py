@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import click
 
 from .options import JSON_OPTION, STORE_OPTION
 from .output import emit_json
+
+
+@contextlib.contextmanager
+def _listener_without_nagle() -> Iterator[None]:
+    """Make uvicorn's shared listening socket (``--workers N``) hand out connections with TCP_NODELAY.
+
+    With one process uvicorn binds through asyncio, which sets TCP_NODELAY on every connection; with several
+    it binds one socket itself and asyncio does not (the socket's protocol number is 0), so each response,
+    written as headers then body, waits for the client's delayed ACK of the headers: about 40 ms a request.
+    Linux copies the option from a listening socket to the connections it accepts."""
+    import socket
+
+    from uvicorn.config import Config
+
+    original = Config.bind_socket
+
+    def bind_socket(self: Config) -> socket.socket:
+        sock = original(self)
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    Config.bind_socket = bind_socket  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Config.bind_socket = original  # type: ignore[method-assign]
 
 
 @click.command("server")
@@ -62,8 +92,15 @@ def server_command(
         err=True,
     )
     if workers > 1:
+        import tempfile
+
+        from ..server.head import FILE_ENV as HEAD_FILE_ENV
+
+        # the processes' shared head signal (server/head.py)
+        signal_dir = tempfile.TemporaryDirectory(prefix="mlineage-server-")
         os.environ.update(
             {
+                HEAD_FILE_ENV: os.path.join(signal_dir.name, "head"),
                 "MLINEAGE_SERVER_STORE": store_uri,
                 "MLINEAGE_SERVER_ARTIFACTS": str(artifacts),
                 "MLINEAGE_SERVER_AUTH": "1" if auth else "0",
@@ -74,15 +111,16 @@ def server_command(
         from ..stores.sql import SqlStore
 
         SqlStore(store_uri).close()  # migrate once, before the processes start
-        uvicorn.run(
-            "mlineage.server.app:app_from_environment",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-        )
+        with signal_dir, _listener_without_nagle():
+            uvicorn.run(
+                "mlineage.server.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+            )
         return
     app = create_app(store_uri, artifacts, auth=auth, worker=not no_worker, max_body=max_body)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

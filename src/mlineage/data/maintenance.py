@@ -54,6 +54,8 @@ def ledger_digests(ws: Workspace) -> set[Digest]:
     out: set[Digest] = set()
     manifests = []
     for event in ws.client.store.iter_events():
+        if event.type == ev.RUN_STARTED and event.payload is not None:
+            out.update(_stored_code_digests(ws, event.payload.get("context") or {}))
         if event.type != ev.ARTIFACT_RECORDED or event.payload is None:
             continue
         digest = Digest.parse(event.payload["digest"])
@@ -66,6 +68,27 @@ def ledger_digests(ws: Workspace) -> set[Digest]:
                 out.update(e.digest for e in ws.read_manifest(m))
             except (IntegrityError, ValidationError):
                 continue  # fsck reports it; gc keeps what it cannot read
+    return out
+
+
+def _stored_code_digests(ws: Workspace, context: dict[str, Any]) -> set[Digest]:
+    """What a run's code manifest names by digest and stores beside it (the uncommitted diff, untracked
+    sources): a reproduce needs them, so gc keeps them."""
+    import json
+
+    out: set[Digest] = set()
+    git: dict[str, Any] = context["git"] if isinstance(context.get("git"), dict) else {}
+    code: dict[str, Any] = context["code"] if isinstance(context.get("code"), dict) else {}
+    try:
+        if git.get("diff_sha256"):
+            out.add(Digest.parse(str(git["diff_sha256"])))
+        manifest = Digest.parse(str(code["digest"])) if code.get("digest") else None
+        if manifest is not None and ws.cache.has(manifest):
+            with ws.client.blobs.open(manifest) as handle:
+                doc = json.loads(handle.read())
+            out.update(Digest.parse(f["digest"]) for f in (doc.get("git") or {}).get("untracked", ()))
+    except (ValueError, KeyError, TypeError, OSError):
+        pass  # gc keeps what it cannot read; fsck reports a damaged manifest
     return out
 
 

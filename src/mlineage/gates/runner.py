@@ -229,11 +229,11 @@ def gate_release(ctx: GateContext, spec: GateSpec, artifact: Artifact) -> list[C
 
 
 def gate_reproducibility(ctx: GateContext, spec: GateSpec, artifact: Artifact) -> list[Check]:
-    from .reproducibility import reproducible
+    """R(m) as ``mlineage reproducible`` judges it (``reproduce/predicate.py``): one check per term of the
+    producing runs, so the gate, ``closure`` and ``reproducible`` never disagree."""
+    from .reproducibility import checks_of
 
-    producers = ctx.client.store.producers_of(str(artifact.digest))
-    run = producers[-1] if producers else None
-    return reproducible(run, ctx.client.store.io_of_run(run.id)[0] if run else [])
+    return checks_of(ctx.client.reproducible(artifact))
 
 
 GATE_FUNCTIONS: dict[str, Callable[[GateContext, GateSpec, Artifact], list[Check]]] = {

@@ -12,6 +12,10 @@ Anchors come from REF's whole ancestry:
 
 Intermediate artifacts (produced inside the ancestry) are listed too, but they can be regenerated, so a
 missing intermediate blob does not make REF irreproducible.
+
+Whether REF is reproducible is not decided here: the anchors are the evidence, and the verdict is the
+reproducibility predicate's (``mlineage.reproduce.predicate``), judged on the same walk -- so ``closure``,
+``reproducible``, ``show`` and the server give one answer.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..model import Artifact, Digest, Run
+from ..reproduce.facts import assess_walk
+from ..reproduce.predicate import Reproducibility
 from .query import LineageQuery, node_key, node_ref
 
 if TYPE_CHECKING:
@@ -53,6 +59,8 @@ class Closure:
     runs: list[Run]
     missing: list[str]
     truncated: list[str]
+    report: Reproducibility | None = None  # R(m) over the whole ancestry
+    direct_report: Reproducibility | None = None  # R(m) of the producing runs alone
 
     @property
     def reproducible(self) -> bool:
@@ -65,6 +73,8 @@ class Closure:
             "intermediates": [a.to_dict() for a in self.intermediates],
             "runs": [{"id": r.id, "job": r.job, "status": r.status.value} for r in self.runs],
             "truncated": list(self.truncated),
+            "predicate": self.report.to_dict() if self.report is not None else None,
+            "direct_predicate": self.direct_report.to_dict() if self.direct_report is not None else None,
         }
 
 
@@ -89,7 +99,6 @@ def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Call
                   if parent in runs_with_data or is_data(parent)}
     anchors: list[Anchor] = []
     intermediates: list[Anchor] = []
-    missing: list[str] = []
     runs: list[Run] = []
     for node_id in result.id_list():
         item = nodes[node_id]
@@ -106,31 +115,18 @@ def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Call
             intermediates.append(anchor)
             continue
         anchors.append(anchor)
-        if not present:
-            missing.append(f"{category} {_label(item)} ({item.digest.short}): blob not in the artifact store")
-        if category == "environment" and (image := unpinned_image(item.metadata)) is not None:
+        if category == "environment" and unpinned_image(item.metadata) is not None:
             anchor.detail["pinned"] = False
-            missing.append(
-                f"environment {_label(item)} ({item.digest.short}): {_UNPINNED.format(image=image)}"
-            )
     commits: dict[str, Anchor] = {}
     for run in runs:
         git = run.context.get("git") if isinstance(run.context.get("git"), dict) else None
-        code_inputs = any(a.category == "code" for a in anchors)
         if git and git.get("commit"):
             commit = str(git["commit"])
             detail = {k: v for k, v in git.items() if k != "commit"}
             detail["runs"] = sorted({*commits[commit].detail.get("runs", []), run.id}) if commit in commits \
                 else [run.id]
             commits[commit] = Anchor("code", f"git:{commit}", commit, None, "run-context", detail)
-            if git.get("dirty") and not git.get("diff_sha256") and not git.get("diff_digest"):
-                missing.append(f"code for run {run.id} ({run.job}): the working tree was dirty at "
-                               f"{commit[:12]} and the uncommitted diff was not recorded")
-        elif not code_inputs:
-            missing.append(f"code for run {run.id} ({run.job}): no git commit and no code artifact recorded")
         environment = {k: run.context[k] for k in ENVIRONMENT_CONTEXT_KEYS if k in run.context}
-        if (image := unpinned_image(run.context)) is not None:
-            missing.append(f"environment for run {run.id} ({run.job}): {_UNPINNED.format(image=image)}")
         if environment:
             anchors.append(
                 Anchor(
@@ -142,18 +138,14 @@ def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Call
                     {"job": run.job, **environment},
                 )
             )
-        elif not any(a.category == "environment" and a.source == "artifact" for a in anchors):
-            missing.append(f"environment for run {run.id} ({run.job}): nothing recorded")
     anchors.extend(commits.values())
     order = {"data": 0, "code": 1, "environment": 2}
     anchors.sort(key=lambda a: (order[a.category], a.source, a.ref))
-    return Closure(node, anchors, intermediates, runs, missing, list(result.truncated))
-
-
-_UNPINNED = (
-    "container image {image} is not pinned: recorded by tag, with no digest (set MLINEAGE_IMAGE_DIGEST, "
-    "or name the image as image@sha256:...)"
-)
+    direct, recursive = assess_walk(node_key(node), result.root, nodes, result.edges, has_blob)
+    missing = recursive.reasons()
+    if result.truncated:
+        missing.append("the ancestry was cut short, so not every anchor could be checked")
+    return Closure(node, anchors, intermediates, runs, missing, list(result.truncated), recursive, direct)
 
 
 def unpinned_image(record: dict[str, Any]) -> str | None:

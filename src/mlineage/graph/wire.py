@@ -75,9 +75,14 @@ def closure_from_wire(d: dict[str, Any]) -> Closure:
         return [Anchor(a["category"], a["ref"], a.get("digest"), a.get("present"), a["source"],
                        a.get("detail") or {}) for a in items]
 
+    from ..reproduce.predicate import Reproducibility
+
+    def report(key: str) -> Reproducibility | None:
+        return Reproducibility.from_dict(d[key]) if d.get(key) else None
+
     return Closure(node_from_dict(d["records"]["root"]), anchors(d["anchors"]), anchors(d["intermediates"]),
                    [run_from_dict(r) for r in d["records"]["runs"]], list(d["missing"]),
-                   list(d.get("truncated") or []))
+                   list(d.get("truncated") or []), report("predicate"), report("direct_predicate"))
 
 
 def diff_to_wire(result: LineageDiff) -> dict[str, Any]:

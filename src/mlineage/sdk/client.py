@@ -43,6 +43,8 @@ if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
     from ..graph.paths import PathResult
     from ..importers.sink import ImportReport
     from ..provenance.records import Lineage
+    from ..reproduce.predicate import Reproducibility
+    from ..reproduce.rerun import ReproduceOptions, ReproduceResult
 
 
 def _project_anchor(settings: Settings) -> ProjectAnchor | None:
@@ -246,6 +248,26 @@ class Client:
     def closure(self, ref: str | Artifact | Run, *, as_of: str | int | None = None) -> Closure:
         """Every data, code and environment anchor needed to reproduce ``ref``."""
         return self.queries.closure(ref, as_of=as_of)
+
+    def reproducible(self, ref: str | Artifact | Run, *, recursive: bool = False,
+                     as_of: str | int | None = None) -> Reproducibility:
+        """R(m) term by term (``mlineage.reproduce.predicate``): for the runs that produced ``ref``, or with
+        ``recursive`` for its whole ancestry. Judged where the closure is (a team server answers for its
+        own artifact store), so every caller gets the same verdict."""
+        closure = self.closure(ref, as_of=as_of)
+        report = closure.report if recursive else closure.direct_report
+        if report is None:
+            raise ConfigError(f"{self.store.uri} answered a closure without the reproducibility verdict: "
+                              "upgrade the server")
+        return report
+
+    def reproduce(self, ref: str | Artifact | Run, options: ReproduceOptions | None = None,
+                  progress: Any = None) -> ReproduceResult:
+        """Re-run what produced ``ref`` and judge the outputs (``mlineage.reproduce.service``)."""
+        from ..reproduce.rerun import ReproduceOptions
+        from ..reproduce.service import reproduce
+
+        return reproduce(self, ref, options or ReproduceOptions(), progress)
 
     def lineage_diff(self, a: str | Artifact | Run, b: str | Artifact | Run, *,
                      as_of: str | int | None = None) -> LineageDiff:

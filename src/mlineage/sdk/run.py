@@ -106,6 +106,7 @@ class ActiveRun:
         self._capture_job: Background[tuple[dict[str, Any], list[NewEvent], list[str]]] | None = None
         self._parent_id: str | None = None  # the run this one was started inside, if any
         self._last_write = time.monotonic()  # when this run last wrote (a quiet run writes heartbeats)
+        self.extra_context: dict[str, Any] = {}  # recorded with the context (a stored ``reproduce`` command)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -146,7 +147,7 @@ class ActiveRun:
             self._captured = self._capture_job.result()
         context, extra, recorded = self._captured
         context = dict(
-            context, pid=os.getpid()
+            context, pid=os.getpid(), **self.extra_context
         )  # with the host: tells whether a running run's process is gone
         if self._parent_id is not None:
             context["parent_run_id"] = self._parent_id
@@ -504,13 +505,32 @@ def _declared(payload: dict[str, Any]) -> Artifact:
 
 def run(job: str, *, kind: str | RunKind = RunKind.OTHER, params: Mapping[str, Any] | None = None,
         client: Client | None = None, capture: bool = True,
-        source_files: Iterable[str | os.PathLike[str]] = ()) -> ActiveRun:
+        source_files: Iterable[str | os.PathLike[str]] = (), reuse: bool = False,
+        inputs: Iterable[str | os.PathLike[str]] = (), outputs: Mapping[str, str] | Iterable[str] = (),
+        reproduce: Iterable[str] | None = None) -> ActiveRun:
     """Open a tracked run: ``with mlineage.run("train", kind="train", params={...}) as run:``.
 
     The run records its code and environment (see docs/tracking.md); ``source_files`` names files or folders
     whose digests go into the code manifest (useful outside git); ``capture=False`` records only the basic
-    context (interpreter, platform, user, host, argv)."""
-    return ActiveRun(job, kind=kind, params=params, client=client, capture=capture, source_files=source_files)
+    context (interpreter, platform, user, host, argv). ``reproduce`` stores the command that re-runs this
+    step (default: the script's command line). ``reuse=True`` answers the run from the cache when a completed
+    run with the same job, code, environment, params and ``inputs`` produced ``outputs`` (see
+    docs/reproduce.md): then ``run.reused`` is that run, its outputs are restored, and the body should skip
+    its work (``if not run.reused: ...``)."""
+    if reuse:
+        from ..reproduce.reuse import ReusableRun
+
+        active: ActiveRun = ReusableRun(job, kind=kind, params=params, client=client, capture=capture,
+                                        source_files=source_files, inputs=inputs, outputs=outputs)
+    else:
+        active = ActiveRun(job, kind=kind, params=params, client=client, capture=capture,
+                           source_files=source_files)
+        if inputs or outputs:
+            raise ValidationError("inputs", "inputs= and outputs= declare a reusable step: pass reuse=True, "
+                                  "or call run.use()/run.produce()")
+    if reproduce is not None:
+        active.extra_context["reproduce"] = {"command": [str(a) for a in reproduce]}
+    return active
 
 
 def _json_params(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -532,9 +552,12 @@ def _json_params(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str
 
 def track(job: str | None = None, *, kind: str | RunKind = RunKind.OTHER, inputs: Iterable[str] = (),
           outputs: Mapping[str, str] | Iterable[str] = (), capture_args: bool = True,
-          client: Client | None = None) -> Callable[[F], F]:
+          client: Client | None = None, reuse: bool = False,
+          source_files: Iterable[str | os.PathLike[str]] = ()) -> Callable[[F], F]:
     """Decorate a function so each call is a run. ``inputs`` are paths read before the call; ``outputs`` are
-    paths (optionally mapped to a kind) produced after it returns. Arguments become params."""
+    paths (optionally mapped to a kind) produced after it returns. Arguments become params. With
+    ``reuse=True`` a call whose key matches a completed run restores that run's outputs instead of calling
+    the function (and returns None)."""
     output_kinds = (
         dict(outputs) if isinstance(outputs, Mapping) else {o: ArtifactKind.FILE.value for o in outputs}
     )
@@ -544,7 +567,14 @@ def track(job: str | None = None, *, kind: str | RunKind = RunKind.OTHER, inputs
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             params = _json_params(fn, args, kwargs) if capture_args else {}
-            with ActiveRun(job or fn.__qualname__, kind=kind, params=params, client=client) as current:
+            if reuse:
+                from ..reproduce.reuse import ReusableRun
+
+                with ReusableRun(job or fn.__qualname__, kind=kind, params=params, client=client,
+                                 inputs=input_paths, outputs=output_kinds, source_files=source_files) as step:
+                    return None if step.reused is not None else fn(*args, **kwargs)
+            with ActiveRun(job or fn.__qualname__, kind=kind, params=params, client=client,
+                           source_files=source_files) as current:
                 for path in input_paths:
                     current.use(path)
                 result = fn(*args, **kwargs)

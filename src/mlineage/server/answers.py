@@ -52,7 +52,7 @@ def answer(
     try:
         if not (cacheable and state.cache.enabled):
             return Response(serialize(), media_type="application/json")
-        head = client.store.graph_head(None)[0]
+        head = state.ledger_head(client)
 
         def run() -> tuple[bytes, bool]:
             # final for every namespace: the namespace index is written in the same transaction as the events

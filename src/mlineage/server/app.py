@@ -21,6 +21,9 @@ from .auth import TokenStore
 from .blob_grants import BlobGrants
 from .deps import ServerState
 from .errors import install_error_handlers
+from .fast_answers import CachedAnswers
+from .head import FILE_ENV as HEAD_FILE_ENV
+from .head import HeadSignal, LedgerHead
 from .ingest import Inbox
 from .limits import DEFAULT_MAX_BLOB, DEFAULT_MAX_BODY, BodyLimit
 from .namespaces import NamespaceIndex
@@ -47,8 +50,11 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     index = NamespaceIndex(engine)
     key_env = os.environ.get("MLINEAGE_SERVER_CHECKPOINT_KEY")
     checkpoints = CheckpointLog(engine, checkpoint_key or (Path(key_env) if key_env else None))
+    store = client.store
+    head = LedgerHead(lambda: store.graph_head(None)[0], HeadSignal(os.environ.get(HEAD_FILE_ENV)))
+    store.after_append.append(head.moved)
     state = ServerState(client, TokenStore(engine, client.store), index, Inbox(client, index),
-                        BlobGrants(engine), auth=auth, max_body=max_body, checkpoints=checkpoints)
+                        BlobGrants(engine), auth=auth, max_body=max_body, checkpoints=checkpoints, head=head)
     signer = Signer(checkpoints, client.store.head, checkpoint_seconds)
 
     @asynccontextmanager
@@ -71,7 +77,7 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    wrapped: Any = BodyLimit(app, max_body, max_blob)
+    wrapped: Any = CachedAnswers(BodyLimit(app, max_body, max_blob), state)
     wrapped.fastapi = app  # reachable for tests and the CLI
     return wrapped
 

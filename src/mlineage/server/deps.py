@@ -19,6 +19,7 @@ from ..sdk.client import Client
 from .auth import LOCAL_ADMIN, AuthError, Principal, TokenStore
 from .blob_grants import BlobGrants, NamespacedBlobs
 from .checkpoint_log import CheckpointLog
+from .head import LedgerHead
 from .ingest import Inbox
 from .namespaces import NamespacedStore, NamespaceIndex
 from .query_cache import QueryCache
@@ -40,6 +41,7 @@ class ServerState:
     max_body: int = 16 * 1024 * 1024
     checkpoints: CheckpointLog | None = None  # the signed checkpoint log (``checkpoint_log.py``)
     cache: QueryCache = field(default_factory=QueryCache)
+    head: LedgerHead | None = None  # the head the cache keys answers by (``head.py``); None: ask the store
     _views: dict[str, Client] = field(default_factory=dict)
     _principals: dict[str, tuple[Principal, float]] = field(default_factory=dict)
 
@@ -58,6 +60,10 @@ class ServerState:
             self._principals.clear()
         self._principals[token] = (principal, now)
         return principal
+
+    def ledger_head(self, view: Client) -> int:
+        """The ledger head that keys the caller's cached answers."""
+        return self.head.current() if self.head is not None else view.store.graph_head(None)[0]
 
     def blobs(self, p: Principal) -> BlobStore:
         """The artifact store as the caller sees it: every blob for a ``*`` token, else its grants."""

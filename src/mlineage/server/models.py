@@ -243,6 +243,16 @@ class PathOut(_Open):
     edges: list[EdgeOut]
 
 
+class ReproducibleOut(_Open):
+    """``mlineage reproducible --json``: ``root``, ``recursive``, ``reproducible``, ``reasons`` and each
+    judged run's terms with their evidence."""
+
+
+class ReuseLookupOut(_Open):
+    """A run-reuse look-up: ``key``, ``terms``, ``hit`` (a run id or null), ``outputs``, ``nearest``,
+    ``differing`` (the terms a miss differed in) and ``reason``."""
+
+
 class ClosureOut(_Open):
     """``mlineage closure --json``."""
 

@@ -24,7 +24,7 @@ from ..errors import NotFoundError
 from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport
 from ..model import Artifact, NamedVersion, NodeRef, Run
-from ..stores.projections.namespaces import namespace_of
+from ..stores.projections.namespaces import maintain, namespace_of
 from ..stores.protocol import AdjacentEdge, Direction, MetadataStore
 from ..stores.schema import nodes, occurrences, server_namespace_objects
 from .auth import ForbiddenError, Principal
@@ -42,8 +42,12 @@ class NamespaceIndex:
     """Reads the namespace projection: what a namespace may see, and whether a batch may be written."""
 
     def __init__(self, engine: Engine) -> None:
+        """Opening the index turns it on for this database (built from the ledger the first time; see
+        ``stores/projections/namespaces.py``): a store written locally gets a complete index when a server
+        first reads it."""
         self.engine = engine
         self.dialect = engine.dialect.name
+        maintain(engine)
 
     # ------------------------------------------------------------ visibility
 

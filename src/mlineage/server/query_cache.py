@@ -51,6 +51,15 @@ class QueryCache:
         self.hits = 0
         self.misses = 0
 
+    def peek(self, key: Hashable) -> Answer | None:
+        """The answer stored under ``key``, if any (nothing is computed)."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+            return found
+
     def get(self, key: Hashable, compute: Callable[[], tuple[bytes, bool]]) -> Answer:
         """The answer stored under ``key``, or the one ``compute()`` returns as (bytes, cacheable), stored
         when cacheable and within a quarter of the budget. Exceptions propagate and store nothing."""

@@ -53,6 +53,8 @@ class Projector:
         self._generation = generation()
         self.projections: dict[str, Projection] = {name: cls(self) for name, cls in PROJECTIONS.items()}
         self._handlers: dict[str, tuple[Handler, ...]] = {}
+        self._starters = tuple(p.start_batch for p in self.projections.values()
+                               if type(p).start_batch is not Projection.start_batch)
 
     def projection(self, name: str) -> Any:
         """A projection of this writer by name (projections use each other's nodes, runs and artifacts)."""
@@ -164,6 +166,8 @@ class Projector:
                 checked = new_only(checked, seen)  # a known id with other content refuses the batch
                 if not checked:
                     return []
+        for start in self._starters:
+            start()
         sealed = seal(checked, head_seq, head_hash)
         with self.pipelined():
             self.insert_events(sealed)

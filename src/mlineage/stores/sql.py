@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, text
@@ -89,6 +89,7 @@ class SqlStore:
         self.engine = make_engine(uri)
         self.dialect = self.engine.dialect.name
         self.capabilities = Capabilities(dedicated_head=self.dialect == "postgresql")
+        self.after_append: list[Callable[[], None]] = []  # told after each committed append (the server)
         database = self.engine.url.database if self.dialect == "sqlite" else None
         try:
             migrate.upgrade(self.engine)
@@ -137,9 +138,13 @@ class SqlStore:
             return []
         batch = checked(new_events)
         if self._ledger is not None:
-            return self._ledger.append_checked(batch)
-        with self._write() as (conn, head_seq, head_hash):
-            return self._projector(conn).append_batch(batch, head_seq, head_hash)
+            stored = self._ledger.append_checked(batch)
+        else:
+            with self._write() as (conn, head_seq, head_hash):
+                stored = self._projector(conn).append_batch(batch, head_seq, head_hash)
+        for tell in self.after_append:
+            tell()
+        return stored
 
     def _projector(self, conn: Connection) -> Projector:
         dbapi = conn.connection.dbapi_connection

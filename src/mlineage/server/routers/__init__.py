@@ -17,10 +17,11 @@ from . import (
     query,
     read,
     registry,
+    reproduce,
 )
 
 ROUTERS: list[APIRouter] = [meta.router, events.router, checkpoints.router, openlineage.router, read.router,
                             lineage.router, query.router, gates.router, blobs.router, admin.router,
-                            datasets.router, registry.router]
+                            datasets.router, reproduce.router, registry.router]
 
 __all__ = ["ROUTERS"]

@@ -40,8 +40,16 @@ class Projection:
     """True for a projection that decides from each spec whether it folds it (``handler``), rather than
     being named by the specs (the namespace index follows every event that creates keys)."""
 
+    active: bool = True
+    """Whether this database keeps this projection's tables (the namespace index is kept only where a
+    server reads it); ``verify --projections`` compares only the tables of active projections."""
+
     def __init__(self, writer: Writer) -> None:
         self.writer = writer
+
+    def start_batch(self) -> None:
+        """Called before each appended batch (not during a replay), for a projection whose behaviour depends
+        on state another writer may change between batches."""
 
     def handlers(self) -> dict[str, Handler]:
         """Event type → bound method, for the event types whose specs name this projection."""
