@@ -140,4 +140,5 @@ from .datasets import events as _datasets  # noqa: F401  (dataset versions: semv
 from .gates import events as _gates  # noqa: F401  (quality gates: evaluations, owners, licences, sources)
 from .importers import records as _import_records  # noqa: F401  (imports: aliases, markers, inferred edges)
 from .llm import events as _llm  # noqa: F401  (LLM lineage: corpora, model links, online checkpoints)
+from .registry import events as _registry  # noqa: F401  (model registry: versions and aliases)
 from .reproduce import records as _reproduce  # noqa: F401  (reproduce and reuse: specs and projections)

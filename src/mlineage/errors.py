@@ -86,3 +86,12 @@ def error_class(name: str) -> type[MlineageError] | None:
     """The class of this hierarchy called ``name`` (how a typed error crosses the wire), or None."""
     found = globals().get(name)
     return found if isinstance(found, type) and issubclass(found, MlineageError) else None
+
+
+class AliasConflictError(LedgerError):
+    """An alias (or a model's next version) moved since the caller read it: a concurrent promotion won
+    (compare-and-set; HTTP 409). Read the alias again and decide."""
+
+
+class PromotionRefusedError(MlineageError):
+    """A quality gate blocks a promotion; ``--force --reason`` records an override instead."""

@@ -11,11 +11,11 @@ import re
 from .errors import AmbiguousRefError, NotFoundError, ValidationError
 from .model import Artifact, Run
 from .pathtext import path_text
+from .refhooks import NAMED_RESOLVERS, register_named_resolver  # noqa: F401  (the seam, re-exported)
 from .stores.protocol import MetadataStore
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 MIN_PREFIX = 4
-
 
 def describe_candidate(node: Artifact | Run) -> str:
     if isinstance(node, Artifact):
@@ -59,6 +59,11 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
         for artifact in store.find_artifacts("sha256:" + prefix, limit=21):
             add(artifact)
     else:
+        if "@" in ref or "#" in ref:
+            for named_resolver in NAMED_RESOLVERS:  # features' forms (refhooks.py): the registry's aliases
+                found = named_resolver(store, ref)
+                if isinstance(found, Artifact):
+                    return found
         if "@" in ref:
             from .versions import resolve_version_ref, version_of
 

@@ -74,6 +74,7 @@ def _register() -> None:
         project_commands,
         provenance_commands,
         query_commands,
+        registry_commands,
         reproduce_commands,
         run_commands,
         server_commands,
@@ -82,7 +83,8 @@ def _register() -> None:
 
     for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands,
                    data_commands, emit_command, lineage_commands, server_commands, provenance_commands,
-                   gate_commands, dataset_commands, import_commands, reproduce_commands, llm_commands):
+                   gate_commands, dataset_commands, import_commands, reproduce_commands, llm_commands,
+                   registry_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -359,6 +359,87 @@ class Client:
         from ..provenance.service import attest
 
         return attest(self, model, private_key)
+    # ------------------------------------------------------------ model registry (``mlineage.registry``)
+
+    def register_model(self, source: str | Artifact, name: str, *, semver: str | None = None
+                       ) -> dict[str, Any]:
+        """``source`` (a path or REF) becomes the next immutable registry version ``name@N``."""
+        from ..registry import service
+
+        return service.register(self, source, name, semver)
+
+    def model_versions(self, name: str) -> list[dict[str, Any]]:
+        """The registry versions of ``name``, oldest first."""
+        from ..registry import service
+
+        return service.versions(self, name)
+
+    def set_alias(self, name: str, alias: str, target: str, *, reason: str = "") -> dict[str, Any]:
+        """Move ``name@alias`` to ``target`` (``@N``, a semver or a REF of one of its versions)."""
+        from ..registry import service
+
+        return service.set_alias(self, name, alias, target, reason=reason)
+
+    def remove_alias(self, name: str, alias: str, *, reason: str = "") -> dict[str, Any]:
+        from ..registry import service
+
+        return service.remove_alias(self, name, alias, reason=reason)
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
+        """Every move of ``name``'s aliases (or of one): from, to, who, when, why, gates, override."""
+        from ..registry import service
+
+        return service.history(self, name, alias)
+
+    def resolve_alias(self, name: str, alias: str, *, as_of: str | int | None = None) -> dict[str, Any]:
+        """The registry version ``name@alias`` names now, or at ``as_of`` (a ledger seq or a time)."""
+        from ..registry import service
+
+        return service.resolve_alias(self, name, alias, as_of)
+
+    def promote(self, ref: str, alias: str, *, force: bool = False, reason: str = "",
+                policy: Any = None) -> dict[str, Any]:
+        """Run the policy's gates on ``name@N`` and move ``alias`` there; refused naming the failing gate
+        unless ``force`` (with a reason: recorded as an override)."""
+        from ..registry import service
+
+        return service.promote(self, ref, alias, force=force, reason=reason, policy=policy)
+
+    def rollback_alias(self, name: str, alias: str, excluding: str, *, reason: str = "") -> dict[str, Any]:
+        """Move ``name@alias`` to the newest version whose ancestry does not contain ``excluding``."""
+        from ..registry import service
+
+        return service.rollback(self, name, alias, excluding, reason=reason)
+
+    def open_incident(self, bad: str, *, reason: str) -> dict[str, Any]:
+        """Mark an artifact as bad (``incident open --bad REF``)."""
+        from ..registry import service
+
+        return service.open_incident(self, bad, reason)
+
+    def incident_impact(self, incident_id: str) -> dict[str, Any]:
+        """Every model version, alias and endpoint the incident's bad artifact reached, with paths."""
+        from ..registry import service
+
+        return service.impact(self, incident_id)
+
+    def close_incident(self, incident_id: str, resolution: str) -> dict[str, Any]:
+        from ..registry import service
+
+        return service.close_incident(self, incident_id, resolution)
+
+    def deploy(self, ref: str, endpoint: str, env: str, *, reason: str = "") -> dict[str, Any]:
+        """Record that ``name@alias`` (or ``name@N``) now serves ``endpoint`` in ``env`` (by digest)."""
+        from ..registry import service
+
+        return service.deploy(self, ref, endpoint, env, reason=reason)
+
+    def endpoint_history(self, endpoint: str) -> list[dict[str, Any]]:
+        """Which registry version served ``endpoint`` when, oldest first."""
+        from ..registry import service
+
+        return service.endpoint_history(self, endpoint)
+
     # ------------------------------------------------------------ quality gates (``mlineage.gates``)
 
     def check(self, refs: str | Artifact | Sequence[str | Artifact] = (), *, policy: Any = None,

@@ -17,11 +17,12 @@ from . import (
     openlineage,
     query,
     read,
+    registry,
     reproduce,
 )
 
 ROUTERS: list[APIRouter] = [meta.router, events.router, checkpoints.router, openlineage.router, read.router,
                             lineage.router, query.router, gates.router, blobs.router, admin.router,
-                            datasets.router, reproduce.router, llm.router]
+                            datasets.router, reproduce.router, llm.router, registry.router]
 
 __all__ = ["ROUTERS"]
