@@ -35,7 +35,8 @@ def _torch_flags(torch: Any) -> dict[str, Any]:
     found: dict[str, Any] = {}
     try:
         found["deterministic_algorithms"] = bool(torch.are_deterministic_algorithms_enabled())
-        found["initial_seed"] = int(torch.initial_seed())
+        # a 64-bit unsigned seed is past what JSON numbers carry exactly: kept as its decimal text
+        found["initial_seed"] = str(int(torch.initial_seed()))
         cudnn = getattr(getattr(torch, "backends", None), "cudnn", None)
         if cudnn is not None:
             found["cudnn_deterministic"] = bool(cudnn.deterministic)
