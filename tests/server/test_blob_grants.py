@@ -109,6 +109,8 @@ def test_grants_survive_a_restart_and_tokens_for_every_namespace_see_all(
         server: ServerProcess, tokens: dict[str, str]) -> None:
     late = b"uploaded by b after a's proof"
     late_digest = "sha256:" + hashlib.sha256(late).hexdigest()
+    with _client(server, tokens["team-a"]) as a:  # on its own: tests may run apart, on another worker
+        assert a.put(f"/blobs/{DIGEST}", content=MODEL).status_code in (200, 201)
     with _client(server, tokens["team-b"]) as b:
         assert b.put(f"/blobs/{late_digest}", content=late).status_code == 201
     server.stop()
