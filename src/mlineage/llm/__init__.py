@@ -1,4 +1,4 @@
-"""LLM and special lineage (issue 21): training corpora as Merkle trees, fine-tune and transfer chains with
+"""LLM and special lineage: training corpora as Merkle trees, fine-tune and transfer chains with
 Hugging Face's ``base_model_relation`` edges, and online learning batched into Merkle checkpoints.
 
 Pure modules: ``merkle`` (RFC 9162 trees and proofs), ``corpus`` (documents, shards, corpus digests),

@@ -1,4 +1,4 @@
-"""The LLM lineage event types and their projections (issue 21): corpus versions, model links, online
+"""The LLM lineage event types and their projections: corpus versions, model links, online
 checkpoints. Each is one spec in the catalogue and one projection that owns its tables; graph edges go
 through the graph projection, so trace/impact/DOT/Mermaid show them with no special case.
 

@@ -1,4 +1,4 @@
-"""The model registry (issue 18, core slice): immutable registry versions ``NAME@N`` of models by digest, and
+"""The model registry: immutable registry versions ``NAME@N`` of models by digest, and
 aliases (``NAME@production``, ``NAME#production``) whose every move is an event with who, when and why, moved
 by compare-and-set and guarded by the quality gates on promotion.
 
