@@ -10,7 +10,9 @@ from typing import Any
 import click
 
 from mlineage.cli import options
-from mlineage.cli.main import cli
+from mlineage.cli.main import cli, load_all_commands
+
+load_all_commands()
 
 
 def _defined(decorator: Callable[[Any], Any]) -> click.Option:

@@ -11,7 +11,9 @@ from typing import Any
 import click
 from click.testing import CliRunner
 
-from mlineage.cli.main import cli
+from mlineage.cli.main import cli, load_all_commands
+
+load_all_commands()
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from mlineage.cli.main import cli
+from mlineage.cli.main import cli, load_all_commands
+
+load_all_commands()
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "lineage-queries.md"
 COMMANDS = ["trace", "impact", "path", "closure", "lineage-diff"]

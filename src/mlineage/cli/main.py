@@ -7,6 +7,7 @@ needs (SQLAlchemy, Rich) inside its body.
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 from typing import Any
 
 import click
@@ -31,6 +32,14 @@ class _Group(click.Group):
                 raise
             click.echo(f"error: {damaged_store_error(_store_name(), damage)}", err=True)
             ctx.exit(1)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(_COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMAND_MODULES:
+            _load(_COMMAND_MODULES[cmd_name])
+        return self.commands.get(cmd_name)
 
 
 def _store_name() -> str:
@@ -61,35 +70,48 @@ def cli(store_uri: str | None, old_uri: str | None) -> None:
         os.environ["MLINEAGE_URI"] = uri
 
 
-def _register() -> None:
-    from . import (
-        data_commands,
-        dataset_commands,
-        emit_command,
-        gate_commands,
-        import_commands,
-        ledger_commands,
-        lineage_commands,
-        llm_commands,
-        project_commands,
-        provenance_commands,
-        query_commands,
-        registry_commands,
-        reproduce_commands,
-        run_commands,
-        server_commands,
-        version_commands,
-    )
+# Which module defines each top-level command. Commands load on first use, so `mlineage trace` imports the
+# lineage query commands and nothing else; tests/cli/test_command_index.py checks this table against the
+# modules' COMMANDS lists.
+_COMMAND_MODULES: dict[str, str] = {
+    "add": "data_commands", "status": "data_commands", "checkout": "data_commands", "push": "data_commands",
+    "pull": "data_commands", "get": "data_commands", "gc": "data_commands", "fsck": "data_commands",
+    "diff": "dataset_commands", "profile": "dataset_commands", "drift": "dataset_commands",
+    "rollback": "dataset_commands",
+    "emit": "emit_command",
+    "check": "gate_commands", "licence": "gate_commands", "owner": "gate_commands", "source": "gate_commands",
+    "import": "import_commands", "scan": "import_commands",
+    "verify": "ledger_commands", "rebuild": "ledger_commands", "export": "ledger_commands",
+    "path": "lineage_commands", "closure": "lineage_commands", "lineage-diff": "lineage_commands",
+    "corpus": "llm_commands", "model": "llm_commands", "online": "llm_commands",
+    "init": "project_commands",
+    "keys": "provenance_commands", "attest": "provenance_commands",
+    "verify-attestation": "provenance_commands",
+    "sign-model": "provenance_commands", "verify-model": "provenance_commands",
+    "runs": "query_commands", "show": "query_commands", "trace": "query_commands", "impact": "query_commands",
+    "register": "registry_commands", "models": "registry_commands", "alias": "registry_commands",
+    "promote": "registry_commands", "deploy": "registry_commands", "endpoint": "registry_commands",
+    "incident": "registry_commands",
+    "reproducible": "reproduce_commands", "reproduce": "reproduce_commands",
+    "metrics": "run_commands", "compare": "run_commands", "run": "run_commands",
+    "server": "server_commands", "sync": "server_commands", "token": "server_commands",
+    "versions": "version_commands",
+}
 
-    for module in (project_commands, query_commands, run_commands, version_commands, ledger_commands,
-                   data_commands, emit_command, lineage_commands, server_commands, provenance_commands,
-                   gate_commands, dataset_commands, import_commands, reproduce_commands, llm_commands,
-                   registry_commands):
-        for command in module.COMMANDS:
-            cli.add_command(command)
+
+def _load(module_name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(f"{__package__}.{module_name}")
+    for command in module.COMMANDS:
+        cli.add_command(command)
 
 
-_register()
+def load_all_commands() -> MutableMapping[str, click.Command]:
+    """Every top-level command, loaded (for `--help`, documentation checks and tests)."""
+    for module_name in sorted(set(_COMMAND_MODULES.values())):
+        _load(module_name)
+    return cli.commands
 
 
 def main() -> None:
