@@ -219,3 +219,41 @@ def test_the_release_gate_reads_an_alias_through_the_registry(client: Client, tm
     client.set_alias("champ", "production", "@1")
     ref = current_ref("alias:champ@production")  # the policy's ``current: alias:champ@production``
     assert str(client.resolve(ref).digest) == v1["digest"]
+
+
+def test_approval_states_with_who_and_why_and_promotion_respects_them(client: Client, tmp_path: Path) -> None:
+    _models(client, tmp_path, "appr", 2)
+    assert [v["approval"] for v in client.model_versions("appr")] == ["pending", "pending"]
+    with pytest.raises(ValidationError, match="a rejection needs a reason"):
+        client.set_approval("appr@1", "rejected")
+    rejected = client.set_approval("appr@1", "rejected", reason="leaks PII in features")
+    assert (rejected["approval"], rejected["approval_reason"]) == ("rejected", "leaks PII in features")
+    assert rejected["approval_by"]
+    with pytest.raises(ValidationError, match="already rejected"):
+        client.set_approval("appr@1", "rejected", reason="again")
+    with pytest.raises(ValidationError, match="not an approval state"):
+        client.set_approval("appr@1", "shipped")
+    with pytest.raises(PromotionRefusedError, match="appr@1 was rejected by .*leaks PII"):
+        client.promote("appr@1", "production")
+    forced = client.promote("appr@1", "production", force=True, reason="regulator demo only")
+    assert forced["override"] and forced["gates"] == [{"gate": "approval", "label": "approval",
+                                                       "verdict": "fail"}]
+    client.set_approval("appr@2", "approved", reason="reviewed")
+    assert client.promote("appr@2", "production")["override"] is False
+    history = client.approvals("appr")
+    assert [(a["version"], a["state"]) for a in history] == [(1, "rejected"), (2, "approved")]
+    client.rebuild()
+    assert client.approvals("appr") == history
+    with pytest.raises(NotFoundError, match="appr has no version 9"):
+        client.set_approval("appr@9", "approved")
+
+
+def test_require_approval_refuses_a_pending_version(client: Client, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _models(client, tmp_path, "gated", 1)
+    monkeypatch.setattr(service, "required_approval", lambda _c: frozenset({"production"}))
+    with pytest.raises(PromotionRefusedError, match="pending and production requires an approved version"):
+        client.promote("gated@1", "production")
+    client.promote("gated@1", "staging")  # only the listed aliases need approval
+    client.set_approval("gated@1", "approved")
+    assert client.promote("gated@1", "production")["to"] == 1

@@ -272,10 +272,10 @@ def drift_command(a: str, b: str, columns: str | None, thresholds: tuple[str, ..
 
 @click.command("rollback")
 @click.argument("name")
+@click.argument("alias", required=False)
 @click.option(
     "--to",
     "to",
-    required=True,
     metavar="REF",
     help="The version to go back to: NAME@N, NAME@1.4.0, or a digest of one of NAME's versions.",
 )
@@ -283,13 +283,29 @@ def drift_command(a: str, b: str, columns: str | None, thresholds: tuple[str, ..
 @click.option(
     "-f", "--force", is_flag=True, help="Overwrite changes that are not in the cache (they are lost)."
 )
+@click.option("--excluding", metavar="REF|INCIDENT",
+              help="A registered model's alias instead: move NAME@ALIAS to the newest version whose ancestry "
+                   "does not contain this bad artifact (as `mlineage alias rollback`).")
 @JSON_OPTION
-def rollback_command(name: str, to: str, reason: str, force: bool, as_json: bool) -> None:
-    """Put NAME back to an earlier version and record the rollback (who, why, from which version to which).
+def rollback_command(name: str, alias: str | None, to: str | None, reason: str, force: bool,
+                     excluding: str | None, as_json: bool) -> None:
+    """Put dataset NAME back to an earlier version (--to), or model NAME's ALIAS past a bad artifact.
 
-    The data and its pointer file become that version, as `mlineage checkout NAME@N` does; the ledger keeps a
-    rollback event, so `mlineage versions NAME` shows it instead of hiding it.
+    `rollback NAME --to REF`: the data and its pointer file become that version, as `mlineage checkout
+    NAME@N` does; the ledger keeps a rollback event, so `mlineage versions NAME` shows it instead of hiding it.
+
+    `rollback NAME ALIAS --excluding REF`: the registry's rollback (docs/incidents.md), the same as
+    `mlineage alias rollback`.
     """
+    if excluding is not None:
+        if alias is None or to is not None:
+            raise click.UsageError("rollback NAME ALIAS --excluding REF moves a model's alias (no --to)")
+        from .registry_commands import rollback_alias
+
+        rollback_alias(name, alias, excluding, reason, as_json)
+        return
+    if to is None or alias is not None:
+        raise click.UsageError("rollback NAME --to REF (a dataset), or rollback NAME ALIAS --excluding REF")
     from ..data.workspace import Workspace
     from ..datasets.rollback import rollback
 

@@ -91,7 +91,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "runs": "query_commands", "show": "query_commands", "trace": "query_commands", "impact": "query_commands",
     "register": "registry_commands", "models": "registry_commands", "alias": "registry_commands",
     "promote": "registry_commands", "deploy": "registry_commands", "endpoint": "registry_commands",
-    "incident": "registry_commands",
+    "incident": "registry_commands", "approval": "registry_commands",
     "reproducible": "reproduce_commands", "reproduce": "reproduce_commands",
     "metrics": "run_commands", "compare": "run_commands", "run": "run_commands",
     "server": "server_commands", "sync": "server_commands", "token": "server_commands",

@@ -55,7 +55,7 @@ def models_command(name: str, as_json: bool) -> None:
         by_version.setdefault(a["version"], []).append(a["alias"])
     for v in versions:
         tags = ", ".join(by_version.get(v["version"], []))
-        click.echo(f"{name}@{v['version']}  {_short(v['digest'])}  {v['semver'] or '-'}"
+        click.echo(f"{name}@{v['version']}  {_short(v['digest'])}  {v['semver'] or '-'}  {v['approval']}"
                    + (f"  [{tags}]" if tags else ""))
 
 
@@ -130,18 +130,8 @@ def alias_show(name: str, alias: str, as_of: str | None, as_json: bool) -> None:
     click.echo(f"{name}@{alias} = {name}@{found['version']}  {found['digest']}")
 
 
-@alias_group.command("rollback")
-@click.argument("name")
-@click.argument("alias")
-@click.option("--excluding", required=True, metavar="REF",
-              help="The bad artifact (a dataset, a code commit, a base model) no candidate may descend from.")
-@click.option("--reason", default="", help="Why (an incident, a ticket).")
-@JSON_OPTION
-def alias_rollback(name: str, alias: str, excluding: str, reason: str, as_json: bool) -> None:
-    """Move NAME@ALIAS to the newest version whose ancestry does not contain the bad artifact.
-
-    Lists the versions skipped and the path by which each descends from it; with no safe version it says so
-    and moves nothing (exit 1)."""
+def rollback_alias(name: str, alias: str, excluding: str, reason: str, as_json: bool) -> None:
+    """What `mlineage alias rollback` and `mlineage rollback NAME ALIAS --excluding REF` run."""
     with client_session() as client:
         move = client.rollback_alias(name, alias, excluding, reason=reason)
     if as_json:
@@ -150,6 +140,62 @@ def alias_rollback(name: str, alias: str, excluding: str, reason: str, as_json: 
     for s in move["skipped"]:
         click.echo(f"skipped {name}@{s['version']}: " + " -> ".join(s["path"]))
     _moved(move, False)
+
+
+_EXCLUDING = click.option(
+    "--excluding", required=True, metavar="REF|INCIDENT",
+    help="The bad artifact (a dataset, a code commit, a base model) or an incident id: no candidate may "
+         "descend from it.")
+_ROLLBACK_HELP = """Move NAME@ALIAS to the newest version whose ancestry does not contain the bad artifact.
+
+    Lists the versions skipped and the path by which each descends from it; with no safe version it says so
+    and moves nothing (exit 1)."""
+
+
+@alias_group.command("rollback", help=_ROLLBACK_HELP)
+@click.argument("name")
+@click.argument("alias")
+@_EXCLUDING
+@click.option("--reason", default="", help="Why (an incident, a ticket).")
+@JSON_OPTION
+def alias_rollback(name: str, alias: str, excluding: str, reason: str, as_json: bool) -> None:
+    rollback_alias(name, alias, excluding, reason, as_json)
+
+
+@click.group("approval")
+def approval_group() -> None:
+    """Approval states of registry versions (pending, approved, rejected) with who and why."""
+
+
+@approval_group.command("set")
+@click.argument("ref", metavar="NAME@N")
+@click.argument("state", type=click.Choice(["pending", "approved", "rejected"]))
+@click.option("--reason", default="", help="Why (required to reject).")
+@JSON_OPTION
+def approval_set(ref: str, state: str, reason: str, as_json: bool) -> None:
+    """Set NAME@N's approval state; a rejected version cannot be promoted without --force."""
+    with client_session() as client:
+        version = client.set_approval(ref, state, reason=reason)
+    if as_json:
+        emit_json(version)
+        return
+    click.echo(f"{version['name']}@{version['version']} is {version['approval']}"
+               + (f": {version['approval_reason']}" if version["approval_reason"] else ""))
+
+
+@approval_group.command("history")
+@click.argument("name")
+@JSON_OPTION
+def approval_history(name: str, as_json: bool) -> None:
+    """Every approval change of NAME's versions: state, who, when, why."""
+    with client_session() as client:
+        rows = client.approvals(name)
+    if as_json:
+        emit_json(rows)
+        return
+    for a in rows:
+        click.echo(f"{a['ts']}  {name}@{a['version']}: {a['state']}  by {a['actor'] or '?'}"
+                   + (f"  reason: {a['reason']}" if a["reason"] else ""))
 
 
 @click.command("promote")
@@ -266,4 +312,4 @@ def incident_close(incident_id: str, resolution: str, as_json: bool) -> None:
 
 
 COMMANDS = [register_command, models_command, alias_group, promote_command, deploy_command, endpoint_group,
-            incident_group]
+            incident_group, approval_group]

@@ -36,6 +36,8 @@ ALIAS_REMOVED = "AliasRemoved"
 MODEL_DEPLOYED = "ModelDeployed"
 INCIDENT_OPENED = "IncidentOpened"
 INCIDENT_CLOSED = "IncidentClosed"
+APPROVAL_CHANGED = "ModelApprovalChanged"
+APPROVAL_STATES = ("pending", "approved", "rejected")
 DEPLOY = register_run_kind("deploy")
 
 
@@ -141,6 +143,18 @@ register_event(EventSpec(INCIDENT_OPENED, _incident_opened, references=lambda p:
 register_event(EventSpec(INCIDENT_CLOSED, _incident_closed, projections=("registry",)))
 
 
+def _approval(p: Mapping[str, Any]) -> dict[str, Any]:
+    state = p.get("state")
+    if state not in APPROVAL_STATES:
+        raise ValidationError("state", f"{state!r} is not an approval state",
+                              "one of " + ", ".join(APPROVAL_STATES))
+    return {"name": check_name(p.get("name")), "version": _version(p, "version"),  # type: ignore[arg-type]
+            "state": state, "reason": _reason(p)}
+
+
+register_event(EventSpec(APPROVAL_CHANGED, _approval, projections=("registry",)))
+
+
 def _tables() -> list[Table]:
     from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
 
@@ -172,6 +186,10 @@ def _tables() -> list[Table]:
               Column("actor", String(256)), Column("ts", String(40), nullable=False),
               Column("seq", BigInteger, nullable=False), Column("resolution", Text),
               Column("closed_by", String(256)), Column("closed_at", String(40))),
+        Table("registry_approvals", md, Column("seq", BigInteger, primary_key=True),
+              Column("name", String(128), nullable=False, index=True), Column("version", Integer, nullable=False),
+              Column("state", String(16), nullable=False), Column("reason", Text, nullable=False),
+              Column("actor", String(256)), Column("ts", String(40), nullable=False)),
     ]
 
 
@@ -184,7 +202,7 @@ class RegistryProjection(Projection):
 
     name = "registry"
     tables = ("registry_versions", "registry_aliases", "registry_moves", "registry_deployments",
-              "registry_incidents")
+              "registry_incidents", "registry_approvals")
 
     @classmethod
     def schema(cls) -> Sequence[Table]:
@@ -192,7 +210,8 @@ class RegistryProjection(Projection):
 
     def handlers(self) -> dict[str, Any]:
         return {MODEL_REGISTERED: self._registered, ALIAS_SET: self._set, ALIAS_REMOVED: self._removed,
-                MODEL_DEPLOYED: self._deployed, INCIDENT_OPENED: self._opened, INCIDENT_CLOSED: self._closed}
+                MODEL_DEPLOYED: self._deployed, INCIDENT_OPENED: self._opened, INCIDENT_CLOSED: self._closed,
+                APPROVAL_CHANGED: self._approval}
 
     def _latest(self, name: str) -> int:
         row = self.writer.one("SELECT MAX(version) FROM registry_versions WHERE name = :n", {"n": name})
@@ -270,6 +289,16 @@ class RegistryProjection(Projection):
             "INSERT INTO registry_incidents (id, digest, reason, actor, ts, seq) "
             "VALUES (:i, :d, :r, :a, :t, :q)",
             {"i": p["incident_id"], "d": p["digest"], "r": p["reason"], "a": e.actor, "t": e.ts, "q": e.seq})
+
+    def _approval(self, e: StoredEvent, p: dict[str, Any]) -> None:
+        if not self.writer.one("SELECT 1 FROM registry_versions WHERE name = :n AND version = :v",
+                               {"n": p["name"], "v": p["version"]}):
+            raise NotFoundError(f"{p['name']}@{p['version']} is not a registered version")
+        self.writer.execute(
+            "INSERT INTO registry_approvals (seq, name, version, state, reason, actor, ts) "
+            "VALUES (:q, :n, :v, :s, :r, :a, :t)",
+            {"q": e.seq, "n": p["name"], "v": p["version"], "s": p["state"], "r": p["reason"], "a": e.actor,
+             "t": e.ts})
 
     def _closed(self, e: StoredEvent, p: dict[str, Any]) -> None:
         row = self.writer.one("SELECT resolution FROM registry_incidents WHERE id = :i",

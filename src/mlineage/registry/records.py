@@ -17,6 +17,7 @@ class RegistryRecords(Protocol):
     def deployments(self, endpoint: str) -> list[dict[str, Any]]: ...
     def everything(self) -> dict[str, list[dict[str, Any]]]: ...
     def incident(self, incident_id: str) -> dict[str, Any] | None: ...
+    def approvals(self, name: str) -> list[dict[str, Any]]: ...
 
 
 def _move(r: Any) -> dict[str, Any]:
@@ -36,9 +37,24 @@ class SqlRecords:
             return list(conn.execute(text(sql), params))
 
     def versions(self, name: str) -> list[dict[str, Any]]:
+        """Each version with its approval state now (``pending`` until someone decides), who set it and why."""
         rows = self._rows("SELECT * FROM registry_versions WHERE name = :n ORDER BY version", {"n": name})
-        return [{"name": r.name, "version": int(r.version), "digest": r.digest, "semver": r.semver,
-                 "actor": r.actor, "ts": r.ts, "seq": int(r.seq)} for r in rows]
+        latest = {a["version"]: a for a in self.approvals(name)}
+        out = []
+        for r in rows:
+            decided = latest.get(int(r.version))
+            out.append({"name": r.name, "version": int(r.version), "digest": r.digest, "semver": r.semver,
+                        "actor": r.actor, "ts": r.ts, "seq": int(r.seq),
+                        "approval": decided["state"] if decided else "pending",
+                        "approval_by": decided["actor"] if decided else None,
+                        "approval_reason": decided["reason"] if decided else None})
+        return out
+
+    def approvals(self, name: str) -> list[dict[str, Any]]:
+        """Every approval change of NAME's versions, oldest first."""
+        rows = self._rows("SELECT * FROM registry_approvals WHERE name = :n ORDER BY seq", {"n": name})
+        return [{"seq": int(r.seq), "name": r.name, "version": int(r.version), "state": r.state,
+                 "reason": r.reason, "actor": r.actor, "ts": r.ts} for r in rows]
 
     def aliases(self, name: str) -> list[dict[str, Any]]:
         rows = self._rows("SELECT * FROM registry_aliases WHERE name = :n ORDER BY alias", {"n": name})
@@ -98,6 +114,10 @@ class VisibleRecords:
         return {key: [r for r in rows if self._visible(r["digest"])]
                 for key, rows in self.inner.everything().items()}
 
+    def approvals(self, name: str) -> list[dict[str, Any]]:
+        shown = {v["version"] for v in self.versions(name)}
+        return [a for a in self.inner.approvals(name) if a["version"] in shown]
+
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         found = self.inner.incident(incident_id)
         return found if found is not None and self._visible(found["digest"]) else None
@@ -122,6 +142,9 @@ class HttpRecords:
     def moves(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
         params = {"alias": alias} if alias else {}
         return self._get(f"/registry/{quote(name, safe='')}/moves", "moves", params)
+
+    def approvals(self, name: str) -> list[dict[str, Any]]:
+        return self._get(f"/registry/{quote(name, safe='')}/approvals", "approvals")
 
     def deployments(self, endpoint: str) -> list[dict[str, Any]]:
         return self._get(f"/endpoints/{quote(endpoint, safe='')}/deployments", "deployments")

@@ -12,6 +12,8 @@ from ..events import NewEvent
 from ..model import Artifact
 from .events import (
     ALIAS_REMOVED,
+    APPROVAL_CHANGED,
+    APPROVAL_STATES,
     ALIAS_SET,
     DEPLOY,
     INCIDENT_CLOSED,
@@ -168,6 +170,10 @@ def promote(client: Client, ref: str, alias: str, *, force: bool = False, reason
 
     gates: list[dict[str, str]] = []
     failing: list[str] = []
+    approval = approval_check(client, chosen, alias)
+    if approval is not None:
+        gates.append({"gate": "approval", "label": "approval", "verdict": "fail"})
+        failing.append(approval)
     if policy is not None or _has_policy(client):
         pol = api.policy_for(client, policy)
         report = api.run_check(client, [artifact], pol, True, None)
@@ -184,6 +190,61 @@ def promote(client: Client, ref: str, alias: str, *, force: bool = False, reason
                      override=bool(failing) and force,
                      expected=None if expected_now is None else int(expected_now["version"]))
     return dict(move, refused_by=failing)
+
+
+def _version_ref(client: Client, ref: str) -> tuple[str, dict[str, Any]]:
+    parts = split_ref(ref)
+    if parts is None or parts[1] != "@":
+        raise ValidationError("ref", f"{ref!r} is not NAME@N", "fraud-model@4")
+    name, _, text = parts
+    return name, version_of(client, name, "@" + text if text.isdigit() else text)
+
+
+def set_approval(client: Client, ref: str, state: str, *, reason: str = "") -> dict[str, Any]:
+    """Record NAME@N's approval state (``pending``, ``approved``, ``rejected``; SageMaker's model package
+    states) with who and why. A rejection needs a reason; setting the state it already has is refused."""
+    if state not in APPROVAL_STATES:
+        raise ValidationError("state", f"{state!r} is not an approval state", "one of " + ", ".join(APPROVAL_STATES))
+    if state == "rejected" and not reason:
+        raise ValidationError("reason", "a rejection needs a reason", "pass --reason \"why\"")
+    name, chosen = _version_ref(client, ref)
+    if chosen["approval"] == state:
+        raise ValidationError("state", f"{name}@{chosen['version']} is already {state}")
+    _append(client, APPROVAL_CHANGED, {"name": name, "version": chosen["version"], "state": state,
+                                       "reason": reason})
+    return next(v for v in versions(client, name) if v["version"] == chosen["version"])
+
+
+def approvals(client: Client, name: str, version: int | None = None) -> list[dict[str, Any]]:
+    """Every approval change of NAME's versions (or of one), oldest first."""
+    _versions_or_error(client, name)
+    found = records_for(client.store).approvals(name)
+    return [a for a in found if version is None or a["version"] == version]
+
+
+def required_approval(client: Client) -> frozenset[str]:
+    """The aliases that need an ``approved`` version (``[registry] require_approval`` in the project's
+    config.toml); empty without a project."""
+    from ..config import read_config
+
+    root = client.settings.project_root
+    if root is None:
+        return frozenset()
+    aliases = (read_config(root).get("registry") or {}).get("require_approval") or []
+    return frozenset(str(a) for a in aliases) if isinstance(aliases, list) else frozenset()
+
+
+def approval_check(client: Client, version: dict[str, Any], alias: str) -> str | None:
+    """Why ``version`` may not be promoted to ``alias`` by its approval state, or None. The rule: a
+    ``rejected`` version is refused for every alias; a ``pending`` one only for the aliases the project
+    lists in ``require_approval``; ``--force --reason`` overrides either, recorded like a failing gate."""
+    label = f"{version['name']}@{version['version']}"
+    if version["approval"] == "rejected":
+        return (f"approval: {label} was rejected by {version['approval_by'] or '?'}"
+                + (f" ({version['approval_reason']})" if version["approval_reason"] else ""))
+    if version["approval"] == "pending" and alias in required_approval(client):
+        return f"approval: {label} is pending and {alias} requires an approved version"
+    return None
 
 
 def deploy(client: Client, ref: str, endpoint: str, env: str, *, reason: str = "") -> dict[str, Any]:

@@ -428,6 +428,18 @@ class Client:
 
         return service.close_incident(self, incident_id, resolution)
 
+    def set_approval(self, ref: str, state: str, *, reason: str = "") -> dict[str, Any]:
+        """Record ``name@N``'s approval state (pending, approved, rejected) with who and why."""
+        from ..registry import service
+
+        return service.set_approval(self, ref, state, reason=reason)
+
+    def approvals(self, name: str, version: int | None = None) -> list[dict[str, Any]]:
+        """Every approval change of ``name``'s versions (or of one), oldest first."""
+        from ..registry import service
+
+        return service.approvals(self, name, version)
+
     def deploy(self, ref: str, endpoint: str, env: str, *, reason: str = "") -> dict[str, Any]:
         """Record that ``name@alias`` (or ``name@N``) now serves ``endpoint`` in ``env`` (by digest)."""
         from ..registry import service

@@ -25,6 +25,23 @@ class ModelVersionOut(BaseModel):
     actor: str | None
     ts: str | None
     seq: int
+    approval: str = "pending"
+    approval_by: str | None = None
+    approval_reason: str | None = None
+
+
+class ApprovalOut(BaseModel):
+    seq: int
+    name: str
+    version: int
+    state: str
+    reason: str
+    actor: str | None
+    ts: str
+
+
+class ApprovalsOut(BaseModel):
+    approvals: list[ApprovalOut]
 
 
 class ModelVersionsOut(BaseModel):
@@ -143,3 +160,9 @@ def alias_moves(name: str, p: Reader, state: ServerDep,
                 alias: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
     """Every move of the model's aliases (or of one), oldest first: from, to, who, when, why, gates."""
     return {"moves": records_for(state.view(p).store).moves(name, alias)}
+
+
+@router.get("/registry/{name:path}/approvals", response_model=ApprovalsOut)
+def model_approvals(name: str, p: Reader, state: ServerDep) -> dict[str, Any]:
+    """Every approval change (pending, approved, rejected) of a registered model's versions, oldest first."""
+    return {"approvals": records_for(state.view(p).store).approvals(name)}
