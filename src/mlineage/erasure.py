@@ -65,16 +65,29 @@ class ErasureLedger:
     def __init__(self) -> None:
         self.missing: dict[str, tuple[int, str]] = {}  # event id -> (seq, payload_sha256)
         self.erasures: dict[str, tuple[int, int, str]] = {}  # erased event id -> (erasure seq, seq, sha256)
+        self.details: dict[str, dict[str, Any]] = {}  # erased event id -> what verify reports about it
+        self.types: dict[str, str] = {}  # event id without a payload -> its type
 
-    def saw(self, seq: int, event_id: str, type_: str, payload_sha256: str, payload_text: str | None) -> None:
+    def saw(self, seq: int, event_id: str, type_: str, payload_sha256: str, payload_text: str | None,
+            actor: str | None = None, ts: str | None = None) -> None:
         if payload_text is None:
             self.missing[event_id] = (seq, payload_sha256)
+            self.types[event_id] = type_
         elif type_ == PAYLOAD_ERASED:
             try:
                 named = json.loads(payload_text)
                 self.erasures[named["event_id"]] = (seq, named["seq"], named["payload_sha256"])
+                self.details[named["event_id"]] = {
+                    "erasure_seq": seq, "by": actor, "at": ts, "reason": named.get("reason"),
+                    "authorised_by": named.get("authorised_by"), "ticket": named.get("ticket")}
             except (ValueError, KeyError, TypeError):
                 pass  # a malformed erasure authorises nothing (its payload hash was checked already)
+
+    def erased(self) -> list[dict[str, Any]]:
+        """What was erased, when and by whom: each removed payload an erasure event authorised, by seq."""
+        out = [dict(self.details[event_id], seq=seq, type=self.types[event_id])
+               for event_id, (seq, digest) in self.missing.items() if self._authorised(event_id, seq, digest)]
+        return sorted(out, key=lambda e: e["seq"])
 
     def first_unauthorised(self) -> tuple[int, str] | None:
         """(seq, id) of the first event whose payload is gone without an erasure event naming it."""

@@ -185,6 +185,7 @@ class VerifyReport:
     problem: str | None = None
     redacted: int = 0
     checkpoint: dict[str, Any] | None = None  # the newest checkpoint the ledger was compared with
+    erased: list[dict[str, Any]] | None = None  # each authorised erasure: which event, when, by whom, why
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -197,6 +198,7 @@ class VerifyReport:
             "first_bad_id": self.first_bad_id,
             "problem": self.problem,
             "redacted": self.redacted,
+            "erased": self.erased or [],
         }
 
 
@@ -268,7 +270,7 @@ def verify_chain(
                 ev.seq,
             )
         if ev.type == PAYLOAD_ERASED and payload_text is not None:
-            erasures.saw(ev.seq, ev.id, ev.type, ev.payload_sha256, payload_text)
+            erasures.saw(ev.seq, ev.id, ev.type, ev.payload_sha256, payload_text, ev.actor, ev.ts)
         if recorded_head is not None and ev.seq == recorded_head[0] + 1:
             past_head = ev
         before_prev, prev, prev_id = prev, ev.hash, ev.id
@@ -323,4 +325,4 @@ def verify_chain(
             "an authorised erasure (its data is lost to the ledger; restore the database from a backup)",
             redacted,
         )
-    return VerifyReport(True, count, last_seq, prev, redacted=redacted)
+    return VerifyReport(True, count, last_seq, prev, redacted=redacted, erased=erasures.erased())

@@ -52,6 +52,10 @@ def verify_command(export_file: Path | None, projections: bool, as_json: bool) -
         click.echo(
             f"OK: {report.count} events, chain intact{extra}; head {report.head_seq} {report.head_hash}"
         )
+        for e in report.erased or []:
+            click.echo(f"erased: event {e['seq']} ({e['type']}) by {e['by'] or '?'} at {e['at']}, authorised "
+                       f"by {e['authorised_by']}" + (f" ({e['ticket']})" if e.get("ticket") else "")
+                       + f": {e['reason']}")
         if report.checkpoint:
             click.echo(
                 f"holds the checkpoint of {report.checkpoint.get('time')} (seq {report.checkpoint['seq']})"

@@ -79,6 +79,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "diff": "dataset_commands", "profile": "dataset_commands", "drift": "dataset_commands",
     "rollback": "dataset_commands",
     "emit": "emit_command",
+    "erase": "erasure_commands", "erasure": "erasure_commands",
     "check": "gate_commands", "licence": "gate_commands", "owner": "gate_commands", "source": "gate_commands",
     "import": "import_commands", "scan": "import_commands",
     "verify": "ledger_commands", "rebuild": "ledger_commands", "export": "ledger_commands",

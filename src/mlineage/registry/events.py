@@ -38,6 +38,10 @@ INCIDENT_OPENED = "IncidentOpened"
 INCIDENT_CLOSED = "IncidentClosed"
 APPROVAL_CHANGED = "ModelApprovalChanged"
 APPROVAL_STATES = ("pending", "approved", "rejected")
+ERASURE_REQUESTED = "ErasureRequested"
+ERASURE_DECIDED = "ErasureDecided"
+ERASURE_CLOSED = "ErasureClosed"
+ERASURE_DECISIONS = ("retrain", "unlearn", "accept")
 DEPLOY = register_run_kind("deploy")
 
 
@@ -120,10 +124,10 @@ register_event(EventSpec(MODEL_DEPLOYED, _deployed,
                          projections=("registry",)))
 
 
-def _incident_id(p: Mapping[str, Any]) -> str:
-    value = p.get("incident_id")
+def _incident_id(p: Mapping[str, Any], field: str = "incident_id") -> str:
+    value = p.get(field)
     if not isinstance(value, str) or not value or len(value) > 64:
-        raise ValidationError("incident_id", "must be an incident id (a non-empty string of at most 64)")
+        raise ValidationError(field, "must be an id (a non-empty string of at most 64)")
     return value
 
 
@@ -153,6 +157,55 @@ def _approval(p: Mapping[str, Any]) -> dict[str, Any]:
 
 
 register_event(EventSpec(APPROVAL_CHANGED, _approval, projections=("registry",)))
+
+
+def _strings(p: Mapping[str, Any], field: str, max_items: int = 100_000) -> list[str]:
+    value = p.get(field) or []
+    if not isinstance(value, list) or len(value) > max_items or not all(
+            isinstance(x, str) and 0 < len(x) <= 256 for x in value):
+        raise ValidationError(field, "must be a list of short strings")
+    return list(value)
+
+
+def _erasure_requested(p: Mapping[str, Any]) -> dict[str, Any]:
+    erased = p.get("erased_seqs") or []
+    if not isinstance(erased, list) or not all(type(x) is int and x > 0 for x in erased):
+        raise ValidationError("erased_seqs", "must be a list of event seqs")
+    authorised = p.get("authorised_by")
+    if not isinstance(authorised, str) or not authorised or len(authorised) > 500:
+        raise ValidationError("authorised_by", "must say who authorised the erasure")
+    out = {"erasure_id": _incident_id(p, "erasure_id"), "digest": _digest(p), "reason": _reason(p),
+           "authorised_by": authorised, "erased_seqs": erased, "blobs": _strings(p, "blobs"),
+           "affected": _strings(p, "affected")}
+    if not out["reason"]:
+        raise ValidationError("reason", "an erasure needs a reason", "pass --reason")
+    return out
+
+
+def _erasure_decided(p: Mapping[str, Any]) -> dict[str, Any]:
+    decision, model = p.get("decision"), p.get("model")
+    if decision not in ERASURE_DECISIONS:
+        raise ValidationError("decision", f"{decision!r} is not a decision", "one of " + ", ".join(ERASURE_DECISIONS))
+    if not isinstance(model, str) or not model or len(model) > 256:
+        raise ValidationError("model", "must name an affected model (NAME@N or a digest)")
+    out = {"erasure_id": _incident_id(p, "erasure_id"), "model": model, "decision": decision, "reason": _reason(p)}
+    if decision == "accept" and not out["reason"]:
+        raise ValidationError("reason", "accepting a model that learnt from erased data needs a reason",
+                              "pass --reason")
+    return out
+
+
+def _erasure_closed(p: Mapping[str, Any]) -> dict[str, Any]:
+    resolution = p.get("resolution")
+    if not isinstance(resolution, str) or not resolution or len(resolution) > 2000:
+        raise ValidationError("resolution", "must say how it was resolved (at most 2000 characters)")
+    return {"erasure_id": _incident_id(p, "erasure_id"), "resolution": resolution}
+
+
+register_event(EventSpec(ERASURE_REQUESTED, _erasure_requested,
+                         references=lambda p: (("artifact", p["digest"]),), projections=("registry",)))
+register_event(EventSpec(ERASURE_DECIDED, _erasure_decided, projections=("registry",)))
+register_event(EventSpec(ERASURE_CLOSED, _erasure_closed, projections=("registry",)))
 
 
 def _tables() -> list[Table]:
@@ -190,6 +243,18 @@ def _tables() -> list[Table]:
               Column("name", String(128), nullable=False, index=True), Column("version", Integer, nullable=False),
               Column("state", String(16), nullable=False), Column("reason", Text, nullable=False),
               Column("actor", String(256)), Column("ts", String(40), nullable=False)),
+        Table("registry_erasures", md, Column("id", String(64), primary_key=True),
+              Column("digest", String(71), nullable=False), Column("reason", Text, nullable=False),
+              Column("authorised_by", Text, nullable=False), Column("erased_seqs", Text, nullable=False),
+              Column("blobs", Text, nullable=False), Column("affected", Text, nullable=False),
+              Column("actor", String(256)), Column("ts", String(40), nullable=False),
+              Column("seq", BigInteger, nullable=False), Column("resolution", Text),
+              Column("closed_by", String(256)), Column("closed_at", String(40))),
+        Table("registry_erasure_decisions", md, Column("seq", BigInteger, primary_key=True),
+              Column("erasure_id", String(64), nullable=False, index=True),
+              Column("model", String(256), nullable=False), Column("decision", String(16), nullable=False),
+              Column("reason", Text, nullable=False), Column("actor", String(256)),
+              Column("ts", String(40), nullable=False)),
     ]
 
 
@@ -202,7 +267,7 @@ class RegistryProjection(Projection):
 
     name = "registry"
     tables = ("registry_versions", "registry_aliases", "registry_moves", "registry_deployments",
-              "registry_incidents", "registry_approvals")
+              "registry_incidents", "registry_approvals", "registry_erasures", "registry_erasure_decisions")
 
     @classmethod
     def schema(cls) -> Sequence[Table]:
@@ -211,7 +276,8 @@ class RegistryProjection(Projection):
     def handlers(self) -> dict[str, Any]:
         return {MODEL_REGISTERED: self._registered, ALIAS_SET: self._set, ALIAS_REMOVED: self._removed,
                 MODEL_DEPLOYED: self._deployed, INCIDENT_OPENED: self._opened, INCIDENT_CLOSED: self._closed,
-                APPROVAL_CHANGED: self._approval}
+                APPROVAL_CHANGED: self._approval, ERASURE_REQUESTED: self._erasure,
+                ERASURE_DECIDED: self._erasure_decided, ERASURE_CLOSED: self._erasure_closed}
 
     def _latest(self, name: str) -> int:
         row = self.writer.one("SELECT MAX(version) FROM registry_versions WHERE name = :n", {"n": name})
@@ -299,6 +365,45 @@ class RegistryProjection(Projection):
             "VALUES (:q, :n, :v, :s, :r, :a, :t)",
             {"q": e.seq, "n": p["name"], "v": p["version"], "s": p["state"], "r": p["reason"], "a": e.actor,
              "t": e.ts})
+
+    def _erasure(self, e: StoredEvent, p: dict[str, Any]) -> None:
+        self.writer.execute(
+            "INSERT INTO registry_erasures (id, digest, reason, authorised_by, erased_seqs, blobs, affected, "
+            "actor, ts, seq) VALUES (:i, :d, :r, :w, :e, :b, :f, :a, :t, :q)",
+            {"i": p["erasure_id"], "d": p["digest"], "r": p["reason"], "w": p["authorised_by"],
+             "e": json.dumps(p["erased_seqs"]), "b": json.dumps(p["blobs"]), "f": json.dumps(p["affected"]),
+             "a": e.actor, "t": e.ts, "q": e.seq})
+
+    def _open_erasure(self, erasure_id: str) -> list[str]:
+        row = self.writer.one("SELECT affected, resolution FROM registry_erasures WHERE id = :i",
+                              {"i": erasure_id})
+        if not row:
+            raise NotFoundError(f"no erasure {erasure_id}")
+        if row[1] is not None:
+            raise AliasConflictError(f"erasure {erasure_id} is already closed")
+        return list(json.loads(row[0]))
+
+    def _erasure_decided(self, e: StoredEvent, p: dict[str, Any]) -> None:
+        if p["model"] not in self._open_erasure(p["erasure_id"]):
+            raise NotFoundError(f"{p['model']} is not a model erasure {p['erasure_id']} affects")
+        self.writer.execute(
+            "INSERT INTO registry_erasure_decisions (seq, erasure_id, model, decision, reason, actor, ts) "
+            "VALUES (:q, :i, :m, :d, :r, :a, :t)",
+            {"q": e.seq, "i": p["erasure_id"], "m": p["model"], "d": p["decision"], "r": p["reason"],
+             "a": e.actor, "t": e.ts})
+
+    def _erasure_closed(self, e: StoredEvent, p: dict[str, Any]) -> None:
+        affected = self._open_erasure(p["erasure_id"])
+        decided = {r[0] for r in self.writer.execute(
+            "SELECT model FROM registry_erasure_decisions WHERE erasure_id = :i", {"i": p["erasure_id"]}
+        ).fetchall()}
+        open_ = [m for m in affected if m not in decided]
+        if open_:
+            raise ValidationError("erasure_id", f"erasure {p['erasure_id']} cannot close: no decision yet for "
+                                  + ", ".join(open_), "`mlineage erasure decide` each affected model first")
+        self.writer.execute(
+            "UPDATE registry_erasures SET resolution = :r, closed_by = :a, closed_at = :t WHERE id = :i",
+            {"i": p["erasure_id"], "r": p["resolution"], "a": e.actor, "t": e.ts})
 
     def _closed(self, e: StoredEvent, p: dict[str, Any]) -> None:
         row = self.writer.one("SELECT resolution FROM registry_incidents WHERE id = :i",

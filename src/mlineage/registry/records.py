@@ -18,6 +18,7 @@ class RegistryRecords(Protocol):
     def everything(self) -> dict[str, list[dict[str, Any]]]: ...
     def incident(self, incident_id: str) -> dict[str, Any] | None: ...
     def approvals(self, name: str) -> list[dict[str, Any]]: ...
+    def erasure(self, erasure_id: str) -> dict[str, Any] | None: ...
 
 
 def _move(r: Any) -> dict[str, Any]:
@@ -89,6 +90,21 @@ class SqlRecords:
                 "closed_at": r.closed_at}
 
 
+    def erasure(self, erasure_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM registry_erasures WHERE id = :i", {"i": erasure_id})
+        if not rows:
+            return None
+        r = rows[0]
+        decisions = self._rows("SELECT * FROM registry_erasure_decisions WHERE erasure_id = :i ORDER BY seq",
+                               {"i": erasure_id})
+        return {"id": r.id, "digest": r.digest, "reason": r.reason, "authorised_by": r.authorised_by,
+                "erased_seqs": json.loads(r.erased_seqs), "blobs": json.loads(r.blobs),
+                "affected": json.loads(r.affected), "actor": r.actor, "ts": r.ts, "seq": int(r.seq),
+                "resolution": r.resolution, "closed_by": r.closed_by, "closed_at": r.closed_at,
+                "decisions": [{"seq": int(d.seq), "model": d.model, "decision": d.decision, "reason": d.reason,
+                               "actor": d.actor, "ts": d.ts} for d in decisions]}
+
+
 class VisibleRecords:
     """The rows of ``inner`` whose artifacts ``store`` (a server's namespace view) shows."""
 
@@ -117,6 +133,10 @@ class VisibleRecords:
     def approvals(self, name: str) -> list[dict[str, Any]]:
         shown = {v["version"] for v in self.versions(name)}
         return [a for a in self.inner.approvals(name) if a["version"] in shown]
+
+    def erasure(self, erasure_id: str) -> dict[str, Any] | None:
+        found = self.inner.erasure(erasure_id)
+        return found if found is not None and self._visible(found["digest"]) else None
 
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         found = self.inner.incident(incident_id)
@@ -159,6 +179,16 @@ class HttpRecords:
         self.store.flush(quiet=True)
         try:
             found: dict[str, Any] = self.store.request("GET", f"/incidents/{quote(incident_id, safe='')}")
+        except NotFoundError:
+            return None
+        return found
+
+    def erasure(self, erasure_id: str) -> dict[str, Any] | None:
+        from ..errors import NotFoundError
+
+        self.store.flush(quiet=True)
+        try:
+            found: dict[str, Any] = self.store.request("GET", f"/erasures/{quote(erasure_id, safe='')}")
         except NotFoundError:
             return None
         return found

@@ -440,6 +440,33 @@ class Client:
 
         return service.approvals(self, name, version)
 
+    def erase(self, ref: str, *, reason: str, authorised_by: str | None = None, ticket: str | None = None,
+              events: Sequence[int] = ()) -> dict[str, Any]:
+        """Erase ``ref``'s data (its blobs, and the payloads holding its content, each authorised by a
+        ``PayloadErased`` event); returns the erasure with its propagation report (``registry.erasures``)."""
+        from ..registry import erasures
+
+        return erasures.erase(self, ref, reason=reason, authorised_by=authorised_by, ticket=ticket,
+                              events=list(events))
+
+    def erasure(self, erasure_id: str) -> dict[str, Any]:
+        """An erasure: what it removed, its affected models and their decisions, its resolution."""
+        from ..registry import erasures
+
+        return erasures.erasure(self, erasure_id)
+
+    def decide_erasure(self, erasure_id: str, model: str, decision: str, *, reason: str = "") -> dict[str, Any]:
+        """Record ``retrain``, ``unlearn`` or ``accept`` (with a reason) for a model an erasure affects."""
+        from ..registry import erasures
+
+        return erasures.decide(self, erasure_id, model, decision, reason)
+
+    def close_erasure(self, erasure_id: str, resolution: str) -> dict[str, Any]:
+        """Close an erasure (every affected model needs a decision first)."""
+        from ..registry import erasures
+
+        return erasures.close(self, erasure_id, resolution)
+
     def deploy(self, ref: str, endpoint: str, env: str, *, reason: str = "") -> dict[str, Any]:
         """Record that ``name@alias`` (or ``name@N``) now serves ``endpoint`` in ``env`` (by digest)."""
         from ..registry import service

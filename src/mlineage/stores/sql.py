@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ..errors import StoreUnavailableError
+from ..errors import IntegrityError, StoreUnavailableError
 from ..events import NewEvent, StoredEvent
 from ..ledger import VerifyReport, verify_chain
 from ..model import Artifact, NamedVersion, NodeKind, NodeRef, Run, RunKind, RunStatus
@@ -218,6 +218,45 @@ class SqlStore:
                     count += 1
                 last = rows[-1].seq
         return count
+
+    def erase_payloads(self, seqs: Sequence[int]) -> int:
+        """Remove the payloads of events ``seqs``, each of which a later ``PayloadErased`` event must name
+        (``erasure.py``; append those first). The append-only trigger is lifted for this one statement inside
+        the ledger lock's transaction and restored before it commits, so no other write sees it lifted.
+        Returns how many payloads were removed (an already erased one counts nothing)."""
+        import importlib
+
+        from ..erasure import PAYLOAD_ERASED
+
+        wanted = sorted(set(int(s) for s in seqs))
+        if not wanted:
+            return 0
+        self.forget_cached_state()
+        with self._write() as (conn, _seq, _hash):
+            named: dict[int, int] = {}
+            for row in conn.execute(select(events.c.seq, events.c.payload).where(events.c.type == PAYLOAD_ERASED)):
+                if row.payload is not None:
+                    p = json.loads(row.payload)
+                    named[int(p["seq"])] = int(row.seq)
+            for seq in wanted:
+                if named.get(seq, 0) <= seq:
+                    raise IntegrityError(f"event {seq}'s payload may not be removed: no later PayloadErased "
+                                         "event names it (append one first)")
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
+            else:
+                conn.exec_driver_sql("DROP TRIGGER events_no_update")
+            removed = 0
+            for chunk in _chunks(wanted):
+                result = conn.execute(events.update().where(events.c.seq.in_(chunk), events.c.payload.isnot(None))
+                                      .values(payload=None))
+                removed += int(result.rowcount or 0)
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
+            else:
+                first = importlib.import_module("mlineage.stores.migrations.versions.0001_ledger_and_projections")
+                conn.exec_driver_sql(first._SQLITE_TRIGGERS[0])
+        return removed
 
     def projection_snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every projection row, sorted: rebuild must reproduce this exactly."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from ...errors import NotFoundError
 from ...registry.records import records_for
-from ..deps import Reader, ServerDep
+from ..deps import Admin, Reader, ServerDep
 from ..models import ERRORS
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=ERRORS)
@@ -166,3 +166,34 @@ def alias_moves(name: str, p: Reader, state: ServerDep,
 def model_approvals(name: str, p: Reader, state: ServerDep) -> dict[str, Any]:
     """Every approval change (pending, approved, rejected) of a registered model's versions, oldest first."""
     return {"approvals": records_for(state.view(p).store).approvals(name)}
+
+
+class ErasureIn(BaseModel):
+    ref: str
+    reason: str
+    authorised_by: str | None = None
+    ticket: str | None = None
+    events: list[int] = []
+
+
+@router.post("/erasures")
+def erase(body: ErasureIn, p: Admin, state: ServerDep) -> dict[str, Any]:
+    """Erase an artifact's data on the server (an admin of every namespace: it appends ``PayloadErased``
+    events and removes payloads and blobs): the erasure with its propagation report (docs/incidents.md)."""
+    from ...registry.erasures import erase as run_erasure
+    from ..auth import ForbiddenError
+
+    if not p.sees_all:
+        raise ForbiddenError("an erasure needs an admin token for all namespaces ('*')")
+    return run_erasure(state.client, body.ref, reason=body.reason,
+                       authorised_by=body.authorised_by or p.name, ticket=body.ticket, events=body.events,
+                       actor=p.name)
+
+
+@router.get("/erasures/{erasure_id}")
+def erasure(erasure_id: str, p: Reader, state: ServerDep) -> dict[str, Any]:
+    """An erasure: what it removed, the models it affects with their decisions, and its resolution."""
+    found = records_for(state.view(p).store).erasure(erasure_id)
+    if found is None:
+        raise NotFoundError(f"no erasure {erasure_id!r}")
+    return found
