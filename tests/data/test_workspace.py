@@ -357,3 +357,40 @@ def test_cli_and_sdk_name_a_directory_alike(sqlite_project: Path) -> None:
     assert result.digest == sdk_digest
     assert manifest_digest(directory_manifest(data)) == sdk_digest  # read-only cache links change nothing
     ws.close()
+
+
+def test_gc_retention_keeps_the_ancestors_of_registered_models(data_project: Path) -> None:
+    """--keep-last 1: the middle version of data.csv goes; the first stays because a registered model was
+    trained on it (protected, with why); the newest stays (the pointer names it)."""
+    from datetime import UTC, datetime, timedelta
+
+    from mlineage.data.maintenance import gc
+    from mlineage.sdk.run import run
+
+    ws = workspace()
+    digests = []
+    for i in range(3):
+        write(data_project / "data.csv", f"x\n{i}\n")
+        ws.add(["data.csv"])
+        digests.append(ptr.read(data_project / "data.csv.lin").digest)
+    with run("train", kind="train", client=ws.client, capture=False) as r:
+        r.use(str(digests[0]))
+        write(data_project / "model.bin", "weights\n")
+        model = r.produce(str(data_project / "model.bin"), kind="model")
+    ws.client.register_model(model, "clf")
+    ws.client.set_alias("clf", "production", "@1")
+
+    report = gc(ws, keep_last=1)
+    assert report.unreachable == [digests[1]] and not report.removed
+    assert list(report.expired) == [str(digests[1])]
+    (why,) = report.protected[str(digests[0])]
+    assert why == "ancestor of clf@1 (registered; alias production)"
+    assert gc(ws, keep_last=3).unreachable == []
+    assert gc(ws, older_than=datetime.now(UTC) - timedelta(days=1)).unreachable == []  # nothing that old
+    assert gc(ws, keep_last=1, older_than=datetime.now(UTC) + timedelta(seconds=1)).unreachable == [digests[1]]
+    with pytest.raises(ValidationError, match="at least 1"):
+        gc(ws, keep_last=0)
+    gc(ws, keep_last=1, dry_run=False)
+    assert not ws.cache.has(digests[1])
+    assert ws.cache.has(digests[0]) and ws.cache.has(digests[2])
+    ws.close()

@@ -294,30 +294,62 @@ def get_command(ref: str, output: Path | None, force: bool, as_json: bool) -> No
               help="Only list what would be removed (the default); --force removes it.")
 @click.option("-w", "--workspace", "workspace_only", is_flag=True,
               help="Keep only what the current pointers reach, ignoring older versions the ledger records.")
+@click.option("--keep-last", type=int, metavar="N",
+              help="Retention: keep the newest N recorded versions of each name; older ones may go.")
+@click.option("--older-than", metavar="AGE|TIME",
+              help="Retention: recorded versions older than this may go (30d, 12h, or an RFC 3339 time).")
 @JSON_OPTION
-def gc_command(dry_run: bool, workspace_only: bool, as_json: bool) -> None:
+def gc_command(dry_run: bool, workspace_only: bool, keep_last: int | None, older_than: str | None,
+               as_json: bool) -> None:
     """Remove cache objects that no pointer file and no ledger record reaches.
 
     Without --force it only lists them. Objects of every version the ledger records are kept unless
-    --workspace is given.
+    --workspace is given, or a retention rule (--keep-last, --older-than; both: both must hold) lets old
+    versions go. A retention rule never removes an ancestor of a registered, aliased or deployed model
+    version: those are listed as protected, with why.
     """
     from ..data.maintenance import gc
 
+    cutoff = _cutoff(older_than) if older_than is not None else None
     ws = _workspace()
     try:
-        report = gc(ws, dry_run=dry_run, workspace_only=workspace_only)
+        report = gc(ws, dry_run=dry_run, workspace_only=workspace_only, keep_last=keep_last, older_than=cutoff)
     finally:
         ws.close()
     if as_json:
         emit_json(report.to_dict())
         return
     verb = "would remove" if dry_run else "removed"
+    for digest, why in sorted(report.protected.items()):
+        click.echo(f"protected {digest[:19]}: " + "; ".join(why))
     for d in report.unreachable[:50]:
-        click.echo(f"{verb} {d}")
+        label = report.expired.get(str(d))
+        click.echo(f"{verb} {d}" + (f" (expired: {label})" if label else ""))
     if len(report.unreachable) > 50:
         click.echo(f"... and {len(report.unreachable) - 50} more")
     click.echo(f"{verb} {len(report.unreachable)} object(s), {human_size(report.bytes)}; kept {report.kept}"
                + (" (dry run: pass --force to remove)" if dry_run and report.unreachable else ""))
+
+
+def _cutoff(text: str) -> Any:
+    """``30d``, ``12h``, ``45m`` before now, or an RFC 3339 time."""
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from ..errors import ValidationError
+
+    found = re.fullmatch(r"(\d+)([dhm])", text.strip())
+    if found:
+        n, unit = int(found.group(1)), found.group(2)
+        delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
+        return datetime.now(UTC) - delta
+    from ..eventtime import parse_event_time
+
+    try:
+        return parse_event_time(text if re.search(r"(Z|[+-]\d\d:\d\d)$", text) else text + "Z", "older_than")
+    except ValidationError:
+        raise ValidationError("older_than", f"{text!r} is neither an age nor a time", "30d, 12h, 45m or "
+                              "2026-01-31T00:00:00Z") from None
 
 
 @click.command("fsck")

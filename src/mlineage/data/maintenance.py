@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ..errors import IntegrityError, ValidationError
@@ -19,6 +20,8 @@ class GcReport:
     removed: bool
     kept: int
     stale_temps: int = 0
+    expired: dict[str, str] = field(default_factory=dict)  # digest -> label, under a retention rule
+    protected: dict[str, list[str]] = field(default_factory=dict)  # digest -> why a retention rule spared it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -27,6 +30,8 @@ class GcReport:
             "removed": self.removed,
             "kept": self.kept,
             "stale_temps_removed": self.stale_temps,
+            "expired": [{"digest": d, "label": label} for d, label in self.expired.items()],
+            "protected": [{"digest": d, "why": why} for d, why in sorted(self.protected.items())],
         }
 
 
@@ -47,8 +52,9 @@ class FsckReport:
                 "missing": [str(d) for d in self.missing]}
 
 
-def ledger_digests(ws: Workspace) -> set[Digest]:
-    """Every artifact digest the ledger records, with the members of recorded directory manifests."""
+def ledger_digests(ws: Workspace, skip: frozenset[str] = frozenset()) -> set[Digest]:
+    """Every artifact digest the ledger records, with the members of recorded directory manifests; but not
+    the artifacts in ``skip`` (expired by a retention rule) nor, through them, their manifests' members."""
     from .. import events as ev
 
     out: set[Digest] = set()
@@ -57,6 +63,8 @@ def ledger_digests(ws: Workspace) -> set[Digest]:
         if event.type == ev.RUN_STARTED and event.payload is not None:
             out.update(_stored_code_digests(ws, event.payload.get("context") or {}))
         if event.type != ev.ARTIFACT_RECORDED or event.payload is None:
+            continue
+        if event.payload["digest"] in skip:
             continue
         digest = Digest.parse(event.payload["digest"])
         out.add(digest)
@@ -92,11 +100,29 @@ def _stored_code_digests(ws: Workspace, context: dict[str, Any]) -> set[Digest]:
     return out
 
 
-def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False) -> GcReport:
-    """Objects in the cache that no pointer (and, unless ``workspace_only``, no ledger record) reaches."""
+def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False, keep_last: int | None = None,
+       older_than: datetime | None = None) -> GcReport:
+    """Objects in the cache that no pointer (and, unless ``workspace_only``, no ledger record) reaches.
+
+    ``keep_last`` / ``older_than``: a retention rule (``retention.py``) under which recorded versions expire,
+    except those a registered model version descends from (listed as protected, with why)."""
     reachable = referenced_digests(ws)
+    expired: dict[str, str] = {}
+    protected: dict[str, list[str]] = {}
+    if keep_last is not None or older_than is not None:
+        if workspace_only:
+            raise ValidationError("workspace", "--workspace already ignores the ledger: a retention rule "
+                                  "(--keep-last, --older-than) decides which recorded versions go")
+        if keep_last is not None and keep_last < 1:
+            raise ValidationError("keep_last", "must be at least 1")
+        from .retention import needed_by_models, plan, recorded_artifacts
+
+        decided = plan(recorded_artifacts(ws.client), keep_last=keep_last, older_than=older_than,
+                       pointed={str(d) for d in reachable}, needed_by=needed_by_models(ws.client))
+        expired = {r.digest: r.label for r in decided.expired}
+        protected = decided.protected
     if not workspace_only:
-        reachable |= ledger_digests(ws)
+        reachable |= ledger_digests(ws, frozenset(expired))
     present = list(ws.cache.iter_digests())
     unreachable = sorted(d for d in present if d not in reachable)
     size = 0
@@ -112,7 +138,7 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False) -> 
         for d in unreachable:
             ws.cache.remove(d)
         stale = len(ws.cache.remove_stale_temps())
-    return GcReport(unreachable, size, not dry_run, len(present) - len(unreachable), stale)
+    return GcReport(unreachable, size, not dry_run, len(present) - len(unreachable), stale, expired, protected)
 
 
 def fsck(ws: Workspace, *, repair: bool = False, quiet: bool = False) -> FsckReport:

@@ -1,0 +1,123 @@
+"""Retention that understands lineage: which recorded objects ``gc --keep-last N`` / ``--older-than`` may
+delete, and which it must keep because a registered model version descends from them.
+
+Plain ``gc`` keeps every object the ledger records. A retention rule makes old versions deletable: an
+artifact is *expired* when it is not among the newest ``keep_last`` versions of its name (by record order)
+and/or was recorded before ``older_than`` (both rules given: both must hold; an artifact without a name is
+judged by age only). An expired object is still kept when it is an ancestor of (or is) a registered model
+version: deleting it would break that version's provenance (zenml #5165, Pachyderm #1472), so it is listed as
+*protected* with the versions, aliases and endpoints that need it. Objects a pointer file names are never
+expired. ``plan`` is pure: it takes what the ledger, the registry and the graph say and returns the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..sdk.client import Client
+
+
+@dataclass(frozen=True)
+class Recorded:
+    digest: str
+    name: str | None
+    ts: datetime
+    label: str
+
+
+@dataclass
+class RetentionPlan:
+    expired: list[Recorded] = field(default_factory=list)  # goes
+    protected: dict[str, list[str]] = field(default_factory=dict)  # digest -> why it stays
+    kept: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"expired": [{"digest": r.digest, "label": r.label} for r in self.expired],
+                "protected": [{"digest": d, "why": why} for d, why in sorted(self.protected.items())],
+                "kept": self.kept}
+
+
+def plan(recorded: list[Recorded], *, keep_last: int | None, older_than: datetime | None,
+         pointed: set[str], needed_by: dict[str, list[str]]) -> RetentionPlan:
+    """Split ``recorded`` (in record order, one entry per digest) into expired, protected and kept.
+    ``needed_by``: digest -> the registered versions (with aliases, endpoints) whose ancestry holds it."""
+    out = RetentionPlan()
+    rank: dict[str, int] = {}  # digest -> 0 for its name's newest version, 1 for the one before ...
+    by_name: dict[str, list[str]] = {}
+    for r in recorded:
+        if r.name is not None:
+            by_name.setdefault(r.name, []).append(r.digest)
+    for digests in by_name.values():
+        for i, d in enumerate(reversed(digests)):
+            rank.setdefault(d, i)
+    for r in recorded:
+        rules = []
+        if keep_last is not None:
+            rules.append(r.name is not None and rank[r.digest] >= keep_last)
+        if older_than is not None:
+            rules.append(r.ts < older_than)
+        if r.digest in pointed or not rules or not all(rules):
+            out.kept += 1
+        elif r.digest in needed_by:
+            out.protected[r.digest] = needed_by[r.digest]
+        else:
+            out.expired.append(r)
+    return out
+
+
+def recorded_artifacts(client: Client) -> list[Recorded]:
+    """Every artifact the ledger records, once per digest (its first record), in record order."""
+    from .. import events as ev
+    from ..eventtime import parse_event_time
+
+    seen: dict[str, Recorded] = {}
+    for event in client.store.iter_events():
+        if event.type != ev.ARTIFACT_RECORDED or event.payload is None:
+            continue
+        digest = str(event.payload["digest"])
+        if digest in seen:
+            continue
+        name = event.payload.get("name")
+        version = event.payload.get("version")
+        label = digest[:19] if name is None else f"{name}@{version}" if version else str(name)
+        seen[digest] = Recorded(digest, name, parse_event_time(event.ts), label)
+    return list(seen.values())
+
+
+def needed_by_models(client: Client) -> dict[str, list[str]]:
+    """digest -> why it is protected: each registered model version whose ancestry holds it, with the
+    aliases that name that version and the endpoints it was deployed to."""
+    from ..model import Artifact
+    from ..registry.records import records_for
+
+    everything = records_for(client.store).everything()
+    aliases: dict[tuple[str, int], list[str]] = {}
+    for m in everything["moves"]:
+        key = (m["name"], m["alias"])
+        aliases[key] = [str(m["to"])] if m["to"] is not None else []
+    named: dict[tuple[str, int], list[str]] = {}
+    for (name, alias), to in aliases.items():
+        if to:
+            named.setdefault((name, int(to[0])), []).append(alias)
+    endpoints: dict[tuple[str, int], set[str]] = {}
+    for d in everything["deployments"]:
+        endpoints.setdefault((d["name"], d["version"]), set()).add(d["endpoint"])
+    out: dict[str, list[str]] = {}
+    for v in everything["versions"]:
+        key = (v["name"], v["version"])
+        why = f"ancestor of {v['name']}@{v['version']} (registered"
+        if named.get(key):
+            why += "; alias " + ", ".join(sorted(named[key]))
+        if endpoints.get(key):
+            why += "; deployed to " + ", ".join(sorted(endpoints[key]))
+        why += ")"
+        digests = {v["digest"]}
+        for node in client.trace(v["digest"]).nodes.values():
+            if isinstance(node, Artifact):
+                digests.add(str(node.digest))
+        for d in digests:
+            out.setdefault(d, []).append(why)
+    return out
