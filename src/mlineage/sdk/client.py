@@ -103,7 +103,25 @@ class Client:
         stored = pipeline.append(self.store, events)
         if stored:
             self._head = (stored[-1].seq, stored[-1].hash)
+            self.notify_webhooks(stored)
         return stored
+
+    webhooks: Any = False  # not looked up yet; then a ``webhooks.Notifier`` or None (the server sets its own)
+
+    def notify_webhooks(self, stored: Sequence[StoredEvent]) -> None:
+        """Deliver the hooked events among ``stored`` (``mlineage.webhooks``): this process appended them to
+        its own store, so it delivers them; a remote store's server delivers its own."""
+        from ..webhooks import TOPICS
+
+        if not any(e.type in TOPICS for e in stored):
+            return
+        if self.webhooks is False:
+            from ..webhooks import project_notifier
+
+            remote = hasattr(self.store, "request")
+            self.webhooks = None if remote else project_notifier(self.settings.project_root)
+        if self.webhooks is not None:
+            self.webhooks.notify(stored)
 
     def write_checkpoint(self, head: tuple[int, str] | None = None) -> bool:
         """Write the ledger head this client last appended (or ``head``) to the project's checkpoint file

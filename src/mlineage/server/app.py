@@ -46,6 +46,9 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     if not isinstance(client.store, SqlStore):
         raise ConfigError("the server needs a SQL metadata store (sqlite:/// or postgresql://)")
     client.resolve_paths = False  # a ref is never a file on the server's disk (clients send digests)
+    from ..webhooks import server_notifier
+
+    client.webhooks = server_notifier()  # MLINEAGE_WEBHOOKS: delivered on a background thread
     engine = client.store.engine
     index = NamespaceIndex(engine)
     key_env = os.environ.get("MLINEAGE_SERVER_CHECKPOINT_KEY")

@@ -55,6 +55,8 @@ def append(state: ServerState, batch: list[EventIn], p: Principal) -> dict[str, 
     stored = pipeline.append(
         client.store, checked, check=lambda prepared: state.index.check_writes(prepared, p)
     )
+    if stored:
+        client.notify_webhooks(stored)  # the server's hooks (MLINEAGE_WEBHOOKS), on a background thread
     return {"accepted": len(stored), "duplicates": len(checked) - len(stored),
             "head_seq": stored[-1].seq if stored else client.store.head()[0],
             "events": [{"id": e.id, "seq": e.seq, "hash": e.hash, "prev_hash": e.prev_hash,
