@@ -12,8 +12,34 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PG_ADMIN_URL, _pg_available, drop_pg_schema, make_pg_schema_url
-from tests.server.conftest import server  # noqa: F401
-from tests.team.conftest import ServerProcess, machine, write_token
+from tests.server.conftest import ServerProcess
+from tests.team.conftest import machine, write_token
+
+from .receiver import Receiver
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with Receiver(statuses=[502]) as rx:
+        yield rx
+
+
+@pytest.fixture(scope="module")
+def server(backend_uri: str, receiver: Receiver, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[ServerProcess]:
+    """A team server whose webhooks (MLINEAGE_WEBHOOKS) post to the loopback receiver."""
+    import os
+
+    folder = tmp_path_factory.mktemp("hooks")
+    config = folder / "webhooks.toml"
+    config.write_text(f'[[webhooks]]\nurl = "{receiver.url}"\nsecret = "team-secret"\nbackoff_s = 0.01\n')
+    os.environ["MLINEAGE_WEBHOOKS"] = str(config)
+    try:
+        proc = ServerProcess(backend_uri, tmp_path_factory.mktemp("objects") / "objects").start()
+    finally:
+        del os.environ["MLINEAGE_WEBHOOKS"]
+    yield proc
+    proc.stop()
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +80,7 @@ try:
 except PromotionRefusedError as exc:
     refused = str(exc)
 now = str(c.resolve("srv-model@production").digest)
+c.set_approval("srv-model@2", "rejected", reason="drifted")
 opened = c.open_incident(digests[1], reason="bad weights")
 hit = c.incident_impact(opened["id"])
 back = c.rollback_alias("srv-model", "production", opened["id"])
@@ -69,7 +96,7 @@ print(json.dumps({"digests": digests, "used": str(used.digest), "inputs": [str(a
 """
 
 
-def test_registry_through_a_team_server(server: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
+def test_registry_through_a_team_server(server: ServerProcess, receiver: Receiver, tmp_path: Path) -> None:
     token = write_token(server.store_uri)
     one = machine(tmp_path, "one", server.url, token)
     out = json.loads(one.python(SCRIPT).stdout.strip().splitlines()[-1])
@@ -94,3 +121,34 @@ def test_registry_through_a_team_server(server: ServerProcess, tmp_path: Path) -
     assert [(d["version"], d["alias"], d["digest"]) for d in served] == [(1, "production", first)]
     bad = two.cli("alias", "set", "srv-model", "2", "@1", check=False)
     assert bad.returncode == 1 and "looks like a version number" in bad.stderr
+
+    listed = json.loads(two.cli("models", "srv-model", "--json").stdout)
+    assert [(v["version"], v["approval"]) for v in listed["versions"]] == [(1, "pending"), (2, "rejected")]
+    assert listed["versions"][1]["approval_reason"] == "drifted"
+
+    # the server delivered its appends to the webhook (after one 502, retried), signed with its secret
+    from mlineage.webhooks import SIGNATURE_HEADER, verify_signature
+
+    for _ in range(500):  # bounded wait for the server's background delivery
+        if sum(1 for e in receiver.events() if e["type"] == "IncidentClosed"):
+            break
+        import time
+        time.sleep(0.02)
+    types = [e["type"] for e in receiver.events()]
+    assert types.count("AliasSet") == 4  # three moves, the first one twice (a 502, then delivered)
+    assert {"ModelApprovalChanged", "IncidentOpened", "IncidentClosed"} <= set(types)
+    assert all(verify_signature(b"team-secret", body, h[SIGNATURE_HEADER]) for body, h in receiver.received)
+
+    # an erasure runs on the server, an admin's act; the teammate's verify then lists it
+    refused = two.cli("erase", second, "--reason", "GDPR", check=False)
+    assert refused.returncode == 1 and "admin" in refused.stderr
+    admin = machine(tmp_path, "admin", server.url, write_token(server.store_uri, "read,write,admin", "*"))
+    done = json.loads(admin.cli("erase", second, "--reason", "GDPR", "--ticket", "DSR-9", "--json").stdout)
+    assert done["affected"] == ["srv-model@2"] and done["blobs"] == [second]  # the erased model itself
+    early = admin.cli("erasure", "close", done["id"], "--resolution", "done", check=False)
+    assert early.returncode == 1 and "no decision yet for srv-model@2" in early.stderr
+    two.cli("erasure", "decide", done["id"], "srv-model@2", "retrain", "--reason", "without the rows")
+    closed = json.loads(admin.cli("erasure", "close", done["id"], "--resolution", "retrained",
+                                  "--json").stdout)
+    assert closed["resolution"] == "retrained" and closed["decisions"][0]["decision"] == "retrain"
+    assert json.loads(two.cli("verify", "--json").stdout)["ok"] is True
