@@ -90,6 +90,15 @@ class SqlRecords:
                 "closed_at": r.closed_at}
 
 
+    def version_nodes(self) -> list[tuple[str, int, int]]:
+        """(name, version, graph node id) of every registered version, one row per occurrence of its digest:
+        what a walk from a bad artifact checks membership against (``service.Taint``)."""
+        rows = self._rows(
+            "SELECT v.name, v.version, a.node_id FROM registry_versions v JOIN artifacts a ON a.digest = v.digest "
+            "WHERE a.node_id IS NOT NULL UNION ALL SELECT v.name, v.version, o.node_id FROM registry_versions v "
+            "JOIN occurrences o ON o.digest = v.digest", {})
+        return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
     def erasure(self, erasure_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM registry_erasures WHERE id = :i", {"i": erasure_id})
         if not rows:

@@ -298,6 +298,53 @@ def tainted_by(client: Client, bad: Artifact, digest: str) -> list[str] | None:
     return [found.nodes[i].label for i in found.paths[0]]
 
 
+class Taint:
+    """Which registered versions descend from ``bad``, and by which path: one walk down from ``bad`` on the
+    graph engine's snapshot (with the predecessor tree, so each path is read off it) and one query for the
+    versions' graph nodes, instead of a path query per version. A remote client, whose graph lives on the
+    server, asks one path query per version (``tainted_by``)."""
+
+    def __init__(self, client: Client, bad: Artifact) -> None:
+        self.client, self.bad = client, bad
+        self.local = hasattr(client.store, "engine")
+        self._chains: dict[tuple[str, int], list[int]] = {}
+        if not self.local:
+            return
+        from scipy.sparse.csgraph import breadth_first_order
+
+        from ..model import NodeKind, NodeRef
+
+        snap = client.graph.snapshot()
+        root = client.store.node_id(NodeRef(NodeKind.ARTIFACT, str(bad.digest)))
+        if root is None or root >= snap.n:
+            return
+        order, pred = breadth_first_order(snap.matrix("down", None), root, directed=True,
+                                          return_predecessors=True)
+        reached = set(order.tolist())
+        sql = records_for(client.store)
+        for name, version, node in sql.version_nodes():  # type: ignore[attr-defined]
+            if node in reached and (name, version) not in self._chains:
+                chain = [node]
+                while chain[-1] != root:
+                    chain.append(int(pred[chain[-1]]))
+                self._chains[(name, version)] = chain[::-1]
+
+    def chains(self, versions: list[dict[str, Any]]) -> dict[tuple[str, int], list[str]]:
+        """(name, version) -> the path's labels, bad artifact first, for each tainted one of ``versions``."""
+        if not self.local:
+            out = {}
+            for v in versions:
+                chain = tainted_by(self.client, self.bad, v["digest"])
+                if chain is not None:
+                    out[(v["name"], v["version"])] = chain
+            return out
+        wanted = {(v["name"], v["version"]) for v in versions}
+        found = {k: c for k, c in self._chains.items() if k in wanted}
+        ids = sorted({i for c in found.values() for i in c})
+        nodes = self.client.store.describe(ids) if ids else {}  # type: ignore[attr-defined]
+        return {k: [nodes[i].label for i in c] for k, c in found.items()}
+
+
 def rollback(client: Client, name: str, alias: str, excluding: str, *, reason: str = "") -> dict[str, Any]:
     """Move NAME@ALIAS to the newest version whose ancestry does not contain ``excluding`` (a bad dataset,
     code commit, base model), saying which versions were skipped and by which path; with no safe version,
@@ -313,8 +360,9 @@ def rollback(client: Client, name: str, alias: str, excluding: str, *, reason: s
     known = _versions_or_error(client, name)
     now = current(client, name, alias)
     skipped: list[dict[str, Any]] = []
+    chains = Taint(client, node).chains(known)
     for v in reversed(known):
-        chain = tainted_by(client, node, v["digest"])
+        chain = chains.get((v["name"], v["version"]))
         if chain is not None:
             skipped.append({"version": v["version"], "digest": v["digest"], "path": chain})
             continue
@@ -360,11 +408,9 @@ def impact(client: Client, incident_id: str) -> dict[str, Any]:
     found = incident(client, incident_id)
     bad = client.artifact(found["digest"])
     everything = records_for(client.store).everything()
-    affected = []
-    for v in everything["versions"]:
-        chain = tainted_by(client, bad, v["digest"])
-        if chain is not None:
-            affected.append(dict(v, path=chain))
+    chains = Taint(client, bad).chains(everything["versions"])
+    affected = [dict(v, path=chains[(v["name"], v["version"])]) for v in everything["versions"]
+                if (v["name"], v["version"]) in chains]
     keys = {(v["name"], v["version"]) for v in affected}
     current = {(m["name"], m["alias"]): m["to"] for m in everything["moves"]}
     aliases = sorted({(m["name"], m["alias"]) for m in everything["moves"] if (m["name"], m["to"]) in keys})
