@@ -41,9 +41,14 @@ def test_erase_a_dataset_verify_passes_and_the_decisions_track_it_to_closure(cli
     assert done["report"]["models"] == [{"model": "clf@1", "digest": str(model.digest)}]
     assert [(e["endpoint"], e["now"]) for e in done["report"]["endpoints"]] == [("scoring", True)]
     assert done["report"]["runs"] >= 2  # the training run and the deploy run
-    assert len(done["erased_seqs"]) == 1 and done["blobs_removed"] == [digest]
+    assert len(done["erased_seqs"]) == 1
+    profile_blob = done["blobs"][1]  # the profile's own blob holds the top values: it goes too
+    assert done["blobs_removed"] == [digest, profile_blob] and not client.blobs.has(Digest.parse(profile_blob))
     assert not client.blobs.has(Digest.parse(digest))
     assert done["open"] == ["clf@1"] and done["authorised_by"] == "dpo@example.com"
+    from mlineage.datasets.service import stored_profile
+
+    assert stored_profile(client, digest) is None  # no projection keeps the erased profile
 
     report = client.verify()
     assert report.ok and report.redacted == 1

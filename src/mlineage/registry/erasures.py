@@ -27,9 +27,10 @@ from .records import records_for
 if TYPE_CHECKING:
     from ..sdk.client import Client
 
-CONTENT_EVENTS = frozenset({"DatasetProfiled"})
-"""Event types whose payload holds values of the artifact they reference (a profile's top values, min and
-max): erased with the artifact. Other events reference it by digest only."""
+CONTENT_EVENTS: dict[str, tuple[str, ...]] = {"DatasetProfiled": ("profile",)}
+"""Event types that hold values of the artifact they reference, and the payload fields naming the blobs that
+hold them (a profile's top values, minimum and maximum): both are erased with the artifact. Other events
+reference it by digest only."""
 
 MODEL_KINDS = frozenset({"model", "adapter", "online_checkpoint"})
 INDEX_KINDS = frozenset({"corpus", "index"})
@@ -132,7 +133,8 @@ def erase(client: Client, ref: str, *, reason: str, authorised_by: str | None = 
     who = authorised_by or actor or local_actor()
     report = propagation(client, node)
     targets = _content_events(client, digest, list(events or []))
-    blobs = _blobs_of(client, node)
+    blobs = _blobs_of(client, node) + [str(e.payload[f]) for e in targets
+                                       for f in CONTENT_EVENTS.get(e.type, ()) if e.payload.get(f)]
     erasure_id = "era-" + uuid.uuid4().hex[:12]
     batch = [NewEvent(PAYLOAD_ERASED, erasure_event_payload(e.seq, e.id, e.payload_sha256, reason, who, ticket),
                       actor=actor) for e in targets]
