@@ -384,6 +384,7 @@ def test_gc_retention_keeps_the_ancestors_of_registered_models(data_project: Pat
     assert report.unreachable == [digests[1]] and not report.removed
     assert list(report.expired) == [str(digests[1])]
     (why,) = report.protected[str(digests[0])]
+    assert report.labels[str(digests[0])] == "data.csv@1"
     assert why == "ancestor of clf@1 (registered; alias production)"
     assert gc(ws, keep_last=3).unreachable == []
     assert gc(ws, older_than=datetime.now(UTC) - timedelta(days=1)).unreachable == []  # nothing that old

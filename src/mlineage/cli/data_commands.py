@@ -321,7 +321,7 @@ def gc_command(dry_run: bool, workspace_only: bool, keep_last: int | None, older
         return
     verb = "would remove" if dry_run else "removed"
     for digest, why in sorted(report.protected.items()):
-        click.echo(f"protected {digest[:19]}: " + "; ".join(why))
+        click.echo(f"protected {report.labels.get(digest, digest[:19])} ({digest[:19]}): " + "; ".join(why))
     for d in report.unreachable[:50]:
         label = report.expired.get(str(d))
         click.echo(f"{verb} {d}" + (f" (expired: {label})" if label else ""))

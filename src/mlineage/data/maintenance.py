@@ -22,6 +22,7 @@ class GcReport:
     stale_temps: int = 0
     expired: dict[str, str] = field(default_factory=dict)  # digest -> label, under a retention rule
     protected: dict[str, list[str]] = field(default_factory=dict)  # digest -> why a retention rule spared it
+    labels: dict[str, str] = field(default_factory=dict)  # digest -> name@version of each protected one
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,7 +32,8 @@ class GcReport:
             "kept": self.kept,
             "stale_temps_removed": self.stale_temps,
             "expired": [{"digest": d, "label": label} for d, label in self.expired.items()],
-            "protected": [{"digest": d, "why": why} for d, why in sorted(self.protected.items())],
+            "protected": [{"digest": d, "label": self.labels.get(d, d[:19]), "why": why}
+                          for d, why in sorted(self.protected.items())],
         }
 
 
@@ -109,6 +111,7 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False, kee
     reachable = referenced_digests(ws)
     expired: dict[str, str] = {}
     protected: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
     if keep_last is not None or older_than is not None:
         if workspace_only:
             raise ValidationError("workspace", "--workspace already ignores the ledger: a retention rule "
@@ -119,8 +122,9 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False, kee
 
         decided = plan(recorded_artifacts(ws.client), keep_last=keep_last, older_than=older_than,
                        pointed={str(d) for d in reachable}, needed_by=needed_by_models(ws.client))
-        expired = {r.digest: r.label for r in decided.expired}
+        expired = {r.digest: _label(ws, r.digest, r.label) for r in decided.expired}
         protected = decided.protected
+        labels = {d: _label(ws, d, d[:19]) for d in protected}
     if not workspace_only:
         reachable |= ledger_digests(ws, frozenset(expired))
     present = list(ws.cache.iter_digests())
@@ -138,7 +142,13 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False, kee
         for d in unreachable:
             ws.cache.remove(d)
         stale = len(ws.cache.remove_stale_temps())
-    return GcReport(unreachable, size, not dry_run, len(present) - len(unreachable), stale, expired, protected)
+    return GcReport(unreachable, size, not dry_run, len(present) - len(unreachable), stale, expired, protected,
+                    labels)
+
+
+def _label(ws: Workspace, digest: str, fallback: str) -> str:
+    found = ws.client.store.get_artifact(digest)
+    return found.label if found is not None else fallback
 
 
 def fsck(ws: Workspace, *, repair: bool = False, quiet: bool = False) -> FsckReport:
