@@ -22,7 +22,6 @@ import shutil
 import tempfile
 import time
 import uuid
-
 from typing import Any
 
 from bench.harness import Result, best_of, workdir

@@ -1,7 +1,8 @@
 """Webhooks: alias moves, approval changes, incidents and erasures notify configured URLs.
 
 Each delivery is one POST of a JSON body ``{"topic", "delivery_id", "event": {seq, id, type, ts, actor,
-payload}}`` signed with HMAC-SHA256 over the exact body bytes (``X-Mlineage-Signature: sha256=<hex>``), retried
+payload}}`` signed with HMAC-SHA256 over the exact body bytes (``X-Mlineage-Signature: sha256=<hex>``),
+retried
 with exponential backoff on a connection error, a timeout, a 5xx or a 429 (another 4xx is final), and every
 attempt is a line in the delivery log (JSON lines: url, event seq and type, attempt, HTTP status or error,
 time, whether it was delivered).
@@ -104,7 +105,7 @@ def _post(hook: Hook, body: bytes, headers: dict[str, str]) -> tuple[int | None,
 
     request = urllib.request.Request(hook.url, data=body, method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=hook.timeout_s) as response:  # noqa: S310 (http(s) only)
+        with urllib.request.urlopen(request, timeout=hook.timeout_s) as response:
             return int(response.status), None
     except urllib.error.HTTPError as exc:
         return int(exc.code), None
@@ -209,7 +210,8 @@ def project_notifier(project_root: Path | None) -> Notifier | None:
 
     if project_root is None:
         return None
-    hooks = parse_hooks(read_config(project_root).get("webhooks"), f"{project_root / PROJECT_DIR}/config.toml")
+    where = f"{project_root / PROJECT_DIR}/config.toml"
+    hooks = parse_hooks(read_config(project_root).get("webhooks"), where)
     return Notifier(hooks, project_root / PROJECT_DIR / LOG_FILE) if hooks else None
 
 

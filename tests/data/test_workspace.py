@@ -388,7 +388,8 @@ def test_gc_retention_keeps_the_ancestors_of_registered_models(data_project: Pat
     assert why == "ancestor of clf@1 (registered; alias production)"
     assert gc(ws, keep_last=3).unreachable == []
     assert gc(ws, older_than=datetime.now(UTC) - timedelta(days=1)).unreachable == []  # nothing that old
-    assert gc(ws, keep_last=1, older_than=datetime.now(UTC) + timedelta(seconds=1)).unreachable == [digests[1]]
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    assert gc(ws, keep_last=1, older_than=soon).unreachable == [digests[1]]
     with pytest.raises(ValidationError, match="at least 1"):
         gc(ws, keep_last=0)
     gc(ws, keep_last=1, dry_run=False)

@@ -43,7 +43,8 @@ def test_erase_a_dataset_verify_passes_and_the_decisions_track_it_to_closure(cli
     assert done["report"]["runs"] >= 2  # the training run and the deploy run
     assert len(done["erased_seqs"]) == 1
     profile_blob = done["blobs"][1]  # the profile's own blob holds the top values: it goes too
-    assert done["blobs_removed"] == [digest, profile_blob] and not client.blobs.has(Digest.parse(profile_blob))
+    assert done["blobs_removed"] == [digest, profile_blob]
+    assert not client.blobs.has(Digest.parse(profile_blob))
     assert not client.blobs.has(Digest.parse(digest))
     assert done["open"] == ["clf@1"] and done["authorised_by"] == "dpo@example.com"
     from mlineage.datasets.service import stored_profile

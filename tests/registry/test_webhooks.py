@@ -12,7 +12,14 @@ import pytest
 from mlineage.config import init_project
 from mlineage.errors import ConfigError
 from mlineage.sdk.client import Client
-from mlineage.webhooks import SIGNATURE_HEADER, Notifier, parse_hooks, project_notifier, read_log, verify_signature
+from mlineage.webhooks import (
+    SIGNATURE_HEADER,
+    Notifier,
+    parse_hooks,
+    project_notifier,
+    read_log,
+    verify_signature,
+)
 
 from .receiver import Receiver
 

@@ -313,7 +313,8 @@ def gc_command(dry_run: bool, workspace_only: bool, keep_last: int | None, older
     cutoff = _cutoff(older_than) if older_than is not None else None
     ws = _workspace()
     try:
-        report = gc(ws, dry_run=dry_run, workspace_only=workspace_only, keep_last=keep_last, older_than=cutoff)
+        report = gc(ws, dry_run=dry_run, workspace_only=workspace_only, keep_last=keep_last,
+                    older_than=cutoff)
     finally:
         ws.close()
     if as_json:

@@ -292,7 +292,8 @@ def rollback_command(name: str, alias: str | None, to: str | None, reason: str, 
     """Put dataset NAME back to an earlier version (--to), or model NAME's ALIAS past a bad artifact.
 
     `rollback NAME --to REF`: the data and its pointer file become that version, as `mlineage checkout
-    NAME@N` does; the ledger keeps a rollback event, so `mlineage versions NAME` shows it instead of hiding it.
+    NAME@N` does; the ledger keeps a rollback event, so `mlineage versions NAME` shows it instead of hiding
+    it.
 
     `rollback NAME ALIAS --excluding REF`: the registry's rollback (docs/incidents.md), the same as
     `mlineage alias rollback`.

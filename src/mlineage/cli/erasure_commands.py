@@ -14,7 +14,8 @@ from .output import emit_json
 
 def _show(found: dict[str, Any]) -> None:
     state = f"closed: {found['resolution']}" if found["resolution"] else (
-        f"open: {len(found['open'])} model(s) without a decision" if found["open"] else "open: every model decided")
+        f"open: {len(found['open'])} model(s) without a decision" if found["open"]
+        else "open: every model decided")
     click.echo(f"{found['id']} on {found['digest'][:19]} by {found['actor'] or '?'} (authorised by "
                f"{found['authorised_by']}) at {found['ts']}: {found['reason']} [{state}]")
     decided = {d["model"]: d for d in found["decisions"]}
@@ -31,7 +32,7 @@ def _show(found: dict[str, Any]) -> None:
 @click.option("--authorised-by", default=None, help="Who authorised it (default: you).")
 @click.option("--ticket", default=None, help="The request's ticket.")
 @click.option("--event", "events", multiple=True, type=int, metavar="SEQ",
-              help="Also erase this event's payload (a run's params that hold the person's data); repeatable.")
+              help="Also erase this event's payload (a run's params holding the person's data); repeatable.")
 @JSON_OPTION
 def erase_command(ref: str, reason: str, authorised_by: str | None, ticket: str | None,
                   events: tuple[int, ...], as_json: bool) -> None:

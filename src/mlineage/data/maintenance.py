@@ -142,8 +142,8 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False, kee
         for d in unreachable:
             ws.cache.remove(d)
         stale = len(ws.cache.remove_stale_temps())
-    return GcReport(unreachable, size, not dry_run, len(present) - len(unreachable), stale, expired, protected,
-                    labels)
+    kept = len(present) - len(unreachable)
+    return GcReport(unreachable, size, not dry_run, kept, stale, expired, protected, labels)
 
 
 def _label(ws: Workspace, digest: str, fallback: str) -> str:

@@ -94,14 +94,13 @@ def needed_by_models(client: Client) -> dict[str, list[str]]:
     from ..registry.records import records_for
 
     everything = records_for(client.store).everything()
-    aliases: dict[tuple[str, int], list[str]] = {}
+    target: dict[tuple[str, str], int | None] = {}  # (name, alias) -> the version it names now
     for m in everything["moves"]:
-        key = (m["name"], m["alias"])
-        aliases[key] = [str(m["to"])] if m["to"] is not None else []
+        target[(m["name"], m["alias"])] = m["to"]
     named: dict[tuple[str, int], list[str]] = {}
-    for (name, alias), to in aliases.items():
-        if to:
-            named.setdefault((name, int(to[0])), []).append(alias)
+    for (name, alias), to in target.items():
+        if to is not None:
+            named.setdefault((name, int(to)), []).append(alias)
     endpoints: dict[tuple[str, int], set[str]] = {}
     for d in everything["deployments"]:
         endpoints.setdefault((d["name"], d["version"]), set()).add(d["endpoint"])

@@ -114,14 +114,14 @@ def erase(client: Client, ref: str, *, reason: str, authorised_by: str | None = 
           ticket: str | None = None, events: list[int] | None = None, actor: str | None = None
           ) -> dict[str, Any]:
     """Erase the data of ``ref`` (see the module docstring); returns the erasure with its propagation report.
-    Against a team server the server does it (an admin token); ``actor`` is who asked (the server's caller)."""
+    Against a team server the server does it (an admin token); ``actor``: who asked (the server's caller)."""
     if not reason:
         raise ValidationError("reason", "an erasure needs a reason", "pass --reason")
     if hasattr(client.store, "request"):  # a team server: the bytes live there
         client.store.flush(quiet=True)  # type: ignore[attr-defined]
         body = {"ref": ref, "reason": reason, "authorised_by": authorised_by, "ticket": ticket,
                 "events": events or []}
-        return dict(client.store.request("POST", "/erasures", json=body))  # type: ignore[attr-defined]
+        return dict(client.store.request("POST", "/erasures", json=body))
     if not hasattr(client.store, "erase_payloads"):
         raise ConfigError(f"{client.store.uri} cannot erase payloads")
     node = client.resolve(ref)
@@ -136,16 +136,17 @@ def erase(client: Client, ref: str, *, reason: str, authorised_by: str | None = 
     blobs = _blobs_of(client, node) + [str(e.payload[f]) for e in targets
                                        for f in CONTENT_EVENTS.get(e.type, ()) if e.payload.get(f)]
     erasure_id = "era-" + uuid.uuid4().hex[:12]
-    batch = [NewEvent(PAYLOAD_ERASED, erasure_event_payload(e.seq, e.id, e.payload_sha256, reason, who, ticket),
-                      actor=actor) for e in targets]
+    batch = [NewEvent(PAYLOAD_ERASED,
+                      erasure_event_payload(e.seq, e.id, e.payload_sha256, reason, who, ticket), actor=actor)
+             for e in targets]
     batch.append(NewEvent(ERASURE_REQUESTED, {
         "erasure_id": erasure_id, "digest": digest, "reason": reason, "authorised_by": who,
         "erased_seqs": [e.seq for e in targets], "blobs": blobs,
         "affected": [m["model"] for m in report["models"]]}, actor=actor))
     client.append(batch)
     if targets:
-        client.store.erase_payloads([e.seq for e in targets])  # type: ignore[attr-defined]
-        client.store.rebuild()  # type: ignore[attr-defined]  # no projection keeps a copy of what went
+        client.store.erase_payloads([e.seq for e in targets])
+        client.store.rebuild()  # no projection keeps a copy of what went
     removed = []
     remove = getattr(client.blobs, "remove", None)
     for b in blobs:
@@ -184,7 +185,8 @@ def close(client: Client, erasure_id: str, resolution: str) -> dict[str, Any]:
     found = erasure(client, erasure_id)
     if found["open"]:
         raise ValidationError("erasure_id", f"erasure {erasure_id} cannot close: no decision yet for "
-                              + ", ".join(found["open"]), "`mlineage erasure decide` each affected model first")
+                              + ", ".join(found["open"]),
+                              "`mlineage erasure decide` each affected model first")
     client.append([NewEvent(ERASURE_CLOSED, {"erasure_id": erasure_id, "resolution": resolution})])
     _flush(client)
     return erasure(client, erasure_id)

@@ -185,10 +185,12 @@ def _erasure_requested(p: Mapping[str, Any]) -> dict[str, Any]:
 def _erasure_decided(p: Mapping[str, Any]) -> dict[str, Any]:
     decision, model = p.get("decision"), p.get("model")
     if decision not in ERASURE_DECISIONS:
-        raise ValidationError("decision", f"{decision!r} is not a decision", "one of " + ", ".join(ERASURE_DECISIONS))
+        raise ValidationError("decision", f"{decision!r} is not a decision",
+                              "one of " + ", ".join(ERASURE_DECISIONS))
     if not isinstance(model, str) or not model or len(model) > 256:
         raise ValidationError("model", "must name an affected model (NAME@N or a digest)")
-    out = {"erasure_id": _incident_id(p, "erasure_id"), "model": model, "decision": decision, "reason": _reason(p)}
+    out = {"erasure_id": _incident_id(p, "erasure_id"), "model": model, "decision": decision,
+           "reason": _reason(p)}
     if decision == "accept" and not out["reason"]:
         raise ValidationError("reason", "accepting a model that learnt from erased data needs a reason",
                               "pass --reason")
@@ -240,7 +242,8 @@ def _tables() -> list[Table]:
               Column("seq", BigInteger, nullable=False), Column("resolution", Text),
               Column("closed_by", String(256)), Column("closed_at", String(40))),
         Table("registry_approvals", md, Column("seq", BigInteger, primary_key=True),
-              Column("name", String(128), nullable=False, index=True), Column("version", Integer, nullable=False),
+              Column("name", String(128), nullable=False, index=True),
+              Column("version", Integer, nullable=False),
               Column("state", String(16), nullable=False), Column("reason", Text, nullable=False),
               Column("actor", String(256)), Column("ts", String(40), nullable=False)),
         Table("registry_erasures", md, Column("id", String(64), primary_key=True),
@@ -399,8 +402,9 @@ class RegistryProjection(Projection):
         ).fetchall()}
         open_ = [m for m in affected if m not in decided]
         if open_:
-            raise ValidationError("erasure_id", f"erasure {p['erasure_id']} cannot close: no decision yet for "
-                                  + ", ".join(open_), "`mlineage erasure decide` each affected model first")
+            raise ValidationError("erasure_id", f"erasure {p['erasure_id']} cannot close: no decision yet "
+                                  "for " + ", ".join(open_),
+                                  "`mlineage erasure decide` each affected model first")
         self.writer.execute(
             "UPDATE registry_erasures SET resolution = :r, closed_by = :a, closed_at = :t WHERE id = :i",
             {"i": p["erasure_id"], "r": p["resolution"], "a": e.actor, "t": e.ts})

@@ -38,7 +38,7 @@ class SqlRecords:
             return list(conn.execute(text(sql), params))
 
     def versions(self, name: str) -> list[dict[str, Any]]:
-        """Each version with its approval state now (``pending`` until someone decides), who set it and why."""
+        """Each version with its approval state now (``pending`` until someone decides), who and why."""
         rows = self._rows("SELECT * FROM registry_versions WHERE name = :n ORDER BY version", {"n": name})
         latest = {a["version"]: a for a in self.approvals(name)}
         out = []
@@ -94,8 +94,9 @@ class SqlRecords:
         """(name, version, graph node id) of every registered version, one row per occurrence of its digest:
         what a walk from a bad artifact checks membership against (``service.Taint``)."""
         rows = self._rows(
-            "SELECT v.name, v.version, a.node_id FROM registry_versions v JOIN artifacts a ON a.digest = v.digest "
-            "WHERE a.node_id IS NOT NULL UNION ALL SELECT v.name, v.version, o.node_id FROM registry_versions v "
+            "SELECT v.name, v.version, a.node_id FROM registry_versions v "
+            "JOIN artifacts a ON a.digest = v.digest WHERE a.node_id IS NOT NULL "
+            "UNION ALL SELECT v.name, v.version, o.node_id FROM registry_versions v "
             "JOIN occurrences o ON o.digest = v.digest", {})
         return [(r[0], int(r[1]), int(r[2])) for r in rows]
 
@@ -110,8 +111,8 @@ class SqlRecords:
                 "erased_seqs": json.loads(r.erased_seqs), "blobs": json.loads(r.blobs),
                 "affected": json.loads(r.affected), "actor": r.actor, "ts": r.ts, "seq": int(r.seq),
                 "resolution": r.resolution, "closed_by": r.closed_by, "closed_at": r.closed_at,
-                "decisions": [{"seq": int(d.seq), "model": d.model, "decision": d.decision, "reason": d.reason,
-                               "actor": d.actor, "ts": d.ts} for d in decisions]}
+                "decisions": [{"seq": int(d.seq), "model": d.model, "decision": d.decision,
+                               "reason": d.reason, "actor": d.actor, "ts": d.ts} for d in decisions]}
 
 
 class VisibleRecords:

@@ -12,9 +12,9 @@ from ..events import NewEvent
 from ..model import Artifact
 from .events import (
     ALIAS_REMOVED,
+    ALIAS_SET,
     APPROVAL_CHANGED,
     APPROVAL_STATES,
-    ALIAS_SET,
     DEPLOY,
     INCIDENT_CLOSED,
     INCIDENT_OPENED,
@@ -204,7 +204,8 @@ def set_approval(client: Client, ref: str, state: str, *, reason: str = "") -> d
     """Record NAME@N's approval state (``pending``, ``approved``, ``rejected``; SageMaker's model package
     states) with who and why. A rejection needs a reason; setting the state it already has is refused."""
     if state not in APPROVAL_STATES:
-        raise ValidationError("state", f"{state!r} is not an approval state", "one of " + ", ".join(APPROVAL_STATES))
+        raise ValidationError("state", f"{state!r} is not an approval state",
+                              "one of " + ", ".join(APPROVAL_STATES))
     if state == "rejected" and not reason:
         raise ValidationError("reason", "a rejection needs a reason", "pass --reason \"why\"")
     name, chosen = _version_ref(client, ref)
@@ -341,7 +342,7 @@ class Taint:
         wanted = {(v["name"], v["version"]) for v in versions}
         found = {k: c for k, c in self._chains.items() if k in wanted}
         ids = sorted({i for c in found.values() for i in c})
-        nodes = self.client.store.describe(ids) if ids else {}  # type: ignore[attr-defined]
+        nodes = self.client.store.describe(ids) if ids else {}
         return {k: [nodes[i].label for i in c] for k, c in found.items()}
 
 

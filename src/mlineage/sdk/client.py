@@ -473,7 +473,8 @@ class Client:
 
         return erasures.erasure(self, erasure_id)
 
-    def decide_erasure(self, erasure_id: str, model: str, decision: str, *, reason: str = "") -> dict[str, Any]:
+    def decide_erasure(self, erasure_id: str, model: str, decision: str, *, reason: str = ""
+                       ) -> dict[str, Any]:
         """Record ``retrain``, ``unlearn`` or ``accept`` (with a reason) for a model an erasure affects."""
         from ..registry import erasures
 

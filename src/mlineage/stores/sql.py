@@ -228,13 +228,14 @@ class SqlStore:
 
         from ..erasure import PAYLOAD_ERASED
 
-        wanted = sorted(set(int(s) for s in seqs))
+        wanted = sorted({int(s) for s in seqs})
         if not wanted:
             return 0
         self.forget_cached_state()
         with self._write() as (conn, _seq, _hash):
             named: dict[int, int] = {}
-            for row in conn.execute(select(events.c.seq, events.c.payload).where(events.c.type == PAYLOAD_ERASED)):
+            erasures = select(events.c.seq, events.c.payload).where(events.c.type == PAYLOAD_ERASED)
+            for row in conn.execute(erasures):
                 if row.payload is not None:
                     p = json.loads(row.payload)
                     named[int(p["seq"])] = int(row.seq)
@@ -248,13 +249,15 @@ class SqlStore:
                 conn.exec_driver_sql("DROP TRIGGER events_no_update")
             removed = 0
             for chunk in _chunks(wanted):
-                result = conn.execute(events.update().where(events.c.seq.in_(chunk), events.c.payload.isnot(None))
+                result = conn.execute(events.update()
+                                      .where(events.c.seq.in_(chunk), events.c.payload.isnot(None))
                                       .values(payload=None))
                 removed += int(result.rowcount or 0)
             if self.dialect == "postgresql":
                 conn.exec_driver_sql("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
             else:
-                first = importlib.import_module("mlineage.stores.migrations.versions.0001_ledger_and_projections")
+                first = importlib.import_module(
+                    "mlineage.stores.migrations.versions.0001_ledger_and_projections")
                 conn.exec_driver_sql(first._SQLITE_TRIGGERS[0])
         return removed
 
