@@ -109,6 +109,9 @@ def _post(hook: Hook, body: bytes, headers: dict[str, str]) -> tuple[int | None,
             return int(response.status), None
     except urllib.error.HTTPError as exc:
         return int(exc.code), None
+    except urllib.error.URLError as exc:  # the cause (refused, unknown host, timeout) says more
+        cause = exc.reason
+        return None, f"{type(cause).__name__}: {cause}" if isinstance(cause, BaseException) else str(cause)
     except (OSError, ValueError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
 
