@@ -9,9 +9,15 @@
   it saw the alias unset). The projection refuses a mismatch inside the writer's transaction: compare-and-set,
   so of two racing promotions one wins and the other gets ``AliasConflictError``, and nothing interleaves.
 
-Tables: ``registry_versions`` (immutable versions), ``registry_aliases`` (each alias's current target) and
-``registry_moves`` (every move: from, to, who, when, why, which gates, whether forced) and
-``registry_deployments`` (each endpoint's history).
+* ``ModelApprovalChanged``: a version's approval state (pending, approved, rejected) with who and why.
+* ``IncidentOpened`` / ``IncidentClosed``: a bad artifact and the resolution.
+* ``ErasureRequested`` / ``ErasureDecided`` / ``ErasureClosed``: an erasure (``erasures.py``), a decision per
+  affected model, and its closure, which the projection refuses while a model has no decision.
+
+Tables: ``registry_versions`` (immutable versions), ``registry_aliases`` (each alias's current target),
+``registry_moves`` (every move: from, to, who, when, why, which gates, whether forced),
+``registry_deployments`` (each endpoint's history), ``registry_incidents``, ``registry_approvals`` (every
+approval change), ``registry_erasures`` and ``registry_erasure_decisions``.
 """
 
 from __future__ import annotations
@@ -266,7 +272,7 @@ def _label(version: int | None) -> str:
 
 
 class RegistryProjection(Projection):
-    """Owns ``registry_versions``, ``registry_aliases`` and ``registry_moves``."""
+    """Owns the ``registry_*`` tables (see the module docstring)."""
 
     name = "registry"
     tables = ("registry_versions", "registry_aliases", "registry_moves", "registry_deployments",
