@@ -78,7 +78,19 @@ def test_erase_a_dataset_verify_passes_and_the_decisions_track_it_to_closure(cli
 def test_payloads_go_only_with_an_erasure_event(client: Client, tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("x\n1\n")
     with run("r", client=client, capture=False) as r:
-        r.use(str(tmp_path / "a.csv"))
+        used = r.use(str(tmp_path / "a.csv"))
+    from mlineage.events import NewEvent
+
+    client.append([NewEvent("ParamsLogged", {"run_id": r.id, "params": {"customer": "bob@example.com"}})])
+    client.blobs.put_file(tmp_path / "a.csv")
+    params = next(e for e in client.store.iter_events() if e.type == "ParamsLogged")
+    started = next(e for e in client.store.iter_events() if e.type == "RunStarted")
+    with pytest.raises(ValidationError, match="is a RunStarted: its payload is the ledger's structure"):
+        client.erase(str(used.digest), reason="r", events=[started.seq])
+    done = client.erase(str(used.digest), reason="DSR-8", events=[params.seq])
+    assert done["erased_seqs"] == [params.seq] and done["report"]["runs"] == 1
+    assert "customer" not in client.store.get_run(r.id).params  # type: ignore[union-attr]
+    assert client.verify().ok
     store = client.store
     with pytest.raises(IntegrityError, match="no later PayloadErased"):
         store.erase_payloads([2])  # type: ignore[attr-defined]

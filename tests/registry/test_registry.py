@@ -257,3 +257,18 @@ def test_require_approval_refuses_a_pending_version(client: Client, tmp_path: Pa
     client.promote("gated@1", "staging")  # only the listed aliases need approval
     client.set_approval("gated@1", "approved")
     assert client.promote("gated@1", "production")["to"] == 1
+
+
+def test_rollback_spellings_are_told_apart() -> None:
+    """`mlineage rollback NAME --to REF` is a dataset's rollback, `rollback NAME ALIAS --excluding REF` a
+    model alias's; a mix of the two is refused before anything is read."""
+    from click.testing import CliRunner
+
+    from mlineage.cli.main import cli, load_all_commands
+
+    load_all_commands()
+    runner = CliRunner()
+    for args in (["clf"], ["clf", "production"], ["clf", "--excluding", "bad.csv"],
+                 ["clf", "production", "--to", "clf@1", "--excluding", "bad.csv"]):
+        done = runner.invoke(cli, ["rollback", *args])
+        assert done.exit_code == 2 and "rollback NAME" in done.output, (args, done.output)

@@ -32,6 +32,10 @@ CONTENT_EVENTS: dict[str, tuple[str, ...]] = {"DatasetProfiled": ("profile",)}
 hold them (a profile's top values, minimum and maximum): both are erased with the artifact. Other events
 reference it by digest only."""
 
+ERASABLE = frozenset(CONTENT_EVENTS) | {"ParamsLogged", "MetricsLogged"}
+"""Event types whose payload ``--event SEQ`` may erase: values, not structure. Erasing a run's start, an
+artifact's record or a lineage edge would leave later events pointing at nothing after a rebuild."""
+
 MODEL_KINDS = frozenset({"model", "adapter", "online_checkpoint"})
 INDEX_KINDS = frozenset({"corpus", "index"})
 
@@ -90,6 +94,10 @@ def _content_events(client: Client, digest: str, extra: list[int]) -> list[Any]:
             refs = SPECS[event.type].references(event.payload)
             if ("artifact", digest) in set(refs):
                 found.append(event)
+    for e in found:
+        if e.seq in wanted and e.type not in ERASABLE:
+            raise ValidationError("event", f"event {e.seq} is a {e.type}: its payload is the ledger's structure, "
+                                  "not a value", "erase a " + ", ".join(sorted(ERASABLE)) + " payload")
     missing = wanted - {e.seq for e in found}
     if missing:
         raise NotFoundError(f"no event with a payload at seq {', '.join(map(str, sorted(missing)))}")
