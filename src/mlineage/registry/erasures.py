@@ -97,7 +97,8 @@ def _content_events(client: Client, digest: str, extra: list[int]) -> list[Any]:
     for e in found:
         if e.seq in wanted and e.type not in ERASABLE:
             raise ValidationError("event", f"event {e.seq} is a {e.type}: its payload is the ledger's "
-                                  "structure, not a value", "erase a " + ", ".join(sorted(ERASABLE)) + " payload")
+                                  "structure, not a value",
+                                  "erase a " + ", ".join(sorted(ERASABLE)) + " payload")
     missing = wanted - {e.seq for e in found}
     if missing:
         raise NotFoundError(f"no event with a payload at seq {', '.join(map(str, sorted(missing)))}")
