@@ -26,6 +26,10 @@ def test_erase_a_dataset_verify_passes_and_the_decisions_track_it_to_closure(cli
         r.use(str(other))
         (tmp_path / "m.bin").write_text("weights\n")
         model = r.produce(str(tmp_path / "m.bin"), kind="model")
+        (tmp_path / "features.csv").write_text("amount_z\n-1\n1\n")
+        features = r.produce(str(tmp_path / "features.csv"), kind="dataset")
+        (tmp_path / "index.bin").write_text("embeddings\n")
+        index = r.produce(str(tmp_path / "index.bin"), kind="corpus")  # a retrieval index's corpus
     client.blobs.put_file(data)
     client.register_model(model, "clf")
     client.set_alias("clf", "production", "@1")
@@ -39,6 +43,8 @@ def test_erase_a_dataset_verify_passes_and_the_decisions_track_it_to_closure(cli
     done = client.erase(digest, reason="GDPR art. 17 request", authorised_by="dpo@example.com",
                         ticket="DSR-7")
     assert done["report"]["models"] == [{"model": "clf@1", "digest": str(model.digest)}]
+    assert [d["digest"] for d in done["report"]["datasets"]] == [str(features.digest)]
+    assert [d["digest"] for d in done["report"]["indexes"]] == [str(index.digest)]
     assert [(e["endpoint"], e["now"]) for e in done["report"]["endpoints"]] == [("scoring", True)]
     assert done["report"]["runs"] >= 2  # the training run and the deploy run
     assert len(done["erased_seqs"]) == 1
