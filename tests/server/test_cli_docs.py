@@ -8,7 +8,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from mlineage.cli.main import cli
+from mlineage.cli.main import cli, load_all_commands
+
+load_all_commands()
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "server.md"
 COMMANDS = [("server",), ("sync",), ("token", "create"), ("token", "list"), ("token", "revoke")]
