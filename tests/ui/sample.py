@@ -75,9 +75,12 @@ def build(store_uri: str, folder: Path) -> Sample:
             train2.log_metric("loss", 0.2)
             v2 = train2.produce(_write(folder / "model2.bin", "weights v2"), name="churn-model")
         client.register_model(str(v2.digest), "churn-model")
+        parts = [client.artifact_event(_write(folder / "parts" / f"part{i}.csv", f"p{i}\n"), kind="dataset",
+                                       name=f"part-{i:02d}") for i in range(FAN_IN)]
+        client.append(parts)  # one transaction for the fan-in's inputs
         with mlineage.run("ensemble", kind="train", client=client, capture=False) as ens:
-            for i in range(FAN_IN):
-                ens.use(_write(folder / "parts" / f"part{i}.csv", f"p{i}\n"), name=f"part-{i:02d}")
+            for event in parts:
+                ens.use(event.payload["digest"])
             ensemble = ens.produce(_write(folder / "ensemble.bin", "ens"), name="ensemble-model")
         with mlineage.run("label", client=client, capture=False) as plant:
             plant.produce(_write(folder / "planted.txt", "x"), kind="dataset", name=PLANT_SCRIPT)
