@@ -52,7 +52,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def ui_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Sample, dict[str, str]]]:
+def ui_site(
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Sample, dict[str, str]]]:
     """The server, the sample's refs, and tokens: ``admin`` (all namespaces), ``team`` (reads the default
     namespace, where the sample project lives; the other team's model is in ``team-b``)."""
     from mlineage.server.auth import TokenStore

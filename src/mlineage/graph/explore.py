@@ -100,12 +100,13 @@ def explore(queries: LocalQueryService, ref: str, options: ViewOptions) -> dict[
         known = found[side] = _Side(side)
         known.merge(walk)
     for item in options.expand:
-        side, _, key = item.partition(":")
-        if side not in found:
+        which, _, key = item.partition(":")
+        opened = found.get(which)  # type: ignore[call-overload]
+        if opened is None:
             continue
-        walk = queries.lineage(key, side, depth=2, limit=WALK_LIMIT, as_of=as_of_seq)
-        found[side].merge(walk)  # type: ignore[index]
-        found[side].expanded.add(walk.root)  # type: ignore[index]
+        walk = queries.lineage(key, which, depth=2, limit=WALK_LIMIT, as_of=as_of_seq)
+        opened.merge(walk)
+        opened.expanded.add(walk.root)
     assert store is not None
     layer = {root: 0}
     groups: list[_Group] = []
@@ -142,7 +143,7 @@ def explore(queries: LocalQueryService, ref: str, options: ViewOptions) -> dict[
         sign = -1 if group.side == "up" else 1
         nodes.append({"key": key, "type": "group", "kind": "group", "side": group.side, "owner": owner,
                       "count": len(group.members), "layer": layer[group.owner] + sign,
-                      "label": f"+{len(group.members):,} {'upstream' if group.side == 'up' else 'downstream'}"})
+                      "label": f"+{len(group.members):,} {'upstream' if sign < 0 else 'downstream'}"})
         edge = (key, owner) if group.side == "up" else (owner, key)
         edges.append({"source": edge[0], "target": edge[1], "type": "GROUP"})
     _lay_out(nodes, edges)
@@ -150,7 +151,8 @@ def explore(queries: LocalQueryService, ref: str, options: ViewOptions) -> dict[
     if cut:
         truncated.append(f"view limited to {options.max_nodes:,} nodes: {cut:,} more are in groups; open a "
                          "group or lower the depth to see them")
-    return {"root": keys[root], "as_of_seq": as_of_seq, "depth": options.depth, "direction": options.direction,
+    return {"root": keys[root], "as_of_seq": as_of_seq, "depth": options.depth,
+            "direction": options.direction,
             "expand": list(options.expand), "nodes": nodes, "edges": edges, "truncated": truncated}
 
 
@@ -342,7 +344,7 @@ def search(store: MetadataStore, text: str, limit: int = 10) -> list[dict[str, A
     if query.startswith("sha256:"):
         add(_artifact_hit(a) for a in store.find_artifacts(query, limit))
         return out
-    add({"ref": name, "label": name, "type": "name", "kind": "name"} for name in store.find_names(query, limit))
+    add({"ref": n, "label": n, "type": "name", "kind": "name"} for n in store.find_names(query, limit))
     if all(c in "0123456789abcdef" for c in query.lower()):
         add(_artifact_hit(a) for a in store.find_artifacts("sha256:" + query.lower(), limit))
     if len(query) >= 2:

@@ -26,8 +26,8 @@ _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=ut
 # No inline script or style anywhere: user data can only ever become text.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-           "X-Frame-Options": "DENY", "Cache-Control": "no-cache"}
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+           "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY", "Cache-Control": "no-cache"}
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +45,8 @@ def _file(name: str) -> Response:
     body = _asset(name)
     if body is None:
         return Response("not found", status_code=404, media_type="text/plain", headers=HEADERS)
-    return Response(body, media_type=_TYPES.get(Path(name).suffix, "application/octet-stream"), headers=HEADERS)
+    kind = _TYPES.get(Path(name).suffix, "application/octet-stream")
+    return Response(body, media_type=kind, headers=HEADERS)
 
 
 def _signed_in(request: Request, state: ServerDep) -> bool:
@@ -138,9 +139,11 @@ async def login(request: Request, state: ServerDep) -> Response:
             raise AuthError("no token")
         state.authenticate(token).require("read")
     except Exception:  # noqa: BLE001 (any refusal: back to the form, saying so)
-        return RedirectResponse(f"/login?error=1&next={quote(target, safe='')}", status_code=303, headers=HEADERS)
+        return RedirectResponse(f"/login?error=1&next={quote(target, safe='')}", status_code=303,
+                                headers=HEADERS)
     response = RedirectResponse(target, status_code=303, headers=HEADERS)
-    secure = request.url.scheme == "https" or (request.client is not None and request.client.host in _LOOPBACK)
+    loopback = request.client is not None and request.client.host in _LOOPBACK
+    secure = request.url.scheme == "https" or loopback
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure,
                         path="/", max_age=12 * 3600)
     return response
