@@ -159,7 +159,7 @@ def test_audit_view(admin_page: Any, team_page: Any, ui_site: Site, shots: Path)
     admin_page.wait_for_selector("text=Recent events")
     assert "chain intact" in admin_page.text_content("#verify")
     assert "ModelRegistered" in admin_page.text_content("main")
-    admin_page.screenshot(path=str(shots / "audit.png"), full_page=True)
+    admin_page.screenshot(path=str(shots / "audit.png"))
     team_page.goto(server.url + "/audit")
     team_page.wait_for_selector("#events-refused")  # the raw ledger spans every team
 

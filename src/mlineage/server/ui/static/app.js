@@ -145,6 +145,7 @@
       this.byKey = new Map(view.nodes.map((n) => [n.key, n]));
       this.edges = view.edges.filter((e) => this.byKey.has(e.source) && this.byKey.has(e.target));
       if (!keepCamera || !this.placed) this.fit(view.root);
+      else this.recentre();
       this.placed = true;
       this.draw();
     }
@@ -152,18 +153,37 @@
     fit(rootKey) {
       const rect = this.canvas.getBoundingClientRect();
       if (!this.nodes.length) return;
+      const [x0, x1, y0, y1] = this.bounds();
+      const w = x1 - x0; const h = y1 - y0;
+      // readable first: never zoom out so far that labels vanish; a view taller than that is centred on the
+      // start node, and the rest is a drag or a scroll away
+      this.scale = Math.max(Math.min(rect.width / w, rect.height / h, 1.2), 0.25);
+      const root = this.byKey.get(rootKey);
+      const cy = root && h * this.scale > rect.height ? root.y : (y0 + y1) / 2;
+      this.tx = rect.width / 2 - ((x0 + x1) / 2) * this.scale;
+      this.ty = rect.height / 2 - cy * this.scale;
+    }
+
+    bounds() {
       let x0 = Infinity; let x1 = -Infinity; let y0 = Infinity; let y1 = -Infinity;
       for (const n of this.nodes) {
         x0 = Math.min(x0, n.x); x1 = Math.max(x1, n.x); y0 = Math.min(y0, n.y); y1 = Math.max(y1, n.y);
       }
-      const w = x1 - x0 + NODE_W * 2; const h = y1 - y0 + NODE_H * 4;
-      // readable first: never zoom out so far that labels vanish when the view is merely tall
-      this.scale = Math.max(Math.min(rect.width / w, rect.height / h, 1.2), 0.25);
-      const root = this.byKey.get(rootKey);
-      const cx = this.scale < rect.height / h ? (x0 + x1) / 2 : (x0 + x1) / 2;
-      const cy = root && this.scale > rect.height / h ? root.y : (y0 + y1) / 2;
-      this.tx = rect.width / 2 - cx * this.scale;
-      this.ty = rect.height / 2 - cy * this.scale;
+      return [x0 - NODE_W, x1 + NODE_W, y0 - NODE_H * 2, y1 + NODE_H * 2];
+    }
+
+    recentre() {
+      // after an expansion: bring the whole view on screen if that needs no zooming in and keeps labels
+      // readable; otherwise leave the camera where the user put it
+      const rect = this.canvas.getBoundingClientRect();
+      if (!this.nodes.length) return;
+      const [x0, x1, y0, y1] = this.bounds();
+      const scale = Math.min(this.scale, rect.width / (x1 - x0), rect.height / (y1 - y0));
+      if (scale >= 0.25) {
+        this.scale = scale;
+        this.tx = rect.width / 2 - ((x0 + x1) / 2) * this.scale;
+        this.ty = rect.height / 2 - ((y0 + y1) / 2) * this.scale;
+      }
     }
 
     screenOf(key) {
@@ -223,7 +243,7 @@
         if (!visible(n)) continue;
         this.shape(ctx, n);
         if (labels) {
-          ctx.fillStyle = '#fff';
+          ctx.fillStyle = n.type === 'group' || (this.mode === 'diff' && n.status === 'same') ? '#1d232a' : '#fff';
           ctx.textAlign = 'center';
           ctx.fillText(short(n.label || n.key, 22), n.x, n.y);
           ctx.fillStyle = '#34495e';
