@@ -198,3 +198,25 @@ def test_xss_plants_stay_text(browser: Any, ui_site: Site, shots: Path) -> None:
     assert PLANT_SCRIPT in page.text_content("#search-hits")
     inert()
     context.close()
+
+
+def test_the_explore_api_and_names_on_the_namespace_view(ui_site: Site, tmp_path: Path) -> None:
+    """Without a browser: the endpoints the pages call, for a team token (the other team's model stays out of
+    search and views), and the remote store's name search."""
+    from mlineage.stores.remote.http import RemoteStore
+
+    server, sample, tokens = ui_site
+    headers = {"Authorization": f"Bearer {tokens['team']}"}
+    with httpx.Client(base_url=server.url + "/api/v1/explore", headers=headers, timeout=60) as api:
+        view = api.get("/view", params={"ref": sample.ensemble}).json()
+        assert [n["count"] for n in view["nodes"] if n["type"] == "group"] == [FAN_IN]
+        assert api.get("/view", params={"ref": "secret-model"}).status_code == 404
+        assert api.get("/search", params={"q": "secret"}).json() == {"hits": []}
+        assert api.get("/hops", params={"ref": sample.model_v2}).json()["up"] == [1, 1, 1, 1]
+        assert api.get("/view", params={"ref": sample.ensemble, "expand": "sideways:x"}).status_code == 400
+    remote = RemoteStore(server.url, token=tokens["team"], spool_dir=tmp_path / "spool")
+    try:
+        assert remote.find_names("churn") == ["churn-model"]
+        assert remote.find_names("secret") == []
+    finally:
+        remote._http.close()
