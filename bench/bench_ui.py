@@ -57,7 +57,10 @@ def fan_in(n: int) -> graphgen.Shape:
 def _server(uri: str, folder: Path, port: int) -> subprocess.Popen[bytes]:
     import httpx
 
-    env = dict(os.environ, PYTHONPATH=f"{REPO / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    # answers are computed for every request (the query cache off), so a repeated view measures the walk,
+    # the layout and the JSON, not a cache hit; the graph snapshot stays warm as on a running server
+    env = dict(os.environ, PYTHONPATH=f"{REPO / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+               MLINEAGE_SERVER_QUERY_CACHE="0")
     proc = subprocess.Popen([sys.executable, "-m", "mlineage.cli.main", "server", "--no-auth", "--store", uri,
                              "--artifacts", str(folder / "objects"), "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -114,7 +117,8 @@ PEER_RUN = """async ([graph, layout]) => {
 }"""
 
 
-def _peer(browser: Any, peer: Path, graph: dict[str, Any], layout: str) -> float | None:
+def _peer(browser: Any, peer: Path, graph: dict[str, Any], layout: str) -> float | str:
+    """Milliseconds to the peer's first frame, or why it gave none."""
     html = workdir("ui") / "peer.html"
     html.write_text(_peer_page(peer))
     page = browser.new_page(viewport={"width": 1280, "height": 760})
@@ -122,10 +126,11 @@ def _peer(browser: Any, peer: Path, graph: dict[str, Any], layout: str) -> float
     try:
         page.goto(html.as_uri())
         return float(page.evaluate(PEER_RUN, [graph, layout]))
-    except Exception as exc:  # noqa: BLE001 (a peer that does not finish in time is reported as such)
+    except Exception as exc:  # noqa: BLE001 (a peer that fails or does not finish is reported as such)
         print(f"  cytoscape {layout}: did not finish ({type(exc).__name__}: {str(exc)[:300]})",
               file=sys.stderr)
-        return None
+        text = str(exc)
+        return "stack overflow" if "call stack" in text else "> 120 s" if "Timeout" in text else "failed"
     finally:
         page.close()
 
@@ -179,7 +184,7 @@ def run(quick: bool) -> list[Result]:
                                   "label: n.label})), edges: window.mlineageUI.view.edges})")
             nodes = full[0][1]
             ours = min(t for t, _ in full)
-            peers: dict[str, float | None] = {}
+            peers: dict[str, float | str] = {}
             if (peer / "node_modules" / "cytoscape").is_dir():
                 for layout in ("breadthfirst", "dagre"):
                     peers[layout] = _peer(browser, peer, graph, layout)
@@ -192,8 +197,10 @@ def run(quick: bool) -> list[Result]:
         server.wait()
     whole = f"UI first paint, {nodes:,}-node ancestry drawn whole (server layout + canvas)"
     for layout in ("breadthfirst", "dagre"):
-        results.append(Result(whole, ours, _peer_name(peers, layout), peers.get(layout), "ms", False,
-                              "< 2,000 ms", ours < 2000))
+        found = peers.get(layout)
+        results.append(Result(whole, ours, _peer_name(peers, layout),
+                              found if isinstance(found, float) else None, "ms", False, "< 2,000 ms",
+                              ours < 2000))
     first_grouped = min(t for t, _ in grouped)
     results.append(Result(f"UI first paint, same ancestry grouped (default view, {grouped[0][1]} nodes)",
                           first_grouped, "-", None, "ms", False, "< 2,000 ms", first_grouped < 2000))
@@ -202,8 +209,9 @@ def run(quick: bool) -> list[Result]:
     return results
 
 
-def _peer_name(peers: dict[str, float | None], layout: str) -> str:
+def _peer_name(peers: dict[str, float | str], layout: str) -> str:
     if layout not in peers:
         return "cytoscape.js (not installed)"
     found = peers[layout]
-    return f"cytoscape.js 3 {layout} layout, whole graph" + ("" if found is not None else " (> 120 s)")
+    name = f"cytoscape.js 3 {layout} layout, whole graph"
+    return name if isinstance(found, float) else f"{name} ({found})"
