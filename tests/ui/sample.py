@@ -75,6 +75,11 @@ def build(store_uri: str, folder: Path) -> Sample:
             train2.log_metric("loss", 0.2)
             v2 = train2.produce(_write(folder / "model2.bin", "weights v2"), name="churn-model")
         client.register_model(str(v2.digest), "churn-model")
+        from mlineage.registry import service
+
+        passed = [{"gate": "licence", "label": "licences allow release", "verdict": "pass"}]
+        service.set_alias(client, "churn-model", "production", "1", reason="first release", gates=passed)
+        service.set_alias(client, "churn-model", "production", "2", reason="fresher data", gates=passed)
         parts = [client.artifact_event(_write(folder / "parts" / f"part{i}.csv", f"p{i}\n"), kind="dataset",
                                        name=f"part-{i:02d}") for i in range(FAN_IN)]
         client.append(parts)  # one transaction for the fan-in's inputs

@@ -128,6 +128,8 @@ def test_model_page_diff_and_search(team_page: Any, ui_site: Site, shots: Path) 
     page = team_page
     page.goto(server.url + "/models/churn-model")
     page.wait_for_selector("text=diff with v1")
+    assert "licence: pass" in page.text_content("main") and "fresher data" in page.text_content("main")
+    page.screenshot(path=str(shots / "model-page.png"), full_page=True)
     page.click("text=diff with v1")
     page.wait_for_url(f"{server.url}/diff/**")
     _ready(page)
@@ -214,6 +216,9 @@ def test_the_explore_api_and_names_on_the_namespace_view(ui_site: Site, tmp_path
         assert api.get("/search", params={"q": "secret"}).json() == {"hits": []}
         assert api.get("/hops", params={"ref": sample.model_v2}).json()["up"] == [1, 1, 1, 1]
         assert api.get("/view", params={"ref": sample.ensemble, "expand": "sideways:x"}).status_code == 400
+    # the login form sends nobody to another site
+    login = httpx.post(server.url + "/login", data={"token": tokens["team"], "next": "//evil.example/x"})
+    assert login.status_code == 303 and login.headers["location"] == "/"
     remote = RemoteStore(server.url, token=tokens["team"], spool_dir=tmp_path / "spool")
     try:
         assert remote.find_names("churn") == ["churn-model"]
