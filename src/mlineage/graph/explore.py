@@ -125,9 +125,11 @@ def explore(queries: LocalQueryService, ref: str, options: ViewOptions) -> dict[
         if record is None:
             continue
         shown = _node(record, layer[node_id])
-        for side in sides:
+        for side in sides:  # present only when something is hidden, to keep large views small
             hidden = sum(1 for u in found[side].out.get(node_id, ()) if u not in layer)
-            shown[f"hidden_{side}"] = hidden - grouped.get((node_id, side), 0)
+            hidden -= grouped.get((node_id, side), 0)
+            if hidden:
+                shown[f"hidden_{side}"] = hidden
         nodes.append(shown)
     keys = {i: n["key"] for i, n in zip([i for i in ids if i in records], nodes, strict=True)}
     edges = []
@@ -200,9 +202,12 @@ def _node(record: Artifact | Run, layer: int) -> dict[str, Any]:
     if isinstance(record, Run):
         shown.update(type="run", kind="run", run_kind=record.kind.value, status=record.status.value,
                      id=record.id)
-    else:
-        shown.update(type="artifact", kind=record.kind.value, digest=str(record.digest), name=record.name,
-                     version=record.version)
+    else:  # the key is the digest (``<digest>#<n>`` for a later occurrence); name and version when labelled
+        shown.update(type="artifact", kind=record.kind.value)
+        if record.occurrence > 1:
+            shown["digest"] = str(record.digest)
+        if record.name is not None:
+            shown.update(name=record.name, version=record.version)
     return shown
 
 
@@ -302,6 +307,8 @@ def diff_graph(queries: LocalQueryService, a: str, b: str, as_of: str | int | No
         if i in was:
             item["was"] = was[i]
         item["side"] = "a" if i < 0 else "b"
+        if isinstance(n, Artifact):
+            item["digest"] = str(n.digest)  # the key of an A-only node is marked, so say what it names
         nodes.append(item)
     keys = {i: item["key"] + ("@A" if i < 0 else "") for i, item in zip(shown, nodes, strict=True)}
     for item, i in zip(nodes, shown, strict=True):

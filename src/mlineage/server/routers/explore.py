@@ -37,8 +37,9 @@ class ViewEdge(BaseModel):
 
 
 class ViewOut(_Open):
-    """A laid-out view: ``nodes`` with coordinates (``hidden_up``/``hidden_down``: neighbours not shown; group
-    nodes carry ``count``, ``side`` and ``owner``), ``edges``, and ``truncated`` saying what was left out."""
+    """A laid-out view: ``nodes`` with coordinates (``hidden_up``/``hidden_down``, when not 0: neighbours not
+    shown; artifacts carry ``name``/``version`` when labelled; group nodes carry ``count``, ``side`` and
+    ``owner``), ``edges``, and ``truncated`` saying what was left out."""
 
     root: str
     as_of_seq: int | None
