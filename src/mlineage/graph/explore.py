@@ -111,14 +111,15 @@ def explore(queries: LocalQueryService, ref: str, options: ViewOptions) -> dict[
     layer = {root: 0}
     groups: list[_Group] = []
     cut = 0
+    shown_all: dict[Side, set[int]] = {}  # per side, the nodes whose every neighbour is drawn or grouped
     for side in sides:
-        cut += _place(found[side], root, layer, groups, options)
+        shown_all[side] = set()
+        cut += _place(found[side], root, layer, groups, options, shown_all[side])
     for group in groups:
         group.members = [m for m in group.members if m not in layer]
     groups = [g for g in groups if g.members]
     ids = list(layer)
     records = store.node_records(ids, as_of_seq)
-    grouped = {(g.owner, g.side): len(g.members) for g in groups}
     nodes: list[dict[str, Any]] = []
     for node_id in ids:
         record = records.get(node_id)
@@ -126,8 +127,9 @@ def explore(queries: LocalQueryService, ref: str, options: ViewOptions) -> dict[
             continue
         shown = _node(record, layer[node_id])
         for side in sides:  # present only when something is hidden, to keep large views small
+            if node_id in shown_all[side]:
+                continue
             hidden = sum(1 for u in found[side].out.get(node_id, ()) if u not in layer)
-            hidden -= grouped.get((node_id, side), 0)
             if hidden:
                 shown[f"hidden_{side}"] = hidden
         nodes.append(shown)
@@ -158,9 +160,11 @@ def explore(queries: LocalQueryService, ref: str, options: ViewOptions) -> dict[
             "expand": list(options.expand), "nodes": nodes, "edges": edges, "truncated": truncated}
 
 
-def _place(known: _Side, root: int, layer: dict[int, int], groups: list[_Group], options: ViewOptions) -> int:
+def _place(known: _Side, root: int, layer: dict[int, int], groups: list[_Group], options: ViewOptions,
+           done: set[int]) -> int:
     """Breadth-first from the start over what the walks found: show a node's neighbours while it is within
-    ``depth`` hops or expanded, grouping large fan-ins; returns how many the size cap sent to groups."""
+    ``depth`` hops or expanded, grouping large fan-ins; returns how many the size cap sent to groups. The
+    nodes whose neighbours were all placed or grouped go into ``done`` (they hide nothing)."""
     sign = -1 if known.side == "up" else 1
     queue = [root]
     cut = 0
@@ -169,6 +173,7 @@ def _place(known: _Side, root: int, layer: dict[int, int], groups: list[_Group],
         opened = node in known.expanded
         if hops >= options.depth and not opened:
             continue
+        done.add(node)
         new = sorted(u for u in known.out.get(node, ()) if u not in layer)
         if not new:
             continue
@@ -216,8 +221,8 @@ def _lay_out(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> None:
     pairs = [(index[e["source"]], index[e["target"]]) for e in edges
              if e["source"] in index and e["target"] in index]
     placed = layered_layout([n["layer"] for n in nodes], pairs)
-    for n, x, y in zip(nodes, placed.x.tolist(), placed.y.tolist(), strict=True):
-        n["x"], n["y"] = round(x, 1), round(y, 1)
+    for n, x, y in zip(nodes, placed.x.round(1).tolist(), placed.y.round(1).tolist(), strict=True):
+        n["x"], n["y"] = x, y
 
 
 def hop_counts(queries: LocalQueryService, ref: str, as_of: str | int | None = None,
