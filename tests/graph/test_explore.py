@@ -66,6 +66,8 @@ def test_hop_counts_search_and_refusals(client: Client, tmp_path: Path) -> None:
     assert client.search("") == []
     with pytest.raises(ValidationError):
         client.explore(root, ViewOptions(expand=("sideways:x",)))
+    with pytest.raises(ValidationError):
+        client.explore(root, ViewOptions(expand=tuple(f"up:{root}" for _ in range(101))))
     with pytest.raises(NotFoundError):
         client.explore(root, ViewOptions(as_of="2001-01-01"))
 

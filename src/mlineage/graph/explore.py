@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 Side = Literal["up", "down"]
 WALK_LIMIT = 200_000  # nodes one walk of a view may reach before it is cut (and says so)
 MAX_VIEW_NODES = 20_000
+MAX_EXPAND = 100  # opened nodes in one view (each is one more small walk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +55,12 @@ class ViewOptions:
             raise ValidationError("group_min", "must be at least 1")
         if not 1 <= self.max_nodes <= MAX_VIEW_NODES:
             raise ValidationError("max_nodes", f"{self.max_nodes} is outside 1..{MAX_VIEW_NODES}")
+        if len(self.expand) > MAX_EXPAND:
+            raise ValidationError("expand", f"{len(self.expand)} opened nodes; at most {MAX_EXPAND}",
+                                  "start a new view from the node you are interested in")
         for item in self.expand:
             side, _, ref = item.partition(":")
-            if side not in ("up", "down") or not ref:
+            if side not in ("up", "down") or not ref or len(ref) > 400:
                 raise ValidationError("expand", f"{item!r}: write up:<ref> or down:<ref>")
 
 

@@ -78,7 +78,7 @@ def _documents(model: type) -> dict[int | str, dict[str, Any]]:
 def view(request: Request, p: Reader, state: ServerDep, ref: Ref,
          depth: Annotated[int, Query(ge=0, le=1000)] = 2,
          direction: Literal["up", "down", "both"] = "both",
-         expand: Annotated[list[str] | None, Query(max_length=200)] = None,
+         expand: Annotated[list[str] | None, Query()] = None,
          group_min: Annotated[int, Query(ge=1, le=MAX_VIEW_NODES)] = 12,
          max_nodes: Annotated[int, Query(ge=1, le=MAX_VIEW_NODES)] = 1500,
          as_of: AsOf = None) -> Any:

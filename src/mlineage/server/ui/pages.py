@@ -34,11 +34,13 @@ router = APIRouter(include_in_schema=False)
 
 
 @cache
+def _assets() -> dict[str, bytes]:
+    """Every shipped file, read once: a request can only ever name one of these."""
+    return {path.name: path.read_bytes() for path in STATIC.iterdir() if path.is_file()}
+
+
 def _asset(name: str) -> bytes | None:
-    path = STATIC / name
-    if path.parent != STATIC or not path.is_file():
-        return None
-    return path.read_bytes()
+    return _assets().get(name)
 
 
 def _file(name: str) -> Response:
