@@ -17,6 +17,8 @@ from tests.server.conftest import ServerProcess
 from tests.ui.sample import FAN_IN, PLANT_IMG, PLANT_SCRIPT, Sample
 
 Site = tuple[ServerProcess, Sample, dict[str, str]]
+# one worker runs the whole module under `make test` (-n 2 --dist loadgroup): one server, one browser
+pytestmark = pytest.mark.xdist_group("ui-browser")
 
 
 @pytest.fixture
@@ -113,6 +115,10 @@ def test_time_travel_and_failed_runs(team_page: Any, ui_site: Site, shots: Path)
     failed = [n for n in now["nodes"] if n.get("status") == "failed"]
     assert [n["id"] for n in failed] == [sample.failed_run]
     page.screenshot(path=str(shots / "explorer-failed-run.png"))
+    _click_node(page, failed[0]["key"])  # its details, then its page with the error it recorded
+    page.click("#panel >> text=Open run page")
+    page.wait_for_selector("#run-error")
+    assert "disk full" in page.text_content("#run-error") and page.text_content("#run-status") == "failed"
     page.goto(f"{server.url}/lineage/raw-data?depth=4&as_of={quote(sample.before_v2)}")
     _ready(page)
     before = _view(page)
