@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench lint lock clean
+.PHONY: install demo test test-fast bench lint lock clean chromium
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,19 @@ demo: install
 	rm -rf demo-workdir
 	$(BIN)/python examples/demo.py demo-workdir
 
-test: install $(ML_STAMP)
+# The browser tests drive the machine's Chromium (Playwright never downloads one): install the Debian package
+# when it is missing and we may (root), else say how. Under CI=true a missing Chromium fails those tests.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	  else \
+	    echo "Chromium is missing at $(CHROMIUM): run 'sudo apt-get install -y chromium chromium-driver' (the UI tests need it)" >&2; \
+	  fi; \
+	fi
+
+test: install $(ML_STAMP) chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: install
@@ -47,7 +59,7 @@ $(BENCH_STAMP): pyproject.toml requirements-bench.lock requirements-ml.txt
 	$(BENCH_BIN)/python -m pip install -q --no-deps -e .
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) chromium
 	$(BENCH_BIN)/python -m bench
 
 lint: install

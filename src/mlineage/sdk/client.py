@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
     from ..graph.closure import Closure
     from ..graph.diff import LineageDiff
     from ..graph.engine import GraphEngine
+    from ..graph.explore import ViewOptions
     from ..graph.paths import PathResult
     from ..importers.sink import ImportReport
     from ..provenance.records import Lineage
@@ -291,6 +292,32 @@ class Client:
                      as_of: str | int | None = None) -> LineageDiff:
         """What differs between two models' ancestries."""
         return self.queries.lineage_diff(a, b, as_of=as_of)
+
+    def explore(self, ref: str, options: ViewOptions | None = None) -> dict[str, Any]:
+        """The explorer's view of ``ref``: a bounded, grouped, laid-out neighbourhood (``graph/explore.py``;
+        a local store or a server's namespace view)."""
+        from ..graph.explore import ViewOptions, explore
+
+        return explore(self._local_queries(), ref, options or ViewOptions())
+
+    def hop_counts(self, ref: str, *, as_of: str | int | None = None) -> dict[str, Any]:
+        """How many nodes lie at each hop upstream and downstream of ``ref``."""
+        from ..graph.explore import hop_counts
+
+        return hop_counts(self._local_queries(), ref, as_of)
+
+    def diff_graph(self, a: str, b: str, *, as_of: str | int | None = None,
+                   max_nodes: int = 5000) -> dict[str, Any]:
+        """``lineage_diff`` as one graph: A's and B's ancestries with what was added, removed or changed."""
+        from ..graph.explore import diff_graph
+
+        return diff_graph(self._local_queries(), a, b, as_of, max_nodes)
+
+    def search(self, text: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Type-ahead over artifact names, digests and run ids."""
+        from ..graph.explore import search
+
+        return search(self.store, text, limit)
 
     def lineage_record(self, ref: str | Artifact) -> LineageRecord:
         """The seed's lineage tuple for a model: parents, the producing run's logic, environment, metrics."""

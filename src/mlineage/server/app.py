@@ -32,11 +32,11 @@ from .routers import ROUTERS
 
 def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, worker: bool = True,
                max_body: int = DEFAULT_MAX_BODY, max_blob: int = DEFAULT_MAX_BLOB,
-               checkpoint_key: Path | None = None, checkpoint_seconds: float = 10.0) -> Any:
+               checkpoint_key: Path | None = None, checkpoint_seconds: float = 10.0, ui: bool = True) -> Any:
     """Build the ASGI app. ``auth=False`` treats every caller as an admin of all namespaces (one user).
     ``checkpoint_key``: the Ed25519 PEM file that signs checkpoints (default
     ``MLINEAGE_SERVER_CHECKPOINT_KEY``, else a key kept in the database; see ``checkpoint_log.py``), signed
-    every ``checkpoint_seconds``."""
+    every ``checkpoint_seconds``. ``ui``: serve the web UI at ``/`` (``server/ui``)."""
     import os
 
     from ..stores.sql import SqlStore
@@ -80,6 +80,10 @@ def create_app(store_uri: str, artifacts: str | Path, *, auth: bool = True, work
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    if ui:
+        from .ui import router as ui_router
+
+        app.include_router(ui_router)
     wrapped: Any = CachedAnswers(BodyLimit(app, max_body, max_blob), state)
     wrapped.fastapi = app  # reachable for tests and the CLI
     return wrapped

@@ -96,14 +96,25 @@ ServerDep = Annotated[ServerState, Depends(server_state)]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def principal(state: ServerDep,
+SESSION_COOKIE = "mlineage_session"  # the web UI's login keeps the token here (``server/ui``)
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def principal(request: Request, state: ServerDep,
               credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    """The caller: every caller is an admin of all namespaces when auth is off (one user)."""
+    """The caller: every caller is an admin of all namespaces when auth is off (one user).
+
+    The token comes from the ``Authorization`` header, or for a read (GET) from the web UI's session cookie
+    (HttpOnly, SameSite=Strict); a write always needs the header, so a page on another site cannot make a
+    logged-in browser write."""
     if not state.auth:
         return LOCAL_ADMIN
-    if credentials is None or not credentials.credentials:
-        raise AuthError("missing API token: send 'Authorization: Bearer <token>'")
-    return state.authenticate(credentials.credentials)
+    if credentials is not None and credentials.credentials:
+        return state.authenticate(credentials.credentials)
+    cookie = request.cookies.get(SESSION_COOKIE) if request.method in _SAFE_METHODS else None
+    if cookie:
+        return state.authenticate(cookie)
+    raise AuthError("missing API token: send 'Authorization: Bearer <token>'")
 
 
 def needs(scope: str) -> Callable[..., Principal]:

@@ -185,6 +185,10 @@ class NamedVersionsOut(_Open):
     versions: list[NamedVersionOut]
 
 
+class NamesOut(_Open):
+    names: list[str]
+
+
 class RunIOOut(_Open):
     inputs: list[RoleArtifactOut]
     outputs: list[RoleArtifactOut]

@@ -186,6 +186,11 @@ class NamespacedStore:
     def find_runs(self, id_prefix: str, limit: int = 50) -> list[Run]:
         return self._filter_runs(self.inner.find_runs(id_prefix, limit=max(limit, 1) * 20))[:limit]
 
+    def find_names(self, prefix: str, limit: int = 50) -> list[str]:
+        """The names whose newest version this namespace can see."""
+        names = self.inner.find_names(prefix, limit=max(limit, 1) * 20)
+        return [n for n in names if self.get_version(n) is not None][:limit]
+
     def get_version(self, name: str, version: int | None = None) -> Artifact | None:
         return self._art_ok(self.inner.get_version(name, version))
 

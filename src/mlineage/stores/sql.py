@@ -317,6 +317,15 @@ class SqlStore:
             ).all()
         return [_run(r) for r in rows]
 
+    def find_names(self, prefix: str, limit: int = 50) -> list[str]:
+        """Artifact names starting with ``prefix``, in order (the explorer's type-ahead)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(versions.c.name).where(versions.c.name.startswith(prefix, autoescape=True))
+                .group_by(versions.c.name).order_by(versions.c.name).limit(limit)
+            ).all()
+        return [str(r.name) for r in rows]
+
     def get_version(self, name: str, version: int | None = None) -> Artifact | None:
         query = select(versions.c.digest, versions.c.version).where(versions.c.name == name)
         query = query.order_by(versions.c.version.desc()).limit(1) if version is None else query.where(

@@ -10,6 +10,7 @@ from . import (
     checkpoints,
     datasets,
     events,
+    explore,
     gates,
     lineage,
     llm,
@@ -23,6 +24,7 @@ from . import (
 
 ROUTERS: list[APIRouter] = [meta.router, events.router, checkpoints.router, openlineage.router, read.router,
                             lineage.router, query.router, gates.router, blobs.router, admin.router,
-                            datasets.router, reproduce.router, llm.router, registry.router]
+                            datasets.router, reproduce.router, llm.router, registry.router,
+                            explore.router]
 
 __all__ = ["ROUTERS"]

@@ -19,6 +19,7 @@ from ..models import (
     LastSeenOut,
     MetricHistoryOut,
     NamedVersionsOut,
+    NamesOut,
     RunIOOut,
     RunOut,
     RunsOut,
@@ -50,6 +51,13 @@ def producers(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
 def consumers(digest: str, p: Reader, state: ServerDep) -> dict[str, Any]:
     """The runs that used the artifact."""
     return {"runs": [run_to_dict(r) for r in state.view(p).store.consumers_of(str(Digest.parse(digest)))]}
+
+
+@router.get("/names", response_model=NamesOut)
+def find_names(p: Reader, state: ServerDep, prefix: Annotated[str, Query(max_length=400)] = "",
+               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
+    """Artifact names starting with ``prefix`` (type-ahead)."""
+    return {"names": state.view(p).store.find_names(prefix, limit)}
 
 
 @router.get("/names/{name:path}/versions", response_model=NamedVersionsOut)

@@ -318,6 +318,9 @@ class RemoteStore:
             return self.list_runs(limit)
         return [run_from_dict(r) for r in self._get("/runs", prefix=id_prefix, limit=limit)["runs"]]
 
+    def find_names(self, prefix: str, limit: int = 50) -> list[str]:
+        return [str(n) for n in self._get("/names", prefix=prefix, limit=limit)["names"]]
+
     def get_version(self, name: str, version: int | None = None) -> Artifact | None:
         try:
             return artifact_from_dict(self._get(f"/versions/{name}", version=version))
