@@ -95,6 +95,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "reproducible": "reproduce_commands", "reproduce": "reproduce_commands",
     "metrics": "run_commands", "compare": "run_commands", "run": "run_commands",
     "server": "server_commands", "sync": "server_commands", "token": "server_commands",
+    "traces": "serving_commands", "explain-answer": "serving_commands",
     "versions": "version_commands",
 }
 

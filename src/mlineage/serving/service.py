@@ -77,9 +77,9 @@ def to_events(traces: Sequence[dict[str, Any]], *, dropped: int = 0, sampled_out
     return events
 
 
-def record_traces(client: Client, raw: Iterable[Mapping[str, Any]], *, resolver: Resolver | None = None
-                  ) -> dict[str, Any]:
-    """Check, resolve and append traces given as dicts; all of them or none (a bad one is named)."""
+def prepare(client: Client, raw: Iterable[Mapping[str, Any]], resolver: Resolver | None = None
+            ) -> tuple[list[dict[str, Any]], list[NewEvent]]:
+    """Traces given as dicts, checked and resolved, and the events that record them (not yet appended)."""
     from .resolve import Resolver
 
     traces = []
@@ -93,9 +93,19 @@ def record_traces(client: Client, raw: Iterable[Mapping[str, Any]], *, resolver:
     resolver = resolver or Resolver(client)
     for t in traces:
         resolver.fill(t)
-    events = to_events(traces)
+    return traces, to_events(traces)
+
+
+def record_traces(client: Client, raw: Iterable[Mapping[str, Any]], *, resolver: Resolver | None = None
+                  ) -> dict[str, Any]:
+    """Check, resolve and append traces given as dicts; all of them or none (a bad one is named)."""
+    traces, events = prepare(client, raw, resolver)
     client.append(events)
     return {"recorded": len(traces), "events": len(events), "trace_ids": [t["trace_id"] for t in traces]}
+
+
+def _as_of(as_of: str | int | None) -> str | int | None:
+    return int(as_of) if isinstance(as_of, str) and as_of.strip().isdigit() else as_of
 
 
 def _remote(client: Client, method: str, path: str, **kwargs: Any) -> Any:
@@ -118,7 +128,7 @@ def list_traces(client: Client, *, endpoint: str | None = None, model: str | Non
     remote = _remote(client, "GET", "/serving/traces", params=params)
     if remote is not None:
         return list(remote["traces"])
-    return records_for(client.store).traces(endpoint, model, client.as_of_seq(as_of), limit)
+    return records_for(client.store).traces(endpoint, model, client.as_of_seq(_as_of(as_of)), limit)
 
 
 def summary(client: Client, *, endpoint: str | None = None, model: str | None = None,
@@ -128,7 +138,7 @@ def summary(client: Client, *, endpoint: str | None = None, model: str | None = 
     remote = _remote(client, "GET", "/serving/summary", params=params)
     if remote is not None:
         return dict(remote)
-    return records_for(client.store).summary(endpoint, model, client.as_of_seq(as_of))
+    return records_for(client.store).summary(endpoint, model, client.as_of_seq(_as_of(as_of)))
 
 
 def get_trace(client: Client, trace_id: str) -> dict[str, Any]:
