@@ -33,14 +33,22 @@ def _total(client: Client) -> int:
 
 
 def test_a_thread_pool_of_callers_records_every_trace_once(client: Client, tmp_path: Path) -> None:
-    v1, v2 = _models(client, tmp_path, "chat", 2)
+    v1, _ = _models(client, tmp_path, "chat", 2)
     client.set_alias("chat", "production", "@1")
     rec = TraceRecorder(client, interval=0.01, batch_size=64)
 
     def call(i: int) -> str | None:
-        return rec.trace("bot", "chat@production", latency_ms=i % 50 + 0.5, input_tokens=10, output_tokens=i % 7,
-                         cost=0.0005, guardrail="pass", tool_spans=[{"name": "search", "latency_ms": 3.5}],
-                         trace_id=f"t{i:05d}")
+        return rec.trace(
+            "bot",
+            "chat@production",
+            latency_ms=i % 50 + 0.5,
+            input_tokens=10,
+            output_tokens=i % 7,
+            cost=0.0005,
+            guardrail="pass",
+            tool_spans=[{"name": "search", "latency_ms": 3.5}],
+            trace_id=f"t{i:05d}",
+        )
 
     with ThreadPoolExecutor(8) as pool:
         ids = list(pool.map(call, range(300)))
@@ -50,7 +58,8 @@ def test_a_thread_pool_of_callers_records_every_trace_once(client: Client, tmp_p
     listed = client.serving_traces(limit=10_000)
     assert sorted(t["trace_id"] for t in listed) == ids
     assert {(t["model_name"], t["model_version"], t["model_digest"]) for t in listed} == {
-        ("chat", 1, v1["digest"])}
+        ("chat", 1, v1["digest"])
+    }
     head = client.store.head()[0]
 
     # the same ids again (a retry after a crash) change nothing; the alias moves: new traces name @2
@@ -109,41 +118,83 @@ def test_ingest_resolves_what_the_writer_could_not(client: Client, tmp_path: Pat
     v1, v2 = _models(client, tmp_path, "ranker", 2)
     client.set_alias("ranker", "champion", "@2")
     client.deploy("ranker@1", "search", "prod")
-    client.append([NewEvent("ServingTraces", {"traces": [
-        {"trace_id": "a", "ts": "2026-12-07T12:00:00.000000Z", "model": "ranker@champion"},
-        {"trace_id": "b", "ts": "2026-12-07T12:00:00.000000Z", "endpoint": "search"},
-        {"trace_id": "c", "ts": "2026-12-07T12:00:00.000000Z", "model": "ranker@1",
-         "model_digest": v1["digest"]}]})])
-    got = {t["trace_id"]: (t["model_version"], t["model_digest"], t["resolved"]) for t in client.serving_traces()}
-    assert got == {"a": (2, v2["digest"], "ingest"), "b": (1, v1["digest"], "deployment"),
-                   "c": (None, v1["digest"], "client")}
+    client.append(
+        [
+            NewEvent(
+                "ServingTraces",
+                {
+                    "traces": [
+                        {"trace_id": "a", "ts": "2026-12-07T12:00:00.000000Z", "model": "ranker@champion"},
+                        {"trace_id": "b", "ts": "2026-12-07T12:00:00.000000Z", "endpoint": "search"},
+                        {
+                            "trace_id": "c",
+                            "ts": "2026-12-07T12:00:00.000000Z",
+                            "model": "ranker@1",
+                            "model_digest": v1["digest"],
+                        },
+                    ]
+                },
+            )
+        ]
+    )
+    got = {
+        t["trace_id"]: (t["model_version"], t["model_digest"], t["resolved"]) for t in client.serving_traces()
+    }
+    assert got == {
+        "a": (2, v2["digest"], "ingest"),
+        "b": (1, v1["digest"], "deployment"),
+        "c": (None, v1["digest"], "client"),
+    }
     with pytest.raises(ValidationError, match="is in the batch twice"):
         client.record_traces([{"trace_id": "z"}, {"trace_id": "z"}])
     with pytest.raises(ValidationError, match=r"traces\[0\].facts.latency_ms"):
         client.record_traces([{"latency_ms": "fast"}])
     with pytest.raises(ValidationError, match="unknown field"):
-        client.append([NewEvent("ServingTraces", {"traces": [
-            {"trace_id": "d", "ts": "2026-12-07T12:00:00.000000Z", "prompt_text": "hi"}]})])
+        client.append(
+            [
+                NewEvent(
+                    "ServingTraces",
+                    {"traces": [{"trace_id": "d", "ts": "2026-12-07T12:00:00.000000Z", "prompt_text": "hi"}]},
+                )
+            ]
+        )
 
 
 def test_otel_and_openinference_attributes_map_to_chunks() -> None:
     attributes = {
-        "gen_ai.retrieval.documents": json.dumps([{"id": "c-1", "score": 0.95}, {"id": "c-2", "score": 0.5,
-                                                  "content": "hello", "metadata": {"doc_id": "d-2"}}]),
-        "retrieval.documents.1.document.id": "c-4", "retrieval.documents.1.document.score": 0.25,
+        "gen_ai.retrieval.documents": json.dumps(
+            [
+                {"id": "c-1", "score": 0.95},
+                {"id": "c-2", "score": 0.5, "content": "hello", "metadata": {"doc_id": "d-2"}},
+            ]
+        ),
+        "retrieval.documents.1.document.id": "c-4",
+        "retrieval.documents.1.document.score": 0.25,
         "retrieval.documents.0.document.id": "c-3",
         "retrieval.documents.0.document.metadata": json.dumps({"ref_doc_id": "d-3", "hash": "ab" * 32}),
-        "gen_ai.usage.input_tokens": 120, "gen_ai.usage.output_tokens": 30, "gen_ai.response.model": "gpt-x",
-        "gen_ai.data_source.id": "kb@2", "gen_ai.operation.name": "chat", "unrelated.attr": 1,
+        "gen_ai.usage.input_tokens": 120,
+        "gen_ai.usage.output_tokens": 30,
+        "gen_ai.response.model": "gpt-x",
+        "gen_ai.data_source.id": "kb@2",
+        "gen_ai.operation.name": "chat",
+        "unrelated.attr": 1,
     }
     rows = otel.retrieved(attributes)
-    assert rows == [["c-1", None, None, 0.95],
-                    ["c-2", "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "d-2", 0.5],
-                    ["c-3", "sha256:" + "ab" * 32, "d-3", None], ["c-4", None, None, 0.25]]
+    assert rows == [
+        ["c-1", None, None, 0.95],
+        ["c-2", "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "d-2", 0.5],
+        ["c-3", "sha256:" + "ab" * 32, "d-3", None],
+        ["c-4", None, None, 0.25],
+    ]
     trace = normalise({"endpoint": "bot", "attributes": attributes, "latency_ms": 5})
     assert trace["index"] == "kb@2" and trace["retrieved"] == rows
-    assert trace["facts"] == {"latency_ms": 5, "input_tokens": 120, "output_tokens": 30,
-                              "provider_model": "gpt-x", "operation": "chat"}
+    assert trace["facts"] == {
+        "latency_ms": 5,
+        "input_tokens": 120,
+        "output_tokens": 30,
+        "provider_model": "gpt-x",
+        "operation": "chat",
+    }
     # dotted keyword facts are attributes too; the caller's own facts win over mapped ones
     assert normalise({"gen_ai.usage.input_tokens": 9, "input_tokens": 3})["facts"] == {"input_tokens": 3}
 
@@ -158,17 +209,32 @@ def _index(client: Client, folder: Path) -> tuple[dict, str, str]:
     for s in range(2):
         with (corpus / f"part-{s}.jsonl").open("w") as f:
             for i in range(20):
-                f.write(json.dumps({"id": f"doc-{s}-{i}", "text": f"text {s} {i}", "source": "wiki",
-                                    "license": "cc-by-sa-4.0" if s else "cc0-1.0"}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "id": f"doc-{s}-{i}",
+                            "text": f"text {s} {i}",
+                            "source": "wiki",
+                            "license": "cc-by-sa-4.0" if s else "cc0-1.0",
+                        }
+                    )
+                    + "\n"
+                )
     added = client.add_corpus(corpus, name="kb")
     (folder / "minilm.bin").write_text("embedding weights\n")
     embedder = client.record_artifact(folder / "minilm.bin", kind="model", name="minilm")
     client.record_licence(str(embedder.digest), "apache-2.0")
     index = "sha256:" + "1" * 64
-    client.append([NewEvent(ev.ARTIFACT_RECORDED, {"digest": index, "kind": "embedding_index", "name": "kb-index"}),
-                   NewEvent(ev.ARTIFACT_DERIVED, {"parent": added["digest"], "child": index, "role": "corpus"}),
-                   NewEvent(ev.ARTIFACT_DERIVED, {"parent": str(embedder.digest), "child": index,
-                                                  "role": "embedding_model"})])
+    client.append(
+        [
+            NewEvent(ev.ARTIFACT_RECORDED, {"digest": index, "kind": "embedding_index", "name": "kb-index"}),
+            NewEvent(ev.ARTIFACT_DERIVED, {"parent": added["digest"], "child": index, "role": "corpus"}),
+            NewEvent(
+                ev.ARTIFACT_DERIVED,
+                {"parent": str(embedder.digest), "child": index, "role": "embedding_model"},
+            ),
+        ]
+    )
     return added, str(embedder.digest), index
 
 
@@ -177,10 +243,19 @@ def test_explain_answer_walks_to_documents_and_licences(client: Client, tmp_path
     (v1,) = _models(client, tmp_path, "assistant", 1)
     client.set_alias("assistant", "production", "@1")
     client.record_licence(v1["digest"], "llama3")
-    done = client.record_traces([{
-        "trace_id": "ans-1", "endpoint": "helpdesk", "model": "assistant@production", "index": "kb-index@1",
-        "latency_ms": 410.0, "retrieved": [["doc-1-3#0", "sha256:" + "2" * 64, "doc-1-3", 0.9]],
-        "attributes": {"retrieval.documents.0.document.id": "doc-0-7"}}])
+    done = client.record_traces(
+        [
+            {
+                "trace_id": "ans-1",
+                "endpoint": "helpdesk",
+                "model": "assistant@production",
+                "index": "kb-index@1",
+                "latency_ms": 410.0,
+                "retrieved": [["doc-1-3#0", "sha256:" + "2" * 64, "doc-1-3", 0.9]],
+                "attributes": {"retrieval.documents.0.document.id": "doc-0-7"},
+            }
+        ]
+    )
     assert done["recorded"] == 1
     found = client.explain_answer("ans-1")
     assert found["model"]["label"] == "assistant@1" and found["model"]["digest"] == v1["digest"]
@@ -191,7 +266,9 @@ def test_explain_answer_walks_to_documents_and_licences(client: Client, tmp_path
     assert first["document_id"] == "doc-1-3" and second["document_id"] == "doc-0-7"  # the chunk is a document
     for chunk, licence in ((first, "cc-by-sa-4.0"), (second, "cc0-1.0")):
         (doc,) = chunk["documents"]
-        assert doc["corpus"] == corpus["digest"] and doc["licence"] == licence and doc["proof_verified"] is True
+        assert (
+            doc["corpus"] == corpus["digest"] and doc["licence"] == licence and doc["proof_verified"] is True
+        )
     assert found["licences"]["model assistant@1"] == "llama3"
     assert found["licences"]["embedding model minilm@1"] == "apache-2.0"
     assert found["licences"]["document doc-1-3"] == "cc-by-sa-4.0"

@@ -46,8 +46,9 @@ def _remote_client(url: str, token: str, folder: Path) -> Client:
 
 
 @pytest.mark.slow
-def test_traces_survive_a_server_stopped_mid_way(server: ServerProcess, backend_uri: str, tmp_path: Path
-                                                 ) -> None:
+def test_traces_survive_a_server_stopped_mid_way(
+    server: ServerProcess, backend_uri: str, tmp_path: Path
+) -> None:
     token = admin_token(backend_uri)
     client = _remote_client(server.url, token, tmp_path)
     try:
@@ -92,13 +93,24 @@ for i in range(150):
 
 
 def test_a_script_exits_and_its_traces_are_written_and_a_service_posts_otel(
-        server: ServerProcess, backend_uri: str, tmp_path: Path) -> None:
+    server: ServerProcess, backend_uri: str, tmp_path: Path
+) -> None:
     token = write_token(backend_uri)
     one = machine(tmp_path, "one", server.url, token)
     one.python(SCRIPT)  # no flush: the recorder writes at exit
-    body = {"traces": [{"trace_id": "otel-1", "endpoint": "node-bot", "model": "x@1", "attributes": {
-        "gen_ai.retrieval.documents": [{"id": "c-1", "score": 0.8, "content": "hi"}],
-        "gen_ai.usage.input_tokens": 12}}]}
+    body = {
+        "traces": [
+            {
+                "trace_id": "otel-1",
+                "endpoint": "node-bot",
+                "model": "x@1",
+                "attributes": {
+                    "gen_ai.retrieval.documents": [{"id": "c-1", "score": 0.8, "content": "hi"}],
+                    "gen_ai.usage.input_tokens": 12,
+                },
+            }
+        ]
+    }
     with httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}) as c:
         posted = c.post("/serving/traces", json=body)
         assert posted.status_code == 200 and posted.json()["recorded"] == 1
@@ -106,7 +118,8 @@ def test_a_script_exits_and_its_traces_are_written_and_a_service_posts_otel(
         assert refused.status_code == 400 and "facts.latency_ms" in refused.text
     listed = json.loads(one.cli("traces", "--limit", "1000", "--json").stdout)
     assert sorted(t["trace_id"] for t in listed if t["endpoint"] == "script-bot") == sorted(
-        f"x{i}" for i in range(150))
+        f"x{i}" for i in range(150)
+    )
     explained = json.loads(one.cli("explain-answer", "otel-1", "--json").stdout)
     assert [c["chunk_id"] for c in explained["chunks"]] == ["c-1"]
     assert explained["trace"]["facts"] == {"input_tokens": 12}

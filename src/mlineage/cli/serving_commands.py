@@ -44,14 +44,24 @@ def _model(t: dict[str, Any]) -> str:
 
 @click.command("traces")
 @click.option("--endpoint", help="Only traces of this endpoint.")
-@click.option("--model", help="Only traces answered by this model: a name, NAME@N, the ref as traced, a digest.")
-@click.option("--summary", is_flag=True, help="Per endpoint and model version: traces, errors, latency, cost.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True,
-              help="At most this many traces (newest first).")
+@click.option(
+    "--model", help="Only traces answered by this model: a name, NAME@N, the ref as traced, a digest."
+)
+@click.option(
+    "--summary", is_flag=True, help="Per endpoint and model version: traces, errors, latency, cost."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=50,
+    show_default=True,
+    help="At most this many traces (newest first).",
+)
 @AS_OF_OPTION
 @JSON_OPTION
-def traces_command(endpoint: str | None, model: str | None, summary: bool, limit: int, as_of: str | None,
-                   as_json: bool) -> None:
+def traces_command(
+    endpoint: str | None, model: str | None, summary: bool, limit: int, as_of: str | None, as_json: bool
+) -> None:
     """Serving traces: which registry version (and index and prompt version) answered each request."""
     with client_session() as client:
         if summary:
@@ -64,9 +74,11 @@ def traces_command(endpoint: str | None, model: str | None, summary: bool, limit
     if summary:
         for r in found["rows"]:
             mean = "-" if r["mean_latency_ms"] is None else f"{r['mean_latency_ms']} ms"
-            click.echo(f"{r['endpoint'] or '-'}  {r['model']}  {_short(r['model_digest'])}  {r['traces']} traces  "
-                       f"{r['errors']} errors  mean {mean}  tokens {r['input_tokens']}+{r['output_tokens']}  "
-                       f"cost {r['cost']}")
+            click.echo(
+                f"{r['endpoint'] or '-'}  {r['model']}  {_short(r['model_digest'])}  {r['traces']} traces  "
+                f"{r['errors']} errors  mean {mean}  tokens {r['input_tokens']}+{r['output_tokens']}  "
+                f"cost {r['cost']}"
+            )
         click.echo(f"lost: {found['dropped']} dropped (queue full), {found['sampled_out']} sampled out")
         return
     if not found:
@@ -79,8 +91,10 @@ def traces_command(endpoint: str | None, model: str | None, summary: bool, limit
             extra.append(f"prompt {t['prompt'] or _short(t['prompt_digest'])}")
         if t["retrieved"]:
             extra.append(f"{t['retrieved']} chunks")
-        click.echo(f"{t['ts']}  {t['trace_id']}  {t['endpoint'] or '-'}  {_model(t)}  "
-                   + "  ".join(x for x in (_facts(t["facts"]), *extra) if x))
+        click.echo(
+            f"{t['ts']}  {t['trace_id']}  {t['endpoint'] or '-'}  {_model(t)}  "
+            + "  ".join(x for x in (_facts(t["facts"]), *extra) if x)
+        )
 
 
 @click.command("explain-answer")
@@ -103,8 +117,10 @@ def explain_answer_command(trace_id: str, as_json: bool) -> None:
         p = found["prompt"]
         click.echo(f"  prompt {p['label'] or p['ref']} {_short(p['digest'])}")
     if idx["ref"] or idx["digest"]:
-        click.echo(f"  index {idx['label'] or idx['ref']} {_short(idx['digest'])}"
-                   + (f" [{idx['kind']}]" if idx["kind"] else ""))
+        click.echo(
+            f"  index {idx['label'] or idx['ref']} {_short(idx['digest'])}"
+            + (f" [{idx['kind']}]" if idx["kind"] else "")
+        )
         for c in idx["corpora"]:
             click.echo(f"    corpus {c['label']} {_short(c['digest'])}")
         for e in idx["embedding_models"]:
@@ -117,9 +133,12 @@ def explain_answer_command(trace_id: str, as_json: bool) -> None:
         click.echo(f"    {i}. chunk {c['chunk_id']}{score}{content}")
         for d in c["documents"]:
             proof = {True: "inclusion proven", False: "INCLUSION PROOF FAILS", None: "not proven"}[
-                d["proof_verified"]]
-            click.echo(f"       document {c['document_id']} in {d['corpus_label'] or _short(d['corpus'])} "
-                       f"shard {d['shard']}, licence {d['licence'] or '-'}, {proof}")
+                d["proof_verified"]
+            ]
+            click.echo(
+                f"       document {c['document_id']} in {d['corpus_label'] or _short(d['corpus'])} "
+                f"shard {d['shard']}, licence {d['licence'] or '-'}, {proof}"
+            )
     if found["licences"]:
         click.echo("  licences:")
         for subject, licence in found["licences"].items():

@@ -559,7 +559,7 @@ class Client:
 
     def serving_traces(self, *, endpoint: str | None = None, model: str | None = None,
                        as_of: str | int | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Recorded serving traces, newest first, of an endpoint and/or a model (name, name@N, ref, digest)."""
+        """Recorded serving traces, newest first, of an endpoint and/or a model (name, NAME@N, a digest)."""
         from ..serving import service
 
         return service.list_traces(self, endpoint=endpoint, model=model, as_of=as_of, limit=limit)

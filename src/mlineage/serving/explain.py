@@ -1,4 +1,4 @@
-"""``mlineage explain-answer TRACE_ID``: from an answer to the documents it was built from, and their licences.
+"""``mlineage explain-answer TRACE_ID``: from an answer to the documents it was built from, and licences.
 
 The walk: the trace (``serving_traces``) → the model version that answered (registry name@N and digest) →
 the retrieved chunks (ids, content hashes, scores) → the index version (an artifact, by digest) → up its
@@ -82,10 +82,12 @@ def _documents(client: Client, doc_ids: set[str], corpora: list[str]) -> dict[st
     out: dict[str, list[Any]] = {}
     ids = sorted(doc_ids)
     for start in range(0, len(ids), 200):
-        chunk = ids[start:start + 200]
+        chunk = ids[start : start + 200]
         params = {f"d{i}": d for i, d in enumerate(chunk)}
-        sql = ("SELECT doc_id, corpus, shard, digest, source, url, licence, added, seq FROM corpus_documents "
-               f"WHERE doc_id IN ({', '.join(':' + k for k in params)})")
+        sql = (
+            "SELECT doc_id, corpus, shard, digest, source, url, licence, added, seq FROM corpus_documents "
+            f"WHERE doc_id IN ({', '.join(':' + k for k in params)})"
+        )
         if corpora:
             cparams = {f"c{i}": c for i, c in enumerate(corpora)}
             sql += f" AND corpus IN ({', '.join(':' + k for k in cparams)})"
@@ -127,33 +129,57 @@ def explain_answer(client: Client, trace_id: str) -> dict[str, Any]:
     facts = client.gate_facts()
 
     model_node = _node(client, trace["model_digest"])
-    model = {"ref": trace["model"], "name": trace["model_name"], "version": trace["model_version"],
-             "digest": trace["model_digest"], "resolved": trace["resolved"],
-             "label": (f"{trace['model_name']}@{trace['model_version']}" if trace["model_version"]
-                       else _label(model_node) if model_node else None)}
+    model = {
+        "ref": trace["model"],
+        "name": trace["model_name"],
+        "version": trace["model_version"],
+        "digest": trace["model_digest"],
+        "resolved": trace["resolved"],
+        "label": (
+            f"{trace['model_name']}@{trace['model_version']}"
+            if trace["model_version"]
+            else _label(model_node)
+            if model_node
+            else None
+        ),
+    }
     if trace["model_digest"] is None:
         gaps.append(f"the model {trace['model'] or '(none given)'} did not resolve to a recorded version")
 
     index_node = _node(client, trace["index_digest"])
-    index: dict[str, Any] = {"ref": trace["index"], "digest": trace["index_digest"], "label": None,
-                             "kind": None, "corpora": [], "embedding_models": []}
+    index: dict[str, Any] = {
+        "ref": trace["index"],
+        "digest": trace["index_digest"],
+        "label": None,
+        "kind": None,
+        "corpora": [],
+        "embedding_models": [],
+    }
     corpora: list[Artifact] = []
     if index_node is not None:
         corpora, embedders = _ancestry(client, index_node)
-        index.update(label=_label(index_node), kind=index_node.kind.value,
-                     corpora=[{"digest": str(c.digest), "label": _label(c)} for c in corpora],
-                     embedding_models=[{"digest": str(m.digest), "label": _label(m)} for m in embedders])
+        index.update(
+            label=_label(index_node),
+            kind=index_node.kind.value,
+            corpora=[{"digest": str(c.digest), "label": _label(c)} for c in corpora],
+            embedding_models=[{"digest": str(m.digest), "label": _label(m)} for m in embedders],
+        )
         if not corpora:
             gaps.append(f"the index {_label(index_node)} has no corpus version among its ancestors")
         if not embedders:
             gaps.append(f"the index {_label(index_node)} has no embedding model among its ancestors")
     elif trace["index"] or trace["index_digest"]:
-        gaps.append(f"the index {trace['index'] or trace['index_digest']} is not a recorded artifact: its "
-                    "corpus and embedding model are unknown")
+        gaps.append(
+            f"the index {trace['index'] or trace['index_digest']} is not a recorded artifact: its "
+            "corpus and embedding model are unknown"
+        )
 
     prompt_node = _node(client, trace["prompt_digest"])
-    prompt = {"ref": trace["prompt"], "digest": trace["prompt_digest"],
-              "label": _label(prompt_node) if prompt_node else None}
+    prompt = {
+        "ref": trace["prompt"],
+        "digest": trace["prompt_digest"],
+        "label": _label(prompt_node) if prompt_node else None,
+    }
 
     chunks = trace["retrieved"]
     known: dict[str, dict[str, Any]] = {}
@@ -164,8 +190,9 @@ def explain_answer(client: Client, trace_id: str) -> dict[str, Any]:
             except MlineageError as exc:
                 gaps.append(f"chunk look-up failed: {exc}")
     corpus_digests = [str(c.digest) for c in corpora]
-    wanted = {c["document_id"] or known.get(c["chunk_id"], {}).get("document_id") or c["chunk_id"]
-              for c in chunks}
+    wanted = {
+        c["document_id"] or known.get(c["chunk_id"], {}).get("document_id") or c["chunk_id"] for c in chunks
+    }
     docs = _documents(client, {d for d in wanted if d}, corpus_digests)
     verified = _proofs(client)
     out_chunks = []
@@ -181,31 +208,58 @@ def explain_answer(client: Client, trace_id: str) -> dict[str, Any]:
             item["content_match"] = info["content_hash"] == c["content_hash"]
         for row in rows:
             corpus = _node(client, row[1])
-            item["documents"].append({
-                "corpus": row[1], "corpus_label": _label(corpus) if corpus else None, "shard": row[2],
-                "digest": "sha256:" + row[3], "source": row[4], "url": row[5], "licence": row[6],
-                "added": row[7], "proof_verified": verified(row[1], row[0])})
+            item["documents"].append(
+                {
+                    "corpus": row[1],
+                    "corpus_label": _label(corpus) if corpus else None,
+                    "shard": row[2],
+                    "digest": "sha256:" + row[3],
+                    "source": row[4],
+                    "url": row[5],
+                    "licence": row[6],
+                    "added": row[7],
+                    "proof_verified": verified(row[1], row[0]),
+                }
+            )
         if not item["documents"]:
-            gaps.append(f"chunk {c['chunk_id']}: " + (
-                f"document {doc_id} is in no recorded corpus version"
-                + (" of the index" if corpus_digests else "") if doc_id else "no source document id is known"))
+            gaps.append(
+                f"chunk {c['chunk_id']}: "
+                + (
+                    f"document {doc_id} is in no recorded corpus version"
+                    + (" of the index" if corpus_digests else "")
+                    if doc_id
+                    else "no source document id is known"
+                )
+            )
         out_chunks.append(item)
 
     licences: dict[str, str] = {}
-    subjects = {trace["model_digest"]: "model", trace["index_digest"]: "index",
-                **{c["digest"]: "corpus " + c["label"] for c in index["corpora"]},
-                **{m["digest"]: "embedding model " + m["label"] for m in index["embedding_models"]}}
+    subjects = {
+        trace["model_digest"]: "model",
+        trace["index_digest"]: "index",
+        **{c["digest"]: "corpus " + c["label"] for c in index["corpora"]},
+        **{m["digest"]: "embedding model " + m["label"] for m in index["embedding_models"]},
+    }
     recorded = facts.licences([d for d in subjects if d])
     for digest, licence in sorted(recorded.items()):
-        licences[subjects[digest] if subjects[digest] != "model" else f"model {model['label'] or digest}"] = licence
+        licences[subjects[digest] if subjects[digest] != "model" else f"model {model['label'] or digest}"] = (
+            licence
+        )
     for item in out_chunks:
         for d in item["documents"]:
             if d["licence"]:
                 licences[f"document {item['document_id']}"] = d["licence"]
-    return {"trace": {k: trace[k] for k in ("trace_id", "ts", "endpoint", "seq", "actor", "facts",
-                                            "inputs_digest")},
-            "model": model, "prompt": prompt, "index": index, "chunks": out_chunks, "licences": licences,
-            "gaps": gaps}
+    return {
+        "trace": {
+            k: trace[k] for k in ("trace_id", "ts", "endpoint", "seq", "actor", "facts", "inputs_digest")
+        },
+        "model": model,
+        "prompt": prompt,
+        "index": index,
+        "chunks": out_chunks,
+        "licences": licences,
+        "gaps": gaps,
+    }
 
 
 def answers_citing(client: Client, document_id: str, limit: int = 100) -> list[str]:

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ValidationError
+from ..eventtime import parse_event_time
 
 MAX_TRACE_BYTES = 16 * 1024
 """A trace's canonical size limit: a trace is a record of what answered, not the prompt or the answer."""
@@ -36,10 +38,13 @@ MAX_REF = 300
 NUMBER_FACTS = ("latency_ms", "cost")
 COUNT_FACTS = ("input_tokens", "output_tokens", "total_tokens")
 TEXT_FACTS = ("guardrail", "status", "error")
+_TYPED = (*NUMBER_FACTS, *COUNT_FACTS)
 """The facts every trace may carry and the projection keeps in columns; others are kept as given."""
 
 
 def _text(value: Any, field: str, limit: int = MAX_TEXT, *, optional: bool = True) -> str | None:
+    if type(value) is str and 0 < len(value) <= limit:
+        return value
     if value is None and optional:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -65,9 +70,15 @@ def _count(value: Any, field: str) -> int:
     return value
 
 
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
+_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
 def _digest(value: Any, field: str) -> str | None:
     if value is None:
         return None
+    if type(value) is str and _SHA256.fullmatch(value):  # the usual form, without building a Digest
+        return value
     from ..model import Digest
 
     if not isinstance(value, str) or ":" not in value or len(value) > 200:
@@ -92,10 +103,12 @@ def _tool_spans(value: Any) -> list[dict[str, Any]]:
             span = {"name": span}
         if not isinstance(span, Mapping):
             raise ValidationError(f"facts.tool_spans[{i}]", "must be a span name or an object with a name")
-        item = {"name": _text(span.get("name"), f"facts.tool_spans[{i}].name", 200, optional=False)}
+        where = f"facts.tool_spans[{i}]"
+        item: dict[str, Any] = {"name": _text(span.get("name"), f"{where}.name", 200, optional=False)}
         for key, val in span.items():
             if key != "name" and val is not None:
-                item[_text(key, f"facts.tool_spans[{i}]", 64)] = _scalar(val, f"facts.tool_spans[{i}].{key}")
+                name = _text(key, f"facts.tool_spans[{i}]", 64, optional=False)
+                item[str(name)] = _scalar(val, f"facts.tool_spans[{i}].{key}")
         out.append(item)
     return out
 
@@ -109,6 +122,31 @@ def check_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in facts.items():
         if value is None:
+            continue
+        kind = type(value)
+        if (
+            type(key) is str
+            and 0 < len(key) <= 64
+            and key != "tool_spans"
+            and (
+                (
+                    kind is str
+                    and 0 < len(value) <= MAX_TEXT
+                    and key not in NUMBER_FACTS
+                    and key not in COUNT_FACTS
+                )
+                or (kind is int and 0 <= value < 2**53)
+                or kind is bool
+                and key not in _TYPED
+                or (
+                    kind is float
+                    and math.isfinite(value)
+                    and not value.is_integer()
+                    and key not in COUNT_FACTS
+                )
+            )
+        ):
+            out[key] = value  # the common cases, as the checks below would leave them
             continue
         name = _text(key, "facts", 64, optional=False)
         assert name is not None
@@ -130,45 +168,78 @@ def check_retrieved(rows: Any) -> list[list[Any]]:
         raise ValidationError("retrieved", f"must be a list of at most {MAX_RETRIEVED} chunks")
     out = []
     for i, row in enumerate(rows):
+        if type(row) is list and len(row) == 4:  # the normal form: checked without a call per field
+            chunk, content, doc, score = row
+            if (
+                type(chunk) is str
+                and 0 < len(chunk) <= 512
+                and (content is None or (type(content) is str and _SHA256.fullmatch(content)))
+                and (doc is None or (type(doc) is str and 0 < len(doc) <= 512))
+                and (score is None or (type(score) is float and math.isfinite(score)))
+            ):
+                out.append(row)
+                continue
         if isinstance(row, (str, int)) and not isinstance(row, bool):
             row = [row]
         elif isinstance(row, Mapping):
-            row = [row.get("chunk_id", row.get("id")), row.get("content_hash"), row.get("document_id"),
-                   row.get("score")]
+            row = [
+                row.get("chunk_id", row.get("id")),
+                row.get("content_hash"),
+                row.get("document_id"),
+                row.get("score"),
+            ]
         if not isinstance(row, (list, tuple)) or not 1 <= len(row) <= 4:
             raise ValidationError(f"retrieved[{i}]", "must be [chunk_id, content_hash, document_id, score]")
         row = [*row, None, None, None][:4]
         score = row[3]
-        out.append([_text(row[0], f"retrieved[{i}].chunk_id", 512, optional=False),
-                    _digest(row[1], f"retrieved[{i}].content_hash"),
-                    _text(row[2], f"retrieved[{i}].document_id", 512),
-                    None if score is None else _number(score, f"retrieved[{i}].score")])
+        out.append(
+            [
+                _text(row[0], f"retrieved[{i}].chunk_id", 512, optional=False),
+                _digest(row[1], f"retrieved[{i}].content_hash"),
+                _text(row[2], f"retrieved[{i}].document_id", 512),
+                None if score is None else _number(score, f"retrieved[{i}].score"),
+            ]
+        )
     return out
 
 
 _REFS = ("model", "index", "prompt")
+_REF_DIGESTS = tuple((ref, f"{ref}_digest") for ref in _REFS)
+_KNOWN = frozenset(
+    {
+        "trace_id",
+        "ts",
+        "endpoint",
+        "retrieved",
+        "facts",
+        "model_name",
+        "model_version",
+        "inputs_digest",
+        *_REFS,
+        *(d for _, d in _REF_DIGESTS),
+    }
+)
 
 
 def check_trace(trace: Mapping[str, Any]) -> dict[str, Any]:
     """A trace in its normal form (see the module docstring), or ``ValidationError`` naming the field."""
     if not isinstance(trace, Mapping):
         raise ValidationError("trace", "must be an object")
-    from ..eventtime import parse_event_time
-
     out: dict[str, Any] = {"trace_id": _text(trace.get("trace_id"), "trace_id", MAX_ID, optional=False)}
     ts = trace.get("ts")
-    parse_event_time(ts, "ts")
+    if type(ts) is not str or not _TS.fullmatch(ts):
+        parse_event_time(ts, "ts")
     out["ts"] = ts
     endpoint = _text(trace.get("endpoint"), "endpoint", 128)
     if endpoint is not None:
         out["endpoint"] = endpoint
-    for ref in _REFS:
-        value = _text(trace.get(ref), ref, MAX_REF)
+    for ref, key in _REF_DIGESTS:
+        value = trace.get(ref)
         if value is not None:
-            out[ref] = value
-        digest = _digest(trace.get(f"{ref}_digest"), f"{ref}_digest")
-        if digest is not None:
-            out[f"{ref}_digest"] = digest
+            out[ref] = _text(value, ref, MAX_REF)
+        value = trace.get(key)
+        if value is not None:
+            out[key] = _digest(value, key)
     name = _text(trace.get("model_name"), "model_name", 128)
     if name is not None:
         out["model_name"] = name
@@ -188,15 +259,27 @@ def check_trace(trace: Mapping[str, Any]) -> dict[str, Any]:
         checked = check_facts(facts)
         if checked:
             out["facts"] = checked
-    unknown = set(trace) - set(out) - {"retrieved", "facts", "model_name", "model_version", *_REFS,
-                                       *(f"{r}_digest" for r in _REFS), "endpoint", "inputs_digest"}
+    unknown = trace.keys() - _KNOWN
     if unknown:
-        raise ValidationError("trace", f"unknown field(s) {', '.join(sorted(map(str, unknown)))}",
-                              "put per-trace facts under 'facts'")
-    if len(json.dumps(out, separators=(",", ":"))) > MAX_TRACE_BYTES:
-        raise ValidationError("trace", f"is larger than {MAX_TRACE_BYTES} bytes",
-                              "record digests and ids, not prompts, answers or documents")
+        raise ValidationError(
+            "trace",
+            f"unknown field(s) {', '.join(sorted(map(str, unknown)))}",
+            "put per-trace facts under 'facts'",
+        )
     return out
+
+
+def check_size(trace: Mapping[str, Any]) -> int:
+    """A trace's size in bytes of compact JSON, or ``ValidationError`` past ``MAX_TRACE_BYTES`` (checked
+    where traces come in; the event validator bounds each field instead)."""
+    size = len(json.dumps(trace, separators=(",", ":")))
+    if size > MAX_TRACE_BYTES:
+        raise ValidationError(
+            "trace",
+            f"is larger than {MAX_TRACE_BYTES} bytes",
+            "record digests and ids, not prompts, answers or documents",
+        )
+    return size
 
 
 def check_traces(traces: Any) -> list[dict[str, Any]]:
@@ -226,14 +309,15 @@ def model_label(row: Mapping[str, Any]) -> str:
     return str(digest)[:19] if digest else "-"
 
 
-def split_batches(traces: Sequence[dict[str, Any]], max_traces: int, max_bytes: int
-                  ) -> list[list[dict[str, Any]]]:
+def split_batches(
+    traces: Sequence[dict[str, Any]], max_traces: int, max_bytes: int, sizes: Sequence[int] | None = None
+) -> list[list[dict[str, Any]]]:
     """Traces cut into payloads of at most ``max_traces`` traces and about ``max_bytes`` bytes each, so one
-    event stays well under a server's body limit."""
+    event stays well under a server's body limit (``sizes``: each trace's size when already measured)."""
     out: list[list[dict[str, Any]]] = []
     size = 0
-    for t in traces:
-        n = len(json.dumps(t, separators=(",", ":")))
+    for i, t in enumerate(traces):
+        n = sizes[i] if sizes is not None else len(json.dumps(t, separators=(",", ":")))
         if not out or len(out[-1]) >= max_traces or size + n > max_bytes:
             out.append([])
             size = 0

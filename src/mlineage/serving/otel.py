@@ -24,12 +24,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_OPENINFERENCE = re.compile(r"^retrieval\.documents\.(\d+)\.document\.(id|score|content|metadata|content_hash)$")
+_OPENINFERENCE = re.compile(
+    r"^retrieval\.documents\.(\d+)\.document\.(id|score|content|metadata|content_hash)$"
+)
 _DOC_ID_KEYS = ("document_id", "doc_id", "source_id", "ref_doc_id", "source_document_id")
 _HASH_KEYS = ("content_hash", "hash", "sha256")
-_TOKENS = {"gen_ai.usage.input_tokens": "input_tokens", "gen_ai.usage.output_tokens": "output_tokens",
-           "llm.token_count.prompt": "input_tokens", "llm.token_count.completion": "output_tokens",
-           "llm.token_count.total": "total_tokens"}
+_TOKENS = {
+    "gen_ai.usage.input_tokens": "input_tokens",
+    "gen_ai.usage.output_tokens": "output_tokens",
+    "llm.token_count.prompt": "input_tokens",
+    "llm.token_count.completion": "output_tokens",
+    "llm.token_count.total": "total_tokens",
+}
 _PROVIDER_MODEL = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
 
 
@@ -60,7 +66,8 @@ def _row(doc: Mapping[str, Any]) -> list[Any] | None:
     metadata = _json(doc.get("metadata"))
     metadata = metadata if isinstance(metadata, Mapping) else {}
     content_hash = next((h for h in (_hash(doc.get(k)) for k in _HASH_KEYS) if h), None) or next(
-        (h for h in (_hash(metadata.get(k)) for k in _HASH_KEYS) if h), None)
+        (h for h in (_hash(metadata.get(k)) for k in _HASH_KEYS) if h), None
+    )
     content = doc.get("content")
     if content_hash is None and isinstance(content, str):
         content_hash = "sha256:" + hashlib.sha256(content.encode("utf-8")).hexdigest()

@@ -38,10 +38,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mlineage.serving")
 
-DEFAULTS = {"sample_rate": 1.0, "queue_size": 100_000, "batch_size": 1000, "interval": 0.5, "exit_timeout": 10.0}
-_ENV = {"sample_rate": "MLINEAGE_TRACE_SAMPLE", "queue_size": "MLINEAGE_TRACE_QUEUE",
-        "batch_size": "MLINEAGE_TRACE_BATCH", "interval": "MLINEAGE_TRACE_INTERVAL",
-        "exit_timeout": "MLINEAGE_TRACE_EXIT_TIMEOUT"}
+DEFAULTS = {
+    "sample_rate": 1.0,
+    "queue_size": 100_000,
+    "batch_size": 1000,
+    "interval": 0.5,
+    "exit_timeout": 10.0,
+}
+_ENV = {
+    "sample_rate": "MLINEAGE_TRACE_SAMPLE",
+    "queue_size": "MLINEAGE_TRACE_QUEUE",
+    "batch_size": "MLINEAGE_TRACE_BATCH",
+    "interval": "MLINEAGE_TRACE_INTERVAL",
+    "exit_timeout": "MLINEAGE_TRACE_EXIT_TIMEOUT",
+}
 _MAX_RETAINED_BATCHES = 8
 
 
@@ -59,9 +69,16 @@ class TraceRecorder:
     """A queue and one writer thread (see the module docstring). ``client``: the Client to write through
     (default: a Client of the current project, opened by the writer thread)."""
 
-    def __init__(self, client: Client | None = None, *, sample_rate: float | None = None,
-                 queue_size: int | None = None, batch_size: int | None = None, interval: float | None = None,
-                 exit_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        client: Client | None = None,
+        *,
+        sample_rate: float | None = None,
+        queue_size: int | None = None,
+        batch_size: int | None = None,
+        interval: float | None = None,
+        exit_timeout: float | None = None,
+    ) -> None:
         self.sample_rate = min(1.0, max(0.0, _setting("sample_rate", sample_rate)))
         self.queue_size = max(1, int(_setting("queue_size", queue_size)))
         self.batch_size = max(1, int(_setting("batch_size", batch_size)))
@@ -74,7 +91,7 @@ class TraceRecorder:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._retry: list[list[dict[str, Any]]] = []
+        self._retry: list[tuple[list[dict[str, Any]], list[int]]] = []
         self.dropped = 0  # queue full (caller's thread, under the lock)
         self.sampled_out = 0
         self.errors = 0  # the caller's arguments could not even be queued
@@ -90,10 +107,19 @@ class TraceRecorder:
 
     # ------------------------------------------------------------ the caller's thread
 
-    def trace(self, endpoint: str | None = None, model: str | None = None, index: str | None = None,
-              prompt: str | None = None, inputs_digest: str | None = None, *, trace_id: str | None = None,
-              retrieved: Sequence[Any] | None = None, attributes: Mapping[str, Any] | None = None,
-              **facts: Any) -> str | None:
+    def trace(
+        self,
+        endpoint: str | None = None,
+        model: str | None = None,
+        index: str | None = None,
+        prompt: str | None = None,
+        inputs_digest: str | None = None,
+        *,
+        trace_id: str | None = None,
+        retrieved: Sequence[Any] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        **facts: Any,
+    ) -> str | None:
         """Queue one trace; returns its id (None when sampled out or dropped). Never raises, never blocks."""
         try:
             if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
@@ -106,8 +132,20 @@ class TraceRecorder:
                     self.dropped += 1
                 return None
             tid = trace_id or new_id()
-            queue.append((time.time_ns(), tid, endpoint, model, index, prompt, inputs_digest, retrieved,
-                          attributes, facts))
+            queue.append(
+                (
+                    time.time_ns(),
+                    tid,
+                    endpoint,
+                    model,
+                    index,
+                    prompt,
+                    inputs_digest,
+                    retrieved,
+                    attributes,
+                    facts,
+                )
+            )
             if self._thread is None:
                 self._start()
             elif len(queue) == self.batch_size:
@@ -154,36 +192,46 @@ class TraceRecorder:
         if resolver is None:
             resolver = self._resolver = Resolver(self.client())
         while self._retry:
-            if not self._append(self._retry[0]):
+            if not self._append(*self._retry[0]):
                 return  # still unreachable: the queue waits, and fills up (and drops) if it must
             self._retry.pop(0)
         while self._queue:
-            traces = self._take(resolver)
-            if traces and not self._append(traces):
+            traces, sizes = self._take(resolver)
+            if traces and not self._append(traces, sizes):
                 if len(self._retry) >= _MAX_RETAINED_BATCHES:
-                    lost = self._retry.pop(0)
-                    self.failed += len(lost)
-                self._retry.append(traces)
+                    self.failed += len(self._retry.pop(0)[0])
+                self._retry.append((traces, sizes))
                 return
 
-    def _take(self, resolver: Any) -> list[dict[str, Any]]:
+    def _take(self, resolver: Any) -> tuple[list[dict[str, Any]], list[int]]:
         from ..errors import ValidationError
-        from .service import normalise
+        from .service import normalise_sized
 
-        queue, out = self._queue, []
+        queue, out, sizes = self._queue, [], []
         for _ in range(min(self.batch_size, len(queue))):
             ns, tid, endpoint, model, index, prompt, inputs, retrieved, attributes, facts = queue.popleft()
             raw = dict(facts)
-            raw.update(trace_id=tid, ts=utc_from_ns(ns), endpoint=endpoint, model=model, index=index,
-                       prompt=prompt, inputs_digest=inputs, retrieved=retrieved, attributes=attributes)
+            raw.update(
+                trace_id=tid,
+                ts=utc_from_ns(ns),
+                endpoint=endpoint,
+                model=model,
+                index=index,
+                prompt=prompt,
+                inputs_digest=inputs,
+                retrieved=retrieved,
+                attributes=attributes,
+            )
             try:
-                out.append(resolver.fill(normalise(raw)))
+                trace, size = normalise_sized(raw)
+                out.append(resolver.fill(trace))
+                sizes.append(size)
             except (ValidationError, TypeError, ValueError) as exc:
                 self.rejected += 1
                 self._note(exc)
-        return out
+        return out, sizes
 
-    def _append(self, traces: list[dict[str, Any]]) -> bool:
+    def _append(self, traces: list[dict[str, Any]], sizes: list[int]) -> bool:
         """Append one batch: True when it is written (or refused for good), False to try again later."""
         from ..errors import MlineageError, StoreUnavailableError
         from .service import to_events
@@ -192,7 +240,9 @@ class TraceRecorder:
             dropped, sampled = self.dropped - self._reported[0], self.sampled_out - self._reported[1]
         rate = self.sample_rate if self.sample_rate < 1 else None
         try:
-            self.client().append(to_events(traces, dropped=dropped, sampled_out=sampled, sample_rate=rate))
+            self.client().append(
+                to_events(traces, dropped=dropped, sampled_out=sampled, sample_rate=rate, sizes=sizes)
+            )
         except StoreUnavailableError as exc:
             self._note(exc)
             return False
@@ -246,17 +296,32 @@ class TraceRecorder:
                 self.flush(self.exit_timeout)
             except Exception as exc:  # noqa: BLE001 - at exit: report, never raise
                 self._note(exc)
-        lost = {"dropped (queue full)": self.dropped, "rejected": self.rejected, "failed": self.failed,
-                "not written at exit": len(self._queue) + sum(map(len, self._retry))}
+        lost = {
+            "dropped (queue full)": self.dropped,
+            "rejected": self.rejected,
+            "failed": self.failed,
+            "not written at exit": len(self._queue) + sum(len(t) for t, _ in self._retry),
+        }
         lost = {k: v for k, v in lost.items() if v}
         if lost:
-            sys.stderr.write("mlineage: serving traces lost: " + ", ".join(f"{v} {k}" for k, v in lost.items())
-                             + (f" (last error: {self._last_error})" if self._last_error else "") + "\n")
+            sys.stderr.write(
+                "mlineage: serving traces lost: "
+                + ", ".join(f"{v} {k}" for k, v in lost.items())
+                + (f" (last error: {self._last_error})" if self._last_error else "")
+                + "\n"
+            )
 
     def stats(self) -> dict[str, int]:
-        return {"queued": len(self._queue), "recorded": self.recorded, "dropped": self.dropped,
-                "sampled_out": self.sampled_out, "rejected": self.rejected, "failed": self.failed,
-                "retrying": sum(map(len, self._retry)), "errors": self.errors}
+        return {
+            "queued": len(self._queue),
+            "recorded": self.recorded,
+            "dropped": self.dropped,
+            "sampled_out": self.sampled_out,
+            "rejected": self.rejected,
+            "failed": self.failed,
+            "retrying": sum(len(t) for t, _ in self._retry),
+            "errors": self.errors,
+        }
 
     def _after_fork(self) -> None:
         """A forked worker (gunicorn, multiprocessing) starts with an empty queue and its own thread and
@@ -294,8 +359,14 @@ def configure(client: Client | None = None, **settings: Any) -> TraceRecorder:
     return _default[0]
 
 
-def trace_request(endpoint: str | None = None, model: str | None = None, index: str | None = None,
-                  prompt: str | None = None, inputs_digest: str | None = None, **facts: Any) -> str | None:
+def trace_request(
+    endpoint: str | None = None,
+    model: str | None = None,
+    index: str | None = None,
+    prompt: str | None = None,
+    inputs_digest: str | None = None,
+    **facts: Any,
+) -> str | None:
     """Record that ``model`` (a registry ref such as ``chat@production``, or a digest) answered a request on
     ``endpoint``, retrieving from ``index`` with ``prompt``; ``facts`` are the trace's facts (``latency_ms``,
     ``input_tokens``, ``output_tokens``, ``cost``, ``guardrail``, ``tool_spans``, ...), ``retrieved`` its

@@ -24,13 +24,29 @@ def _model_filter(model: str | None, params: dict[str, Any]) -> str:
 
 
 def _trace(r: Any) -> dict[str, Any]:
-    out = {"trace_id": r.trace_id, "seq": int(r.seq), "ts": r.ts, "endpoint": r.endpoint, "model": r.model_ref,
-           "model_name": r.model_name, "model_version": r.model_version, "model_digest": r.model_digest,
-           "resolved": r.resolved, "index": r.index_ref, "index_digest": r.index_digest, "prompt": r.prompt_ref,
-           "prompt_digest": r.prompt_digest, "inputs_digest": r.inputs_digest, "retrieved": int(r.retrieved),
-           "actor": r.actor}
-    facts: dict[str, Any] = {k: getattr(r, k) for k in ("latency_ms", "input_tokens", "output_tokens", "cost",
-                                                         "guardrail", "status") if getattr(r, k) is not None}
+    out = {
+        "trace_id": r.trace_id,
+        "seq": int(r.seq),
+        "ts": r.ts,
+        "endpoint": r.endpoint,
+        "model": r.model_ref,
+        "model_name": r.model_name,
+        "model_version": r.model_version,
+        "model_digest": r.model_digest,
+        "resolved": r.resolved,
+        "index": r.index_ref,
+        "index_digest": r.index_digest,
+        "prompt": r.prompt_ref,
+        "prompt_digest": r.prompt_digest,
+        "inputs_digest": r.inputs_digest,
+        "retrieved": int(r.retrieved),
+        "actor": r.actor,
+    }
+    facts: dict[str, Any] = {
+        k: getattr(r, k)
+        for k in ("latency_ms", "input_tokens", "output_tokens", "cost", "guardrail", "status")
+        if getattr(r, k) is not None
+    }
     if r.facts:
         facts.update(json.loads(r.facts))
     out["facts"] = facts
@@ -47,16 +63,19 @@ class SqlTraces:
         with self.engine.connect() as conn:
             return list(conn.execute(text(sql), params))
 
-    def traces(self, endpoint: str | None, model: str | None, as_of_seq: int | None, limit: int
-               ) -> list[dict[str, Any]]:
+    def traces(
+        self, endpoint: str | None, model: str | None, as_of_seq: int | None, limit: int
+    ) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"s": _NO_LIMIT if as_of_seq is None else as_of_seq, "l": limit}
         where = "seq <= :s"
         if endpoint:
             where += " AND endpoint = :e"
             params["e"] = endpoint
         where += _model_filter(model, params)
-        rows = self._rows(f"SELECT * FROM serving_traces WHERE {where} ORDER BY seq DESC, ts DESC, trace_id "
-                          "LIMIT :l", params)
+        rows = self._rows(
+            f"SELECT * FROM serving_traces WHERE {where} ORDER BY seq DESC, ts DESC, trace_id LIMIT :l",
+            params,
+        )
         return [_trace(r) for r in rows]
 
     def trace(self, trace_id: str) -> dict[str, Any] | None:
@@ -64,10 +83,18 @@ class SqlTraces:
         if not rows:
             return None
         out = _trace(rows[0])
-        chunks = self._rows("SELECT * FROM serving_retrievals WHERE trace_id = :t ORDER BY position",
-                            {"t": trace_id})
-        out["retrieved"] = [{"chunk_id": c.chunk_id, "content_hash": c.content_hash,
-                             "document_id": c.document_id, "score": c.score} for c in chunks]
+        chunks = self._rows(
+            "SELECT * FROM serving_retrievals WHERE trace_id = :t ORDER BY position", {"t": trace_id}
+        )
+        out["retrieved"] = [
+            {
+                "chunk_id": c.chunk_id,
+                "content_hash": c.content_hash,
+                "document_id": c.document_id,
+                "score": c.score,
+            }
+            for c in chunks
+        ]
         return out
 
     def summary(self, endpoint: str | None, model: str | None, as_of_seq: int | None) -> dict[str, Any]:
@@ -75,17 +102,31 @@ class SqlTraces:
         if as_of_seq is None and not model:
             where = "1 = 1" + (" AND endpoint = :e" if endpoint else "")
             params["e"] = endpoint or ""
-            rows = [{"endpoint": r.endpoint or None, "model": r.model, "model_digest": r.model_digest or None,
-                     "traces": int(r.traces), "errors": int(r.errors),
-                     "mean_latency_ms": round(r.latency_ms / r.timed, 3) if r.timed else None,
-                     "input_tokens": int(r.input_tokens), "output_tokens": int(r.output_tokens),
-                     "cost": round(float(r.cost), 6), "first_ts": r.first_ts, "last_ts": r.last_ts}
-                    for r in self._rows(f"SELECT * FROM serving_summary WHERE {where} "
-                                        "ORDER BY endpoint, model", params)]
+            rows = [
+                {
+                    "endpoint": r.endpoint or None,
+                    "model": r.model,
+                    "model_digest": r.model_digest or None,
+                    "traces": int(r.traces),
+                    "errors": int(r.errors),
+                    "mean_latency_ms": round(r.latency_ms / r.timed, 3) if r.timed else None,
+                    "input_tokens": int(r.input_tokens),
+                    "output_tokens": int(r.output_tokens),
+                    "cost": round(float(r.cost), 6),
+                    "first_ts": r.first_ts,
+                    "last_ts": r.last_ts,
+                }
+                for r in self._rows(
+                    f"SELECT * FROM serving_summary WHERE {where} ORDER BY endpoint, model", params
+                )
+            ]
         else:  # as it stood, or one model: from the traces themselves
             rows = self._fold(endpoint, model, params)
-        lost = self._rows("SELECT COALESCE(SUM(dropped), 0) AS d, COALESCE(SUM(sampled_out), 0) AS o "
-                          "FROM serving_losses WHERE seq <= :s", params)[0]
+        lost = self._rows(
+            "SELECT COALESCE(SUM(dropped), 0) AS d, COALESCE(SUM(sampled_out), 0) AS o "
+            "FROM serving_losses WHERE seq <= :s",
+            params,
+        )[0]
         return {"rows": rows, "dropped": int(lost.d), "sampled_out": int(lost.o)}
 
     def _fold(self, endpoint: str | None, model: str | None, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -98,10 +139,22 @@ class SqlTraces:
         for r in self._rows(f"SELECT * FROM serving_traces WHERE {where} ORDER BY seq", params):
             t = _trace(r)
             label = model_label(t)
-            row = out.setdefault((r.endpoint or "", label, r.model_digest or ""), {
-                "endpoint": r.endpoint, "model": label, "model_digest": r.model_digest, "traces": 0, "errors": 0,
-                "latency": [0.0, 0], "input_tokens": 0, "output_tokens": 0, "cost": 0.0, "first_ts": r.ts,
-                "last_ts": r.ts})
+            row = out.setdefault(
+                (r.endpoint or "", label, r.model_digest or ""),
+                {
+                    "endpoint": r.endpoint,
+                    "model": label,
+                    "model_digest": r.model_digest,
+                    "traces": 0,
+                    "errors": 0,
+                    "latency": [0.0, 0],
+                    "input_tokens": 0,
+                    "output_tokens": 0,
+                    "cost": 0.0,
+                    "first_ts": r.ts,
+                    "last_ts": r.ts,
+                },
+            )
             row["traces"] += 1
             row["errors"] += is_error(t["facts"])
             if r.latency_ms is not None:
@@ -122,8 +175,11 @@ class SqlTraces:
 
     def citing(self, document_id: str, limit: int = 100) -> list[str]:
         """The trace ids whose answers retrieved a chunk of ``document_id``, newest first."""
-        rows = self._rows("SELECT DISTINCT trace_id, seq FROM serving_retrievals WHERE document_id = :d "
-                          "ORDER BY seq DESC LIMIT :l", {"d": document_id, "l": limit})
+        rows = self._rows(
+            "SELECT DISTINCT trace_id, seq FROM serving_retrievals WHERE document_id = :d "
+            "ORDER BY seq DESC LIMIT :l",
+            {"d": document_id, "l": limit},
+        )
         return [r.trace_id for r in rows]
 
 
@@ -136,9 +192,14 @@ class VisibleTraces:
     def _visible(self, digest: str | None) -> bool:
         return digest is None or self.store.get_artifact(digest) is not None
 
-    def traces(self, endpoint: str | None, model: str | None, as_of_seq: int | None, limit: int
-               ) -> list[dict[str, Any]]:
-        return [t for t in self.inner.traces(endpoint, model, as_of_seq, limit) if self._visible(t["model_digest"])]
+    def traces(
+        self, endpoint: str | None, model: str | None, as_of_seq: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        return [
+            t
+            for t in self.inner.traces(endpoint, model, as_of_seq, limit)
+            if self._visible(t["model_digest"])
+        ]
 
     def trace(self, trace_id: str) -> dict[str, Any] | None:
         found = self.inner.trace(trace_id)

@@ -72,24 +72,37 @@ def record(body: TracesIn, p: Writer, state: ServerDep) -> dict[str, Any]:
         resolver = _resolvers[id(view)] = Resolver(view)
     traces, events = service.prepare(view, body.traces, resolver)
     done = append(state, [EventIn(type=e.type, payload=e.payload, id=e.id, ts=e.ts) for e in events], p)
-    return {"recorded": len(traces), "duplicates": done["duplicates"], "events": len(events),
-            "trace_ids": [t["trace_id"] for t in traces]}
+    return {
+        "recorded": len(traces),
+        "duplicates": done["duplicates"],
+        "events": len(events),
+        "trace_ids": [t["trace_id"] for t in traces],
+    }
 
 
 @router.get("/traces", response_model=TracesOut)
-def traces(p: Reader, state: ServerDep, endpoint: Annotated[str | None, Query(max_length=128)] = None,
-           model: Annotated[str | None, Query(max_length=300)] = None,
-           as_of: Annotated[str | None, Query(max_length=64)] = None,
-           limit: Annotated[int, Query(ge=1, le=10_000)] = 50) -> dict[str, Any]:
+def traces(
+    p: Reader,
+    state: ServerDep,
+    endpoint: Annotated[str | None, Query(max_length=128)] = None,
+    model: Annotated[str | None, Query(max_length=300)] = None,
+    as_of: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+) -> dict[str, Any]:
     """``mlineage traces --json``: recorded traces, newest first."""
-    return {"traces": service.list_traces(state.view(p), endpoint=endpoint, model=model, as_of=as_of,
-                                          limit=limit)}
+    return {
+        "traces": service.list_traces(state.view(p), endpoint=endpoint, model=model, as_of=as_of, limit=limit)
+    }
 
 
 @router.get("/summary", response_model=SummaryOut)
-def summary(p: Reader, state: ServerDep, endpoint: Annotated[str | None, Query(max_length=128)] = None,
-            model: Annotated[str | None, Query(max_length=300)] = None,
-            as_of: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+def summary(
+    p: Reader,
+    state: ServerDep,
+    endpoint: Annotated[str | None, Query(max_length=128)] = None,
+    model: Annotated[str | None, Query(max_length=300)] = None,
+    as_of: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
     """``mlineage traces --summary --json``: per endpoint and model version, and the traces lost."""
     return service.summary(state.view(p), endpoint=endpoint, model=model, as_of=as_of)
 
@@ -97,5 +110,11 @@ def summary(p: Reader, state: ServerDep, endpoint: Annotated[str | None, Query(m
 @router.post("/explain", responses={200: {"model": ExplainOut, "description": "the walk"}})
 def explain(body: ExplainIn, request: Request, p: Reader, state: ServerDep) -> Any:
     """``mlineage explain-answer --json``: from an answer to its source documents and licences."""
-    return answer(request, state, p, "serving/explain", body.model_dump_json(),
-                  lambda c: explain_answer(c, body.trace_id))
+    return answer(
+        request,
+        state,
+        p,
+        "serving/explain",
+        body.model_dump_json(),
+        lambda c: explain_answer(c, body.trace_id),
+    )
