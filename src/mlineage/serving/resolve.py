@@ -68,8 +68,8 @@ class Resolver:
             row = next((a for a in records.aliases(name) if a["alias"] == text), None)
         else:
             return self._artifact(ref, "model")
-        if row is None:
-            return {}
+        if row is None:  # not a registered model: an artifact's own name@N, if it is one
+            return self._artifact(ref, "model") if text.isdigit() else {}
         return {"model_name": name, "model_version": int(row["version"]), "model_digest": row["digest"]}
 
     def _artifact(self, ref: str, what: str) -> dict[str, Any]:
