@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .context import client_session
-from .options import AS_OF_OPTION, JSON_OPTION
+from .options import AS_OF_OPTION, JSON_OPTION, limit_option
 from .output import emit_json
 
 
@@ -50,13 +50,7 @@ def _model(t: dict[str, Any]) -> str:
 @click.option(
     "--summary", is_flag=True, help="Per endpoint and model version: traces, errors, latency, cost."
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(1, 10_000),
-    default=50,
-    show_default=True,
-    help="At most this many traces (newest first).",
-)
+@limit_option(50, "At most this many traces, newest first (up to 10000).")
 @AS_OF_OPTION
 @JSON_OPTION
 def traces_command(
