@@ -409,24 +409,25 @@ class ServingProjection(Projection):
             "z": s[8],
             "q": seq,
         }
-        where = "endpoint = :e AND model = :m AND model_digest = :d"
-        if self.writer.one(f"SELECT 1 FROM serving_summary WHERE {where}", params):
-            self.writer.execute(
-                "UPDATE serving_summary SET traces = traces + :n, errors = errors + :x, "
-                "latency_ms = latency_ms + :l, timed = timed + :t, input_tokens = input_tokens + :i, "
-                "output_tokens = output_tokens + :o, cost = cost + :c, "
-                "first_ts = CASE WHEN first_ts < :f THEN first_ts ELSE :f END, "
-                "last_ts = CASE WHEN last_ts > :z THEN last_ts ELSE :z END, last_seq = :q "
-                f"WHERE {where}",
-                params,
-            )
-        else:
-            self.writer.execute(
-                "INSERT INTO serving_summary (endpoint, model, model_digest, traces, errors, latency_ms, "
-                "timed, input_tokens, output_tokens, cost, first_ts, last_ts, last_seq) "
-                "VALUES (:e, :m, :d, :n, :x, :l, :t, :i, :o, :c, :f, :z, :q)",
-                params,
-            )
+        # one upsert, no read: a read would wait for the batch's inserts before it (pipeline mode)
+        self.writer.execute(
+            "INSERT INTO serving_summary (endpoint, model, model_digest, traces, errors, latency_ms, timed, "
+            "input_tokens, output_tokens, cost, first_ts, last_ts, last_seq) "
+            "VALUES (:e, :m, :d, :n, :x, :l, :t, :i, :o, :c, :f, :z, :q) "
+            "ON CONFLICT (endpoint, model, model_digest) DO UPDATE SET "
+            "traces = serving_summary.traces + excluded.traces, "
+            "errors = serving_summary.errors + excluded.errors, "
+            "latency_ms = serving_summary.latency_ms + excluded.latency_ms, "
+            "timed = serving_summary.timed + excluded.timed, "
+            "input_tokens = serving_summary.input_tokens + excluded.input_tokens, "
+            "output_tokens = serving_summary.output_tokens + excluded.output_tokens, "
+            "cost = serving_summary.cost + excluded.cost, "
+            "first_ts = CASE WHEN serving_summary.first_ts < excluded.first_ts "
+            "THEN serving_summary.first_ts ELSE excluded.first_ts END, "
+            "last_ts = CASE WHEN serving_summary.last_ts > excluded.last_ts "
+            "THEN serving_summary.last_ts ELSE excluded.last_ts END, last_seq = excluded.last_seq",
+            params,
+        )
 
 
 def _insert(table: str, columns: tuple[str, ...], postgres: bool) -> str:
