@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mlineage.audit import compare_projections
 from mlineage.errors import NotFoundError, ValidationError
 from mlineage.events import NewEvent
 from mlineage.sdk.client import Client
@@ -79,6 +80,7 @@ def test_a_thread_pool_of_callers_records_every_trace_once(client: Client, tmp_p
     assert [r["traces"] for r in client.serving_summary(as_of=f"seq:{head}")["rows"]] == [300]
     before = client.serving_summary(), client.serving_traces(limit=10_000)
     client.rebuild()  # the projection is a fold of the ledger: replayed, the same rows
+    assert compare_projections(client.store).ok  # `verify --projections` replays it the same way
     assert (client.serving_summary(), client.serving_traces(limit=10_000)) == before
 
 
