@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TraceRecorder", "configure", "recorder", "register_chunk_resolver", "trace_request"]
+__all__ = ["TraceRecorder", "configure", "default_recorder", "register_chunk_resolver", "trace_request"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("TraceRecorder", "configure", "recorder", "trace_request"):
-        from . import recorder as module
+    if name in ("TraceRecorder", "configure", "default_recorder", "trace_request"):
+        import importlib
 
-        return getattr(module, name)
+        return getattr(importlib.import_module(f"{__name__}.recorder"), name)
     if name == "register_chunk_resolver":
         from .explain import register_chunk_resolver
 

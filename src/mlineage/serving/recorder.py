@@ -340,7 +340,7 @@ _default: list[TraceRecorder] = []
 _default_lock = threading.Lock()
 
 
-def recorder() -> TraceRecorder:
+def default_recorder() -> TraceRecorder:
     """The process's recorder (made on first use, with the environment's settings)."""
     if _default:
         return _default[0]
@@ -372,5 +372,5 @@ def trace_request(
     ``input_tokens``, ``output_tokens``, ``cost``, ``guardrail``, ``tool_spans``, ...), ``retrieved`` its
     chunks and ``attributes`` its OpenTelemetry span attributes. Returns the trace id (None when sampled out
     or dropped). Queues and returns at once: see ``recorder.py``."""
-    rec = _default[0] if _default else recorder()
+    rec = _default[0] if _default else default_recorder()
     return rec.trace(endpoint, model, index, prompt, inputs_digest, **facts)
