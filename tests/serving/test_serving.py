@@ -114,6 +114,9 @@ def test_sampling(client: Client) -> None:
     assert 40 < recorded < 160
     summary = client.serving_summary()
     assert summary["sampled_out"] == 400 - recorded and _total(client) == recorded
+    late = [rec.trace("bot") for _ in range(40)]  # sampled out after the last batch: written at close
+    rec.close()
+    assert client.serving_summary()["sampled_out"] == 400 - recorded + late.count(None)
 
 
 def test_ingest_resolves_what_the_writer_could_not(client: Client, tmp_path: Path) -> None:

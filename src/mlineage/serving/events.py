@@ -55,10 +55,12 @@ def _validate(p: Mapping[str, Any]) -> dict[str, Any]:
     traces = p.get("traces")
     if isinstance(traces, list) and len(traces) > MAX_TRACES_PER_EVENT:
         raise ValidationError("traces", f"at most {MAX_TRACES_PER_EVENT} traces per event")
-    out: dict[str, Any] = {"traces": check_traces(traces)}
+    out: dict[str, Any] = {}
     for key in ("dropped", "sampled_out"):
         if p.get(key):
             out[key] = _count(p, key)
+    # a batch without traces only reports losses (the recorder's last word at exit)
+    out["traces"] = [] if traces == [] and out else check_traces(traces)
     rate = p.get("sample_rate")
     if rate is not None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:

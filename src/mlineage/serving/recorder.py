@@ -296,6 +296,13 @@ class TraceRecorder:
                 self.flush(self.exit_timeout)
             except Exception as exc:  # noqa: BLE001 - at exit: report, never raise
                 self._note(exc)
+        with self._lock:
+            unreported = self.dropped > self._reported[0] or self.sampled_out > self._reported[1]
+        if unreported and self._client is not None and not self._queue and not self._retry:
+            try:
+                self._append([], [])  # the losses since the last batch, into the ledger too
+            except Exception as exc:  # noqa: BLE001 - at exit: report, never raise
+                self._note(exc)
         lost = {
             "dropped (queue full)": self.dropped,
             "rejected": self.rejected,

@@ -90,7 +90,10 @@ def to_events(
     events: list[NewEvent] = []
     if sizes is not None:
         sizes = [n + RESOLVED_BYTES for n in sizes]
-    for batch in split_batches(traces, MAX_EVENT_TRACES, MAX_EVENT_BYTES, sizes):
+    batches = split_batches(traces, MAX_EVENT_TRACES, MAX_EVENT_BYTES, sizes)
+    if not batches and (dropped or sampled_out):
+        batches = [[]]  # losses alone, so they are in the ledger too
+    for batch in batches:
         payload: dict[str, Any] = {"traces": batch}
         if not events:
             if dropped:
@@ -100,8 +103,6 @@ def to_events(
             if sample_rate is not None and sample_rate < 1:
                 payload["sample_rate"] = sample_rate
         events.append(NewEvent(SERVING_TRACES, payload))
-    if not events and (dropped or sampled_out):
-        raise ValidationError("traces", "nothing to record")
     return events
 
 
