@@ -204,7 +204,6 @@ class TraceRecorder:
                 return
 
     def _take(self, resolver: Any) -> tuple[list[dict[str, Any]], list[int]]:
-        from ..errors import ValidationError
         from .service import normalise_sized
 
         queue, out, sizes = self._queue, [], []
@@ -226,7 +225,7 @@ class TraceRecorder:
                 trace, size = normalise_sized(raw)
                 out.append(resolver.fill(trace))
                 sizes.append(size)
-            except (ValidationError, TypeError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a bad trace is counted, never raised
                 self.rejected += 1
                 self._note(exc)
         return out, sizes

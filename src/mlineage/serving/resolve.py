@@ -46,6 +46,8 @@ class Resolver:
             value, ttl = (found[1] if found is not None else {}), 1.0  # stale beats nothing; ask again soon
         except (MlineageError, ValueError):
             value, ttl = {}, self.ttl
+        except Exception:  # noqa: BLE001 - a database error (locked, connection lost): unresolved for now
+            value, ttl = (found[1] if found is not None else {}), 1.0
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[(what, ref)] = (now + ttl, value)
