@@ -11,7 +11,7 @@ from .harness import Result, quick_mode
 # Each module in this list exposes run(quick) -> list[Result].
 MODULES = ["bench_tracking", "bench_server", "bench_autolog", "bench_data", "bench_graph", "bench_audit",
            "bench_attest", "bench_gates", "bench_datasets", "bench_import",
-           "bench_reproduce", "bench_llm", "bench_registry", "bench_ui"]
+           "bench_reproduce", "bench_llm", "bench_registry", "bench_ui", "bench_serving"]
 
 
 def main(argv: list[str]) -> int:

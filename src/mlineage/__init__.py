@@ -47,6 +47,7 @@ _EXPORTS = {
     "check": "mlineage.gates.api",
     "CheckReport": "mlineage.gates.model",
     "StoreUnavailableError": "mlineage.errors",
+    "trace_request": "mlineage.serving.recorder",
 }
 
 __all__ = [  # the keys of _EXPORTS and __version__, sorted (a test checks)
@@ -54,7 +55,7 @@ __all__ = [  # the keys of _EXPORTS and __version__, sorted (a test checks)
     "CycleError", "Dataset", "Digest", "IntegrityError", "LedgerError", "LineageQuery", "LineageRecord",
     "LineageResult", "MlineageError", "NotFoundError", "Run", "RunKind", "RunStatus", "StoreUnavailableError",
     "ValidationError", "__version__", "active_run", "autolog", "check", "default_client", "diff", "emit",
-    "run", "track",
+    "run", "trace_request", "track",
 ]
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
     from .sdk.client import Client, default_client
     from .sdk.emit import emit
     from .sdk.run import ActiveRun, active_run, run, track
+    from .serving.recorder import trace_request
 
 
 def __getattr__(name: str) -> Any:

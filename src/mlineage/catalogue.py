@@ -142,3 +142,4 @@ from .importers import records as _import_records  # noqa: F401  (imports: alias
 from .llm import events as _llm  # noqa: F401  (LLM lineage: corpora, model links, online checkpoints)
 from .registry import events as _registry  # noqa: F401  (model registry: versions and aliases)
 from .reproduce import records as _reproduce  # noqa: F401  (reproduce and reuse: specs and projections)
+from .serving import events as _serving  # noqa: F401  (serving traces: which versions answered a request)

@@ -97,6 +97,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "metrics": "run_commands", "compare": "run_commands", "run": "run_commands",
     "server": "server_commands", "sync": "server_commands", "token": "server_commands",
     "ui": "ui_commands",
+    "traces": "serving_commands", "explain-answer": "serving_commands",
     "versions": "version_commands",
     "webhooks": "webhook_commands",
 }

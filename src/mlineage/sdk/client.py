@@ -632,6 +632,37 @@ class Client:
 
         return decide(self, edge_id, decision, note)
 
+    # ------------------------------------------------------------ serving traces (``serving/service.py``)
+
+    def record_traces(self, traces: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Record serving traces now (all or none): which model version, index and prompt answered each
+        request, with its facts. On a hot path use ``mlineage.trace_request``, which batches in the
+        background."""
+        from ..serving import service
+
+        return service.record_traces(self, traces)
+
+    def serving_traces(self, *, endpoint: str | None = None, model: str | None = None,
+                       as_of: str | int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Recorded serving traces, newest first, of an endpoint and/or a model (name, NAME@N, a digest)."""
+        from ..serving import service
+
+        return service.list_traces(self, endpoint=endpoint, model=model, as_of=as_of, limit=limit)
+
+    def serving_summary(self, *, endpoint: str | None = None, model: str | None = None,
+                        as_of: str | int | None = None) -> dict[str, Any]:
+        """Per endpoint and model version: traces, errors, mean latency, tokens, cost; traces lost."""
+        from ..serving import service
+
+        return service.summary(self, endpoint=endpoint, model=model, as_of=as_of)
+
+    def explain_answer(self, trace_id: str) -> dict[str, Any]:
+        """From a traced answer to its model version, index version, embedding model, source documents
+        (inclusion proven) and licences."""
+        from ..serving import explain
+
+        return explain.explain_answer(self, trace_id)
+
     # ------------------------------------------------------------ LLM lineage (``llm/service.py``)
 
     def add_corpus(self, source: str | os.PathLike[str], *, name: str | None = None,

@@ -20,11 +20,12 @@ from . import (
     read,
     registry,
     reproduce,
+    serving,
 )
 
 ROUTERS: list[APIRouter] = [meta.router, events.router, checkpoints.router, openlineage.router, read.router,
                             lineage.router, query.router, gates.router, blobs.router, admin.router,
                             datasets.router, reproduce.router, llm.router, registry.router,
-                            explore.router]
+                            explore.router, serving.router]
 
 __all__ = ["ROUTERS"]

@@ -42,7 +42,7 @@ from ...errors import (
     ValidationError,
     error_class,
 )
-from ...events import NewEvent, StoredEvent, validate
+from ...events import NewEvent, StoredEvent
 from ...ledger import VerifyReport
 from ...model import Artifact, ArtifactKind, Digest, NamedVersion, NodeRef, Run
 from ...render import artifact_from_dict, run_from_dict
@@ -116,7 +116,9 @@ class RemoteStore:
         """Spool the events and try to ship them. Returns the events the server stored during this call
         (with its seq and hash); events still in the spool (server down, or queued with ``wait=False``)
         are not in the list yet, and ids the server already had are not either."""
-        checked = [validate(e) for e in events]
+        from ...pipeline import checked as pipeline_checked
+
+        checked = list(pipeline_checked(events))  # a prepared batch was validated once already
         if not checked:
             return []
         self.spool.write(checked)

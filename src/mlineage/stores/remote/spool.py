@@ -23,6 +23,9 @@ from typing import Any
 from ...events import NewEvent
 
 COMPACT_BYTES = 1 << 20
+BATCH_BYTES = 512 * 1024
+"""A shipped batch stops at about this many bytes of events (besides ``limit`` events), so a backlog of large
+events (a batch of serving traces is one event) goes in requests well under the server's body limit."""
 
 
 GROUP = "g"  # the spool line's group key: the first event id of a multi-event append (not sent to the server)
@@ -126,8 +129,8 @@ class Spool:
             return sum(1 for line in handle if line.endswith(b"\n"))
 
     def read_batch(self, start: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """Up to ``limit`` complete lines from byte ``start`` (more when the last append's group goes on: a
-        group is never split); returns them and the offset after them."""
+        """Up to ``limit`` complete lines (and about ``BATCH_BYTES``) from byte ``start`` (more when the last
+        append's group goes on: a group is never split); returns them and the offset after them."""
         out: list[dict[str, Any]] = []
         end = start
         with open(self.path, "rb") as handle:
@@ -139,8 +142,8 @@ class Spool:
                     item = json.loads(line)
                 except json.JSONDecodeError:
                     item = None
-                if len(out) >= limit and (item is None or item.get(GROUP) is None
-                                          or item.get(GROUP) != out[-1].get(GROUP)):
+                if (len(out) >= limit or (out and end - start >= BATCH_BYTES)) and (
+                        item is None or item.get(GROUP) is None or item.get(GROUP) != out[-1].get(GROUP)):
                     break
                 end += len(line)
                 if item is None:
