@@ -98,7 +98,8 @@ def max_loaded_at(column: Any) -> datetime | None:
         return newest
     if pa.types.is_timestamp(column.type) or pa.types.is_date32(column.type):
         # as an integer: converting an Arrow timestamp scalar to Python asks for pandas (see tables.int_array)
-        wide = pc.max(pc.cast(column, pa.int64() if pa.types.is_timestamp(column.type) else pa.int32())).as_py()
+        as_int = pa.int64() if pa.types.is_timestamp(column.type) else pa.int32()
+        wide = pc.max(pc.cast(column, as_int)).as_py()
         if wide is None:
             return None
         if pa.types.is_date32(column.type):

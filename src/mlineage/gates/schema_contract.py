@@ -51,7 +51,6 @@ def check_schema(
     table: pa.Table, columns: dict[str, dict[str, Any]], allow_extra: bool = True
 ) -> list[Check]:
     """One check per column rule (existence, type, nulls, allowed values, range, uniqueness)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     checks: list[Check] = []

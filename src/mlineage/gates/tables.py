@@ -77,10 +77,11 @@ def read_table(stream: IO[bytes], fmt: str, *, columns: list[str] | None = None)
     return table
 
 
-# PyArrow builds an array or a scalar from Python values (``pa.array``, ``pa.scalar``, a Python value passed to a
-# compute function or ``fill_null``) only after asking whether the value is a pandas object, which imports
-# pandas: over half a second of ``mlineage check`` on a machine that has it, for nothing. The gates build the
-# few arrays and scalars they need from raw buffers instead, and pass compute functions Arrow scalars.
+# PyArrow builds an array or a scalar from Python values (``pa.array``, ``pa.scalar``, a Python value passed
+# to a compute function or ``fill_null``) only after asking whether the value is a pandas object, which
+# imports pandas: over half a second of ``mlineage check`` on a machine that has it, for nothing. The gates
+# build the few arrays and scalars they need from raw buffers instead, and pass compute functions Arrow
+# scalars.
 
 
 def int_array(values: Any, dtype: str = "int64") -> pa.Array:

@@ -72,7 +72,9 @@ class Adjacency:
 SMALL_BFS_NODES = 4096
 
 
-def _small_bfs(adj: Adjacency, root: int, cutoff: int | None, budget: int) -> tuple[list[int], list[int]] | None:
+def _small_bfs(
+    adj: Adjacency, root: int, cutoff: int | None, budget: int
+) -> tuple[list[int], list[int]] | None:
     """(order, the predecessor of each node after the first) of a BFS from ``root`` over the edges created by
     ``cutoff`` (all when None); None once more than ``budget`` nodes are reached."""
     indptr, indices, seq = adj.indptr, adj.indices, adj.seq
@@ -192,7 +194,9 @@ class Snapshot:
             self._matrices[key] = found
         return found
 
-    def breadth_first(self, direction: str, as_of_seq: int | None, root: int) -> tuple[np.ndarray, np.ndarray]:
+    def breadth_first(
+        self, direction: str, as_of_seq: int | None, root: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(BFS order, predecessors) from ``root``, as scipy's ``breadth_first_order`` gives them (the same
         order: rows in CSR order; -9999 for a node not reached). An ancestry of up to ``SMALL_BFS_NODES``
         nodes is walked in Python, which costs less than importing scipy's csgraph (a few hundred ms) in a
