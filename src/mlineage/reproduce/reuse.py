@@ -175,7 +175,6 @@ def restore(client: Client, output: Mapping[str, Any], target: Path) -> None:
     """Place a stored output at ``target``, verified (IntegrityError/NotFoundError when it cannot be)."""
     from ..data.get import _copy_verified, _get_directory
     from ..model import Digest
-
     from .remote import ensure_local
 
     digest = Digest.parse(output["digest"])
