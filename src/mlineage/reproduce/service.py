@@ -154,7 +154,7 @@ def ancestry_runs(client: Client, run: Run) -> list[tuple[Run, list[tuple[Artifa
     if found is not None:
         inputs_of, producers_of = found
     else:
-        inputs_of = lambda step: store.io_of_run(step.id)[0]  # noqa: E731
+        inputs_of = lambda step: store.io_of_run(step.id)[0]
         producers_of = store.producers_of
     order: list[tuple[Run, list[tuple[Artifact, str]]]] = []
     done: set[str] = set()
