@@ -2,11 +2,11 @@
 
 R(m)'s data term asks whether an input's bytes are retrievable, and pushed bytes are: a machine that lost
 its local cache can ``pull`` them, and ``reproduce`` fetches them itself. ``Retrievable`` is the
-``has_blob`` the lineage queries judge with: the artifact store first, then the remote ``[remote]`` /
-``MLINEAGE_REMOTE`` names (docs/data.md), asked through the blob store protocol's batched ``missing`` once
-for every digest of a walk (``prefetch``), not once per digest. ``fetch`` copies such a blob into the
-artifact store, verified, before ``reproduce`` reads it. The remote is opened only when the artifact store
-lacks something, so a project whose bytes are all local never touches the network.
+``has_blob`` the lineage queries judge with: the artifact store first, then the remote that ``[remote]`` /
+``MLINEAGE_REMOTE`` names (docs/data-versioning.md), asked through the blob store protocol's batched
+``missing`` once for every digest of a walk (``prefetch``), not once per digest. ``fetch`` copies such a
+blob into the artifact store, verified, before ``reproduce`` reads it. The remote is opened only when the
+artifact store lacks something, so a project whose bytes are all local never touches the network.
 """
 
 from __future__ import annotations

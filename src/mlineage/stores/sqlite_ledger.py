@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..background import Background
+from ..config import sqlite_path  # noqa: F401 (re-exported: callers import it from here)
 from ..events import NewEvent, StoredEvent
 from ..model import Artifact
 from ..pipeline import checked
@@ -41,14 +42,6 @@ WRITER_AUTOCHECKPOINT_PAGES = 20_000  # SQLite's own, in the writer's thread, sh
 _ARTIFACT_SQL = f"SELECT {ARTIFACT_SELECT} FROM artifacts WHERE digest = ?"
 _HAS_CHILDREN_SQL = ("SELECT EXISTS (SELECT 1 FROM edges e WHERE e.parent IN (SELECT node_id FROM artifacts "
                      "WHERE digest = ?1 UNION ALL SELECT node_id FROM occurrences WHERE digest = ?1))")
-
-
-def sqlite_path(uri: str) -> str | None:
-    """The database file of a ``sqlite:///path`` URI; None for other stores and in-memory databases."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    path = uri[len("sqlite:///"):].split("?", 1)[0]
-    return path if path and path != ":memory:" else None
 
 
 def connect(path: str) -> sqlite3.Connection:
