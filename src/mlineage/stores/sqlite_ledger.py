@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..background import Background
-from ..config import sqlite_path  # noqa: F401 (re-exported: callers import it from here)
 from ..events import NewEvent, StoredEvent
 from ..model import Artifact
 from ..pipeline import checked
