@@ -58,7 +58,7 @@ def anchor_path(root: Path) -> Path:
 def store_key(store_uri: str, root: Path) -> str:
     """How the anchor names a store: a SQLite file inside the project by its path relative to the root (the
     same on every clone), anything else by its URI without a password."""
-    from .stores.sqlite_ledger import sqlite_path
+    from .config import sqlite_path
 
     path = sqlite_path(store_uri)
     if path is not None:
@@ -204,7 +204,7 @@ class ProjectAnchor:
         self.store_uri = store_uri
 
     def guard_before_open(self) -> None:
-        from .stores.sqlite_ledger import sqlite_path
+        from .config import sqlite_path
 
         database = sqlite_path(self.store_uri)
         if database is not None:

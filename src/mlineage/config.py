@@ -146,6 +146,16 @@ def is_server_uri(uri: str) -> bool:
     return uri.startswith(("http://", "https://"))
 
 
+def sqlite_path(uri: str) -> str | None:
+    """The database file of a ``sqlite:///path`` URI; None for other stores and in-memory databases (here,
+    not in ``stores/sqlite_ledger.py``, so that a glance at the ledger such as ``reproduce/stamp.py`` does not
+    import the append path)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    return path if path and path != ":memory:" else None
+
+
 def _git_toplevel(start: Path) -> Path | None:
     for folder in (start.resolve(), *start.resolve().parents):
         if (folder / ".git").exists():

@@ -196,3 +196,33 @@ def test_every_verdict_is_recorded_and_rebuilt(client: Client, customers: str) -
     client.rebuild()
     assert client.gate_evaluations(customers) == before
     assert client.owner_of(customers) == "data-team"
+
+
+def test_the_data_gates_load_neither_pandas_nor_scipy(tmp_path: Path) -> None:
+    """PyArrow imports pandas when it builds an array from Python values, and scipy's BFS and t quantile
+    cost more than the gates: ``mlineage check`` avoids both (the values it computes are the same)."""
+    import subprocess
+    import sys
+
+    path = write_csv(tmp_path, "c.csv", ROWS)
+    script = f"""
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from mlineage.gates.freshness import max_loaded_at
+from mlineage.gates.pii import Scanner, scan_table
+from mlineage.gates.release import t_quantile
+from mlineage.gates.schema_contract import check_schema
+from mlineage.gates.tables import read_table
+table = read_table(open({str(path)!r}, "rb"), "csv")
+checks = check_schema(table, {{"country": {{"allowed": ["DE"]}}, "age": {{"min": 22, "max": 26}}}})
+assert [c.measured for c in checks if c.name.endswith(("allowed values", "range"))] == [
+    {{"outside": 3, "allowed": 1}}, {{"below": 1, "above": 1}}], checks
+assert max_loaded_at(table.column("loaded_at")) == datetime(2026, 12, 5, 10, tzinfo=UTC)
+scan_table(table, Scanner(), sample_rows=3)
+assert abs(t_quantile(0.95, 4) - 2.7764451051977987) < 1e-9
+print(sorted(m for m in ("pandas", "scipy") if m in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

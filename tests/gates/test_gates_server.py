@@ -89,3 +89,65 @@ def test_gates_through_a_team_server(server: ServerProcess, tmp_path: Path) -> N
     assert "path: srv-src.csv@1 -> run job0" in explained
     server_log = server.log.read_text() if server.log else ""
     assert CARD not in server_log and PHONE not in server_log
+
+
+def test_facts_answer_only_what_the_callers_namespace_sees(server: ServerProcess) -> None:
+    """Team B records owners, a licence, a source and an evaluation on its artifact; team A's token asks the
+    facts router (and the licence report) about it and learns nothing; B's own token sees all of it."""
+    import hashlib
+    import uuid
+
+    import httpx
+
+    from tests.server.conftest import admin_token
+
+    def client(token: str) -> httpx.Client:
+        return httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"},
+                            timeout=60)
+
+    tag = uuid.uuid4().hex[:8]  # the server fixture is shared by the module's tests
+    tokens = {}
+    with client(admin_token(server.store_uri)) as admin:
+        for ns in ("facts-a", "facts-b"):
+            made = admin.post("/tokens", json={"name": ns, "scopes": ["read", "write"], "namespace": ns})
+            assert made.status_code == 201, made.text
+            tokens[ns] = made.json()["token"]
+    b_digest = "sha256:" + hashlib.sha256(f"b's data {tag}".encode()).hexdigest()
+    a_digest = "sha256:" + hashlib.sha256(f"a's data {tag}".encode()).hexdigest()
+    name, check = f"b-data-{tag}", {"name": "c", "verdict": "pass", "message": "ok", "measured": {}}
+
+    def append(c: httpx.Client, *events: tuple[str, dict[str, object]]) -> None:
+        body = {"events": [{"id": uuid.uuid4().hex, "type": t, "payload": p} for t, p in events]}
+        response = c.post("/events/batch", json=body)
+        assert response.status_code == 200, response.text
+
+    with client(tokens["facts-b"]) as b, client(tokens["facts-a"]) as a:
+        append(b, ("ArtifactRecorded", {"digest": b_digest, "kind": "dataset", "name": name}),
+               ("OwnerSet", {"target": b_digest, "owner": "b-team"}),
+               ("OwnerSet", {"target": name, "owner": "b-team"}),
+               ("LicenceRecorded", {"digest": b_digest, "licence": "cc-by-nc-4.0"}),
+               ("SourceRecorded", {"digest": b_digest, "source": "https://b.example/secret"}),
+               ("GateEvaluated", {"gate": "pins", "label": "pins", "digest": b_digest, "verdict": "pass",
+                                  "checks": [check], "policy_digest": "sha256:" + "0" * 64}))
+        append(a, ("ArtifactRecorded", {"digest": a_digest, "kind": "dataset", "name": f"a-data-{tag}"}),
+               ("LicenceRecorded", {"digest": a_digest, "licence": "MIT"}))
+
+        def facts(c: httpx.Client, what: str, **body: object) -> object:
+            response = c.post("/gates/facts", json={"what": what, **body})
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        both = [b_digest, a_digest]
+        assert facts(b, "owners", keys=[b_digest, name]) == {b_digest: "b-team", name: "b-team"}
+        assert facts(b, "licences", keys=both) == {b_digest: "cc-by-nc-4.0"}
+        assert facts(b, "sources", keys=[b_digest]) == {b_digest: "https://b.example/secret"}
+        assert [e["gate"] for e in facts(b, "evaluations", keys=[b_digest])] == ["pins"]  # type: ignore[union-attr]
+        assert facts(b, "select", name=f"*-data-{tag}") == [b_digest]
+
+        assert facts(a, "owners", keys=[b_digest, name]) == {}
+        assert facts(a, "licences", keys=both) == {a_digest: "MIT"}
+        assert facts(a, "sources", keys=[b_digest]) == {}
+        assert facts(a, "actors", keys=[b_digest]) == {}
+        assert facts(a, "evaluations", keys=[b_digest]) == []
+        assert facts(a, "select", name=f"*-data-{tag}") == [a_digest]
+        assert a.post("/gates/licence", json={"ref": b_digest}).status_code == 404

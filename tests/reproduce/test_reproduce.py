@@ -167,3 +167,31 @@ def test_gc_keeps_the_stored_diff_a_dirty_run_needs(tmp_path: Path) -> None:
     result = repo.cli_json("reproduce", "out/metrics.json", "--workdir", str(tmp_path / "w"))
     assert result["steps"][0]["verdict"] == "identical"
     assert (tmp_path / "w" / "tree" / "helper.py").read_text() == "X = 1\n"
+
+
+def test_an_input_pushed_to_the_remote_is_retrievable_and_fetched(tmp_path: Path) -> None:
+    """R(m)'s data term counts bytes on the project's push remote: the local blob deleted after ``mlineage
+    push``, the model is still reproducible and ``reproduce`` fetches the input back; deleted from the remote
+    too, it is not."""
+    repo = Repo(tmp_path / "proj", None, None)
+    repo.cli("init")
+    repo.write("data/in.json", json.dumps([1, 2]))
+    repo.write("score.py", SCORE.replace("FACTOR", "1"))
+    repo.commit()
+    repo.python("score.py", "2")
+    remote = tmp_path / "remote"
+    with (repo.root / ".mlineage" / "config.toml").open("a") as config:
+        config.write(f"\n[remote]\nuri = {str(remote)!r}\n")
+    repo.cli("push", "--all")
+    run_id = repo.cli_json("show", "out/metrics.json")["produced_by"][0]["id"]
+    data = next(i for i in repo.cli_json("show", f"run:{run_id}")["inputs"] if i["role"] is None)["digest"]
+    local = repo.root / ".mlineage" / "objects" / "sha256" / data[7:9] / data[9:]
+    local.unlink()
+    report = repo.cli_json("reproducible", "out/metrics.json")
+    assert report["reproducible"], report
+    result = repo.cli_json("reproduce", "out/metrics.json", "--workdir", str(tmp_path / "w"))
+    assert result["steps"][0]["verdict"] == "identical" and local.is_file()  # fetched into the cache
+    local.unlink()
+    (remote / "sha256" / data[7:9] / data[9:]).unlink()
+    done = repo.cli("reproducible", "out/metrics.json", check=False)
+    assert done.returncode == 1 and f"input {data[:19]}…" in done.stdout

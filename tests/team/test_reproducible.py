@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -100,3 +101,44 @@ def test_reuse_asks_the_server_and_restores_from_its_artifact_store(
     # another machine, outside git: its script is another file, so the code term differs (the server says so)
     two = machine(tmp_path, "two", server.url, token)
     assert "of the same job differs in: code" in two.python(REUSE).stdout
+
+
+SCORE = """
+import json, sys
+from pathlib import Path
+import mlineage
+with mlineage.run("score", params={"scale": float(sys.argv[1]), "seed": 0}) as run:
+    run.use("data/in.json")
+    values = json.loads(Path("data/in.json").read_text())
+    Path("out").mkdir(exist_ok=True)
+    Path("out/metrics.json").write_text(json.dumps({"total": sum(values) * run.params["scale"]}))
+    run.produce("out/metrics.json", kind="metrics")
+"""
+
+
+def test_a_full_reproduce_through_the_server(server: ServerProcess, tmp_path: Path) -> None:
+    """``mlineage reproduce`` with nothing but MLINEAGE_URI: the input and the stored manifests come from the
+    server's artifact store (the local copy is gone), the re-run is recorded on the server with its verdict,
+    and a teammate sees it."""
+    token = write_token(server.store_uri)
+    m = machine(tmp_path, "repro", server.url, token)
+    git = ["git", "-c", "user.email=a@b", "-c", "user.name=a"]
+    subprocess.run(["git", "init", "-q"], cwd=m.work, check=True)
+    (m.work / ".gitignore").write_text("data/\nout/\nscript.py\n")
+    (m.work / "score.py").write_text(SCORE)
+    subprocess.run(["git", "add", "-A"], cwd=m.work, check=True)
+    subprocess.run([*git, "commit", "-qm", "score"], cwd=m.work, check=True)
+    (m.work / "data").mkdir()
+    (m.work / "data" / "in.json").write_text("[1, 2, 3]")
+    m._run([sys.executable, "score.py", "2"], True)
+    (m.work / "data" / "in.json").unlink()  # only the server has the input now
+    done = m.cli("reproduce", "out/metrics.json", "--json", "--workdir", str(tmp_path / "w"), check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    [step] = result["steps"]
+    assert result["ok"] and step["verdict"] == "identical", result
+    teammate = machine(tmp_path, "teammate", server.url, token)
+    shown = json.loads(teammate.cli("show", f"run:{step['run']}", "--json").stdout)
+    assert shown["reproducibility"]["reproducible"] is True
+    trace = json.loads(teammate.cli("trace", f"run:{step['run']}", "--json").stdout)
+    assert any(e["type"] == "REPRODUCES" for e in trace["edges"])

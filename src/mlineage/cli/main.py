@@ -46,8 +46,7 @@ def _store_name() -> str:
     """The store a command was using, for a message about it (best effort: the configuration may be
     broken)."""
     try:
-        from ..config import load_settings
-        from ..stores.sqlite_ledger import sqlite_path
+        from ..config import load_settings, sqlite_path
 
         uri = load_settings().store_uri
         return sqlite_path(uri) or uri.split("@")[-1]

@@ -163,8 +163,8 @@ class Workspace:
         injected Client, PostgreSQL, a server, a schema to migrate) ``add`` records through the Client."""
         if self._client is not None or self._ledger is not None:
             return
-        from ..config import load_settings
-        from ..stores.sqlite_ledger import SqliteLedger, sqlite_path
+        from ..config import load_settings, sqlite_path
+        from ..stores.sqlite_ledger import SqliteLedger
 
         settings = load_settings(self.root)
         path = sqlite_path(settings.store_uri)

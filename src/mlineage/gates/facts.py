@@ -4,6 +4,11 @@ earlier evaluations, and the artifacts a selector names.
 ``SqlFacts`` reads the ``gates`` projection's tables (and the events the artifacts were recorded by) from a
 SQL store; ``RemoteFacts`` asks a team server's ``/api/v1/gates`` router, which answers with a ``SqlFacts``
 of its own. The Client picks one (``Client.gate_facts``); the gates never know which.
+
+On a server, a token of one namespace reads through a ``NamespacedStore`` (``server/namespaces.py``), and
+``SqlFacts`` answers only what that namespace may see: facts keyed by a digest the namespace sees; an owner
+of a bare name, and an evaluation, only when the namespace recorded it (names and evaluations are not keys of
+the namespace index, so the event's own namespace tag decides).
 """
 
 from __future__ import annotations
@@ -35,15 +40,27 @@ def _chunks(items: Sequence[str]) -> Iterable[list[str]]:
 
 
 class SqlFacts:
-    """``GateFacts`` over a SQL store (a server's namespaced view reads its inner store)."""
+    """``GateFacts`` over a SQL store; over a server's namespaced view, what its namespace may see."""
 
     def __init__(self, store: MetadataStore) -> None:
         inner: Any = getattr(store, "inner", store)
         self.engine = inner.engine
+        # a NamespacedStore carries the index and its namespace; any other store sees everything
+        self.index: Any = getattr(store, "index", None) if inner is not store else None
+        self.namespace: str | None = getattr(store, "namespace", None) if self.index is not None else None
+
+    def _visible(self, digests: Iterable[str]) -> set[str] | None:
+        """The digests among ``digests`` this view may see; None: all of them (no namespace)."""
+        if self.index is None or self.namespace is None:
+            return None
+        return set(self.index.visible_keys(self.namespace, sorted(set(digests))))
 
     def _pairs(self, sql: str, keys: Sequence[str]) -> dict[str, Any]:
         from sqlalchemy import bindparam, text
 
+        visible = self._visible(keys)
+        if visible is not None:
+            keys = [k for k in keys if k in visible]
         out: dict[str, Any] = {}
         statement = text(sql).bindparams(bindparam("keys", expanding=True))
         with self.engine.connect() as conn:
@@ -52,7 +69,27 @@ class SqlFacts:
         return out
 
     def owners(self, targets: Sequence[str]) -> dict[str, str]:
-        return self._pairs("SELECT target, owner FROM artifact_owners WHERE target IN :keys", targets)
+        if self.namespace is None:
+            return self._pairs("SELECT target, owner FROM artifact_owners WHERE target IN :keys", targets)
+        from sqlalchemy import bindparam, text
+
+        from ..stores.projections.namespaces import namespace_of
+
+        digests = [t for t in targets if t.startswith("sha256:")]
+        out = self._pairs("SELECT target, owner FROM artifact_owners WHERE target IN :keys", digests)
+        names = [t for t in targets if not t.startswith("sha256:")]
+        statement = text(
+            "SELECT o.target, o.owner, e.actor FROM artifact_owners o JOIN events e ON e.seq = o.seq "
+            "WHERE o.target IN :keys"
+        ).bindparams(bindparam("keys", expanding=True))
+        with self.engine.connect() as conn:
+            for chunk in _chunks(names):
+                out.update({
+                    row[0]: row[1]
+                    for row in conn.execute(statement, {"keys": chunk})
+                    if namespace_of(row[2]) == self.namespace
+                })
+        return out
 
     def licences(self, digests: Sequence[str]) -> dict[str, str]:
         return self._pairs("SELECT digest, licence FROM artifact_licences WHERE digest IN :keys", digests)
@@ -71,6 +108,10 @@ class SqlFacts:
     def evaluations(self, digest: str) -> list[dict[str, Any]]:
         from sqlalchemy import text
 
+        from ..stores.projections.namespaces import namespace_of
+
+        if self._visible([digest]) == set():
+            return []
         with self.engine.connect() as conn:
             rows = conn.execute(
                 text(
@@ -93,6 +134,7 @@ class SqlFacts:
                 "actor": r[8],
             }
             for r in rows
+            if self.namespace is None or namespace_of(r[8]) == self.namespace
         ]
 
     def licensed_nodes(self, as_of_seq: int | None = None) -> list[tuple[int, str, str]]:
@@ -106,25 +148,36 @@ class SqlFacts:
             sql += " WHERE seq <= :s"
             params["s"] = as_of_seq
         with self.engine.connect() as conn:
-            return [(int(r[0]), r[1], r[2]) for r in conn.execute(text(sql), params)]
+            found = [(int(r[0]), r[1], r[2]) for r in conn.execute(text(sql), params)]
+        visible = self._visible(r[1] for r in found)
+        return found if visible is None else [r for r in found if r[1] in visible]
 
     def select(self, name_glob: str | None, kind: str | None) -> list[str]:
-        """Digests of the latest version of every name matching the glob (and kind)."""
+        """Digests of the latest version of every name matching the glob (and kind); in a namespace, the
+        latest version it may see."""
         from sqlalchemy import text
 
+        if self.namespace is None:
+            sql = (
+                "SELECT v.name, v.digest, a.kind FROM versions v JOIN artifacts a ON a.digest = v.digest "
+                "JOIN (SELECT name, MAX(version) AS top FROM versions GROUP BY name) t "
+                "ON t.name = v.name AND t.top = v.version ORDER BY v.name"
+            )
+        else:  # every version, newest first per name: the newest visible one wins below
+            sql = (
+                "SELECT v.name, v.digest, a.kind FROM versions v JOIN artifacts a ON a.digest = v.digest "
+                "ORDER BY v.name, v.version DESC"
+            )
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT v.name, v.digest, a.kind FROM versions v JOIN artifacts a ON a.digest = v.digest "
-                    "JOIN (SELECT name, MAX(version) AS top FROM versions GROUP BY name) t "
-                    "ON t.name = v.name AND t.top = v.version ORDER BY v.name"
-                )
-            ).all()
-        return [
-            r[1]
-            for r in rows
-            if (kind is None or r[2] == kind) and (name_glob is None or fnmatch.fnmatchcase(r[0], name_glob))
-        ]
+            rows = conn.execute(text(sql)).all()
+        rows = [r for r in rows if name_glob is None or fnmatch.fnmatchcase(r[0], name_glob)]
+        visible = self._visible(r[1] for r in rows)
+        chosen: dict[str, str] = {}
+        for name, digest, found_kind in rows:
+            if name in chosen or (visible is not None and digest not in visible):
+                continue
+            chosen[name] = digest if kind is None or found_kind == kind else ""
+        return [d for d in chosen.values() if d]
 
 
 class RemoteFacts:

@@ -7,7 +7,7 @@ The clock is a parameter (``now``), so a test fixes it; the runner passes ``date
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .model import Check
@@ -96,6 +96,18 @@ def max_loaded_at(column: Any) -> datetime | None:
             if moment is not None and (newest is None or moment > newest):
                 newest = moment
         return newest
+    if pa.types.is_timestamp(column.type) or pa.types.is_date32(column.type):
+        # as an integer: converting an Arrow timestamp scalar to Python asks for pandas (see tables.int_array)
+        as_int = pa.int64() if pa.types.is_timestamp(column.type) else pa.int32()
+        wide = pc.max(pc.cast(column, as_int)).as_py()
+        if wide is None:
+            return None
+        if pa.types.is_date32(column.type):
+            return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=wide)
+        per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[column.type.unit]
+        seconds, rest = divmod(wide, per_second)
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=seconds, microseconds=rest * 1_000_000 // per_second)
     top = pc.max(column).as_py()
     if top is None:
         return None

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .model import Check, Verdict
+from .tables import false_scalar, int_array, string_array
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -179,7 +180,7 @@ def scan_table(
     allowed = set(allow_columns)
     picks = sample_indices(table.num_rows, sample_rows)
     if picks is not None:
-        table = table.take(pa.array(picks))
+        table = table.take(int_array(picks))
     findings: list[Finding] = []
     scanned: list[str] = []
     for name in table.column_names:
@@ -210,8 +211,9 @@ def _joined(col: Any) -> Any:
     import pyarrow.compute as pc
 
     arr = col.combine_chunks() if hasattr(col, "combine_chunks") else col
-    arr = arr.fill_null("")
-    return pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(arr)], pa.int32()), arr), "\n")
+    empty, newline = string_array(["", "\n"], arr.type)
+    arr = arr.fill_null(empty)
+    return pc.binary_join(pa.ListArray.from_arrays(int_array([0, len(arr)], "int32"), arr), newline)
 
 
 def _scan_column(col: Any, name: str, kinds: list[str], scanner: Scanner) -> list[Finding]:
@@ -234,18 +236,19 @@ def _scan_slice(col: Any, kinds: list[str], scanner: Scanner) -> list[tuple[str,
     import pyarrow.compute as pc
 
     joined = _joined(col)
+    false = false_scalar()
     present = [k for k in kinds if pc.any(pc.match_substring_regex(joined, PATTERNS[k])).as_py()]
     found = []
     for kind in present:
-        mask = pc.match_substring_regex(col, PATTERNS[kind]).fill_null(False)
+        mask = pc.match_substring_regex(col, PATTERNS[kind]).fill_null(false)
         if kind == "email":
             count = int(pc.sum(pc.count_substring_regex(pc.filter(col, mask), PATTERNS[kind])).as_py() or 0)
             rows = int(pc.sum(mask).as_py() or 0)
         elif kind == "ip":
             rows_of = pc.filter(col, mask)
             v4 = pc.count_substring_regex(rows_of, IPV4)
-            v6_mask = pc.match_substring_regex(rows_of, IPV6).fill_null(False)
-            per_row = np.asarray(v4.fill_null(0), dtype=np.int64)
+            v6_mask = pc.match_substring_regex(rows_of, IPV6).fill_null(false)
+            per_row = np.asarray(v4.fill_null(pc.cast(int_array([0]), v4.type)[0]), dtype=np.int64)
             texts = pc.filter(rows_of, v6_mask).to_pylist()
             for i, text in zip(np.flatnonzero(np.asarray(v6_mask)), texts, strict=True):
                 per_row[i] += sum(1 for m in re.finditer(IPV6, text) if _ip(m.group()))

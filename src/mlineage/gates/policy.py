@@ -93,9 +93,10 @@ def load_policy(path: str | Path) -> Policy:
 def parse_policy(text: str, name: str = POLICY_FILE) -> Policy:
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, where PyYAML was built with it
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark is not None else name
@@ -140,11 +141,23 @@ def parse_policy(text: str, name: str = POLICY_FILE) -> Policy:
 
 
 def _validate(data: dict[str, Any], lines: dict[tuple[Any, ...], int], name: str) -> None:
+    """Validate against the schema. A policy that validated before (the same content under the same schema,
+    remembered in the user's cache folder) is not validated again: loading jsonschema and its format
+    checkers is most of what reading a policy costs ``mlineage check``."""
+    marker = _valid_marker(data)
+    if marker is not None and marker.exists():
+        return
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(policy_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
     if not errors:
+        if marker is not None:
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            except OSError:
+                pass  # only the next check pays for the validation again
         return
     error = errors[-1] if errors[-1].validator != "unevaluatedProperties" else errors[0]
     path = tuple(error.absolute_path)
@@ -158,6 +171,19 @@ def _validate(data: dict[str, Any], lines: dict[tuple[Any, ...], int], name: str
         or "(top level)"
     )
     raise ConfigError(f"{name}:{line}: {field_name}: {error.message}")
+
+
+def _valid_marker(data: dict[str, Any]) -> Path | None:
+    """The cache file that says this content validated under this schema (None: caching is off)."""
+    from ..capture.package_cache import cache_dir
+
+    folder = cache_dir()
+    if folder is None:
+        return None
+    schema = json.dumps(policy_schema(), sort_keys=True)
+    content = json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)
+    key = hashlib.sha256(f"{schema}\0{content}".encode()).hexdigest()
+    return folder / "policy-valid" / key[:40]
 
 
 def _line_map(node: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:

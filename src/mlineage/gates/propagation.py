@@ -121,14 +121,11 @@ def label_of(node: Artifact | Run) -> str:
 def ancestry(engine: GraphEngine, root: int, as_of_seq: int | None) -> tuple[np.ndarray, np.ndarray, Any]:
     """(BFS order, predecessors, snapshot) of ``root``'s ancestry on the engine's snapshot."""
     import numpy as np
-    from scipy.sparse.csgraph import breadth_first_order
 
     snap = engine.snapshot()
     if root >= snap.n:
         return np.array([root], np.int32), np.full(root + 1, -9999, np.int32), snap
-    order, pred = breadth_first_order(
-        snap.matrix("up", as_of_seq), root, directed=True, return_predecessors=True
-    )
+    order, pred = snap.breadth_first("up", as_of_seq, root)
     return order, pred, snap
 
 

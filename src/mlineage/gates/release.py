@@ -83,10 +83,43 @@ def pairs(candidate: list[Evaluation], current: list[Evaluation]) -> list[tuple[
     return list(zip(candidate, current, strict=False))
 
 
-def t_quantile(confidence: float, dof: int) -> float:
-    from scipy.special import stdtrit  # scipy.stats costs a second of imports; the quantile is one function
+def t_cdf(t: float, dof: int) -> float:
+    """Student's t distribution function for a whole number of degrees of freedom, in closed form
+    (Abramowitz and Stegun 26.7.3-4: a finite series in cos(theta), theta = atan(t / sqrt(dof)))."""
+    theta = math.atan(t / math.sqrt(dof))
+    c2, s = math.cos(theta) ** 2, math.sin(theta)
+    if dof % 2:  # odd
+        series, term = 0.0, math.cos(theta)
+        for k in range(1, (dof - 1) // 2 + 1):
+            series += term
+            term *= c2 * (2 * k) / (2 * k + 1)
+        inside = (2 / math.pi) * (theta + (s * series if dof > 1 else 0.0))
+    else:
+        series, term = 0.0, 1.0
+        for k in range(1, dof // 2 + 1):
+            series += term
+            term *= c2 * (2 * k - 1) / (2 * k)
+        inside = s * series
+    return 0.5 + inside / 2  # inside = P(-t < T < t), signed with t
 
-    return float(stdtrit(dof, 0.5 + confidence / 2))
+
+def t_quantile(confidence: float, dof: int) -> float:
+    """The two-sided ``confidence`` quantile of Student's t with ``dof`` degrees of freedom, by bisection on
+    ``t_cdf`` (scipy's ``stdtrit`` gives the same to 1e-9, but importing scipy costs ``mlineage check``
+    more than every gate together)."""
+    target = 0.5 + confidence / 2
+    low, high = 0.0, 1.0
+    while t_cdf(high, dof) < target:
+        high *= 2
+    for _ in range(100):
+        mid = (low + high) / 2
+        if t_cdf(mid, dof) < target:
+            low = mid
+        else:
+            high = mid
+        if high - low < 1e-12:
+            break
+    return (low + high) / 2
 
 
 def compare_metric(

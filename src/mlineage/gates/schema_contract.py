@@ -51,7 +51,6 @@ def check_schema(
     table: pa.Table, columns: dict[str, dict[str, Any]], allow_extra: bool = True
 ) -> list[Check]:
     """One check per column rule (existence, type, nulls, allowed values, range, uniqueness)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     checks: list[Check] = []
@@ -84,12 +83,16 @@ def check_schema(
                 )
             )
         if "allowed" in rule:
-            allowed = pa.array(rule["allowed"])
-            try:
-                inside = pc.is_in(col, value_set=allowed.cast(col.type))
-                bad = int(pc.sum(pc.invert(inside.fill_null(True))).as_py() or 0)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                bad = len(col) - col.null_count
+            # the column's distinct values and their counts, compared in Python (no Arrow array is built
+            # from the policy's values: see tables.int_array); a null is outside the set
+            allowed = set(rule["allowed"])
+            counts = pc.value_counts(col)
+            bad = sum(
+                int(n)
+                for v, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(),
+                                strict=True)
+                if v is None or v not in allowed
+            )
             checks.append(
                 Check(
                     f"{name}: allowed values",
@@ -128,15 +131,11 @@ def _range_check(col: Any, name: str, low: float | None, high: float | None) -> 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        below = (
-            int(pc.sum(pc.less(col, pa.scalar(low)).fill_null(False)).as_py() or 0) if low is not None else 0
-        )
-        above = (
-            int(pc.sum(pc.greater(col, pa.scalar(high)).fill_null(False)).as_py() or 0)
-            if high is not None
-            else 0
-        )
+    from .tables import number_scalar
+
+    try:  # a sum of booleans skips nulls
+        below = int(pc.sum(pc.less(col, number_scalar(low))).as_py() or 0) if low is not None else 0
+        above = int(pc.sum(pc.greater(col, number_scalar(high))).as_py() or 0) if high is not None else 0
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return Check(
             f"{name}: range",

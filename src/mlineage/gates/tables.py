@@ -69,9 +69,50 @@ def read_table(stream: IO[bytes], fmt: str, *, columns: list[str] | None = None)
             table = pajson.read_json(stream)
         elif fmt == "text":
             lines = stream.read().decode("utf-8", "replace").splitlines()
-            table = pa.table({"text": pa.array(lines, pa.string())})
+            table = pa.table({"text": string_array(lines)})
         else:
             raise ValidationError("format", f"{fmt!r} is not a tabular format")
     except pa.ArrowException as exc:
         raise ValidationError("data", f"cannot read the data as {fmt}: {type(exc).__name__}") from None
     return table
+
+
+# PyArrow builds an array or a scalar from Python values (``pa.array``, ``pa.scalar``, a Python value passed
+# to a compute function or ``fill_null``) only after asking whether the value is a pandas object, which
+# imports pandas: over half a second of ``mlineage check`` on a machine that has it, for nothing. The gates
+# build the few arrays and scalars they need from raw buffers instead, and pass compute functions Arrow
+# scalars.
+
+
+def int_array(values: Any, dtype: str = "int64") -> pa.Array:
+    """An integer Arrow array of ``values`` (a sequence of ints or a numpy array), without pandas."""
+    import numpy as np
+
+    pa = require_pyarrow()
+    data = np.ascontiguousarray(values, dtype=dtype)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(data.dtype), len(data), [None, pa.py_buffer(data)])
+
+
+def number_scalar(value: float) -> pa.Scalar:
+    """A float64 Arrow scalar (compute functions compare any numeric column with it)."""
+    return int_array([value], "float64")[0]
+
+
+def string_array(values: list[str], arrow_type: Any = None) -> pa.Array:
+    """A string Arrow array of ``values`` (``arrow_type``: string, the default, or large_string)."""
+    import numpy as np
+
+    pa = require_pyarrow()
+    arrow_type = arrow_type or pa.string()
+    encoded = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype="int64" if pa.types.is_large_string(arrow_type) else "int32")
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    data = pa.py_buffer(b"".join(encoded))
+    return pa.Array.from_buffers(arrow_type, len(encoded), [None, pa.py_buffer(offsets), data])
+
+
+def false_scalar() -> pa.Scalar:
+    """Arrow's ``false`` (to fill a mask's nulls)."""
+    import pyarrow.compute as pc
+
+    return pc.is_null(int_array([0]))[0]

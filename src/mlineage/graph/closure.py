@@ -20,7 +20,7 @@ reproducibility predicate's (``mlineage.reproduce.predicate``), judged on the sa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -82,10 +82,27 @@ def _label(a: Artifact) -> str:
     return f"{a.name}@{a.version}" if a.name is not None and a.version is not None else str(a.digest)
 
 
+def _diff_digests(runs: Iterable[Run]) -> list[Digest]:
+    found = []
+    for run in runs:
+        git = run.context.get("git")
+        diff = git.get("diff_sha256") if isinstance(git, dict) else None
+        if isinstance(diff, str):
+            try:
+                found.append(Digest.parse(diff))
+            except ValueError:
+                pass
+    return found
+
+
 def dependency_closure(engine: GraphEngine, node: Artifact | Run, has_blob: Callable[[Digest], bool],
                        as_of_seq: int | None = None) -> Closure:
     result = engine.walk(LineageQuery(node_ref(node), "up", as_of_seq=as_of_seq))
     nodes = result.nodes
+    prefetch = getattr(has_blob, "prefetch", None)
+    if prefetch is not None:  # one batched question to a remote for the whole walk, not one per digest
+        prefetch([item.digest for item in nodes.values() if isinstance(item, Artifact)]
+                 + _diff_digests(item for item in nodes.values() if isinstance(item, Run)))
 
     def is_data(node_id: int) -> bool:
         item = nodes.get(node_id)

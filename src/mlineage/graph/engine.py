@@ -247,10 +247,7 @@ def _walk_memory(store: MetadataStore, snap: Snapshot, query: LineageQuery, root
             snap.n,
         )
     else:
-        from scipy.sparse.csgraph import breadth_first_order
-
-        order, pred = breadth_first_order(snap.matrix(query.direction, query.as_of_seq), root, directed=True,
-                                          return_predecessors=True)
+        order, pred = snap.breadth_first(query.direction, query.as_of_seq, root)
         if query.max_depth is None and query.kinds is None and (query.limit is None or len(order) - 1 <=
                                                                   query.limit):
             # nothing to cut: depths and (depth, id) order are computed when first asked for

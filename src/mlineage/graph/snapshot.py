@@ -69,6 +69,36 @@ class Adjacency:
         return Adjacency(new_indptr.astype(np.int32), indices, seq)
 
 
+SMALL_BFS_NODES = 4096
+
+
+def _small_bfs(
+    adj: Adjacency, root: int, cutoff: int | None, budget: int
+) -> tuple[list[int], list[int]] | None:
+    """(order, the predecessor of each node after the first) of a BFS from ``root`` over the edges created by
+    ``cutoff`` (all when None); None once more than ``budget`` nodes are reached."""
+    indptr, indices, seq = adj.indptr, adj.indices, adj.seq
+    order, parents, seen = [root], [], {root}
+    i = 0
+    while i < len(order):
+        v = order[i]
+        i += 1
+        start, end = int(indptr[v]), int(indptr[v + 1])
+        if start == end:
+            continue
+        found = indices[start:end].tolist()
+        if cutoff is not None:
+            found = [w for w, ok in zip(found, (seq[start:end] <= cutoff).tolist(), strict=True) if ok]
+        for w in found:
+            if w not in seen:
+                seen.add(w)
+                order.append(w)
+                parents.append(v)
+        if len(order) > budget:
+            return None
+    return order, parents
+
+
 def _empty() -> Adjacency:
     return Adjacency(np.zeros(1, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int64))
 
@@ -163,6 +193,28 @@ class Snapshot:
                     del self._matrices[stale]
             self._matrices[key] = found
         return found
+
+    def breadth_first(
+        self, direction: str, as_of_seq: int | None, root: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(BFS order, predecessors) from ``root``, as scipy's ``breadth_first_order`` gives them (the same
+        order: rows in CSR order; -9999 for a node not reached). An ancestry of up to ``SMALL_BFS_NODES``
+        nodes is walked in Python, which costs less than importing scipy's csgraph (a few hundred ms) in a
+        short-lived command such as ``mlineage check``; a larger one goes to scipy's C search."""
+        adj = self.up if direction == "up" else self.down
+        cutoff = as_of_seq if as_of_seq is not None and as_of_seq < self.seq else None
+        found = _small_bfs(adj, root, cutoff, SMALL_BFS_NODES)
+        if found is not None:
+            order, parents = found
+            pred = np.full(self.n, -9999, np.int32)
+            ids = np.asarray(order, np.int32)
+            pred[ids[1:]] = parents
+            return ids, pred
+        from scipy.sparse.csgraph import breadth_first_order
+
+        found_order, found_pred = breadth_first_order(self.matrix(direction, as_of_seq), root, directed=True,
+                                                      return_predecessors=True)
+        return found_order, found_pred
 
     def kind_codes(self, names: frozenset[str]) -> np.ndarray:
         return np.array([i for i, name in enumerate(self.kind_names) if name in names], dtype=np.uint8)

@@ -62,8 +62,10 @@ class CodeState:
 
 
 def read_blob(client: Client, digest: str, what: str) -> bytes:
+    from .remote import ensure_local
+
     d = Digest.parse(digest)
-    if not client.blobs.has(d):
+    if not ensure_local(client, d):
         raise ReproduceError(f"{what} {d.short} is not in the cache or remote `{client.blobs.uri}`")
     with client.blobs.open(d) as handle:
         data: bytes = handle.read()

@@ -124,11 +124,13 @@ def lookup(client: Client, key: CacheKey) -> Lookup:
         return Lookup.from_dict(request("POST", "/reproduce/lookup", json=key.to_dict()))
     from ..model import Digest
     from .records import keyed_rows
+    from .remote import retrievable
 
     hits, nearest = keyed_rows(client.store, key.key, key.terms["job"])
     stale: list[str] = []
+    has = retrievable(client)  # the artifact store, or the push remote
     for run_id, outputs in hits:
-        if not outputs or not all(client.blobs.has(Digest.parse(o["digest"])) for o in outputs):
+        if not outputs or not all(has(Digest.parse(o["digest"])) for o in outputs):
             stale.append(run_id)
             continue
         return Lookup(key, run_id, outputs)
@@ -173,9 +175,10 @@ def restore(client: Client, output: Mapping[str, Any], target: Path) -> None:
     """Place a stored output at ``target``, verified (IntegrityError/NotFoundError when it cannot be)."""
     from ..data.get import _copy_verified, _get_directory
     from ..model import Digest
+    from .remote import ensure_local
 
     digest = Digest.parse(output["digest"])
-    if not client.blobs.has(digest):
+    if not ensure_local(client, digest):  # fetched from the push remote when only there
         raise NotFoundError(f"output {digest.short} is not in the artifact store")
     target.parent.mkdir(parents=True, exist_ok=True)
     if output.get("media_type") == MANIFEST_MEDIA_TYPE:

@@ -146,20 +146,27 @@ def _mapping(client: Client, run: Run, outputs: list[dict[str, Any]]) -> dict[st
 def ancestry_runs(client: Client, run: Run) -> list[tuple[Run, list[tuple[Artifact, str]]]]:
     """The steps ``run`` depends on (itself included) with their inputs, producers before consumers. Each
     data input is followed to the latest run that produced its content (a re-run or a reused step stands for
-    the content now). Asked of the store run by run (its inputs, then each input's producers), so a check of a
-    long chain reads what the chain touches and never loads the lineage graph."""
+    the content now). On a SQL store the whole ancestry is read in a handful of queries (``_walk_sql``);
+    elsewhere (a team server, a namespace's view) it is asked run by run (its inputs, then each input's
+    producers). Neither loads the lineage graph."""
     store = client.store
+    found = _walk_sql(store, run)
+    if found is not None:
+        inputs_of, producers_of = found
+    else:
+        inputs_of = lambda step: store.io_of_run(step.id)[0]
+        producers_of = store.producers_of
     order: list[tuple[Run, list[tuple[Artifact, str]]]] = []
     done: set[str] = set()
 
     def visit(step: Run, trail: frozenset[str]) -> None:
         if step.id in done or step.id in trail:
             return
-        inputs, _ = store.io_of_run(step.id)
+        inputs = inputs_of(step)
         for artifact, role in inputs:
             if (role or "") in CONTEXT_ROLES:
                 continue
-            producers = [p for p in store.producers_of(str(artifact.digest)) if p.id != step.id]
+            producers = [p for p in producers_of(str(artifact.digest)) if p.id != step.id]
             if producers:
                 visit(producers[-1], trail | {step.id})
         done.add(step.id)
@@ -167,6 +174,56 @@ def ancestry_runs(client: Client, run: Run) -> list[tuple[Run, list[tuple[Artifa
 
     visit(run, frozenset())
     return order
+
+
+_WALK_MAX_NODES = 20_000  # past this, the run-by-run walk (bounded queries) rather than one large IN list
+
+
+def _walk_sql(
+    store: Any, run: Run
+) -> tuple[Callable[[Run], list[tuple[Artifact, str]]], Callable[[str], list[Run]]] | None:
+    """(inputs of a run, producers of a digest) over ``run``'s whole ancestry, read at once: one recursive
+    query for the ancestor nodes, one for their USED and PRODUCED edges in recorded order, one for their
+    records. The answers are those of ``io_of_run`` and ``producers_of`` for every run and digest the walk
+    can reach. None when the store is not a SQL store of this process."""
+    engine = getattr(store, "engine", None)
+    if engine is None or not hasattr(store, "reachable") or not hasattr(store, "node_records"):
+        return None
+    from sqlalchemy import bindparam, text
+
+    with engine.connect() as conn:
+        node = conn.execute(text("SELECT node_id FROM runs WHERE id = :r"), {"r": run.id}).scalar()
+    if node is None:
+        return None
+    ids = store.reachable(int(node), "up", cap=_WALK_MAX_NODES + 1)
+    if len(ids) > _WALK_MAX_NODES:
+        return None
+    statement = text(
+        "SELECT e.parent, e.child, e.type, e.role FROM edges e WHERE e.child IN :ids "
+        "AND e.type IN ('USED', 'PRODUCED') ORDER BY e.created_seq, e.parent, e.child"
+    ).bindparams(bindparam("ids", expanding=True))
+    seq_of = text("SELECT node_id, created_seq FROM runs WHERE node_id IN :ids").bindparams(
+        bindparam("ids", expanding=True))
+    with engine.connect() as conn:
+        linked = conn.execute(statement, {"ids": ids}).all()
+        started = {int(r[0]): int(r[1]) for r in conn.execute(seq_of, {"ids": ids})}
+    records = store.node_records(sorted({int(r[0]) for r in linked} | {int(r[1]) for r in linked}))
+    inputs: dict[str, list[tuple[Artifact, str]]] = {}
+    producers: dict[str, dict[str, tuple[int, Run]]] = {}
+    for parent, child, kind, role in linked:
+        p, c = records.get(int(parent)), records.get(int(child))
+        if kind == "USED" and isinstance(p, Artifact) and isinstance(c, Run):
+            inputs.setdefault(c.id, []).append((p, role))
+        elif kind == "PRODUCED" and isinstance(p, Run) and isinstance(c, Artifact):
+            producers.setdefault(str(c.digest), {})[p.id] = (started.get(int(parent), 0), p)
+
+    def inputs_of(step: Run) -> list[tuple[Artifact, str]]:
+        return inputs.get(step.id, [])
+
+    def producers_of(digest: str) -> list[Run]:
+        return [r for _, r in sorted(producers.get(digest, {}).values(), key=lambda x: x[0])]
+
+    return inputs_of, producers_of
 
 
 class _Now:

@@ -35,7 +35,7 @@ def _stat(path: Path) -> list[int] | None:
 def _ledger_head(store_uri: str) -> list[Any] | None:
     import sqlite3
 
-    from ..stores.sqlite_ledger import sqlite_path
+    from ..config import sqlite_path
 
     path = sqlite_path(store_uri)
     if path is None or not os.path.exists(path):

@@ -84,8 +84,11 @@ class Client:
             blobs = open_blob_store(self.settings.artifacts_uri)  # a folder, file://... or s3://bucket/prefix
         self.blobs: BlobStore = blobs
         # lineage queries: the graph engine over this store, or the server's service for a remote store
+        # (R(m)'s data term counts bytes pushed to the project's remote as retrievable: reproduce/remote.py)
+        from ..reproduce.remote import Retrievable
+
         self.queries: QueryService = self.store.query_service() or LocalQueryService(
-            self.store, self.resolve, self.blobs.has)
+            self.store, self.resolve, Retrievable(self))
 
     @classmethod
     def for_uri(cls, store_uri: str, artifacts: str | os.PathLike[str]) -> Client:

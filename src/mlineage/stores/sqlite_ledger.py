@@ -43,14 +43,6 @@ _HAS_CHILDREN_SQL = ("SELECT EXISTS (SELECT 1 FROM edges e WHERE e.parent IN (SE
                      "WHERE digest = ?1 UNION ALL SELECT node_id FROM occurrences WHERE digest = ?1))")
 
 
-def sqlite_path(uri: str) -> str | None:
-    """The database file of a ``sqlite:///path`` URI; None for other stores and in-memory databases."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    path = uri[len("sqlite:///"):].split("?", 1)[0]
-    return path if path and path != ":memory:" else None
-
-
 def connect(path: str) -> sqlite3.Connection:
     """A connection tuned like the engine's: autocommit mode (we issue BEGIN), WAL, busy timeout."""
     conn = sqlite3.connect(
