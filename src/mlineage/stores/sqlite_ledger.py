@@ -64,10 +64,10 @@ def connect(path: str) -> sqlite3.Connection:
 
 class WalCheckpointer:
     """Copies what the write-ahead log holds into the database file without waiting for anyone (PASSIVE),
-    from a connection kept for it: a new connection reads and parses the whole schema
-    before its first statement, which costs more than the checkpoint itself and grows with every table a
-    projection adds. One checkpoint at a time (the writer starts the next only when this one is done);
-    ``close`` waits for one in progress."""
+    from a connection kept for it: a new connection reads and parses the whole schema before its first
+    statement, which costs more than the checkpoint itself and grows with every table a projection adds.
+    One checkpoint at a time (the writer starts the next only when this one is done); ``close`` waits for
+    one in progress."""
 
     def __init__(self, path: str) -> None:
         self.path = path
