@@ -32,9 +32,11 @@ def test_a_damaged_file_gives_one_line(project: Path, how: str, words: str) -> N
             run.log_metric("loss", 0.5)
     client.close()
     database = project / ".mlineage" / "mlineage.db"
-    from mlineage.stores.sqlite_ledger import checkpoint_wal
+    from mlineage.stores.sqlite_ledger import WalCheckpointer
 
-    checkpoint_wal(str(database))
+    checkpointer = WalCheckpointer(str(database))
+    checkpointer()
+    checkpointer.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     _damage(database, how)

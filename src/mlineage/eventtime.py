@@ -22,18 +22,23 @@ FUTURE_SLACK = timedelta(days=1)
 
 def parse_event_time(ts: object, field: str = "ts") -> datetime:
     """The moment an event's ``ts`` names; ValidationError unless it is an RFC 3339 time with a zone."""
+    if (type(ts) is str and len(ts) == 27 and ts[19] == "." and ts[26] == "Z" and ts[10] == "T"
+            and ts[4] == ts[7] == "-" and ts[13] == ts[16] == ":"):
+        # As every SDK writes it (every event passes here): with the separators in place, Python's parser
+        # accepts exactly the digits the pattern below would, for less than the pattern costs.
+        try:
+            return datetime.fromisoformat(ts)
+        except ValueError:
+            pass  # the general path says what is wrong
     if type(ts) is not str or not _RFC3339.match(ts):
         raise ValidationError(field, f"{ts!r} is not an RFC 3339 time with a zone",
                               "write it as 2026-05-01T12:00:00.000000Z")
-    if len(ts) == 27 and ts[19] == "." and ts[26] == "Z":  # as every SDK writes it: Python reads it as is
-        text = ts
-    else:
-        text = ts[:-1] + "+00:00" if ts.endswith("Z") else ts
-        if "." in text:  # Python takes at most 6 fractional digits
-            head, rest = text.split(".", 1)
-            digits = _DIGITS.match(rest)
-            assert digits is not None
-            text = f"{head}.{digits.group()[:6].ljust(6, '0')}{rest[digits.end():]}"
+    text = ts[:-1] + "+00:00" if ts.endswith("Z") else ts
+    if "." in text:  # Python takes at most 6 fractional digits
+        head, rest = text.split(".", 1)
+        digits = _DIGITS.match(rest)
+        assert digits is not None
+        text = f"{head}.{digits.group()[:6].ljust(6, '0')}{rest[digits.end():]}"
     try:
         return datetime.fromisoformat(text)
     except ValueError as exc:

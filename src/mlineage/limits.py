@@ -22,6 +22,7 @@ DEFAULT_MAX_VALUE_BYTES = 64 * 1024
 VALUES_PER_EVENT = 16  # the params of one event together may hold this many full-size values
 EVENTS_PER_BODY = 16  # a request body holds at least this many full-size events
 ENV = "MLINEAGE_MAX_VALUE_BYTES"
+_SCALARS = frozenset((float, int, bool, type(None)))  # counted as 8 bytes (``_encoded_size``)
 
 
 def max_value_bytes() -> int:
@@ -49,7 +50,10 @@ def check_value_sizes(values: Mapping[str, Any], where: str) -> None:
     limit = max_value_bytes()
     total = 0
     for key, value in values.items():
-        size = len(key.encode("utf-8", "surrogatepass")) + _encoded_size(value)
+        if type(value) in _SCALARS and key.isascii():  # the usual param, inline: every run's params pass here
+            size = len(key) + 8
+        else:
+            size = len(key.encode("utf-8", "surrogatepass")) + _encoded_size(value)
         total += size
         if size > limit:
             raise ValidationError(

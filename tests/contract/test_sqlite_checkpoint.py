@@ -31,13 +31,15 @@ def _runs_in_database_file(path: Path) -> int:
 def test_the_log_is_checkpointed_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sqlite_ledger, "CHECKPOINT_EVERY_APPENDS", 3)
     calls: list[str] = []
-    original = sqlite_ledger.checkpoint_wal
+    connections: list[object] = []
+    original = sqlite_ledger.WalCheckpointer.__call__
 
-    def recording(path: str) -> None:
-        calls.append(path)
-        original(path)
+    def recording(self: sqlite_ledger.WalCheckpointer) -> None:
+        calls.append(self.path)
+        original(self)
+        connections.append(self._conn)
 
-    monkeypatch.setattr(sqlite_ledger, "checkpoint_wal", recording)
+    monkeypatch.setattr(sqlite_ledger.WalCheckpointer, "__call__", recording)
     database = tmp_path / "store.db"
     client = Client.for_uri(f"sqlite:///{database}", tmp_path / "objects")
     try:
@@ -62,6 +64,9 @@ def test_the_log_is_checkpointed_in_the_background(tmp_path: Path, monkeypatch: 
             time.sleep(0.01)
         ledger._checkpoint.result()
         assert _runs_in_database_file(database) == before + 6
+        # one connection for every checkpoint (a new one would parse the whole schema each time)
+        assert len(connections) == 2 and connections[0] is connections[1] is not None
         assert client.verify().ok
     finally:
         client.close()
+    assert ledger._checkpointer._conn is None  # closed with the store

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import git as git_files
 from .git import find_git_dir, head_commit, index_stamp, remote_urls, work_tree_of
 from .redact import redact_text
 
@@ -51,6 +52,7 @@ def diff_bytes(digest: str) -> bytes | None:
 
 
 def clear_cache() -> None:
+    git_files.clear_cache()
     _diff_bytes.clear()
     _git_dir_cache.clear()
     _git_state_cache.clear()

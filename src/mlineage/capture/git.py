@@ -20,17 +20,45 @@ def find_git_dir(start: Path) -> Path | None:
 
 
 def _read(path: str) -> str | None:
+    """A small file's text, stripped; None when it cannot be read. ``os.open`` and ``os.read`` rather than
+    ``open``: a text file object costs four more system calls (fstat, ioctl, lseek and a second read), and
+    this runs for every tracked run."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read().strip()
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", "replace").strip()
+
+
+_common_dirs: dict[str, str] = {}
+
+
+def clear_cache() -> None:
+    _common_dirs.clear()
+
+
+def _common(base: str) -> str:
+    """The common directory of a git directory: itself, or what a linked worktree's ``commondir`` file names
+    (read once per process: git never changes it)."""
+    found = _common_dirs.get(base)
+    if found is None:
+        commondir = _read(os.path.join(base, "commondir"))
+        found = _common_dirs[base] = os.path.normpath(os.path.join(base, commondir)) if commondir else base
+    return found
 
 
 def head_commit(git_dir: Path) -> tuple[str | None, str | None]:
     """(commit, branch) of HEAD; commit is None in a repository with no commits yet.
 
-    Plain ``open`` calls, no pathlib: this runs on every tracked run and must cost microseconds."""
+    Plain system calls, no pathlib: this runs on every tracked run and must cost microseconds."""
     base = str(git_dir)
     head = _read(os.path.join(base, "HEAD"))
     if head is None:
@@ -39,13 +67,14 @@ def head_commit(git_dir: Path) -> tuple[str | None, str | None]:
         return head or None, None
     ref = head.split(":", 1)[1].strip()
     branch = ref.removeprefix("refs/heads/")
-    found = _read(os.path.join(base, ref))
-    if found:
-        return found, branch
-    common = base
-    commondir = _read(os.path.join(base, "commondir"))
-    if commondir:
-        common = os.path.normpath(os.path.join(base, commondir))
+    common = _common(base)
+    # a linked worktree shares its branches (refs/heads/) with the main one: they live in the common
+    # directory only, so the worktree's own directory is not asked for them
+    if common == base or not ref.startswith("refs/heads/"):
+        found = _read(os.path.join(base, ref))
+        if found:
+            return found, branch
+    if common != base:
         found = _read(os.path.join(common, ref))
         if found:
             return found, branch
@@ -99,7 +128,7 @@ def index_stamp(git_dir: Path) -> tuple[int, int]:
     """(mtime_ns, size) of the index: it changes on ``git add``, commit, checkout and most status
     refreshes."""
     try:
-        st = (git_dir / "index").stat()
+        st = os.stat(os.path.join(git_dir, "index"))
     except OSError:
         return 0, 0
     return st.st_mtime_ns, st.st_size

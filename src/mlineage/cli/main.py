@@ -33,13 +33,30 @@ class _Group(click.Group):
             click.echo(f"error: {damaged_store_error(_store_name(), damage)}", err=True)
             ctx.exit(1)
 
+    _describing = False  # while listing commands for --help: a summary stands in for an unloaded command
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(self.commands) | set(_COMMAND_MODULES))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in _COMMAND_MODULES:
+            if self._describing:
+                from .command_summaries import SUMMARIES
+
+                if cmd_name in SUMMARIES:
+                    return click.Command(cmd_name, help=SUMMARIES[cmd_name])
             _load(_COMMAND_MODULES[cmd_name])
         return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's list of commands, each described by the first paragraph of its help from
+        ``command_summaries`` rather than by importing every command module (`mlineage --help` would
+        otherwise load them all)."""
+        self._describing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._describing = False
 
 
 def _store_name() -> str:

@@ -55,10 +55,16 @@ class Projector:
         self._handlers: dict[str, tuple[Handler, ...]] = {}
         self._starters = tuple(p.start_batch for p in self.projections.values()
                                if type(p).start_batch is not Projection.start_batch)
+        self._caching = tuple(p for p in self.projections.values() if type(p).cached is not Projection.cached)
 
     def projection(self, name: str) -> Any:
         """A projection of this writer by name (projections use each other's nodes, runs and artifacts)."""
         return self.projections[name]
+
+    def redispatch(self) -> None:
+        """Look the handlers up again at the next event (a projection's ``handler`` answers differently now:
+        the namespace index became kept)."""
+        self._handlers.clear()
 
     def _dispatch(self, event_type: str) -> tuple[Handler, ...]:
         """The handlers of an event type, in the order its spec names them (then the projections that follow
@@ -177,7 +183,10 @@ class Projector:
         return [s.event for s in sealed]
 
     def oversized(self) -> bool:
-        return any(p.cached() > self.MAX_CACHED for p in self.projections.values())
+        for projection in self._caching:  # asked before every batch: only the projections that cache
+            if projection.cached() > self.MAX_CACHED:
+                return True
+        return False
 
     def stale(self) -> bool:
         """Whether an event type or a projection was registered or removed since this writer was made (its

@@ -19,7 +19,6 @@ with SQLite's own checkpoint kept as a fallback at a much larger log.
 
 from __future__ import annotations
 
-import functools
 import os
 import sqlite3
 import threading
@@ -55,13 +54,31 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def checkpoint_wal(path: str) -> None:
-    """Copy what the write-ahead log holds into the database file, without waiting for anyone (PASSIVE)."""
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    finally:
-        conn.close()
+class WalCheckpointer:
+    """Copies what the write-ahead log holds into the database file without waiting for anyone (PASSIVE),
+    from a connection kept for it: a new connection reads and parses the whole schema before its first
+    statement, which costs more than the checkpoint itself and grows with every table a projection adds.
+    One checkpoint at a time (the writer starts the next only when this one is done); ``close`` waits for
+    one in progress."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            if self._conn is None:
+                self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                             check_same_thread=False)
+            # fetchall: the statement is done and holds no read snapshot once the checkpoint is
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def _raise_if_damaged(exc: BaseException, path: str) -> None:
@@ -84,6 +101,7 @@ class SqliteLedger:
         self._projected_upto = -1
         self._appends_since_checkpoint = 0
         self._checkpoint: Background[None] | None = None
+        self._checkpointer = WalCheckpointer(path)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> SqliteLedger | None:
@@ -108,6 +126,7 @@ class SqliteLedger:
 
     def close(self) -> None:
         self._conn.close()
+        self._checkpointer.close()
 
     def _connection(self) -> sqlite3.Connection:
         # A connection must not cross fork(): a child opens its own (the parent's stays usable by the parent).
@@ -116,6 +135,7 @@ class SqliteLedger:
             self._pid = os.getpid()
             self._projector = None
             self._checkpoint = None  # the parent's thread is not in this process
+            self._checkpointer = WalCheckpointer(self.path)  # nor may its connection be used here
         return self._conn
 
     def append(self, new_events: Sequence[NewEvent]) -> list[StoredEvent]:
@@ -154,7 +174,7 @@ class SqliteLedger:
         if self._appends_since_checkpoint >= CHECKPOINT_EVERY_APPENDS and (
                 self._checkpoint is None or self._checkpoint.done()):
             self._appends_since_checkpoint = 0
-            self._checkpoint = Background(functools.partial(checkpoint_wal, self.path), "mlineage-checkpoint")
+            self._checkpoint = Background(self._checkpointer, "mlineage-checkpoint")
         return stored
 
     def _projector_at(self, conn: sqlite3.Connection, head_seq: int) -> Projector:

@@ -59,11 +59,12 @@ class NamespacesProjection(Projection):
     def start_batch(self) -> None:
         # Once kept, always kept (nothing turns it off), so only a writer that has not seen it on asks again:
         # a server may have turned it on since this writer last looked.
-        if not self.active:
-            self.active = self._maintained()
+        if not self.active and self._maintained():
+            self.active = True
+            self.writer.redispatch()  # the handlers this writer looked up while it was not kept are none
 
     def handler(self, spec: EventSpec) -> Handler | None:
-        if spec.creates is no_keys:
+        if spec.creates is no_keys or not self.active:  # not kept: no call per event at all
             return None
         creates = spec.creates
 
