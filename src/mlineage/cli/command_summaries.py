@@ -9,6 +9,7 @@ SUMMARIES: dict[str, str] = {
     "add": "Version files and directories: store their content, record them, write PATH.lin pointers.",
     "alias": (
         "Aliases of a registered model (NAME@production): every move is an event with who, when and why."),
+    "approval": "Approval states of registry versions (pending, approved, rejected) with who and why.",
     "attest": (
         "Sign an in-toto Statement (SLSA provenance v1) for MODEL, a model file or a REF, as a DSSE "
         "envelope."),
@@ -31,6 +32,13 @@ SUMMARIES: dict[str, str] = {
         "Record events read from SOURCE (a file, or - for stdin): one JSON object, a JSON list, or JSON "
         "lines."),
     "endpoint": "Serving endpoints and what served them.",
+    "erase": (
+        "Erase REF's data: its blobs and the payloads holding its content, each replaced by a redaction "
+        "event."),
+    "erasure": "Erasure requests: what was erased, which models it reached, and what was decided for each.",
+    "explain-answer": (
+        "Walk an answer back: model version, retrieved chunks, index version, embedding model, source "
+        "documents (their inclusion proven) and licences."),
     "export": "Export the whole ledger as JSON Lines, or REF's provenance in a standard format (--format).",
     "fsck": (
         "Re-hash every object in the cache; report corrupted objects and referenced objects that are "
@@ -45,8 +53,8 @@ SUMMARIES: dict[str, str] = {
     "init": "Create a .mlineage/ project in PATH (default: here) and its metadata store.",
     "keys": "Signing keys for attestations and model signatures (PEM files).",
     "licence": (
-        "Explain which ancestor of REF brings which licence obligation, with the path (or record one with"
-        " --set)."),
+        "Explain which ancestor of REF brings which licence obligation, with the path (or record one "
+        "with --set)."),
     "lineage-diff": (
         "Show what differs between two models' ancestries: datasets, code, environment, parameters."),
     "metrics": (
@@ -74,33 +82,36 @@ SUMMARIES: dict[str, str] = {
     "reproducible": (
         "Explain R(REF) = data · code · environment term by term; exit 1 when REF is not reproducible."),
     "rollback": (
-        "Put NAME back to an earlier version and record the rollback (who, why, from which version to "
-        "which)."),
+        "Put dataset NAME back to an earlier version (--to), or model NAME's ALIAS past a bad artifact."),
     "run": "Act on one recorded run (close a run whose process died).",
     "runs": (
-        "List recorded runs, newest first. A running run whose process is gone, or that has shown no sign"
-        " of life for too long, shows as lost."),
+        "List recorded runs, newest first. A running run whose process is gone, or that has shown no "
+        "sign of life for too long, shows as lost."),
     "scan": (
         "Reconstruct lineage where nothing was tracked: `mlineage scan DIR` records DIR's files and the "
         "edges its scripts, notebooks and logs suggest, marked INFERRED with a confidence and the "
-        "evidence (file:line). `scan edges` lists them; `scan confirm EDGE` / `scan reject EDGE` record a"
-        " decision."),
+        "evidence (file:line). `scan edges` lists them; `scan confirm EDGE` / `scan reject EDGE` record "
+        "a decision."),
     "server": "Serve the HTTP API (OpenAPI at /docs and /openapi.json) over a SQL store.",
     "show": "Show one artifact or run: its record, inputs/outputs or producers, and lineage summary.",
     "sign-model": (
-        "Sign a model folder in the OpenSSF model-signing format (`model_signing verify key` accepts it)."),
+        "Sign a model folder in the OpenSSF model-signing format (`model_signing verify key` accepts "
+        "it)."),
     "source": "Record where REF came from when no run produced it (a URL, a vendor, a request number).",
     "status": "Show which tracked paths changed, are missing, or have invalid pointers.",
     "sync": "Ship the local event spool and queued blobs to the server now (MLINEAGE_URI=http(s)://...).",
     "token": "Create, list and revoke API tokens (stored hashed in the server's database).",
     "trace": "Show everything REF was derived from (all ancestors), as a tree.",
+    "traces": "Serving traces: which registry version (and index and prompt version) answered each request.",
+    "ui": "Browse this project's lineage in a web browser (http://127.0.0.1:PORT).",
     "verify": (
         "Walk the hash chain and report the first altered, missing or reordered event; then check the "
-        "ledger still holds the newest checkpoint (the project's mlineage.checkpoint, or an export's last"
-        " line)."),
+        "ledger still holds the newest checkpoint (the project's mlineage.checkpoint, or an export's "
+        "last line)."),
     "verify-attestation": (
         "Check an attestation: its signature with --key, and that MODEL_FILE's SHA-256 is its subject."),
     "verify-model": "Verify a model folder against an OpenSSF model-signing bundle signed with a key.",
     "versions": (
         "List every version of NAME: digest, size, who recorded it and when, and the runs that used it."),
+    "webhooks": "Webhooks: alias moves, approval changes, incidents and erasures POSTed to configured URLs.",
 }
