@@ -102,13 +102,20 @@ def _dataset_inputs(conn: sqlite3.Connection, ids: list[str]) -> dict[str, list[
 
 
 def histories(conn: sqlite3.Connection, run_ids: list[str]) -> History:
-    """(run id, key) -> every value of the metric, for many runs: a query per ``HISTORY_RUNS`` runs."""
+    """(run id, key) -> every value of the metric, for many runs: a query per ``HISTORY_RUNS`` runs. The
+    values are as SQLite gives them (integer steps and times, float values: MLflow's column types);
+    ``map_run`` converts and orders them."""
     out: History = {}
+    nan = float("nan")
     for start in range(0, len(run_ids), HISTORY_RUNS):
         chunk = run_ids[start:start + HISTORY_RUNS]
         rows = conn.execute("SELECT run_uuid, key, step, value, timestamp, is_nan FROM metrics "
                             f"WHERE run_uuid IN ({_in(chunk)})", chunk)
+        last: tuple[str, str] | None = None
+        values: list[tuple[int, float, int]] = []
         for rid, key, step, value, ts, is_nan in rows:
-            out.setdefault((rid, key), []).append((int(step), float("nan") if is_nan else float(value),
-                                                   int(ts)))
+            if (rid, key) != last:
+                last = (rid, key)
+                values = out.setdefault(last, [])
+            values.append((step, nan if is_nan else value, ts))
     return out
