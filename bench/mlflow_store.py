@@ -63,8 +63,10 @@ def main(argv: list[str]) -> int:
             import sklearn.linear_model
 
             model = sklearn.linear_model.LogisticRegression().fit(frame[["x"]], frame["y"])
-            # pinned requirements: inferring them runs the model in a subprocess
-            info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
+            # pinned requirements: inferring them runs the model in a subprocess; cloudpickle: MLflow's
+            # default (skops) is one more package the test venv would need
+            info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"],
+                                            serialization_format="cloudpickle")
             print("model", info.model_id, run.info.run_id)
         for version in (1, 2):
             mv = mlflow.register_model(info.model_uri, "churn-model")

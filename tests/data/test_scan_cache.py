@@ -209,11 +209,11 @@ def test_a_damaged_stat_cache_row_is_a_miss(sqlite_project: Path) -> None:
 
 
 def test_large_files_are_hashed_with_read_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlineage import hashing
+    from mlineage import filedigest, hashing
 
-    monkeypatch.setattr(hashing, "READ_AHEAD_MIN", 1000)
-    monkeypatch.setattr(hashing, "READ_AHEAD", 8192)
-    monkeypatch.setattr(hashing, "BUFFER_SIZE", 4096)
+    monkeypatch.setattr(filedigest, "READ_AHEAD_MIN", 1000)
+    monkeypatch.setattr(filedigest, "READ_AHEAD", 8192)
+    monkeypatch.setattr(filedigest, "BUFFER_SIZE", 4096)
     advised: list[tuple[int, int]] = []
     real_advise = os.posix_fadvise
 

@@ -55,6 +55,12 @@ def test_attest_and_verify_round_trip(client: Any, pipeline: Pipeline, tmp_path:
     path = tmp_path / "model.intoto.json"
     path.write_text(json.dumps(envelope))
     public = keys.load_public(pair.public)
+    # the public key is built from its raw bytes (no serialization import): the same key as the PEM parser's
+    from cryptography.hazmat.primitives import serialization as pem
+
+    spki = (pem.Encoding.DER, pem.PublicFormat.SubjectPublicKeyInfo)
+    assert public.public_bytes(*spki) == pem.load_pem_public_key(pair.public.read_bytes()).public_bytes(*spki)
+    assert keys.keyid(public) == pair.keyid
     [outcome] = attestation.verify_file(path, pipeline.model_file, public)
     assert outcome.verified, outcome.to_dict()
     assert [c.name for c in outcome.checks] == ["envelope", "signature", "statement", "subject"]
@@ -202,10 +208,19 @@ def test_the_console_script_hashes_the_model_file_while_it_loads(client: Any, pi
     assert not prehash._started
     path, _ = _signed(client, pipeline, tmp_path)
     public = tmp_path / "keys" / "mlineage-ed25519.pub"
+    # a plain verify-attestation runs without click, and prints what the click command prints
+    probe = ("import sys; from mlineage.cli.entry import main; sys.argv[0] = 'mlineage'\n"
+             "try:\n    main()\n"
+             "finally:\n    sys.stderr.write(f'click loaded: {\"click\" in sys.modules}\\n')")
     for model, code in ((pipeline.model_file, 0), (path, 1)):
-        done = subprocess.run([sys.executable, "-m", "mlineage.cli.entry", "verify-attestation", str(path),
-                               str(model), "--key", str(public)], capture_output=True, text=True, check=False)
+        args = ["verify-attestation", str(path), str(model), "--key", str(public)]
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
+                              check=False)
         assert done.returncode == code, done.stderr
+        assert "click loaded: False" in done.stderr
+        full = CliRunner().invoke(cli, args)
+        assert (full.exit_code, full.stdout, full.stderr) == (code, done.stdout, done.stderr.replace(
+            "click loaded: False\n", ""))
     assert "subject check failed" in done.stderr
 
 

@@ -129,9 +129,10 @@ def verify_attestation_command(attestation: Path, model_file: Path | None, key_p
     and reports each statement's subjects, builder and materials. A signature made with a Sigstore
     certificate is reported as not checked. Exits 1 naming the first check that failed.
     """
-    from ..provenance.attestation import FAILED, verify_file
+    from ..provenance.attestation import verify_file
     from ..provenance.keys import load_public
     from ..provenance.prehash import sha256_of
+    from .provenance_quick import first_failure, outcome_lines, verdict
 
     public_key = load_public(key_path) if key_path is not None else None
     outcomes = verify_file(attestation, model_file, public_key, sha256_of)
@@ -140,36 +141,13 @@ def verify_attestation_command(attestation: Path, model_file: Path | None, key_p
                    "attestations": [o.to_dict() for o in outcomes]})
     else:
         for outcome in outcomes:
-            _print_outcome(outcome)
-    failed = [(o, c) for o in outcomes for c in o.checks if c.status == FAILED]
-    if failed:
-        outcome, first = failed[0]
-        raise ValidationError(outcome.where, f"{first.name} check failed: {first.detail}")
+            for line in outcome_lines(outcome):
+                click.echo(line)
+    failure = first_failure(outcomes)
+    if failure is not None:
+        raise failure
     if not as_json:
-        unchecked = sorted({f"{c.name} {c.status}" for o in outcomes for c in o.checks
-                            if c.status != "passed"})
-        click.echo("verified" if not unchecked else f"read, not verified ({'; '.join(unchecked)})")
-
-
-def _print_outcome(outcome: Any) -> None:
-    click.echo(outcome.where)
-    for check in outcome.checks:
-        click.echo(f"  {check.name:<10} {check.status}" + (f": {check.detail}" if check.detail else ""))
-    summary = outcome.summary
-    if summary is None:
-        return
-    click.echo(f"  predicate  {summary.predicate_type}")
-    for subject in summary.subjects:
-        digest = ", ".join(f"{k}:{v}" for k, v in sorted(subject.get("digest", {}).items()))
-        click.echo(f"  subject    {subject.get('name')} {digest}")
-    click.echo(f"  builder    {summary.builder}")
-    if summary.build_type:
-        click.echo(f"  build type {summary.build_type}")
-    if summary.invocation:
-        click.echo(f"  invocation {summary.invocation}")
-    for material in summary.materials:
-        digest = ", ".join(f"{k}:{v}" for k, v in sorted((material.get("digest") or {}).items()))
-        click.echo(f"  material   {material.get('uri') or material.get('name')} {digest}".rstrip())
+        click.echo(verdict(outcomes))
 
 
 @click.command("sign-model")

@@ -12,7 +12,9 @@ order); aliases are ``RegistryAliasImported`` events.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +27,8 @@ from .records import REGISTRY_ALIAS_IMPORTED
 SOURCE = "mlflow"
 METRICS_PER_EVENT = 1000
 _STATUS = {"FINISHED": "completed", "FAILED": "failed", "KILLED": "aborted"}
-_SKIPPED_TAGS = ("mlflow.log-model.history",)  # bulky and repeated in the artifacts themselves
+_SKIPPED_TAGS = ("mlflow.log-model.history",)
+_STEP_TIME = operator.itemgetter(0, 2)  # bulky and repeated in the artifacts themselves
 
 
 @dataclass
@@ -39,6 +42,27 @@ class ArtifactRecord:
     name: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     identity: str = ""  # where MLflow keeps it (for a placeholder digest)
+
+
+@dataclass
+class ListedRun:
+    """A run as the store lists it (before its metric histories and artifacts are read): the same fields
+    whether read through ``MlflowClient`` or from a SQLite store's tables."""
+
+    run_id: str
+    experiment_id: str
+    run_name: str | None
+    status: str
+    start_time: int | None
+    end_time: int | None
+    user: str | None
+    lifecycle_stage: str | None
+    artifact_uri: str | None
+    params: dict[str, str]
+    tags: dict[str, str]
+    latest: dict[str, float]  # key -> the metric's latest value
+    datasets: list[dict[str, Any]] = field(default_factory=list)  # name, digest, source_type, source (as
+    # MLflow keeps it), schema, context
 
 
 @dataclass
@@ -72,11 +96,18 @@ class ModelVersionRecord:
 
 
 def iso(ms: int | None) -> str | None:
-    """MLflow's milliseconds as mlineage writes times (``2026-11-25T15:00:00.123000Z``); the date part is
-    cached per second, since a metric history stamps thousands of values within a few seconds."""
+    """MLflow's milliseconds as mlineage writes times (``2026-11-25T15:00:00.123000Z``, what ``utc_from_ns``
+    writes); the date part is cached per second, since a metric history stamps thousands of values within
+    a few seconds."""
     if ms is None:
         return None
-    return utc_from_ns(ms * 1_000_000)
+    seconds, rest = divmod(ms, 1000)
+    return f"{_second(seconds)}.{rest:03d}000Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _second(seconds: int) -> str:
+    return utc_from_ns(seconds * 1_000_000_000)[:19]
 
 
 def artifact_digest(record: ArtifactRecord) -> str:
@@ -118,7 +149,7 @@ def map_run(run: RunRecord, skipped: list[str] | None = None) -> list[NewEvent]:
         values = []
         # in step order, each (step, value, time) once: MLflow's file store can list a value twice (once
         # for the run, once for a logged model), and mlineage's latest value is the last one written
-        for step, value, ts in sorted(set(run.metrics[key]), key=lambda m: (m[0], m[2])):
+        for step, value, ts in sorted(set(run.metrics[key]), key=_STEP_TIME):
             if not math.isfinite(value):
                 if skipped is not None:
                     skipped.append(f"{rid} {key} step {step}: {value}")

@@ -1,7 +1,10 @@
 """Reading an MLflow tracking store (a file store folder or ``sqlite:///...``) through ``MlflowClient``.
 
-MLflow is imported here only, when an import runs (``pip install mlflow-skinny`` or ``mlflow``). Runs are
-read page by page (``search_runs`` with a page token), so a store of any size streams; each run is one unit.
+MLflow is imported here only, when an import runs (``pip install mlflow-skinny`` or ``mlflow``), and opens
+the store first, so that its own schema check decides whether the store is readable. Runs are read page by
+page, so a store of any size streams; each run is one unit. From a SQLite store the runs and their metric
+histories are then read straight from its tables (``mlflow_sql.py``: the same rows, without MLflow's ORM);
+from a file store through ``search_runs`` with a page token and the store's bulk history call.
 """
 
 from __future__ import annotations
@@ -14,8 +17,18 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import ConfigError, ValidationError
 from ..hashing import directory_manifest, hash_file, manifest_digest
+from . import mlflow_sql
 from .ids import fingerprint
-from .mlflow import SOURCE, ArtifactRecord, ModelVersionRecord, RunRecord, map_registered_model, map_run
+from .mlflow import (
+    SOURCE,
+    ArtifactRecord,
+    ListedRun,
+    ModelVersionRecord,
+    RunRecord,
+    map_registered_model,
+    map_run,
+)
+from .mlflow_sql import History
 from .sink import ImportReport, Progress, Sink, known_units
 
 if TYPE_CHECKING:
@@ -167,8 +180,19 @@ class Reader:
     def run_count(self) -> int | None:
         return None  # MLflow has no count query; the progress bar counts up
 
-    def pages(self) -> Iterator[list[Any]]:
+    @property
+    def _sqlite(self) -> str | None:
+        return self.uri.removeprefix("sqlite:///") if self.uri.startswith("sqlite:///") else None
+
+    def pages(self) -> Iterator[list[ListedRun]]:
         """Every run, a page at a time (oldest first)."""
+        if self._sqlite is not None:
+            conn = mlflow_sql.connect(self._sqlite)
+            try:
+                yield from mlflow_sql.run_pages(conn, PAGE)
+            finally:
+                conn.close()
+            return
         from mlflow.entities import ViewType
 
         token = None
@@ -179,25 +203,29 @@ class Reader:
             page = self.client.search_runs(ids, run_view_type=ViewType.ALL, max_results=PAGE,
                                            page_token=token,
                                            order_by=["attributes.start_time ASC", "attributes.run_id ASC"])
-            yield list(page)
+            yield [listed(run) for run in page]
             token = page.token
             if not token:
                 return
 
-    def histories(self, runs: list[Any]) -> dict[tuple[str, str], list[tuple[int, float, int]]]:
-        """(run id, key) -> the metric's history, for a page of runs. A SQL store answers a key for many
-        runs in one query (its ``get_metric_history_bulk``, which MLflow's own UI uses); MlflowClient's
+    def histories(self, runs: list[ListedRun]) -> History:
+        """(run id, key) -> the metric's history, for a page of runs. A SQLite store answers many runs in one
+        query on its ``metrics`` table; another store a key for many runs at once (its
+        ``get_metric_history_bulk``, which MLflow's own UI uses) where it has that call. MlflowClient's
         ``get_metric_history`` costs a query per run and key, which dominated imports of large stores."""
-        if self.uri.startswith("sqlite:///"):
-            return _sql_histories(self.uri.removeprefix("sqlite:///"), [r.info.run_id for r in runs
-                                                                         if r.data.metrics])
+        if self._sqlite is not None:
+            conn = mlflow_sql.connect(self._sqlite)
+            try:
+                return mlflow_sql.histories(conn, [r.run_id for r in runs if r.latest])
+            finally:
+                conn.close()
         store = getattr(getattr(self.client, "_tracking_client", None), "store", None)
         bulk = getattr(store, "get_metric_history_bulk", None)
-        out: dict[tuple[str, str], list[tuple[int, float, int]]] = {}
+        out: History = {}
         by_key: dict[str, list[str]] = {}
         for run in runs:
-            for key in run.data.metrics:
-                by_key.setdefault(key, []).append(run.info.run_id)
+            for key in run.latest:
+                by_key.setdefault(key, []).append(run.run_id)
         for key, run_ids in sorted(by_key.items()):
             if bulk is None:
                 for rid in run_ids:
@@ -209,28 +237,22 @@ class Reader:
                     out.setdefault((m.run_id, key), []).append((m.step, m.value, m.timestamp))
         return out
 
-    def record(self, run: Any, histories: dict[tuple[str, str], list[tuple[int, float, int]]]) -> RunRecord:
-        info, data = run.info, run.data
-        metrics = {key: histories.get((info.run_id, key), []) for key in sorted(data.metrics)}
-        datasets = []
-        for ds_input in getattr(run.inputs, "dataset_inputs", None) or []:
-            ds = ds_input.dataset
-            context = next((t.value for t in ds_input.tags if t.key == "mlflow.data.context"), None)
-            datasets.append({"name": ds.name, "digest": ds.digest, "source_type": ds.source_type,
-                             "source": _source_uri(ds.source), "schema": ds.schema, "context": context})
+    def record(self, run: ListedRun, histories: History) -> RunRecord:
+        metrics = {key: histories.get((run.run_id, key), []) for key in sorted(run.latest)}
+        datasets = [{**ds, "source": _source_uri(ds.get("source"))} for ds in run.datasets]
         artifacts = []
-        local = _local_path(info.artifact_uri)
+        local = _local_path(run.artifact_uri)
         if local is not None:
-            artifacts = _hash_artifacts(local, info.run_id)
-        for model in self._models_of(info.experiment_id).get(info.run_id, []):
+            artifacts = _hash_artifacts(local, run.run_id)
+        for model in self._models_of(run.experiment_id).get(run.run_id, []):
             artifacts.append(self._logged_model(model))
         return RunRecord(
-            run_id=info.run_id, experiment_id=info.experiment_id,
-            experiment_name=self.experiments.get(info.experiment_id, info.experiment_id),
-            run_name=getattr(info, "run_name", None), status=info.status, start_time=info.start_time,
-            end_time=info.end_time, user=info.user_id, lifecycle_stage=info.lifecycle_stage,
-            params=dict(data.params), tags=dict(data.tags), metrics=metrics, datasets=datasets,
-            artifacts=artifacts, artifact_uri=info.artifact_uri)
+            run_id=run.run_id, experiment_id=run.experiment_id,
+            experiment_name=self.experiments.get(run.experiment_id, run.experiment_id),
+            run_name=run.run_name, status=run.status, start_time=run.start_time, end_time=run.end_time,
+            user=run.user, lifecycle_stage=run.lifecycle_stage, params=dict(run.params),
+            tags=dict(run.tags), metrics=metrics, datasets=datasets, artifacts=artifacts,
+            artifact_uri=run.artifact_uri)
 
     def _models_of(self, experiment_id: str) -> dict[str, list[Any]]:
         """MLflow 3's logged models of an experiment, by the run that logged them (read once)."""
@@ -284,35 +306,28 @@ class Reader:
             yield rm.name, versions, aliases
 
 
-def _sql_histories(path: str, run_ids: list[str]) -> dict[tuple[str, str], list[tuple[int, float, int]]]:
-    """Metric histories of many runs straight from a SQLite store's ``metrics`` table (its layout is MLflow's
-    own at the schema version ``check_store`` accepted): reading them through MLflow's ORM cost more than
-    everything else an import does."""
-    import sqlite3
-
-    out: dict[tuple[str, str], list[tuple[int, float, int]]] = {}
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        for start in range(0, len(run_ids), BULK_RUNS):
-            chunk = run_ids[start:start + BULK_RUNS]
-            marks = ",".join("?" * len(chunk))
-            rows = conn.execute("SELECT run_uuid, key, step, value, timestamp, is_nan FROM metrics "
-                                f"WHERE run_uuid IN ({marks}) ORDER BY run_uuid, key, step, timestamp", chunk)
-            for rid, key, step, value, ts, is_nan in rows:
-                out.setdefault((rid, key), []).append((int(step), float("nan") if is_nan else float(value),
-                                                       int(ts)))
-    finally:
-        conn.close()
-    return out
+def listed(run: Any) -> ListedRun:
+    """An MLflow ``Run`` entity as a listed run."""
+    info, data = run.info, run.data
+    datasets = []
+    for ds_input in getattr(run.inputs, "dataset_inputs", None) or []:
+        ds = ds_input.dataset
+        context = next((t.value for t in ds_input.tags if t.key == "mlflow.data.context"), None)
+        datasets.append({"name": ds.name, "digest": ds.digest, "source_type": ds.source_type,
+                         "source": ds.source, "schema": ds.schema, "context": context})
+    return ListedRun(
+        run_id=info.run_id, experiment_id=info.experiment_id, run_name=getattr(info, "run_name", None),
+        status=info.status, start_time=info.start_time, end_time=info.end_time, user=info.user_id,
+        lifecycle_stage=info.lifecycle_stage, artifact_uri=info.artifact_uri, params=dict(data.params),
+        tags=dict(data.tags), latest=dict(data.metrics), datasets=datasets)
 
 
-def run_fingerprint(run: Any) -> str:
+def run_fingerprint(run: ListedRun) -> str:
     """What MLflow's listing says about a run: enough to notice a run that changed since its import (it
     ended, logged more) without reading its metric histories."""
-    info, data = run.info, run.data
-    return fingerprint({"status": info.status, "end": info.end_time, "params": dict(data.params),
-                        "metrics": dict(sorted((k, repr(v)) for k, v in data.metrics.items())),
-                        "tags": dict(data.tags), "stage": info.lifecycle_stage})
+    return fingerprint({"status": run.status, "end": run.end_time, "params": dict(run.params),
+                        "metrics": dict(sorted((k, repr(v)) for k, v in run.latest.items())),
+                        "tags": dict(run.tags), "stage": run.lifecycle_stage})
 
 
 def import_mlflow(client: Client, tracking_uri: str, *, progress: Progress | None = None,
@@ -329,7 +344,7 @@ def import_mlflow(client: Client, tracking_uri: str, *, progress: Progress | Non
         todo = []
         for run in page:
             report.units += 1
-            key = f"run:{run.info.run_id}"
+            key = f"run:{run.run_id}"
             mark = run_fingerprint(run)
             if known.get(key) == mark:
                 sink.skip()

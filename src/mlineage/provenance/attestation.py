@@ -167,6 +167,6 @@ def verify_file(path: Path, model: Path | None, public_key: Any | None,
 
 
 def _sha256(path: Path) -> str:
-    from ..hashing import hash_file
+    from ..filedigest import sha256_file
 
-    return hash_file(path)[0].hex
+    return sha256_file(path)[0]

@@ -109,11 +109,49 @@ def load_private(path: Path, password: str | None = None) -> Any:
     return key
 
 
+# The DER SubjectPublicKeyInfo of the two supported key types is a fixed prefix and the raw key.
+_ED25519_SPKI = bytes.fromhex("302a300506032b6570032100")  # then the 32-byte key
+_P256_SPKI = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")  # then the 65-byte point
+
+
+def _public_from_spki(data: bytes) -> Any | None:
+    """The key of a PEM ``PUBLIC KEY`` holding an Ed25519 or uncompressed P-256 key, built from its raw
+    bytes; None for anything else. ``verify-attestation`` runs this on every call, and it spares loading
+    cryptography's serialization package (and its SSH, PKCS#7 and PKCS#12 modules) for a key it would
+    parse to the same object."""
+    import base64
+    import binascii
+
+    text = data.strip()
+    head, tail = b"-----BEGIN PUBLIC KEY-----", b"-----END PUBLIC KEY-----"
+    if not (text.startswith(head) and text.endswith(tail)):
+        return None
+    try:
+        der = base64.b64decode(b"".join(text[len(head):-len(tail)].split()), validate=True)
+    except binascii.Error:
+        return None
+    if len(der) == len(_ED25519_SPKI) + 32 and der.startswith(_ED25519_SPKI):
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        return ed25519.Ed25519PublicKey.from_public_bytes(der[len(_ED25519_SPKI):])
+    if len(der) == len(_P256_SPKI) + 65 and der.startswith(_P256_SPKI):
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        try:
+            return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), der[len(_P256_SPKI):])
+        except ValueError:
+            return None  # not a point on the curve: the general parser says so
+    return None
+
+
 def load_public(path: Path) -> Any:
     """A public key from a PEM file (a private key file is accepted too: its public half is used)."""
+    data = _read(path)
+    quick = _public_from_spki(data)
+    if quick is not None:
+        return quick
     from cryptography.hazmat.primitives import serialization
 
-    data = _read(path)
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError:

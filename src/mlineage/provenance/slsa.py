@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..model import Artifact, Run
-from .records import actor_of, command_of
+
+if TYPE_CHECKING:  # reading a statement (``summarize``) needs neither: verify-attestation's start-up
+    from ..model import Artifact, Run
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 STATEMENT_TYPES = ("https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1")
@@ -39,6 +40,8 @@ def descriptor(artifact: Artifact, role: str | None = None) -> dict[str, Any]:
 def statement(subject_name: str, subject_sha256: str, run: Run | None,
               inputs: list[tuple[Artifact, str | None]]) -> dict[str, Any]:
     """The Statement for one model file produced by ``run`` (None: a model recorded without a run)."""
+    from .records import actor_of, command_of
+
     external: dict[str, Any] = {}
     internal: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
