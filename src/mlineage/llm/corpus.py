@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ValidationError
-from ..ledger import canonical_json
 from . import merkle
 
 RECORD_FIELDS = ("source", "url", "licence", "added")
@@ -79,6 +78,8 @@ def document(record: Mapping[str, Any], where: str) -> Document:
         doc_id = str(doc_id)
     if not isinstance(doc_id, str) or not doc_id or len(doc_id) > 512:
         raise ValidationError("id", f"{where}: every document needs an 'id' (a non-empty string)")
+    from ..ledger import canonical_json  # here: the ledger imports the catalogue, which imports this module
+
     digest = hashlib.sha256(canonical_json(dict(record))).hexdigest()
     fields: dict[str, str | None] = {}
     for key, alias in (("source", None), ("url", None), ("licence", "license"), ("added", "created")):
