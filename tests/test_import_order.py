@@ -15,7 +15,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 FIRST_IMPORTS = ["mlineage.stores.projections", "mlineage.stores.projections.base", "mlineage.catalogue",
                  "mlineage.events", "mlineage.core_events", "mlineage.heartbeat", "mlineage.nesting",
                  "mlineage.stores.projector", "mlineage.pipeline", "mlineage.stores.projections.runs",
-                 "mlineage.ledger", "mlineage.llm.corpus", "mlineage.serving.events", "mlineage.registry.events"]
+                 "mlineage.ledger", "mlineage.llm.corpus", "mlineage.serving.events",
+                 "mlineage.registry.events"]
 
 
 @pytest.mark.parametrize("module", FIRST_IMPORTS)
