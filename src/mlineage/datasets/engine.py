@@ -57,14 +57,40 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+INLINE_VIEW = "mlineage_inline"
+
+
 def relation(src: TableSource) -> str:
-    """The FROM clause that reads a source."""
+    """The FROM clause that reads a source (see ``register_inline`` for one held in memory)."""
+    if src.inline is not None:
+        return INLINE_VIEW
     files = "[" + ", ".join(_literal(f) for f in src.files) + "]"
     if src.format == "parquet":
         return f"read_parquet({files})"
     if src.format == "csv":
         return f"read_csv({files}, delim={_literal(src.delimiter or ',')}, header=true)"
     return f"read_json({files}, format='newline_delimited')"
+
+
+def register_inline(con: Any, src: TableSource) -> None:
+    """Let ``relation(src)`` read a source whose bytes are in memory (``add`` read them to hash them): DuckDB
+    reads them through a file object, with the options it reads the file on disk with."""
+    import io
+
+    import duckdb
+
+    data = io.BytesIO(src.inline or b"")
+    try:
+        if src.format == "parquet":
+            rel = con.read_parquet(data)
+        elif src.format == "csv":
+            rel = con.read_csv(data, delimiter=src.delimiter or ",", header=True)
+        else:
+            rel = con.read_json(data, format="newline_delimited")
+        rel.create_view(INLINE_VIEW, replace=True)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ValidationError(src.label, f"could not be read as a table: {first}") from None
 
 
 def _run(con: Any, sql: str, src: Sequence[TableSource]) -> Any:
@@ -486,22 +512,28 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
     profile bytes), unlike a sampled sketch. Numeric columns are binned in the first scan when Parquet
     statistics give their ranges; a second scan reads only the columns still needed (categorical ones, and
     ranges the first scan found)."""
+    if src.inline is not None:
+        register_inline(con, src)
     cols = columns(con, src)
-    ranges = _parquet_ranges(con, src, cols)
+    stats = _parquet_stats(con, src)
+    ranges = _parquet_ranges(cols, stats)
     select = ["count(*)"]
     early: dict[str, str] = {}
     for c in cols:
         q = quote(c.name)
-        select += [f"count({q})", f"approx_count_distinct({q})"]
-        if is_numeric(c.type):
-            select += [
-                f"min({q})::DOUBLE",
-                f"max({q})::DOUBLE",
-                f"avg({q})::DOUBLE",
-                f"stddev_pop({q})::DOUBLE",
-            ]
-            if c.name in ranges:
-                early[c.name] = _histogram_sql(q, c.type, *ranges[c.name])
+        stated = stats.get(c.name)
+        known_nulls = stated is not None and stated[0] is not None
+        small = c.name in ranges and _is_small_integer(c.type, *ranges[c.name])
+        # NULLs from the statistics; a small integer's distinct values are its exact histogram's keys
+        select += ["NULL" if known_nulls else f"count({q})", "NULL" if small else f"approx_count_distinct({q})"]
+        if is_numeric(c.type) and c.name in ranges:
+            # mean and deviation from sums of the values less the stated minimum: two sums instead of a
+            # division per value (``stddev_pop``), and no loss of precision on values far from zero
+            d = f"({q}::DOUBLE - {float(ranges[c.name][0])!r}::DOUBLE)"
+            select += ["NULL", "NULL", f"sum({d})", f"sum({d} * {d})"]
+            early[c.name] = _histogram_sql(q, c.type, *ranges[c.name])
+        elif is_numeric(c.type):
+            select += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"avg({q})::DOUBLE", f"stddev_pop({q})::DOUBLE"]
         else:
             select += [f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
     select += list(early.values())
@@ -509,21 +541,34 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
     rows = int(row.pop(0))
     out: list[dict[str, Any]] = []
     for c in cols:
-        count, distinct = int(row.pop(0)), int(row.pop(0))
+        count, distinct = row.pop(0), row.pop(0)
+        if count is None:
+            count = rows - int(stats[c.name][0] or 0)
         entry: dict[str, Any] = {
             "name": c.name,
             "type": c.type,
-            "nulls": rows - count,
-            "distinct": min(distinct, count),
+            "nulls": rows - int(count),
+            "distinct": None if distinct is None else min(int(distinct), int(count)),
         }
         if is_numeric(c.type):
             lo, hi, mean, std = (row.pop(0) for _ in range(4))
+            if c.name in ranges:
+                lo, hi = ranges[c.name]
+                total, squares = mean, std
+                mean = std = None
+                if count and total is not None and squares is not None:
+                    shift = total / count
+                    mean = lo + shift
+                    std = math.sqrt(max(squares / count - shift * shift, 0.0))
+                if not count:
+                    lo = hi = None
             entry.update(
                 kind="numeric",
                 min=_json_value(lo),
                 max=_json_value(hi),
-                mean=_json_value(mean),
-                std=_json_value(std),
+                # 12 digits: a parallel sum's last bits depend on the order threads finish in
+                mean=_json_value(_digits(mean)),
+                std=_json_value(_digits(std)),
             )
         else:
             entry.update(
@@ -545,8 +590,12 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
         found.update({entry["name"]: v for (entry, _), v in zip(late, values)})
     for entry in out:
         if entry["name"] not in found or entry["min"] is None:
+            if entry["distinct"] is None:  # a small integer column holding only NULLs
+                entry["distinct"] = 0
             continue
         counts = dict(found[entry["name"]] or {})
+        if entry["distinct"] is None:  # a small integer column: its exact histogram
+            entry["distinct"] = len(counts)
         if entry["kind"] == "categorical":
             top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
             entry["top"] = [[v, int(n)] for v, n in top[:TOP_VALUES]]
@@ -564,6 +613,10 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
     return {"rows": rows, "columns": out}
 
 
+def _digits(value: float | None) -> float | None:
+    return value if value is None or not math.isfinite(value) else float(f"{value:.12g}")
+
+
 def _is_small_integer(type_name: str, lo: float, hi: float) -> bool:
     return _is_integer(type_name) and hi - lo < CATEGORICAL_MAX_DISTINCT
 
@@ -579,14 +632,15 @@ def _histogram_sql(q: str, type_name: str, lo: float, hi: float) -> str:
     )
 
 
-def _parquet_ranges(con: Any, src: TableSource, cols: list[Column]) -> dict[str, tuple[float, float]]:
+def _parquet_ranges(
+    cols: list[Column], stats: dict[str, tuple[int | None, float | None, float | None]]
+) -> dict[str, tuple[float, float]]:
     """Min and max of the numeric columns from Parquet statistics (only columns every row group states)."""
-    stats = _parquet_stats(con, src)
     out = {}
     for c in cols:
         found = stats.get(c.name)
         if is_numeric(c.type) and found is not None and found[1] is not None and found[2] is not None:
-            lo, hi = float(found[1]), float(found[2])
+            lo, hi = float(found[1]) + 0.0, float(found[2]) + 0.0  # Parquet writes a zero minimum as -0.0
             if math.isfinite(lo) and math.isfinite(hi):
                 out[c.name] = (lo, hi)
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ValidationError
@@ -40,6 +40,7 @@ class TableSource:
     format: str
     files: tuple[str, ...]
     delimiter: str | None = None  # CSV only
+    inline: bytes | None = field(default=None, repr=False, compare=False)  # the one file's bytes, if read
 
     @property
     def description(self) -> str:
