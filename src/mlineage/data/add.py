@@ -150,7 +150,7 @@ def add(
 
 def _profiles(ws: Workspace, targets: Sequence[Path], kind: str) -> AddProfiles | None:
     """Profiles for the tabular files among the targets (None, and nothing imported, when there are none)."""
-    from ..datasets.sources import FORMATS
+    from ..datasets import FORMATS
 
     if kind != "dataset" or not any(t.suffix.lower() in FORMATS for t in targets):
         return None

@@ -189,10 +189,10 @@ def keyed_diff(
     compared = [(x, y) for x, y in pairs if x not in key]
     stated = {"a": _parquet_nulls(con, a, cols_a), "b": _parquet_nulls(con, b, cols_b)}
     nulls_in_join = {side: stated[side] is None for side in stated}
-    # Where Parquet statistics say no key is NULL, a side's row is present exactly when its key is not NULL;
-    # otherwise each side carries a mark. Only the columns compared travel through the join, and variable-width
-    # ones (text, nested) as a 64-bit hash of their value: a narrower hash table, and equal values give equal
-    # hashes (a change is missed only on a hash collision).
+    # Where Parquet statistics say no key is NULL, a side's row is present exactly when its key is not
+    # NULL; otherwise each side carries a mark. Only the columns compared travel through the join, and
+    # variable-width ones (text, nested) as a 64-bit hash of their value: a narrower hash table, and equal
+    # values give equal hashes (a change is missed only on a hash collision).
     keys_known = all(
         stated[s] is not None and not any(stated[s][k] for k in key)  # type: ignore[index]
         for s in ("a", "b")
@@ -222,9 +222,9 @@ def keyed_diff(
         key_b = "(" + ", ".join(f"b.{quote(k)}" for k in key) + ")"
     differs = [f"a.c_{i} IS DISTINCT FROM b.c_{i}" for i in range(len(compared))]
     renamed = [f"a.r_{i} IS DISTINCT FROM b.r_{i}" for i in range(len(candidates))]
-    # Each row's facts are computed once in the inner query; ``m`` marks the few rows that are not an unchanged
-    # match, and every filter but the total and the NULL counts tests it first, so it looks no further on the
-    # rest.
+    # Each row's facts are computed once in the inner query; ``m`` marks the few rows that are not an
+    # unchanged match, and every filter but the total and the NULL counts tests it first, so it looks no
+    # further on the rest.
     inner = [
         f"{has_a} AND {has_b} AS m_both",
         f"NOT {has_a} AS m_added",
@@ -525,7 +525,10 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
         known_nulls = stated is not None and stated[0] is not None
         small = c.name in ranges and _is_small_integer(c.type, *ranges[c.name])
         # NULLs from the statistics; a small integer's distinct values are its exact histogram's keys
-        select += ["NULL" if known_nulls else f"count({q})", "NULL" if small else f"approx_count_distinct({q})"]
+        select += [
+            "NULL" if known_nulls else f"count({q})",
+            "NULL" if small else f"approx_count_distinct({q})",
+        ]
         if is_numeric(c.type) and c.name in ranges:
             # mean and deviation from sums of the values less the stated minimum: two sums instead of a
             # division per value (``stddev_pop``), and no loss of precision on values far from zero
@@ -533,7 +536,12 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
             select += ["NULL", "NULL", f"sum({d})", f"sum({d} * {d})"]
             early[c.name] = _histogram_sql(q, c.type, *ranges[c.name])
         elif is_numeric(c.type):
-            select += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"avg({q})::DOUBLE", f"stddev_pop({q})::DOUBLE"]
+            select += [
+                f"min({q})::DOUBLE",
+                f"max({q})::DOUBLE",
+                f"avg({q})::DOUBLE",
+                f"stddev_pop({q})::DOUBLE",
+            ]
         else:
             select += [f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
     select += list(early.values())
