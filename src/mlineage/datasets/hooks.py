@@ -91,15 +91,15 @@ def semver_lines(proposals: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-INLINE_MAX_DEFAULT = 1 << 30
+INLINE_MAX_DEFAULT = 512 << 20  # bytes; joining the chunks briefly holds twice as much
 
 
 class AddProfiles:
     """The profiles of the tabular files ``add`` records as new dataset versions, computed from the bytes
     ``add`` reads to hash them: the hashing loop hands each chunk over (``on_chunk``), and DuckDB reads the
     table from memory while ``add`` stores the blobs and opens the ledger. A file up to
-    ``MLINEAGE_PROFILE_INLINE_MAX`` bytes (default 1 GiB) is read once; a larger one, or one whose digest the
-    stat cache knew (nothing was read), is profiled from disk. Folders and other files cost nothing here.
+    ``MLINEAGE_PROFILE_INLINE_MAX`` bytes (default 512 MiB) is read once; a larger one, or one whose digest
+    the stat cache knew (nothing was read), is profiled from disk. Folders and other files cost nothing here.
     ``[datasets] profile = false`` in ``.mlineage/config.toml`` turns it off."""
 
     def __init__(self, ws: Workspace, targets: Sequence[Path], kind: str) -> None:
@@ -137,14 +137,13 @@ class AddProfiles:
     def events(self, ws: Workspace, digests: Mapping[Path, str]) -> list[Any]:
         """The ``DatasetProfiled`` events of the profiles started, their documents stored in the cache; a
         file that cannot be read as a table is still added, with a warning and no profile."""
-        from ..errors import MlineageError
         from .versioning import profiled_event
 
         out = []
         for target, job in self.jobs.items():
             try:
                 prof = job.result()
-            except MlineageError as exc:
+            except Exception as exc:  # noqa: BLE001 - a profile is extra: the version is recorded without it
                 sys.stderr.write(f"warning: {target.name} was added without a profile: {exc}\n")
                 continue
             profile_digest = ws.cache.put_bytes(prof.to_bytes())
