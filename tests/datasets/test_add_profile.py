@@ -36,16 +36,18 @@ def test_add_profiles_tabular_files_from_the_hashed_bytes(
     data = write(sqlite_project / "t.parquet", table({"id": [1, 2, 3], "x": [0.5, None, 2.0]}))
     csv = write(sqlite_project / "t.csv", table({"k": ["a", "b", "a"]}), delimiter=";")
     (sqlite_project / "blob.bin").write_bytes(b"\0" * 64)
+    (sqlite_project / "bad.jsonl").write_text("not json\n")  # added all the same, without a profile
     ws = workspace()
     try:
-        results = ws.add(["t.parquet", "t.csv", "blob.bin"], quiet=True)
+        results = ws.add(["t.parquet", "t.csv", "blob.bin", "bad.jsonl"], quiet=True)
         client = ws.client
         by_name = {r.name: r for r in results}
         for path, name in ((data, "t.parquet"), (csv, "t.csv")):
             stored = stored_profile(client, str(by_name[name].digest))
             assert stored is not None
             assert stored.to_bytes() == compute_profile(side(path)).to_bytes()  # the same as from disk
-        assert stored_profile(client, str(by_name["blob.bin"].digest)) is None
+        for name in ("blob.bin", "bad.jsonl"):
+            assert by_name[name].version == 1 and stored_profile(client, str(by_name[name].digest)) is None
         assert sorted(seen) == sorted([data.stat().st_size, csv.stat().st_size])  # read from memory
     finally:
         ws.close()
