@@ -26,6 +26,7 @@ from .targets import ensure_gitignored, find_pointers, relpath, resolve_target
 
 if TYPE_CHECKING:
     from ..blobs.walk import ChildWalk, Rows
+    from ..datasets.hooks import AddProfiles
     from .workspace import Workspace
 
 MANIFEST_MEDIA_TYPE = "application/vnd.mlineage.manifest+json"
@@ -83,15 +84,22 @@ def add(
                 raise ValidationError("path", f"{relpath(t, ws.root)} contains the tracked path "
                                       f"{relpath(ptr.data_path(inner[0]), ws.root)}",
                                       f"track one or the other: remove {relpath(inner[0], ws.root)} first")
-    # 1. hash everything (changes nothing but the stat cache)
+    # 1. hash everything (changes nothing but the stat cache); a tabular file's bytes also go to its profile
+    profiles = _profiles(ws, targets, kind)
     scans = []
     with Meter("hashing", enabled=None if not quiet else False) as meter:
         for t in targets:
-            scans.append(ws.scan(t, meter, tree=trees.get(t), remember=False))
+            on_chunk = profiles.on_chunk(t) if profiles is not None else None
+            scans.append(ws.scan(t, meter, tree=trees.get(t), remember=False, on_chunk=on_chunk))
     previous = []
     for s in scans:
         pointer = ptr.pointer_path(s.path)
         previous.append(ptr.read(pointer) if pointer.exists() else None)
+        if profiles is not None:
+            if previous[-1] is None or previous[-1].digest != s.digest:
+                profiles.start(s.path, path_text(relpath(s.path, ws.root)))  # while the blobs are stored
+            else:
+                profiles.chunks.pop(s.path, None)
     # 2. blobs
     stored = [store(ws, s) for s in scans]
     # 3. the ledger: one append for every changed path
@@ -117,6 +125,8 @@ def add(
             payload["media_type"] = MANIFEST_MEDIA_TYPE
         new_events.append(ev.NewEvent(ev.ARTIFACT_RECORDED, payload))
     opener.result()
+    if profiles is not None and new_events:
+        new_events += profiles.events(ws, {s.path: str(s.digest) for s in scans})
     if new_events:
         ws._record(new_events)
         for r in results:
@@ -136,6 +146,18 @@ def add(
         ensure_gitignored(s.path)
     return results
 
+
+
+def _profiles(ws: Workspace, targets: Sequence[Path], kind: str) -> AddProfiles | None:
+    """Profiles for the tabular files among the targets (None, and nothing imported, when there are none)."""
+    from ..datasets import FORMATS
+
+    if kind != "dataset" or not any(t.suffix.lower() in FORMATS for t in targets):
+        return None
+    from ..datasets.hooks import AddProfiles
+
+    found = AddProfiles(ws, targets, kind)
+    return found if found.wanted else None
 
 
 def store(ws: Workspace, s: Scan) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat as stat_mod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,6 +137,24 @@ class Scanner:
             self.statcache.put_many((keys[i], str(out[i])) for i in todo)
         return [d for d in out if d is not None]
 
+    def _file_digest(self, path: Path, st: os.stat_result, meter: Meter | None,
+                     on_chunk: Callable[[bytes], object]) -> Digest:
+        """One file's digest, from the stat cache or else hashed with ``on_chunk`` seeing its bytes."""
+        key = StatKey.of(st)
+        (known,) = self.statcache.get_many([key])
+        if known is not None:
+            if meter is not None:
+                meter.advance(st.st_size, 1)
+            return Digest.parse(known)
+        try:
+            digest, size = hash_file(path, on_chunk)
+        except PermissionError as exc:
+            raise unreadable(exc) from None
+        if meter is not None:
+            meter.advance(size, 1)
+        self.statcache.put_many([(key, str(digest))])
+        return digest
+
     def _hash(self, paths: list[str], sizes: list[int], meter: Meter | None) -> list[Digest]:
         def done(_: int, size: int) -> None:
             if meter is not None:
@@ -151,16 +169,19 @@ class Scanner:
                                   "run the command again") from None
 
     def scan(self, path: Path, meter: Meter | None = None, *, tree: Tree | None = None,
-             remember: bool = True) -> Scan:
+             remember: bool = True, on_chunk: Callable[[bytes], object] | None = None) -> Scan:
         """Hash a file or directory as it is now (cached digests reused).
 
         ``tree``: the directory's walk, if the caller has it. ``remember``: save a changed directory's record
-        in the stat cache now (``add`` saves it after storing the objects, marked as stored).
+        in the stat cache now (``add`` saves it after storing the objects, marked as stored). ``on_chunk``
+        (a file): sees every chunk of the file as it is hashed (not called when the stat cache knows it).
         """
         st = os.lstat(path)
         if stat_mod.S_ISREG(st.st_mode):
             if meter is not None:
                 meter.add_total(st.st_size, 1)
+            if on_chunk is not None:
+                return Scan(path, "file", self._file_digest(path, st, meter, on_chunk), st.st_size, stat=st)
             (digest,) = self.digests_of([(str(path), st)], meter)
             return Scan(path, "file", digest, st.st_size, stat=st)
         if not stat_mod.S_ISDIR(st.st_mode):

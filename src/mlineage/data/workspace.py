@@ -107,8 +107,8 @@ class Workspace:
         return self.scanner.digests_of(files, meter)
 
     def scan(self, path: Path, meter: Meter | None = None, *, tree: Tree | None = None,
-             remember: bool = True) -> Scan:
-        return self.scanner.scan(path, meter, tree=tree, remember=remember)
+             remember: bool = True, on_chunk: Callable[[bytes], object] | None = None) -> Scan:
+        return self.scanner.scan(path, meter, tree=tree, remember=remember, on_chunk=on_chunk)
 
     def verify_object(self, digest: Digest) -> Path:
         return self.scanner.verify_object(digest)

@@ -9,3 +9,14 @@ functions that use them.
 The catalogue imports ``events`` (the event types and projections); this package itself loads nothing, so
 the quick ``add`` path can ask whether the project numbers its versions without loading the catalogue.
 """
+
+# File name extensions of tables and their formats (here, so that ``add`` checks its targets without
+# importing ``sources``).
+FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}

@@ -57,14 +57,40 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+INLINE_VIEW = "mlineage_inline"
+
+
 def relation(src: TableSource) -> str:
-    """The FROM clause that reads a source."""
+    """The FROM clause that reads a source (see ``register_inline`` for one held in memory)."""
+    if src.inline is not None:
+        return INLINE_VIEW
     files = "[" + ", ".join(_literal(f) for f in src.files) + "]"
     if src.format == "parquet":
         return f"read_parquet({files})"
     if src.format == "csv":
         return f"read_csv({files}, delim={_literal(src.delimiter or ',')}, header=true)"
     return f"read_json({files}, format='newline_delimited')"
+
+
+def register_inline(con: Any, src: TableSource) -> None:
+    """Let ``relation(src)`` read a source whose bytes are in memory (``add`` read them to hash them): DuckDB
+    reads them through a file object, with the options it reads the file on disk with."""
+    import io
+
+    import duckdb
+
+    data = io.BytesIO(src.inline or b"")
+    try:
+        if src.format == "parquet":
+            rel = con.read_parquet(data)
+        elif src.format == "csv":
+            rel = con.read_csv(data, delimiter=src.delimiter or ",", header=True)
+        else:
+            rel = con.read_json(data, format="newline_delimited")
+        rel.create_view(INLINE_VIEW, replace=True)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ValidationError(src.label, f"could not be read as a table: {first}") from None
 
 
 def _run(con: Any, sql: str, src: Sequence[TableSource]) -> Any:
@@ -121,6 +147,19 @@ def _cast(expr: str, old: str, new: str) -> str:
     return expr if old == new else f"TRY_CAST({expr} AS {new})"
 
 
+_FIXED_WIDTH = ("BOOLEAN", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "UUID")
+
+
+def _comparable(expr: str, old: str, new: str) -> str:
+    """A column's value as it is compared across the join: itself (cast to the other side's type) for numbers
+    and other fixed-width types, a hash of it for text and nested values."""
+    cast = _cast(expr, old, new)
+    base = new.upper().split("(")[0]
+    if is_numeric(new) or base in _FIXED_WIDTH or base.startswith("TIMESTAMP"):
+        return cast
+    return f"hash({cast})"
+
+
 def keyed_diff(
     con: Any,
     a: TableSource,
@@ -146,65 +185,98 @@ def keyed_diff(
                 f"column {', '.join(map(repr, missing))} is not in {label}",
                 f"its columns are {', '.join(names)}",
             )
-    on = " AND ".join(f"a.{quote(k)} = {_cast('b.' + quote(k), types_b[k], types_a[k])}" for k in key)
+    on = " AND ".join(f"a.{quote(k)} = b.{quote(k)}" for k in key)
+    compared = [(x, y) for x, y in pairs if x not in key]
+    stated = {"a": _parquet_nulls(con, a, cols_a), "b": _parquet_nulls(con, b, cols_b)}
+    nulls_in_join = {side: stated[side] is None for side in stated}
+    # Where Parquet statistics say no key is NULL, a side's row is present exactly when its key is not
+    # NULL; otherwise each side carries a mark. Only the columns compared travel through the join, and
+    # variable-width ones (text, nested) as a 64-bit hash of their value: a narrower hash table, and equal
+    # values give equal hashes (a change is missed only on a hash collision).
+    keys_known = all(
+        stated[s] is not None and not any(stated[s][k] for k in key)  # type: ignore[index]
+        for s in ("a", "b")
+    )
+    side_a = [f"{_cast(quote(k), types_a[k], types_a[k])} AS {quote(k)}" for k in key]
+    side_b = [f"{_cast(quote(k), types_b[k], types_a[k])} AS {quote(k)}" for k in key]
+    if not keys_known:
+        side_a.append(f"true AS {A_MARK}")
+        side_b.append(f"true AS {B_MARK}")
+        has_a, has_b = f"a.{A_MARK} IS NOT NULL", f"b.{B_MARK} IS NOT NULL"
+    else:
+        has_a, has_b = f"a.{quote(key[0])} IS NOT NULL", f"b.{quote(key[0])} IS NOT NULL"
+    for i, (x, y) in enumerate(compared):
+        side_a.append(f"{_comparable(quote(x), types_a[x], types_b[y])} AS c_{i}")
+        side_b.append(f"{_comparable(quote(y), types_b[y], types_b[y])} AS c_{i}")
+    for i, (r, n) in enumerate(candidates):
+        side_a.append(f"{_comparable(quote(r), types_a[r], types_b[n])} AS r_{i}")
+        side_b.append(f"{_comparable(quote(n), types_b[n], types_b[n])} AS r_{i}")
+    if nulls_in_join["a"]:
+        side_a += [f"{quote(c.name)} IS NULL AS n_{i}" for i, c in enumerate(cols_a)]
+    if nulls_in_join["b"]:
+        side_b += [f"{quote(c.name)} IS NULL AS n_{i}" for i, c in enumerate(cols_b)]
     if len(key) == 1:
         key_a, key_b = f"a.{quote(key[0])}", f"b.{quote(key[0])}"
     else:
         key_a = "(" + ", ".join(f"a.{quote(k)}" for k in key) + ")"
         key_b = "(" + ", ".join(f"b.{quote(k)}" for k in key) + ")"
-    compared = [(x, y) for x, y in pairs if x not in key]
-    differs = {
-        x: f"{_cast('a.' + quote(x), types_a[x], types_b[y])} IS DISTINCT FROM b.{quote(y)}"
-        for x, y in compared
-    }
-    # Each row's facts are computed once in the inner query and counted outside it.
+    differs = [f"a.c_{i} IS DISTINCT FROM b.c_{i}" for i in range(len(compared))]
+    renamed = [f"a.r_{i} IS DISTINCT FROM b.r_{i}" for i in range(len(candidates))]
+    # Each row's facts are computed once in the inner query; ``m`` marks the few rows that are not an
+    # unchanged match, and every filter but the total and the NULL counts tests it first, so it looks no
+    # further on the rest.
     inner = [
-        f"a.{A_MARK} IS NOT NULL AND b.{B_MARK} IS NOT NULL AS m_both",
-        f"a.{A_MARK} IS NULL AS m_added",
-        f"b.{B_MARK} IS NULL AS m_removed",
+        f"{has_a} AND {has_b} AS m_both",
+        f"NOT {has_a} AS m_added",
+        f"NOT {has_b} AS m_removed",
         f"{key_a} AS k_a",
         f"{key_b} AS k_b",
-        "(" + " OR ".join(f"a.{quote(k)} IS NULL" for k in key) + f") AND a.{A_MARK} AS m_null_a",
-        "(" + " OR ".join(f"b.{quote(k)} IS NULL" for k in key) + f") AND b.{B_MARK} AS m_null_b",
+        "NOT (" + " AND ".join([has_a, has_b, *[f"NOT ({d})" for d in differs + renamed]]) + ") AS m",
     ]
-    inner += [f"{d} AS d_{i}" for i, d in enumerate(differs.values())]
-    inner += [f"a.{quote(r)} IS DISTINCT FROM b.{quote(n)} AS r_{i}" for i, (r, n) in enumerate(candidates)]
-    stated = {"a": _parquet_nulls(con, a, cols_a), "b": _parquet_nulls(con, b, cols_b)}
-    nulls_in_join = {side: stated[side] is None for side in stated}
+    if not keys_known:
+        inner += [
+            "(" + " OR ".join(f"a.{quote(k)} IS NULL" for k in key) + f") AND {has_a} AS m_null_a",
+            "(" + " OR ".join(f"b.{quote(k)} IS NULL" for k in key) + f") AND {has_b} AS m_null_b",
+        ]
+    else:
+        inner += ["false AS m_null_a", "false AS m_null_b"]
+    inner += [f"{d} AS d_{i}" for i, d in enumerate(differs)]
+    inner += [f"{d} AS rd_{i}" for i, d in enumerate(renamed)]
     if nulls_in_join["a"]:
-        inner += [f"a.{A_MARK} AND a.{quote(c.name)} IS NULL AS n_a_{i}" for i, c in enumerate(cols_a)]
+        inner += [f"{has_a} AND a.n_{i} AS n_a_{i}" for i in range(len(cols_a))]
     if nulls_in_join["b"]:
-        inner += [f"b.{B_MARK} AND b.{quote(c.name)} IS NULL AS n_b_{i}" for i, c in enumerate(cols_b)]
+        inner += [f"{has_b} AND b.n_{i} AS n_b_{i}" for i in range(len(cols_b))]
     any_diff = " OR ".join(f"d_{i}" for i in range(len(differs))) or "false"
     select = [
-        "count(*) FILTER (WHERE m_both)",
-        "count(*) FILTER (WHERE m_removed)",
-        "count(*) FILTER (WHERE m_added)",
+        "count(*)",
+        "count(*) FILTER (WHERE m AND m_removed)",
+        "count(*) FILTER (WHERE m AND m_added)",
         # distinct keys among unmatched rows: a list of the few unmatched keys is far cheaper than a
         # DISTINCT aggregate over the join
-        "coalesce(len(list_distinct(list(k_a) FILTER (WHERE m_removed))), 0)",
-        "coalesce(len(list_distinct(list(k_b) FILTER (WHERE m_added))), 0)",
-        f"count(*) FILTER (WHERE m_both AND ({any_diff}))",
-        "count(*) FILTER (WHERE m_null_a)",
-        "count(*) FILTER (WHERE m_null_b)",
+        "coalesce(len(list_distinct(list(k_a) FILTER (WHERE m AND m_removed))), 0)",
+        "coalesce(len(list_distinct(list(k_b) FILTER (WHERE m AND m_added))), 0)",
+        f"count(*) FILTER (WHERE m AND m_both AND ({any_diff}))",
+        "count(*) FILTER (WHERE m AND m_null_a)",
+        "count(*) FILTER (WHERE m AND m_null_b)",
     ]
-    select += [f"count(*) FILTER (WHERE m_both AND d_{i})" for i in range(len(differs))]
+    select += [f"count(*) FILTER (WHERE m AND m_both AND d_{i})" for i in range(len(differs))]
     select += [f"count(*) FILTER (WHERE n_a_{i})" if nulls_in_join["a"] else "0" for i in range(len(cols_a))]
     select += [f"count(*) FILTER (WHERE n_b_{i})" if nulls_in_join["b"] else "0" for i in range(len(cols_b))]
-    select += [f"count(*) FILTER (WHERE m_both AND r_{i})" for i in range(len(candidates))]
+    select += [f"count(*) FILTER (WHERE m AND m_both AND rd_{i})" for i in range(len(candidates))]
     if samples:  # the first keys in key order; their rows are read afterwards (building rows here costs more)
         select += [
-            f"arg_min(k_b, k_b, {samples}) FILTER (WHERE m_added)",
-            f"arg_min(k_a, k_a, {samples}) FILTER (WHERE m_removed)",
-            f"arg_min(k_a, k_a, {samples}) FILTER (WHERE m_both AND ({any_diff}))",
+            f"arg_min(k_b, k_b, {samples}) FILTER (WHERE m AND m_added)",
+            f"arg_min(k_a, k_a, {samples}) FILTER (WHERE m AND m_removed)",
+            f"arg_min(k_a, k_a, {samples}) FILTER (WHERE m AND m_both AND ({any_diff}))",
         ]
     sql = (
         f"SELECT {', '.join(select)} FROM (SELECT {', '.join(inner)} "
-        f"FROM (SELECT *, true AS {A_MARK} FROM {relation(a)}) a "
-        f"FULL OUTER JOIN (SELECT *, true AS {B_MARK} FROM {relation(b)}) b ON {on})"
+        f"FROM (SELECT {', '.join(side_a)} FROM {relation(a)}) a "
+        f"FULL OUTER JOIN (SELECT {', '.join(side_b)} FROM {relation(b)}) b ON {on})"
     )
     row = list(_run(con, sql, [a, b]).fetchone())
-    matched, removed, added, removed_keys, added_keys, changed, null_a, null_b = row[:8]
+    total, removed, added, removed_keys, added_keys, changed, null_a, null_b = row[:8]
+    matched = total - removed - added
     rest = row[8:]
     per_column = dict(zip([x for x, _ in compared], rest[: len(compared)]))
     rest = rest[len(compared) :]
@@ -440,22 +512,36 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
     profile bytes), unlike a sampled sketch. Numeric columns are binned in the first scan when Parquet
     statistics give their ranges; a second scan reads only the columns still needed (categorical ones, and
     ranges the first scan found)."""
+    if src.inline is not None:
+        register_inline(con, src)
     cols = columns(con, src)
-    ranges = _parquet_ranges(con, src, cols)
+    stats = _parquet_stats(con, src)
+    ranges = _parquet_ranges(cols, stats)
     select = ["count(*)"]
     early: dict[str, str] = {}
     for c in cols:
         q = quote(c.name)
-        select += [f"count({q})", f"approx_count_distinct({q})"]
-        if is_numeric(c.type):
+        stated = stats.get(c.name)
+        known_nulls = stated is not None and stated[0] is not None
+        small = c.name in ranges and _is_small_integer(c.type, *ranges[c.name])
+        # NULLs from the statistics; a small integer's distinct values are its exact histogram's keys
+        select += [
+            "NULL" if known_nulls else f"count({q})",
+            "NULL" if small else f"approx_count_distinct({q})",
+        ]
+        if is_numeric(c.type) and c.name in ranges:
+            # mean and deviation from sums of the values less the stated minimum: two sums instead of a
+            # division per value (``stddev_pop``), and no loss of precision on values far from zero
+            d = f"({q}::DOUBLE - {float(ranges[c.name][0])!r}::DOUBLE)"
+            select += ["NULL", "NULL", f"sum({d})", f"sum({d} * {d})"]
+            early[c.name] = _histogram_sql(q, c.type, *ranges[c.name])
+        elif is_numeric(c.type):
             select += [
                 f"min({q})::DOUBLE",
                 f"max({q})::DOUBLE",
                 f"avg({q})::DOUBLE",
                 f"stddev_pop({q})::DOUBLE",
             ]
-            if c.name in ranges:
-                early[c.name] = _histogram_sql(q, c.type, *ranges[c.name])
         else:
             select += [f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
     select += list(early.values())
@@ -463,21 +549,34 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
     rows = int(row.pop(0))
     out: list[dict[str, Any]] = []
     for c in cols:
-        count, distinct = int(row.pop(0)), int(row.pop(0))
+        count, distinct = row.pop(0), row.pop(0)
+        if count is None:
+            count = rows - int(stats[c.name][0] or 0)
         entry: dict[str, Any] = {
             "name": c.name,
             "type": c.type,
-            "nulls": rows - count,
-            "distinct": min(distinct, count),
+            "nulls": rows - int(count),
+            "distinct": None if distinct is None else min(int(distinct), int(count)),
         }
         if is_numeric(c.type):
             lo, hi, mean, std = (row.pop(0) for _ in range(4))
+            if c.name in ranges:
+                lo, hi = ranges[c.name]
+                total, squares = mean, std
+                mean = std = None
+                if count and total is not None and squares is not None:
+                    shift = total / count
+                    mean = lo + shift
+                    std = math.sqrt(max(squares / count - shift * shift, 0.0))
+                if not count:
+                    lo = hi = None
             entry.update(
                 kind="numeric",
                 min=_json_value(lo),
                 max=_json_value(hi),
-                mean=_json_value(mean),
-                std=_json_value(std),
+                # 12 digits: a parallel sum's last bits depend on the order threads finish in
+                mean=_json_value(_digits(mean)),
+                std=_json_value(_digits(std)),
             )
         else:
             entry.update(
@@ -499,8 +598,12 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
         found.update({entry["name"]: v for (entry, _), v in zip(late, values)})
     for entry in out:
         if entry["name"] not in found or entry["min"] is None:
+            if entry["distinct"] is None:  # a small integer column holding only NULLs
+                entry["distinct"] = 0
             continue
         counts = dict(found[entry["name"]] or {})
+        if entry["distinct"] is None:  # a small integer column: its exact histogram
+            entry["distinct"] = len(counts)
         if entry["kind"] == "categorical":
             top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
             entry["top"] = [[v, int(n)] for v, n in top[:TOP_VALUES]]
@@ -518,6 +621,10 @@ def profile_table(con: Any, src: TableSource) -> dict[str, Any]:
     return {"rows": rows, "columns": out}
 
 
+def _digits(value: float | None) -> float | None:
+    return value if value is None or not math.isfinite(value) else float(f"{value:.12g}")
+
+
 def _is_small_integer(type_name: str, lo: float, hi: float) -> bool:
     return _is_integer(type_name) and hi - lo < CATEGORICAL_MAX_DISTINCT
 
@@ -533,14 +640,15 @@ def _histogram_sql(q: str, type_name: str, lo: float, hi: float) -> str:
     )
 
 
-def _parquet_ranges(con: Any, src: TableSource, cols: list[Column]) -> dict[str, tuple[float, float]]:
+def _parquet_ranges(
+    cols: list[Column], stats: dict[str, tuple[int | None, float | None, float | None]]
+) -> dict[str, tuple[float, float]]:
     """Min and max of the numeric columns from Parquet statistics (only columns every row group states)."""
-    stats = _parquet_stats(con, src)
     out = {}
     for c in cols:
         found = stats.get(c.name)
         if is_numeric(c.type) and found is not None and found[1] is not None and found[2] is not None:
-            lo, hi = float(found[1]), float(found[2])
+            lo, hi = float(found[1]) + 0.0, float(found[2]) + 0.0  # Parquet writes a zero minimum as -0.0
             if math.isfinite(lo) and math.isfinite(hi):
                 out[c.name] = (lo, hi)
     return out

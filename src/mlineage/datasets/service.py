@@ -167,10 +167,16 @@ def diff(
         return diff_sides(side_a, side_b, key=list(key) if key else None, samples=samples)
 
 
-def compute_profile(side: Materialized) -> Profile:
+def compute_profile(side: Materialized, inline: bytes | None = None) -> Profile:
+    """The profile of a side that is a table. ``inline``: the bytes of its one file, already read (``add``
+    hashed them): the data is then read from memory, not from disk again."""
+    import dataclasses
+
     from . import engine
 
     table = side.table()
+    if table is not None and inline is not None and len(table.files) == 1:
+        table = dataclasses.replace(table, inline=inline)
     if table is None:
         raise ValidationError(
             side.side.label,

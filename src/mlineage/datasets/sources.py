@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ValidationError
+from . import FORMATS
 
-FORMATS = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-}
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",;\t|"
 
@@ -40,6 +33,7 @@ class TableSource:
     format: str
     files: tuple[str, ...]
     delimiter: str | None = None  # CSV only
+    inline: bytes | None = field(default=None, repr=False, compare=False)  # the one file's bytes, if read
 
     @property
     def description(self) -> str:
