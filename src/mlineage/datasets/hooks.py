@@ -91,14 +91,14 @@ def semver_lines(proposals: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-INLINE_MAX_DEFAULT = 512 << 20  # bytes; joining the chunks briefly holds twice as much
+INLINE_MAX_DEFAULT = 64 << 20  # bytes; joining the chunks briefly holds twice as much
 
 
 class AddProfiles:
     """The profiles of the tabular files ``add`` records as new dataset versions, computed from the bytes
     ``add`` reads to hash them: the hashing loop hands each chunk over (``on_chunk``), and DuckDB reads the
     table from memory while ``add`` stores the blobs and opens the ledger. A file up to
-    ``MLINEAGE_PROFILE_INLINE_MAX`` bytes (default 512 MiB) is read once; a larger one, or one whose digest
+    ``MLINEAGE_PROFILE_INLINE_MAX`` bytes (default 64 MiB) is read once; a larger one, or one whose digest
     the stat cache knew (nothing was read), is profiled from disk. Folders and other files cost nothing here.
     ``[datasets] profile = false`` in ``.mlineage/config.toml`` turns it off."""
 
