@@ -22,21 +22,39 @@ SHARD_SUFFIXES = (".jsonl", ".parquet", ".txt")
 
 def read_shard(path: Path, name: str) -> list[Document]:
     """Every document of one shard file."""
+    return [document(record, where) for record, where in _records(path, name)]
+
+
+def read_shard_texts(path: Path, name: str) -> list[tuple[Document, str]]:
+    """Every document of one shard file with its text (the ``text`` field; what an embedding index
+    chunks)."""
+    out = []
+    for record, where in _records(path, name):
+        text = record.get("text")
+        out.append((document(record, where), text if isinstance(text, str) else ""))
+    return out
+
+
+def _records(path: Path, name: str) -> Iterator[tuple[dict[str, Any], str]]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return list(_jsonl(path, name))
-    if suffix == ".parquet":
+        yield from _jsonl(path, name)
+    elif suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return [document(row, f"{name} row {i + 1}") for i, row in enumerate(pq.read_table(path).to_pylist())]
-    if suffix == ".txt":
+        for i, row in enumerate(pq.read_table(path).to_pylist()):
+            yield row, f"{name} row {i + 1}"
+    elif suffix == ".txt":
         lines = path.read_text(encoding="utf-8").splitlines()
-        return [document({"id": f"{name}:{i + 1}", "text": line}, f"{name} line {i + 1}")
-                for i, line in enumerate(lines) if line.strip()]
-    raise ValidationError("shard", f"{path_text(path)} is not a shard", "use .jsonl, .parquet or .txt files")
+        for i, line in enumerate(lines):
+            if line.strip():
+                yield {"id": f"{name}:{i + 1}", "text": line}, f"{name} line {i + 1}"
+    else:
+        raise ValidationError("shard", f"{path_text(path)} is not a shard",
+                              "use .jsonl, .parquet or .txt files")
 
 
-def _jsonl(path: Path, name: str) -> Iterator[Document]:
+def _jsonl(path: Path, name: str) -> Iterator[tuple[dict[str, Any], str]]:
     with path.open(encoding="utf-8") as handle:
         for i, line in enumerate(handle, 1):
             if not line.strip():
@@ -47,7 +65,7 @@ def _jsonl(path: Path, name: str) -> Iterator[Document]:
                 raise ValidationError("shard", f"{name} line {i} is not JSON: {exc.msg}") from None
             if not isinstance(record, dict):
                 raise ValidationError("shard", f"{name} line {i} is not a JSON object")
-            yield document(record, f"{name} line {i}")
+            yield record, f"{name} line {i}"
 
 
 def shard_files(source: Path) -> tuple[str | None, list[tuple[str, Path]]]:
