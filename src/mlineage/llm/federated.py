@@ -4,8 +4,9 @@ strategy's identity.
 A round (Flower's ``group_id``) is recorded as a run: each client's update by its SHA-256 digest and size
 and a pseudonymous client id, never the update's bytes and never the client's data; the strategy by the
 digest of its source code and its parameters; the round's global model ``DERIVED_FROM`` the previous global
-model and the round's updates. A client id is made pseudonymous with a keyed hash (HMAC-SHA-256 under a secret the
-federation keeps), so the same client has the same id in every round without its real id in the ledger.
+model and the round's updates. A client id is made pseudonymous with a keyed hash (HMAC-SHA-256 under a
+secret the federation keeps), so the same client has the same id in every round without its real id in the
+ledger.
 """
 
 from __future__ import annotations
