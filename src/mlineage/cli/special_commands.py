@@ -105,13 +105,15 @@ def edit_group() -> None:
 @click.option("--after", help="The artifact after the edit (a file or a ref; none for an approval).")
 @click.option("--item", help="The item edited (a sample id, a layer, a prompt's name).")
 @click.option("--name", help="A name for files recorded now.")
+@click.option("--artifact-kind", default="file", show_default=True,
+              help="The kind of files recorded now (model, dataset, file, ...).")
 @JSON_OPTION
 def edit_record(kind: str, person: str, reason: str, before: str, after: str | None, item: str | None,
-                name: str | None, as_json: bool) -> None:
+                name: str | None, artifact_kind: str, as_json: bool) -> None:
     """Record one edit as a human_edit run by PERSON from BEFORE to AFTER."""
     with client_session() as client:
         result = client.record_edit(kind, person=person, reason=reason, before=before, after=after, item=item,
-                                    name=name)
+                                    name=name, kind=artifact_kind)
     if as_json:
         emit_json(result)
         return

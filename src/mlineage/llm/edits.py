@@ -56,7 +56,8 @@ def _edit_events(run_id: str, edit: str, person: str, reason: str, before: str, 
     out: list[tuple[str, dict[str, Any]]] = [
         (ev.RUN_STARTED, {"run_id": run_id, "job": job, "kind": "human_edit", "agent": person,
                           "params": params}),
-        (ev.ARTIFACT_USED, {"run_id": run_id, "digest": before, "role": "before"})]
+        (ev.ARTIFACT_USED, {"run_id": run_id, "digest": before,
+                            "role": "approved" if edit == "approval" else "before"})]
     if after is not None:
         out.append((ev.ARTIFACT_PRODUCED, {"run_id": run_id, "digest": after, "role": "after"}))
     out += [(se.HUMAN_EDIT, payload), (ev.RUN_ENDED, {"run_id": run_id, "status": "completed"})]

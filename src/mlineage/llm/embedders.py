@@ -109,7 +109,9 @@ class SentenceTransformerEmbedder:
                 raise ConfigError("sentence-transformers is not installed: pip install 'mlineage[embeddings]'"
                                   ) from None
             self._model = SentenceTransformer(str(self.path), device="cpu")
-            self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+            size = getattr(self._model, "get_embedding_dimension", None) or \
+                self._model.get_sentence_embedding_dimension  # the name before sentence-transformers 6
+            self.dimension = int(size() or 0)
         return self._model
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
