@@ -18,7 +18,8 @@ def main() -> None:
     Path("model-edited.safetensors").write_bytes(b"weights v1 with the memorised phone number ablated")
     cli("edit", "record", "weight_edit", "--person", "alice@example.org", "--reason",
         "ablate a neuron that memorised a phone number", "--before", "model.safetensors",
-        "--after", "model-edited.safetensors", "--item", "layer 11 neuron 2071", "--name", "assistant", "--artifact-kind", "model")
+        "--after", "model-edited.safetensors", "--item", "layer 11 neuron 2071", "--name", "assistant",
+        "--artifact-kind", "model")
     Path("system-v1.txt").write_text("You are a support assistant.\n")
     Path("system-v2.txt").write_text("You are a support assistant. Never ask for card numbers.\n")
     cli("edit", "record", "prompt_edit", "--person", "bob@example.org", "--reason",
