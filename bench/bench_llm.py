@@ -116,7 +116,8 @@ def _write_corpus(documents: int, shards: int) -> list[Any]:
             f.writelines(json.dumps({"id": f"web-{s:05d}-{i:06d}",
                                      "text": f"document {i} of shard {s}: " + "lorem " * (10 + i % 40),
                                      "source": "common-crawl", "url": f"https://example.org/{s}/{i}",
-                                     "licence": "cc-by-4.0", "added": "2026-12-01"}) + "\n" for i in range(per))
+                                     "licence": "cc-by-4.0", "added": "2026-12-01"}) + "\n"
+                         for i in range(per))
     return sorted(root.glob("*.jsonl"))
 
 

@@ -56,7 +56,9 @@ def _field(row: Mapping[str, Any], key: str, where: str, default: str | None = N
             return str(value).strip()
     if default is not None:
         return default
-    raise ValidationError(key, f"{where} has no {key} (a column {', '.join(_ALIASES[key])})")
+    raise ValidationError(key, f"{where} has no {key} (a column {', '.join(_ALIASES[key])})",
+                          "pass --reason for changes without one; nothing was recorded" if key == "reason"
+                          else "nothing was recorded")
 
 
 def parse_label_export(text: str, *, fmt: str, default_reason: str | None = None) -> list[LabelChange]:
