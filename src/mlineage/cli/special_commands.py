@@ -4,6 +4,7 @@ Client, print; the embedding model and LanceDB load only inside ``index build``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -15,6 +16,13 @@ from .output import emit_json
 
 def _short(digest: str | None) -> str:
     return "-" if digest is None else digest.removeprefix("sha256:")[:12]
+
+
+def _progress() -> Callable[[str], None] | None:
+    """Progress lines on a terminal's stderr; nothing when stderr is a pipe or a file."""
+    import sys
+
+    return (lambda m: click.echo(m, err=True)) if sys.stderr.isatty() else None
 
 
 @click.group("index")
@@ -53,7 +61,7 @@ def index_build(source: Path, name: str, corpus: str | None, embedder: str, spli
         result = client.build_index(source, embedder=embedder_from_spec(embedder),
                                     chunker=ChunkerConfig(splitter, chunk_size, overlap), name=name,
                                     corpus=corpus, params=parsed, store_uri=store_uri,
-                                    progress=lambda m: click.echo(m, err=True))
+                                    progress=_progress())
     if as_json:
         emit_json(result)
         return
