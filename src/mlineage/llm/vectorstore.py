@@ -25,8 +25,12 @@ def write_lancedb(uri: str, table: str, chunks: Sequence[Chunk], vectors: Sequen
              "vector": [float(x) for x in v], "index": index_digest}
             for c, v in zip(chunks, vectors, strict=True)]
     db = lancedb.connect(uri)
-    exists = table in db.table_names()  # "overwrite" of a table not there yet warns on stderr; "create" not
-    written = db.create_table(table, data=rows, mode="overwrite" if exists else "create")
+    try:  # "overwrite" of a table not there yet warns on stderr; "create" does not
+        db.open_table(table)
+        mode = "overwrite"
+    except ValueError:
+        mode = "create"
+    written = db.create_table(table, data=rows, mode=mode)
     return {"store": "lancedb", "uri": uri, "table": table, "version": int(written.version),
             "rows": int(written.count_rows())}
 
