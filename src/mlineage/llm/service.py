@@ -288,9 +288,13 @@ def document_artifact(client: Client, ref: str) -> str:
     bad document reaches what each of those corpora reached (indexes, fine-tunes, endpoints). The same id with
     different content in two corpora is two documents: both are refused as ambiguous."""
     doc_id = ref.removeprefix(DOCUMENT_PREFIX)
-    rows = records_for(client.store).rows(
-        "SELECT corpus, digest, source, licence FROM corpus_documents WHERE doc_id = :d ORDER BY seq",
-        {"d": doc_id})
+    remote = _remote(client, "/llm/corpus/find", {"doc_id": doc_id})  # a team server's look-up
+    if remote is not None:
+        rows = [(f["corpus"], f["digest"], f["source"], f["licence"]) for f in remote["found"]]
+    else:
+        rows = records_for(client.store).rows(
+            "SELECT corpus, digest, source, licence FROM corpus_documents WHERE doc_id = :d ORDER BY seq",
+            {"d": doc_id})
     if not rows:
         raise NotFoundError(f"no recorded corpus version holds document {doc_id!r} "
                             "(`mlineage corpus find ID` looks one up)")
