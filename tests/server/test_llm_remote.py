@@ -60,18 +60,22 @@ def test_remote_index_federated_edits_and_document_incident(server: ServerProces
         index = remote.build_index(corpus, embedder=HashingEmbedder(8), chunker=ChunkerConfig("words", 2, 0),
                                    name="remote-index")
         assert local.index_info(index["digest"])["chunks"] == index["chunks"] == 18
+        assert remote.index_info("remote-index@1") == local.index_info("remote-index@1")
 
         update = b"[1.0, 2.0]"
         recorder = FederatedRecorder("remote-fl", lambda u: u, {"k": 1}, client=remote)
         declared = "sha256:" + hashlib.sha256(update).hexdigest()
         recorder.record_round(1, [ReceivedUpdate("client-a", update, declared)], b"[0.5, 1.0]")
         assert [r["round"] for r in local.federated_rounds("remote-fl")] == [1]
+        assert remote.federated_rounds("remote-fl") == local.federated_rounds("remote-fl")
+        assert FederatedRecorder("remote-fl", len, client=remote).previous == recorder.previous
 
         (tmp_path / "p0.txt").write_text("prompt v0")
         (tmp_path / "p1.txt").write_text("prompt v1")
         edit = remote.record_edit("prompt_edit", person="bob", reason="tone", before=str(tmp_path / "p0.txt"),
                                   after=str(tmp_path / "p1.txt"))
         assert [e["run_id"] for e in local.human_edits("bob")] == [edit["run_id"]]
+        assert remote.human_edits("bob") == local.human_edits("bob") and remote.human_edits()
 
         opened = remote.open_incident("doc:kb4", reason="bad answer")
         reached = {(r["kind"], r["label"]) for r in remote.incident_impact(opened["id"])["reached"]}

@@ -120,6 +120,11 @@ def import_labels(client: Client, export: str | os.PathLike[str], *, fmt: str | 
 def edits(client: Client, person: str | None = None) -> list[dict[str, Any]]:
     """The recorded edits (of ``person``, or everyone's), oldest first."""
     from .records import records_for
+    from .service import _remote
+
+    remote = _remote(client, "/llm/edits", {"person": person} if person else {})
+    if remote is not None:
+        return list(remote["edits"])
 
     sql = "SELECT run_id, edit, person, before_digest, after_digest, reason, item FROM human_edits"
     params: dict[str, Any] = {}

@@ -112,19 +112,17 @@ class FederatedRecorder:
 
 
 def _last_global(client: Client, federation: str) -> str | None:
-    from ..errors import ConfigError
-
-    try:
-        rows = records_for(client.store).rows(
-            "SELECT global_model FROM federated_rounds WHERE federation = :f ORDER BY round DESC LIMIT 1",
-            {"f": federation})
-    except ConfigError:
-        return None
-    return str(rows[0][0]) if rows else None
+    found = rounds(client, federation)
+    return str(found[-1]["global"]) if found else None
 
 
 def rounds(client: Client, federation: str) -> list[dict[str, Any]]:
     """A federation's recorded rounds, oldest first, with each client's update (digest and size)."""
+    from .service import _remote
+
+    remote = _remote(client, "/llm/federated/rounds", {"federation": federation})
+    if remote is not None:
+        return list(remote["rounds"])
     records = records_for(client.store)
     found = records.rows("SELECT round, run_id, global_model, previous, strategy, strategy_digest, params "
                          "FROM federated_rounds WHERE federation = :f ORDER BY round", {"f": federation})

@@ -128,6 +128,11 @@ def build_index(client: Client, source: str | os.PathLike[str], *, embedder: Emb
 
 def show_index(client: Client, ref: str) -> dict[str, Any]:
     """An index version's record: its inputs, where it was written, how many chunks of how many documents."""
+    from .service import _remote
+
+    remote = _remote(client, "/llm/index/show", {"ref": ref})
+    if remote is not None:
+        return dict(remote)
     node = client.resolve(ref)
     if not isinstance(node, Artifact) or node.kind.value != se.EMBEDDING_INDEX.value:
         raise ValidationError("index", f"{ref} is not an embedding index version")
