@@ -58,7 +58,8 @@ def _records(path: Path, name: str) -> Iterator[tuple[dict[str, Any], str, bytes
 # A line the C encoder cannot render as RFC 8785 does: a character outside the BMP (JCS orders keys by UTF-16
 # code units) or an escaped surrogate (which may be unpaired). Floats and long integers are caught while
 # parsing (below); ``ledger._jcs_ready`` states the rules this fast path follows.
-_NOT_FAST = re.compile(r"[\U00010000-\U0010FFFF]|\\[uU][dD][89abAB]")
+_ASTRAL = re.compile(r"[\U00010000-\U0010FFFF]")
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89abAB]")
 
 
 class _Numbers:
@@ -68,15 +69,15 @@ class _Numbers:
     def __init__(self) -> None:
         self.unsafe = False
 
-    def float(self, text: str) -> float:
+    def on_float(self, text: str) -> float:
         self.unsafe = True
         return float(text)
 
-    def constant(self, text: str) -> float:  # NaN, Infinity: the full canonicaliser refuses them
+    def on_constant(self, text: str) -> float:  # NaN, Infinity: the full canonicaliser refuses them
         self.unsafe = True
         return float(text)
 
-    def int(self, text: str) -> int:
+    def on_int(self, text: str) -> int:
         value = int(text)
         if abs(value) >= 2**53:
             self.unsafe = True
@@ -87,9 +88,10 @@ def _jsonl(path: Path, name: str) -> Iterator[tuple[dict[str, Any], str, bytes |
     """Each record with its canonical JSON, made by the C encoder when the line allows it (the same bytes as
     ``ledger.canonical_json``, without walking the record first: a million documents cost half as much)."""
     numbers = _Numbers()
-    decoder = json.JSONDecoder(parse_float=numbers.float, parse_int=numbers.int,
-                               parse_constant=numbers.constant)
-    dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+    decoder = json.JSONDecoder(parse_float=numbers.on_float, parse_int=numbers.on_int,
+                               parse_constant=numbers.on_constant)
+    dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                             allow_nan=False).encode
     with path.open(encoding="utf-8") as handle:
         for i, line in enumerate(handle, 1):
             if not line.strip():
@@ -101,7 +103,8 @@ def _jsonl(path: Path, name: str) -> Iterator[tuple[dict[str, Any], str, bytes |
                 raise ValidationError("shard", f"{name} line {i} is not JSON: {exc.msg}") from None
             if not isinstance(record, dict):
                 raise ValidationError("shard", f"{name} line {i} is not a JSON object")
-            fast = not numbers.unsafe and _NOT_FAST.search(line) is None
+            fast = (not numbers.unsafe and (line.isascii() or _ASTRAL.search(line) is None)
+                    and ("\\u" not in line or _SURROGATE_ESCAPE.search(line) is None))
             canonical = dumps(record).encode("utf-8") if fast else None
             yield record, f"{name} line {i}", canonical
 
