@@ -131,13 +131,14 @@ def edit_record(kind: str, person: str, reason: str, before: str, after: str | N
 
 @edit_group.command("import-labels")
 @click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), help="Default: by the file's suffix.")
+@click.option("--export-format", type=click.Choice(["csv", "json"]),
+              help="How EXPORT is written (default: by the file's suffix).")
 @click.option("--reason", help="The reason for changes that give none.")
 @JSON_OPTION
-def edit_import_labels(export: Path, fmt: str | None, reason: str | None, as_json: bool) -> None:
+def edit_import_labels(export: Path, export_format: str | None, reason: str | None, as_json: bool) -> None:
     """Import a labelling round: each label change in EXPORT becomes a label correction by its annotator."""
     with client_session() as client:
-        result = client.import_labels(export, fmt=fmt, reason=reason)
+        result = client.import_labels(export, fmt=export_format, reason=reason)
     if as_json:
         emit_json(result)
         return
