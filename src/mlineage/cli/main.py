@@ -101,6 +101,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "verify": "ledger_commands", "rebuild": "ledger_commands", "export": "ledger_commands",
     "path": "lineage_commands", "closure": "lineage_commands", "lineage-diff": "lineage_commands",
     "corpus": "llm_commands", "model": "llm_commands", "online": "llm_commands",
+    "index": "special_commands", "edit": "special_commands", "federated": "special_commands",
     "init": "project_commands",
     "keys": "provenance_commands", "attest": "provenance_commands",
     "verify-attestation": "provenance_commands",

@@ -295,6 +295,13 @@ def incident_impact(incident_id: str, as_json: bool) -> None:
     for e in found["endpoints"]:
         click.echo(f"  endpoint {e['endpoint']} [{e['env']}]: {e['name']}@{e['version']} "
                    + ("serving now" if e["now"] else f"served from {e['ts']}"))
+    kinds: dict[str, list[str]] = {}
+    for r in found.get("reached", []):
+        kinds.setdefault(r["kind"], []).append(r["label"])
+    if kinds:
+        click.echo("  downstream artifacts:")
+    for kind, labels in sorted(kinds.items()):
+        click.echo(f"    {kind}: {', '.join(labels)}")
 
 
 @incident_group.command("close")

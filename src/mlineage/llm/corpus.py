@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import ledger  # a module, not its name: the catalogue imports this package while ledger loads
 from ..errors import ValidationError
 from . import merkle
 
@@ -71,16 +72,17 @@ class Corpus:
         return sum(len(s.documents) for s in self.shards)
 
 
-def document(record: Mapping[str, Any], where: str) -> Document:
-    """A document from one parsed record (a JSONL line, a Parquet row); ``where`` names it in errors."""
+def document(record: Mapping[str, Any], where: str, canonical: bytes | None = None) -> Document:
+    """A document from one parsed record (a JSONL line, a Parquet row); ``where`` names it in errors.
+    ``canonical`` is the record's RFC 8785 form when the reader already made it (``corpus_source``)."""
     doc_id = record.get("id")
     if isinstance(doc_id, int) and not isinstance(doc_id, bool):
         doc_id = str(doc_id)
     if not isinstance(doc_id, str) or not doc_id or len(doc_id) > 512:
         raise ValidationError("id", f"{where}: every document needs an 'id' (a non-empty string)")
-    from ..ledger import canonical_json  # here: the ledger imports the catalogue, which imports this module
-
-    digest = hashlib.sha256(canonical_json(dict(record))).hexdigest()
+    if canonical is None:
+        canonical = ledger.canonical_json(dict(record))
+    digest = hashlib.sha256(canonical).hexdigest()
     fields: dict[str, str | None] = {}
     for key, alias in (("source", None), ("url", None), ("licence", "license"), ("added", "created")):
         value = record.get(key, record.get(alias) if alias else None)

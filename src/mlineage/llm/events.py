@@ -244,3 +244,5 @@ class OnlineCheckpointsProjection(_LlmProjection):
 
 for _projection in (CorporaProjection, ModelLinksProjection, OnlineCheckpointsProjection):
     register_projection(_projection)
+
+from . import special_events as _special  # noqa: F401  (embedding indexes, federated rounds, human edits)

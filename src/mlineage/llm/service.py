@@ -20,7 +20,7 @@ from ..model import Artifact, ArtifactKind
 from ..pathtext import path_text
 from . import corpus as corpus_model
 from . import events as llm_events
-from . import merkle, online
+from . import merkle, online, special_events
 from .records import records_for
 
 if TYPE_CHECKING:
@@ -275,3 +275,38 @@ def prove_packet(client: Client, checkpoint_ref: str, packet: str) -> dict[str, 
     verified = proof.verify() and proof.root == expected and proof.leaf == merkle.leaf_hash(packet_raw)
     return {"checkpoint": digest, "model": model, "number": number, "packet": "sha256:" + packet_raw.hex(),
             **proof.to_json(), "verified": verified}
+
+
+# ---------------------------------------------------------------- documents as incident refs
+
+DOCUMENT_PREFIX = "doc:"
+
+
+def document_artifact(client: Client, ref: str) -> str:
+    """``doc:ID`` → the digest of document ID as a node of its own (kind ``corpus_document``)
+    ``DERIVED_FROM`` into every corpus version holding it, recorded now if needed, so that an incident on a
+    bad document reaches what each of those corpora reached (indexes, fine-tunes, endpoints). The same id with
+    different content in two corpora is two documents: both are refused as ambiguous."""
+    doc_id = ref.removeprefix(DOCUMENT_PREFIX)
+    remote = _remote(client, "/llm/corpus/find", {"doc_id": doc_id})  # a team server's look-up
+    if remote is not None:
+        rows = [(f["corpus"], f["digest"], f["source"], f["licence"]) for f in remote["found"]]
+    else:
+        rows = records_for(client.store).rows(
+            "SELECT corpus, digest, source, licence FROM corpus_documents WHERE doc_id = :d ORDER BY seq",
+            {"d": doc_id})
+    if not rows:
+        raise NotFoundError(f"no recorded corpus version holds document {doc_id!r} "
+                            "(`mlineage corpus find ID` looks one up)")
+    digests = sorted({r[1] for r in rows})
+    if len(digests) > 1:
+        raise ValidationError("document", f"document {doc_id!r} has {len(digests)} different contents in the "
+                                          "recorded corpora", "name the corpus's shard or the corpus instead")
+    digest = "sha256:" + str(digests[0])
+    batch = [NewEvent(ev.ARTIFACT_RECORDED, {
+        "digest": digest, "kind": special_events.CORPUS_DOCUMENT.value, "name": doc_id,
+        "metadata": {"source": rows[0][2], "licence": rows[0][3]}})]
+    batch += [NewEvent(ev.ARTIFACT_DERIVED, {"parent": digest, "child": corpus, "role": "document"})
+              for corpus in dict.fromkeys(r[0] for r in rows)]
+    client.append(batch)
+    return digest

@@ -381,6 +381,10 @@ def open_incident(client: Client, bad: str, reason: str) -> dict[str, Any]:
     """Mark an artifact (a dataset, a code commit, a base model) as bad; returns the incident."""
     import uuid
 
+    if bad.startswith("doc:"):  # a corpus document: recorded as a node of its own, DERIVED_FROM its corpora
+        from ..llm.service import document_artifact
+
+        bad = document_artifact(client, bad)
     node = client.resolve(bad)
     if not isinstance(node, Artifact):
         raise ValidationError("bad", f"{bad} is a run: name the bad artifact")
@@ -423,7 +427,12 @@ def impact(client: Client, incident_id: str) -> dict[str, Any]:
         latest[d["endpoint"]] = d
     endpoint_rows = [{"endpoint": d["endpoint"], "env": d["env"], "name": d["name"], "version": d["version"],
                       "ts": d["ts"], "now": latest[d["endpoint"]]["seq"] == d["seq"]} for d in endpoints]
-    return {"incident": found, "versions": affected, "aliases": alias_rows, "endpoints": endpoint_rows}
+    reached = sorted(({"kind": n.kind.value, "label": n.label, "digest": str(n.digest)}
+                      for n in client.impact(bad).nodes.values()
+                      if isinstance(n, Artifact) and str(n.digest) != str(bad.digest)),
+                     key=lambda r: (r["kind"], r["label"]))
+    return {"incident": found, "versions": affected, "aliases": alias_rows, "endpoints": endpoint_rows,
+            "reached": reached}
 
 
 def _has_policy(client: Client) -> bool:

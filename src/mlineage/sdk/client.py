@@ -709,6 +709,46 @@ class Client:
 
         return service.prove_packet(self, checkpoint, packet)
 
+    def build_index(self, source: str | os.PathLike[str], *, embedder: Any, chunker: Any, name: str,
+                    **options: Any) -> dict[str, Any]:
+        """Build and record an embedding index version of the corpus at ``source`` (``llm/indexes.py``):
+        chunked, embedded, written to LanceDB when ``store_uri`` is given, recorded as an ``index_build``
+        run."""
+        from ..llm import indexes
+
+        return indexes.build_index(self, source, embedder=embedder, chunker=chunker, name=name, **options)
+
+    def index_info(self, ref: str) -> dict[str, Any]:
+        """An embedding index version's inputs, chunk count and vector store location."""
+        from ..llm import indexes
+
+        return indexes.show_index(self, ref)
+
+    def record_edit(self, edit: str, **options: Any) -> dict[str, Any]:
+        """Record a human edit (label correction, weight edit, prompt edit, approval) with its person and
+        reason (``llm/edits.py``)."""
+        from ..llm import edits
+
+        return edits.record_edit(self, edit, **options)
+
+    def import_labels(self, export: str | os.PathLike[str], *, fmt: str | None = None,
+                      reason: str | None = None) -> dict[str, Any]:
+        """Import a labelling round (a CSV/JSON export of label changes) as label corrections."""
+        from ..llm import edits
+
+        return edits.import_labels(self, export, fmt=fmt, reason=reason)
+
+    def human_edits(self, person: str | None = None) -> list[dict[str, Any]]:
+        from ..llm import edits
+
+        return edits.edits(self, person)
+
+    def federated_rounds(self, federation: str) -> list[dict[str, Any]]:
+        """A federation's recorded rounds with each client's update digest and size."""
+        from ..llm import federated_recorder
+
+        return federated_recorder.rounds(self, federation)
+
 
 @functools.lru_cache(maxsize=16)
 def _cached_client(cwd: str, store_env: str | None, artifacts_env: str | None) -> Client:

@@ -1,5 +1,6 @@
 """LLM lineage reads over HTTP: a corpus document's proof, the corpus versions holding a document, and an
-online packet's proof, each computed by the caller's namespace view of the Client, so a remote Client
+online packet's proof, an embedding index version's record, a federation's rounds and the human edits, each
+computed by the caller's namespace view of the Client, so a remote Client
 (``llm/service.py``) answers what an embedded one answers. Writes (corpus versions, model links,
 checkpoints) are events through the append endpoint like every other write."""
 
@@ -34,6 +35,42 @@ class PacketProofIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     checkpoint: _Text
     packet: _Text
+
+
+class IndexIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ref: _Text
+
+
+class FederationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    federation: _Text
+
+
+class EditsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: _Text | None = None
+
+
+class IndexOut(_Open):
+    digest: str
+    name: str
+    version: int | None
+    corpus: dict[str, Any]
+    embedding_model: dict[str, Any]
+    chunker: dict[str, Any]
+    params: dict[str, Any]
+    chunks: int
+    documents: int
+    store: dict[str, Any]
+
+
+class RoundsOut(BaseModel):
+    rounds: list[dict[str, Any]]
+
+
+class EditsOut(BaseModel):
+    edits: list[dict[str, Any]]
 
 
 class DocumentProofOut(_Open):
@@ -80,3 +117,24 @@ def online_prove(body: PacketProofIn, request: Request, p: Reader, state: Server
     """``mlineage online prove --json``: a packet's inclusion proof in an online checkpoint, verified."""
     return answer(request, state, p, "llm/online/prove", body.model_dump_json(),
                   lambda c: c.prove_packet(body.checkpoint, body.packet))
+
+
+@router.post("/index/show", responses={200: {"model": IndexOut, "description": "the index version"}})
+def index_show(body: IndexIn, request: Request, p: Reader, state: ServerDep) -> Any:
+    """``mlineage index show --json``: an embedding index version's inputs, chunks and store."""
+    return answer(request, state, p, "llm/index/show", body.model_dump_json(),
+                  lambda c: c.index_info(body.ref))
+
+
+@router.post("/federated/rounds", responses={200: {"model": RoundsOut, "description": "the rounds"}})
+def federated_rounds(body: FederationIn, request: Request, p: Reader, state: ServerDep) -> Any:
+    """``mlineage federated rounds --json``: a federation's rounds and each client's update digest."""
+    return answer(request, state, p, "llm/federated/rounds", body.model_dump_json(),
+                  lambda c: {"rounds": c.federated_rounds(body.federation)})
+
+
+@router.post("/edits", responses={200: {"model": EditsOut, "description": "the edits"}})
+def edits(body: EditsIn, request: Request, p: Reader, state: ServerDep) -> Any:
+    """``mlineage edit list --json``: the recorded human edits, oldest first."""
+    return answer(request, state, p, "llm/edits", body.model_dump_json(),
+                  lambda c: {"edits": c.human_edits(body.person)})
