@@ -262,3 +262,22 @@ def test_incident_from_a_bad_document(client: Client, tmp_path: Path) -> None:
     assert '"kind": "corpus_document"' in wire and '"kind": "index_build"' in wire
     with pytest.raises(Exception, match="no recorded corpus version holds"):
         client.open_incident("doc:never", reason="x")
+
+
+def test_explain_answer_finds_a_chunks_document_through_the_index(client: Client, tmp_path: Path) -> None:
+    pytest.importorskip("lancedb")
+    source = _corpus(tmp_path / "corpus", docs=5)
+    client.add_corpus(source, name="kb")
+    client.build_index(source, embedder=HashingEmbedder(8), chunker=ChunkerConfig("words", 8, 0),
+                       name="kb-index", corpus="kb@1", store_uri=str(tmp_path / "lance"))
+    index = client.resolve("kb-index@1")
+    (chunk_id, doc_id, content_hash) = next(iter(_table(
+        client, "SELECT chunk_id, doc_id, content_hash FROM index_chunks WHERE doc_id = 'd-1-2'")))
+    retrieved = [[chunk_id, f"sha256:{content_hash}"], [chunk_id, "sha256:" + "0" * 64]]
+    client.record_traces([{"trace_id": "a-1", "index": "kb-index@1", "retrieved": retrieved}])
+    found = client.explain_answer("a-1")
+    assert found["index"]["digest"] == str(index.digest)  # type: ignore[union-attr]
+    same, other = found["chunks"]
+    assert same["document_id"] == other["document_id"] == doc_id == "d-1-2"
+    assert [d["licence"] for d in same["documents"]] == ["cc-by-4.0"]
+    assert same["content_match"] is True and other["content_match"] is False

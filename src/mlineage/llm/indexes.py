@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
-from ..errors import NotFoundError, ValidationError
+from ..errors import MlineageError, NotFoundError, ValidationError
 from ..events import NewEvent
 from ..model import Artifact, ArtifactKind
 from ..pathtext import path_text
@@ -154,3 +154,19 @@ def show_index(client: Client, ref: str) -> dict[str, Any]:
 def _label(client: Client, digest: str) -> dict[str, Any]:
     found = client.store.get_artifact(digest)
     return {"digest": digest, "label": found.label if found is not None else digest}
+
+
+def chunk_documents(client: Client, index_digest: str, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Which document (and content hash) each chunk id of an index version is: what `explain-answer` needs
+    to go from a retrieved chunk to its source document when the trace carries only the chunk id."""
+    try:
+        records = records_for(client.store)
+    except MlineageError:
+        return {}  # a store without the LLM tables (a remote one answers on the server)
+    found: dict[str, dict[str, Any]] = {}
+    for chunk_id in dict.fromkeys(chunk_ids):
+        rows = records.rows("SELECT doc_id, content_hash FROM index_chunks WHERE index_digest = :i AND "
+                            "chunk_id = :c", {"i": index_digest, "c": chunk_id})
+        if rows:
+            found[chunk_id] = {"document_id": rows[0][0], "content_hash": f"sha256:{rows[0][1]}"}
+    return found

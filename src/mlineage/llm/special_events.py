@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..catalogue import EventSpec, register_artifact_kind, register_event, register_run_kind
 from ..errors import ValidationError
 from ..model import Digest
+from ..serving.explain import register_chunk_resolver
 from ..stores.projections import Projection, register_projection
 from . import chunking, federated, hitl
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
 
     from ..events import StoredEvent
+    from ..sdk.client import Client
 
 INDEX_VERSIONED = "EmbeddingIndexVersioned"
 FEDERATED_ROUND = "FederatedRound"
@@ -281,3 +283,13 @@ class HumanEditsProjection(_Tables):
 
 for _projection in (EmbeddingIndexesProjection, FederatedRoundsProjection, HumanEditsProjection):
     register_projection(_projection)
+
+
+def _chunk_documents(client: Client, index_digest: str,
+                     chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    from .indexes import chunk_documents
+
+    return chunk_documents(client, index_digest, chunk_ids)
+
+
+register_chunk_resolver(_chunk_documents)  # explain-answer: a retrieved chunk id → its source document
