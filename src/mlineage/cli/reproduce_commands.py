@@ -139,11 +139,11 @@ def reproduce_command(
         found = noop_answer(settings, ref, Path.cwd())  # a SQLite store read without SQLAlchemy
         if found is not None:
             first, head = found
-            answer = {"json": first.to_dict(), "lines": result_lines(first)}
+            as_dict, lines = first.to_dict(), result_lines(first)
             assert first.repo is not None
             stamp.save(settings.project_root, settings.store_uri, ref, Path.cwd(), first.repo, first.watched,
-                       answer, ledger=head)
-            _print_answer(answer["json"], answer["lines"], explain, as_json)
+                       {"json": as_dict, "lines": lines}, ledger=head)
+            _print_answer(as_dict, lines, explain, as_json)
             return
     from rich.markup import escape
 

@@ -29,10 +29,11 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 _FULL_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# the runs that produced any occurrence of a digest, in the order they were recorded (``producers_of``)
 _PRODUCERS = (
-    "SELECT r.node_id FROM runs r JOIN edges e ON e.parent = r.node_id WHERE e.type = 'PRODUCED' AND e.child IN "
-    "(SELECT node_id FROM artifacts WHERE digest = ? UNION ALL SELECT node_id FROM occurrences WHERE digest = ?) "
-    "ORDER BY r.created_seq"
+    "SELECT r.node_id FROM runs r JOIN edges e ON e.parent = r.node_id WHERE e.type = 'PRODUCED' "
+    "AND e.child IN (SELECT node_id FROM artifacts WHERE digest = ? "
+    "UNION ALL SELECT node_id FROM occurrences WHERE digest = ?) ORDER BY r.created_seq"
 )
 
 
@@ -78,7 +79,9 @@ def _answer(cursor: Any, digest: str, objects: Path, cwd: Path) -> tuple[Reprodu
     if not producers:
         return None  # not recorded, or a source artifact: the full check says which
     [target] = RecordReader(cursor, False).node_records([[int(producers[-1][0])]], None).values()
-    ancestry = read_ancestry(cursor, False, target.id) if isinstance(target, Run) else None
+    if not isinstance(target, Run):
+        return None
+    ancestry = read_ancestry(cursor, False, target.id)
     if ancestry is None:
         return None
     repo = repository_root(cwd)

@@ -130,7 +130,8 @@ class RecordReader:
         if not found or found[0][0] != row[12]:
             # the RunStarted event (at the run's created_seq) was not matched: an id the canonical form writes
             # differently (or an erased start). Read the range by type alone and match the id after parsing.
-            self.cursor.execute(_RUN_EVENTS.format(p=self.p, types=types, contains="1 = 1"), (row[12], as_of_seq))
+            self.cursor.execute(_RUN_EVENTS.format(p=self.p, types=types, contains="1 = 1"),
+                                (row[12], as_of_seq))
             found = self.cursor.fetchall()
         run: Run | None = Run(
             run_id,
