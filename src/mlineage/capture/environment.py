@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import json
 import os
 import platform
@@ -75,6 +74,8 @@ def packages() -> tuple[tuple[tuple[str, str], ...], str]:
 
 
 def _list_packages() -> tuple[tuple[tuple[str, str], ...], str]:
+    import importlib.metadata  # only when the list kept on disk does not hold
+
     found: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
         name = dist.metadata["Name"] if dist.metadata else None

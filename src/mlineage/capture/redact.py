@@ -22,8 +22,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..catalogue import SPECS
-
 REDACTED = "[REDACTED]"
 
 # Names (of env variables, params, dict keys, command-line options) that hold credentials.
@@ -220,11 +218,19 @@ def redact_environ(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+_specs: Mapping[str, Any] | None = None  # the catalogue's specs, once a payload is redacted
+
+
 def redact_payload(event_type: str, payload: Any) -> Any:
     """The last line of defence before an event is sealed: the fields its spec names (``EventSpec.redact``:
     params, the run context, error messages...) redacted again, whatever path the event came by. Event types
     with no such fields pass through untouched (and unchanged in cost)."""
-    spec = SPECS.get(event_type)
+    global _specs
+    if _specs is None:  # loaded on first use: capturing a run's context must not load every event type
+        from ..catalogue import SPECS
+
+        _specs = SPECS
+    spec = _specs.get(event_type)
     if spec is None or not spec.redact or not isinstance(payload, dict):
         return payload
     out = dict(payload)

@@ -134,6 +134,17 @@ def reproduce_command(
         if kept is not None:
             _print_answer(kept["json"], kept["lines"], explain, as_json)
             return
+        from ..reproduce.quick import noop_answer
+
+        found = noop_answer(settings, ref, Path.cwd())  # a SQLite store read without SQLAlchemy
+        if found is not None:
+            first, head = found
+            as_dict, lines = first.to_dict(), result_lines(first)
+            assert first.repo is not None
+            stamp.save(settings.project_root, settings.store_uri, ref, Path.cwd(), first.repo, first.watched,
+                       {"json": as_dict, "lines": lines}, ledger=head)
+            _print_answer(as_dict, lines, explain, as_json)
+            return
     from rich.markup import escape
 
     from ..reproduce.rerun import ReproduceOptions

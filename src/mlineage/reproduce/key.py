@@ -16,7 +16,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..model import Artifact, Run
 
 TERMS = ("job", "code", "environment", "params", "inputs")
 # roles of a run's context manifests: the code and environment terms stand for them
@@ -105,6 +108,20 @@ def recorded_environment_term(context: Mapping[str, Any]) -> str | None:
         else None
     )
     return environment_term(python.get("version"), environment.get("packages_digest"), image)
+
+
+def recorded_key(run: Run, inputs: Iterable[tuple[Artifact, str]]) -> CacheKey | None:
+    """The key of a recorded run, from its context and input edges; None when its code or environment was
+    not captured."""
+    code, env = recorded_code_term(run.context), recorded_environment_term(run.context)
+    if code is None or env is None:
+        return None
+    return make_key(run.job, code, env, run.params, data_inputs(inputs))
+
+
+def data_inputs(inputs: Iterable[tuple[Artifact, str]]) -> list[tuple[str, str]]:
+    """(role, digest) of a run's data inputs: its code and environment manifests are terms of their own."""
+    return [(role or "", str(a.digest)) for a, role in inputs if (role or "") not in CONTEXT_ROLES]
 
 
 def differing(wanted: Mapping[str, str], found: Mapping[str, str]) -> list[str]:

@@ -14,9 +14,8 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..events import NewEvent
 from ..model import Artifact, Run
@@ -32,92 +31,15 @@ from .materialise import (
 )
 from .predicate import command_of
 from .records import REPRODUCTION_VERDICT
+from .results import ReproduceOptions, ReproduceResult, StepResult
+
+__all__ = ["ReproduceOptions", "ReproduceResult", "StepResult", "producing_run", "rerun_step"]
 
 if TYPE_CHECKING:
     from ..sdk.client import Client
 
 REPRODUCES_VAR = "MLINEAGE_REPRODUCES"
 TAIL = 2000
-
-
-@dataclass
-class ReproduceOptions:
-    workdir: Path | None = None
-    strict: bool = False
-    rtol: float = 1e-6
-    atol: float = 0.0
-    reuse: bool = False
-    upstream: bool = False
-    explain: bool = False
-    repo: Path | None = None  # the repository the code comes from (default: the one around the cwd)
-
-
-@dataclass
-class StepResult:
-    """One step's reproduction: the runs, the verdict and the evidence."""
-
-    original: Run
-    verdict: str  # identical | equivalent | different | failed | reused | up-to-date
-    run_id: str | None = None
-    outputs: list[OutputComparison] = field(default_factory=list)
-    environment: list[str] = field(default_factory=list)
-    workdir: str | None = None
-    message: str = ""
-    replaced: dict[str, str] = field(default_factory=dict)  # recorded output digest → the new one
-    key: str | None = None
-    explain: str | None = None
-    stale: bool = False  # re-run by --upstream because its key changed: a different output is expected
-
-    @property
-    def ok(self) -> bool:
-        if self.stale:
-            return self.verdict != "failed"
-        return self.verdict in ("identical", "equivalent", "reused", "up-to-date")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "original_run": self.original.id,
-            "job": self.original.job,
-            "run": self.run_id,
-            "verdict": self.verdict,
-            "ok": self.ok,
-            "outputs": [o.to_dict() for o in self.outputs],
-            "environment": list(self.environment),
-            "workdir": self.workdir,
-            "message": self.message,
-            "key": self.key,
-            "explain": self.explain,
-            "stale": self.stale,
-        }
-
-
-@dataclass
-class ReproduceResult:
-    root: str
-    steps: list[StepResult]
-    repo: Path | None = None  # --upstream: the repository whose working tree was compared
-    watched: list[str] = field(default_factory=list)  # --upstream: declared source files it depends on
-
-    @property
-    def noop(self) -> bool:
-        """Every step was up to date: nothing ran, nothing was recorded."""
-        return all(s.verdict == "up-to-date" for s in self.steps)
-
-    @property
-    def ok(self) -> bool:
-        return all(s.ok for s in self.steps)
-
-    @property
-    def verdict(self) -> str:
-        return self.steps[-1].verdict if self.steps else "up-to-date"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "root": self.root,
-            "ok": self.ok,
-            "verdict": self.verdict,
-            "steps": [s.to_dict() for s in self.steps],
-        }
 
 
 def producing_run(client: Client, node: Artifact | Run) -> Run:
@@ -327,7 +249,8 @@ def record_verdict(client: Client, result: StepResult, options: ReproduceOptions
     new = client.store.get_run(result.run_id)
     if keyed and new is not None:
         from ..errors import ValidationError
-        from .reuse import key_event, recorded_key
+        from .key import recorded_key
+        from .reuse import key_event
 
         new_inputs, new_outputs = client.store.io_of_run(new.id)
         key = recorded_key(new, new_inputs)

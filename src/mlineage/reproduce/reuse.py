@@ -26,15 +26,7 @@ from ..errors import IntegrityError, MlineageError, NotFoundError
 from ..events import NewEvent
 from ..model import Artifact, ArtifactKind, Run
 from ..sdk.run import ActiveRun
-from .key import (
-    CONTEXT_ROLES,
-    CacheKey,
-    differing,
-    environment_term,
-    make_key,
-    recorded_code_term,
-    recorded_environment_term,
-)
+from .key import CacheKey, differing, environment_term, make_key
 from .records import RUN_KEYED, RUN_REUSED
 
 if TYPE_CHECKING:
@@ -99,19 +91,6 @@ def live_key(
     context = capture_run(source_files, cwd).context
     env = environment_term(context["python"]["version"], context["environment"]["packages_digest"])
     return make_key(job, context["code"]["key"], env, params, inputs)
-
-
-def recorded_key(run: Run, inputs: Iterable[tuple[Artifact, str]]) -> CacheKey | None:
-    """The key of a recorded run, from its context and input edges; None when its code or environment was
-    not captured."""
-    code, env = recorded_code_term(run.context), recorded_environment_term(run.context)
-    if code is None or env is None:
-        return None
-    return make_key(run.job, code, env, run.params, data_inputs(inputs))
-
-
-def data_inputs(inputs: Iterable[tuple[Artifact, str]]) -> list[tuple[str, str]]:
-    return [(role or "", str(a.digest)) for a, role in inputs if (role or "") not in CONTEXT_ROLES]
 
 
 # ---------------------------------------------------------------- look-up

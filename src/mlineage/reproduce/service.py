@@ -10,17 +10,18 @@ another run already has is reused, and only the rest are re-run.
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..events import NewEvent, new_id, utc_now
 from ..model import Artifact, Run
-from .key import CONTEXT_ROLES, CacheKey, code_term, environment_term, make_key
-from .materialise import CodeState, ReproduceError, code_manifest, current_code, repository_root
+from .ancestry import Ancestry, Step, order_steps, read_ancestry
+from .current import CurrentTerms
+from .key import CacheKey, recorded_key
+from .materialise import ReproduceError, code_manifest, repository_root
 from .rerun import ReproduceOptions, ReproduceResult, StepResult, new_workdir, producing_run, rerun_step
-from .reuse import data_inputs, lookup, recorded_key, restore
+from .reuse import lookup, restore
 
 if TYPE_CHECKING:
     from ..sdk.client import Client
@@ -143,140 +144,31 @@ def _mapping(client: Client, run: Run, outputs: list[dict[str, Any]]) -> dict[st
 # ---------------------------------------------------------------- --upstream
 
 
-def ancestry_runs(client: Client, run: Run) -> list[tuple[Run, list[tuple[Artifact, str]]]]:
-    """The steps ``run`` depends on (itself included) with their inputs, producers before consumers. Each
-    data input is followed to the latest run that produced its content (a re-run or a reused step stands for
-    the content now). On a SQL store the whole ancestry is read in a handful of queries (``_walk_sql``);
-    elsewhere (a team server, a namespace's view) it is asked run by run (its inputs, then each input's
-    producers). Neither loads the lineage graph."""
+def ancestry_runs(client: Client, run: Run) -> list[Step]:
+    """The steps ``run`` depends on (itself included) with their inputs, producers before consumers
+    (``ancestry.py``). On a SQL store of this process the whole ancestry is read at once; elsewhere (a team
+    server, a namespace's view, an ancestry too large to read at once) it is asked run by run (its inputs,
+    then each input's producers). Neither loads the lineage graph."""
     store = client.store
-    found = _walk_sql(store, run)
+    found = _read_sql(store, run)
     if found is not None:
-        inputs_of, producers_of = found
-    else:
-        inputs_of = lambda step: store.io_of_run(step.id)[0]
-        producers_of = store.producers_of
-    order: list[tuple[Run, list[tuple[Artifact, str]]]] = []
-    done: set[str] = set()
-
-    def visit(step: Run, trail: frozenset[str]) -> None:
-        if step.id in done or step.id in trail:
-            return
-        inputs = inputs_of(step)
-        for artifact, role in inputs:
-            if (role or "") in CONTEXT_ROLES:
-                continue
-            producers = [p for p in producers_of(str(artifact.digest)) if p.id != step.id]
-            if producers:
-                visit(producers[-1], trail | {step.id})
-        done.add(step.id)
-        order.append((step, inputs))
-
-    visit(run, frozenset())
-    return order
+        return found.steps(run)
+    return order_steps(run, lambda step: store.io_of_run(step.id)[0], store.producers_of)
 
 
-_WALK_MAX_NODES = 20_000  # past this, the run-by-run walk (bounded queries) rather than one large IN list
-
-
-def _walk_sql(
-    store: Any, run: Run
-) -> tuple[Callable[[Run], list[tuple[Artifact, str]]], Callable[[str], list[Run]]] | None:
-    """(inputs of a run, producers of a digest) over ``run``'s whole ancestry, read at once: one recursive
-    query for the ancestor nodes, one for their USED and PRODUCED edges in recorded order, one for their
-    records. The answers are those of ``io_of_run`` and ``producers_of`` for every run and digest the walk
-    can reach. None when the store is not a SQL store of this process."""
+def _read_sql(store: Any, run: Run) -> Ancestry | None:
+    """``read_ancestry`` through a SQL store's own DB-API connection; None for any other store."""
     engine = getattr(store, "engine", None)
     if engine is None or not hasattr(store, "reachable") or not hasattr(store, "node_records"):
         return None
-    from sqlalchemy import bindparam, text
-
     with engine.connect() as conn:
-        node = conn.execute(text("SELECT node_id FROM runs WHERE id = :r"), {"r": run.id}).scalar()
-    if node is None:
-        return None
-    ids = store.reachable(int(node), "up", cap=_WALK_MAX_NODES + 1)
-    if len(ids) > _WALK_MAX_NODES:
-        return None
-    statement = text(
-        "SELECT e.parent, e.child, e.type, e.role FROM edges e WHERE e.child IN :ids "
-        "AND e.type IN ('USED', 'PRODUCED') ORDER BY e.created_seq, e.parent, e.child"
-    ).bindparams(bindparam("ids", expanding=True))
-    seq_of = text("SELECT node_id, created_seq FROM runs WHERE node_id IN :ids").bindparams(
-        bindparam("ids", expanding=True))
-    with engine.connect() as conn:
-        linked = conn.execute(statement, {"ids": ids}).all()
-        started = {int(r[0]): int(r[1]) for r in conn.execute(seq_of, {"ids": ids})}
-    records = store.node_records(sorted({int(r[0]) for r in linked} | {int(r[1]) for r in linked}))
-    inputs: dict[str, list[tuple[Artifact, str]]] = {}
-    producers: dict[str, dict[str, tuple[int, Run]]] = {}
-    for parent, child, kind, role in linked:
-        p, c = records.get(int(parent)), records.get(int(child))
-        if kind == "USED" and isinstance(p, Artifact) and isinstance(c, Run):
-            inputs.setdefault(c.id, []).append((p, role))
-        elif kind == "PRODUCED" and isinstance(p, Run) and isinstance(c, Artifact):
-            producers.setdefault(str(c.digest), {})[p.id] = (started.get(int(parent), 0), p)
-
-    def inputs_of(step: Run) -> list[tuple[Artifact, str]]:
-        return inputs.get(step.id, [])
-
-    def producers_of(digest: str) -> list[Run]:
-        return [r for _, r in sorted(producers.get(digest, {}).values(), key=lambda x: x[0])]
-
-    return inputs_of, producers_of
-
-
-class _Now:
-    """The code and environment terms of the working tree and interpreter now (each computed once)."""
-
-    def __init__(self, client: Client, repo: Path) -> None:
-        self.client, self.repo = client, repo
-        self._code: CodeState | None = None
-        self._commit_term: str | None = None
-        self.watched: set[str] = set()  # the declared source files the answer depends on
-        from ..capture.environment import packages
-
-        self.environment = environment_term(platform.python_version(), packages()[1])
-
-    @property
-    def code(self) -> CodeState:
-        if self._code is None:
-            self._code = current_code(self.repo)
-        return self._code
-
-    def code_term(self, run: Run) -> str:
-        manifest = code_manifest(self.client, run) or {}
-        if manifest.get("files"):  # the step declared its code: hash those files as they are now
-            from ..capture.code import file_digest
-
-            def now(rel: str) -> dict[str, Any]:
-                found = file_digest(self.repo / rel)
-                return {"path": rel, "digest": found[0] if found else None}
-
-            entry = manifest.get("entry")
-            doc: dict[str, Any] = {"files": [now(f["path"]) for f in manifest["files"]]}
-            if entry:
-                doc["entry"] = now(entry["path"])
-            self.watched.update(
-                f["path"] for f in doc["files"] + [doc.get("entry") or {"path": None}] if f["path"]
-            )
-            return code_term(doc)
-        if self._commit_term is None:
-            import hashlib
-
-            code = self.code
-            self._commit_term = code_term(
-                {
-                    "git": {
-                        "commit": code.commit,
-                        "diff_sha256": "sha256:" + hashlib.sha256(code.diff).hexdigest()
-                        if code.diff
-                        else None,
-                        "untracked": [{"path": p, "digest": d} for p, d in code.untracked.items()],
-                    }
-                }
-            )
-        return self._commit_term
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            return read_ancestry(cursor, store.dialect == "postgresql", run.id)
+        finally:
+            cursor.close()
 
 
 def upstream(
@@ -289,14 +181,12 @@ def upstream(
     say = progress or (lambda _m: None)
     repo = options.repo or repository_root(Path.cwd())
     options.repo = repo
-    now = _Now(client, repo)
+    now = CurrentTerms(repo, lambda run: code_manifest(client, run))
     replaced: dict[str, str] = {}
     results: list[StepResult] = []
     work: Path | None = None
     for index, (run, inputs) in enumerate(ancestry_runs(client, target)):
-        recorded = recorded_key(run, inputs)
-        mapped = [(role, replaced.get(digest, digest)) for role, digest in data_inputs(inputs)]
-        key = make_key(run.job, now.code_term(run), now.environment, run.params, mapped)
+        recorded, key = now.step_keys(run, inputs, replaced)
         if recorded is not None and recorded.key == key.key:
             results.append(StepResult(run, "up-to-date", run.id, key=key.key))
             continue

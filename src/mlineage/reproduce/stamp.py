@@ -114,12 +114,14 @@ def save(
     repo: Path,
     watched: list[str],
     answer: dict[str, Any],
+    ledger: list[Any] | None = None,
 ) -> None:
-    """Keep a no-op answer (a failure to write only costs the next call the full check)."""
+    """Keep a no-op answer (a failure to write only costs the next call the full check). ``ledger``: the
+    head the answer was read at, when the caller knows it; an answer older than the head now is not kept."""
     if project is None:
         return
     found = fingerprint(store_uri, repo, ref, cwd, watched)
-    if found is None:
+    if found is None or (ledger is not None and found["ledger"] != ledger):
         return
     path = _path(project, ref, cwd)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -14,12 +14,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from ..events import NewEvent, StoredEvent
-from ..ledger import VerifyReport
 from ..model import Artifact, NamedVersion, NodeRef, Run
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the events and the ledger load the event catalogue: a reader of records needs neither
+    from ..events import NewEvent, StoredEvent
     from ..graph.service import QueryService
+    from ..ledger import VerifyReport
 
 Direction = Literal["up", "down"]
 

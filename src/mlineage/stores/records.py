@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..model import Artifact, Run, RunKind, RunStatus
-from .projections.runs import RUN_EVENTS, fold_run
 from .protocol import Direction
 from .rows import ARTIFACT_COLUMNS, artifact_from_row, json_column
 
@@ -43,8 +42,9 @@ _RUNS = (
     "SELECT node_id, id, job, kind, status, params, metrics, context, agent, error, started_at, ended_at, "
     "created_seq, updated_seq FROM runs WHERE node_id {among}"
 )
-_RUN_EVENTS = ("SELECT seq, type, payload FROM events WHERE seq >= {p} AND seq <= {p} AND type IN "
-               f"({', '.join(repr(t) for t in RUN_EVENTS)}) "
+# {types}: the runs projection's event types (imported with it only for a time-travel read: the projections
+# package loads the whole event catalogue, which a plain read of records does not need)
+_RUN_EVENTS = ("SELECT seq, type, payload FROM events WHERE seq >= {p} AND seq <= {p} AND type IN ({types}) "
                "AND {contains} ORDER BY seq")
 _EDGES = "SELECT {near}, {far}, type, role FROM edges WHERE {near} {among}{when}"
 
@@ -118,15 +118,20 @@ class RecordReader:
 
     def _run_as_of(self, row: tuple[Any, ...], as_of_seq: int) -> Run:
         """The run folded from its own events up to ``as_of_seq`` (the projector's rules, read-only)."""
+        from .projections.runs import RUN_EVENTS, fold_run
+
+        types = ", ".join(repr(t) for t in RUN_EVENTS)
         run_id = row[1]
         needle = '"run_id":' + json.dumps(run_id, ensure_ascii=False)  # as in the canonical payload text
         contains = f"strpos(payload, {self.p}) > 0" if self.postgres else f"instr(payload, {self.p}) > 0"
-        self.cursor.execute(_RUN_EVENTS.format(p=self.p, contains=contains), (row[12], as_of_seq, needle))
+        self.cursor.execute(_RUN_EVENTS.format(p=self.p, types=types, contains=contains),
+                            (row[12], as_of_seq, needle))
         found = self.cursor.fetchall()
         if not found or found[0][0] != row[12]:
             # the RunStarted event (at the run's created_seq) was not matched: an id the canonical form writes
             # differently (or an erased start). Read the range by type alone and match the id after parsing.
-            self.cursor.execute(_RUN_EVENTS.format(p=self.p, contains="1 = 1"), (row[12], as_of_seq))
+            self.cursor.execute(_RUN_EVENTS.format(p=self.p, types=types, contains="1 = 1"),
+                                (row[12], as_of_seq))
             found = self.cursor.fetchall()
         run: Run | None = Run(
             run_id,
