@@ -1,6 +1,7 @@
 """A small project for the web UI tests and screenshots: data versions, training runs (one failed), two
-registered model versions with gate evaluations (one recorded by another namespace), a profiled dataset version,
-a 40-input fan-in, XSS plants in a name, a param, a metric key and a gate label, and another namespace's model."""
+registered model versions with gate evaluations (one recorded by another namespace), a profiled dataset
+version, a 40-input fan-in, XSS plants in a name, a param, a metric key and a gate label, and another
+namespace's model."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ class RollbacksOut(BaseModel):
 
 
 class DatasetDiffOut(_Open):
-    """``mlineage diff A B --json``: the sides, the schema and row diff (or a folder's), and the semver level."""
+    """``mlineage diff A B --json``: the sides, the schema and row diff (or a folder's), the semver level."""
 
     a: dict[str, Any]
     b: dict[str, Any]

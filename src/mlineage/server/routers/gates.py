@@ -4,8 +4,9 @@
 lineage
 engine); ``POST /api/v1/gates/facts`` answers the gates' small look-ups (owners, licences, sources, who
 recorded an artifact, earlier evaluations, the artifacts a selector names) from the ``gates`` projection.
-``GET /api/v1/gates/evaluations?ref=`` lists the verdicts recorded on one artifact (``Client.gate_evaluations``):
-a plain read, so the web UI (whose session cookie reads by GET only) can show the gates a model version passed.
+``GET /api/v1/gates/evaluations?ref=`` lists the verdicts recorded on one artifact
+(``Client.gate_evaluations``): a plain read, so the web UI (whose session cookie reads by GET only) can show
+the gates a model version passed.
 Writes (owners, licences, verdicts) are events through the append endpoint like every other write.
 """
 
@@ -87,7 +88,7 @@ def facts(body: FactsIn, request: Request, p: Reader, state: ServerDep) -> Any:
     )
 
 
-@router.get("/evaluations", responses={200: {"model": EvaluationsOut, "description": "the recorded verdicts"}})
+@router.get("/evaluations", responses={200: {"model": EvaluationsOut, "description": "the verdicts"}})
 def evaluations(
     ref: Annotated[str, Query(min_length=1, max_length=400)], request: Request, p: Reader, state: ServerDep
 ) -> Any:

@@ -571,7 +571,7 @@
     const rows = evaluated.reverse().flat();
     main.append(el('section', { id: 'evaluations' }, el('h2', null, 'Gate evaluations'), rows.length
       ? table(['version', 'when', 'gate', 'check', 'verdict', 'action', 'by', 'policy'], rows.map(([v, e]) => [
-        String(v.version), e.at || '', e.gate, e.label, el('span', { class: 'badge ' + (e.verdict === 'pass' ? 'ok' : 'bad') }, e.verdict),
+        String(v.version), e.at || '', e.gate, e.label, el('span', { class: 'badge ' + ({ pass: 'ok', warn: 'warn' }[e.verdict] || 'bad') }, e.verdict),
         e.action || '', e.actor || '', el('span', { class: 'mono' }, (e.policy_digest || '').slice(0, 19))]))
       : el('p', { class: 'muted' }, 'No gate evaluations recorded (`mlineage check` records them).')));
   }
