@@ -57,7 +57,9 @@ def ui_site(
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Sample, dict[str, str]]]:
     """The server, the sample's refs, and tokens: ``admin`` (all namespaces), ``team`` (reads the default
     namespace, where the sample project lives; the other team's model is in ``team-b``)."""
+    from mlineage.model import Digest
     from mlineage.server.auth import TokenStore
+    from mlineage.server.blob_grants import BlobGrants
     from mlineage.stores.sql import SqlStore
 
     folder = tmp_path_factory.mktemp("ui")
@@ -74,6 +76,8 @@ def ui_site(
     store = SqlStore(uri)
     try:
         team = TokenStore(store.engine).create("team-reader", "read", "default")[0]
+        for digest in sample.train_data:  # as if the team had uploaded them: its token may read their bytes
+            BlobGrants(store.engine).grant("default", Digest.parse(digest))
     finally:
         store.close()
     tokens = {"admin": admin_token(uri), "team": team}

@@ -1,5 +1,6 @@
 """A small project for the web UI tests and screenshots: data versions, training runs (one failed), two
-registered model versions, a 40-input fan-in, XSS plants in a name, a param and a metric key, and another
+registered model versions with gate evaluations (one recorded by another namespace), a profiled dataset
+version, a 40-input fan-in, XSS plants in a name, a param, a metric key and a gate label, and another
 namespace's model."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 PLANT_SCRIPT = "<script>window.__xss=1</script>"
 PLANT_IMG = '<img src=x onerror="window.__xss=1">'
 FAN_IN = 40
+GATE_LABEL = "licences allow release"
+OTHER_TEAMS_GATE = "team-b's own check"
 
 
 @dataclass
@@ -23,6 +26,7 @@ class Sample:
     planted: str  # the artifact whose name is a plant
     secret_model: str  # the other namespace's model name
     before_v2: str  # an ISO time between model v1 and v2
+    train_data: tuple[str, str] = ("", "")  # the digests of train-data@1 and @2
 
 
 def _write(path: Path, data: str) -> Path:
@@ -97,9 +101,24 @@ def build(store_uri: str, folder: Path) -> Sample:
             NewEvent("ModelRegistered", {"name": "secret-model", "version": 1, "digest": secret},
                      actor=tag_actor("bob", team_b)),
         ])
+        policy = "sha256:" + hashlib.sha256(b"policy").hexdigest()
+
+        def evaluated(digest: str, label: str, verdict: str, actor: str | None = None) -> NewEvent:
+            return NewEvent("GateEvaluated", {"gate": "licence", "label": label, "digest": digest,
+                                              "verdict": verdict, "checks": [], "policy_digest": policy},
+                            actor=actor)
+
+        client.append([
+            evaluated(str(v1.digest), GATE_LABEL, "fail"),
+            evaluated(str(v2.digest), GATE_LABEL, "pass"),
+            evaluated(str(v2.digest), PLANT_SCRIPT, "warn"),
+            evaluated(str(v2.digest), OTHER_TEAMS_GATE, "pass", actor=tag_actor("bob", team_b)),
+        ])
+        client.profile("train-data@2")  # recorded: the artifact page shows it
         planted = client.store.get_version(PLANT_SCRIPT)
         assert planted is not None
+        data = tuple(str(client.resolve(f"train-data@{n}").digest) for n in (1, 2))
         return Sample(str(v1.digest), str(v2.digest), train.id, bad.id, str(ensemble.digest),
-                      str(planted.digest), "secret-model", between)
+                      str(planted.digest), "secret-model", between, (data[0], data[1]))
     finally:
         client.close()

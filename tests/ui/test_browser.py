@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.server.conftest import ServerProcess
-from tests.ui.sample import FAN_IN, PLANT_IMG, PLANT_SCRIPT, Sample
+from tests.ui.sample import FAN_IN, GATE_LABEL, OTHER_TEAMS_GATE, PLANT_IMG, PLANT_SCRIPT, Sample
 
 Site = tuple[ServerProcess, Sample, dict[str, str]]
 # one worker runs the whole module under `make test` (-n 2 --dist loadgroup): one server, one browser
@@ -135,6 +135,13 @@ def test_model_page_diff_and_search(team_page: Any, ui_site: Site, shots: Path) 
     page.goto(server.url + "/models/churn-model")
     page.wait_for_selector("text=diff with v1")
     assert "licence: pass" in page.text_content("main") and "fresher data" in page.text_content("main")
+    # the verdicts `check` recorded on each version, newest version first; not another team's
+    page.wait_for_selector("#evaluations td")
+    rows = page.eval_on_selector_all(
+        "#evaluations tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    assert [(r[0], r[3], r[4]) for r in rows] == [
+        ("2", GATE_LABEL, "pass"), ("2", PLANT_SCRIPT, "warn"), ("1", GATE_LABEL, "fail")]
+    assert OTHER_TEAMS_GATE not in page.text_content("main")
     page.screenshot(path=str(shots / "model-page.png"), full_page=True)
     page.click("text=diff with v1")
     page.wait_for_url(f"{server.url}/diff/**")
@@ -146,6 +153,23 @@ def test_model_page_diff_and_search(team_page: Any, ui_site: Site, shots: Path) 
     page.fill("#search-box", "churn")
     page.wait_for_selector("#search-hits a")
     assert page.text_content("#search-hits").startswith("churn-model")
+
+
+def test_dataset_page_shows_its_profile_and_the_diff_with_the_version_before(
+        team_page: Any, ui_site: Site, shots: Path) -> None:
+    server, _, _ = ui_site
+    page = team_page
+    page.goto(server.url + "/artifacts/" + quote("train-data@2", safe=""))
+    page.wait_for_selector("#dataset-diff dl")
+    assert "rows3" in page.text_content("#profile").replace(" ", "")  # recorded by `profile`
+    diff = page.text_content("#dataset-diff")
+    assert "Diff with train-data@1" in diff and "2 → 3" in diff
+    assert "minor" in page.text_content("#dataset-diff .badge")
+    page.screenshot(path=str(shots / "dataset-page.png"), full_page=True)
+    page.goto(server.url + "/artifacts/" + quote("train-data@1", safe=""))
+    page.wait_for_selector("#profile")
+    assert "No profile recorded" in page.text_content("#profile")
+    assert page.query_selector("#dataset-diff") is None  # no version before the first
 
 
 def test_another_namespaces_model_is_refused(team_page: Any, admin_page: Any, ui_site: Site,
@@ -195,6 +219,10 @@ def test_xss_plants_stay_text(browser: Any, ui_site: Site, shots: Path) -> None:
     assert PLANT_SCRIPT in page.text_content("#metrics")  # a metric key
     inert()
     page.screenshot(path=str(shots / "run-page.png"), full_page=True)
+    page.goto(f"{server.url}/models/churn-model")
+    page.wait_for_selector("#evaluations td")
+    assert PLANT_SCRIPT in page.text_content("#evaluations")  # a gate label
+    inert()
     page.goto(f"{server.url}/artifacts/{sample.planted}")
     page.wait_for_selector("h1")
     assert PLANT_SCRIPT in page.text_content("h1")  # a name
@@ -222,6 +250,16 @@ def test_the_explore_api_and_names_on_the_namespace_view(ui_site: Site, tmp_path
         assert api.get("/search", params={"q": "secret"}).json() == {"hits": []}
         assert api.get("/hops", params={"ref": sample.model_v2}).json()["up"] == [1, 1, 1, 1]
         assert api.get("/view", params={"ref": sample.ensemble, "expand": "sideways:x"}).status_code == 400
+    with httpx.Client(base_url=server.url + "/api/v1", headers=headers, timeout=60) as api:
+        found = api.get("/gates/evaluations", params={"ref": "churn-model@2"}).json()
+        assert found["digest"] == sample.model_v2
+        assert [e["label"] for e in found["evaluations"]] == [GATE_LABEL, PLANT_SCRIPT]  # not team-b's
+        assert api.get("/gates/evaluations", params={"ref": "secret-model@1"}).status_code == 404
+        diff = api.get("/datasets/diff", params={"a": "train-data@1", "b": "train-data@2"}).json()
+        assert diff["verdict"]["level"] == "minor" and diff["table"]["rows"]["added"] == 1
+        # a side is a recorded version, never a path on the server's disk
+        outside = api.get("/datasets/diff", params={"a": "/etc/hostname", "b": "train-data@2"})
+        assert outside.status_code == 404
     # the login form sends nobody to another site
     login = httpx.post(server.url + "/login", data={"token": tokens["team"], "next": "//evil.example/x"})
     assert login.status_code == 303 and login.headers["location"] == "/"

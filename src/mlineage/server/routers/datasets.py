@@ -1,16 +1,19 @@
 """Dataset versions over HTTP: the semantic versions, profiles and rollbacks of the caller's namespace, so
-a remote Client (``datasets/records.py``) reads what an embedded one reads from its projections."""
+a remote Client (``datasets/records.py``) reads what an embedded one reads from its projections; and the diff
+of two recorded versions (``Client.dataset_diff``, computed on the server from its blobs), which the web UI's
+artifact page shows against the version before."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from ...datasets.records import records_for
 from ...errors import NotFoundError
 from ...model import Digest
+from ..answers import answer
 from ..deps import Reader, ServerDep
 from ..models import ERRORS, MAX_SEQ
 
@@ -58,6 +61,43 @@ class RollbackOut(_Open):
 
 class RollbacksOut(BaseModel):
     rollbacks: list[RollbackOut]
+
+
+class DatasetDiffOut(_Open):
+    """``mlineage diff A B --json``: the sides, the schema and row diff (or a folder's), the semver level."""
+
+    a: dict[str, Any]
+    b: dict[str, Any]
+    kind: str
+    same_bytes: bool
+    empty: bool
+    table: dict[str, Any] | None
+    folder: dict[str, Any] | None
+    verdict: dict[str, Any]
+
+
+@router.get("/datasets/diff", response_model=DatasetDiffOut)
+def dataset_diff(
+    a: Annotated[str, Query(min_length=1, max_length=400)],
+    b: Annotated[str, Query(min_length=1, max_length=400)],
+    request: Request,
+    p: Reader,
+    state: ServerDep,
+    key: Annotated[list[str] | None, Query(max_length=32)] = None,
+    samples: Annotated[int, Query(ge=0, le=50)] = 5,
+) -> Any:
+    """The diff of two recorded dataset versions (REFs), read from the server's blobs: schema, rows (by
+    ``key`` or by content) and the semantic-version level it calls for, with its reasons."""
+
+    def compute(c: Any) -> dict[str, Any]:
+        from ...gates.api import artifact_of
+
+        # each side resolved to a recorded version first: a ref is never read as a path on the server's disk
+        sides = [str(artifact_of(c, ref).digest) for ref in (a, b)]
+        found: dict[str, Any] = c.dataset_diff(*sides, key=key, samples=samples).to_dict()
+        return found
+
+    return answer(request, state, p, "datasets/diff", (a, b, tuple(key or ()), samples), compute)
 
 
 @router.get("/datasets/profiles/{digest}", response_model=DatasetProfileOut)

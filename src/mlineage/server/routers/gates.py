@@ -4,6 +4,9 @@
 lineage
 engine); ``POST /api/v1/gates/facts`` answers the gates' small look-ups (owners, licences, sources, who
 recorded an artifact, earlier evaluations, the artifacts a selector names) from the ``gates`` projection.
+``GET /api/v1/gates/evaluations?ref=`` lists the verdicts recorded on one artifact
+(``Client.gate_evaluations``): a plain read, so the web UI (whose session cookie reads by GET only) can show
+the gates a model version passed.
 Writes (owners, licences, verdicts) are events through the append endpoint like every other write.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..answers import answer
@@ -47,6 +50,13 @@ class LicenceOut(_Open):
     unlicensed_count: int
 
 
+class EvaluationsOut(_Open):
+    """The recorded verdicts on one artifact, oldest first."""
+
+    digest: str
+    evaluations: list[dict[str, Any]]
+
+
 FactsOut = dict[str, Any] | list[Any]
 
 
@@ -76,3 +86,19 @@ def facts(body: FactsIn, request: Request, p: Reader, state: ServerDep) -> Any:
         body.model_dump_json(),
         lambda c: answer_facts(SqlFacts(c.store), body.what, body.keys, body.name, body.kind),
     )
+
+
+@router.get("/evaluations", responses={200: {"model": EvaluationsOut, "description": "the verdicts"}})
+def evaluations(
+    ref: Annotated[str, Query(min_length=1, max_length=400)], request: Request, p: Reader, state: ServerDep
+) -> Any:
+    """Every gate verdict recorded on an artifact (a REF: digest, name@version), oldest first: the gate, its
+    label, verdict, action, checks and the policy digest it ran under. Only the evaluations the caller's
+    namespace recorded, on an artifact it may see."""
+    from ...gates.api import artifact_of
+
+    def compute(c: Any) -> dict[str, Any]:
+        node = artifact_of(c, ref)
+        return {"digest": str(node.digest), "evaluations": c.gate_evaluations(node)}
+
+    return answer(request, state, p, "gates/evaluations", ref, compute)

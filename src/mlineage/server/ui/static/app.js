@@ -501,16 +501,51 @@
     const runs = (list) => table(['run', 'job', 'status'], list.runs.map((r) => [link('/runs/' + enc(r.id), r.id.slice(0, 12)), r.job, el('span', { class: 'badge ' + r.status }, r.status)]));
     grid.append(el('section', { class: 'card', id: 'producers' }, el('h2', null, 'Produced by'), runs(producers)),
       el('section', { class: 'card', id: 'consumers' }, el('h2', null, 'Used by'), runs(consumers)));
+    let versionsFound = [];
     if (node.name) {
       const versions = await api(`names/${enc(node.name)}/versions`);
+      versionsFound = versions.versions;
       grid.append(el('section', { class: 'card', id: 'versions' }, el('h2', null, 'Versions'),
         table(['version', 'digest', 'recorded', 'by'], versions.versions.map((v) => [
           String(v.artifact.version), link('/artifacts/' + enc(v.artifact.digest), v.artifact.digest.slice(0, 19)), v.recorded_at, v.actor || '']))));
     }
     if (node.kind === 'dataset') {
       const profile = await api(`datasets/profiles/${enc(node.digest)}`).catch(() => null);
-      if (profile) grid.append(el('section', { class: 'card', id: 'profile' }, el('h2', null, 'Profile'), el('pre', null, short(JSON.stringify(profile, null, 1), 4000))));
+      grid.append(el('section', { class: 'card', id: 'profile' }, el('h2', null, 'Profile'), profile
+        ? kv([['rows', fmt(profile.rows)], ['columns', fmt(profile.columns)], ['profile blob', el('span', { class: 'mono' }, profile.profile)]])
+        : el('p', { class: 'muted' }, 'No profile recorded (`mlineage profile REF` records one).')));
+      const earlier = versionsFound.filter((v) => v.artifact.version < node.version);
+      if (earlier.length) await datasetDiffCard(grid, earlier[earlier.length - 1].artifact, node);
     }
+  }
+
+  // The diff of a dataset version with the version before it: the semver level it calls for and why, rows and
+  // schema changes (counts and column names only: no row samples are asked for).
+  async function datasetDiffCard(grid, before, node) {
+    const card = el('section', { class: 'card', id: 'dataset-diff' }, el('h2', null, `Diff with ${before.name}@${before.version}`));
+    grid.append(card);
+    let d;
+    try {
+      d = await api('datasets/diff', { a: before.digest, b: node.digest, samples: 0 });
+    } catch (error) {
+      card.append(el('p', { class: 'error' }, 'No diff: ' + error.message));
+      return;
+    }
+    const pairs = [['level', el('span', { class: 'badge level-' + d.verdict.level }, d.verdict.level)], ['kind', d.kind]];
+    if (d.table) {
+      const r = d.table.rows;
+      const sc = d.table.schema;
+      pairs.push(['rows', `${fmt(r.rows_a)} → ${fmt(r.rows_b)}`], ['added rows', fmt(r.added)], ['removed rows', fmt(r.removed)]);
+      if (r.mode === 'key') pairs.push(['changed rows', fmt(r.changed)]);
+      pairs.push(['columns added', sc.added.map((c) => c.name).join(', ')], ['columns removed', sc.removed.map((c) => c.name).join(', ')],
+        ['columns renamed', sc.renamed.map((x) => `${x.old} → ${x.new}`).join(', ')],
+        ['types changed', sc.types.map((t) => `${t.column}: ${t.old} → ${t.new}`).join(', ')]);
+    } else if (d.folder) {
+      pairs.push(['files added', fmt(d.folder.added.length)], ['files removed', fmt(d.folder.removed.length)], ['files modified', fmt(d.folder.modified.length)]);
+    } else {
+      pairs.push(['same bytes', d.same_bytes ? 'yes' : 'no']);
+    }
+    card.append(kv(pairs), el('ul', { class: 'reasons' }, d.verdict.reasons.map((reason) => el('li', null, reason))));
   }
 
   async function modelPage(main, name) {
@@ -530,6 +565,15 @@
       m.ts, m.alias, m.from === null || m.from === undefined ? '' : String(m.from), m.to === null ? 'removed' : String(m.to), m.actor || '', m.reason || '',
       el('span', null, (m.gates || []).map((g) => el('span', { class: 'badge ' + (g.verdict === 'pass' ? 'ok' : 'bad') }, `${g.gate}: ${g.verdict}`)),
         m.override ? el('span', { class: 'badge bad' }, 'override') : null)])));
+    // every gate verdict recorded on each version (`mlineage check` records them), newest version first
+    const evaluated = await Promise.all(list.map((v) => api('gates/evaluations', { ref: v.digest })
+      .then((found) => found.evaluations.map((e) => [v, e]))));
+    const rows = evaluated.reverse().flat();
+    main.append(el('section', { id: 'evaluations' }, el('h2', null, 'Gate evaluations'), rows.length
+      ? table(['version', 'when', 'gate', 'check', 'verdict', 'action', 'by', 'policy'], rows.map(([v, e]) => [
+        String(v.version), e.at || '', e.gate, e.label, el('span', { class: 'badge ' + ({ pass: 'ok', warn: 'warn' }[e.verdict] || 'bad') }, e.verdict),
+        e.action || '', e.actor || '', el('span', { class: 'mono' }, (e.policy_digest || '').slice(0, 19))]))
+      : el('p', { class: 'muted' }, 'No gate evaluations recorded (`mlineage check` records them).')));
   }
 
   async function diffPage(main, a, b) {
