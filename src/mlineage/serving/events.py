@@ -387,13 +387,13 @@ class ServingProjection(Projection):
             )
 
     def _insert(self, sql: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-        """Many rows: in one statement on PostgreSQL (the rows as one JSON document, which the server parses
-        into records: far cheaper than a statement or an adapted array per row), else executemany."""
+        """Many rows: in one statement on PostgreSQL (the rows as one JSON array of arrays, which the server
+        takes apart: far cheaper than a statement or an adapted array per row, and than a JSON object per
+        row, whose keys would be built and written once per row), else executemany."""
         if not self.writer.postgres:
             self.writer.cursor.executemany(sql, rows)
             return
-        document = json.dumps([dict(zip(columns, r, strict=True)) for r in rows], separators=(",", ":"))
-        self.writer.cursor.execute(sql, (document,))
+        self.writer.cursor.execute(sql, (json.dumps(rows, separators=(",", ":")),))
 
     def _summarise(self, endpoint: str, label: str, digest: str, s: list[Any], seq: int) -> None:
         params = {
@@ -432,11 +432,15 @@ class ServingProjection(Projection):
         )
 
 
+_CASTS = {"BigInteger": "::bigint", "Integer": "::integer", "Float": "::double precision"}
+
+
 def _insert(table: str, columns: tuple[str, ...], postgres: bool) -> str:
     names = ", ".join(columns)
     if postgres:
-        rows = f"json_populate_recordset(NULL::{table}, %s::json)"
-        return f"INSERT INTO {table} ({names}) SELECT {names} FROM {rows}"
+        types = {c.name: type(c.type).__name__ for t in _tables() if t.name == table for c in t.columns}
+        values = ", ".join(f"(r->>{i}){_CASTS.get(types[c], '')}" for i, c in enumerate(columns))
+        return f"INSERT INTO {table} ({names}) SELECT {values} FROM json_array_elements(%s::json) AS r"
     return f"INSERT INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))})"
 
 
