@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from ..sdk.client import Client
     from .resolve import Resolver
 
-MAX_EVENT_TRACES = 256
-MAX_EVENT_BYTES = 256 * 1024
+MAX_EVENT_TRACES = 1000
+MAX_EVENT_BYTES = 512 * 1024
 """One event's share of a batch: small enough that a spool batch of them stays under a server's body limit."""
 RESOLVED_BYTES = 200
 
