@@ -239,9 +239,9 @@ class TraceRecorder:
             dropped, sampled = self.dropped - self._reported[0], self.sampled_out - self._reported[1]
         rate = self.sample_rate if self.sample_rate < 1 else None
         try:
-            self.client().append(  # checked once, in _take (a team server checks them again on receipt)
-                sealable(to_events(traces, dropped=dropped, sampled_out=sampled, sample_rate=rate, sizes=sizes))
-            )
+            events = to_events(traces, dropped=dropped, sampled_out=sampled, sample_rate=rate, sizes=sizes)
+            # checked once, in _take (a team server checks them again on receipt)
+            self.client().append(sealable(events))
         except StoreUnavailableError as exc:
             self._note(exc)
             return False
