@@ -52,7 +52,19 @@ def _jcs_ready(value: Any) -> Any:
                 out[key] = _jcs_ready(item)
         return out
     if kind is list:
-        return [_jcs_ready(item) for item in value]
+        out_list = []
+        for item in value:  # the usual leaves inline, as for a dict's values (a trace's retrieved rows)
+            leaf = type(item)
+            if (
+                leaf is str
+                or item is None
+                or leaf is bool
+                or (leaf is float and 1e-4 <= abs(item) < 1e16 and not item.is_integer())
+            ):
+                out_list.append(item)
+            else:
+                out_list.append(_jcs_ready(item))
+        return out_list
     if kind is float:
         if value.is_integer():
             if abs(value) < 2.0**53:

@@ -30,13 +30,13 @@ class Appender(Protocol):
     def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]: ...
 
 
-def _default_actor() -> str:
+def default_actor() -> str:
     from .capture.basic import actor  # user@host, computed once per process
 
     return actor()
 
 
-def prepare(events: Iterable[NewEvent], actor: Callable[[], str] = _default_actor) -> Prepared:
+def prepare(events: Iterable[NewEvent], actor: Callable[[], str] = default_actor) -> Prepared:
     """Validate (by each event's spec), redact (the fields the spec names) and stamp the actor of events that
     have none. Raises ``ValidationError`` naming the first bad field; nothing is written then."""
     if isinstance(events, Prepared):

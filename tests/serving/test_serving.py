@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from mlineage import pipeline
 from mlineage.audit import compare_projections
 from mlineage.errors import NotFoundError, ValidationError
 from mlineage.events import NewEvent
+from mlineage.ledger import canonical_json
 from mlineage.sdk.client import Client
 from mlineage.serving import otel
 from mlineage.serving.recorder import TraceRecorder
-from mlineage.serving.service import normalise
+from mlineage.serving.service import normalise, sealable, to_events
 
 
 def _models(client: Client, folder: Path, name: str, n: int) -> list[dict]:
@@ -163,6 +165,29 @@ def test_ingest_resolves_what_the_writer_could_not(client: Client, tmp_path: Pat
                 )
             ]
         )
+
+
+def test_traces_checked_once_are_sealed_as_the_spec_would_check_them() -> None:
+    """``sealable`` skips the spec's second pass over traces ``normalise`` checked: the payloads (and their
+    canonical bytes, which the hash chain covers) must be what that pass would have made."""
+    raw = [
+        {"trace_id": "a", "endpoint": "bot", "model": "chat@production", "latency_ms": 12.0, "cost": 1e-07,
+         "input_tokens": 7.0, "status": "error", "note": "é ✓",
+         "tool_spans": ["search", {"name": "db", "ms": 2}],
+         "retrieved": [["c1", None, "d1", 0.5], {"chunk_id": "c2", "score": 1}, "c3"]},
+        {"trace_id": "b", "ts": "2026-12-07T12:00:00Z", "model_digest": "sha256:" + "ab" * 32,
+         "attributes": {"retrieval.documents.0.document.id": "doc-9", "gen_ai.usage.input_tokens": 3}},
+        {"inputs_digest": "sha256:" + "cd" * 32, "flag": True, "big": 2**40},
+    ]
+    traces = [normalise(r) for r in raw]
+    events = to_events(traces, dropped=2, sampled_out=3, sample_rate=0.5)
+    sealed = sealable(events, "me")
+    full = pipeline.prepare([NewEvent(e.type, e.payload, e.id, e.ts, "me") for e in events])
+    assert [(e.id, e.payload, e.actor) for e in sealed] == [(e.id, e.payload, e.actor) for e in full]
+    assert [canonical_json(e.payload) for e in sealed] == [canonical_json(e.payload) for e in full]
+    assert sealable(to_events(traces))[0].actor  # stamped with this process's user when none is given
+    with pytest.raises(ValidationError, match=r"traces\[1\].trace_id.*in the batch twice"):
+        sealable(to_events([traces[0], traces[0]]))
 
 
 def test_otel_and_openinference_attributes_map_to_chunks() -> None:

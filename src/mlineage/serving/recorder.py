@@ -233,15 +233,15 @@ class TraceRecorder:
     def _append(self, traces: list[dict[str, Any]], sizes: list[int]) -> bool:
         """Append one batch: True when it is written (or refused for good), False to try again later."""
         from ..errors import MlineageError, StoreUnavailableError
-        from .service import to_events
+        from .service import sealable, to_events
 
         with self._lock:
             dropped, sampled = self.dropped - self._reported[0], self.sampled_out - self._reported[1]
         rate = self.sample_rate if self.sample_rate < 1 else None
         try:
-            self.client().append(
-                to_events(traces, dropped=dropped, sampled_out=sampled, sample_rate=rate, sizes=sizes)
-            )
+            events = to_events(traces, dropped=dropped, sampled_out=sampled, sample_rate=rate, sizes=sizes)
+            # checked once, in _take (a team server checks them again on receipt)
+            self.client().append(sealable(events))
         except StoreUnavailableError as exc:
             self._note(exc)
             return False

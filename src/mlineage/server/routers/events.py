@@ -50,8 +50,13 @@ def _tagged(batch: list[EventIn], p: Principal) -> list[NewEvent]:
 
 def append(state: ServerState, batch: list[EventIn], p: Principal) -> dict[str, Any]:
     """The append pipeline, as for every writer, with the namespace check between preparing and sealing."""
+    return append_prepared(state, pipeline.prepare(_tagged(batch, p)), p)
+
+
+def append_prepared(state: ServerState, checked: pipeline.Prepared, p: Principal) -> dict[str, Any]:
+    """``append`` for a batch the server built and checked itself (the serving endpoint's traces): the
+    namespace check, sealing and projecting, without validating it a second time."""
     client = state.client
-    checked = pipeline.prepare(_tagged(batch, p))
     stored = pipeline.append(
         client.store, checked, check=lambda prepared: state.index.check_writes(prepared, p)
     )

@@ -15,8 +15,9 @@ from ...serving.explain import explain_answer
 from ...serving.resolve import Resolver
 from ..answers import answer
 from ..deps import Reader, ServerDep, Writer
-from ..models import ERRORS, EventIn, _Open
-from .events import append
+from ..models import ERRORS, _Open
+from ..namespaces import tag_actor
+from .events import append_prepared
 
 router = APIRouter(prefix="/api/v1/serving", tags=["serving"], responses=ERRORS)
 
@@ -71,7 +72,8 @@ def record(body: TracesIn, p: Writer, state: ServerDep) -> dict[str, Any]:
             _resolvers.clear()
         resolver = _resolvers[id(view)] = Resolver(view)
     traces, events = service.prepare(view, body.traces, resolver)
-    done = append(state, [EventIn(type=e.type, payload=e.payload, id=e.id, ts=e.ts) for e in events], p)
+    # checked once, here (``service.sealable``): the events are the server's own, built from checked traces
+    done = append_prepared(state, service.sealable(events, tag_actor(None, p)), p)
     return {
         "recorded": len(traces),
         "duplicates": done["duplicates"],
