@@ -334,23 +334,9 @@ def gc_command(dry_run: bool, workspace_only: bool, keep_last: int | None, older
 
 def _cutoff(text: str) -> Any:
     """``30d``, ``12h``, ``45m`` before now, or an RFC 3339 time."""
-    import re
-    from datetime import UTC, datetime, timedelta
+    from ..data.retention import cutoff
 
-    from ..errors import ValidationError
-
-    found = re.fullmatch(r"(\d+)([dhm])", text.strip())
-    if found:
-        n, unit = int(found.group(1)), found.group(2)
-        delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
-        return datetime.now(UTC) - delta
-    from ..eventtime import parse_event_time
-
-    try:
-        return parse_event_time(text if re.search(r"(Z|[+-]\d\d:\d\d)$", text) else text + "Z", "older_than")
-    except ValidationError:
-        raise ValidationError("older_than", f"{text!r} is neither an age nor a time", "30d, 12h, 45m or "
-                              "2026-01-31T00:00:00Z") from None
+    return cutoff(text)
 
 
 @click.command("fsck")

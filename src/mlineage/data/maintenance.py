@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..blobs.protocol import BlobStore
 from ..errors import IntegrityError, ValidationError
 from ..hashing import hash_many
 from ..model import Digest
@@ -63,7 +64,7 @@ def ledger_digests(ws: Workspace, skip: frozenset[str] = frozenset()) -> set[Dig
     manifests = []
     for event in ws.client.store.iter_events():
         if event.type == ev.RUN_STARTED and event.payload is not None:
-            out.update(_stored_code_digests(ws, event.payload.get("context") or {}))
+            out.update(stored_code_digests(ws.cache, event.payload.get("context") or {}))
         if event.type != ev.ARTIFACT_RECORDED or event.payload is None:
             continue
         if event.payload["digest"] in skip:
@@ -81,9 +82,9 @@ def ledger_digests(ws: Workspace, skip: frozenset[str] = frozenset()) -> set[Dig
     return out
 
 
-def _stored_code_digests(ws: Workspace, context: dict[str, Any]) -> set[Digest]:
+def stored_code_digests(blobs: BlobStore, context: dict[str, Any]) -> set[Digest]:
     """What a run's code manifest names by digest and stores beside it (the uncommitted diff, untracked
-    sources): a reproduce needs them, so gc keeps them."""
+    sources): a reproduce needs them, so gc keeps them (here and on a team server's artifact store)."""
     import json
 
     out: set[Digest] = set()
@@ -93,8 +94,8 @@ def _stored_code_digests(ws: Workspace, context: dict[str, Any]) -> set[Digest]:
         if git.get("diff_sha256"):
             out.add(Digest.parse(str(git["diff_sha256"])))
         manifest = Digest.parse(str(code["digest"])) if code.get("digest") else None
-        if manifest is not None and ws.cache.has(manifest):
-            with ws.client.blobs.open(manifest) as handle:
+        if manifest is not None and blobs.has(manifest):
+            with blobs.open(manifest) as handle:
                 doc = json.loads(handle.read())
             out.update(Digest.parse(f["digest"]) for f in (doc.get("git") or {}).get("untracked", ()))
     except (ValueError, KeyError, TypeError, OSError):

@@ -120,3 +120,112 @@ def needed_by_models(client: Client) -> dict[str, list[str]]:
         for d in digests:
             out.setdefault(d, []).append(why)
     return out
+
+
+def retention_plan(client: Client, *, keep_last: int | None = None, older_than: datetime | None = None
+                   ) -> RetentionPlan:
+    """The plan for ``client``'s store under a retention rule, with no workspace: no pointer file protects
+    anything (what a team server, or ``Client.retention_plan``, sees)."""
+    from ..errors import ValidationError
+
+    if keep_last is None and older_than is None:
+        raise ValidationError("retention", "give a rule: keep_last, older_than or both")
+    if keep_last is not None and keep_last < 1:
+        raise ValidationError("keep_last", "must be at least 1")
+    return plan(recorded_artifacts(client), keep_last=keep_last, older_than=older_than, pointed=set(),
+                needed_by=needed_by_models(client))
+
+
+def plan_for(client: Client, keep_last: int | None, older_than: datetime | str | None) -> dict[str, Any]:
+    """``Client.retention_plan``: the plan as a dict. Against a team server the server computes it (the dry
+    run of ``POST /api/v1/admin/gc``, an admin token for every namespace: it reads the whole ledger)."""
+    when = cutoff(older_than) if isinstance(older_than, str) else older_than
+    if hasattr(client.store, "request"):
+        client.store.flush(quiet=True)  # type: ignore[attr-defined]
+        body = {"keep_last": keep_last, "older_than": None if when is None else when.isoformat(),
+                "dry_run": True}
+        return dict(client.store.request("POST", "/admin/gc", json=body))
+    return retention_plan(client, keep_last=keep_last, older_than=when).to_dict()
+
+
+def collect(client: Client, *, keep_last: int | None = None, older_than: datetime | None = None,
+            dry_run: bool = True) -> dict[str, Any]:
+    """A retention rule applied to ``client``'s artifact store (the team server's ``POST /admin/gc``): the
+    plan, and, unless ``dry_run``, the expired blobs removed. A blob goes only when it is an expired
+    artifact's (or a member of an expired directory manifest) and nothing else still needs it: no other
+    recorded artifact, no member of another recorded manifest, no run's stored code. When unsure, it stays."""
+    decided = retention_plan(client, keep_last=keep_last, older_than=older_than)
+    expired = {r.digest for r in decided.expired}
+    needed = _still_needed(client, expired)
+    candidates: list[str] = []
+    for digest in sorted(expired):
+        candidates.append(digest)
+        candidates += _members(client, digest)
+    doomed = sorted({d for d in candidates if d not in needed})
+    removed: list[str] = []
+    remove = getattr(client.blobs, "remove", None)
+    if not dry_run and remove is not None:
+        from ..model import Digest
+
+        for d in doomed:
+            if client.blobs.has(Digest.parse(d)):
+                remove(Digest.parse(d))
+                removed.append(d)
+    return dict(decided.to_dict(), dry_run=dry_run, would_remove=doomed, removed=removed)
+
+
+def _members(client: Client, digest: str) -> list[str]:
+    """A directory manifest's member blobs ([] for a file, or a manifest it cannot read)."""
+    from ..errors import ValidationError
+    from ..hashing import parse_manifest
+    from ..model import Digest
+    from .workspace import MANIFEST_MEDIA_TYPE
+
+    found = client.store.get_artifact(digest)
+    if found is None or found.media_type != MANIFEST_MEDIA_TYPE or not client.blobs.has(Digest.parse(digest)):
+        return []
+    try:
+        with client.blobs.open(Digest.parse(digest)) as handle:
+            return [str(e.digest) for e in parse_manifest(handle.read())]
+    except (OSError, ValidationError):
+        return []
+
+
+def _still_needed(client: Client, expired: set[str]) -> set[str]:
+    """What the ledger still needs once ``expired`` goes: every other recorded artifact with its manifest's
+    members, and what runs' code manifests name (``maintenance.ledger_digests``, without a workspace)."""
+    from .. import events as ev
+    from .maintenance import stored_code_digests
+
+    out: set[str] = set()
+    for event in client.store.iter_events():
+        if event.payload is None:
+            continue
+        if event.type == ev.RUN_STARTED:
+            out.update(str(d) for d in stored_code_digests(client.blobs, event.payload.get("context") or {}))
+        elif event.type == ev.ARTIFACT_RECORDED and event.payload["digest"] not in expired:
+            digest = str(event.payload["digest"])
+            out.add(digest)
+            out.update(_members(client, digest))
+    return out
+
+
+def cutoff(text: str) -> datetime:
+    """``--older-than``: ``30d``, ``12h``, ``45m`` before now, or an RFC 3339 time."""
+    import re
+    from datetime import UTC, timedelta
+
+    from ..errors import ValidationError
+
+    found = re.fullmatch(r"(\d+)([dhm])", text.strip())
+    if found:
+        n, unit = int(found.group(1)), found.group(2)
+        delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
+        return datetime.now(UTC) - delta
+    from ..eventtime import parse_event_time
+
+    try:
+        return parse_event_time(text if re.search(r"(Z|[+-]\d\d:\d\d)$", text) else text + "Z", "older_than")
+    except ValidationError:
+        raise ValidationError("older_than", f"{text!r} is neither an age nor a time", "30d, 12h, 45m or "
+                              "2026-01-31T00:00:00Z") from None

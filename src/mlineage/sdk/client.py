@@ -29,6 +29,8 @@ from ..refs import resolve
 from ..stores.protocol import MetadataStore
 
 if TYPE_CHECKING:  # numpy and scipy load only when a lineage query runs
+    from datetime import datetime
+
     from ..checkpoints import ProjectAnchor
     from ..datasets.drift import DriftReport
     from ..datasets.model import DatasetDiff
@@ -515,6 +517,14 @@ class Client:
         from ..registry import erasures
 
         return erasures.close(self, erasure_id, resolution)
+
+    def retention_plan(self, keep_last: int | None = None, older_than: datetime | str | None = None
+                       ) -> dict[str, Any]:
+        """What a retention rule (``gc --keep-last`` / ``--older-than``) would let go, and what it must keep
+        because a registered model version descends from it, and why (``data.retention``)."""
+        from ..data import retention
+
+        return retention.plan_for(self, keep_last, older_than)
 
     def deploy(self, ref: str, endpoint: str, env: str, *, reason: str = "") -> dict[str, Any]:
         """Record that ``name@alias`` (or ``name@N``) now serves ``endpoint`` in ``env`` (by digest)."""

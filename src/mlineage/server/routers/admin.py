@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from ...errors import NotFoundError
 from ..auth import ForbiddenError
@@ -37,3 +38,22 @@ def revoke_token(token_id: str, p: Admin, state: ServerDep) -> dict[str, Any]:
     revoked = state.tokens.revoke(token_id, actor=tag_actor(None, p))
     state.forget_tokens()
     return revoked
+
+
+class GcIn(BaseModel):
+    keep_last: int | None = None
+    older_than: str | None = None  # 30d, 12h, 45m or an RFC 3339 time
+    dry_run: bool = True
+
+
+@router.post("/admin/gc")
+def gc(body: GcIn, p: Admin, state: ServerDep) -> dict[str, Any]:
+    """A retention rule on the server's artifact store (an admin of every namespace: the store is shared):
+    the plan (expired, protected with why, kept) and, unless ``dry_run``, the expired blobs removed; never
+    a protected one nor one another record still needs (docs/incidents.md)."""
+    from ...data.retention import collect, cutoff
+
+    if not p.sees_all:
+        raise ForbiddenError("gc needs an admin token for all namespaces ('*')")
+    when = cutoff(body.older_than) if body.older_than is not None else None
+    return collect(state.client, keep_last=body.keep_last, older_than=when, dry_run=body.dry_run)
