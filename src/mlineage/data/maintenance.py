@@ -65,6 +65,7 @@ def ledger_digests(ws: Workspace, skip: frozenset[str] = frozenset()) -> set[Dig
     for event in ws.client.store.iter_events():
         if event.type == ev.RUN_STARTED and event.payload is not None:
             out.update(stored_code_digests(ws.cache, event.payload.get("context") or {}))
+        out.update(content_digests(event, skip))
         if event.type != ev.ARTIFACT_RECORDED or event.payload is None:
             continue
         if event.payload["digest"] in skip:
@@ -79,6 +80,23 @@ def ledger_digests(ws: Workspace, skip: frozenset[str] = frozenset()) -> set[Dig
                 out.update(e.digest for e in ws.read_manifest(m))
             except (IntegrityError, ValidationError):
                 continue  # fsck reports it; gc keeps what it cannot read
+    return out
+
+
+def content_digests(event: Any, skip: frozenset[str] = frozenset()) -> set[Digest]:
+    """The blobs an event keeps beside an artifact it names (a dataset profile: ``CONTENT_EVENTS``): gc keeps
+    them while that artifact is kept, and lets them go with an expired one."""
+    from ..registry.erasures import CONTENT_EVENTS
+
+    fields = CONTENT_EVENTS.get(event.type, ())
+    if not fields or event.payload is None or event.payload.get("digest") in skip:
+        return set()
+    out: set[Digest] = set()
+    for f in fields:
+        try:
+            out.add(Digest.parse(str(event.payload[f])))
+        except (KeyError, ValueError):
+            continue
     return out
 
 

@@ -193,14 +193,16 @@ def _members(client: Client, digest: str) -> list[str]:
 
 def _still_needed(client: Client, expired: set[str]) -> set[str]:
     """What the ledger still needs once ``expired`` goes: every other recorded artifact with its manifest's
-    members, and what runs' code manifests name (``maintenance.ledger_digests``, without a workspace)."""
+    members and the profiles kept beside it, and what runs' code manifests name
+    (``maintenance.ledger_digests``, without a workspace)."""
     from .. import events as ev
-    from .maintenance import stored_code_digests
+    from .maintenance import content_digests, stored_code_digests
 
     out: set[str] = set()
     for event in client.store.iter_events():
         if event.payload is None:
             continue
+        out.update(str(d) for d in content_digests(event, frozenset(expired)))
         if event.type == ev.RUN_STARTED:
             out.update(str(d) for d in stored_code_digests(client.blobs, event.payload.get("context") or {}))
         elif event.type == ev.ARTIFACT_RECORDED and event.payload["digest"] not in expired:
