@@ -387,7 +387,8 @@ def test_gc_retention_keeps_the_ancestors_of_registered_models(data_project: Pat
     goes = sorted([digests[1], Digest.parse(profiles[str(digests[1])])])  # the expired version's profile too
     report = gc(ws, keep_last=1)
     assert report.unreachable == goes and not report.removed
-    assert list(report.expired) == [str(digests[1])]
+    assert report.expired == {str(digests[1]): "data.csv@2",
+                              profiles[str(digests[1])]: "profile of data.csv@2"}
     (why,) = report.protected[str(digests[0])]
     assert report.labels[str(digests[0])] == "data.csv@1"
     assert why == "ancestor of clf@1 (registered; alias production)"

@@ -148,6 +148,8 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False, kee
         reachable |= ledger_digests(ws, frozenset(expired))
     present = list(ws.cache.iter_digests())
     unreachable = sorted(d for d in present if d not in reachable)
+    if expired:
+        expired.update(_profiles_of(ws, expired, {str(d) for d in unreachable}))
     size = 0
     for d in unreachable:
         try:
@@ -163,6 +165,17 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False, kee
         stale = len(ws.cache.remove_stale_temps())
     kept = len(present) - len(unreachable)
     return GcReport(unreachable, size, not dry_run, kept, stale, expired, protected, labels)
+
+
+def _profiles_of(ws: Workspace, expired: dict[str, str], going: set[str]) -> dict[str, str]:
+    """The blobs kept beside expired versions (their profiles) that go with them, labelled as such."""
+    out: dict[str, str] = {}
+    for event in ws.client.store.iter_events():
+        if event.payload is not None and event.payload.get("digest") in expired:
+            for d in content_digests(event):
+                if str(d) in going:
+                    out[str(d)] = f"profile of {expired[event.payload['digest']]}"
+    return out
 
 
 def _label(ws: Workspace, digest: str, fallback: str) -> str:
