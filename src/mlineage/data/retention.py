@@ -156,8 +156,8 @@ def collect(client: Client, *, keep_last: int | None = None, older_than: datetim
     recorded artifact, no member of another recorded manifest, no run's stored code. When unsure, it stays."""
     decided = retention_plan(client, keep_last=keep_last, older_than=older_than)
     expired = {r.digest for r in decided.expired}
-    needed = _still_needed(client, expired)
-    candidates: list[str] = []
+    needed, beside = _still_needed(client, expired)
+    candidates: list[str] = sorted(beside)  # the expired versions' profiles go with them
     for digest in sorted(expired):
         candidates.append(digest)
         candidates += _members(client, digest)
@@ -191,25 +191,29 @@ def _members(client: Client, digest: str) -> list[str]:
         return []
 
 
-def _still_needed(client: Client, expired: set[str]) -> set[str]:
+def _still_needed(client: Client, expired: set[str]) -> tuple[set[str], set[str]]:
     """What the ledger still needs once ``expired`` goes: every other recorded artifact with its manifest's
     members and the profiles kept beside it, and what runs' code manifests name
-    (``maintenance.ledger_digests``, without a workspace)."""
+    (``maintenance.ledger_digests``, without a workspace); and the profiles kept beside expired versions."""
     from .. import events as ev
     from .maintenance import content_digests, stored_code_digests
 
     out: set[str] = set()
+    beside: set[str] = set()
     for event in client.store.iter_events():
         if event.payload is None:
             continue
-        out.update(str(d) for d in content_digests(event, frozenset(expired)))
+        if event.payload.get("digest") in expired:
+            beside.update(str(d) for d in content_digests(event))
+        else:
+            out.update(str(d) for d in content_digests(event))
         if event.type == ev.RUN_STARTED:
             out.update(str(d) for d in stored_code_digests(client.blobs, event.payload.get("context") or {}))
         elif event.type == ev.ARTIFACT_RECORDED and event.payload["digest"] not in expired:
             digest = str(event.payload["digest"])
             out.add(digest)
             out.update(_members(client, digest))
-    return out
+    return out, beside
 
 
 def cutoff(text: str) -> datetime:
