@@ -156,12 +156,13 @@ def collect(client: Client, *, keep_last: int | None = None, older_than: datetim
     recorded artifact, no member of another recorded manifest, no run's stored code. When unsure, it stays."""
     decided = retention_plan(client, keep_last=keep_last, older_than=older_than)
     expired = {r.digest for r in decided.expired}
-    needed, beside = _still_needed(client, expired)
+    needed, beside, unsure = _still_needed(client, expired)
     candidates: list[str] = sorted(beside)  # the expired versions' profiles go with them
     for digest in sorted(expired):
         candidates.append(digest)
-        candidates += _members(client, digest)
-    doomed = sorted({d for d in candidates if d not in needed})
+        candidates += _members(client, digest) or []
+    # a recorded directory manifest it cannot read may hold any blob: then nothing goes
+    doomed = [] if unsure else sorted({d for d in candidates if d not in needed})
     removed: list[str] = []
     remove = getattr(client.blobs, "remove", None)
     if not dry_run and remove is not None:
@@ -171,35 +172,38 @@ def collect(client: Client, *, keep_last: int | None = None, older_than: datetim
             if client.blobs.has(Digest.parse(d)):
                 remove(Digest.parse(d))
                 removed.append(d)
-    return dict(decided.to_dict(), dry_run=dry_run, would_remove=doomed, removed=removed)
+    return dict(decided.to_dict(), dry_run=dry_run, would_remove=doomed, removed=removed,
+                unreadable_manifest=unsure)
 
 
-def _members(client: Client, digest: str) -> list[str]:
-    """A directory manifest's member blobs ([] for a file, or a manifest it cannot read)."""
-    from ..errors import ValidationError
+def _members(client: Client, digest: str) -> list[str] | None:
+    """A directory manifest's member blobs ([] for a file; None for a manifest it cannot read)."""
+    from ..errors import NotFoundError, ValidationError
     from ..hashing import parse_manifest
     from ..model import Digest
     from .workspace import MANIFEST_MEDIA_TYPE
 
     found = client.store.get_artifact(digest)
-    if found is None or found.media_type != MANIFEST_MEDIA_TYPE or not client.blobs.has(Digest.parse(digest)):
+    if found is None or found.media_type != MANIFEST_MEDIA_TYPE:
         return []
     try:
         with client.blobs.open(Digest.parse(digest)) as handle:
             return [str(e.digest) for e in parse_manifest(handle.read())]
-    except (OSError, ValidationError):
-        return []
+    except (OSError, ValidationError, NotFoundError):
+        return None
 
 
-def _still_needed(client: Client, expired: set[str]) -> tuple[set[str], set[str]]:
+def _still_needed(client: Client, expired: set[str]) -> tuple[set[str], set[str], bool]:
     """What the ledger still needs once ``expired`` goes: every other recorded artifact with its manifest's
     members and the profiles kept beside it, and what runs' code manifests name
-    (``maintenance.ledger_digests``, without a workspace); and the profiles kept beside expired versions."""
+    (``maintenance.ledger_digests``, without a workspace); the profiles kept beside expired versions; and
+    whether a kept directory manifest could not be read (its members unknown)."""
     from .. import events as ev
     from .maintenance import content_digests, stored_code_digests
 
     out: set[str] = set()
     beside: set[str] = set()
+    unsure = False
     for event in client.store.iter_events():
         if event.payload is None:
             continue
@@ -212,8 +216,10 @@ def _still_needed(client: Client, expired: set[str]) -> tuple[set[str], set[str]
         elif event.type == ev.ARTIFACT_RECORDED and event.payload["digest"] not in expired:
             digest = str(event.payload["digest"])
             out.add(digest)
-            out.update(_members(client, digest))
-    return out, beside
+            members = _members(client, digest)
+            unsure = unsure or members is None
+            out.update(members or [])
+    return out, beside, unsure
 
 
 def cutoff(text: str) -> datetime:
