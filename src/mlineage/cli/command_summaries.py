@@ -28,6 +28,9 @@ SUMMARIES: dict[str, str] = {
         "Measure per-column drift from A to B (PSI, KS, Wasserstein; Jensen-Shannon, chi-squared), from "
         "the stored profiles (from the data when a side has none). Exit status 1 when a threshold is "
         "crossed."),
+    "edit": (
+        "Human-in-the-loop edits: label corrections, weight and prompt edits, approvals, with who and "
+        "why."),
     "emit": (
         "Record events read from SOURCE (a file, or - for stdin): one JSON object, a JSON list, or JSON "
         "lines."),
@@ -40,6 +43,7 @@ SUMMARIES: dict[str, str] = {
         "Walk an answer back: model version, retrieved chunks, index version, embedding model, source "
         "documents (their inclusion proven) and licences."),
     "export": "Export the whole ledger as JSON Lines, or REF's provenance in a standard format (--format).",
+    "federated": "Federated learning: rounds as runs, client updates by digest and pseudonymous id.",
     "fsck": (
         "Re-hash every object in the cache; report corrupted objects and referenced objects that are "
         "missing."),
@@ -50,6 +54,7 @@ SUMMARIES: dict[str, str] = {
         "Import history from DVC, MLflow or OpenLineage event logs (idempotent: importing again adds "
         "nothing, and an interrupted import resumes where it stopped)."),
     "incident": "Incidents: a bad artifact, what it reached, and how it was resolved.",
+    "index": "Embedding index versions: corpus + embedding model + chunker + parameters, chunk by chunk.",
     "init": "Create a .mlineage/ project in PATH (default: here) and its metadata store.",
     "keys": "Signing keys for attestations and model signatures (PEM files).",
     "licence": (
