@@ -38,7 +38,7 @@ def main() -> None:
     print(f"(embedding model: {embedder})")
     cli("index", "build", "kb", "--corpus", "kb@1", "--name", "kb-index", "--embedder", embedder,
         "--splitter", "sentences", "--chunk-size", "2", "--overlap", "1", "--param", "metric=cosine",
-        "--store", "lancedb")
+        "--vectors", "lancedb")
     cli("index", "show", "kb-index@1")
     cli("trace", "kb-index@1")
 

@@ -41,11 +41,11 @@ def index_group() -> None:
 @click.option("--chunk-size", type=int, default=200, show_default=True, help="Units of the splitter.")
 @click.option("--overlap", type=int, default=20, show_default=True)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="An index parameter (repeat).")
-@click.option("--store", "store_uri",
+@click.option("--vectors", "vectors_uri", metavar="DIR",
               help="A LanceDB folder to write the vectors to (default: lineage only).")
 @JSON_OPTION
 def index_build(source: Path, name: str, corpus: str | None, embedder: str, splitter: str, chunk_size: int,
-                overlap: int, params: tuple[str, ...], store_uri: str | None, as_json: bool) -> None:
+                overlap: int, params: tuple[str, ...], vectors_uri: str | None, as_json: bool) -> None:
     """Chunk, embed and record an index version of the corpus at SOURCE (a folder of shards or a manifest)."""
     from ..errors import ValidationError
     from ..llm.chunking import ChunkerConfig
@@ -60,7 +60,7 @@ def index_build(source: Path, name: str, corpus: str | None, embedder: str, spli
     with client_session() as client:
         result = client.build_index(source, embedder=embedder_from_spec(embedder),
                                     chunker=ChunkerConfig(splitter, chunk_size, overlap), name=name,
-                                    corpus=corpus, params=parsed, store_uri=store_uri,
+                                    corpus=corpus, params=parsed, store_uri=vectors_uri,
                                     progress=_progress())
     if as_json:
         emit_json(result)
