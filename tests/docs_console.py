@@ -27,7 +27,8 @@ SHOWN_WORK = "/tmp"
 MASKS = [
     (re.compile(r"sha256:[0-9a-f]+…?"), "sha256:<digest>"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?"), "<time>"),
-    (re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,64}\b"), "<id>"),
+    # an id mixes digits and letters, except the one in ~280 twelve-digit run ids drawn all digits or all letters
+    (re.compile(r"\b(?:(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,64}|[0-9]{12}|[a-f]{12})\b"), "<id>"),
     (re.compile(r"\balice@[\w.-]+"), "alice@<host>"),
     (re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s)\b"), "<duration>"),
     (re.compile(r"\s+"), " "),
