@@ -39,10 +39,14 @@ chromium:
 	  fi; \
 	fi
 
+# Byte-compiled once up front: where PYTHONDONTWRITEBYTECODE is set, every CLI process a test starts would
+# otherwise compile the package from source again.
 test: install $(ML_STAMP) chromium
+	$(BIN)/python -m compileall -q -j 0 src tests > /dev/null
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: install
+	$(BIN)/python -m compileall -q -j 0 src tests > /dev/null
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 # The peers (MLflow, DVC) pin libraries differently from the test tools (DVC's hydra wants an older antlr4
@@ -60,6 +64,7 @@ $(BENCH_STAMP): pyproject.toml requirements-bench.lock requirements-ml.txt
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP) chromium
+	$(BENCH_BIN)/python -m compileall -q -j 0 src bench > /dev/null
 	$(BENCH_BIN)/python -m bench
 
 lint: install

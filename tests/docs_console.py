@@ -27,7 +27,7 @@ SHOWN_WORK = "/tmp"
 MASKS = [
     (re.compile(r"sha256:[0-9a-f]+…?"), "sha256:<digest>"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?"), "<time>"),
-    # an id mixes digits and letters, except the one in ~280 twelve-digit run ids drawn all digits or all letters
+    # an id mixes digits and letters, but for a 12-digit run id drawn all digits or all letters (1 in ~280)
     (re.compile(r"\b(?:(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,64}|[0-9]{12}|[a-f]{12})\b"), "<id>"),
     (re.compile(r"\balice@[\w.-]+"), "alice@<host>"),
     (re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s)\b"), "<duration>"),

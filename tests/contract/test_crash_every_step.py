@@ -20,7 +20,9 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +31,6 @@ from mlineage.audit import compare_projections
 from mlineage.config import init_project, load_settings
 from mlineage.model import Digest
 from mlineage.sdk.client import Client
-from tests.conftest import drop_pg_schema, make_pg_schema_url
 
 CHILD = r"""
 import json, os, sqlite3, sys
@@ -138,38 +139,61 @@ def _child(folder: Path, crash_at: int, log: Path, store_uri: str) -> subprocess
 
 
 class _Projects:
-    """Fresh copies of one starting state: a project folder, and on PostgreSQL a schema of its own, holding a
-    ledger with history (an earlier run) and a checkpoint file."""
+    """Fresh copies of one starting state: a project folder holding a ledger with history (an earlier run)
+    and a checkpoint file, made once and copied for every kill; on PostgreSQL its database is copied too
+    (``CREATE DATABASE ... TEMPLATE``), so each copy costs a file copy instead of migrations and a run."""
 
     def __init__(self, backend: str, tmp_path: Path, pg_admin_url: str | None) -> None:
         self.backend, self.tmp_path, self.pg_admin_url = backend, tmp_path, pg_admin_url
-        self.schemas: list[str] = []
-
-    def make(self, name: str) -> tuple[Path, str]:
-        folder = self.tmp_path / name
-        folder.mkdir()
-        init_project(folder)
-        (folder / "data.csv").write_text("x,y\n1,2\n")
-        if self.backend == "sqlite":
-            uri = f"sqlite:///{folder / '.mlineage' / 'mlineage.db'}"
-        else:
-            assert self.pg_admin_url is not None
-            uri, schema = make_pg_schema_url(self.pg_admin_url)
-            self.schemas.append(schema)
-            (folder / ".mlineage" / "config.toml").write_text(f'[store]\nuri = "{uri}"\n')
-        client = Client(load_settings(folder))
+        self.databases: list[str] = []
+        self.template = tmp_path / "template"
+        self.template.mkdir()
+        init_project(self.template)
+        (self.template / "data.csv").write_text("x,y\n1,2\n")
+        self.template_db = self._database() if backend == "postgresql" else None
+        self._uri(self.template, self.template_db)
+        client = Client(load_settings(self.template))
         try:
             with mlineage.run("earlier", client=client) as earlier:
                 earlier.log_metric("loss", 2.0)
         finally:
             client.close()
-        return folder, uri
 
-    def drop(self) -> None:
-        assert self.pg_admin_url is not None or not self.schemas
-        for schema in self.schemas:
-            drop_pg_schema(self.pg_admin_url, schema)  # type: ignore[arg-type]
-        self.schemas.clear()
+    def _admin(self) -> Any:
+        import psycopg
+
+        assert self.pg_admin_url is not None
+        return psycopg.connect(self.pg_admin_url, autocommit=True)
+
+    def _database(self, template: str | None = None) -> str:
+        """A new database (a copy of ``template``); returns its name."""
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        with self._admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"'
+                         + (f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""))
+        self.databases.append(name)
+        return name
+
+    def _uri(self, folder: Path, database: str | None) -> str:
+        if database is None:
+            return f"sqlite:///{folder / '.mlineage' / 'mlineage.db'}"
+        from sqlalchemy.engine import make_url
+
+        uri = make_url(self.pg_admin_url).set(database=database).render_as_string(hide_password=False)
+        (folder / ".mlineage" / "config.toml").write_text(f'[store]\nuri = "{uri}"\n')
+        return uri
+
+    def make(self, name: str) -> tuple[Path, str]:
+        folder = self.tmp_path / name
+        shutil.copytree(self.template, folder, symlinks=True)
+        database = self._database(self.template_db) if self.template_db else None
+        return folder, self._uri(folder, database)
+
+    def drop(self, keep_template: bool = True) -> None:
+        for database in [d for d in self.databases if not keep_template or d != self.template_db]:
+            with self._admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            self.databases.remove(database)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -223,4 +247,4 @@ def test_a_writer_killed_at_every_step_loses_and_half_writes_nothing(backend: st
             shutil.rmtree(folder)
             projects.drop()
     finally:
-        projects.drop()
+        projects.drop(keep_template=False)

@@ -15,19 +15,11 @@ from mlineage.model import Artifact
 from mlineage.registry import service
 from mlineage.sdk.client import Client
 from mlineage.sdk.run import run
-
-
-def _models(client: Client, folder: Path, name: str, n: int) -> list[dict]:
-    out = []
-    for i in range(n):
-        path = folder / f"{name}-{i}.bin"
-        path.write_text(f"{name} weights {i}\n")
-        out.append(client.register_model(str(path), name))
-    return out
+from tests.registry.models import register_models
 
 
 def test_alias_history_and_as_of(client: Client, tmp_path: Path) -> None:
-    v1, v2, v3 = _models(client, tmp_path, "fraud", 3)
+    v1, v2, v3 = register_models(client, tmp_path, "fraud", 3)
     assert [v["version"] for v in (v1, v2, v3)] == [1, 2, 3]
     assert client.register_model(str(tmp_path / "fraud-1.bin"), "fraud")["existed"] is True
     first = client.set_alias("fraud", "production", "@1", reason="first release")
@@ -59,7 +51,7 @@ def test_alias_history_and_as_of(client: Client, tmp_path: Path) -> None:
 
 
 def test_a_run_using_production_records_the_digest(client: Client, tmp_path: Path) -> None:
-    v1, _ = _models(client, tmp_path, "scorer", 2)
+    v1, _ = register_models(client, tmp_path, "scorer", 2)
     client.set_alias("scorer", "production", "@1")
     with run("score", kind="evaluate", client=client, capture=False) as r:
         used = r.use("scorer@production", kind="model")
@@ -77,7 +69,7 @@ POLICY = """gates:
 
 def test_promotion_refused_by_a_failing_gate_and_the_override_recorded(client: Client, tmp_path: Path
                                                                        ) -> None:
-    _models(client, tmp_path, "ranker", 1)  # registered from a file: no run produced it
+    register_models(client, tmp_path, "ranker", 1)  # registered from a file: no run produced it
     policy = parse_policy(POLICY)
     with pytest.raises(PromotionRefusedError, match="gate 'auditability' fail"):
         client.promote("ranker@1", "production", policy=policy)
@@ -94,7 +86,7 @@ def test_promotion_refused_by_a_failing_gate_and_the_override_recorded(client: C
 
 
 def test_concurrent_promotions_one_wins(store_uri: str, client: Client, tmp_path: Path) -> None:
-    _models(client, tmp_path, "race", 3)
+    register_models(client, tmp_path, "race", 3)
     client.set_alias("race", "production", "@1")
     barrier = threading.Barrier(2)
     outcomes: dict[int, object] = {}
@@ -126,8 +118,8 @@ def test_concurrent_promotions_one_wins(store_uri: str, client: Client, tmp_path
 
 
 def test_bad_input(client: Client, tmp_path: Path) -> None:
-    _models(client, tmp_path, "alpha", 2)
-    (beta,) = _models(client, tmp_path, "beta", 1)
+    register_models(client, tmp_path, "alpha", 2)
+    (beta,) = register_models(client, tmp_path, "beta", 1)
     with pytest.raises(NotFoundError, match="no model is registered as 'nope'"):
         client.set_alias("nope", "production", "@1")
     with pytest.raises(NotFoundError, match="no model is registered as 'nope'"):
@@ -147,7 +139,7 @@ def test_bad_input(client: Client, tmp_path: Path) -> None:
 
 
 def test_deployments_and_endpoint_history(client: Client, tmp_path: Path) -> None:
-    v1, v2 = _models(client, tmp_path, "scoring", 2)
+    v1, v2 = register_models(client, tmp_path, "scoring", 2)
     client.set_alias("scoring", "production", "@1")
     first = client.deploy("scoring@production", "payments", "prod")
     client.set_alias("scoring", "production", "@2")
@@ -205,7 +197,7 @@ def test_rollback_skips_the_versions_a_bad_dataset_reached(client: Client, tmp_p
     with pytest.raises(AliasConflictError, match="already closed"):
         client.close_incident(opened["id"], "again")
 
-    (only,) = _models(client, tmp_path, "tainted", 1)
+    (only,) = register_models(client, tmp_path, "tainted", 1)
     client.set_alias("tainted", "production", "@1")
     with pytest.raises(NotFoundError, match="no version of tainted is free of"):
         client.rollback_alias("tainted", "production", only["digest"])
@@ -215,14 +207,14 @@ def test_rollback_skips_the_versions_a_bad_dataset_reached(client: Client, tmp_p
 def test_the_release_gate_reads_an_alias_through_the_registry(client: Client, tmp_path: Path) -> None:
     from mlineage.gates.release import current_ref
 
-    (v1,) = _models(client, tmp_path, "champ", 1)
+    (v1,) = register_models(client, tmp_path, "champ", 1)
     client.set_alias("champ", "production", "@1")
     ref = current_ref("alias:champ@production")  # the policy's ``current: alias:champ@production``
     assert str(client.resolve(ref).digest) == v1["digest"]
 
 
 def test_approval_states_with_who_and_why_and_promotion_respects_them(client: Client, tmp_path: Path) -> None:
-    _models(client, tmp_path, "appr", 2)
+    register_models(client, tmp_path, "appr", 2)
     assert [v["approval"] for v in client.model_versions("appr")] == ["pending", "pending"]
     with pytest.raises(ValidationError, match="a rejection needs a reason"):
         client.set_approval("appr@1", "rejected")
@@ -250,7 +242,7 @@ def test_approval_states_with_who_and_why_and_promotion_respects_them(client: Cl
 
 def test_require_approval_refuses_a_pending_version(client: Client, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    _models(client, tmp_path, "gated", 1)
+    register_models(client, tmp_path, "gated", 1)
     monkeypatch.setattr(service, "required_approval", lambda _c: frozenset({"production"}))
     with pytest.raises(PromotionRefusedError, match="pending and production requires an approved version"):
         client.promote("gated@1", "production")

@@ -1,6 +1,6 @@
 """The registry against a real team server (MLINEAGE_URI): registration, alias moves, ``NAME@production`` in a
 run, the compare-and-set conflict raised as the same class, and a teammate's CLI reading the history through
-``/api/v1/registry``. One backend only (PostgreSQL, what a team server runs; SQLite where it is missing): the
+``/api/v1/registry``. One backend only (PostgreSQL, what a team server runs): the
 embedded tests cover both, and a server start is most of this test's time."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, _pg_available, drop_pg_schema, make_pg_schema_url
-from tests.server.conftest import ServerProcess
+from tests.server.conftest import ServerProcess, backend_store
 from tests.team.conftest import machine, write_token
 
 from .receiver import Receiver
@@ -44,12 +43,8 @@ def server(backend_uri: str, receiver: Receiver, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="module")
 def backend_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if _pg_available() is not None:
-        yield f"sqlite:///{tmp_path_factory.mktemp('srv') / 'store.db'}"
-        return
-    url, schema = make_pg_schema_url(PG_ADMIN_URL)
-    yield url
-    drop_pg_schema(PG_ADMIN_URL, schema)
+    """PostgreSQL, what a team server runs (the embedded tests cover both backends)."""
+    yield from backend_store("postgresql", tmp_path_factory)
 
 SCRIPT = """
 import json

@@ -94,9 +94,10 @@ def admin_token(store_uri: str) -> str:
         store.close()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def backend_uri(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
+def backend_store(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh store for a server: a SQLite file, or a PostgreSQL schema (missing PostgreSQL fails under
+    CI=true and skips elsewhere)."""
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('srv') / 'store.db'}"
         return
     problem = _pg_available()
@@ -107,6 +108,11 @@ def backend_uri(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     url, schema = make_pg_schema_url(PG_ADMIN_URL)
     yield url
     drop_pg_schema(PG_ADMIN_URL, schema)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def backend_uri(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from backend_store(request.param, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

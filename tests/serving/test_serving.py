@@ -20,15 +20,7 @@ from mlineage.sdk.client import Client
 from mlineage.serving import otel
 from mlineage.serving.recorder import TraceRecorder
 from mlineage.serving.service import normalise, sealable, to_events
-
-
-def _models(client: Client, folder: Path, name: str, n: int) -> list[dict]:
-    out = []
-    for i in range(n):
-        path = folder / f"{name}-{i}.bin"
-        path.write_text(f"{name} weights {i}\n")
-        out.append(client.register_model(str(path), name))
-    return out
+from tests.registry.models import register_models
 
 
 def _total(client: Client) -> int:
@@ -36,7 +28,7 @@ def _total(client: Client) -> int:
 
 
 def test_a_thread_pool_of_callers_records_every_trace_once(client: Client, tmp_path: Path) -> None:
-    v1, _ = _models(client, tmp_path, "chat", 2)
+    v1, _ = register_models(client, tmp_path, "chat", 2)
     client.set_alias("chat", "production", "@1")
     rec = TraceRecorder(client, interval=0.01, batch_size=64)
 
@@ -122,7 +114,7 @@ def test_sampling(client: Client) -> None:
 
 
 def test_ingest_resolves_what_the_writer_could_not(client: Client, tmp_path: Path) -> None:
-    v1, v2 = _models(client, tmp_path, "ranker", 2)
+    v1, v2 = register_models(client, tmp_path, "ranker", 2)
     client.set_alias("ranker", "champion", "@2")
     client.deploy("ranker@1", "search", "prod")
     client.append(
@@ -270,7 +262,7 @@ def _index(client: Client, folder: Path) -> tuple[dict, str, str]:
 
 def test_explain_answer_walks_to_documents_and_licences(client: Client, tmp_path: Path) -> None:
     corpus, embedder, index = _index(client, tmp_path)
-    (v1,) = _models(client, tmp_path, "assistant", 1)
+    (v1,) = register_models(client, tmp_path, "assistant", 1)
     client.set_alias("assistant", "production", "@1")
     client.record_licence(v1["digest"], "llama3")
     done = client.record_traces(

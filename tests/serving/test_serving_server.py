@@ -1,8 +1,8 @@
 """Serving traces against a real team server: a thread pool of callers while the server is stopped mid-way
 and restarted (every trace recorded once: the spool keeps what the dead server never took, event ids make
 retries harmless), a script's traces written at exit, and a non-Python caller's HTTP endpoint with OTel
-attributes read back by a teammate's CLI. One backend (PostgreSQL, what a team server runs; SQLite where it
-is missing): the embedded tests cover both."""
+attributes read back by a teammate's CLI. One backend (PostgreSQL, what a team server runs): the embedded
+tests cover both."""
 
 from __future__ import annotations
 
@@ -18,19 +18,14 @@ from mlineage.config import Settings
 from mlineage.sdk.client import Client
 from mlineage.serving.recorder import TraceRecorder
 from mlineage.stores.remote import RemoteStore
-from tests.conftest import PG_ADMIN_URL, _pg_available, drop_pg_schema, make_pg_schema_url
-from tests.server.conftest import ServerProcess, admin_token
+from tests.server.conftest import ServerProcess, admin_token, backend_store
 from tests.team.conftest import machine, write_token
 
 
 @pytest.fixture(scope="module")
 def backend_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if _pg_available() is not None:
-        yield f"sqlite:///{tmp_path_factory.mktemp('srv') / 'store.db'}"
-        return
-    url, schema = make_pg_schema_url(PG_ADMIN_URL)
-    yield url
-    drop_pg_schema(PG_ADMIN_URL, schema)
+    """PostgreSQL, what a team server runs (the embedded tests cover both backends)."""
+    yield from backend_store("postgresql", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

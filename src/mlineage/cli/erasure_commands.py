@@ -63,6 +63,13 @@ def erase_command(ref: str, reason: str, authorised_by: str | None, ticket: str 
                    + ("serving now" if row["now"] else f"served from {row['ts']}"))
 
 
+def _answer(found: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(found)
+    else:
+        _show(found)
+
+
 @click.group("erasure")
 def erasure_group() -> None:
     """Erasure requests: what was erased, which models it reached, and what was decided for each."""
@@ -75,10 +82,7 @@ def erasure_show(erasure_id: str, as_json: bool) -> None:
     """An erasure, its affected models and their decisions."""
     with client_session() as client:
         found = client.erasure(erasure_id)
-    if as_json:
-        emit_json(found)
-        return
-    _show(found)
+    _answer(found, as_json)
 
 
 @erasure_group.command("decide")
@@ -91,10 +95,7 @@ def erasure_decide(erasure_id: str, model: str, decision: str, reason: str, as_j
     """Record what happens to MODEL (NAME@N, or a digest) that learnt from the erased data."""
     with client_session() as client:
         found = client.decide_erasure(erasure_id, model, decision, reason=reason)
-    if as_json:
-        emit_json(found)
-        return
-    _show(found)
+    _answer(found, as_json)
 
 
 @erasure_group.command("close")
@@ -105,10 +106,7 @@ def erasure_close(erasure_id: str, resolution: str, as_json: bool) -> None:
     """Close an erasure; refused while an affected model has no decision."""
     with client_session() as client:
         found = client.close_erasure(erasure_id, resolution)
-    if as_json:
-        emit_json(found)
-        return
-    _show(found)
+    _answer(found, as_json)
 
 
 COMMANDS = [erase_command, erasure_group]

@@ -76,45 +76,17 @@ def static(name: str) -> Response:
     return _file(name)
 
 
-@router.get("/")
-def home(request: Request, state: ServerDep) -> Response:
+# Every stable URL the shell serves; ``/diff?a=..&b=..`` is the same page for refs that contain a slash.
+SHELL_PATHS = ("/", "/lineage/{ref:path}", "/runs/{run_id}", "/artifacts/{ref:path}", "/models/{name:path}",
+               "/diff/{a}/{b}", "/diff", "/audit")
+
+
+def shell_page(request: Request, state: ServerDep) -> Response:
     return _shell(request, state)
 
 
-@router.get("/lineage/{ref:path}")
-def lineage_page(request: Request, state: ServerDep) -> Response:
-    return _shell(request, state)
-
-
-@router.get("/runs/{run_id}")
-def run_page(request: Request, state: ServerDep) -> Response:
-    return _shell(request, state)
-
-
-@router.get("/artifacts/{ref:path}")
-def artifact_page(request: Request, state: ServerDep) -> Response:
-    return _shell(request, state)
-
-
-@router.get("/models/{name:path}")
-def model_page(request: Request, state: ServerDep) -> Response:
-    return _shell(request, state)
-
-
-@router.get("/diff/{a}/{b}")
-def diff_page(request: Request, state: ServerDep) -> Response:
-    return _shell(request, state)
-
-
-@router.get("/diff")
-def diff_query_page(request: Request, state: ServerDep) -> Response:
-    """``/diff?a=..&b=..``: the same page for refs that contain a slash."""
-    return _shell(request, state)
-
-
-@router.get("/audit")
-def audit_page(request: Request, state: ServerDep) -> Response:
-    return _shell(request, state)
+for _path in SHELL_PATHS:
+    router.add_api_route(_path, shell_page, methods=["GET"])
 
 
 @router.get("/login")
