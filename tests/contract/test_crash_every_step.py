@@ -170,7 +170,7 @@ class _Projects:
         name = f"t_{uuid.uuid4().hex[:16]}"
         with self._admin() as conn:
             conn.execute(f'CREATE DATABASE "{name}"'
-                         + (f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""))
+                         + (f' TEMPLATE "{template}" STRATEGY WAL_LOG' if template else ""))
         self.databases.append(name)
         return name
 
