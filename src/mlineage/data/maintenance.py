@@ -55,17 +55,24 @@ class FsckReport:
                 "missing": [str(d) for d in self.missing]}
 
 
-def ledger_digests(ws: Workspace, skip: frozenset[str] = frozenset()) -> set[Digest]:
+def ledger_digests(ws: Workspace, skip: frozenset[str] = frozenset()) -> tuple[set[Digest], dict[str, str]]:
     """Every artifact digest the ledger records, with the members of recorded directory manifests; but not
-    the artifacts in ``skip`` (expired by a retention rule) nor, through them, their manifests' members."""
+    the artifacts in ``skip`` (expired by a retention rule) nor, through them, their manifests' members.
+    Also, in the same pass: the blobs kept beside a skipped artifact (its profile), each with that
+    artifact's digest, which go with it."""
     from .. import events as ev
 
     out: set[Digest] = set()
+    beside: dict[str, str] = {}
     manifests = []
     for event in ws.client.store.iter_events():
         if event.type == ev.RUN_STARTED and event.payload is not None:
             out.update(stored_code_digests(ws.cache, event.payload.get("context") or {}))
-        out.update(content_digests(event, skip))
+        kept_beside = content_digests(event)
+        if kept_beside and event.payload is not None and event.payload["digest"] in skip:
+            beside.update((str(d), event.payload["digest"]) for d in kept_beside)
+        else:
+            out.update(kept_beside)
         if event.type != ev.ARTIFACT_RECORDED or event.payload is None:
             continue
         if event.payload["digest"] in skip:
@@ -80,16 +87,16 @@ def ledger_digests(ws: Workspace, skip: frozenset[str] = frozenset()) -> set[Dig
                 out.update(e.digest for e in ws.read_manifest(m))
             except (IntegrityError, ValidationError):
                 continue  # fsck reports it; gc keeps what it cannot read
-    return out
+    return out, beside
 
 
-def content_digests(event: Any, skip: frozenset[str] = frozenset()) -> set[Digest]:
+def content_digests(event: Any) -> set[Digest]:
     """The blobs an event keeps beside an artifact it names (a dataset profile: ``CONTENT_EVENTS``): gc keeps
     them while that artifact is kept, and lets them go with an expired one."""
     from ..registry.erasures import CONTENT_EVENTS
 
     fields = CONTENT_EVENTS.get(event.type, ())
-    if not fields or event.payload is None or event.payload.get("digest") in skip:
+    if not fields or event.payload is None:
         return set()
     out: set[Digest] = set()
     for f in fields:
@@ -144,12 +151,13 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False, kee
         expired = {r.digest: _label(ws, r.digest, r.label) for r in decided.expired}
         protected = decided.protected
         labels = {d: _label(ws, d, d[:19]) for d in protected}
+    beside: dict[str, str] = {}
     if not workspace_only:
-        reachable |= ledger_digests(ws, frozenset(expired))
+        recorded, beside = ledger_digests(ws, frozenset(expired))
+        reachable |= recorded
     present = list(ws.cache.iter_digests())
     unreachable = sorted(d for d in present if d not in reachable)
-    if expired:
-        expired.update(_profiles_of(ws, expired, {str(d) for d in unreachable}))
+    expired.update({str(d): f"profile of {expired[beside[str(d)]]}" for d in unreachable if str(d) in beside})
     size = 0
     for d in unreachable:
         try:
@@ -165,17 +173,6 @@ def gc(ws: Workspace, *, dry_run: bool = True, workspace_only: bool = False, kee
         stale = len(ws.cache.remove_stale_temps())
     kept = len(present) - len(unreachable)
     return GcReport(unreachable, size, not dry_run, kept, stale, expired, protected, labels)
-
-
-def _profiles_of(ws: Workspace, expired: dict[str, str], going: set[str]) -> dict[str, str]:
-    """The blobs kept beside expired versions (their profiles) that go with them, labelled as such."""
-    out: dict[str, str] = {}
-    for event in ws.client.store.iter_events():
-        if event.payload is not None and event.payload.get("digest") in expired:
-            for d in content_digests(event):
-                if str(d) in going:
-                    out[str(d)] = f"profile of {expired[event.payload['digest']]}"
-    return out
 
 
 def _label(ws: Workspace, digest: str, fallback: str) -> str:

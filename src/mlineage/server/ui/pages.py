@@ -64,7 +64,8 @@ def _signed_in(request: Request, state: ServerDep) -> bool:
     return True
 
 
-def _shell(request: Request, state: ServerDep) -> Response:
+def shell_page(request: Request, state: ServerDep) -> Response:
+    """The one page of every stable URL (``SHELL_PATHS``); with auth on, sign in first."""
     if not _signed_in(request, state):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303, headers=HEADERS)
@@ -79,10 +80,6 @@ def static(name: str) -> Response:
 # Every stable URL the shell serves; ``/diff?a=..&b=..`` is the same page for refs that contain a slash.
 SHELL_PATHS = ("/", "/lineage/{ref:path}", "/runs/{run_id}", "/artifacts/{ref:path}", "/models/{name:path}",
                "/diff/{a}/{b}", "/diff", "/audit")
-
-
-def shell_page(request: Request, state: ServerDep) -> Response:
-    return _shell(request, state)
 
 
 for _path in SHELL_PATHS:
