@@ -108,7 +108,10 @@ def conditions_of(text: str) -> Conditions:
     """The conditions of a licence expression or id; a reference name (``CC BY-NC 4.0``) is accepted as is."""
     if text.strip().lower() in ids():
         return classify_id(text)
-    from license_expression import AND, OR, LicenseSymbol, Licensing
+    from ..extras import require
+
+    le = require("license_expression", "gates", "reading a licence expression")
+    AND, OR, LicenseSymbol, Licensing = le.AND, le.OR, le.LicenseSymbol, le.Licensing
 
     try:
         expression = Licensing().parse(text, simple=False)

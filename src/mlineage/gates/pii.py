@@ -72,9 +72,9 @@ def _card(text: str) -> bool:
 
 
 def _iban(text: str) -> bool:
-    from stdnum import iban
+    from ..extras import require
 
-    return bool(iban.is_valid(text))
+    return bool(require("stdnum.iban", "gates", "the privacy gate").is_valid(text))
 
 
 def _ip(text: str) -> bool:
@@ -146,8 +146,9 @@ class Scanner:
         return {k: n for k, n in found.items() if n}
 
     def _phones(self, text: str, claimed: list[tuple[int, int]]) -> int:
-        import phonenumbers
+        from ..extras import require
 
+        phonenumbers = require("phonenumbers", "gates", "the privacy gate")
         n = 0
         seen: set[tuple[int, int]] = set()
         for region in self.regions or ("US",):

@@ -147,9 +147,9 @@ def _validate(data: dict[str, Any], lines: dict[tuple[Any, ...], int], name: str
     marker = _valid_marker(data)
     if marker is not None and marker.exists():
         return
-    from jsonschema import Draft202012Validator
+    from ..extras import require
 
-    validator = Draft202012Validator(policy_schema())
+    validator = require("jsonschema", "gates", "checking a policy file").Draft202012Validator(policy_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
     if not errors:
         if marker is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import ConfigError, ValidationError
+from ..errors import ValidationError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,11 +31,9 @@ TABULAR = {
 
 
 def require_pyarrow() -> Any:
-    try:
-        import pyarrow
-    except ImportError:
-        raise ConfigError("the data gates need PyArrow: pip install 'mlineage[gates]'") from None
-    return pyarrow
+    from ..extras import require
+
+    return require("pyarrow", "gates", "the data gates")
 
 
 def format_of(artifact: Artifact) -> str | None:
