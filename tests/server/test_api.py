@@ -216,3 +216,30 @@ def test_several_server_processes_share_one_database(backend_uri: str, tmp_path:
             assert c.get("/verify").json()["ok"] is True
     finally:
         server.stop()
+
+
+
+def test_a_server_on_another_schema_does_not_hold_this_ones_queue(pg_url: str, pg_admin_url: str,
+                                                                  tmp_path: Path) -> None:
+    """The projecting worker's lock is per store (PostgreSQL schema): a server already running on another
+    schema of the same database, whose worker holds its lock, does not stop this server draining its queue."""
+    from tests.conftest import drop_pg_schema, make_pg_schema_url
+
+    from .conftest import ServerProcess, admin_token, wait_ingested
+
+    other_url, other = make_pg_schema_url(pg_admin_url)
+    first = ServerProcess(other_url, tmp_path / "other-objects").start()
+    server = ServerProcess(pg_url, tmp_path / "objects").start()
+    try:
+        with httpx.Client(base_url=server.url + "/api/v1", timeout=60,
+                          headers={"Authorization": f"Bearer {admin_token(server.store_uri)}"}) as admin:
+            digest = "sha256:" + hashlib.sha256(b"another schema's worker").hexdigest()
+            queued = admin.post("/events/batch", params={"wait": "false"},
+                                json={"events": [ev("ArtifactRecorded", digest=digest, kind="file")]})
+            assert queued.status_code == 202
+            wait_ingested(admin)
+            assert admin.get(f"/artifacts/{digest}").status_code == 200
+    finally:
+        server.stop()
+        first.stop()
+        drop_pg_schema(pg_admin_url, other)

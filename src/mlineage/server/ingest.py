@@ -136,8 +136,9 @@ class Inbox:
 
     @contextlib.contextmanager
     def _leadership(self) -> Iterator[Callable[[], bool]]:
-        """One projecting worker per database, whatever the number of server processes: a session advisory
-        lock on PostgreSQL, a file lock next to the SQLite file. ``leading()`` tries to take it when free."""
+        """One projecting worker per store, whatever the number of server processes: a session advisory
+        lock on PostgreSQL keyed by the store's schema (servers on other schemas of the same database have
+        their own workers), a file lock next to the SQLite file. ``leading()`` tries to take it when free."""
         if self.engine.dialect.name == "postgresql":
             conn = self.engine.connect()
             held = False
@@ -145,7 +146,8 @@ class Inbox:
             def leading_pg() -> bool:
                 nonlocal held
                 if not held:
-                    held = bool(conn.execute(text("SELECT pg_try_advisory_lock(727272)")).scalar())
+                    lock = "SELECT pg_try_advisory_lock(727272, hashtext(current_schema()))"
+                    held = bool(conn.execute(text(lock)).scalar())
                     conn.commit()
                 return held
 
