@@ -49,3 +49,8 @@ def test_masks_and_ellipsis() -> None:
     assert mask(["model clf sha256:9f86d081884c7d65"]) == mask(["model clf sha256:0123abcd"])
     assert matches(["a", "...", "d"], ["a", "b", "c", "d"]) and matches(["a", "..."], ["a"])
     assert not matches(["a", "d"], ["a", "b", "d"]) and not matches(["x"], ["y"])
+    # ids drawn all digits or all letters, which the mask cannot tell from numbers and words
+    assert matches(mask(["train (3f2a9c01) ok"]), mask(["train (64147179) ok"]))
+    assert matches(mask(["run 3f2a9c01e5d7"]), mask(["run abcdefabcdef"]))
+    assert not matches(mask(["train (3f2a9c01) ok"]), mask(["train (64147179) failed"]))
+    assert not matches(["rows 12"], ["rows 64147179"])
