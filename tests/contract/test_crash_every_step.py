@@ -2,12 +2,13 @@
 nothing.
 
 A child process runs one ordinary run (an input, params, metrics, a stored output). Every write it makes is a
-numbered step: each SQL statement other than a read, each commit, each rename or link of a file (blobs), and
-each in-place write (the checkpoint file). A dry run lists the steps and, before each one, the ledger head
-committed so far. Then for every step N a fresh copy of the project runs the same child, which
-kills itself with ``os._exit`` just before step N. After each kill: the chain and the checkpoint verify, the
-head is exactly what was committed before step N (nothing lost, nothing extra), the projections equal a replay
-of the ledger (nothing half-applied), and every output the ledger records has its bytes in the object store.
+numbered step: each SQL statement other than a read (or the connection pool's empty liveness ping), each
+commit, each rename or link of a file (blobs), and each in-place write (the checkpoint file). A dry run lists
+the steps and, before each one, the ledger head committed so far. Then for every step N a fresh copy of the
+project runs the same child, which kills itself with ``os._exit`` just before step N. After each kill: the
+chain and the checkpoint verify, the head is exactly what was committed before step N (nothing lost, nothing
+extra), the projections equal a replay of the ledger (nothing half-applied), and every output the ledger
+records has its bytes in the object store.
 
 On SQLite the steps are seen through a trace callback on every sqlite3 connection; on PostgreSQL by wrapping
 psycopg's ``Cursor.execute``/``executemany`` and ``Connection.commit``.
@@ -69,7 +70,9 @@ def step(what):
         os._exit(137)
 
 def is_write(sql):
-    return not str(sql).lstrip().upper().startswith(("SELECT", "PRAGMA", "SET", "SHOW"))
+    # the pool's liveness ping on PostgreSQL is an empty statement (";"): no write, no step
+    text = str(sql).strip().strip(";").strip()
+    return bool(text) and not text.upper().startswith(("SELECT", "PRAGMA", "SET", "SHOW"))
 
 if store_uri.startswith("sqlite"):
     def on_sql(sql):
