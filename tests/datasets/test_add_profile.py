@@ -63,3 +63,16 @@ def test_add_without_profiles(sqlite_project: Path) -> None:
         assert records_for(ws.client.store).profile(str(r.digest)) is None
     finally:
         ws.close()
+
+
+def test_the_module_duckdb_reads_bytes_through_is_a_core_dependency() -> None:
+    """DuckDB hands an in-memory file to fsspec and raises when it is missing; the test venv has it through
+    torch, a wheel installed with the core dependencies did not, and every ``add`` of a table warned that it
+    was added without a profile."""
+    import importlib.metadata
+    import re
+
+    core = [r for r in importlib.metadata.requires("mlineage") or [] if "extra ==" not in r]
+    assert any(re.match(r"fsspec\b", r) for r in core), core
+    lock = (Path(__file__).parents[2] / "requirements.lock").read_text()
+    assert re.search(r"^fsspec==", lock, re.MULTILINE)
