@@ -73,7 +73,10 @@ def server_command(
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) over a SQL store."""
     import os
 
-    import uvicorn
+    from ..extras import require
+
+    uvicorn = require("uvicorn", "server", "mlineage server")
+    require("fastapi", "server", "mlineage server")
 
     if checkpoint_key:
         os.environ["MLINEAGE_SERVER_CHECKPOINT_KEY"] = checkpoint_key  # every worker process reads it

@@ -20,10 +20,12 @@ def ui_command(store_uri: str | None, port: int, open_browser: bool) -> None:
     import threading
     import webbrowser
 
-    import uvicorn
-
     from ..config import load_settings
     from ..errors import ConfigError
+    from ..extras import require
+
+    uvicorn = require("uvicorn", "server", "mlineage ui")
+    require("fastapi", "server", "mlineage ui")
     from ..server import create_app
 
     settings = load_settings()
