@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import mlineage
+from mlineage.events import RUN_STARTED, NewEvent
 from mlineage.sdk.client import Client
 from mlineage.stores import sqlite_ledger
 
@@ -70,3 +71,25 @@ def test_the_log_is_checkpointed_in_the_background(tmp_path: Path, monkeypatch: 
     finally:
         client.close()
     assert ledger._checkpointer._conn is None  # closed with the store
+
+
+def test_a_large_batch_starts_a_checkpoint_without_waiting_for_more_appends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bulk writer (an import) appends a few large transactions: the events they hold start a checkpoint,
+    so the log is not left for the store's close to copy in the writer's thread."""
+    monkeypatch.setattr(sqlite_ledger, "CHECKPOINT_EVERY_APPENDS", 1_000_000)
+    monkeypatch.setattr(sqlite_ledger, "CHECKPOINT_EVERY_EVENTS", 5)
+    database = tmp_path / "store.db"
+    client = Client.for_uri(f"sqlite:///{database}", tmp_path / "objects")
+    try:
+        ledger = client.store._ledger  # type: ignore[attr-defined]
+        before = _runs_in_database_file(database)
+        client.append([NewEvent(RUN_STARTED, {"run_id": f"bulk-{i}", "job": "import"}) for i in range(2)])
+        assert ledger._checkpoint is None  # two events: below the threshold
+        client.append([NewEvent(RUN_STARTED, {"run_id": f"bulk-{i}", "job": "import"}) for i in range(2, 5)])
+        assert ledger._checkpoint is not None  # five in all since the last checkpoint
+        ledger._checkpoint.result()
+        assert _runs_in_database_file(database) == before + 5
+        assert ledger._events_since_checkpoint == 0
+    finally:
+        client.close()

@@ -27,8 +27,9 @@ from .records import REGISTRY_ALIAS_IMPORTED
 SOURCE = "mlflow"
 METRICS_PER_EVENT = 1000
 _STATUS = {"FINISHED": "completed", "FAILED": "failed", "KILLED": "aborted"}
-_SKIPPED_TAGS = ("mlflow.log-model.history",)
-_STEP_TIME = operator.itemgetter(0, 2)  # bulky and repeated in the artifacts themselves
+_SKIPPED_TAGS = ("mlflow.log-model.history",)  # bulky and repeated in the artifacts themselves
+_STEP_TIME = operator.itemgetter(0, 2)
+_MILLIS = tuple(f".{ms:03d}000Z" for ms in range(1000))  # the part of a time below the second, by ms
 
 
 @dataclass
@@ -102,12 +103,37 @@ def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
     seconds, rest = divmod(ms, 1000)
-    return f"{_second(seconds)}.{rest:03d}000Z"
+    return _second(seconds) + _MILLIS[rest]
 
 
 @functools.lru_cache(maxsize=64)
 def _second(seconds: int) -> str:
     return utc_from_ns(seconds * 1_000_000_000)[:19]
+
+
+def _history(key: str, history: list[tuple[int, float, int]], rid: str,
+             skipped: list[str] | None) -> list[dict[str, Any]]:
+    """One metric's values as ``MetricsLogged`` entries, in step order, each (step, value, time) once:
+    MLflow's file store can list a value twice (once for the run, once for a logged model), and mlineage's
+    latest value is the last one written. Non-finite values are left out and counted in ``skipped``.
+
+    Every value of every run passes through here, so the times are formatted inline (as ``iso`` writes
+    them), the date part looked up per second in a table of the history's own."""
+    out = []
+    dates: dict[int, str] = {}
+    millis = _MILLIS
+    isfinite = math.isfinite
+    for step, value, ts in sorted(set(history), key=_STEP_TIME):
+        if not isfinite(value):
+            if skipped is not None:
+                skipped.append(f"{rid} {key} step {step}: {value}")
+            continue
+        seconds, rest = divmod(ts, 1000)
+        date = dates.get(seconds)
+        if date is None:
+            date = dates[seconds] = _second(seconds)
+        out.append({"key": key, "value": float(value), "step": int(step), "ts": date + millis[rest]})
+    return out
 
 
 def artifact_digest(record: ArtifactRecord) -> str:
@@ -146,15 +172,7 @@ def map_run(run: RunRecord, skipped: list[str] | None = None) -> list[NewEvent]:
                                                "role": str(ds.get("context") or "input")},
                             id=event_id(SOURCE, rid, "used", digest)))
     for key in sorted(run.metrics):
-        values = []
-        # in step order, each (step, value, time) once: MLflow's file store can list a value twice (once
-        # for the run, once for a logged model), and mlineage's latest value is the last one written
-        for step, value, ts in sorted(set(run.metrics[key]), key=_STEP_TIME):
-            if not math.isfinite(value):
-                if skipped is not None:
-                    skipped.append(f"{rid} {key} step {step}: {value}")
-                continue
-            values.append({"key": key, "value": float(value), "step": int(step), "ts": iso(ts)})
+        values = _history(key, run.metrics[key], rid, skipped)
         for part, first in enumerate(range(0, len(values), METRICS_PER_EVENT)):
             out.append(NewEvent(ev.METRICS_LOGGED, {"run_id": rid,
                                                     "metrics": values[first:first + METRICS_PER_EVENT]},

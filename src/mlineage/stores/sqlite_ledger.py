@@ -14,7 +14,9 @@ WAL checkpoints run on a thread of their own. SQLite's default has the commit th
 pages copy it into the database and fsync both, in the writer's thread, so an occasional run's commit pays
 for all the others' pages. This writer checkpoints (PASSIVE: it
 never blocks a reader or a writer) on a background thread every ``CHECKPOINT_EVERY_APPENDS`` transactions,
-with SQLite's own checkpoint kept as a fallback at a much larger log.
+or sooner once ``CHECKPOINT_EVERY_EVENTS`` events were appended (a bulk writer, an import, appends a few
+large transactions: counted by transactions alone, its whole log would be copied when the store closes, in
+the writer's thread), with SQLite's own checkpoint kept as a fallback at a much larger log.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from .rows import ARTIFACT_SELECT, artifact_from_row
 
 BUSY_TIMEOUT_MS = 60_000
 CHECKPOINT_EVERY_APPENDS = 32
+CHECKPOINT_EVERY_EVENTS = 1000
 WRITER_AUTOCHECKPOINT_PAGES = 20_000  # SQLite's own, in the writer's thread, should the thread fall behind
 
 _ARTIFACT_SQL = f"SELECT {ARTIFACT_SELECT} FROM artifacts WHERE digest = ?"
@@ -100,6 +103,7 @@ class SqliteLedger:
         self._projector: Projector | None = None
         self._projected_upto = -1
         self._appends_since_checkpoint = 0
+        self._events_since_checkpoint = 0
         self._checkpoint: Background[None] | None = None
         self._checkpointer = WalCheckpointer(path)
 
@@ -171,9 +175,11 @@ class SqliteLedger:
         conn.commit()
         self._projected_upto = stored[-1].seq if stored else int(seq)
         self._appends_since_checkpoint += 1
-        if self._appends_since_checkpoint >= CHECKPOINT_EVERY_APPENDS and (
+        self._events_since_checkpoint += len(stored)
+        if (self._appends_since_checkpoint >= CHECKPOINT_EVERY_APPENDS
+                or self._events_since_checkpoint >= CHECKPOINT_EVERY_EVENTS) and (
                 self._checkpoint is None or self._checkpoint.done()):
-            self._appends_since_checkpoint = 0
+            self._appends_since_checkpoint = self._events_since_checkpoint = 0
             self._checkpoint = Background(self._checkpointer, "mlineage-checkpoint")
         return stored
 
