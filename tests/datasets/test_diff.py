@@ -194,6 +194,20 @@ def test_shards_of_different_schemas_name_the_shards(tmp_path: Path, suffix: str
         assert f"p1{suffix} has" in message and "w BIGINT" in message, message
 
 
+def test_a_csv_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    dup = tmp_path / "dup.csv"
+    dup.write_text("id,x,x\n1,2,3\n")
+    other = write(tmp_path / "other.csv", table({"id": [1], "x": [2]}))
+    for a, b in ((dup, other), (other, dup)):
+        with pytest.raises(ValidationError) as caught:
+            diff_files(a, b)
+        assert str(caught.value).startswith(f"{dup}: names two columns 'x' (columns 2 and 3"), caught.value
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('id;"x;y";x\n1;2;3\n')  # a delimiter inside a quoted name is no second column
+    d = diff_files(quoted, quoted)
+    assert d.table is not None and d.table.empty
+
+
 def test_missing_key_column_names_the_side(tmp_path: Path) -> None:
     a = write(tmp_path / "a.parquet", table(BASE))
     b = write(tmp_path / "b.parquet", table({"ident": [1], "x": [1.0]}))

@@ -9,6 +9,7 @@ says is refused rather than read as garbage.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,22 @@ def csv_delimiter(path: Path, label: str) -> str:
         return best if counts[best] else ","
 
 
+def check_csv_header(path: Path, label: str, delimiter: str) -> None:
+    """A CSV's header names each column once (an engine would rename the second ``a`` to ``a_1``, and a diff
+    would then report a column nobody wrote)."""
+    text = _text_head(path, label, "CSV")
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, 1):
+        if name in seen:
+            raise ValidationError(
+                label,
+                f"names two columns {name!r} (columns {seen[name]} and {i} of its header)",
+                "give every column its own name",
+            )
+        seen[name] = i
+
+
 def is_blank(path: Path) -> bool:
     """Whether a text table holds nothing but white space (a header line is not nothing)."""
     size = path.stat().st_size
@@ -155,7 +172,9 @@ def table_source(label: str, files: list[tuple[str, Path]]) -> TableSource:
         if fmt == "parquet":
             check_parquet(path, where)
         elif fmt == "csv":
-            delimiters.add(csv_delimiter(path, where))
+            delimiter = csv_delimiter(path, where)
+            check_csv_header(path, where, delimiter)
+            delimiters.add(delimiter)
         else:
             check_jsonl(path, where)
     if len(delimiters) > 1:
