@@ -151,6 +151,63 @@ def test_a_file_that_is_not_its_extension_is_refused(tmp_path: Path) -> None:
         diff_files(notjson, notjson)
 
 
+@pytest.mark.parametrize("name, content, problem", [
+    ("e.csv", "", "e.csv: is empty (not even a header line), so it is no table"),
+    ("e.csv", "\ufeff\n\n", "e.csv: is empty (not even a header line), so it is no table"),
+    ("e.jsonl", "", "e.jsonl: holds no JSON object, so it is no table"),
+    ("e.jsonl", "\n  \n", "e.jsonl: holds no JSON object, so it is no table"),
+])
+def test_an_empty_file_is_refused_not_given_an_invented_column(
+    tmp_path: Path, name: str, content: str, problem: str
+) -> None:
+    empty = tmp_path / name
+    empty.write_text(content)
+    other = write(tmp_path / f"other{empty.suffix}", table(BASE))
+    for a, b in ((empty, other), (other, empty), (empty, empty)):
+        with pytest.raises(ValidationError) as caught:
+            diff_files(a, b)
+        assert str(caught.value).startswith(f"{empty}: {problem.partition(': ')[2]}"), caught.value
+
+
+def test_an_empty_shard_holds_no_rows(tmp_path: Path) -> None:
+    for suffix in (".csv", ".jsonl"):
+        write(tmp_path / suffix / "a" / f"p0{suffix}", table(BASE))
+        (tmp_path / suffix / "a" / f"p1{suffix}").write_text("")
+        write(tmp_path / suffix / "b" / f"p0{suffix}", table(BASE))
+        d = diff_files(tmp_path / suffix / "a", tmp_path / suffix / "b", key=["id"])
+        assert d.table is not None and d.table.empty, suffix
+        (tmp_path / suffix / "a" / f"p0{suffix}").write_text("")
+        with pytest.raises(ValidationError, match="every shard of it is empty"):
+            diff_files(tmp_path / suffix / "a", tmp_path / suffix / "b")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_shards_of_different_schemas_name_the_shards(tmp_path: Path, suffix: str) -> None:
+    write(tmp_path / "a" / f"p0{suffix}", table({"id": [1, 2], "v": [1, 2]}))
+    write(tmp_path / "a" / f"p1{suffix}", table({"id": ["x", "y"], "w": [1, 2]}))
+    write(tmp_path / "b" / f"p0{suffix}", table({"id": [1, 2], "v": [1, 2]}))
+    for key in (None, ["id"]):
+        with pytest.raises(ValidationError) as caught:
+            diff_files(tmp_path / "b", tmp_path / "a", key=key)
+        message = str(caught.value)
+        assert message.startswith(f"{tmp_path / 'a'}: its shards are not one table: p0{suffix} has "), message
+        assert f"p1{suffix} has" in message and "w BIGINT" in message, message
+
+
+def test_a_csv_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    dup = tmp_path / "dup.csv"
+    dup.write_text("id,x,x\n1,2,3\n")
+    other = write(tmp_path / "other.csv", table({"id": [1], "x": [2]}))
+    for a, b in ((dup, other), (other, dup)):
+        with pytest.raises(ValidationError) as caught:
+            diff_files(a, b)
+        assert str(caught.value).startswith(f"{dup}: names two columns 'x' (columns 2 and 3"), caught.value
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('id;"x;y";x\n1;2;3\n')  # a delimiter inside a quoted name is no second column
+    d = diff_files(quoted, quoted)
+    assert d.table is not None and d.table.empty
+
+
 def test_missing_key_column_names_the_side(tmp_path: Path) -> None:
     a = write(tmp_path / "a.parquet", table(BASE))
     b = write(tmp_path / "b.parquet", table({"ident": [1], "x": [1.0]}))

@@ -63,6 +63,19 @@ def test_exit_codes_and_warn_only(proj: Path) -> None:
     assert cli("check", "--format", "xml", cwd=proj).returncode == 2
 
 
+@pytest.mark.parametrize("content, problem", [
+    (bytes(range(0x80, 0x100)), "mlineage.policy.yaml: is not UTF-8 text (byte 0)"),
+    (b"version: 1\ngates:\n  - gate: pins\x01\n",
+     "mlineage.policy.yaml:3: not valid YAML: unacceptable character #x0001"),
+])
+def test_a_policy_that_is_not_text_is_one_line_naming_it(proj: Path, content: bytes, problem: str) -> None:
+    (proj / "mlineage.policy.yaml").write_bytes(content)
+    for args in (["check"], ["check", "--policy", "mlineage.policy.yaml"]):
+        bad = cli(*args, cwd=proj)
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+        assert bad.stderr.startswith(f"error: {problem}") and bad.stderr.count("\n") == 1, bad.stderr
+
+
 def test_an_empty_policy_fails(proj: Path) -> None:
     (proj / "mlineage.policy.yaml").write_text("version: 1\ngates: []\n")
     result = cli("check", "customers.csv", "--json", cwd=proj)

@@ -60,6 +60,18 @@ def sqlite_client(tmp_path: Path) -> Iterator[Client]:
     client.close()
 
 
+def test_a_history_imported_a_commit_at_a_time_continues(sqlite_client: Client) -> None:
+    # data/data.xml is a plain file at the first tag and a declared dataset from the second on: its record
+    # differs between the two imports, which must not make the second one collide with the first
+    client = sqlite_client
+    first = client.import_dvc(folders=[DVC_FIXTURES / DVC_TAGS[0]])
+    assert first.imported == 1
+    rest = client.import_dvc(folders=[DVC_FIXTURES / t for t in DVC_TAGS])
+    assert (rest.imported, rest.skipped) == (len(DVC_TAGS) - 1, 1)
+    assert client.resolve("model.pkl@3") is not None
+    assert client.verify().ok
+
+
 def test_a_rev_range_imports_only_its_commits(sqlite_client: Client, dvc_repo: Path) -> None:
     client = sqlite_client
     report = client.import_dvc(dvc_repo, rev_range="6-prepare-stage..7-ml-pipeline")
@@ -128,6 +140,12 @@ def test_absent_data_keeps_a_placeholder_named_by_its_alias(sqlite_client: Clien
     ("schema: '3.0'\nstages: {}\n", "'3.0' is not a supported dvc.lock schema version"),
     ("prepare:\n  cmd: x\n", "has no 'schema' field"),
     ("schema: '2.0'\nstages: [\n", "is not valid YAML"),
+    ("schema: '2.0'\nstages:\n  train:\n    cmd: x\n    deps: 7\n", "stages.train.deps: is not a list"),
+    ("schema: '2.0'\nstages:\n  train:\n    cmd: x\n    outs: {a: 1}\n", "stages.train.outs: is not a list"),
+    ("schema: '2.0'\nstages:\n  train:\n    cmd: x\n    params: [1]\n",
+     "stages.train.params: is not a mapping"),
+    ("schema: '2.0'\nstages:\n  train:\n    params: {params.yaml: 3}\n",
+     "stages.train.params.params.yaml: is not a mapping"),
 ])
 def test_bad_lock_files_are_named(tmp_path: Path, lock: str, problem: str) -> None:
     from mlineage.importers.dvc import Snapshot, map_snapshot

@@ -96,6 +96,25 @@ def test_truncated_line_names_file_and_line(tmp_path: Path) -> None:
     client.close()
 
 
+def test_a_file_that_is_not_utf8_is_named_not_a_traceback(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from mlineage.cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    env = {"MLINEAGE_URI": f"sqlite:///{tmp_path / 'cli.db'}", "MLINEAGE_ARTIFACTS": str(tmp_path / "blobs")}
+    binary = tmp_path / "dump.json"
+    binary.write_bytes(bytes([0xC4, 0xFF, 0x00, 0x81]) * 50)
+    event = json.dumps(json.loads((MARQUEZ / "event_simple.json").read_text()))
+    latin1 = tmp_path / "events.jsonl"
+    latin1.write_bytes(event.encode() + b"\n" + event.encode().replace(b"}", b', "x": "caf\xe9"}', 1) + b"\n")
+    for path in (binary, latin1):
+        done = CliRunner().invoke(cli, ["import", "openlineage", str(path)], env=env)
+        assert done.exit_code == 1 and isinstance(done.exception, SystemExit), done.exception
+        assert f"error: {path}: is not UTF-8 text" in done.output, done.output
+
+
 def test_round_trip_with_the_openlineage_export(tmp_path: Path) -> None:
     from mlineage.sdk.client import Client
 

@@ -49,3 +49,25 @@ def test_llm_commands(client: Any, store_uri: str, tmp_path: Path) -> None:
     packet = "sha256:" + hashlib.sha256(b"p2").hexdigest()
     proved = _invoke(env, "online", "prove", digest, packet, "--json")
     assert proved.exit_code == 0 and json.loads(proved.stdout)["index"] == 2
+
+
+def test_a_shard_that_cannot_be_read_is_one_line_naming_it(
+    client: Any, store_uri: str, tmp_path: Path
+) -> None:
+    env = {"MLINEAGE_URI": store_uri, "MLINEAGE_ARTIFACTS": str(tmp_path / "objects")}
+    good = json.dumps({"id": "d1", "text": "one"}) + "\n"
+    cases = {
+        "a.jsonl": good.encode() + b'{"id": "d2", "text": "caf\xe9"}\n',  # latin-1 on line 2
+        "b.txt": b"fine\n\xff\xfe\x00binary\n",
+        "c.parquet": b"PAR1 not really parquet PAR1",
+    }
+    for i, (name, content) in enumerate(cases.items()):
+        folder = tmp_path / f"corpus{i}"
+        folder.mkdir()
+        (folder / "ok.jsonl").write_text(good.replace("d1", f"ok{i}"))
+        (folder / name).write_bytes(content)
+        head = client.store.head()
+        done = _invoke(env, "corpus", "add", str(folder))
+        assert done.exit_code == 1 and isinstance(done.exception, SystemExit), (name, done.exception)
+        assert done.output.startswith(f"error: shard: {name}") and done.output.count("\n") == 1, done.output
+        assert client.store.head() == head  # nothing written

@@ -99,6 +99,10 @@ def _run(con: Any, sql: str, src: Sequence[TableSource]) -> Any:
     try:
         return con.execute(sql)
     except duckdb.Error as exc:
+        for s in src:
+            mismatch = _shard_mismatch(con, s)
+            if mismatch is not None:
+                raise mismatch from None
         first = str(exc).strip().splitlines()[0]
         labels = " / ".join(s.label for s in src)
         raise ValidationError(
@@ -106,6 +110,36 @@ def _run(con: Any, sql: str, src: Sequence[TableSource]) -> Any:
             f"could not be read as a table: {first}",
             "check that each file is the format its name says",
         ) from None
+
+
+def _shard_mismatch(con: Any, src: TableSource) -> ValidationError | None:
+    """After a failed read, whether it failed because a table's shards differ in their columns (or types):
+    the error names the first shard that differs from the first one."""
+    import dataclasses
+
+    import duckdb
+
+    if src.inline is not None or len(src.files) < 2:
+        return None
+    names = src.names or tuple(os.path.basename(f) for f in src.files)
+    first: tuple[str, list[str]] | None = None
+    for name, file in zip(names, src.files):
+        one = dataclasses.replace(src, files=(file,))
+        try:
+            described = con.execute(f"DESCRIBE SELECT * FROM {relation(one)}").fetchall()
+        except duckdb.Error:
+            return None  # this shard cannot be read by itself: the original error says why
+        found = [f"{r[0]} {r[1]}" for r in described]
+        if first is None:
+            first = (name, found)
+        elif found != first[1]:
+            return ValidationError(
+                src.label,
+                f"its shards are not one table: {first[0]} has {', '.join(first[1])}; "
+                f"{name} has {', '.join(found)}",
+                "write every shard with the same columns and types, or diff the shards one by one",
+            )
+    return None
 
 
 def columns(con: Any, src: TableSource) -> list[Column]:

@@ -9,6 +9,7 @@ says is refused rather than read as garbage.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ class TableSource:
     files: tuple[str, ...]
     delimiter: str | None = None  # CSV only
     inline: bytes | None = field(default=None, repr=False, compare=False)  # the one file's bytes, if read
+    names: tuple[str, ...] = field(default=(), compare=False)  # the files' names, as messages show them
 
     @property
     def description(self) -> str:
@@ -97,6 +99,28 @@ def csv_delimiter(path: Path, label: str) -> str:
         return best if counts[best] else ","
 
 
+def check_csv_header(path: Path, label: str, delimiter: str) -> None:
+    """A CSV's header names each column once (an engine would rename the second ``a`` to ``a_1``, and a diff
+    would then report a column nobody wrote)."""
+    text = _text_head(path, label, "CSV")
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, 1):
+        if name in seen:
+            raise ValidationError(
+                label,
+                f"names two columns {name!r} (columns {seen[name]} and {i} of its header)",
+                "give every column its own name",
+            )
+        seen[name] = i
+
+
+def is_blank(path: Path) -> bool:
+    """Whether a text table holds nothing but white space (a header line is not nothing)."""
+    size = path.stat().st_size
+    return size == 0 or (size <= _SNIFF_BYTES and not path.read_bytes().removeprefix(b"\xef\xbb\xbf").strip())
+
+
 def check_jsonl(path: Path, label: str) -> None:
     text = _text_head(path, label, "JSON Lines")
     first = next((line for line in text.splitlines() if line.strip()), None)
@@ -129,13 +153,28 @@ def table_source(label: str, files: list[tuple[str, Path]]) -> TableSource:
         )
     fmt = formats.pop()
     assert fmt is not None
+    # an empty text file holds no rows and no columns (an engine would invent a column for it): an empty
+    # shard adds nothing to its table, and a table with nothing in it is refused
+    kept = [(n, p) for n, p in files if fmt == "parquet" or not is_blank(p)]
+    if not kept:
+        problem = "is empty (not even a header line)" if fmt == "csv" else "holds no JSON object"
+        if len(files) > 1:
+            problem = f"every shard of it is empty ({problem.partition(' ')[2]})"
+        raise ValidationError(
+            label,
+            f"{problem}, so it is no table",
+            "write its header line" if fmt == "csv" else "write one JSON object per line",
+        )
+    files = kept
     delimiters = set()
     for name, path in files:
         where = f"{label} ({name})" if len(files) > 1 or not label.endswith(name) else label
         if fmt == "parquet":
             check_parquet(path, where)
         elif fmt == "csv":
-            delimiters.add(csv_delimiter(path, where))
+            delimiter = csv_delimiter(path, where)
+            check_csv_header(path, where, delimiter)
+            delimiters.add(delimiter)
         else:
             check_jsonl(path, where)
     if len(delimiters) > 1:
@@ -145,7 +184,13 @@ def table_source(label: str, files: list[tuple[str, Path]]) -> TableSource:
             f"its CSV shards use different delimiters ({shown})",
             "write every shard with the same delimiter",
         )
-    return TableSource(label, fmt, tuple(str(p) for _, p in files), delimiters.pop() if delimiters else None)
+    return TableSource(
+        label,
+        fmt,
+        tuple(str(p) for _, p in files),
+        delimiters.pop() if delimiters else None,
+        names=tuple(n for n, _ in files),
+    )
 
 
 def is_table_folder(names: list[str]) -> bool:

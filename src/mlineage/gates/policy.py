@@ -87,6 +87,11 @@ def load_policy(path: str | Path) -> Policy:
         text = source.read_text("utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read the policy {source}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{source}: is not UTF-8 text (byte {exc.start}): a policy is a YAML file; "
+            "`mlineage check --schema` describes it"
+        ) from None
     return parse_policy(text, str(source))
 
 
@@ -97,6 +102,11 @@ def parse_policy(text: str, name: str = POLICY_FILE) -> Policy:
     try:
         node = yaml.compose(text, Loader=loader)
         data = yaml.load(text, Loader=loader)
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: no mark, a position in the text
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(
+            f"{name}:{line}: not valid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark is not None else name

@@ -84,8 +84,15 @@ def parse_lock(text: str, where: str) -> dict[str, StageRecord]:
     for name, entry in stages.items():
         if not isinstance(entry, dict):
             raise ValidationError(f"{where} stages.{name}", "is not a mapping")
+        for part in ("deps", "outs"):
+            if not isinstance(entry.get(part) or [], list):
+                raise ValidationError(f"{where} stages.{name}.{part}", "is not a list")
+        if not isinstance(entry.get("params") or {}, dict):
+            raise ValidationError(f"{where} stages.{name}.params", "is not a mapping")
         params: dict[str, Any] = {}
         for file, values in (entry.get("params") or {}).items():
+            if not isinstance(values or {}, dict):
+                raise ValidationError(f"{where} stages.{name}.params.{file}", "is not a mapping")
             for key, value in (values or {}).items():
                 params[key if file == "params.yaml" else f"{file}:{key}"] = value
         cmd = entry.get("cmd")
@@ -167,8 +174,10 @@ class _Mapper:
                                    "metadata": meta}
         if isinstance(size, int):
             payload["size"] = size
+        # the id commits to the record: the same content may be a plain file at one commit and a declared
+        # dataset at the next, and each commit's record must get its own id (the first one fixes the node)
         self.events.append(NewEvent(ev.ARTIFACT_RECORDED, payload,
-                                    id=event_id(SOURCE, "artifact", path, digest)))
+                                    id=event_id(SOURCE, "artifact", path, digest, fingerprint(payload))))
         self.events.append(NewEvent(DIGEST_ALIASED, {"alias": alias, "digest": digest},
                                     id=event_id(SOURCE, "alias", alias, digest)))
         self.seen[(path, alias)] = digest

@@ -42,7 +42,17 @@ def files_of(paths: Sequence[Path]) -> list[Path]:
 
 def documents(path: Path) -> Iterator[tuple[str, Any]]:
     """(``file:line`` or ``file[item]``, JSON value) for each event of a file, read line by line so a large
-    log streams. A line that is not JSON (a truncated write) is an error naming the file and line."""
+    log streams. A line that is not JSON (a truncated write) is an error naming the file and line, and so
+    is a file that is not UTF-8 text."""
+    try:
+        yield from _documents(path)
+    except UnicodeDecodeError:
+        raise ValidationError(str(path), "is not UTF-8 text, so not OpenLineage events",
+                              "import JSON event files (one event per line, or one JSON document per file)"
+                              ) from None
+
+
+def _documents(path: Path) -> Iterator[tuple[str, Any]]:
     with open(path, encoding="utf-8") as handle:
         first = handle.read(1)
         while first and first.isspace():

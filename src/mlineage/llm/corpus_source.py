@@ -41,12 +41,23 @@ def _records(path: Path, name: str) -> Iterator[tuple[dict[str, Any], str, bytes
     if suffix == ".jsonl":
         yield from _jsonl(path, name)
     elif suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        for i, row in enumerate(pq.read_table(path).to_pylist()):
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except (pa.ArrowException, OSError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValidationError("shard", f"{name} could not be read as Parquet: {first}",
+                                  "check the file, or give it the extension of its real format") from None
+        for i, row in enumerate(rows):
             yield row, f"{name} row {i + 1}", None
     elif suffix == ".txt":
-        lines = path.read_text(encoding="utf-8").splitlines()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise ValidationError("shard", f"{name} is not UTF-8 text (byte {exc.start})",
+                                  "re-encode it as UTF-8, e.g. iconv -f latin1 -t UTF-8") from None
         for i, line in enumerate(lines):
             if line.strip():
                 yield {"id": f"{name}:{i + 1}", "text": line}, f"{name} line {i + 1}", None
@@ -93,7 +104,15 @@ def _jsonl(path: Path, name: str) -> Iterator[tuple[dict[str, Any], str, bytes |
     dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                              allow_nan=False).encode
     with path.open(encoding="utf-8") as handle:
-        for i, line in enumerate(handle, 1):
+        lines = enumerate(handle, 1)
+        while True:
+            try:
+                i, line = next(lines)
+            except StopIteration:
+                break
+            except UnicodeDecodeError:  # read a block at a time: the block is known, not the line
+                raise ValidationError("shard", f"{name} is not UTF-8 text",
+                                      "re-encode it as UTF-8, e.g. iconv -f latin1 -t UTF-8") from None
             if not line.strip():
                 continue
             numbers.unsafe = False
