@@ -161,6 +161,22 @@ def test_marquez_events_project_into_lineage(admin: httpx.Client) -> None:
     assert exported[0]["run"]["runId"] == run_id
 
 
+def test_a_facet_that_breaks_its_schema_is_left_out_and_named(admin: httpx.Client) -> None:
+    """Marquez's ``event_full.json`` carries a ``dataQualityMetrics`` facet in an older shape: the event is
+    accepted without that facet, and the answer names it."""
+    doc = load(MARQUEZ_FIXTURES / "event_full.json")
+    doc = {**doc, "run": {**doc["run"], "runId": str(uuid.uuid4())}}
+    response = admin.post("/lineage", json=doc)
+    assert response.status_code == 201, response.text
+    assert response.json()["dropped_facets"] == [
+        "inputs[0].inputFacets.dataQualityMetrics: 'columnMetrics' is a required property"]
+    wait_ingested(admin)
+    io = admin.get(f"/runs/{doc['run']['runId']}/io").json()
+    assert len(io["inputs"]) == len(doc["inputs"]) and len(io["outputs"]) == len(doc["outputs"])
+    simple = admin.post("/lineage", json=load(MARQUEZ_FIXTURES / "event_simple.json"))
+    assert "dropped_facets" not in simple.json()
+
+
 @pytest.fixture
 def ol_client(server: ServerProcess, admin: httpx.Client) -> Iterator[Any]:
     from openlineage.client import OpenLineageClient

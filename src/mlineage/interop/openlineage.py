@@ -117,14 +117,19 @@ def _facet_groups(doc: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
                 yield f"{side}[{i}].{extra}", ds.get(extra)
 
 
-def validate_event(doc: Any) -> dict[str, Any]:
-    """Raise ValidationError naming the first offending field unless ``doc`` is a valid OpenLineage event."""
+def validate_event(doc: Any, *, dropped_facets: list[str] | None = None) -> dict[str, Any]:
+    """Raise ValidationError naming the first offending field unless ``doc`` is a valid OpenLineage event.
+
+    With ``dropped_facets``, a facet that breaks its own schema does not refuse the event: it is left out of
+    the returned event and named in that list (``field: problem``). Producers write facets in older shapes
+    (Marquez's own test events carry a ``dataQualityMetrics`` without the ``columnMetrics`` its schema now
+    requires) and Marquez accepts them; the run, the job and the datasets are still the event's lineage."""
     if not isinstance(doc, dict):
         raise ValidationError("body", "an OpenLineage event must be a JSON object")
     validators = _validators(str(spec_dir()))
     if "schemaURL" not in doc:  # Marquez accepts events without it; so do we (it is only a pointer)
         doc = dict(doc, schemaURL=SCHEMA_URL)
-    doc = _without_facet_nulls(doc)
+    doc = _without_facet_nulls(doc)  # copies every facet group, so a facet can be left out of it below
     error = next(iter(validators.core.iter_errors(doc)), None)
     if error is not None:
         # the spec is anyOf(RunEvent, DatasetEvent, JobEvent): explain against the one the event looks like
@@ -136,17 +141,20 @@ def validate_event(doc: Any) -> dict[str, Any]:
     for where, facets in _facet_groups(doc):
         if not isinstance(facets, dict):
             continue
-        for name, facet in facets.items():
+        for name, facet in list(facets.items()):
             validator = validators.facets.get(name)
             if validator is None or facet is None:
                 continue  # custom facets are allowed by the spec; null means "no facet"
-            # Producers write null for optional facet fields they do not know (Marquez accepts this).
-            cleaned = _drop_nulls(facet)
-            for err in validator.iter_errors(cleaned):
-                best = _best(err)
-                inner = _path(list(best.absolute_path))
-                field = f"{where}.{name}" + ("" if inner == "(event)" else f".{inner}")
+            err = next(iter(validator.iter_errors(facet)), None)
+            if err is None:
+                continue
+            best = _best(err)
+            inner = _path(list(best.absolute_path))
+            field = f"{where}.{name}" + ("" if inner == "(event)" else f".{inner}")
+            if dropped_facets is None:
                 raise ValidationError(field, best.message[:300], f"fix the {name!r} facet or leave it out")
+            dropped_facets.append(f"{field}: {best.message[:300]}")
+            del facets[name]
     return dict(doc)
 
 

@@ -32,12 +32,17 @@ async def openlineage_ingest(request: Request, p: Writer, state: ServerDep) -> J
         if inflater.unconsumed_tail:
             raise PayloadTooLarge(f"the decompressed body is over the {state.max_body} byte limit")
     doc = jsondepth.loads(raw)  # malformed or nested too deep: 400 now, not a 500 or a failure in /ingestion
-    ol.validate_event(doc)
+    dropped: list[str] = []
+    checked = ol.validate_event(doc, dropped_facets=dropped)
+    if dropped:  # the event is kept without the facets that break their schema (Marquez accepts them)
+        doc = checked
     import anyio.to_thread
 
     event_id, new = await anyio.to_thread.run_sync(state.inbox.accept, doc, p)
-    return JSONResponse({"event_id": event_id, "status": "accepted" if new else "duplicate"},
-                        status_code=201 if new else 200)
+    answer: dict[str, Any] = {"event_id": event_id, "status": "accepted" if new else "duplicate"}
+    if dropped:
+        answer["dropped_facets"] = dropped
+    return JSONResponse(answer, status_code=201 if new else 200)
 
 
 @router.get("/ingestion", response_model=IngestionLagOut)
