@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 NamedResolver = Callable[[Any, str], Any]
-"""(store, ref) -> the Artifact the ref names, or None to let the usual rules go on."""
+"""(store, ref) -> the Artifact the ref names, or None to let the usual rules go on. Asked for refs with
+``@`` or ``#``, and for a bare name that names no artifact version."""
 
 NAMED_RESOLVERS: list[NamedResolver] = []
 

@@ -71,6 +71,12 @@ def resolve(store: MetadataStore, ref: str) -> Artifact | Run:
         named = store.get_version(ref)
         if named is not None:
             add(named)
+        else:  # a bare name a feature knows (a registered model's latest version)
+            for named_resolver in NAMED_RESOLVERS:
+                found = named_resolver(store, ref)
+                if isinstance(found, Artifact):
+                    add(found)
+                    break
         if len(ref) >= MIN_PREFIX and _HEX.match(ref.lower()):
             for artifact in store.find_artifacts("sha256:" + ref.lower(), limit=21):
                 add(artifact)

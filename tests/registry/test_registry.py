@@ -117,6 +117,14 @@ def test_concurrent_promotions_one_wins(store_uri: str, client: Client, tmp_path
     assert [(m["from"], m["to"]) for m in moves] == [(None, 1), (1, winners[0])]
 
 
+def test_a_bare_registered_name_means_its_latest_version(client: Client, tmp_path: Path) -> None:
+    _, latest = register_models(client, tmp_path, "clf", 2)
+    node = client.resolve("clf")
+    assert isinstance(node, Artifact) and str(node.digest) == latest["digest"]
+    with pytest.raises(NotFoundError, match="nothing matches 'clx'"):
+        client.resolve("clx")
+
+
 def test_bad_input(client: Client, tmp_path: Path) -> None:
     register_models(client, tmp_path, "alpha", 2)
     (beta,) = register_models(client, tmp_path, "beta", 1)

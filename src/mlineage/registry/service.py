@@ -444,11 +444,14 @@ def _has_policy(client: Client) -> bool:
 
 
 def resolve_ref(store: MetadataStore, ref: str) -> Artifact | None:
-    """``NAME@ALIAS``, ``NAME#ALIAS`` or ``NAME@N`` of a registered model -> its artifact (by digest); None
-    when ``ref`` is not a registry ref, so ``refs.resolve`` goes on as before."""
+    """``NAME@ALIAS``, ``NAME#ALIAS`` or ``NAME@N`` of a registered model -> its artifact (by digest); a bare
+    ``NAME`` -> its latest registered version, as a bare artifact name means its latest version; None when
+    ``ref`` is not a registry ref, so ``refs.resolve`` goes on as before."""
     parts = split_ref(ref)
     if parts is None:
-        return None
+        versions = records_for(store).versions(ref) if "@" not in ref and "#" not in ref else []
+        latest = max(versions, key=lambda v: int(v["version"]), default=None)
+        return None if latest is None else store.get_artifact(latest["digest"])
     name, sep, text = parts
     is_alias = not looks_like_version(text)
     if sep == "@" and not is_alias and not text.isdigit():
