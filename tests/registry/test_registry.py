@@ -139,6 +139,8 @@ def test_bad_input(client: Client, tmp_path: Path) -> None:
         client.set_alias("alpha", "production", beta["digest"])  # a version of another model
     with pytest.raises(NotFoundError, match="alpha has no version 7"):
         client.promote("alpha@7", "production")
+    with pytest.raises(ValidationError, match="@-1 is not a version of alpha"):
+        client.set_alias("alpha", "production", "@-1")  # it said "no alias '-1'"
     with pytest.raises(ValidationError, match="not a model name"):
         client.register_model(str(tmp_path / "alpha-0.bin"), "bad name")
     with pytest.raises(NotFoundError, match="has no alias 'staging'"):

@@ -82,6 +82,10 @@ def version_of(client: Client, name: str, target: str) -> dict[str, Any]:
     """``@N``, ``N``, a semver, ``@ALIAS`` or any REF naming one of NAME's registered versions."""
     known = _versions_or_error(client, name)
     text = target.removeprefix("@")
+    if text.lstrip("-+").isdigit() and not text.isdigit():
+        numbers = ", ".join(f"@{v['version']}" for v in known)
+        raise ValidationError("target", f"{target} is not a version of {name}",
+                              f"versions are numbered from @1: {numbers}")
     if text.isdigit():
         found = next((v for v in known if v["version"] == int(text)), None)
         if found is None:
