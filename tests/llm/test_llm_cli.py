@@ -71,3 +71,17 @@ def test_a_shard_that_cannot_be_read_is_one_line_naming_it(
         assert done.exit_code == 1 and isinstance(done.exception, SystemExit), (name, done.exception)
         assert done.output.startswith(f"error: shard: {name}") and done.output.count("\n") == 1, done.output
         assert client.store.head() == head  # nothing written
+
+
+def test_a_corpus_of_empty_shards_is_refused(client: Any, store_uri: str, tmp_path: Path) -> None:
+    env = {"MLINEAGE_URI": store_uri, "MLINEAGE_ARTIFACTS": str(tmp_path / "objects")}
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("")
+    (folder / "b.jsonl").write_text("\n")
+    head = client.store.head()
+    done = _invoke(env, "corpus", "add", str(folder))
+    assert done.exit_code == 1, done.output  # it recorded a corpus of 0 documents
+    assert done.output == ("error: shards: the corpus has no documents: every shard is empty (a.jsonl and 1 "
+                           "more) (a corpus version needs at least one document; nothing was recorded)\n")
+    assert client.store.head() == head

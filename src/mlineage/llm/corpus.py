@@ -107,6 +107,10 @@ def build(shards: Iterable[tuple[str, Sequence[Document]]]) -> Corpus:
         out.append(Shard(name, tuple(docs)))
     if not out:
         raise ValidationError("shards", "the corpus has no shards")
+    if not seen:
+        raise ValidationError("shards", f"the corpus has no documents: every shard is empty ({out[0].name}"
+                              + (f" and {len(out) - 1} more)" if len(out) > 1 else ")"),
+                              "a corpus version needs at least one document; nothing was recorded")
     return Corpus(tuple(out))
 
 
