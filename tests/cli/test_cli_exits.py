@@ -61,3 +61,14 @@ def test_redaction_keeps_the_closing_bracket(project: Path) -> None:
         pass
     shown = json.loads(ml("show", f"run:{run.id}", "--json", cwd=project).stdout)
     assert shown["params"] == {"query": "connect(password=[REDACTED])", "uri": "[token=[REDACTED]]"}
+
+
+def test_an_error_of_a_command_asked_for_json_is_json_on_stdout(project: Path) -> None:
+    for args in (["show", "nope", "--json"], ["trace", "nope", "--format", "json"]):
+        done = ml(*args, cwd=project, code=1)
+        assert done.stderr.startswith("error: nothing matches 'nope'"), done.stderr
+        answer = json.loads(done.stdout)
+        assert answer["error"]["type"] == "NotFoundError"
+        assert answer["error"]["message"].startswith("nothing matches 'nope'")
+    text = ml("show", "nope", cwd=project, code=1)
+    assert text.stdout == "" and text.stderr.startswith("error: ")  # without --json, as before

@@ -14,7 +14,7 @@ import click
 
 from .. import __version__
 from ..errors import MlineageError
-from .options import GLOBAL_STORE_OPTION, GLOBAL_URI_OPTION
+from .options import GLOBAL_STORE_OPTION, GLOBAL_URI_OPTION, JSON_REQUESTED
 
 
 class _Group(click.Group):
@@ -22,16 +22,14 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except MlineageError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(1)
+            _fail(ctx, type(exc).__name__, str(exc))
         except Exception as exc:
             from ..stores.damage import damage_of, damaged_store_error
 
             damage = damage_of(exc)
             if damage is None:
                 raise
-            click.echo(f"error: {damaged_store_error(_store_name(), damage)}", err=True)
-            ctx.exit(1)
+            _fail(ctx, "DamagedStoreError", str(damaged_store_error(_store_name(), damage)))
 
     _describing = False  # while listing commands for --help: a summary stands in for an unloaded command
 
@@ -118,6 +116,18 @@ _COMMAND_MODULES: dict[str, str] = {
     "versions": "version_commands",
     "webhooks": "webhook_commands",
 }
+
+
+def _fail(ctx: click.Context, kind: str, message: str) -> None:
+    """One ``error:`` line on stderr and exit 1; a command asked for JSON also prints the error as a JSON
+    object on stdout (``{"error": {"type", "message"}}``), so a script parsing its output gets JSON either
+    way."""
+    click.echo(f"error: {message}", err=True)
+    if ctx.meta.get(JSON_REQUESTED):
+        import json
+
+        click.echo(json.dumps({"error": {"type": kind, "message": message}}))
+    ctx.exit(1)
 
 
 def _load(module_name: str) -> None:

@@ -15,9 +15,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 JSON_HELP = "Print machine-readable JSON."
 
 
+JSON_REQUESTED = "mlineage.json"  # set in the context's meta (shared by every nested context) by --json
+
+
+def _remember_json(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Note that the command was asked for JSON, so that an error is JSON too (``main._Group``)."""
+    if value:
+        ctx.meta[JSON_REQUESTED] = True
+    return value
+
+
 def json_option(help: str = JSON_HELP) -> Callable[[F], F]:
-    """``--json`` (``as_json``): a command's output as JSON instead of text."""
-    return click.option("--json", "as_json", is_flag=True, help=help)
+    """``--json`` (``as_json``): a command's output as JSON instead of text, its errors included."""
+    return click.option("--json", "as_json", is_flag=True, help=help, callback=_remember_json)
 
 
 JSON_OPTION = json_option()
@@ -65,6 +75,7 @@ def format_option(formats: tuple[str, ...], help: str) -> Callable[[F], F]:
         if value in FORMAT_ALIASES:
             note_deprecated(f"--format {value}", f"--format {FORMAT_ALIASES[value]}")
             return FORMAT_ALIASES[value]
+        _remember_json(ctx, param, value == "json")
         return value
 
     return click.option("--format", "fmt", type=click.Choice(formats + tuple(FORMAT_ALIASES)), default="text",
