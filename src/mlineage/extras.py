@@ -16,3 +16,10 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
     except ImportError:
         package = module.split(".")[0]
         raise ConfigError(f"{purpose} needs {package}: pip install 'mlineage[{extra}]'") from None
+
+
+def server_runtime(purpose: str) -> ModuleType:
+    """Uvicorn, once FastAPI is known to be installed too: what ``server`` and ``ui`` need (the server
+    extra)."""
+    require("fastapi", "server", purpose)
+    return require("uvicorn", "server", purpose)

@@ -73,10 +73,9 @@ def server_command(
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) over a SQL store."""
     import os
 
-    from ..extras import require
+    from ..extras import server_runtime
 
-    uvicorn = require("uvicorn", "server", "mlineage server")
-    require("fastapi", "server", "mlineage server")
+    uvicorn = server_runtime("mlineage server")
 
     if checkpoint_key:
         os.environ["MLINEAGE_SERVER_CHECKPOINT_KEY"] = checkpoint_key  # every worker process reads it

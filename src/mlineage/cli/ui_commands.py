@@ -22,10 +22,9 @@ def ui_command(store_uri: str | None, port: int, open_browser: bool) -> None:
 
     from ..config import load_settings
     from ..errors import ConfigError
-    from ..extras import require
+    from ..extras import server_runtime
 
-    uvicorn = require("uvicorn", "server", "mlineage ui")
-    require("fastapi", "server", "mlineage ui")
+    uvicorn = server_runtime("mlineage ui")
     from ..server import create_app
 
     settings = load_settings()

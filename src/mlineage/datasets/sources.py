@@ -82,10 +82,25 @@ def _text_head(path: Path, label: str, what: str) -> str:
 
 
 def csv_delimiter(path: Path, label: str) -> str:
-    """The delimiter of a CSV file, detected from its first lines (a .tsv is tab-separated)."""
+    """The delimiter of a CSV file, detected from its first lines (a .tsv is tab-separated), after checking
+    that its header names each column once (an engine would rename the second ``a`` to ``a_1``, and a diff
+    would then report a column nobody wrote)."""
     text = _text_head(path, label, "CSV")
-    if path.suffix.lower() == ".tsv":
-        return "\t"
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniffed_delimiter(text)
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, 1):
+        if name in seen:
+            raise ValidationError(
+                label,
+                f"names two columns {name!r} (columns {seen[name]} and {i} of its header)",
+                "give every column its own name",
+            )
+        seen[name] = i
+    return delimiter
+
+
+def _sniffed_delimiter(text: str) -> str:
     lines = text.splitlines()[:50]
     if len(lines) > 1 and not text.endswith("\n") and len(text) == _SNIFF_BYTES:
         lines = lines[:-1]
@@ -97,22 +112,6 @@ def csv_delimiter(path: Path, label: str) -> str:
         counts = {d: lines[0].count(d) for d in _DELIMITERS}
         best = max(counts, key=lambda d: counts[d])
         return best if counts[best] else ","
-
-
-def check_csv_header(path: Path, label: str, delimiter: str) -> None:
-    """A CSV's header names each column once (an engine would rename the second ``a`` to ``a_1``, and a diff
-    would then report a column nobody wrote)."""
-    text = _text_head(path, label, "CSV")
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-    seen: dict[str, int] = {}
-    for i, name in enumerate(header, 1):
-        if name in seen:
-            raise ValidationError(
-                label,
-                f"names two columns {name!r} (columns {seen[name]} and {i} of its header)",
-                "give every column its own name",
-            )
-        seen[name] = i
 
 
 def is_blank(path: Path) -> bool:
@@ -172,9 +171,7 @@ def table_source(label: str, files: list[tuple[str, Path]]) -> TableSource:
         if fmt == "parquet":
             check_parquet(path, where)
         elif fmt == "csv":
-            delimiter = csv_delimiter(path, where)
-            check_csv_header(path, where, delimiter)
-            delimiters.add(delimiter)
+            delimiters.add(csv_delimiter(path, where))
         else:
             check_jsonl(path, where)
     if len(delimiters) > 1:
